@@ -1,0 +1,1 @@
+//! The C ABI. Filled in by the next files.

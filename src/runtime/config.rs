@@ -1,0 +1,24 @@
+//! Client configuration.
+
+/// How a client is set up. `Config::default()` is the embedded default: a thread pool with one
+/// thread per core.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Worker threads; 0 means one per available core.
+    pub threads: usize,
+}
+
+impl Config {
+    /// The configuration with `threads` workers (0: one per core).
+    pub fn with_threads(threads: usize) -> Config {
+        Config { threads }
+    }
+
+    pub(crate) fn resolved_threads(&self) -> usize {
+        if self.threads > 0 {
+            self.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
+    }
+}

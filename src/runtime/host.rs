@@ -1,0 +1,77 @@
+//! Host tasks: work that must run on the host language's own thread (R is single-threaded;
+//! Julia cannot run code on foreign threads). Ready host-affine tasks wait here until a host
+//! thread waits on a future (it runs them while it waits) or polls `run_host_tasks` from its
+//! event loop; an optional notifier tells the host that something was queued.
+
+use super::pool::{run_job, Job};
+use super::signal::Signal;
+use parking_lot::{Mutex, RwLock};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Called (from any thread) each time a host task is queued; e.g. `uv_async_send` for Julia.
+pub type HostNotify = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Default)]
+pub(crate) struct HostQueue {
+    jobs: Mutex<VecDeque<Job>>,
+    waiters: Mutex<Vec<Arc<Signal>>>,
+    notify: RwLock<Option<HostNotify>>,
+}
+
+impl HostQueue {
+    pub(crate) fn push(&self, job: Job) {
+        self.jobs.lock().push_back(job);
+        for s in self.waiters.lock().iter() {
+            s.notify();
+        }
+        let notify = self.notify.read().clone();
+        if let Some(notify) = notify {
+            notify();
+        }
+    }
+
+    pub(crate) fn pop(&self) -> Option<Job> {
+        self.jobs.lock().pop_front()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.jobs.lock().len()
+    }
+
+    pub(crate) fn clear(&self) {
+        let drained: Vec<Job> = self.jobs.lock().drain(..).collect();
+        drop(drained);
+    }
+
+    pub(crate) fn set_notify(&self, notify: Option<HostNotify>) {
+        *self.notify.write() = notify;
+    }
+
+    /// Registers a waiting host thread, woken when a host task is queued.
+    pub(crate) fn add_waiter(&self, s: &Arc<Signal>) {
+        let mut waiters = self.waiters.lock();
+        if !waiters.iter().any(|w| Arc::ptr_eq(w, s)) {
+            waiters.push(s.clone());
+        }
+    }
+
+    pub(crate) fn remove_waiter(&self, s: &Arc<Signal>) {
+        self.waiters.lock().retain(|w| !Arc::ptr_eq(w, s));
+    }
+
+    /// Runs up to `max` queued host tasks on the calling thread; returns how many ran.
+    pub(crate) fn run_pending(&self, max: usize) -> usize {
+        let mut ran = 0;
+        while ran < max {
+            match self.pop() {
+                Some(job) => {
+                    run_job(job);
+                    ran += 1;
+                }
+                None => break,
+            }
+        }
+        ran
+    }
+}

@@ -1,0 +1,23 @@
+//! The task runtime: clients, graphs, the scheduler and its thread pool, futures.
+
+mod client;
+mod config;
+mod future;
+mod graph;
+mod host;
+mod op;
+mod pool;
+mod progress;
+mod run;
+mod signal;
+mod task;
+
+pub use client::Client;
+pub use config::Config;
+pub use future::{wait_all, AsCompleted, Future};
+pub use graph::Graph;
+pub use host::HostNotify;
+pub use op::{lookup_op, op_by_id, register_op, OpDef, OpFn, OpId, Operation};
+pub use progress::ProgressFn;
+pub use run::FutureStatus;
+pub use task::{Arg, Task, TaskId};

@@ -1,0 +1,280 @@
+//! The work-stealing thread pool of the embedded runtime.
+//!
+//! Each worker owns a LIFO deque: a task's newly ready dependents go there, so a worker keeps
+//! going depth-first and frees intermediate results early (Dask's `order` idea, applied
+//! dynamically). Roots of a submitted graph go to the shared FIFO injector in priority order.
+//! Idle workers spin briefly, then sleep on their own [`Signal`]; pushers wake one sleeper.
+//! There is no busy-waiting: the spin is bounded and the sleep is a condition variable.
+
+use super::host::HostQueue;
+use super::run::{Cell, Run};
+use super::signal::Signal;
+use crate::memory::Store;
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+/// One task to run: a node of a submitted graph.
+pub(crate) struct Job {
+    pub(crate) run: Arc<Run>,
+    pub(crate) idx: u32,
+}
+
+/// State shared by a client's workers, its host queue and every graph it runs.
+pub(crate) struct Shared {
+    injector: Injector<Job>,
+    stealers: Vec<Stealer<Job>>,
+    sleepers: Mutex<Vec<Arc<Signal>>>,
+    n_sleepers: AtomicUsize,
+    shutdown: AtomicBool,
+    pub(crate) host: HostQueue,
+    pub(crate) store: Store,
+    runs: Mutex<RunRegistry>,
+    next_run_id: AtomicU64,
+}
+
+/// Weak references to the graphs submitted, so that closing the client can cancel what is
+/// still pending. Dead entries are pruned as the list grows.
+struct RunRegistry {
+    runs: Vec<Weak<Run>>,
+    prune_at: usize,
+}
+
+/// What a worker thread knows about itself; reachable through a thread-local so that code
+/// deep in task completion can push to the local deque.
+pub(crate) struct WorkerCtx {
+    pub(crate) shared: Arc<Shared>,
+    local: Worker<Job>,
+    index: usize,
+    pub(crate) signal: Arc<Signal>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
+}
+
+/// The worker context of the current thread, if it is a pool thread.
+pub(crate) fn current_worker() -> Option<Rc<WorkerCtx>> {
+    WORKER.with(|w| w.borrow().clone())
+}
+
+/// True when the current thread is a worker of `shared`'s pool.
+pub(crate) fn is_worker_of(shared: &Arc<Shared>) -> bool {
+    WORKER.with(|w| w.borrow().as_ref().is_some_and(|w| Arc::ptr_eq(&w.shared, shared)))
+}
+
+/// Bounded spin before sleeping: long enough to catch work that arrives within microseconds,
+/// short enough not to burn a core.
+const SPIN_ROUNDS: usize = 64;
+
+impl Shared {
+    /// Creates the shared state and the workers' deques (one per thread, to move into threads).
+    pub(crate) fn new(threads: usize) -> (Arc<Shared>, Vec<Worker<Job>>) {
+        let locals: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_lifo()).collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: locals.iter().map(Worker::stealer).collect(),
+            sleepers: Mutex::new(Vec::new()),
+            n_sleepers: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            host: HostQueue::default(),
+            store: Store::default(),
+            runs: Mutex::new(RunRegistry {
+                runs: Vec::new(),
+                prune_at: 64,
+            }),
+            next_run_id: AtomicU64::new(1),
+        });
+        (shared, locals)
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn next_run_id(&self) -> u64 {
+        self.next_run_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn register_run(&self, run: &Arc<Run>) {
+        let mut reg = self.runs.lock();
+        reg.runs.push(Arc::downgrade(run));
+        if reg.runs.len() >= reg.prune_at {
+            reg.runs.retain(|w| w.strong_count() > 0);
+            reg.prune_at = reg.runs.len() * 2 + 64;
+        }
+    }
+
+    /// Queues a ready pool task: on the current worker's own deque when this thread is one of
+    /// our workers (depth-first), else on the injector. Wakes a sleeper if there is one.
+    pub(crate) fn push(self: &Arc<Self>, job: Job) {
+        let job = WORKER.with(|w| match w.borrow().as_ref() {
+            Some(w) if Arc::ptr_eq(&w.shared, self) => {
+                w.local.push(job);
+                None
+            }
+            _ => Some(job),
+        });
+        if let Some(job) = job {
+            self.injector.push(job);
+        }
+        self.wake_one();
+    }
+
+    fn wake_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.n_sleepers.load(Ordering::SeqCst) > 0 {
+            let signal = {
+                let mut sleepers = self.sleepers.lock();
+                let s = sleepers.pop();
+                if s.is_some() {
+                    self.n_sleepers.fetch_sub(1, Ordering::SeqCst);
+                }
+                s
+            };
+            if let Some(s) = signal {
+                s.notify();
+            }
+        }
+    }
+
+    fn wake_all(&self) {
+        let all: Vec<_> = {
+            let mut sleepers = self.sleepers.lock();
+            self.n_sleepers.store(0, Ordering::SeqCst);
+            sleepers.drain(..).collect()
+        };
+        for s in all {
+            s.notify();
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// Stops the workers (they finish the task in hand) and cancels all pending tasks.
+    pub(crate) fn shut_down(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        self.wake_all();
+    }
+
+    /// Cancels every task that has not finished (after the workers stopped).
+    pub(crate) fn cancel_all(&self) {
+        let runs: Vec<Arc<Run>> = self.runs.lock().runs.drain(..).filter_map(|w| w.upgrade()).collect();
+        for run in runs {
+            run.cancel_pending("the client was closed");
+        }
+        while !self.injector.is_empty() {
+            let _ = self.injector.steal();
+        }
+        self.host.clear();
+    }
+}
+
+impl WorkerCtx {
+    /// The next job: own deque first (depth-first), then a batch from the injector, then
+    /// stealing from the other workers.
+    pub(crate) fn find_job(&self) -> Option<Job> {
+        if let Some(job) = self.local.pop() {
+            return Some(job);
+        }
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => continue,
+                Steal::Empty => break,
+            }
+        }
+        let n = self.shared.stealers.len();
+        for k in 1..n {
+            let victim = &self.shared.stealers[(self.index + k) % n];
+            loop {
+                match victim.steal() {
+                    Steal::Success(job) => return Some(job),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+        None
+    }
+
+    /// Sleeps until work is pushed, `done()` turns true (the caller registered our signal
+    /// where that happens), shutdown, or the deadline.
+    pub(crate) fn sleep(&self, done: &dyn Fn() -> bool, deadline: Option<Instant>) {
+        let shared = &self.shared;
+        {
+            let mut sleepers = shared.sleepers.lock();
+            sleepers.push(self.signal.clone());
+            shared.n_sleepers.fetch_add(1, Ordering::SeqCst);
+        }
+        fence(Ordering::SeqCst);
+        if !(shared.has_work() || shared.is_shut_down() || done()) {
+            self.signal.wait(deadline);
+        }
+        let mut sleepers = shared.sleepers.lock();
+        if let Some(pos) = sleepers.iter().position(|s| Arc::ptr_eq(s, &self.signal)) {
+            sleepers.swap_remove(pos);
+            shared.n_sleepers.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Runs pool work until `cell` has finished (or the deadline passes): a task that waits on
+    /// a future from inside the pool keeps its thread useful and cannot deadlock the pool.
+    pub(crate) fn help_until(&self, cell: &Cell, deadline: Option<Instant>) -> bool {
+        loop {
+            if cell.is_terminal() {
+                return true;
+            }
+            if let Some(job) = self.find_job() {
+                run_job(job);
+                continue;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return cell.is_terminal();
+            }
+            cell.wake_on_finish(&self.signal);
+            self.sleep(&|| cell.is_terminal(), deadline);
+        }
+    }
+}
+
+/// Runs a job and then, while the run hands back a ready dependent to continue with, that one
+/// too: chains never go through a queue.
+pub(crate) fn run_job(job: Job) {
+    let Job { run, mut idx } = job;
+    while let Some(next) = run.execute(idx) {
+        idx = next;
+    }
+}
+
+/// The body of a worker thread.
+pub(crate) fn worker_main(shared: Arc<Shared>, local: Worker<Job>, index: usize) {
+    let ctx = Rc::new(WorkerCtx {
+        shared,
+        local,
+        index,
+        signal: Arc::new(Signal::default()),
+    });
+    WORKER.with(|w| *w.borrow_mut() = Some(ctx.clone()));
+    'outer: while !ctx.shared.is_shut_down() {
+        if let Some(job) = ctx.find_job() {
+            run_job(job);
+            continue;
+        }
+        for _ in 0..SPIN_ROUNDS {
+            std::hint::spin_loop();
+            if let Some(job) = ctx.find_job() {
+                run_job(job);
+                continue 'outer;
+            }
+        }
+        ctx.sleep(&|| false, None);
+    }
+    WORKER.with(|w| *w.borrow_mut() = None);
+}

@@ -1,0 +1,149 @@
+//! Values: what tasks take and produce, and what the store holds.
+//!
+//! A value is one of a few explicit kinds so that every later layer (spill, network, C ABI)
+//! can handle each kind deliberately. Large payloads sit behind `Arc`, so handing a value to
+//! many tasks never copies it.
+
+mod buffer;
+mod dtype;
+
+pub use buffer::{Buffer, Storage};
+pub use dtype::{DType, Element};
+
+use std::sync::Arc;
+
+/// A task's input or result.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// No value (what a task run for its effect returns).
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Arc<str>),
+    /// Raw bytes, shared.
+    Bytes(Arc<[u8]>),
+    /// A typed n-dimensional buffer (pointer, dtype, shape, strides), owned or borrowed from
+    /// the host with a release callback.
+    Buffer(Buffer),
+    /// Host data the library never looks into (a Julia closure, an R object); released
+    /// through its callback when the last reference goes.
+    Opaque(Arc<Opaque>),
+}
+
+impl Value {
+    /// Bytes of payload this value keeps alive (what the memory manager accounts).
+    pub fn nbytes(&self) -> usize {
+        match self {
+            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Opaque(_) => 0,
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            Value::Buffer(b) => b.storage_len(),
+        }
+    }
+
+    /// A short name of the kind, for messages.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::None => "none",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "str",
+            Value::Bytes(_) => "bytes",
+            Value::Buffer(_) => "buffer",
+            Value::Opaque(_) => "opaque",
+        }
+    }
+
+    /// The value as an integer, when it is a bool or int.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int(i) => Some(i),
+            Value::Bool(b) => Some(b as i64),
+            _ => None,
+        }
+    }
+
+    /// The value as a float, when it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Float(x) => Some(x),
+            Value::Int(i) => Some(i as f64),
+            Value::Bool(b) => Some(b as i64 as f64),
+            _ => None,
+        }
+    }
+
+    /// The buffer, when the value is one.
+    pub fn as_buffer(&self) -> Option<&Buffer> {
+        match self {
+            Value::Buffer(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.into())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(v.into())
+    }
+}
+impl From<Buffer> for Value {
+    fn from(v: Buffer) -> Self {
+        Value::Buffer(v)
+    }
+}
+
+/// Host data carried through graphs untouched: an address plus what to call when the last
+/// reference is dropped.
+pub struct Opaque {
+    address: usize,
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Opaque {
+    /// Wraps `address`; `release` runs once, when the last reference goes.
+    pub fn new(address: usize, release: Option<Box<dyn FnOnce() + Send + Sync>>) -> Arc<Self> {
+        Arc::new(Opaque { address, release })
+    }
+
+    /// The wrapped address.
+    pub fn address(&self) -> usize {
+        self.address
+    }
+}
+
+impl std::fmt::Debug for Opaque {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Opaque({:#x})", self.address)
+    }
+}
+
+impl Drop for Opaque {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
+}
