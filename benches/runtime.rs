@@ -3,7 +3,7 @@
 //! Reproduce: `cargo bench --bench runtime` (or `make bench`). Figures are the best of several
 //! repetitions; graph construction is included in every timing.
 
-use dask::{wait_all, Arg, Client, Config, Graph, Operation, Task, Value};
+use dask::{wait_all, Client, Config, Graph, Operation, Task, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,9 @@ fn independent(client: &Client, n: usize) -> Duration {
     let noop = Operation::named("noop").unwrap();
     let start = Instant::now();
     let mut g = Graph::new();
-    let ids: Vec<_> = (0..n).map(|_| g.add(Task::new(noop.clone(), vec![]))).collect();
+    let ids: Vec<_> = (0..n)
+        .map(|_| g.add(Task::new(noop.clone(), vec![])))
+        .collect();
     let fs = client.compute(g, &ids).unwrap();
     wait_all(&fs, None).unwrap();
     let t = start.elapsed();
@@ -29,12 +31,19 @@ fn reduction_tree(client: &Client, leaves: usize) -> (Duration, usize) {
     let noop = Operation::named("noop").unwrap();
     let start = Instant::now();
     let mut g = Graph::new();
-    let mut level: Vec<_> = (0..leaves).map(|_| g.add(Task::new(noop.clone(), vec![]))).collect();
+    let mut level: Vec<_> = (0..leaves)
+        .map(|_| g.add(Task::new(noop.clone(), vec![])))
+        .collect();
     let mut tasks = leaves;
     while level.len() > 1 {
         level = level
             .chunks(2)
-            .map(|pair| g.add(Task::new(noop.clone(), pair.iter().map(|&t| t.into()).collect())))
+            .map(|pair| {
+                g.add(Task::new(
+                    noop.clone(),
+                    pair.iter().map(|&t| t.into()).collect(),
+                ))
+            })
             .collect();
         tasks += level.len();
     }
@@ -63,14 +72,18 @@ fn map_with_shared(client: &Client, n: usize, shared_bytes: usize) -> Duration {
     // Reads one byte of the shared data: the work is constant, so any growth with the size
     // of the shared data would be copying.
     let op = Operation::local(|inputs| {
-        let Value::Bytes(b) = &*inputs[1] else { return Err("bytes expected".into()) };
+        let Value::Bytes(b) = &*inputs[1] else {
+            return Err("bytes expected".into());
+        };
         let i = inputs[0].as_i64().unwrap() as usize % b.len();
         Ok(Arc::new(Value::Int(b[i] as i64)))
     });
     best(|| {
         let items: Vec<Arc<Value>> = (0..n as i64).map(|i| Arc::new(Value::Int(i))).collect();
         let start = Instant::now();
-        let fs = client.map(&op, items, &[shared.clone()], None).unwrap();
+        let fs = client
+            .map(&op, items, std::slice::from_ref(&shared), None)
+            .unwrap();
         wait_all(&fs, None).unwrap();
         let t = start.elapsed();
         drop(fs);
@@ -80,7 +93,10 @@ fn map_with_shared(client: &Client, n: usize, shared_bytes: usize) -> Duration {
 
 fn main() {
     let client = Client::new(Config::default()).unwrap();
-    println!("libdask runtime benchmarks (Rust API), {} threads", client.threads());
+    println!(
+        "libdask runtime benchmarks (Rust API), {} threads",
+        client.threads()
+    );
     println!("reproduce: cargo bench --bench runtime");
     let n = 100_000;
     let t = best(|| independent(&client, n));

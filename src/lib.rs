@@ -24,8 +24,8 @@ pub mod value;
 
 pub use error::{Error, Result, TaskError};
 pub use runtime::{
-    lookup_op, register_op, wait_all, Arg, AsCompleted, Client, Config, Future, FutureStatus, Graph,
-    Operation, Task, TaskId,
+    lookup_op, register_op, wait_all, Arg, AsCompleted, Client, Config, Future, FutureStatus,
+    Graph, Operation, Task, TaskId,
 };
 pub use value::{Buffer, DType, Value};
 

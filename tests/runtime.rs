@@ -2,7 +2,8 @@
 //! sequential evaluation of the same graph.
 
 use dask::{
-    register_op, wait_all, Arg, AsCompleted, Client, Config, Error, FutureStatus, Graph, Operation, Task, Value,
+    register_op, wait_all, Arg, AsCompleted, Client, Config, Error, FutureStatus, Graph, Operation,
+    Task, Value,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -41,10 +42,15 @@ fn test_ops() -> &'static (Operation, Operation, Operation) {
             for v in inputs {
                 acc = acc.wrapping_add(v.as_i64().ok_or("mix takes ints")? as u64);
             }
-            Ok(Arc::new(Value::Int(((acc.wrapping_mul(31).wrapping_add(inputs.len() as u64)) % (1 << 61)) as i64)))
+            Ok(Arc::new(Value::Int(
+                ((acc.wrapping_mul(31).wrapping_add(inputs.len() as u64)) % (1 << 61)) as i64,
+            )))
         })
         .unwrap();
-        let fail = register_op("test.fail", false, |_| Err("boom: deliberate failure".to_string())).unwrap();
+        let fail = register_op("test.fail", false, |_| {
+            Err("boom: deliberate failure".to_string())
+        })
+        .unwrap();
         let sleep = register_op("test.sleep_ms", false, |inputs| {
             let ms = inputs.first().and_then(|v| v.as_i64()).unwrap_or(1);
             std::thread::sleep(Duration::from_millis(ms as u64));
@@ -145,12 +151,21 @@ fn a_failing_task_fails_its_dependents_with_the_original_message() {
     for i in 0..10_000i64 {
         layer.push(g.add(Task::new(mix.clone(), vec![Arg::value(i)])));
     }
-    let bad = g.add_keyed("the-bad-one", Task::new(fail.clone(), vec![layer[17].into()])).unwrap();
-    let ok_branch = g.add_keyed("ok-branch", Task::new(mix.clone(), vec![layer[3].into()])).unwrap();
+    let bad = g
+        .add_keyed(
+            "the-bad-one",
+            Task::new(fail.clone(), vec![layer[17].into()]),
+        )
+        .unwrap();
+    let ok_branch = g
+        .add_keyed("ok-branch", Task::new(mix.clone(), vec![layer[3].into()]))
+        .unwrap();
     let mut args: Vec<Arg> = layer.iter().map(|&t| t.into()).collect();
     args.push(bad.into());
     let total = g.add_keyed("total", Task::new(mix.clone(), args)).unwrap();
-    let after = g.add_keyed("after", Task::new(mix.clone(), vec![total.into()])).unwrap();
+    let after = g
+        .add_keyed("after", Task::new(mix.clone(), vec![total.into()]))
+        .unwrap();
     let fs = c.compute(g, &[after, ok_branch, bad]).unwrap();
     let err = fs[0].result().unwrap_err();
     match &err {
@@ -162,7 +177,10 @@ fn a_failing_task_fails_its_dependents_with_the_original_message() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(fs[0].status(), FutureStatus::Error);
-    assert_eq!(fs[1].result().unwrap().as_i64(), Some(mix_seq(&[mix_seq(&[3])])));
+    assert_eq!(
+        fs[1].result().unwrap().as_i64(),
+        Some(mix_seq(&[mix_seq(&[3])]))
+    );
     assert_eq!(fs[2].error().unwrap().key(), "the-bad-one");
 }
 
@@ -170,12 +188,23 @@ fn a_failing_task_fails_its_dependents_with_the_original_message() {
 fn a_panicking_task_is_an_error_not_a_crash() {
     let c = client(2);
     let f = c
-        .submit(Task::new(Operation::local(|_| panic!("kaboom in a task")), vec![]))
+        .submit(Task::new(
+            Operation::local(|_| panic!("kaboom in a task")),
+            vec![],
+        ))
         .unwrap();
     let err = f.result().unwrap_err().to_string();
-    assert!(err.contains("panicked") && err.contains("kaboom in a task"), "{err}");
+    assert!(
+        err.contains("panicked") && err.contains("kaboom in a task"),
+        "{err}"
+    );
     // The pool still works.
-    let g = c.submit(Task::new(sum_op(), vec![Arg::value(2i64), Arg::value(3i64)])).unwrap();
+    let g = c
+        .submit(Task::new(
+            sum_op(),
+            vec![Arg::value(2i64), Arg::value(3i64)],
+        ))
+        .unwrap();
     assert_eq!(g.result().unwrap().as_i64(), Some(5));
 }
 
@@ -189,7 +218,10 @@ fn cancelling_in_the_middle_of_a_running_graph() {
         Operation::local(move |inputs| {
             ran.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(2));
-            Ok(inputs.first().cloned().unwrap_or_else(|| Arc::new(Value::Int(0))))
+            Ok(inputs
+                .first()
+                .cloned()
+                .unwrap_or_else(|| Arc::new(Value::Int(0))))
         })
     };
     let mut g = Graph::new();
@@ -204,12 +236,18 @@ fn cancelling_in_the_middle_of_a_running_graph() {
     std::thread::sleep(Duration::from_millis(40));
     fs[0].cancel();
     let err = fs[0].result().unwrap_err();
-    assert!(matches!(&err, Error::Task(e) if e.is_cancelled()), "{err:?}");
+    assert!(
+        matches!(&err, Error::Task(e) if e.is_cancelled()),
+        "{err:?}"
+    );
     assert_eq!(fs[0].status(), FutureStatus::Cancelled);
     let ran_at_cancel = ran.load(Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(50));
     let ran_later = ran.load(Ordering::SeqCst);
-    assert!(ran_later <= ran_at_cancel + 2, "tasks kept running after cancel: {ran_at_cancel} -> {ran_later}");
+    assert!(
+        ran_later <= ran_at_cancel + 2,
+        "tasks kept running after cancel: {ran_at_cancel} -> {ran_later}"
+    );
     assert!(ran_later < 2_000);
     // The side branch, which shared only the first task, is unaffected.
     assert_eq!(fs[1].result().unwrap().as_i64(), Some(mix_seq(&[1])));
@@ -219,7 +257,9 @@ fn cancelling_in_the_middle_of_a_running_graph() {
 fn dropping_the_last_future_cancels_work_only_it_needed() {
     let c = client(1);
     let (_, _, sleep) = test_ops();
-    let blocker = c.submit(Task::new(sleep.clone(), vec![Arg::value(100i64)])).unwrap();
+    let blocker = c
+        .submit(Task::new(sleep.clone(), vec![Arg::value(100i64)]))
+        .unwrap();
     let ran = Arc::new(AtomicUsize::new(0));
     let counted = {
         let ran = ran.clone();
@@ -241,24 +281,40 @@ fn dropping_the_last_future_cancels_work_only_it_needed() {
 #[test]
 fn scatter_and_map_share_data_without_copies_and_free_it_after() {
     let c = client(2);
-    let big = dask::Buffer::from_vec((0..1_000_000).map(|x| x as f64).collect::<Vec<f64>>(), &[1_000_000]).unwrap();
+    let big = dask::Buffer::from_vec(
+        (0..1_000_000).map(|x| x as f64).collect::<Vec<f64>>(),
+        &[1_000_000],
+    )
+    .unwrap();
     let data_ptr = big.as_ptr() as usize;
     let scattered = c.scatter(Value::Buffer(big)).unwrap();
     assert!(c.memory_stats().managed_bytes >= 8_000_000);
     let op = Operation::local(move |inputs| {
         let i = inputs[0].as_i64().unwrap() as usize;
         let b = inputs[1].as_buffer().unwrap();
-        assert_eq!(b.as_ptr() as usize, data_ptr, "shared data must not be copied");
-        Ok(Arc::new(Value::Float(b.as_slice::<f64>().unwrap()[i * 1000])))
+        assert_eq!(
+            b.as_ptr() as usize,
+            data_ptr,
+            "shared data must not be copied"
+        );
+        Ok(Arc::new(Value::Float(
+            b.as_slice::<f64>().unwrap()[i * 1000],
+        )))
     });
     let items: Vec<Arc<Value>> = (0..1000i64).map(|i| Arc::new(Value::Int(i))).collect();
-    let fs = c.map(&op, items, &[scattered.clone()], None).unwrap();
+    let fs = c
+        .map(&op, items, std::slice::from_ref(&scattered), None)
+        .unwrap();
     for (i, f) in fs.iter().enumerate() {
         assert_eq!(f.result().unwrap().as_f64(), Some((i * 1000) as f64));
     }
     drop(fs);
     drop(scattered);
-    assert_eq!(c.memory_stats().managed_bytes, 0, "released values leave the store");
+    assert_eq!(
+        c.memory_stats().managed_bytes,
+        0,
+        "released values leave the store"
+    );
 }
 
 #[test]
@@ -268,7 +324,9 @@ fn progress_reaches_the_total_and_never_goes_back() {
     let (mut g, _, keys) = random_dag(5_000, 3);
     let outs: Vec<_> = keys.iter().map(|k| g.id_of(k).unwrap()).collect();
     let s = seen.clone();
-    g.set_progress(Arc::new(move |done, total| s.lock().unwrap().push((done, total))));
+    g.set_progress(Arc::new(move |done, total| {
+        s.lock().unwrap().push((done, total))
+    }));
     let fs = c.compute(g, &outs).unwrap();
     wait_all(&fs, None).unwrap();
     let seen = seen.lock().unwrap();
@@ -282,9 +340,14 @@ fn wait_timeouts_done_callbacks_and_as_completed() {
     // Enough threads for the slow task and the three timed ones to run side by side.
     let c = client(4);
     let (_, _, sleep) = test_ops();
-    let slow = c.submit(Task::new(sleep.clone(), vec![Arg::value(200i64)])).unwrap();
+    let slow = c
+        .submit(Task::new(sleep.clone(), vec![Arg::value(200i64)]))
+        .unwrap();
     assert!(!slow.wait_timeout(Duration::from_millis(10)));
-    assert!(matches!(slow.result_timeout(Duration::from_millis(1)), Err(Error::Timeout(_))));
+    assert!(matches!(
+        slow.result_timeout(Duration::from_millis(1)),
+        Err(Error::Timeout(_))
+    ));
     let fired = Arc::new(AtomicUsize::new(0));
     let f2 = fired.clone();
     slow.add_done_callback(move |f| {
@@ -293,9 +356,14 @@ fn wait_timeouts_done_callbacks_and_as_completed() {
     });
     let fs: Vec<_> = [60i64, 5, 30]
         .iter()
-        .map(|&ms| c.submit(Task::new(sleep.clone(), vec![Arg::value(ms)])).unwrap())
+        .map(|&ms| {
+            c.submit(Task::new(sleep.clone(), vec![Arg::value(ms)]))
+                .unwrap()
+        })
         .collect();
-    let order: Vec<i64> = AsCompleted::new(fs).map(|f| f.result().unwrap().as_i64().unwrap()).collect();
+    let order: Vec<i64> = AsCompleted::new(fs)
+        .map(|f| f.result().unwrap().as_i64().unwrap())
+        .collect();
     assert_eq!(order, [5, 30, 60]);
     slow.wait();
     std::thread::sleep(Duration::from_millis(5));
@@ -315,12 +383,18 @@ fn waiting_inside_a_task_does_not_deadlock_the_pool() {
     let outer = Operation::local(move |_| {
         // One pool thread, and the task waits on work that needs that thread.
         let f = inner_client
-            .submit(Task::new(sum_op(), vec![Arg::value(40i64), Arg::value(2i64)]))
+            .submit(Task::new(
+                sum_op(),
+                vec![Arg::value(40i64), Arg::value(2i64)],
+            ))
             .map_err(|e| e.to_string())?;
         f.result().map_err(|e| e.to_string())
     });
     let f = c.submit(Task::new(outer, vec![])).unwrap();
-    assert_eq!(f.result_timeout(Duration::from_secs(10)).unwrap().as_i64(), Some(42));
+    assert_eq!(
+        f.result_timeout(Duration::from_secs(10)).unwrap().as_i64(),
+        Some(42)
+    );
 }
 
 #[test]
@@ -328,11 +402,18 @@ fn host_tasks_run_on_the_waiting_host_thread() {
     let c = client(2);
     let host_thread = std::thread::current().id();
     let on_host = Operation::local_host(move |inputs| {
-        assert_eq!(std::thread::current().id(), host_thread, "host task ran off the host thread");
+        assert_eq!(
+            std::thread::current().id(),
+            host_thread,
+            "host task ran off the host thread"
+        );
         Ok(Arc::new(Value::Int(inputs[0].as_i64().unwrap() * 10)))
     });
     let mut g = Graph::new();
-    let a = g.add(Task::new(sum_op(), vec![Arg::value(1i64), Arg::value(2i64)]));
+    let a = g.add(Task::new(
+        sum_op(),
+        vec![Arg::value(1i64), Arg::value(2i64)],
+    ));
     let h = g.add(Task::new(on_host.clone(), vec![a.into()]));
     let b = g.add(Task::new(sum_op(), vec![h.into(), Arg::value(5i64)]));
     let fs = c.compute(g, &[b]).unwrap();
@@ -344,7 +425,9 @@ fn host_tasks_run_on_the_waiting_host_thread() {
     c.set_host_notify(Some(Arc::new(move || {
         n2.fetch_add(1, Ordering::SeqCst);
     })));
-    let f = c.submit(Task::new(on_host, vec![Arg::value(4i64)])).unwrap();
+    let f = c
+        .submit(Task::new(on_host, vec![Arg::value(4i64)]))
+        .unwrap();
     let start = Instant::now();
     while c.run_host_tasks(16) == 0 {
         assert!(start.elapsed() < Duration::from_secs(5));
@@ -379,12 +462,24 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 fn futures_are_awaitable_on_two_executors() {
     let c = client(2);
     let (_, _, sleep) = test_ops();
-    let f = c.submit(Task::new(sleep.clone(), vec![Arg::value(20i64)])).unwrap();
+    let f = c
+        .submit(Task::new(sleep.clone(), vec![Arg::value(20i64)]))
+        .unwrap();
     assert_eq!(block_on(f).unwrap().as_i64(), Some(20));
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
-    let f1 = c.submit(Task::new(sleep.clone(), vec![Arg::value(15i64)])).unwrap();
-    let f2 = c.submit(Task::new(sum_op(), vec![Arg::value(1i64), Arg::value(1i64)])).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let f1 = c
+        .submit(Task::new(sleep.clone(), vec![Arg::value(15i64)]))
+        .unwrap();
+    let f2 = c
+        .submit(Task::new(
+            sum_op(),
+            vec![Arg::value(1i64), Arg::value(1i64)],
+        ))
+        .unwrap();
     let total = rt.block_on(async move {
         let a = tokio::spawn(f1).await.unwrap().unwrap();
         let b = f2.await.unwrap();
@@ -394,7 +489,9 @@ fn futures_are_awaitable_on_two_executors() {
 }
 
 fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -402,20 +499,29 @@ fn creating_and_dropping_clients_does_not_leak_threads() {
     let before = thread_count();
     for _ in 0..200 {
         let c = client(3);
-        let f = c.submit(Task::new(sum_op(), vec![Arg::value(1i64)])).unwrap();
+        let f = c
+            .submit(Task::new(sum_op(), vec![Arg::value(1i64)]))
+            .unwrap();
         assert_eq!(f.result().unwrap().as_i64(), Some(1));
     }
     // Other tests run in parallel threads; allow their workers but not 200 * 3 leaked ones.
     let after = thread_count();
-    assert!(after < before + 40, "threads before {before}, after {after}");
+    assert!(
+        after < before + 40,
+        "threads before {before}, after {after}"
+    );
 }
 
 #[test]
 fn closing_a_client_cancels_pending_work() {
     let c = client(1);
     let (_, _, sleep) = test_ops();
-    let running = c.submit(Task::new(sleep.clone(), vec![Arg::value(50i64)])).unwrap();
-    let queued = c.submit(Task::new(sleep.clone(), vec![Arg::value(50i64)])).unwrap();
+    let running = c
+        .submit(Task::new(sleep.clone(), vec![Arg::value(50i64)]))
+        .unwrap();
+    let queued = c
+        .submit(Task::new(sleep.clone(), vec![Arg::value(50i64)]))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(5));
     drop(c);
     assert!(running.is_done() && queued.is_done());

@@ -63,7 +63,9 @@ impl Client {
                     for h in threads {
                         let _ = h.join();
                     }
-                    return Err(Error::Io(format!("cannot start worker thread {index}: {e}")));
+                    return Err(Error::Io(format!(
+                        "cannot start worker thread {index}: {e}"
+                    )));
                 }
             }
         }

@@ -114,7 +114,10 @@ impl Future {
         match self.cell.outcome() {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => Err(Error::Task(e)),
-            None => Err(Error::invalid(format!("future '{}' has no result", self.key()))),
+            None => Err(Error::invalid(format!(
+                "future '{}' has no result",
+                self.key()
+            ))),
         }
     }
 
@@ -225,7 +228,9 @@ impl AsCompleted {
             None => self
                 .recv_helping(None)
                 .map_err(|_| Error::invalid("as_completed lost track of its futures"))?,
-            Some(t) => self.recv_helping(Instant::now().checked_add(t)).map_err(|_| Error::Timeout(t))?,
+            Some(t) => self
+                .recv_helping(Instant::now().checked_add(t))
+                .map_err(|_| Error::Timeout(t))?,
         };
         self.left -= 1;
         let f = self.futures[i].take().expect("each future completes once");

@@ -45,7 +45,9 @@ impl Graph {
     /// Adds a task under `key`, which other tasks may name in [`Arg::Key`]. Keys are unique.
     pub fn add_keyed(&mut self, key: &str, task: Task) -> Result<TaskId> {
         if self.by_key.contains_key(key) {
-            return Err(Error::AlreadyExists(format!("key '{key}' is in the graph already")));
+            return Err(Error::AlreadyExists(format!(
+                "key '{key}' is in the graph already"
+            )));
         }
         let key: Arc<str> = key.into();
         let id = self.add(task);
@@ -70,6 +72,11 @@ impl Graph {
     /// Attaches a progress callback (tasks finished, total) to the computation of this graph.
     pub fn set_progress(&mut self, progress: ProgressFn) {
         self.progress = Some(progress);
+    }
+
+    /// Removes the progress callback.
+    pub fn clear_progress(&mut self) {
+        self.progress = None;
     }
 
     fn describe(&self, i: usize) -> String {
@@ -127,7 +134,9 @@ impl Graph {
                 let args = &self.tasks[t].args;
                 if pos < args.len() {
                     top.1 += 1;
-                    let Some(d) = self.dep(t, &args[pos])? else { continue };
+                    let Some(d) = self.dep(t, &args[pos])? else {
+                        continue;
+                    };
                     match color[d] {
                         WHITE => {
                             color[d] = GREY;
@@ -174,9 +183,15 @@ impl Graph {
 
     fn cycle_error(&self, stack: &[(usize, usize)], back_to: usize) -> Error {
         let start = stack.iter().position(|&(t, _)| t == back_to).unwrap_or(0);
-        let mut path: Vec<String> = stack[start..].iter().map(|&(t, _)| self.describe(t)).collect();
+        let mut path: Vec<String> = stack[start..]
+            .iter()
+            .map(|&(t, _)| self.describe(t))
+            .collect();
         path.push(self.describe(back_to));
-        Error::Graph(format!("cycle: {} (each depends on the next)", path.join(" -> ")))
+        Error::Graph(format!(
+            "cycle: {} (each depends on the next)",
+            path.join(" -> ")
+        ))
     }
 }
 
@@ -197,7 +212,11 @@ mod tests {
         let b = g.add_keyed("b", noop(vec![Arg::key("a")])).unwrap();
         let c = g.add_keyed("c", noop(vec![a.into(), b.into()])).unwrap();
         let plan = g.lower(&[c]).unwrap();
-        let keys: Vec<_> = plan.nodes.iter().map(|n| n.key.as_deref().unwrap().to_string()).collect();
+        let keys: Vec<_> = plan
+            .nodes
+            .iter()
+            .map(|n| n.key.as_deref().unwrap().to_string())
+            .collect();
         assert_eq!(keys, ["a", "b", "c"]);
         assert_eq!(plan.outputs, [2]);
     }
@@ -208,7 +227,10 @@ mod tests {
         g.add_keyed("x", noop(vec![Arg::key("y")])).unwrap();
         let y = g.add_keyed("y", noop(vec![Arg::key("x")])).unwrap();
         let err = g.lower(&[y]).err().unwrap().to_string();
-        assert!(err.contains("cycle") && err.contains("'x'") && err.contains("'y'"), "{err}");
+        assert!(
+            err.contains("cycle") && err.contains("'x'") && err.contains("'y'"),
+            "{err}"
+        );
 
         let mut g = Graph::new();
         let z = g.add_keyed("z", noop(vec![Arg::key("nope")])).unwrap();

@@ -59,7 +59,9 @@ static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
         by_name: HashMap::new(),
     };
     for (name, func) in builtins() {
-        registry.insert(name.to_string(), false, func).expect("built-in names are unique");
+        registry
+            .insert(name.to_string(), false, func)
+            .expect("built-in names are unique");
     }
     RwLock::new(registry)
 });
@@ -70,7 +72,9 @@ impl Registry {
             return Err(Error::invalid("operation name is empty"));
         }
         if self.by_name.contains_key(&name) {
-            return Err(Error::AlreadyExists(format!("operation '{name}' is registered already")));
+            return Err(Error::AlreadyExists(format!(
+                "operation '{name}' is registered already"
+            )));
         }
         let id = OpId(self.ops.len() as u32);
         let def: &'static OpDef = Box::leak(Box::new(OpDef {
@@ -90,7 +94,9 @@ pub fn register_op<F>(name: &str, host_affine: bool, func: F) -> Result<OpId>
 where
     F: Fn(&[Arc<Value>]) -> std::result::Result<Arc<Value>, String> + Send + Sync + 'static,
 {
-    REGISTRY.write().insert(name.to_string(), host_affine, Box::new(func))
+    REGISTRY
+        .write()
+        .insert(name.to_string(), host_affine, Box::new(func))
 }
 
 /// The operation registered under `name`.
@@ -118,10 +124,7 @@ pub fn op_by_id(id: OpId) -> Result<&'static OpDef> {
 #[derive(Clone)]
 pub enum Operation {
     Registered(&'static OpDef),
-    Local {
-        func: Arc<OpFn>,
-        host_affine: bool,
-    },
+    Local { func: Arc<OpFn>, host_affine: bool },
 }
 
 impl Operation {
@@ -186,7 +189,10 @@ type Builtin = (&'static str, Box<OpFn>);
 fn builtins() -> Vec<Builtin> {
     vec![
         // Does nothing: the unit of scheduling overhead in benchmarks and a join point in graphs.
-        ("noop", Box::new(|_: &[Arc<Value>]| Ok(Arc::new(Value::None)))),
+        (
+            "noop",
+            Box::new(|_: &[Arc<Value>]| Ok(Arc::new(Value::None))),
+        ),
         // Returns its first input unchanged (shared, not copied).
         (
             "identity",
@@ -198,7 +204,10 @@ fn builtins() -> Vec<Builtin> {
             }),
         ),
         // Sums numeric scalars: ints stay ints (wrapping on overflow), any float makes a float.
-        ("sum", Box::new(|inputs: &[Arc<Value>]| sum_scalars(inputs).map(Arc::new))),
+        (
+            "sum",
+            Box::new(|inputs: &[Arc<Value>]| sum_scalars(inputs).map(Arc::new)),
+        ),
     ]
 }
 
@@ -212,7 +221,9 @@ fn sum_scalars(inputs: &[Arc<Value>]) -> std::result::Result<Value, String> {
                 any_float = true;
                 float_sum += x;
             }
-            Value::Int(_) | Value::Bool(_) => int_sum = int_sum.wrapping_add(v.as_i64().unwrap_or(0)),
+            Value::Int(_) | Value::Bool(_) => {
+                int_sum = int_sum.wrapping_add(v.as_i64().unwrap_or(0))
+            }
             _ => return Err(format!("sum: input {i} is {}, not a number", v.kind_name())),
         }
     }

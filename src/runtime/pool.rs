@@ -64,7 +64,11 @@ pub(crate) fn current_worker() -> Option<Rc<WorkerCtx>> {
 
 /// True when the current thread is a worker of `shared`'s pool.
 pub(crate) fn is_worker_of(shared: &Arc<Shared>) -> bool {
-    WORKER.with(|w| w.borrow().as_ref().is_some_and(|w| Arc::ptr_eq(&w.shared, shared)))
+    WORKER.with(|w| {
+        w.borrow()
+            .as_ref()
+            .is_some_and(|w| Arc::ptr_eq(&w.shared, shared))
+    })
 }
 
 /// Bounded spin before sleeping: long enough to catch work that arrives within microseconds,
@@ -165,7 +169,13 @@ impl Shared {
 
     /// Cancels every task that has not finished (after the workers stopped).
     pub(crate) fn cancel_all(&self) {
-        let runs: Vec<Arc<Run>> = self.runs.lock().runs.drain(..).filter_map(|w| w.upgrade()).collect();
+        let runs: Vec<Arc<Run>> = self
+            .runs
+            .lock()
+            .runs
+            .drain(..)
+            .filter_map(|w| w.upgrade())
+            .collect();
         for run in runs {
             run.cancel_pending("the client was closed");
         }

@@ -234,7 +234,12 @@ impl Run {
         shared.register_run(&run);
         let futures = outputs
             .iter()
-            .map(|&o| Future::new(Cell { run: run.clone(), idx: o }))
+            .map(|&o| {
+                Future::new(Cell {
+                    run: run.clone(),
+                    idx: o,
+                })
+            })
             .collect();
 
         for (i, _) in has_extern.iter().enumerate().filter(|(_, e)| **e) {
@@ -261,7 +266,9 @@ impl Run {
         }
         drop(held);
 
-        let roots = (0..n as u32).filter(|&i| !has_extern[i as usize] && run.nodes[i as usize].remaining.load(SeqCst) == 0);
+        let roots = (0..n as u32).filter(|&i| {
+            !has_extern[i as usize] && run.nodes[i as usize].remaining.load(SeqCst) == 0
+        });
         if is_worker_of(shared) {
             // Our own deque is LIFO: push in reverse so the highest priority runs first.
             let roots: Vec<u32> = roots.collect();
@@ -277,7 +284,11 @@ impl Run {
     }
 
     /// A run of one node that is finished already, holding `value` (scatter).
-    pub(crate) fn finished(shared: &Arc<Shared>, key: Option<Arc<str>>, value: Arc<Value>) -> Future {
+    pub(crate) fn finished(
+        shared: &Arc<Shared>,
+        key: Option<Arc<str>>,
+        value: Arc<Value>,
+    ) -> Future {
         shared.store.added(value.nbytes());
         let node = Node {
             state: AtomicU8::new(DONE),
@@ -361,7 +372,11 @@ impl Run {
     /// the calling worker should run next (depth-first, without a trip through a queue).
     pub(crate) fn execute(self: &Arc<Self>, idx: u32) -> Option<u32> {
         let node = &self.nodes[idx as usize];
-        if node.state.compare_exchange(READY, RUNNING, SeqCst, SeqCst).is_err() {
+        if node
+            .state
+            .compare_exchange(READY, RUNNING, SeqCst, SeqCst)
+            .is_err()
+        {
             return None;
         }
         let task = node.task.lock().take()?;
@@ -502,13 +517,23 @@ impl Run {
 
     /// Fails or cancels a node that has not run (dependency failed, explicit cancel, nobody
     /// needs it any more). A running node that is cancelled explicitly finishes as cancelled.
-    fn terminate(self: &Arc<Self>, idx: u32, error: Arc<TaskError>, explicit: bool, work: &mut Vec<Work>) {
+    fn terminate(
+        self: &Arc<Self>,
+        idx: u32,
+        error: Arc<TaskError>,
+        explicit: bool,
+        work: &mut Vec<Work>,
+    ) {
         let node = &self.nodes[idx as usize];
         loop {
             match node.state.load(SeqCst) {
                 s @ (WAITING | READY) => {
                     // Claim the node (as if running) so no worker starts it while we conclude.
-                    if node.state.compare_exchange(s, RUNNING, SeqCst, SeqCst).is_ok() {
+                    if node
+                        .state
+                        .compare_exchange(s, RUNNING, SeqCst, SeqCst)
+                        .is_ok()
+                    {
                         break;
                     }
                 }
@@ -550,7 +575,10 @@ impl Run {
             }
             WAITING | READY => work.push(Work::Terminate {
                 cell: self.cell(idx),
-                error: TaskError::cancelled(self.key(idx), "no future or task needs its result any more"),
+                error: TaskError::cancelled(
+                    self.key(idx),
+                    "no future or task needs its result any more",
+                ),
                 explicit: false,
             }),
             _ => {}

@@ -278,13 +278,35 @@ impl Buffer {
         Ok(unsafe { std::slice::from_raw_parts(self.as_ptr() as *const T, n) })
     }
 
+    /// The bytes of a C-contiguous buffer nobody else holds yet (e.g. just created by `zeros`).
+    pub fn as_mut_bytes(&mut self) -> Result<&mut [u8]> {
+        if !self.is_c_contiguous() {
+            return Err(Error::invalid("buffer is not C-contiguous"));
+        }
+        let n = self.len() * self.dtype.itemsize();
+        let ptr = self.as_ptr() as *mut u8;
+        if !Arc::get_mut(&mut self.storage).is_some_and(|s| matches!(s.owner, Owner::Rust(_))) {
+            return Err(Error::invalid(
+                "buffer is shared or borrowed, and therefore read-only",
+            ));
+        }
+        if n == 0 {
+            return Ok(&mut []);
+        }
+        // SAFETY: uniquely owned storage; construction checked that the `n` bytes of a
+        // contiguous buffer lie inside it.
+        Ok(unsafe { std::slice::from_raw_parts_mut(ptr, n) })
+    }
+
     /// Mutable elements of a buffer nobody else holds yet (e.g. just created by `zeros`).
     pub fn as_mut_slice<T: Element>(&mut self) -> Result<&mut [T]> {
         self.as_slice::<T>()?;
         let n = self.len();
         let ptr = self.as_ptr() as *mut T;
-        if Arc::get_mut(&mut self.storage).is_none() {
-            return Err(Error::invalid("buffer is shared and therefore read-only"));
+        if !Arc::get_mut(&mut self.storage).is_some_and(|s| matches!(s.owner, Owner::Rust(_))) {
+            return Err(Error::invalid(
+                "buffer is shared or borrowed, and therefore read-only",
+            ));
         }
         if n == 0 {
             return Ok(&mut []);
@@ -313,7 +335,7 @@ mod tests {
     fn foreign_extent_is_checked_and_release_runs_once() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static RELEASED: AtomicUsize = AtomicUsize::new(0);
-        let data = vec![1.0f64; 4];
+        let data = [1.0f64; 4];
         let r = Box::new(|| {
             RELEASED.fetch_add(1, Ordering::SeqCst);
         });
@@ -322,10 +344,21 @@ mod tests {
             Buffer::from_foreign(data.as_ptr() as _, 32, DType::Float64, &[5], None, Some(r))
         };
         assert!(matches!(bad, Err(Error::Shape(_))));
-        assert_eq!(RELEASED.load(Ordering::SeqCst), 1, "release runs even on error");
+        assert_eq!(
+            RELEASED.load(Ordering::SeqCst),
+            1,
+            "release runs even on error"
+        );
         // SAFETY: as above; a negative stride walks backwards from the last element.
         let ok = unsafe {
-            Buffer::from_foreign(data.as_ptr() as _, 32, DType::Float64, &[2, 2], Some(&[16, 8]), None)
+            Buffer::from_foreign(
+                data.as_ptr() as _,
+                32,
+                DType::Float64,
+                &[2, 2],
+                Some(&[16, 8]),
+                None,
+            )
         }
         .unwrap();
         assert_eq!(ok.as_slice::<f64>().unwrap(), &[1.0; 4]);

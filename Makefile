@@ -1,0 +1,106 @@
+# libdask — build, test, demo, benchmark, install.
+#   make demo      the flagship example on the embedded thread pool
+#   make test      everything: Rust tests, header freshness, C/C++ tests (+ valgrind), install
+#   make bench     benchmarks (figures in benches/README.md)
+#   make install PREFIX=/usr/local
+
+PREFIX  ?= /usr/local
+CARGO   ?= cargo
+CC      ?= gcc
+CXX     ?= g++
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+ABI     := 0
+LIBDIR  := target/release
+BUILD   := build
+LIB     := $(LIBDIR)/libdask.so
+CFLAGS_STRICT   := -std=c11 -Wall -Wextra -Werror -O2 -g
+CXXFLAGS_STRICT := -std=c++17 -Wall -Wextra -Werror -O2 -g
+LINK    := -L$(LIBDIR) -ldask -lpthread -Wl,-rpath,$(abspath $(LIBDIR))
+
+C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
+
+.PHONY: all build header tools test rust-test lint c-test valgrind-test cpp-test exports-test \
+        install-test demo bench bench-c install install-files clean
+
+all: build
+
+# The soname is libdask.so.0: link it beside the build output so programs linked here run.
+build:
+	$(CARGO) build --release --quiet
+	@ln -sf libdask.so $(LIBDIR)/libdask.so.$(ABI)
+
+header:
+	DASK_BLESS_HEADER=1 $(CARGO) test --release --quiet --test header
+
+tools:
+	@bash scripts/ensure-tools.sh
+
+test: tools build lint rust-test c-test cpp-test exports-test install-test valgrind-test
+	@echo "make test: all suites passed"
+
+rust-test:
+	$(CARGO) test --release
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets --quiet -- -D warnings
+
+$(BUILD)/c/%: tests/c/%.c tests/c/harness.h include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
+
+c-test: build $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; $$t; done
+
+valgrind-test: build $(C_TESTS)
+	@set -e; for t in $(C_TESTS); do echo "== valgrind $$t"; \
+	  DASK_STRESS_SMALL=1 valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect $$t; done
+
+$(BUILD)/cpp/header_test: tests/cpp/header_test.cpp include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
+
+cpp-test: build $(BUILD)/cpp/header_test
+	$(BUILD)/cpp/header_test
+
+exports-test: build
+	bash scripts/check-exports.sh $(LIB)
+
+install-test: build
+	bash scripts/test-install.sh
+
+$(BUILD)/demo: examples/c/demo.c include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
+
+demo: tools build $(BUILD)/demo
+	$(BUILD)/demo
+
+$(BUILD)/bench_runtime: benches/c/bench_runtime.c include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
+
+bench-c: build $(BUILD)/bench_runtime
+	$(BUILD)/bench_runtime
+
+bench: build bench-c
+	$(CARGO) bench --bench runtime
+
+# Files only (used by install and by the install test, which must not rebuild as another user).
+install-files:
+	install -d $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/Dask
+	install -m 755 $(LIB) $(PREFIX)/lib/libdask.so.$(VERSION)
+	ln -sf libdask.so.$(VERSION) $(PREFIX)/lib/libdask.so.$(ABI)
+	ln -sf libdask.so.$(ABI) $(PREFIX)/lib/libdask.so
+	install -m 644 $(LIBDIR)/libdask.a $(PREFIX)/lib/libdask.a
+	install -m 644 include/dask.h $(PREFIX)/include/dask.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bindings/c/dask.pc.in > $(PREFIX)/lib/pkgconfig/dask.pc
+	install -m 644 bindings/c/DaskConfig.cmake $(PREFIX)/lib/cmake/Dask/DaskConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@ABI@|$(ABI)|g' bindings/c/DaskConfigVersion.cmake.in > $(PREFIX)/lib/cmake/Dask/DaskConfigVersion.cmake
+
+install: build install-files
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,194 @@
+//! C ABI: configuration and clients.
+
+use super::handle::{self, handle_type, Shell};
+use super::{dask_status, guard, guard_void, out};
+use crate::error::Error;
+use crate::runtime::{Client, Config};
+use std::ffi::c_void;
+use std::sync::Arc;
+
+/// A client: the runtime (here the embedded thread pool). Opaque. All functions taking a
+/// client are thread-safe.
+pub struct dask_client(Shell<Client>);
+handle_type!(dask_client, Client, 0x6461_736b_636c_6e74, "dask_client");
+
+/// A plain callback with user data, called from any thread (see each use).
+#[allow(non_camel_case_types)]
+pub type dask_callback_fn = Option<unsafe extern "C" fn(ctx: *mut c_void)>;
+
+/// Client configuration. Initialise with `dask_config_init`, then set fields: new fields are
+/// only ever appended, and `struct_size` tells the library which ones the caller knows.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dask_config {
+    /// `sizeof(dask_config)` as the caller was compiled; set by `dask_config_init`.
+    pub struct_size: u32,
+    /// Worker threads; 0 means one per available core.
+    pub threads: u32,
+}
+
+/// What the client's store holds.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct dask_memory_stats {
+    /// Bytes of payload held by stored values.
+    pub managed_bytes: u64,
+    /// Stored values holding a payload.
+    pub values: u64,
+}
+
+/// Fills `cfg` with the defaults (one thread per core). NULL is a no-op. Any thread.
+///
+/// # Safety
+/// `cfg` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_config_init(cfg: *mut dask_config) {
+    // SAFETY: per the contract.
+    if let Some(cfg) = unsafe { cfg.as_mut() } {
+        *cfg = dask_config {
+            struct_size: std::mem::size_of::<dask_config>() as u32,
+            threads: 0,
+        };
+    }
+}
+
+/// Starts a client: a pool of worker threads. `cfg` may be NULL (defaults). On success `*out`
+/// is a new client, owned by the caller: free it with `dask_client_free`. Any thread.
+///
+/// # Safety
+/// `cfg` is NULL or an initialised config; `out` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_client_new(
+    cfg: *const dask_config,
+    out_client: *mut *mut dask_client,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_client, "out_client") }?;
+        *slot = std::ptr::null_mut();
+        let config = match unsafe { cfg.as_ref() } {
+            None => Config::default(),
+            Some(c) if (c.struct_size as usize) < std::mem::size_of::<u32>() * 2 => {
+                return Err(Error::invalid(
+                    "dask_config.struct_size is not set: call dask_config_init first",
+                ))
+            }
+            Some(c) => Config::with_threads(c.threads as usize),
+        };
+        *slot = handle::new_handle(Client::new(config)?);
+        Ok(())
+    })
+}
+
+/// Closes a client: stops its threads (running tasks finish first) and cancels every task
+/// that has not finished; futures stay valid and report `DASK_ERR_CANCELLED`. NULL is a
+/// no-op. Do not call it while other threads use the client.
+///
+/// # Safety
+/// `client` is NULL or a client from `dask_client_new`, not used after this call.
+#[no_mangle]
+pub unsafe extern "C" fn dask_client_free(client: *mut dask_client) {
+    // SAFETY: per the contract.
+    guard_void(|| unsafe { handle::free(client) })
+}
+
+/// The number of worker threads. Thread-safe.
+///
+/// # Safety
+/// `client` is a live client; `out_threads` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_client_threads(
+    client: *const dask_client,
+    out_threads: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        *unsafe { out(out_threads, "out_threads") }? = c.threads();
+        Ok(())
+    })
+}
+
+/// Runs up to `max` queued host tasks (tasks of operations registered with `DASK_OP_HOST`) on
+/// the calling thread, and writes how many ran to `*out_ran` (may be NULL). Call it from the
+/// host's event loop, on the thread where host code may run. Waiting on a future from a
+/// non-pool thread runs host tasks too.
+///
+/// # Safety
+/// `client` is a live client; `out_ran` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_client_run_host_tasks(
+    client: *const dask_client,
+    max: usize,
+    out_ran: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let ran = c.run_host_tasks(max);
+        // SAFETY: per the contract.
+        if let Some(slot) = unsafe { out_ran.as_mut() } {
+            *slot = ran;
+        }
+        Ok(())
+    })
+}
+
+/// Sets the function called each time a host task is queued, or clears it (`notify` NULL).
+/// It is called from any thread, possibly concurrently, and must only signal the host's event
+/// loop (e.g. Julia passes `uv_async_send` with its `AsyncCondition` handle as `ctx`), never
+/// run host code itself. `ctx` must stay valid until the notifier is replaced or the client
+/// freed.
+///
+/// # Safety
+/// `client` is a live client; `notify` is NULL or a function safe to call from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dask_client_set_host_notify(
+    client: *const dask_client,
+    notify: dask_callback_fn,
+    ctx: *mut c_void,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let notify = notify.map(|f| {
+            let ctx = SendPtr(ctx);
+            Arc::new(move || {
+                let ctx = &ctx;
+                // SAFETY: the caller promised `f` may be called from any thread with `ctx`.
+                unsafe { f(ctx.0) }
+            }) as crate::runtime::HostNotify
+        });
+        c.set_host_notify(notify);
+        Ok(())
+    })
+}
+
+/// Reads the store's counters. Thread-safe.
+///
+/// # Safety
+/// `client` is a live client; `out_stats` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_client_memory_stats(
+    client: *const dask_client,
+    out_stats: *mut dask_memory_stats,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let s = c.memory_stats();
+        *unsafe { out(out_stats, "out_stats") }? = dask_memory_stats {
+            managed_bytes: s.managed_bytes as u64,
+            values: s.values as u64,
+        };
+        Ok(())
+    })
+}
+
+/// A host pointer handed to callbacks on other threads; the C caller vouches for that.
+#[derive(Clone, Copy)]
+pub(crate) struct SendPtr(pub(crate) *mut c_void);
+// SAFETY: the C contract of every function taking a `ctx` says it is used from any thread.
+unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}

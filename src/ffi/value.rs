@@ -1,0 +1,515 @@
+//! C ABI: values (scalars, strings, bytes, typed buffers, opaque host data).
+
+use super::client::SendPtr;
+use super::handle::{self, handle_type, Shell};
+use super::{c_str, dask_status, guard, guard_void, out, slice};
+use crate::error::{Error, Result};
+use crate::value::{Buffer, DType, Opaque, Value};
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+/// A value: a task input or result. Opaque. Immutable once created (except the data of a
+/// buffer from `dask_value_new_buffer` before it is handed to the library), so it may be read
+/// from any thread.
+pub struct dask_value(Shell<ValueRef>);
+handle_type!(dask_value, ValueRef, 0x6461_736b_7661_6c75, "dask_value");
+// SAFETY: a borrowed value points into a task's input list, which outlives the callback that
+// sees it; values themselves are immutable and Send + Sync.
+unsafe impl Send for dask_value {}
+
+/// A value handle owns its value, or (for the inputs of a task callback) borrows it.
+pub enum ValueRef {
+    Owned(Arc<Value>),
+    Borrowed(*const Arc<Value>),
+}
+
+impl ValueRef {
+    pub(crate) fn arc(&self) -> &Arc<Value> {
+        match self {
+            ValueRef::Owned(v) => v,
+            // SAFETY: borrowed handles live only while the task's inputs do.
+            ValueRef::Borrowed(p) => unsafe { &**p },
+        }
+    }
+}
+
+/// A value handle that borrows `v` (task callback inputs); never boxed, never freed by users.
+pub(crate) fn borrowed_handle(v: &Arc<Value>) -> dask_value {
+    handle::unboxed(ValueRef::Borrowed(v as *const Arc<Value>))
+}
+
+/// Turns a handle returned by a callback into the value it holds, consuming owned handles.
+///
+/// # Safety
+/// `ptr` is a value handle from this library.
+pub(crate) unsafe fn take_value(ptr: *mut dask_value) -> Result<Arc<Value>> {
+    // SAFETY: per the contract.
+    let v = unsafe { handle::get(ptr) }?.arc().clone();
+    // SAFETY: per the contract.
+    let owned = matches!(unsafe { handle::get(ptr) }?, ValueRef::Owned(_));
+    if owned {
+        // SAFETY: per the contract.
+        unsafe { handle::free(ptr) }?;
+    }
+    Ok(v)
+}
+
+/// The value behind a handle argument.
+///
+/// # Safety
+/// `ptr` is NULL or a value handle from this library.
+pub(crate) unsafe fn value_arg<'a>(ptr: *const dask_value) -> Result<&'a Arc<Value>> {
+    // SAFETY: per the contract.
+    Ok(unsafe { handle::get(ptr) }?.arc())
+}
+
+fn put(out_value: *mut *mut dask_value, v: Value) -> Result<()> {
+    // SAFETY: the exported functions pass their caller's out-pointer, valid per their contract.
+    let slot = unsafe { out(out_value, "out_value") }?;
+    *slot = handle::new_handle(ValueRef::Owned(Arc::new(v)));
+    Ok(())
+}
+
+/// Element type codes (`dask_dtype`).
+#[allow(non_camel_case_types)]
+pub type dask_dtype = u32;
+pub const DASK_BOOL: dask_dtype = 1;
+pub const DASK_INT8: dask_dtype = 2;
+pub const DASK_INT16: dask_dtype = 3;
+pub const DASK_INT32: dask_dtype = 4;
+pub const DASK_INT64: dask_dtype = 5;
+pub const DASK_UINT8: dask_dtype = 6;
+pub const DASK_UINT16: dask_dtype = 7;
+pub const DASK_UINT32: dask_dtype = 8;
+pub const DASK_UINT64: dask_dtype = 9;
+pub const DASK_FLOAT32: dask_dtype = 10;
+pub const DASK_FLOAT64: dask_dtype = 11;
+
+/// Value kind codes (`dask_value_kind`).
+#[allow(non_camel_case_types)]
+pub type dask_value_kind = u32;
+pub const DASK_VALUE_NONE: dask_value_kind = 0;
+pub const DASK_VALUE_BOOL: dask_value_kind = 1;
+pub const DASK_VALUE_INT: dask_value_kind = 2;
+pub const DASK_VALUE_FLOAT: dask_value_kind = 3;
+pub const DASK_VALUE_STRING: dask_value_kind = 4;
+pub const DASK_VALUE_BYTES: dask_value_kind = 5;
+pub const DASK_VALUE_BUFFER: dask_value_kind = 6;
+pub const DASK_VALUE_OPAQUE: dask_value_kind = 7;
+
+/// Gives host memory back; called once, from any thread, when the library no longer uses it.
+#[allow(non_camel_case_types)]
+pub type dask_release_fn = Option<unsafe extern "C" fn(ctx: *mut c_void)>;
+
+/// A typed n-d buffer as the library lends it: valid while the value it came from is alive.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dask_buffer_view {
+    /// Address of element (0, …, 0). Read-only.
+    pub data: *const c_void,
+    pub dtype: dask_dtype,
+    /// Bytes per element.
+    pub itemsize: usize,
+    pub ndim: usize,
+    /// `ndim` extents.
+    pub shape: *const usize,
+    /// `ndim` strides in bytes (may be negative).
+    pub strides: *const isize,
+    /// Number of elements.
+    pub len: usize,
+    /// True when the elements are dense in C (row-major) order.
+    pub c_contiguous: bool,
+}
+
+fn shape_arg<'a>(ndim: usize, shape: *const usize) -> Result<&'a [usize]> {
+    // SAFETY: the exported functions pass their caller's pointer, valid per their contract.
+    unsafe { slice(shape, ndim, "shape") }
+}
+
+/// Creates an integer value; `*out_value` is owned by the caller (`dask_value_free`). Any thread.
+///
+/// # Safety
+/// `out_value` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_from_i64(
+    x: i64,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| put(out_value, Value::Int(x)))
+}
+
+/// Creates a floating-point value; owned by the caller. Any thread.
+///
+/// # Safety
+/// `out_value` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_from_f64(
+    x: f64,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| put(out_value, Value::Float(x)))
+}
+
+/// Creates a boolean value; owned by the caller. Any thread.
+///
+/// # Safety
+/// `out_value` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_from_bool(
+    x: bool,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| put(out_value, Value::Bool(x)))
+}
+
+/// Creates a string value from a NUL-terminated UTF-8 string (copied); owned by the caller.
+///
+/// # Safety
+/// `s` is a NUL-terminated string; `out_value` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_from_string(
+    s: *const c_char,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    // SAFETY: per the contract.
+    guard(|| put(out_value, Value::Str(unsafe { c_str(s, "s") }?.into())))
+}
+
+/// Creates a bytes value from `len` bytes at `data` (copied); owned by the caller.
+///
+/// # Safety
+/// `data` is valid for `len` bytes (may be NULL when `len` is 0); `out_value` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_from_bytes(
+    data: *const c_void,
+    len: usize,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    // SAFETY: per the contract.
+    guard(|| {
+        put(
+            out_value,
+            Value::Bytes(unsafe { slice(data as *const u8, len, "data") }?.into()),
+        )
+    })
+}
+
+/// Allocates a zero-filled, C-contiguous buffer of `dtype` and `shape` and returns it with a
+/// pointer to its data (`*out_data`), which the caller may fill **until the value is handed to
+/// the library** (returned from a task, scattered, used as an argument); after that it is
+/// read-only. Owned by the caller. Any thread.
+///
+/// # Safety
+/// `shape` has `ndim` elements; the out-pointers are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_new_buffer(
+    dtype: dask_dtype,
+    ndim: usize,
+    shape: *const usize,
+    out_value: *mut *mut dask_value,
+    out_data: *mut *mut c_void,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let data_slot = unsafe { out(out_data, "out_data") }?;
+        let buffer = Buffer::zeros(DType::from_code(dtype)?, shape_arg(ndim, shape)?)?;
+        *data_slot = buffer.as_ptr() as *mut c_void;
+        put(out_value, Value::Buffer(buffer))
+    })
+}
+
+/// Creates a buffer value by copying C-contiguous data of `dtype` and `shape`. Owned by the
+/// caller. Any thread.
+///
+/// # Safety
+/// `shape` has `ndim` elements and `data` holds the product of `shape` elements of `dtype`.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_copy_buffer(
+    dtype: dask_dtype,
+    ndim: usize,
+    shape: *const usize,
+    data: *const c_void,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        let mut buffer = Buffer::zeros(DType::from_code(dtype)?, shape_arg(ndim, shape)?)?;
+        let n = buffer.storage_len();
+        // SAFETY: per the contract, `data` holds exactly the buffer's bytes.
+        let src = unsafe { slice(data as *const u8, n, "data") }?;
+        buffer.as_mut_bytes()?.copy_from_slice(src);
+        put(out_value, Value::Buffer(buffer))
+    })
+}
+
+/// Wraps host memory as a buffer value **without copying**. `strides` are in bytes (NULL: C
+/// order); `nbytes` is the size of the memory at `data`, which must contain every element the
+/// shape and strides reach (checked). The library calls `release(release_ctx)` exactly once,
+/// from any thread, when it no longer needs the memory (also when this call fails); until then
+/// the memory must stay valid and unchanged. Owned by the caller.
+///
+/// # Safety
+/// As described; `shape` (and `strides`, if not NULL) have `ndim` elements.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_wrap_buffer(
+    dtype: dask_dtype,
+    ndim: usize,
+    shape: *const usize,
+    strides: *const isize,
+    data: *const c_void,
+    nbytes: usize,
+    release: dask_release_fn,
+    release_ctx: *mut c_void,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    let ctx = SendPtr(release_ctx);
+    let release_box: Option<Box<dyn FnOnce() + Send + Sync>> = release.map(|f| {
+        Box::new(move || {
+            let ctx = ctx;
+            // SAFETY: the caller provided a release function callable from any thread.
+            unsafe { f(ctx.0) }
+        }) as Box<dyn FnOnce() + Send + Sync>
+    });
+    let mut release_box = Some(release_box);
+    let status = guard(|| {
+        let dtype = DType::from_code(dtype)?;
+        let shape = shape_arg(ndim, shape)?;
+        let strides = if strides.is_null() {
+            None
+        } else {
+            // SAFETY: per the contract.
+            Some(unsafe { slice(strides, ndim, "strides") }?)
+        };
+        // SAFETY: the caller vouches for the memory until `release` runs.
+        let buffer = unsafe {
+            Buffer::from_foreign(
+                data as *const u8,
+                nbytes,
+                dtype,
+                shape,
+                strides,
+                release_box.take().flatten(),
+            )
+        }?;
+        put(out_value, Value::Buffer(buffer))
+    });
+    // If we failed before handing the release to a buffer, still honour "exactly once".
+    if let Some(Some(r)) = release_box.take() {
+        r();
+    }
+    status
+}
+
+/// Wraps a host pointer the library never looks into (e.g. a rooted Julia or R object):
+/// `release(ptr)` runs once, from any thread, when the last reference goes (NULL: nothing to
+/// release). Owned by the caller.
+///
+/// # Safety
+/// `release`, if not NULL, is safe to call with `ptr` from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_from_opaque(
+    ptr: *mut c_void,
+    release: dask_release_fn,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        let p = SendPtr(ptr);
+        let release = release.map(|f| {
+            Box::new(move || {
+                let p = p;
+                // SAFETY: per the contract.
+                unsafe { f(p.0) }
+            }) as Box<dyn FnOnce() + Send + Sync>
+        });
+        put(out_value, Value::Opaque(Opaque::new(ptr as usize, release)))
+    })
+}
+
+/// Writes the kind of the value (`DASK_VALUE_*`). Any thread.
+///
+/// # Safety
+/// `value` is a live value; `out_kind` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_get_kind(
+    value: *const dask_value,
+    out_kind: *mut dask_value_kind,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        *unsafe { out(out_kind, "out_kind") }? = match **v {
+            Value::None => DASK_VALUE_NONE,
+            Value::Bool(_) => DASK_VALUE_BOOL,
+            Value::Int(_) => DASK_VALUE_INT,
+            Value::Float(_) => DASK_VALUE_FLOAT,
+            Value::Str(_) => DASK_VALUE_STRING,
+            Value::Bytes(_) => DASK_VALUE_BYTES,
+            Value::Buffer(_) => DASK_VALUE_BUFFER,
+            Value::Opaque(_) => DASK_VALUE_OPAQUE,
+        };
+        Ok(())
+    })
+}
+
+/// Reads an int or bool value as int64 (`DASK_ERR_DTYPE` for other kinds). Any thread.
+///
+/// # Safety
+/// `value` is a live value; `out_x` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_as_i64(
+    value: *const dask_value,
+    out_x: *mut i64,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        let x = v
+            .as_i64()
+            .ok_or_else(|| Error::DType(format!("value is {}, not an int", v.kind_name())))?;
+        *unsafe { out(out_x, "out_x") }? = x;
+        Ok(())
+    })
+}
+
+/// Reads a numeric value as double (`DASK_ERR_DTYPE` for other kinds). Any thread.
+///
+/// # Safety
+/// `value` is a live value; `out_x` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_as_f64(
+    value: *const dask_value,
+    out_x: *mut f64,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        let x = v
+            .as_f64()
+            .ok_or_else(|| Error::DType(format!("value is {}, not a number", v.kind_name())))?;
+        *unsafe { out(out_x, "out_x") }? = x;
+        Ok(())
+    })
+}
+
+/// Lends the bytes of a string or bytes value (strings are not NUL-terminated here; use the
+/// length). Valid while the value is alive. Any thread.
+///
+/// # Safety
+/// `value` is a live value; the out-pointers are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_bytes(
+    value: *const dask_value,
+    out_data: *mut *const c_void,
+    out_len: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        let bytes: &[u8] = match &**v {
+            Value::Str(s) => s.as_bytes(),
+            Value::Bytes(b) => b,
+            other => {
+                return Err(Error::DType(format!(
+                    "value is {}, not a string or bytes",
+                    other.kind_name()
+                )))
+            }
+        };
+        *unsafe { out(out_data, "out_data") }? = bytes.as_ptr() as *const c_void;
+        *unsafe { out(out_len, "out_len") }? = bytes.len();
+        Ok(())
+    })
+}
+
+/// Describes a buffer value (pointer, dtype, shape, strides); the view borrows from the value
+/// and is valid while it is alive. Any thread.
+///
+/// # Safety
+/// `value` is a live value; `out_view` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_buffer(
+    value: *const dask_value,
+    out_view: *mut dask_buffer_view,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        let b = v
+            .as_buffer()
+            .ok_or_else(|| Error::DType(format!("value is {}, not a buffer", v.kind_name())))?;
+        *unsafe { out(out_view, "out_view") }? = dask_buffer_view {
+            data: b.as_ptr() as *const c_void,
+            dtype: b.dtype() as u32,
+            itemsize: b.dtype().itemsize(),
+            ndim: b.ndim(),
+            shape: b.shape().as_ptr(),
+            strides: b.strides().as_ptr(),
+            len: b.len(),
+            c_contiguous: b.is_c_contiguous(),
+        };
+        Ok(())
+    })
+}
+
+/// The pointer wrapped by `dask_value_from_opaque`. Any thread.
+///
+/// # Safety
+/// `value` is a live value; `out_ptr` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_opaque(
+    value: *const dask_value,
+    out_ptr: *mut *mut c_void,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        let Value::Opaque(o) = &**v else {
+            return Err(Error::DType(format!(
+                "value is {}, not opaque",
+                v.kind_name()
+            )));
+        };
+        *unsafe { out(out_ptr, "out_ptr") }? = o.address() as *mut c_void;
+        Ok(())
+    })
+}
+
+/// A new handle on the same value (no data is copied); owned by the caller. Use it to keep a
+/// task input beyond the callback, or to return an input as the output. Any thread.
+///
+/// # Safety
+/// `value` is a live value; `out_value` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_clone(
+    value: *const dask_value,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?.clone();
+        // SAFETY: per the contract.
+        *unsafe { out(out_value, "out_value") }? = handle::new_handle(ValueRef::Owned(v));
+        Ok(())
+    })
+}
+
+/// Frees a value handle (the value itself lives on while tasks or futures use it). NULL is a
+/// no-op. The inputs given to a task callback are borrowed: freeing one is refused. Any thread.
+///
+/// # Safety
+/// `value` is NULL or a value handle from this library.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_free(value: *mut dask_value) {
+    guard_void(|| {
+        // SAFETY: per the contract.
+        if let Some(ValueRef::Borrowed(_)) = unsafe { value.as_ref() }
+            .map(|_| unsafe { handle::get(value) })
+            .transpose()?
+        {
+            return Err(Error::invalid(
+                "task inputs are borrowed from the library; do not free them",
+            ));
+        }
+        // SAFETY: per the contract.
+        unsafe { handle::free(value) }
+    })
+}
