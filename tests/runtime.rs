@@ -528,3 +528,33 @@ fn closing_a_client_cancels_pending_work() {
     let err = queued.result().unwrap_err().to_string();
     assert!(err.contains("closed"), "{err}");
 }
+
+#[test]
+fn closing_a_client_while_a_task_waits_inside_the_pool_does_not_hang() {
+    let c = client(1);
+    // A host task nobody will run, and a pool task that waits for it.
+    let never = c
+        .submit(Task::new(
+            Operation::local_host(|_| Ok(Arc::new(Value::None))),
+            vec![],
+        ))
+        .unwrap();
+    let slot = Arc::new(Mutex::new(Some(never)));
+    let waiting = Operation::local(move |_| {
+        let f = slot.lock().unwrap().take().ok_or("ran twice")?;
+        f.wait();
+        Ok(Arc::new(Value::None))
+    });
+    let w = c.submit(Task::new(waiting, vec![])).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(c);
+        let _ = tx.send(());
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "closing the client hung"
+    );
+    assert!(w.is_done());
+}

@@ -45,6 +45,18 @@ pub(crate) unsafe fn future_arg<'a>(ptr: *const dask_future) -> Result<&'a Futur
     unsafe { handle::get(ptr) }
 }
 
+/// New references to the futures of a C array of `n` handles.
+///
+/// # Safety
+/// `ptr` holds `n` future handles (NULL allowed when `n` is 0).
+pub(crate) unsafe fn future_list(ptr: *const *const dask_future, n: usize) -> Result<Vec<Future>> {
+    // SAFETY: per the contract.
+    unsafe { slice(ptr, n, "futures") }?
+        .iter()
+        .map(|&f| unsafe { future_arg(f) }.cloned())
+        .collect()
+}
+
 /// Writes new handles for `futures` to the array `dst`.
 ///
 /// # Safety
@@ -271,10 +283,7 @@ pub unsafe extern "C" fn dask_wait_all(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let fs = unsafe { slice(futures, n, "futures") }?
-            .iter()
-            .map(|&f| unsafe { future_arg(f) }.cloned())
-            .collect::<Result<Vec<_>>>()?;
+        let fs = unsafe { future_list(futures, n) }?;
         wait_all(&fs, timeout(timeout_seconds)?)
     })
 }
@@ -292,10 +301,7 @@ pub unsafe extern "C" fn dask_as_completed_new(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let fs = unsafe { slice(futures, n, "futures") }?
-            .iter()
-            .map(|&f| unsafe { future_arg(f) }.cloned())
-            .collect::<Result<Vec<_>>>()?;
+        let fs = unsafe { future_list(futures, n) }?;
         *unsafe { out(out_iter, "out_iter") }? = handle::new_handle(AsCompleted::new(fs));
         Ok(())
     })

@@ -1,7 +1,7 @@
 //! C ABI: task graphs and submission (compute, submit, scatter, map).
 
 use super::client::{dask_client, SendPtr};
-use super::future::{dask_future, future_arg, put_futures};
+use super::future::{dask_future, future_arg, future_list, put_futures};
 use super::handle::{self, handle_type, Shell};
 use super::op::dask_op_id;
 use super::value::{dask_value, value_arg};
@@ -326,10 +326,7 @@ pub unsafe extern "C" fn dask_client_map(
             .iter()
             .map(|&v| unsafe { value_arg(v) }.cloned())
             .collect::<Result<Vec<_>>>()?;
-        let shared = unsafe { slice(shared, n_shared, "shared") }?
-            .iter()
-            .map(|&f| unsafe { future_arg(f) }.cloned())
-            .collect::<Result<Vec<_>>>()?;
+        let shared = unsafe { future_list(shared, n_shared) }?;
         if n_items > 0 && out_futures.is_null() {
             return Err(Error::NullArgument("out_futures is NULL".into()));
         }

@@ -33,6 +33,9 @@ struct ClientInner {
 impl Drop for ClientInner {
     fn drop(&mut self) {
         self.shared.shut_down();
+        // Cancel before joining: a task waiting inside the pool on pending work then returns,
+        // so its thread can exit.
+        self.shared.cancel_all();
         let handles = std::mem::take(&mut *self.threads.lock());
         // A client dropped from one of its own tasks cannot join its own thread; the threads
         // exit on their own once they see the shutdown.
@@ -41,6 +44,7 @@ impl Drop for ClientInner {
                 let _ = h.join();
             }
         }
+        // Work submitted while the first sweep ran is cancelled by this one.
         self.shared.cancel_all();
     }
 }

@@ -65,6 +65,16 @@ impl Graph {
         self.tasks.len()
     }
 
+    /// The task with id `id` (graphs are data: they can be inspected before submission).
+    pub fn task(&self, id: TaskId) -> Option<&Task> {
+        self.tasks.get(id.index())
+    }
+
+    /// The key of the task with id `id`, if it has one.
+    pub fn key(&self, id: TaskId) -> Option<&str> {
+        self.keys.get(id.index()).and_then(|k| k.as_deref())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }

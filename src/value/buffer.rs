@@ -283,37 +283,31 @@ impl Buffer {
         if !self.is_c_contiguous() {
             return Err(Error::invalid("buffer is not C-contiguous"));
         }
-        let n = self.len() * self.dtype.itemsize();
-        let ptr = self.as_ptr() as *mut u8;
         if !Arc::get_mut(&mut self.storage).is_some_and(|s| matches!(s.owner, Owner::Rust(_))) {
             return Err(Error::invalid(
                 "buffer is shared or borrowed, and therefore read-only",
             ));
         }
+        let n = self.len() * self.dtype.itemsize();
         if n == 0 {
             return Ok(&mut []);
         }
-        // SAFETY: uniquely owned storage; construction checked that the `n` bytes of a
-        // contiguous buffer lie inside it.
-        Ok(unsafe { std::slice::from_raw_parts_mut(ptr, n) })
+        // SAFETY: uniquely owned Rust storage (checked above); construction checked that the
+        // `n` bytes of a contiguous buffer lie inside it.
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.as_ptr() as *mut u8, n) })
     }
 
     /// Mutable elements of a buffer nobody else holds yet (e.g. just created by `zeros`).
     pub fn as_mut_slice<T: Element>(&mut self) -> Result<&mut [T]> {
         self.as_slice::<T>()?;
         let n = self.len();
-        let ptr = self.as_ptr() as *mut T;
-        if !Arc::get_mut(&mut self.storage).is_some_and(|s| matches!(s.owner, Owner::Rust(_))) {
-            return Err(Error::invalid(
-                "buffer is shared or borrowed, and therefore read-only",
-            ));
-        }
+        let bytes = self.as_mut_bytes()?;
         if n == 0 {
             return Ok(&mut []);
         }
-        // SAFETY: the storage is uniquely owned (checked above) and the slice bounds were
-        // checked by `as_slice`.
-        Ok(unsafe { std::slice::from_raw_parts_mut(ptr, n) })
+        // SAFETY: `as_slice` checked dtype and alignment for `T`; the bytes are exactly the
+        // `n` elements and uniquely borrowed.
+        Ok(unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr() as *mut T, n) })
     }
 }
 
