@@ -55,7 +55,7 @@ c-test: build $(C_TESTS)
 valgrind-test: build $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== valgrind $$t"; \
 	  DASK_STRESS_SMALL=1 valgrind -q --error-exitcode=99 --leak-check=full \
-	    --errors-for-leak-kinds=definite,indirect $$t; done
+	    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect $$t; done
 
 $(BUILD)/cpp/header_test: tests/cpp/header_test.cpp include/dask.h $(LIB)
 	@mkdir -p $(dir $@)

@@ -85,7 +85,10 @@ typedef struct dask_arg {
 } dask_arg;
 
 // Reports progress: `done` of `total` tasks finished. Called from pool threads, serialised,
-// at most ~1000 times per computation, the last time with `done == total`.
+// at most ~1000 times per computation, the last time with `done == total`. Once every output
+// future of the computation is done (or `dask_future_cancel` returned for the ones cancelled),
+// no further call is made, so `ctx` may be freed then; futures freed before they are done
+// leave their running tasks to finish later: keep `ctx` until `dask_client_free` in that case.
 typedef void (*dask_progress_fn)(void *ctx, size_t done, size_t total);
 
 // A task implemented in C.
@@ -478,8 +481,8 @@ dask_status dask_graph_index_of(const struct dask_graph *graph, const char *key,
 // `graph` is a live graph; `out_len` valid for writes.
 dask_status dask_graph_len(const struct dask_graph *graph, size_t *out_len);
 
-// Attaches a progress callback to the computation of this graph (NULL `fn` removes it).
-// `ctx` must stay valid until the computation finishes.
+// Attaches a progress callback to the computation of this graph (NULL `fn` removes it);
+// see `dask_progress_fn` for how long `ctx` must stay valid.
 //
 // # Safety
 // `graph` is a live graph; `fn` is NULL or callable from pool threads with `ctx`.
@@ -529,7 +532,7 @@ dask_status dask_client_scatter(const struct dask_client *client,
 // # Safety
 // `client` is live; `items` holds `n_items` values; `shared` holds `n_shared` futures;
 // `out_futures` has room for `n_items` pointers; `progress` is NULL or callable from pool
-// threads with `progress_ctx` until the map finishes.
+// threads with `progress_ctx` (valid as `dask_progress_fn` says).
 dask_status dask_client_map(const struct dask_client *client,
                             dask_op_id op,
                             const struct dask_value *const *items,

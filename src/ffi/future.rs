@@ -90,7 +90,8 @@ pub unsafe extern "C" fn dask_future_clone(
     guard(|| {
         // SAFETY: per the contract.
         let f = unsafe { future_arg(future) }?.clone();
-        *unsafe { out(out_future, "out_future") }? = handle::new_handle(f);
+        let slot = unsafe { out(out_future, "out_future") }?;
+        *slot = handle::new_handle(f);
         Ok(())
     })
 }
@@ -224,7 +225,8 @@ pub unsafe extern "C" fn dask_future_key(
     guard(|| {
         // SAFETY: per the contract.
         let f = unsafe { future_arg(future) }?;
-        *unsafe { out(out_key, "out_key") }? = owned_c_string(&f.key());
+        let slot = unsafe { out(out_key, "out_key") }?;
+        *slot = owned_c_string(&f.key());
         Ok(())
     })
 }
@@ -302,7 +304,8 @@ pub unsafe extern "C" fn dask_as_completed_new(
     guard(|| {
         // SAFETY: per the contract.
         let fs = unsafe { future_list(futures, n) }?;
-        *unsafe { out(out_iter, "out_iter") }? = handle::new_handle(AsCompleted::new(fs));
+        let slot = unsafe { out(out_iter, "out_iter") }?;
+        *slot = handle::new_handle(AsCompleted::new(fs));
         Ok(())
     })
 }

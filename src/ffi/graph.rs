@@ -40,7 +40,10 @@ pub struct dask_arg {
 }
 
 /// Reports progress: `done` of `total` tasks finished. Called from pool threads, serialised,
-/// at most ~1000 times per computation, the last time with `done == total`.
+/// at most ~1000 times per computation, the last time with `done == total`. Once every output
+/// future of the computation is done (or `dask_future_cancel` returned for the ones cancelled),
+/// no further call is made, so `ctx` may be freed then; futures freed before they are done
+/// leave their running tasks to finish later: keep `ctx` until `dask_client_free` in that case.
 #[allow(non_camel_case_types)]
 pub type dask_progress_fn =
     Option<unsafe extern "C" fn(ctx: *mut c_void, done: usize, total: usize)>;
@@ -104,7 +107,8 @@ unsafe fn convert_args(args: *const dask_arg, n: usize, allow_deps: bool) -> Res
 pub unsafe extern "C" fn dask_graph_new(out_graph: *mut *mut dask_graph) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        *unsafe { out(out_graph, "out_graph") }? = handle::new_handle(Graph::new());
+        let slot = unsafe { out(out_graph, "out_graph") }?;
+        *slot = handle::new_handle(Graph::new());
         Ok(())
     })
 }
@@ -189,8 +193,8 @@ pub unsafe extern "C" fn dask_graph_len(
     })
 }
 
-/// Attaches a progress callback to the computation of this graph (NULL `fn` removes it).
-/// `ctx` must stay valid until the computation finishes.
+/// Attaches a progress callback to the computation of this graph (NULL `fn` removes it);
+/// see `dask_progress_fn` for how long `ctx` must stay valid.
 ///
 /// # Safety
 /// `graph` is a live graph; `fn` is NULL or callable from pool threads with `ctx`.
@@ -231,7 +235,8 @@ pub unsafe extern "C" fn dask_client_compute(
     guard(|| {
         // SAFETY: per the contract.
         let c = unsafe { handle::get(client) }?;
-        let g = unsafe { handle::get_mut(graph) }?;
+        // Taken first, so the graph is empty afterwards whatever fails below.
+        let g = std::mem::take(unsafe { handle::get_mut(graph) }?);
         let outs = unsafe { slice(outputs, n_outputs, "outputs") }?;
         if n_outputs > 0 && out_futures.is_null() {
             return Err(Error::NullArgument("out_futures is NULL".into()));
@@ -244,7 +249,7 @@ pub unsafe extern "C" fn dask_client_compute(
                     .map_err(|_| Error::Graph(format!("output {o} is out of range")))
             })
             .collect::<Result<Vec<_>>>()?;
-        let futures = c.compute(std::mem::take(g), &ids)?;
+        let futures = c.compute(g, &ids)?;
         // SAFETY: per the contract, room for `n_outputs` pointers.
         unsafe { put_futures(futures, out_futures) };
         Ok(())
@@ -306,7 +311,7 @@ pub unsafe extern "C" fn dask_client_scatter(
 /// # Safety
 /// `client` is live; `items` holds `n_items` values; `shared` holds `n_shared` futures;
 /// `out_futures` has room for `n_items` pointers; `progress` is NULL or callable from pool
-/// threads with `progress_ctx` until the map finishes.
+/// threads with `progress_ctx` (valid as `dask_progress_fn` says).
 #[no_mangle]
 pub unsafe extern "C" fn dask_client_map(
     client: *const dask_client,

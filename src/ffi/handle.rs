@@ -16,7 +16,9 @@ const QUARANTINE: usize = 4096;
 
 static FREED: Mutex<VecDeque<Box<dyn Send>>> = Mutex::new(VecDeque::new());
 
-/// The shell of a handle.
+/// The shell of a handle. `repr(C)` with the magic first, so every handle type keeps its
+/// magic at offset 0 and a pointer of the wrong type is recognised without reading outside it.
+#[repr(C)]
 pub struct Shell<T> {
     magic: AtomicU64,
     inner: Option<T>,
@@ -34,6 +36,8 @@ pub(crate) trait Handle: Sized + Send + 'static {
 
 macro_rules! handle_type {
     ($handle:ident, $inner:ty, $magic:expr, $name:expr) => {
+        // The exported newtype must keep its shell, hence the magic, at offset 0.
+        const _: () = assert!(std::mem::offset_of!($handle, 0) == 0);
         impl $crate::ffi::handle::Handle for $handle {
             type Inner = $inner;
             const MAGIC: u64 = $magic;

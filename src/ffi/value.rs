@@ -487,7 +487,8 @@ pub unsafe extern "C" fn dask_value_clone(
         // SAFETY: per the contract.
         let v = unsafe { value_arg(value) }?.clone();
         // SAFETY: per the contract.
-        *unsafe { out(out_value, "out_value") }? = handle::new_handle(ValueRef::Owned(v));
+        let slot = unsafe { out(out_value, "out_value") }?;
+        *slot = handle::new_handle(ValueRef::Owned(v));
         Ok(())
     })
 }

@@ -286,5 +286,8 @@ pub(crate) fn worker_main(shared: Arc<Shared>, local: Worker<Job>, index: usize)
         }
         ctx.sleep(&|| false, None);
     }
+    // Jobs left in our deque hold their runs, which hold this pool: drop them (their nodes are
+    // cancelled by the shutdown).
+    while ctx.local.pop().is_some() {}
     WORKER.with(|w| *w.borrow_mut() = None);
 }

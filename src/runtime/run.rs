@@ -79,6 +79,8 @@ struct Node {
     state: AtomicU8,
     cancel_requested: AtomicBool,
     has_waiters: AtomicBool,
+    /// Counted in the progress already (a cancelled running node is counted at cancel time).
+    counted: AtomicBool,
     host_affine: bool,
     remaining: AtomicU32,
     consumers: AtomicU32,
@@ -209,6 +211,7 @@ impl Run {
                 state: AtomicU8::new(WAITING),
                 cancel_requested: AtomicBool::new(false),
                 has_waiters: AtomicBool::new(false),
+                counted: AtomicBool::new(false),
                 host_affine: spec.op.is_host_affine(),
                 remaining: AtomicU32::new(waits + hold),
                 consumers: AtomicU32::new(own_consumers),
@@ -294,6 +297,7 @@ impl Run {
             state: AtomicU8::new(DONE),
             cancel_requested: AtomicBool::new(false),
             has_waiters: AtomicBool::new(false),
+            counted: AtomicBool::new(true),
             host_affine: false,
             remaining: AtomicU32::new(0),
             consumers: AtomicU32::new(0),
@@ -357,6 +361,12 @@ impl Run {
     }
 
     fn schedule(self: &Arc<Self>, idx: u32) {
+        if self.shared.is_shut_down() {
+            // Nobody will run it: cancel rather than queue (a queued job would also keep its
+            // run, and through it the pool, alive).
+            self.cancel_one(idx, "the client was closed");
+            return;
+        }
         let job = Job {
             run: self.clone(),
             idx,
@@ -408,6 +418,8 @@ impl Run {
         let mut work = Vec::new();
         self.release_inputs(&task.inputs, &mut work);
         drop(task);
+        // Inputs nobody else needs are freed before the result is published.
+        process(std::mem::take(&mut work));
         let next = self.finish(idx, result, &mut work);
         process(work);
         next
@@ -503,6 +515,9 @@ impl Run {
             Slot::Empty | Slot::Released => unreachable!("conclude takes an outcome"),
         };
         *node.slot.lock() = outcome;
+        // Progress first: once a future reports done, its computation's progress callback has
+        // made its last call for it (so the caller may free the callback's context).
+        self.count_progress(idx);
         node.state.store(state, SeqCst);
         if node.has_waiters.load(SeqCst) {
             let waiters = std::mem::take(&mut *node.waiters.lock());
@@ -510,8 +525,14 @@ impl Run {
                 fire(w, failure.as_ref(), work);
             }
         }
+    }
+
+    /// Counts node `idx` as finished for progress, once.
+    fn count_progress(&self, idx: u32) {
         if let Some(p) = &self.progress {
-            p.tick();
+            if !self.nodes[idx as usize].counted.swap(true, SeqCst) {
+                p.tick();
+            }
         }
     }
 
@@ -540,6 +561,8 @@ impl Run {
                 RUNNING => {
                     if explicit {
                         node.cancel_requested.store(true, SeqCst);
+                        // Counted now, so progress is complete when cancel returns.
+                        self.count_progress(idx);
                     }
                     return;
                 }
@@ -583,6 +606,15 @@ impl Run {
             }),
             _ => {}
         }
+    }
+
+    /// Cancels node `idx` (and what only it needed) if it has not finished.
+    pub(crate) fn cancel_one(self: &Arc<Self>, idx: u32, reason: &str) {
+        process(vec![Work::Terminate {
+            cell: self.cell(idx),
+            error: TaskError::cancelled(self.key(idx), reason),
+            explicit: true,
+        }]);
     }
 
     /// Cancels every node that has not finished (client shutdown).
