@@ -16,10 +16,12 @@
 //! # let _ = a;
 //! ```
 
+pub mod array;
 pub mod error;
 pub mod ffi;
 pub mod memory;
 pub mod runtime;
+pub mod ufunc;
 pub mod value;
 
 pub use error::{Error, Result, TaskError};

@@ -96,6 +96,8 @@ pub const DASK_VALUE_STRING: dask_value_kind = 4;
 pub const DASK_VALUE_BYTES: dask_value_kind = 5;
 pub const DASK_VALUE_BUFFER: dask_value_kind = 6;
 pub const DASK_VALUE_OPAQUE: dask_value_kind = 7;
+/// Parameters of a library operation (read-only to C).
+pub const DASK_VALUE_PARAMS: dask_value_kind = 8;
 
 /// Gives host memory back; called once, from any thread, when the library no longer uses it.
 #[allow(non_camel_case_types)]
@@ -345,6 +347,7 @@ pub unsafe extern "C" fn dask_value_get_kind(
             Value::Bytes(_) => DASK_VALUE_BYTES,
             Value::Buffer(_) => DASK_VALUE_BUFFER,
             Value::Opaque(_) => DASK_VALUE_OPAQUE,
+            Value::Params(_) => DASK_VALUE_PARAMS,
         };
         Ok(())
     })

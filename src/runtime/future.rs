@@ -40,6 +40,11 @@ impl Future {
         &self.cell
     }
 
+    /// Identifies the result this future refers to (equal for clones).
+    pub(crate) fn identity(&self) -> (usize, usize) {
+        (Arc::as_ptr(&self.cell.run) as usize, self.cell.idx as usize)
+    }
+
     /// The task's key (the graph key, or a generated `op-run-index` name).
     pub fn key(&self) -> String {
         self.cell.key()

@@ -89,6 +89,19 @@ impl Registry {
     }
 }
 
+/// Registers one of the library's own operations and returns its definition (modules such as
+/// `array` register theirs on first use).
+pub(crate) fn register_builtin<F>(name: &str, func: F) -> &'static OpDef
+where
+    F: Fn(&[Arc<Value>]) -> std::result::Result<Arc<Value>, String> + Send + Sync + 'static,
+{
+    let mut registry = REGISTRY.write();
+    let id = registry
+        .insert(name.to_string(), false, Box::new(func))
+        .expect("library operation names are unique");
+    registry.ops[id.0 as usize]
+}
+
 /// Registers an operation under a new, unique name.
 pub fn register_op<F>(name: &str, host_affine: bool, func: F) -> Result<OpId>
 where

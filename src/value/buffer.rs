@@ -81,7 +81,7 @@ pub struct Buffer {
 }
 
 /// C-order (row-major) byte strides for `shape`.
-pub(crate) fn c_strides(shape: &[usize], itemsize: usize) -> Vec<isize> {
+pub fn c_strides(shape: &[usize], itemsize: usize) -> Vec<isize> {
     let mut strides = vec![0isize; shape.len()];
     let mut step = itemsize as isize;
     for (s, &n) in strides.iter_mut().zip(shape).rev() {
@@ -216,6 +216,30 @@ impl Buffer {
             )));
         }
         Ok(())
+    }
+
+    /// Another view of the same storage: `offset` is in bytes from this view's first element;
+    /// the new view must stay inside the storage (checked).
+    pub fn view(&self, shape: &[usize], strides: &[isize], offset: isize) -> Result<Buffer> {
+        if shape.len() != strides.len() {
+            return Err(Error::Shape(
+                "view: shape and strides differ in length".into(),
+            ));
+        }
+        let start = self.offset as isize + offset;
+        let empty = shape.contains(&0);
+        if start < 0 && !empty {
+            return Err(Error::Shape("view starts before the storage".into()));
+        }
+        let view = Buffer {
+            dtype: self.dtype,
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+            offset: if empty { 0 } else { start as usize },
+            storage: self.storage.clone(),
+        };
+        view.check_extent()?;
+        Ok(view)
     }
 
     pub fn dtype(&self) -> DType {

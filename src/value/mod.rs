@@ -7,6 +7,11 @@
 mod buffer;
 mod dtype;
 
+/// Layout helpers shared with the array kernels.
+pub mod buffer_layout {
+    pub use super::buffer::c_strides;
+}
+
 pub use buffer::{Buffer, Storage};
 pub use dtype::{DType, Element};
 
@@ -29,6 +34,19 @@ pub enum Value {
     /// Host data the library never looks into (a Julia closure, an R object); released
     /// through its callback when the last reference goes.
     Opaque(Arc<Opaque>),
+    /// Parameters of a library operation (a chunk's slice, a fused kernel's program, a
+    /// reduction's partial state): plain Rust data, no pointers or closures, so a task that
+    /// carries them can be inspected and, later, serialised.
+    Params(Arc<dyn Params>),
+}
+
+/// Plain-data parameters carried by [`Value::Params`].
+pub trait Params: std::fmt::Debug + Send + Sync + 'static {
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// Bytes of payload held (for accounting).
+    fn nbytes(&self) -> usize {
+        0
+    }
 }
 
 impl Value {
@@ -36,6 +54,7 @@ impl Value {
     pub fn nbytes(&self) -> usize {
         match self {
             Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Opaque(_) => 0,
+            Value::Params(p) => p.nbytes(),
             Value::Str(s) => s.len(),
             Value::Bytes(b) => b.len(),
             Value::Buffer(b) => b.storage_len(),
@@ -53,6 +72,7 @@ impl Value {
             Value::Bytes(_) => "bytes",
             Value::Buffer(_) => "buffer",
             Value::Opaque(_) => "opaque",
+            Value::Params(_) => "params",
         }
     }
 
@@ -71,6 +91,14 @@ impl Value {
             Value::Float(x) => Some(x),
             Value::Int(i) => Some(i as f64),
             Value::Bool(b) => Some(b as i64 as f64),
+            _ => None,
+        }
+    }
+
+    /// The parameters of type `T`, when the value holds them.
+    pub fn params<T: 'static>(&self) -> Option<&T> {
+        match self {
+            Value::Params(p) => p.as_any().downcast_ref(),
             _ => None,
         }
     }

@@ -1,0 +1,183 @@
+//! Ufunc dispatch across array kinds (NumPy's `__array_ufunc__`, NEP 13).
+//!
+//! Each kind has a priority. A call asks the kinds of its operands, highest priority first,
+//! to implement the ufunc; a kind may decline (NotImplemented), and then the next is asked.
+//! Nothing ever converts an operand to another kind behind the caller's back: a ufunc no kind
+//! implements is an error that names the kinds.
+
+use super::api::Operand;
+use super::kernel::{broadcast_shapes, eval_block, Program};
+use super::lower::scalar_dtype;
+use super::node::Array;
+use crate::error::{Error, Result};
+use crate::ufunc::Ufunc;
+use crate::value::{Buffer, DType};
+use parking_lot::RwLock;
+use std::sync::{Arc, LazyLock};
+
+/// An array kind's ufunc implementation.
+pub trait ArrayKind: Send + Sync {
+    fn name(&self) -> &str;
+    /// Higher priority kinds are asked first.
+    fn priority(&self) -> i32;
+    /// True for operands of this kind.
+    fn owns(&self, operand: &Operand) -> bool;
+    /// The result, or `Ok(None)` to decline (NotImplemented).
+    fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>>;
+}
+
+/// Dense blocks: evaluated at once.
+struct DenseKind;
+
+impl ArrayKind for DenseKind {
+    fn name(&self) -> &str {
+        "dense"
+    }
+    fn priority(&self) -> i32 {
+        0
+    }
+    fn owns(&self, operand: &Operand) -> bool {
+        matches!(operand, Operand::Block(_))
+    }
+    fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
+        if args.iter().any(|a| matches!(a, Operand::Array(_))) {
+            return Ok(None);
+        }
+        let blocks: Vec<&Buffer> = args
+            .iter()
+            .filter_map(|a| match a {
+                Operand::Block(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        let dtypes: Vec<DType> = blocks.iter().map(|b| b.dtype()).collect();
+        let shapes: Vec<&[usize]> = blocks.iter().map(|b| b.shape()).collect();
+        let shape = broadcast_shapes(&shapes)?;
+        let mut p = Program::default();
+        let mut srcs = Vec::with_capacity(args.len());
+        for a in args {
+            srcs.push(match a {
+                Operand::Block(b) => p.add_input(b.dtype()),
+                Operand::Scalar(s) => p.add_const(*s, scalar_dtype(*s, &dtypes)),
+                Operand::Array(_) => unreachable!("declined above"),
+            });
+        }
+        let out = p.apply(ufunc, &srcs)?;
+        p.finish(out);
+        Ok(Some(Operand::Block(eval_block(&p, &blocks, &shape)?)))
+    }
+}
+
+/// Lazy chunked arrays: a new node in the graph.
+struct ChunkedKind;
+
+impl ArrayKind for ChunkedKind {
+    fn name(&self) -> &str {
+        "chunked"
+    }
+    fn priority(&self) -> i32 {
+        10
+    }
+    fn owns(&self, operand: &Operand) -> bool {
+        matches!(operand, Operand::Array(_))
+    }
+    fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
+        Array::map_chunked(ufunc, args).map(|a| Some(Operand::Array(a)))
+    }
+}
+
+static KINDS: LazyLock<RwLock<Vec<Arc<dyn ArrayKind>>>> =
+    LazyLock::new(|| RwLock::new(vec![Arc::new(DenseKind), Arc::new(ChunkedKind)]));
+
+/// Adds an array kind (sparse arrays, kinds registered from C).
+pub fn register_kind(kind: Arc<dyn ArrayKind>) -> Result<()> {
+    let mut kinds = KINDS.write();
+    if kinds.iter().any(|k| k.name() == kind.name()) {
+        return Err(Error::AlreadyExists(format!(
+            "array kind '{}' exists already",
+            kind.name()
+        )));
+    }
+    kinds.push(kind);
+    Ok(())
+}
+
+/// Applies `ufunc` to `args`, dispatching to the highest-priority kind that implements it.
+pub fn apply_ufunc(ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Operand> {
+    if args.len() != ufunc.nin() {
+        return Err(Error::invalid(format!(
+            "ufunc '{}' takes {} inputs, got {}",
+            ufunc.name(),
+            ufunc.nin(),
+            args.len()
+        )));
+    }
+    let mut kinds: Vec<Arc<dyn ArrayKind>> = KINDS
+        .read()
+        .iter()
+        .filter(|k| args.iter().any(|a| k.owns(a)))
+        .cloned()
+        .collect();
+    if kinds.is_empty() {
+        // Scalars only: computed as 0-d blocks.
+        let blocks: Vec<Operand> = args
+            .iter()
+            .map(|a| match a {
+                Operand::Scalar(s) => {
+                    let d = crate::ufunc::promote::scalar_default_dtype(s.kind());
+                    let mut b = Buffer::zeros(d, &[])?;
+                    b.as_mut_bytes()?
+                        .copy_from_slice(&s.to_element(d)[..d.itemsize()]);
+                    Ok(Operand::Block(b))
+                }
+                other => Ok(other.clone()),
+            })
+            .collect::<Result<_>>()?;
+        return apply_ufunc(ufunc, &blocks);
+    }
+    kinds.sort_by_key(|k| -k.priority());
+    for k in &kinds {
+        if let Some(result) = k.call(ufunc, args)? {
+            return Ok(result);
+        }
+    }
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    Err(Error::invalid(format!(
+        "ufunc '{}' is not implemented for array kind(s) {}",
+        ufunc.name(),
+        names.join(", ")
+    )))
+}
+
+impl Operand {
+    /// The operand as a lazy array (a block or scalar becomes a one-block array).
+    pub fn into_array(self) -> Result<Array> {
+        match self {
+            Operand::Array(a) => Ok(a),
+            Operand::Block(b) => Array::from_buffer(
+                &b,
+                &super::api::ChunkSpec::Explicit(b.shape().iter().map(|&n| vec![n]).collect()),
+            ),
+            Operand::Scalar(s) => Operand::Block(scalar_block(s)?).into_array(),
+        }
+    }
+
+    /// The operand as a dense block, if it is one.
+    pub fn into_block(self) -> Result<Buffer> {
+        match self {
+            Operand::Block(b) => Ok(b),
+            Operand::Scalar(s) => scalar_block(s),
+            Operand::Array(_) => Err(Error::invalid(
+                "the result is a lazy array: compute it to get a block",
+            )),
+        }
+    }
+}
+
+fn scalar_block(s: super::scalar::Scalar) -> Result<Buffer> {
+    let d = crate::ufunc::promote::scalar_default_dtype(s.kind());
+    let mut b = Buffer::zeros(d, &[])?;
+    b.as_mut_bytes()?
+        .copy_from_slice(&s.to_element(d)[..d.itemsize()]);
+    Ok(b)
+}

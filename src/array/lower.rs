@@ -1,0 +1,796 @@
+//! Lowering: a lazy array DAG becomes a task graph, one task per output block (or fewer:
+//! elementwise chains fuse).
+//!
+//! Fusion rule: the blocks of an elementwise node that has a single consumer stay symbolic
+//! (an expression over materialised blocks); the consumer inlines them. An elementwise
+//! consumer grows the expression; a reduction compiles it into its per-chunk task; anything
+//! else materialises it as one `array.fused` task per block, evaluated in cache-sized tiles.
+
+use super::chunks::grid_positions;
+use super::create::CreateBlock;
+use super::kernel::{Program, Src};
+use super::node::{Arg, Array, Op};
+use super::ops::{
+    AssembleBlock, CumBlock, FinalizeBlock, FusedBlock, Piece, ReduceBlock, ReshapeBlock,
+    TensordotBlock, TransposeBlock, OPS,
+};
+use super::reduce_kernel::ReduceOp;
+use super::scalar::Scalar;
+use crate::error::Result;
+use crate::runtime::{Arg as GArg, Graph, OpDef, Operation, Task, TaskId};
+use crate::ufunc::promote::{promote, weak_scalar_dtype};
+use crate::ufunc::{ufunc, Ufunc};
+use crate::value::{DType, Value};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A block during lowering: materialised (a task, future or value), or an expression still
+/// open to fusion.
+#[derive(Clone)]
+pub(crate) enum Slot {
+    Ready(GArg),
+    Fuse(Rc<Expr>),
+}
+
+/// An operand's lowered blocks, its shape and dtype.
+type Lowered = (Vec<Slot>, Vec<usize>, DType);
+
+pub(crate) enum Expr {
+    Leaf {
+        arg: GArg,
+        dtype: DType,
+    },
+    Const(Scalar, DType),
+    Map {
+        ufunc: Arc<Ufunc>,
+        args: Vec<Rc<Expr>>,
+    },
+    Cast(Rc<Expr>, DType),
+}
+
+fn arg_key(a: &GArg) -> (u8, usize, usize) {
+    match a {
+        GArg::Task(t) => (0, t.index(), 0),
+        GArg::Future(f) => {
+            let (p, i) = f.identity();
+            (1, p, i)
+        }
+        GArg::Value(v) => (2, Arc::as_ptr(v) as *const u8 as usize, 0),
+        GArg::Key(_) => (3, 0, 0),
+    }
+}
+
+/// Compiles expressions into a program whose inputs are deduplicated leaves.
+pub(crate) struct Compiler {
+    pub(crate) program: Program,
+    pub(crate) leaves: Vec<GArg>,
+    seen: HashMap<(u8, usize, usize), Src>,
+}
+
+impl Compiler {
+    pub(crate) fn new() -> Compiler {
+        Compiler {
+            program: Program::default(),
+            leaves: Vec::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn compile(&mut self, e: &Expr) -> Result<Src> {
+        Ok(match e {
+            Expr::Leaf { arg, dtype } => {
+                let key = arg_key(arg);
+                if let Some(&s) = self.seen.get(&key) {
+                    return Ok(s);
+                }
+                let s = self.program.add_input(*dtype);
+                self.leaves.push(arg.clone());
+                self.seen.insert(key, s);
+                s
+            }
+            Expr::Const(s, d) => self.program.add_const(*s, *d),
+            Expr::Cast(inner, d) => {
+                let s = self.compile(inner)?;
+                self.program.cast(s, *d)
+            }
+            Expr::Map { ufunc, args } => {
+                let srcs = args
+                    .iter()
+                    .map(|a| self.compile(a))
+                    .collect::<Result<Vec<_>>>()?;
+                self.program.apply(ufunc, &srcs)?
+            }
+        })
+    }
+}
+
+pub(crate) struct Lowerer {
+    pub(crate) graph: Graph,
+    slots: HashMap<u64, Vec<Slot>>,
+    users: HashMap<u64, usize>,
+}
+
+fn task(op: &'static OpDef, params: Value, args: Vec<GArg>) -> Task {
+    let mut all = Vec::with_capacity(args.len() + 1);
+    all.push(GArg::Value(Arc::new(params)));
+    all.extend(args);
+    Task::new(Operation::Registered(op), all)
+}
+
+fn params<P: crate::value::Params>(p: P) -> Value {
+    Value::Params(Arc::new(p))
+}
+
+/// The dtype a scalar operand takes in an elementwise operation with `arrays` (NEP 50).
+pub(crate) fn scalar_dtype(s: Scalar, arrays: &[DType]) -> DType {
+    let joined = arrays.iter().copied().reduce(promote);
+    match joined {
+        Some(d) => weak_scalar_dtype(s.kind(), d),
+        None => crate::ufunc::promote::scalar_default_dtype(s.kind()),
+    }
+}
+
+impl Lowerer {
+    /// Prepares to lower `roots` (counting how many consumers each node has).
+    pub(crate) fn new(roots: &[&Array]) -> Lowerer {
+        let mut users: HashMap<u64, usize> = HashMap::new();
+        let mut stack: Vec<&Array> = roots.to_vec();
+        for r in roots {
+            *users.entry(r.node.id).or_default() += 1;
+        }
+        let mut visited = std::collections::HashSet::new();
+        while let Some(a) = stack.pop() {
+            if !visited.insert(a.node.id) {
+                continue;
+            }
+            for input in a.inputs() {
+                *users.entry(input.node.id).or_default() += 1;
+                stack.push(input);
+            }
+        }
+        Lowerer {
+            graph: Graph::new(),
+            slots: HashMap::new(),
+            users,
+        }
+    }
+
+    fn add(&mut self, t: Task) -> GArg {
+        GArg::Task(self.graph.add(t))
+    }
+
+    /// Materialises a slot of a block with `shape`.
+    pub(crate) fn materialize(&mut self, slot: &Slot, shape: &[usize]) -> Result<GArg> {
+        match slot {
+            Slot::Ready(a) => Ok(a.clone()),
+            Slot::Fuse(e) => {
+                let mut c = Compiler::new();
+                let out = c.compile(e)?;
+                c.program.finish(out);
+                let p = FusedBlock {
+                    program: c.program,
+                    shape: shape.to_vec(),
+                };
+                Ok(self.add(task(OPS.fused, params(p), c.leaves)))
+            }
+        }
+    }
+
+    /// The blocks of `a`, materialised.
+    pub(crate) fn blocks(&mut self, a: &Array) -> Result<Vec<GArg>> {
+        let slots = self.lower(a)?;
+        let chunks = a.chunks().clone();
+        slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.materialize(s, &chunks.block_shape(&chunks.unravel(i))))
+            .collect()
+    }
+
+    fn expr_of(slot: &Slot, dtype: DType) -> Rc<Expr> {
+        match slot {
+            Slot::Fuse(e) => e.clone(),
+            Slot::Ready(a) => Rc::new(Expr::Leaf {
+                arg: a.clone(),
+                dtype,
+            }),
+        }
+    }
+
+    /// Lowers `a` (memoised), returning one slot per block.
+    pub(crate) fn lower(&mut self, a: &Array) -> Result<Vec<Slot>> {
+        if let Some(s) = self.slots.get(&a.node.id) {
+            return Ok(s.clone());
+        }
+        let chunks = a.chunks().clone();
+        let grid = chunks.grid();
+        let shape = chunks.shape();
+        let slots: Vec<Slot> = match &a.node.op {
+            Op::Blocks(vs) => vs
+                .iter()
+                .map(|v| Slot::Ready(GArg::Value(v.clone())))
+                .collect(),
+            Op::Futures(fs) => fs
+                .iter()
+                .map(|f| Slot::Ready(GArg::Future(f.clone())))
+                .collect(),
+            Op::Create(spec) => grid_positions(&grid)
+                .map(|idx| {
+                    let offset: Vec<usize> = idx
+                        .iter()
+                        .enumerate()
+                        .map(|(ax, &i)| chunks.offsets(ax)[i])
+                        .collect();
+                    let p = CreateBlock {
+                        spec: spec.clone(),
+                        dtype: a.dtype(),
+                        array_shape: shape.clone(),
+                        offset,
+                        shape: chunks.block_shape(&idx),
+                    };
+                    Slot::Ready(self.add(task(OPS.create, params(p), vec![])))
+                })
+                .collect(),
+            Op::Map { ufunc, args } => {
+                let array_dtypes: Vec<DType> = args
+                    .iter()
+                    .filter_map(|x| match x {
+                        Arg::Array(x) => Some(x.dtype()),
+                        Arg::Scalar(_) => None,
+                    })
+                    .collect();
+                let mut per_arg: Vec<Option<Lowered>> = Vec::new();
+                for x in args {
+                    per_arg.push(match x {
+                        Arg::Array(x) => Some((self.lower(x)?, x.shape(), x.dtype())),
+                        Arg::Scalar(_) => None,
+                    });
+                }
+                let nd = shape.len();
+                grid_positions(&grid)
+                    .map(|idx| {
+                        let exprs = args
+                            .iter()
+                            .zip(&per_arg)
+                            .map(|(x, lowered)| match (x, lowered) {
+                                (Arg::Scalar(s), _) => {
+                                    Rc::new(Expr::Const(*s, scalar_dtype(*s, &array_dtypes)))
+                                }
+                                (Arg::Array(x), Some((slots, xshape, dt))) => {
+                                    let lead = nd - xshape.len();
+                                    let xidx: Vec<usize> = xshape
+                                        .iter()
+                                        .enumerate()
+                                        .map(|(k, &n)| {
+                                            if n == 1 && shape[lead + k] != 1 {
+                                                0
+                                            } else {
+                                                idx[lead + k]
+                                            }
+                                        })
+                                        .collect();
+                                    Self::expr_of(&slots[x.chunks().ravel(&xidx)], *dt)
+                                }
+                                _ => unreachable!("arrays are lowered"),
+                            })
+                            .collect();
+                        Slot::Fuse(Rc::new(Expr::Map {
+                            ufunc: ufunc.clone(),
+                            args: exprs,
+                        }))
+                    })
+                    .collect()
+            }
+            Op::Astype(x) => {
+                let xs = self.lower(x)?;
+                xs.iter()
+                    .map(|s| {
+                        Slot::Fuse(Rc::new(Expr::Cast(Self::expr_of(s, x.dtype()), a.dtype())))
+                    })
+                    .collect()
+            }
+            Op::Reduce {
+                input,
+                op,
+                axes,
+                keepdims,
+                split_every,
+            } => self.lower_reduce(a, input, *op, axes, *keepdims, *split_every)?,
+            Op::ArgReduce { input, max, axis } => self.lower_argreduce(a, input, *max, *axis)?,
+            Op::Transpose { input, perm } => {
+                let xs = self.blocks(input)?;
+                let in_chunks = input.chunks().clone();
+                grid_positions(&grid)
+                    .map(|idx| {
+                        let mut src = vec![0; idx.len()];
+                        for (k, &p) in perm.iter().enumerate() {
+                            src[p] = idx[k];
+                        }
+                        let b = xs[in_chunks.ravel(&src)].clone();
+                        Slot::Ready(self.add(task(
+                            OPS.transpose,
+                            params(TransposeBlock { perm: perm.clone() }),
+                            vec![b],
+                        )))
+                    })
+                    .collect()
+            }
+            Op::Assemble {
+                input,
+                plans,
+                drop_axes,
+                new_axes,
+            } => self.lower_assemble(a, input, plans, drop_axes, new_axes)?,
+            Op::Concatenate { inputs, axis } => {
+                let mut per_input = Vec::new();
+                for x in inputs {
+                    per_input.push(self.blocks(x)?);
+                }
+                grid_positions(&grid)
+                    .map(|idx| {
+                        let mut k = idx[*axis];
+                        let mut which = 0;
+                        while k >= inputs[which].chunks().grid()[*axis] {
+                            k -= inputs[which].chunks().grid()[*axis];
+                            which += 1;
+                        }
+                        let mut src = idx.clone();
+                        src[*axis] = k;
+                        Slot::Ready(per_input[which][inputs[which].chunks().ravel(&src)].clone())
+                    })
+                    .collect()
+            }
+            Op::Reshape { input } => {
+                let xs = self.blocks(input)?;
+                xs.into_iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let p = ReshapeBlock {
+                            shape: chunks.block_shape(&chunks.unravel(i)),
+                        };
+                        Slot::Ready(self.add(task(OPS.reshape, params(p), vec![b])))
+                    })
+                    .collect()
+            }
+            Op::Tensordot {
+                a: x,
+                b: y,
+                axes_a,
+                axes_b,
+                split_every,
+            } => self.lower_tensordot(a, x, y, axes_a, axes_b, *split_every)?,
+            Op::BlockFn { op } => (0..chunks.nblocks())
+                .map(|i| -> Result<Slot> {
+                    let idx = chunks.unravel(i);
+                    let mut meta: Vec<i64> = idx.iter().map(|&k| k as i64).collect();
+                    meta.extend(chunks.block_shape(&idx).iter().map(|&n| n as i64));
+                    meta.extend(
+                        idx.iter()
+                            .enumerate()
+                            .map(|(ax, &k)| chunks.offsets(ax)[k] as i64),
+                    );
+                    let meta = crate::value::Buffer::from_vec(meta, &[3, idx.len()])?;
+                    Ok(Slot::Ready(self.add(Task::new(
+                        Operation::Registered(op),
+                        vec![GArg::Value(Arc::new(Value::Buffer(meta)))],
+                    ))))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Op::MapBlocks { op, inputs } => {
+                let mut per_input = Vec::new();
+                for x in inputs {
+                    per_input.push(self.blocks(x)?);
+                }
+                (0..chunks.nblocks())
+                    .map(|i| {
+                        let args = per_input.iter().map(|bs| bs[i].clone()).collect();
+                        Slot::Ready(self.add(Task::new(Operation::Registered(op), args)))
+                    })
+                    .collect()
+            }
+            Op::Cumulative {
+                input,
+                multiply,
+                axis,
+            } => self.lower_cumulative(input, *multiply, *axis)?,
+            Op::Select { input, mask } => {
+                let xs = self.blocks(input)?;
+                let ms = self.blocks(mask)?;
+                let tasks: Vec<GArg> = xs
+                    .into_iter()
+                    .zip(ms)
+                    .map(|(x, m)| {
+                        self.add(Task::new(Operation::Registered(OPS.select), vec![x, m]))
+                    })
+                    .collect();
+                tasks.into_iter().map(Slot::Ready).collect()
+            }
+        };
+        // A node several consumers read is materialised once rather than recomputed by each.
+        let slots = if self.users.get(&a.node.id).copied().unwrap_or(0) > 1
+            && slots.iter().any(|s| matches!(s, Slot::Fuse(_)))
+        {
+            slots
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    self.materialize(s, &chunks.block_shape(&chunks.unravel(i)))
+                        .map(Slot::Ready)
+                })
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            slots
+        };
+        self.slots.insert(a.node.id, slots.clone());
+        Ok(slots)
+    }
+
+    fn lower_reduce(
+        &mut self,
+        out: &Array,
+        input: &Array,
+        op: ReduceOp,
+        axes: &[bool],
+        keepdims: bool,
+        split_every: usize,
+    ) -> Result<Vec<Slot>> {
+        let xs = self.lower(input)?;
+        let in_chunks = input.chunks().clone();
+        let in_grid = in_chunks.grid();
+        let acc_in = op.input_dtype(input.dtype());
+        // Per-chunk partials, with the chunk's elementwise work fused in.
+        let mut partials = Vec::with_capacity(xs.len());
+        for (i, s) in xs.iter().enumerate() {
+            let shape = in_chunks.block_shape(&in_chunks.unravel(i));
+            let mut c = Compiler::new();
+            let e = Self::expr_of(s, input.dtype());
+            let src = c.compile(&e)?;
+            let src = if op == ReduceOp::CountNonzero {
+                let ne = ufunc("not_equal")?;
+                let zero = c.program.add_const(Scalar::Int(0), c.program.dtype_of(src));
+                c.program.apply(&ne, &[src, zero])?
+            } else {
+                c.program.cast(src, acc_in)
+            };
+            c.program.finish(src);
+            let p = ReduceBlock {
+                program: c.program,
+                shape,
+                reduced: axes.to_vec(),
+                op,
+            };
+            partials.push(self.add(task(OPS.reduce_block, params(p), c.leaves)));
+        }
+        // Tree-combine the partials of each output block (chunks along the reduced axes).
+        let out_grid: Vec<usize> = in_grid
+            .iter()
+            .zip(axes)
+            .map(|(&g, &r)| if r { 1 } else { g })
+            .collect();
+        let out_chunks = out.chunks().clone();
+        let mut slots = Vec::new();
+        for oidx in grid_positions(&out_grid) {
+            let red_grid: Vec<usize> = in_grid
+                .iter()
+                .zip(axes)
+                .map(|(&g, &r)| if r { g } else { 1 })
+                .collect();
+            let mut group: Vec<GArg> = grid_positions(&red_grid)
+                .map(|ridx| {
+                    let full: Vec<usize> = oidx
+                        .iter()
+                        .zip(&ridx)
+                        .zip(axes)
+                        .map(|((&o, &r), &red)| if red { r } else { o })
+                        .collect();
+                    partials[in_chunks.ravel(&full)].clone()
+                })
+                .collect();
+            while group.len() > 1 {
+                group = group
+                    .chunks(split_every.max(2))
+                    .map(|g| {
+                        if g.len() == 1 {
+                            g[0].clone()
+                        } else {
+                            self.add(Task::new(
+                                Operation::Registered(OPS.reduce_combine),
+                                g.to_vec(),
+                            ))
+                        }
+                    })
+                    .collect();
+            }
+            let final_idx: Vec<usize> = if keepdims {
+                oidx.clone()
+            } else {
+                oidx.iter()
+                    .zip(axes)
+                    .filter(|(_, &r)| !r)
+                    .map(|(&i, _)| i)
+                    .collect()
+            };
+            let p = FinalizeBlock {
+                dtype: out.dtype(),
+                shape: out_chunks.block_shape(&final_idx),
+            };
+            slots.push(Slot::Ready(self.add(task(
+                OPS.reduce_finalize,
+                params(p),
+                vec![group.remove(0)],
+            ))));
+        }
+        Ok(slots)
+    }
+
+    fn lower_argreduce(
+        &mut self,
+        out: &Array,
+        input: &Array,
+        max: bool,
+        axis: Option<usize>,
+    ) -> Result<Vec<Slot>> {
+        let xs = self.blocks(input)?;
+        let in_chunks = input.chunks().clone();
+        let shape = input.shape();
+        let in_grid = in_chunks.grid();
+        let reduced: Vec<bool> = (0..shape.len())
+            .map(|k| axis.is_none_or(|a| a == k))
+            .collect();
+        let mut partials = Vec::new();
+        for (i, x) in xs.into_iter().enumerate() {
+            let idx = in_chunks.unravel(i);
+            let offset: Vec<usize> = idx
+                .iter()
+                .enumerate()
+                .map(|(ax, &b)| in_chunks.offsets(ax)[b])
+                .collect();
+            let p = super::argreduce::ArgBlock {
+                max,
+                axis,
+                offset,
+                array_shape: shape.clone(),
+            };
+            partials.push(self.add(task(OPS.arg_block, params(p), vec![x])));
+        }
+        let out_grid: Vec<usize> = in_grid
+            .iter()
+            .zip(&reduced)
+            .map(|(&g, &r)| if r { 1 } else { g })
+            .collect();
+        let red_grid: Vec<usize> = in_grid
+            .iter()
+            .zip(&reduced)
+            .map(|(&g, &r)| if r { g } else { 1 })
+            .collect();
+        let mut slots = Vec::new();
+        for oidx in grid_positions(&out_grid) {
+            let mut group: Vec<GArg> = grid_positions(&red_grid)
+                .map(|ridx| {
+                    let full: Vec<usize> = oidx
+                        .iter()
+                        .zip(&ridx)
+                        .zip(&reduced)
+                        .map(|((&o, &r), &red)| if red { r } else { o })
+                        .collect();
+                    partials[in_chunks.ravel(&full)].clone()
+                })
+                .collect();
+            while group.len() > 1 {
+                group = group
+                    .chunks(8)
+                    .map(|g| {
+                        if g.len() == 1 {
+                            g[0].clone()
+                        } else {
+                            self.add(Task::new(
+                                Operation::Registered(OPS.arg_combine),
+                                g.to_vec(),
+                            ))
+                        }
+                    })
+                    .collect();
+            }
+            let final_idx: Vec<usize> = oidx
+                .iter()
+                .zip(&reduced)
+                .filter(|(_, &r)| !r)
+                .map(|(&i, _)| i)
+                .collect();
+            let p = FinalizeBlock {
+                dtype: DType::Int64,
+                shape: out.chunks().block_shape(&final_idx),
+            };
+            slots.push(Slot::Ready(self.add(task(
+                OPS.arg_finalize,
+                params(p),
+                vec![group.remove(0)],
+            ))));
+        }
+        Ok(slots)
+    }
+
+    fn lower_assemble(
+        &mut self,
+        out: &Array,
+        input: &Array,
+        plans: &[super::node::AxisPlan],
+        _drop_axes: &[usize],
+        _new_axes: &[usize],
+    ) -> Result<Vec<Slot>> {
+        let xs = self.blocks(input)?;
+        let in_chunks = input.chunks().clone();
+        let plan_grid: Vec<usize> = plans.iter().map(Vec::len).collect();
+        let out_chunks = out.chunks().clone();
+        let mut slots = Vec::with_capacity(out_chunks.nblocks());
+        for (linear, pidx) in grid_positions(&plan_grid).enumerate() {
+            let per_axis: Vec<&Vec<super::node::AxisPiece>> = pidx
+                .iter()
+                .enumerate()
+                .map(|(ax, &i)| &plans[ax][i])
+                .collect();
+            let counts: Vec<usize> = per_axis.iter().map(|p| p.len()).collect();
+            let assembled_shape: Vec<usize> = per_axis
+                .iter()
+                .map(|p| p.iter().map(|x| x.len).sum())
+                .collect();
+            let mut args: Vec<GArg> = Vec::new();
+            let mut arg_of: HashMap<usize, usize> = HashMap::new();
+            let mut pieces = Vec::new();
+            for cidx in grid_positions(&counts) {
+                let mut block = Vec::with_capacity(cidx.len());
+                let mut sel = Vec::with_capacity(cidx.len());
+                let mut at = Vec::with_capacity(cidx.len());
+                for (ax, &c) in cidx.iter().enumerate() {
+                    let p = &per_axis[ax][c];
+                    block.push(p.block);
+                    sel.push((p.start, p.step, p.len));
+                    at.push(per_axis[ax][..c].iter().map(|x| x.len).sum());
+                }
+                let b = in_chunks.ravel(&block);
+                let arg = *arg_of.entry(b).or_insert_with(|| {
+                    args.push(xs[b].clone());
+                    args.len() - 1
+                });
+                pieces.push(Piece { arg, sel, at });
+            }
+            let p = AssembleBlock {
+                dtype: input.dtype(),
+                pieces,
+                assembled_shape,
+                shape: out_chunks.block_shape(&out_chunks.unravel(linear)),
+            };
+            slots.push(Slot::Ready(self.add(task(OPS.assemble, params(p), args))));
+        }
+        Ok(slots)
+    }
+
+    fn lower_tensordot(
+        &mut self,
+        out: &Array,
+        x: &Array,
+        y: &Array,
+        axes_a: &[usize],
+        axes_b: &[usize],
+        split_every: usize,
+    ) -> Result<Vec<Slot>> {
+        let xa = self.blocks(x)?;
+        let yb = self.blocks(y)?;
+        let (xc, yc) = (x.chunks().clone(), y.chunks().clone());
+        let free_a: Vec<usize> = (0..x.ndim()).filter(|k| !axes_a.contains(k)).collect();
+        let free_b: Vec<usize> = (0..y.ndim()).filter(|k| !axes_b.contains(k)).collect();
+        let contracted_grid: Vec<usize> = axes_a.iter().map(|&k| xc.grid()[k]).collect();
+        let out_grid = out.chunks().grid();
+        let mut slots = Vec::new();
+        for oidx in grid_positions(&out_grid) {
+            let (ia, ib) = oidx.split_at(free_a.len());
+            let mut products = Vec::new();
+            for cidx in grid_positions(&contracted_grid) {
+                let mut ax = vec![0; x.ndim()];
+                for (k, &f) in free_a.iter().enumerate() {
+                    ax[f] = ia[k];
+                }
+                for (k, &c) in axes_a.iter().enumerate() {
+                    ax[c] = cidx[k];
+                }
+                let mut bx = vec![0; y.ndim()];
+                for (k, &f) in free_b.iter().enumerate() {
+                    bx[f] = ib[k];
+                }
+                for (k, &c) in axes_b.iter().enumerate() {
+                    bx[c] = cidx[k];
+                }
+                products.push((xa[xc.ravel(&ax)].clone(), yb[yc.ravel(&bx)].clone()));
+            }
+            // Each task multiplies up to `split_every` block pairs and sums them; the sums
+            // are then added in a tree: the contraction streams, chunk by chunk.
+            let p = TensordotBlock {
+                axes_a: axes_a.to_vec(),
+                axes_b: axes_b.to_vec(),
+            };
+            let mut group: Vec<GArg> = products
+                .chunks(split_every.max(1))
+                .map(|pairs| {
+                    let args = pairs
+                        .iter()
+                        .flat_map(|(a, b)| [a.clone(), b.clone()])
+                        .collect();
+                    self.add(task(OPS.tensordot, params(p.clone()), args))
+                })
+                .collect();
+            while group.len() > 1 {
+                group = group
+                    .chunks(split_every.max(2))
+                    .map(|g| {
+                        if g.len() == 1 {
+                            g[0].clone()
+                        } else {
+                            self.add(Task::new(Operation::Registered(OPS.add_blocks), g.to_vec()))
+                        }
+                    })
+                    .collect();
+            }
+            slots.push(Slot::Ready(group.remove(0)));
+        }
+        Ok(slots)
+    }
+
+    fn lower_cumulative(
+        &mut self,
+        input: &Array,
+        multiply: bool,
+        axis: usize,
+    ) -> Result<Vec<Slot>> {
+        let xs = self.blocks(input)?;
+        let chunks = input.chunks().clone();
+        let grid = chunks.grid();
+        let p = CumBlock { axis, multiply };
+        let local: Vec<GArg> = xs
+            .into_iter()
+            .map(|x| self.add(task(OPS.cum_block, params(p.clone()), vec![x])))
+            .collect();
+        let mut result: Vec<Option<GArg>> = vec![None; local.len()];
+        for idx in grid_positions(&grid) {
+            let i = chunks.ravel(&idx);
+            result[i] = Some(if idx[axis] == 0 {
+                local[i].clone()
+            } else {
+                let mut prev = idx.clone();
+                prev[axis] -= 1;
+                let prev = result[chunks.ravel(&prev)]
+                    .clone()
+                    .expect("earlier block along the axis");
+                self.add(task(
+                    OPS.cum_carry,
+                    params(p.clone()),
+                    vec![local[i].clone(), prev],
+                ))
+            });
+        }
+        Ok(result
+            .into_iter()
+            .map(|r| Slot::Ready(r.expect("every block")))
+            .collect())
+    }
+}
+
+/// Lowers `roots` into one graph; returns it with each root's materialised blocks.
+pub(crate) fn lower_all(roots: &[&Array]) -> Result<(Graph, Vec<Vec<GArg>>)> {
+    let mut l = Lowerer::new(roots);
+    let mut outs = Vec::new();
+    for r in roots {
+        outs.push(l.blocks(r)?);
+    }
+    Ok((l.graph, outs))
+}
+
+/// Task ids among `args` (the outputs a graph must compute).
+pub(crate) fn task_ids(args: &[GArg]) -> Vec<TaskId> {
+    args.iter()
+        .filter_map(|a| match a {
+            GArg::Task(t) => Some(*t),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,25 @@
+//! Chunked dense arrays (`dask.array`), natively: lazy arrays lowered to graphs of chunk
+//! tasks, with elementwise chains fused into tiled kernels.
+
+mod api;
+mod argreduce;
+pub mod block;
+mod chunks;
+mod create;
+mod cumulative;
+mod dispatch;
+mod index;
+pub mod kernel;
+mod linalg;
+mod lower;
+mod node;
+mod ops;
+pub mod reduce_kernel;
+mod scalar;
+
+pub use api::{ChunkSpec, Index, Operand};
+pub use chunks::{Chunks, AUTO_BLOCK_BYTES};
+pub use dispatch::{apply_ufunc, register_kind, ArrayKind};
+pub use node::Array;
+pub use reduce_kernel::ReduceOp;
+pub use scalar::Scalar;

@@ -1,0 +1,204 @@
+//! Element arithmetic with NumPy's semantics, written once per kind of number so the loops in
+//! `builtin.rs` are generic. Integers wrap on overflow (as NumPy does); integer division or
+//! modulo by zero gives 0 (NumPy gives 0 with a warning); floats follow IEEE 754.
+
+/// Arithmetic shared by every numeric element type.
+pub trait Num: Copy + PartialOrd + Send + Sync + 'static {
+    const ZERO: Self;
+    const ONE: Self;
+    fn add(a: Self, b: Self) -> Self;
+    fn sub(a: Self, b: Self) -> Self;
+    fn mul(a: Self, b: Self) -> Self;
+    fn floor_div(a: Self, b: Self) -> Self;
+    /// Python-style modulo: the result has the sign of the divisor.
+    fn modulo(a: Self, b: Self) -> Self;
+    fn power(a: Self, b: Self) -> Self;
+    fn neg(a: Self) -> Self;
+    fn abs(a: Self) -> Self;
+    fn sign(a: Self) -> Self;
+    fn is_nan(a: Self) -> bool;
+    fn is_inf(a: Self) -> bool;
+    fn truthy(a: Self) -> bool;
+    /// NumPy's `maximum`/`minimum` propagate NaN; `fmax`/`fmin` ignore it.
+    fn maximum(a: Self, b: Self) -> Self {
+        if Self::is_nan(a) || a >= b {
+            a
+        } else {
+            b
+        }
+    }
+    fn minimum(a: Self, b: Self) -> Self {
+        if Self::is_nan(a) || a <= b {
+            a
+        } else {
+            b
+        }
+    }
+    fn fmax(a: Self, b: Self) -> Self {
+        if Self::is_nan(b) || a >= b {
+            a
+        } else {
+            b
+        }
+    }
+    fn fmin(a: Self, b: Self) -> Self {
+        if Self::is_nan(b) || a <= b {
+            a
+        } else {
+            b
+        }
+    }
+}
+
+/// Integer-only operations.
+pub trait Int: Num {
+    fn bit_and(a: Self, b: Self) -> Self;
+    fn bit_or(a: Self, b: Self) -> Self;
+    fn bit_xor(a: Self, b: Self) -> Self;
+    fn bit_not(a: Self) -> Self;
+    fn shl(a: Self, b: Self) -> Self;
+    fn shr(a: Self, b: Self) -> Self;
+}
+
+/// Floating-point-only operations.
+pub trait Float: Num {
+    fn map(a: Self, f: fn(f64) -> f64) -> Self;
+    fn true_div(a: Self, b: Self) -> Self;
+    fn atan2(a: Self, b: Self) -> Self;
+    fn exp(a: Self) -> Self;
+    fn ln(a: Self) -> Self;
+    fn sqrt(a: Self) -> Self;
+    fn floor(a: Self) -> Self;
+    fn ceil(a: Self) -> Self;
+    /// Round half to even, like `np.round` with 0 decimals.
+    fn rint(a: Self) -> Self;
+}
+
+macro_rules! signed_int {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            fn add(a: Self, b: Self) -> Self { a.wrapping_add(b) }
+            fn sub(a: Self, b: Self) -> Self { a.wrapping_sub(b) }
+            fn mul(a: Self, b: Self) -> Self { a.wrapping_mul(b) }
+            fn floor_div(a: Self, b: Self) -> Self {
+                if b == 0 { return 0; }
+                let q = a.wrapping_div(b);
+                if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
+            }
+            fn modulo(a: Self, b: Self) -> Self {
+                if b == 0 { return 0; }
+                let r = a.wrapping_rem(b);
+                if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
+            }
+            fn power(a: Self, b: Self) -> Self {
+                if b < 0 { return if a == 1 { 1 } else if a == -1 { if b % 2 == 0 { 1 } else { -1 } } else { 0 }; }
+                a.wrapping_pow(b as u32)
+            }
+            fn neg(a: Self) -> Self { a.wrapping_neg() }
+            fn abs(a: Self) -> Self { a.wrapping_abs() }
+            fn sign(a: Self) -> Self { a.signum() }
+            fn is_nan(_: Self) -> bool { false }
+            fn is_inf(_: Self) -> bool { false }
+            fn truthy(a: Self) -> bool { a != 0 }
+        }
+        impl Int for $t {
+            fn bit_and(a: Self, b: Self) -> Self { a & b }
+            fn bit_or(a: Self, b: Self) -> Self { a | b }
+            fn bit_xor(a: Self, b: Self) -> Self { a ^ b }
+            fn bit_not(a: Self) -> Self { !a }
+            fn shl(a: Self, b: Self) -> Self { if b < 0 || b as u32 >= <$t>::BITS { 0 } else { a << b } }
+            fn shr(a: Self, b: Self) -> Self {
+                if b < 0 || b as u32 >= <$t>::BITS { if a < 0 { -1 } else { 0 } } else { a >> b }
+            }
+        }
+    )*};
+}
+
+macro_rules! unsigned_int {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0;
+            const ONE: Self = 1;
+            fn add(a: Self, b: Self) -> Self { a.wrapping_add(b) }
+            fn sub(a: Self, b: Self) -> Self { a.wrapping_sub(b) }
+            fn mul(a: Self, b: Self) -> Self { a.wrapping_mul(b) }
+            fn floor_div(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a / b } }
+            fn modulo(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a % b } }
+            fn power(a: Self, b: Self) -> Self { a.wrapping_pow(b.min(u32::MAX as $t) as u32) }
+            fn neg(a: Self) -> Self { a.wrapping_neg() }
+            fn abs(a: Self) -> Self { a }
+            fn sign(a: Self) -> Self { (a > 0) as $t }
+            fn is_nan(_: Self) -> bool { false }
+            fn is_inf(_: Self) -> bool { false }
+            fn truthy(a: Self) -> bool { a != 0 }
+        }
+        impl Int for $t {
+            fn bit_and(a: Self, b: Self) -> Self { a & b }
+            fn bit_or(a: Self, b: Self) -> Self { a | b }
+            fn bit_xor(a: Self, b: Self) -> Self { a ^ b }
+            fn bit_not(a: Self) -> Self { !a }
+            fn shl(a: Self, b: Self) -> Self { if b as u64 >= <$t>::BITS as u64 { 0 } else { a << b } }
+            fn shr(a: Self, b: Self) -> Self { if b as u64 >= <$t>::BITS as u64 { 0 } else { a >> b } }
+        }
+    )*};
+}
+
+macro_rules! float {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            fn add(a: Self, b: Self) -> Self { a + b }
+            fn sub(a: Self, b: Self) -> Self { a - b }
+            fn mul(a: Self, b: Self) -> Self { a * b }
+            fn floor_div(a: Self, b: Self) -> Self { (a / b).floor() }
+            fn modulo(a: Self, b: Self) -> Self {
+                if b == 0.0 { return <$t>::NAN; }
+                let r = a % b;
+                if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r }
+            }
+            fn power(a: Self, b: Self) -> Self { a.powf(b) }
+            fn neg(a: Self) -> Self { -a }
+            fn abs(a: Self) -> Self { a.abs() }
+            fn sign(a: Self) -> Self { if a > 0.0 { 1.0 } else if a < 0.0 { -1.0 } else { a } }
+            fn is_nan(a: Self) -> bool { a.is_nan() }
+            fn is_inf(a: Self) -> bool { a.is_infinite() }
+            fn truthy(a: Self) -> bool { a != 0.0 }
+        }
+        impl Float for $t {
+            fn map(a: Self, f: fn(f64) -> f64) -> Self { f(a as f64) as $t }
+            fn true_div(a: Self, b: Self) -> Self { a / b }
+            fn atan2(a: Self, b: Self) -> Self { a.atan2(b) }
+            fn exp(a: Self) -> Self { a.exp() }
+            fn ln(a: Self) -> Self { a.ln() }
+            fn sqrt(a: Self) -> Self { a.sqrt() }
+            fn floor(a: Self) -> Self { a.floor() }
+            fn ceil(a: Self) -> Self { a.ceil() }
+            fn rint(a: Self) -> Self { a.round_ties_even() }
+        }
+    )*};
+}
+
+signed_int!(i8, i16, i32, i64);
+unsigned_int!(u8, u16, u32, u64);
+float!(f32, f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_style_integer_division_and_modulo() {
+        assert_eq!(<i32 as Num>::floor_div(-7, 2), -4);
+        assert_eq!(<i32 as Num>::modulo(-7, 2), 1);
+        assert_eq!(<i32 as Num>::modulo(7, -2), -1);
+        assert_eq!(<i32 as Num>::floor_div(7, 0), 0);
+        assert_eq!(<f64 as Num>::modulo(-7.0, 2.0), 1.0);
+        assert_eq!(<i8 as Num>::add(127, 1), -128, "integers wrap");
+        assert_eq!(<f64 as Float>::rint(2.5), 2.0);
+        assert!(<f64 as Num>::maximum(f64::NAN, 1.0).is_nan());
+        assert_eq!(<f64 as Num>::fmax(f64::NAN, 1.0), 1.0);
+    }
+}

@@ -1,0 +1,112 @@
+//! NumPy's type promotion for the supported dtypes: which casts are safe, what two dtypes
+//! promote to, and how Python-like scalars join arrays (NEP 50: a scalar is "weak" and takes
+//! the array's dtype within its kind).
+
+use crate::value::DType;
+
+fn kind(d: DType) -> u8 {
+    match d {
+        DType::Bool => 0,
+        DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => 1,
+        DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => 2,
+        DType::Float32 | DType::Float64 => 3,
+    }
+}
+
+fn bits(d: DType) -> usize {
+    d.itemsize() * 8
+}
+
+/// True when every value of `from` is represented exactly in `to` (NumPy's "safe" casting).
+pub fn can_cast_safely(from: DType, to: DType) -> bool {
+    if from == to || from == DType::Bool {
+        return true;
+    }
+    match (kind(from), kind(to)) {
+        (_, 0) => false,
+        (1, 1) | (2, 2) | (3, 3) => bits(to) >= bits(from),
+        (1, 2) => bits(to) > bits(from),
+        (2, 1) => false,
+        (1 | 2, 3) => match to {
+            DType::Float32 => bits(from) <= 16,
+            _ => true,
+        },
+        _ => false,
+    }
+}
+
+/// The smallest dtype both `a` and `b` cast to safely (`np.result_type` of two arrays).
+pub fn promote(a: DType, b: DType) -> DType {
+    if can_cast_safely(a, b) {
+        return b;
+    }
+    if can_cast_safely(b, a) {
+        return a;
+    }
+    for d in [
+        DType::Int16,
+        DType::Int32,
+        DType::Int64,
+        DType::Float32,
+        DType::Float64,
+    ] {
+        if can_cast_safely(a, d) && can_cast_safely(b, d) {
+            return d;
+        }
+    }
+    DType::Float64
+}
+
+/// The kind of a Python-like scalar operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarKind {
+    Bool,
+    Int,
+    Float,
+}
+
+/// The dtype a weak scalar of `kind` takes next to an array of `array` (NEP 50): within the
+/// array's kind or below, the array's dtype; a float scalar with an integer array, float64;
+/// an int scalar with a bool array, int64.
+pub fn weak_scalar_dtype(kind_of_scalar: ScalarKind, array: DType) -> DType {
+    match (kind_of_scalar, kind(array)) {
+        (ScalarKind::Bool, _) => array,
+        (ScalarKind::Int, 1..=3) => array,
+        (ScalarKind::Int, _) => DType::Int64,
+        (ScalarKind::Float, 3) => array,
+        (ScalarKind::Float, _) => DType::Float64,
+    }
+}
+
+/// The dtype of a scalar on its own (no array to join).
+pub fn scalar_default_dtype(kind_of_scalar: ScalarKind) -> DType {
+    match kind_of_scalar {
+        ScalarKind::Bool => DType::Bool,
+        ScalarKind::Int => DType::Int64,
+        ScalarKind::Float => DType::Float64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DType::*;
+
+    #[test]
+    fn promotion_matches_numpy() {
+        assert_eq!(promote(Int32, Float32), Float64);
+        assert_eq!(promote(Int16, Float32), Float32);
+        assert_eq!(promote(UInt64, Int64), Float64);
+        assert_eq!(promote(UInt8, Int8), Int16);
+        assert_eq!(promote(UInt32, Int32), Int64);
+        assert_eq!(promote(Bool, Int8), Int8);
+        assert_eq!(promote(Float32, Float64), Float64);
+        assert_eq!(promote(UInt16, UInt64), UInt64);
+        assert!(can_cast_safely(Int64, Float64));
+        assert!(!can_cast_safely(Int32, Float32));
+        assert!(!can_cast_safely(Float64, Int64));
+        assert_eq!(weak_scalar_dtype(ScalarKind::Float, Float32), Float32);
+        assert_eq!(weak_scalar_dtype(ScalarKind::Float, Int32), Float64);
+        assert_eq!(weak_scalar_dtype(ScalarKind::Int, UInt8), UInt8);
+    }
+}

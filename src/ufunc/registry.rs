@@ -1,0 +1,242 @@
+//! The ufunc registry: every ufunc by name, with its arity, identity and loop table (dtype
+//! signature -> inner loop). Built-ins are registered on first use; C code adds user ufuncs.
+//!
+//! Type resolution is NumPy's: the loops are listed from the smallest to the largest types and
+//! a call uses the first loop whose input types all its inputs cast to safely.
+
+use super::loops::LoopFn;
+use super::promote::can_cast_safely;
+use crate::error::{Error, Result};
+use crate::value::DType;
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::{Arc, LazyLock};
+
+/// An inner loop supplied by C: NumPy's generic loop signature
+/// (`char **args, npy_intp const *dimensions, npy_intp const *steps, void *data`), with the
+/// count passed directly.
+pub type ForeignLoopFn =
+    unsafe extern "C" fn(args: *mut *mut u8, n: usize, steps: *const isize, data: *mut c_void);
+
+#[derive(Clone, Copy)]
+pub(crate) enum LoopImpl {
+    Rust(LoopFn),
+    Foreign { func: ForeignLoopFn, data: usize },
+}
+
+/// One typed implementation: input dtypes then the output dtype.
+#[derive(Clone)]
+pub struct Loop {
+    types: Vec<DType>,
+    imp: LoopImpl,
+}
+
+impl Loop {
+    pub(crate) fn rust(types: &[DType], f: LoopFn) -> Loop {
+        Loop {
+            types: types.to_vec(),
+            imp: LoopImpl::Rust(f),
+        }
+    }
+
+    pub(crate) fn foreign(types: &[DType], func: ForeignLoopFn, data: *mut c_void) -> Loop {
+        Loop {
+            types: types.to_vec(),
+            imp: LoopImpl::Foreign {
+                func,
+                data: data as usize,
+            },
+        }
+    }
+
+    /// The input dtypes.
+    pub fn inputs(&self) -> &[DType] {
+        &self.types[..self.types.len() - 1]
+    }
+
+    /// The output dtype.
+    pub fn output(&self) -> DType {
+        *self.types.last().expect("a loop has an output")
+    }
+
+    /// Runs the loop over `n` elements.
+    ///
+    /// # Safety
+    /// `args` (inputs then output) and `steps` describe `n` valid elements of the loop's types;
+    /// the output does not alias an input.
+    pub(crate) unsafe fn run(&self, args: &mut [*mut u8], n: usize, steps: &[isize]) {
+        match self.imp {
+            // SAFETY: per the contract.
+            LoopImpl::Rust(f) => unsafe { f(args, n, steps, std::ptr::null()) },
+            LoopImpl::Foreign { func, data } => {
+                // SAFETY: per the contract; the registrant promised a thread-safe loop.
+                unsafe { func(args.as_mut_ptr(), n, steps.as_ptr(), data as *mut c_void) }
+            }
+        }
+    }
+}
+
+/// A universal function: elementwise over broadcast inputs.
+pub struct Ufunc {
+    name: String,
+    nin: usize,
+    identity: Option<i64>,
+    loops: Vec<Loop>,
+    builtin: bool,
+}
+
+impl std::fmt::Debug for Ufunc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<ufunc '{}'>", self.name)
+    }
+}
+
+impl Ufunc {
+    pub(crate) fn new(
+        name: &str,
+        nin: usize,
+        identity: Option<i64>,
+        loops: Vec<Loop>,
+        builtin: bool,
+    ) -> Result<Ufunc> {
+        if name.is_empty() {
+            return Err(Error::invalid("ufunc name is empty"));
+        }
+        if nin == 0 || nin > 3 {
+            return Err(Error::invalid(format!(
+                "ufunc '{name}': {nin} inputs (1 to 3 supported)"
+            )));
+        }
+        if loops.is_empty() {
+            return Err(Error::invalid(format!("ufunc '{name}' has no loops")));
+        }
+        if let Some(l) = loops.iter().find(|l| l.types.len() != nin + 1) {
+            return Err(Error::invalid(format!(
+                "ufunc '{name}': a loop has {} types, expected {} inputs and 1 output",
+                l.types.len(),
+                nin
+            )));
+        }
+        Ok(Ufunc {
+            name: name.to_string(),
+            nin,
+            identity,
+            loops,
+            builtin,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of inputs.
+    pub fn nin(&self) -> usize {
+        self.nin
+    }
+
+    /// The identity for reductions (`add`: 0, `multiply`: 1, …), if the ufunc has one.
+    pub fn identity(&self) -> Option<i64> {
+        self.identity
+    }
+
+    /// True for the library's own ufuncs (false for user ufuncs registered from C).
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
+    }
+
+    pub fn loops(&self) -> &[Loop] {
+        &self.loops
+    }
+
+    /// The loop for inputs of dtypes `inputs`.
+    pub fn resolve(&self, inputs: &[DType]) -> Result<&Loop> {
+        if inputs.len() != self.nin {
+            return Err(Error::invalid(format!(
+                "ufunc '{}' takes {} inputs, got {}",
+                self.name,
+                self.nin,
+                inputs.len()
+            )));
+        }
+        self.loops
+            .iter()
+            .find(|l| {
+                inputs
+                    .iter()
+                    .zip(l.inputs())
+                    .all(|(&i, &t)| can_cast_safely(i, t))
+            })
+            .ok_or_else(|| {
+                let names: Vec<_> = inputs.iter().map(|d| d.name()).collect();
+                Error::DType(format!(
+                    "ufunc '{}' is not supported for input types ({})",
+                    self.name,
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+static UFUNCS: LazyLock<RwLock<HashMap<String, Arc<Ufunc>>>> = LazyLock::new(|| {
+    let map = super::builtin::builtins()
+        .into_iter()
+        .map(|u| (u.name.clone(), Arc::new(u)))
+        .collect();
+    RwLock::new(map)
+});
+
+/// The ufunc named `name` (NumPy's names; `divide` is `true_divide`, `mod` is `remainder`).
+pub fn ufunc(name: &str) -> Result<Arc<Ufunc>> {
+    UFUNCS
+        .read()
+        .get(name)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no ufunc named '{name}'")))
+}
+
+/// Names of every registered ufunc, sorted.
+pub fn ufunc_names() -> Vec<String> {
+    let mut names: Vec<String> = UFUNCS.read().keys().cloned().collect();
+    names.sort();
+    names
+}
+
+/// One typed loop of a user ufunc: input dtypes then the output dtype, the C loop and its
+/// user data.
+pub struct UserLoop {
+    pub types: Vec<DType>,
+    pub func: ForeignLoopFn,
+    pub data: *mut c_void,
+}
+
+/// Registers a ufunc implemented by C loops (NumPy's `PyUFunc_FromFuncAndData`): it then works
+/// on dense and chunked arrays like a built-in, fusion included. The loops must be
+/// thread-safe; `data` must stay valid for the rest of the process.
+pub fn register_user_ufunc(
+    name: &str,
+    nin: usize,
+    identity: Option<i64>,
+    loops: Vec<UserLoop>,
+) -> Result<Arc<Ufunc>> {
+    let loops = loops
+        .into_iter()
+        .map(|l| Loop::foreign(&l.types, l.func, l.data))
+        .collect();
+    register_ufunc(Ufunc::new(name, nin, identity, loops, false)?)
+}
+
+/// Registers a user ufunc; names are unique.
+pub fn register_ufunc(u: Ufunc) -> Result<Arc<Ufunc>> {
+    let mut map = UFUNCS.write();
+    if map.contains_key(&u.name) {
+        return Err(Error::AlreadyExists(format!(
+            "ufunc '{}' exists already",
+            u.name
+        )));
+    }
+    let u = Arc::new(u);
+    map.insert(u.name.clone(), u.clone());
+    Ok(u)
+}
