@@ -16,6 +16,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Default target size of an automatically chosen block (`chunks="auto"`).
+#define AUTO_BLOCK_BYTES (128 << 20)
+
+// Elements per tile: 16 KiB of float64 per register keeps a few registers in L1/L2.
+#define TILE 2048
+
 // Flag for `dask_op_register`: run the operation on the host thread (inside its waits and
 // `dask_client_run_host_tasks`), never on a pool thread. For Julia and R functions.
 #define DASK_OP_HOST 1
@@ -241,6 +247,9 @@ typedef struct dask_buffer_view {
 #define DASK_VALUE_BUFFER 6
 
 #define DASK_VALUE_OPAQUE 7
+
+// Parameters of a library operation (read-only to C).
+#define DASK_VALUE_PARAMS 8
 
 
 
