@@ -26,6 +26,13 @@
 // `dask_client_run_host_tasks`), never on a pool thread. For Julia and R functions.
 #define DASK_OP_HOST 1
 
+typedef struct Option_ForeignLoopFn Option_ForeignLoopFn;
+
+// An array: lazy and chunked (the usual kind), a dense block (a ufunc result on dense
+// inputs), or an object of a kind registered from C. Opaque; immutable (operations return
+// new arrays), so it may be shared between threads.
+typedef struct dask_array dask_array;
+
 // Iterates over futures in the order they finish. Opaque; use from one thread at a time.
 typedef struct dask_as_completed dask_as_completed;
 
@@ -43,10 +50,58 @@ typedef struct dask_future dask_future;
 // at a time.
 typedef struct dask_graph dask_graph;
 
+// A ufunc. Opaque; immutable, usable from any thread.
+typedef struct dask_ufunc dask_ufunc;
+
 // A value: a task input or result. Opaque. Immutable once created (except the data of a
 // buffer from `dask_value_new_buffer` before it is handed to the library), so it may be read
 // from any thread.
 typedef struct dask_value dask_value;
+
+// The result of a fallible call: `DASK_OK` (0) or one of the `DASK_ERR_*` codes. The text of
+// the failure is in `dask_last_error_message()`.
+typedef int32_t dask_status;
+
+// Element type codes (`dask_dtype`).
+typedef uint32_t dask_dtype;
+
+// Identifier of a registered operation.
+typedef uint32_t dask_op_id;
+
+// Kinds of `dask_operand`.
+typedef uint32_t dask_operand_kind;
+
+// An operand of a ufunc call: an array or a scalar. Set `kind` and the matching field.
+typedef struct dask_operand {
+  dask_operand_kind kind;
+  const struct dask_array *array;
+  double f;
+  int64_t i;
+} dask_operand;
+
+// Reductions for `dask_array_reduce`.
+typedef uint32_t dask_reduce_op;
+
+// Kinds of `dask_index`.
+typedef uint32_t dask_index_kind;
+
+// One entry of a basic index (`x[2:10:-1, 3, newaxis]`).
+typedef struct dask_index {
+  dask_index_kind kind;
+  int64_t start;
+  int64_t stop;
+  int64_t step;
+  bool has_start;
+  bool has_stop;
+} dask_index;
+
+// Receives each computed block of `dask_array_store`: its row-major block number, its
+// offset in the array (ndim entries), and the block (borrowed for the call). Return 0 to go
+// on; non-zero stops the store with that status. Called on the calling thread.
+typedef int32_t (*dask_block_fn)(void *ctx,
+                                 size_t block,
+                                 const size_t *offset,
+                                 const struct dask_value *value);
 
 // Client configuration. Initialise with `dask_config_init`, then set fields: new fields are
 // only ever appended, and `struct_size` tells the library which ones the caller knows.
@@ -56,10 +111,6 @@ typedef struct dask_config {
   // Worker threads; 0 means one per available core.
   uint32_t threads;
 } dask_config;
-
-// The result of a fallible call: `DASK_OK` (0) or one of the `DASK_ERR_*` codes. The text of
-// the failure is in `dask_last_error_message()`.
-typedef int32_t dask_status;
 
 // A plain callback with user data, called from any thread (see each use).
 typedef void (*dask_callback_fn)(void *ctx);
@@ -74,9 +125,6 @@ typedef struct dask_memory_stats {
 
 // Future states (`dask_future_state`).
 typedef uint32_t dask_future_state;
-
-// Identifier of a registered operation.
-typedef uint32_t dask_op_id;
 
 // Kinds of task argument (`dask_arg.kind`).
 typedef uint32_t dask_arg_kind;
@@ -113,8 +161,36 @@ typedef int32_t (*dask_task_fn)(void *ctx,
                                 size_t n_inputs,
                                 struct dask_value **output);
 
-// Element type codes (`dask_dtype`).
-typedef uint32_t dask_dtype;
+// One typed inner loop of a user ufunc: `types` lists the input dtypes then the output dtype
+// (nin + 1 entries); `fn` has NumPy's generic-loop shape: `args[i]` points at the first
+// element of argument i (inputs, then the output), `n` elements, `steps[i]` bytes apart (0
+// for a broadcast scalar); `data` is passed through. Loops run on pool threads, possibly
+// concurrently, and must not keep the pointers.
+typedef struct dask_ufunc_loop {
+  const dask_dtype *types;
+  struct Option_ForeignLoopFn func;
+  void *data;
+} dask_ufunc_loop;
+
+// The functions of an array kind implemented in C.
+typedef struct dask_kind_vtable {
+  // `sizeof(dask_kind_vtable)`.
+  uint32_t struct_size;
+  // Implements `ufunc_name` over `n` operands (arrays of this or other kinds, scalars):
+  // write a new object of this kind to `*out_object` and return `DASK_OK`; return
+  // `DASK_ERR_NOT_IMPLEMENTED` to decline (another kind may then implement it); any other
+  // code is an error (set a message with `dask_error_set`). Called on the caller's thread.
+  int32_t (*ufunc_call)(void *kind_ctx,
+                        const char *ufunc_name,
+                        const struct dask_operand *args,
+                        size_t n,
+                        void **out_object);
+  // Releases an object of this kind (when its last array handle is freed). May be NULL.
+  void (*release)(void *kind_ctx, void *object);
+} dask_kind_vtable;
+
+// Identifies a registered array kind.
+typedef uint32_t dask_kind_id;
 
 // Gives host memory back; called once, from any thread, when the library no longer uses it.
 typedef void (*dask_release_fn)(void *ctx);
@@ -139,6 +215,48 @@ typedef struct dask_buffer_view {
   // True when the elements are dense in C (row-major) order.
   bool c_contiguous;
 } dask_buffer_view;
+
+// `dask_operand.array`.
+#define DASK_OPERAND_ARRAY 1
+
+// `dask_operand.f` as a (weak, NEP 50) float scalar.
+#define DASK_OPERAND_FLOAT 2
+
+// `dask_operand.i` as a (weak) integer scalar.
+#define DASK_OPERAND_INT 3
+
+// `dask_operand.i != 0` as a boolean scalar.
+#define DASK_OPERAND_BOOL 4
+
+// `start:stop:step` (`has_start`/`has_stop` false: the default bound).
+#define DASK_INDEX_SLICE 1
+
+// A single position `start` (negative counts from the end); the axis is dropped.
+#define DASK_INDEX_AT 2
+
+// `np.newaxis`.
+#define DASK_INDEX_NEWAXIS 3
+
+#define DASK_REDUCE_SUM 1
+
+#define DASK_REDUCE_PROD 2
+
+#define DASK_REDUCE_MEAN 3
+
+#define DASK_REDUCE_MIN 4
+
+#define DASK_REDUCE_MAX 5
+
+// Variance with `ddof` (0: population, 1: sample).
+#define DASK_REDUCE_VAR 6
+
+#define DASK_REDUCE_STD 7
+
+#define DASK_REDUCE_ANY 8
+
+#define DASK_REDUCE_ALL 9
+
+#define DASK_REDUCE_COUNT_NONZERO 10
 
 // Waiting for its inputs or for a thread.
 #define DASK_FUTURE_PENDING 0
@@ -209,6 +327,10 @@ typedef struct dask_buffer_view {
 
 // The library panicked internally; the panic was contained and nothing was changed.
 #define DASK_ERR_PANIC 14
+
+// No implementation for these operands (e.g. a ufunc an array kind does not implement);
+// also what a C array kind returns to decline a ufunc.
+#define DASK_ERR_NOT_IMPLEMENTED 15
 
 #define DASK_BOOL 1
 
@@ -282,6 +404,362 @@ void dask_error_set(const char *message);
 // # Safety
 // `s` is NULL or a string returned by the library, not freed before.
 void dask_string_free(char *s);
+
+// Frees an array handle. NULL is a no-op. Any thread.
+//
+// # Safety
+// `x` is NULL or an array handle.
+void dask_array_free(struct dask_array *x);
+
+// An array of zeros (`chunks`: block shape with `ndim` entries, or NULL for auto).
+// `*out_array` owned by the caller. Lazy: nothing is allocated until computed.
+//
+// # Safety
+// `shape` (and `chunks`, unless NULL) hold `ndim` entries; `out_array` valid for writes.
+dask_status dask_array_zeros(dask_dtype dt,
+                             size_t ndim,
+                             const size_t *shape,
+                             const size_t *chunks,
+                             struct dask_array **out_array);
+
+// An array of ones (see `dask_array_zeros`).
+//
+// # Safety
+// As `dask_array_zeros`.
+dask_status dask_array_ones(dask_dtype dt,
+                            size_t ndim,
+                            const size_t *shape,
+                            const size_t *chunks,
+                            struct dask_array **out_array);
+
+// An array filled with `value` (converted to `dt`).
+//
+// # Safety
+// As `dask_array_zeros`.
+dask_status dask_array_full(dask_dtype dt,
+                            size_t ndim,
+                            const size_t *shape,
+                            const size_t *chunks,
+                            double value,
+                            struct dask_array **out_array);
+
+// `arange(start, stop, step)` as a 1-d array of `dt`; `chunk` elements per block (0: auto).
+//
+// # Safety
+// `out_array` valid for writes.
+dask_status dask_array_arange(double start,
+                              double stop,
+                              double step,
+                              dask_dtype dt,
+                              size_t chunk,
+                              struct dask_array **out_array);
+
+// `linspace(start, stop, num, endpoint)` as a 1-d float64 array; `chunk` per block (0: auto).
+//
+// # Safety
+// `out_array` valid for writes.
+dask_status dask_array_linspace(double start,
+                                double stop,
+                                size_t num,
+                                bool endpoint,
+                                size_t chunk,
+                                struct dask_array **out_array);
+
+// An `n` x `m` array with ones on diagonal `k`; `chunk` x `chunk` blocks (0: auto).
+//
+// # Safety
+// `out_array` valid for writes.
+dask_status dask_array_eye(size_t n,
+                           size_t m,
+                           int64_t k,
+                           dask_dtype dt,
+                           size_t chunk,
+                           struct dask_array **out_array);
+
+// Uniform random float64 numbers in [low, high) from `seed` (the same seed gives the same
+// numbers whatever the chunking).
+//
+// # Safety
+// As `dask_array_zeros`.
+dask_status dask_array_random_uniform(uint64_t seed,
+                                      double low,
+                                      double high,
+                                      size_t ndim,
+                                      const size_t *shape,
+                                      const size_t *chunks,
+                                      struct dask_array **out_array);
+
+// Normally distributed float64 numbers (mean, std) from `seed`, chunking-independent.
+//
+// # Safety
+// As `dask_array_zeros`.
+dask_status dask_array_random_normal(uint64_t seed,
+                                     double mean,
+                                     double std,
+                                     size_t ndim,
+                                     const size_t *shape,
+                                     const size_t *chunks,
+                                     struct dask_array **out_array);
+
+// A chunked array over a buffer value (from `dask_value_copy_buffer` to copy host data, or
+// `dask_value_wrap_buffer` to borrow it without copying: the release callback then runs once
+// the array and everything computed from it no longer need the memory). Blocks are views
+// of the buffer. `chunks`: block shape or NULL (auto).
+//
+// # Safety
+// `value` is a live buffer value; `chunks` NULL or `ndim` entries of the buffer's rank.
+dask_status dask_array_from_value(const struct dask_value *value,
+                                  const size_t *chunks,
+                                  struct dask_array **out_array);
+
+// An array whose blocks come from a registered operation (`dask_op_register`): the task
+// receives one int64 buffer of shape (3, ndim) — block grid index, block shape, block offset —
+// and returns a buffer of `dt` with that shape.
+//
+// # Safety
+// As `dask_array_zeros`.
+dask_status dask_array_from_block_fn(dask_op_id op,
+                                     dask_dtype dt,
+                                     size_t ndim,
+                                     const size_t *shape,
+                                     const size_t *chunks,
+                                     struct dask_array **out_array);
+
+// The number of dimensions (any kind of array with a shape; objects of C kinds have none).
+//
+// # Safety
+// `x` is live; `out_ndim` valid for writes.
+dask_status dask_array_ndim(const struct dask_array *x, size_t *out_ndim);
+
+// Writes the shape (`ndim` entries; see `dask_array_ndim`).
+//
+// # Safety
+// `x` is live; `out_shape` has room for `ndim` entries.
+dask_status dask_array_shape(const struct dask_array *x, size_t *out_shape);
+
+// Writes the element type.
+//
+// # Safety
+// `x` is live; `out_dtype` valid for writes.
+dask_status dask_array_dtype(const struct dask_array *x, dask_dtype *out_dtype);
+
+// Writes the block sizes along `axis` into `out_sizes` (room for `capacity` entries) and
+// their count to `*out_count` (also when the room is too small: call again with more).
+//
+// # Safety
+// `x` is live; `out_sizes` has room for `capacity` entries (may be NULL when 0).
+dask_status dask_array_chunks(const struct dask_array *x,
+                              size_t axis,
+                              size_t *out_sizes,
+                              size_t capacity,
+                              size_t *out_count);
+
+// Whether the array is lazy (not computed), and its number of tasks after optimisation
+// (culling, fusion): the graph `dask_array_compute` would run.
+//
+// # Safety
+// `x` is live; `out_tasks` valid for writes.
+dask_status dask_array_task_count(const struct dask_array *x, size_t *out_tasks);
+
+// The array converted to `dt` (lazy).
+//
+// # Safety
+// `x` is live; `out_array` valid for writes.
+dask_status dask_array_astype(const struct dask_array *x,
+                              dask_dtype dt,
+                              struct dask_array **out_array);
+
+// `where(cond, a, b)` elementwise (lazy).
+//
+// # Safety
+// `cond` is live; `a` and `b` point to valid operands.
+dask_status dask_array_where(const struct dask_array *cond,
+                             const struct dask_operand *a,
+                             const struct dask_operand *b,
+                             struct dask_array **out_array);
+
+// The masked assignment `x[mask] = value` as a new array of `x`'s dtype (lazy).
+//
+// # Safety
+// `x` and `mask` are live; `value` points to a valid operand.
+dask_status dask_array_set_where(const struct dask_array *x,
+                                 const struct dask_array *mask,
+                                 const struct dask_operand *value,
+                                 struct dask_array **out_array);
+
+// Reduces over `n_axes` axes (`axes` NULL and `n_axes` 0: all axes). `ddof` is used by
+// var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy.
+//
+// # Safety
+// `x` is live; `axes` holds `n_axes` entries.
+dask_status dask_array_reduce(const struct dask_array *x,
+                              dask_reduce_op op,
+                              const size_t *axes,
+                              size_t n_axes,
+                              bool keepdims,
+                              double ddof,
+                              size_t split_every,
+                              struct dask_array **out_array);
+
+// Index of the smallest (`max` false) or largest element along `axis`, or over the flattened
+// array when `all_axes`. Ties and NaN resolve to the first occurrence. Lazy; int64.
+//
+// # Safety
+// `x` is live; `out_array` valid for writes.
+dask_status dask_array_arg_reduce(const struct dask_array *x,
+                                  bool max,
+                                  size_t axis,
+                                  bool all_axes,
+                                  struct dask_array **out_array);
+
+// `tensordot(a, b, axes=(axes_a, axes_b))` with `n_axes` contracted pairs. Lazy; a
+// contraction over many chunks streams (partial products are summed in a tree).
+//
+// # Safety
+// `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries.
+dask_status dask_array_tensordot(const struct dask_array *a,
+                                 const struct dask_array *b,
+                                 const size_t *axes_a,
+                                 const size_t *axes_b,
+                                 size_t n_axes,
+                                 struct dask_array **out_array);
+
+// The matrix product `a @ b` (1-d and 2-d arrays). Lazy.
+//
+// # Safety
+// `a`, `b` are live; `out_array` valid for writes.
+dask_status dask_array_matmul(const struct dask_array *a,
+                              const struct dask_array *b,
+                              struct dask_array **out_array);
+
+// The axes permuted (`perm` has `ndim` entries; NULL reverses them, like `.T`). Lazy.
+//
+// # Safety
+// `x` is live; `perm` NULL or `ndim` entries.
+dask_status dask_array_transpose(const struct dask_array *x,
+                                 const size_t *perm,
+                                 struct dask_array **out_array);
+
+// Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy.
+//
+// # Safety
+// `x` is live; `index` holds `n` entries.
+dask_status dask_array_slice(const struct dask_array *x,
+                             const struct dask_index *index,
+                             size_t n,
+                             struct dask_array **out_array);
+
+// Elements at `indices` (negative count from the end) along `axis`. Lazy.
+//
+// # Safety
+// `x` is live; `indices` holds `n` entries.
+dask_status dask_array_take(const struct dask_array *x,
+                            const int64_t *indices,
+                            size_t n,
+                            size_t axis,
+                            struct dask_array **out_array);
+
+// `x[mask]` for a boolean mask of `x`'s shape: the selected elements as a 1-d array. Counts
+// the mask per block on `client` first (the selection itself stays lazy).
+//
+// # Safety
+// `client`, `x`, `mask` are live; `out_array` valid for writes.
+dask_status dask_array_select(const struct dask_client *client,
+                              const struct dask_array *x,
+                              const struct dask_array *mask,
+                              struct dask_array **out_array);
+
+// A new shape (`ndim` entries; one may be -1). Lazy; rechunks first where blocks do not
+// line up.
+//
+// # Safety
+// `x` is live; `shape` holds `ndim` entries.
+dask_status dask_array_reshape(const struct dask_array *x,
+                               size_t ndim,
+                               const int64_t *shape,
+                               struct dask_array **out_array);
+
+// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy.
+//
+// # Safety
+// `x` is live; `chunks` NULL or `ndim` entries.
+dask_status dask_array_rechunk(const struct dask_array *x,
+                               const size_t *chunks,
+                               struct dask_array **out_array);
+
+// Joins `n` arrays along existing `axis` (dtypes promoted). Lazy.
+//
+// # Safety
+// `arrays` holds `n` live arrays.
+dask_status dask_array_concatenate(const struct dask_array *const *arrays,
+                                   size_t n,
+                                   size_t axis,
+                                   struct dask_array **out_array);
+
+// Joins `n` arrays of one shape along a new `axis`. Lazy.
+//
+// # Safety
+// `arrays` holds `n` live arrays.
+dask_status dask_array_stack(const struct dask_array *const *arrays,
+                             size_t n,
+                             size_t axis,
+                             struct dask_array **out_array);
+
+// Applies a registered operation (`dask_op_register`; its task callback receives the aligned
+// blocks of the `n` inputs as buffer values) to every block; the results form an array of
+// `dt` with the first input's chunks. Lazy. Also `blockwise` over aligned inputs.
+//
+// # Safety
+// `inputs` holds `n` live arrays.
+dask_status dask_array_map_blocks(dask_op_id op,
+                                  const struct dask_array *const *inputs,
+                                  size_t n,
+                                  dask_dtype dt,
+                                  struct dask_array **out_array);
+
+// Computes the array on `client` into a new C-contiguous buffer value (owned by the caller).
+// A dense-kind array is returned as it is. Blocks until done; runs host tasks meanwhile.
+//
+// # Safety
+// `client` and `x` are live; `out_value` valid for writes.
+dask_status dask_array_compute(const struct dask_client *client,
+                               const struct dask_array *x,
+                               struct dask_value **out_value);
+
+// Computes the array into caller memory: `out` holds `nbytes` bytes, exactly the array's
+// size in C order.
+//
+// # Safety
+// `client` and `x` are live; `out` is valid for writes of `nbytes` bytes.
+dask_status dask_array_compute_into(const struct dask_client *client,
+                                    const struct dask_array *x,
+                                    void *out_data,
+                                    size_t nbytes);
+
+// Computes the blocks and keeps them in the client's store; `*out_array` is an array over
+// them (owned by the caller). Further operations start from the stored blocks.
+//
+// # Safety
+// `client` and `x` are live; `out_array` valid for writes.
+dask_status dask_array_persist(const struct dask_client *client,
+                               const struct dask_array *x,
+                               struct dask_array **out_array);
+
+// Computes the array and hands each block to `write` as it is finished, then frees it: a
+// result larger than memory can be written out block by block.
+//
+// # Safety
+// `client` and `x` are live; `write` is callable with `ctx` on this thread.
+dask_status dask_array_store(const struct dask_client *client,
+                             const struct dask_array *x,
+                             dask_block_fn write,
+                             void *ctx);
+
+// The object of a C-kind array (borrowed; see `dask_array_from_object`).
+//
+// # Safety
+// `x` is live; `out_object` valid for writes.
+dask_status dask_array_object(const struct dask_array *x, void **out_object);
 
 // Fills `cfg` with the defaults (one thread per core). NULL is a no-op. Any thread.
 //
@@ -573,6 +1051,94 @@ dask_status dask_op_lookup(const char *name, dask_op_id *out_id);
 
 // The name of a status code ("DASK_ERR_TASK"), or "DASK_ERR_UNKNOWN". Static storage. Any thread.
 const char *dask_status_name(dask_status status);
+
+// Looks up a ufunc by NumPy name ("add", "exp", "greater", "where", …, or a user ufunc).
+// `*out_ufunc` is owned by the caller (`dask_ufunc_free`). Any thread.
+//
+// # Safety
+// `name` is a string; `out_ufunc` is valid for writes.
+dask_status dask_ufunc_lookup(const char *name, struct dask_ufunc **out_ufunc);
+
+// Frees a ufunc handle. NULL is a no-op.
+//
+// # Safety
+// `u` is NULL or a ufunc handle.
+void dask_ufunc_free(struct dask_ufunc *u);
+
+// The number of inputs of the ufunc.
+//
+// # Safety
+// `u` is a live ufunc; `out_nin` valid for writes.
+dask_status dask_ufunc_nin(const struct dask_ufunc *u, size_t *out_nin);
+
+// Applies a ufunc to `n_args` operands (arrays of any kind, scalars). The implementation
+// is chosen by the operands' kinds (highest priority first, NEP 13): on a lazy chunked array
+// the result is lazy; on dense arrays it is computed at once; a kind that implements
+// nothing for this ufunc gives `DASK_ERR_NOT_IMPLEMENTED`, never a silent conversion.
+// `*out_array` is a new array owned by the caller. Thread-safe.
+//
+// # Safety
+// `u` is live; `args` holds `n_args` valid operands; `out_array` valid for writes.
+dask_status dask_ufunc_call(const struct dask_ufunc *u,
+                            const struct dask_operand *args,
+                            size_t n_args,
+                            struct dask_array **out_array);
+
+// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`), e.g.
+// `add.reduce` is a sum. Lazy for chunked arrays. `*out_array` owned by the caller.
+//
+// # Safety
+// `u` and `x` are live; `out_array` valid for writes.
+dask_status dask_ufunc_reduce(const struct dask_ufunc *u,
+                              const struct dask_array *x,
+                              size_t axis,
+                              bool all_axes,
+                              bool keepdims,
+                              struct dask_array **out_array);
+
+// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy.
+//
+// # Safety
+// `u` and `x` are live; `out_array` valid for writes.
+dask_status dask_ufunc_accumulate(const struct dask_ufunc *u,
+                                  const struct dask_array *x,
+                                  size_t axis,
+                                  struct dask_array **out_array);
+
+// Registers a user ufunc named `name` with `nin` inputs (1 to 3) and `n_loops` typed loops
+// (tried in order, like NumPy's: put the smallest types first). `has_identity`/`identity`
+// give the reduction identity. The ufunc then works on dense and chunked arrays like a
+// built-in, fusion included. Loops and their data must stay valid for the rest of the
+// process. `*out_ufunc` is owned by the caller. Thread-safe.
+//
+// # Safety
+// `name` is a string; `loops` holds `n_loops` loops each with `nin + 1` types.
+dask_status dask_ufunc_register(const char *name,
+                                size_t nin,
+                                bool has_identity,
+                                int64_t identity,
+                                const struct dask_ufunc_loop *loops,
+                                size_t n_loops,
+                                struct dask_ufunc **out_ufunc);
+
+// Registers an array kind implemented in C with `priority` (the built-in kinds: dense 0,
+// chunked 10; higher is asked first). Its arrays are made with `dask_array_from_object`.
+// `vtable` is copied; `kind_ctx` must stay valid for the rest of the process. Thread-safe.
+//
+// # Safety
+// `name` is a string; `vtable` points to an initialised vtable; `out_kind` valid for writes.
+dask_status dask_kind_register(const char *name,
+                               int32_t priority,
+                               const struct dask_kind_vtable *vtable,
+                               void *kind_ctx,
+                               dask_kind_id *out_kind);
+
+// Makes an array of a C kind from `object` (ownership moves to the array: the kind's
+// `release` frees it with the last handle). `*out_array` is owned by the caller.
+//
+// # Safety
+// `out_array` valid for writes; `object` is an object of that kind.
+dask_status dask_array_from_object(dask_kind_id kind, void *object, struct dask_array **out_array);
 
 // Creates an integer value; `*out_value` is owned by the caller (`dask_value_free`). Any thread.
 //

@@ -49,6 +49,9 @@ pub enum Error {
     /// An operating-system error, with context.
     #[error("i/o error: {0}")]
     Io(String),
+    /// No implementation exists for these operands (e.g. a ufunc an array kind lacks).
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
     /// Rust code panicked; the panic was contained.
     #[error("internal panic: {0}")]
     Panic(String),

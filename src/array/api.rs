@@ -60,6 +60,8 @@ pub enum Operand {
     Array(Array),
     Block(Buffer),
     Scalar(Scalar),
+    /// An array of a kind registered from C (see `dispatch::ForeignKind`).
+    Foreign(super::dispatch::ForeignArray),
 }
 
 impl From<&Array> for Operand {
@@ -296,6 +298,12 @@ impl Array {
                     &ChunkSpec::Explicit(b.shape().iter().map(|&n| vec![n]).collect()),
                 )?),
                 Operand::Scalar(_) => {}
+                Operand::Foreign(f) => {
+                    return Err(Error::invalid(format!(
+                        "a chunked array cannot hold a '{}' array",
+                        f.kind.name
+                    )))
+                }
             }
         }
         let shapes: Vec<Vec<usize>> = arrays.iter().map(Array::shape).collect();

@@ -40,7 +40,10 @@ impl ArrayKind for DenseKind {
         matches!(operand, Operand::Block(_))
     }
     fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
-        if args.iter().any(|a| matches!(a, Operand::Array(_))) {
+        if args
+            .iter()
+            .any(|a| matches!(a, Operand::Array(_) | Operand::Foreign(_)))
+        {
             return Ok(None);
         }
         let blocks: Vec<&Buffer> = args
@@ -59,7 +62,7 @@ impl ArrayKind for DenseKind {
             srcs.push(match a {
                 Operand::Block(b) => p.add_input(b.dtype()),
                 Operand::Scalar(s) => p.add_const(*s, scalar_dtype(*s, &dtypes)),
-                Operand::Array(_) => unreachable!("declined above"),
+                Operand::Array(_) | Operand::Foreign(_) => unreachable!("declined above"),
             });
         }
         let out = p.apply(ufunc, &srcs)?;
@@ -82,12 +85,66 @@ impl ArrayKind for ChunkedKind {
         matches!(operand, Operand::Array(_))
     }
     fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
+        if args.iter().any(|a| matches!(a, Operand::Foreign(_))) {
+            return Ok(None);
+        }
         Array::map_chunked(ufunc, args).map(|a| Some(Operand::Array(a)))
     }
 }
 
 static KINDS: LazyLock<RwLock<Vec<Arc<dyn ArrayKind>>>> =
     LazyLock::new(|| RwLock::new(vec![Arc::new(DenseKind), Arc::new(ChunkedKind)]));
+
+/// How a kind registered from outside (C) implements ufuncs: the result, or `Ok(None)` to
+/// decline.
+pub type ForeignCall = dyn Fn(&Arc<Ufunc>, &[Operand]) -> Result<Option<Operand>> + Send + Sync;
+
+/// An array kind defined outside the library (e.g. registered from C with a vtable).
+pub struct ForeignKind {
+    pub name: String,
+    pub priority: i32,
+    pub call: Box<ForeignCall>,
+}
+
+/// An array of a foreign kind: an object the library never looks into.
+#[derive(Clone)]
+pub struct ForeignArray {
+    pub kind: Arc<ForeignKind>,
+    pub object: Arc<crate::value::Opaque>,
+}
+
+impl std::fmt::Debug for ForeignArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "<{} array at {:#x}>",
+            self.kind.name,
+            self.object.address()
+        )
+    }
+}
+
+struct ForeignKindImpl(Arc<ForeignKind>);
+
+impl ArrayKind for ForeignKindImpl {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    fn priority(&self) -> i32 {
+        self.0.priority
+    }
+    fn owns(&self, operand: &Operand) -> bool {
+        matches!(operand, Operand::Foreign(f) if Arc::ptr_eq(&f.kind, &self.0))
+    }
+    fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
+        (self.0.call)(ufunc, args)
+    }
+}
+
+/// Registers a foreign kind; its arrays are `Operand::Foreign` values of it.
+pub fn register_foreign_kind(kind: Arc<ForeignKind>) -> Result<()> {
+    register_kind(Arc::new(ForeignKindImpl(kind)))
+}
 
 /// Adds an array kind (sparse arrays, kinds registered from C).
 pub fn register_kind(kind: Arc<dyn ArrayKind>) -> Result<()> {
@@ -142,7 +199,7 @@ pub fn apply_ufunc(ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Operand> {
         }
     }
     let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
-    Err(Error::invalid(format!(
+    Err(Error::NotImplemented(format!(
         "ufunc '{}' is not implemented for array kind(s) {}",
         ufunc.name(),
         names.join(", ")
@@ -159,6 +216,10 @@ impl Operand {
                 &super::api::ChunkSpec::Explicit(b.shape().iter().map(|&n| vec![n]).collect()),
             ),
             Operand::Scalar(s) => Operand::Block(scalar_block(s)?).into_array(),
+            Operand::Foreign(f) => Err(Error::invalid(format!(
+                "an array of kind '{}' is not a chunked array",
+                f.kind.name
+            ))),
         }
     }
 
@@ -167,6 +228,10 @@ impl Operand {
         match self {
             Operand::Block(b) => Ok(b),
             Operand::Scalar(s) => scalar_block(s),
+            Operand::Foreign(f) => Err(Error::invalid(format!(
+                "the result is an array of kind '{}', not a dense block",
+                f.kind.name
+            ))),
             Operand::Array(_) => Err(Error::invalid(
                 "the result is a lazy array: compute it to get a block",
             )),

@@ -19,7 +19,10 @@ mod scalar;
 
 pub use api::{ChunkSpec, Index, Operand};
 pub use chunks::{Chunks, AUTO_BLOCK_BYTES};
-pub use dispatch::{apply_ufunc, register_kind, ArrayKind};
+pub use dispatch::{
+    apply_ufunc, register_foreign_kind, register_kind, ArrayKind, ForeignArray, ForeignCall,
+    ForeignKind,
+};
 pub use node::Array;
 pub use reduce_kernel::ReduceOp;
 pub use scalar::Scalar;

@@ -13,19 +13,23 @@
 
 #![allow(non_camel_case_types)]
 
+mod array;
 mod client;
 mod future;
 mod graph;
 mod handle;
 mod op;
 mod status;
+mod ufunc;
 mod value;
 
+pub use array::*;
 pub use client::*;
 pub use future::*;
 pub use graph::*;
 pub use op::*;
 pub use status::*;
+pub use ufunc::*;
 pub use value::*;
 
 use crate::error::{Error, Result};

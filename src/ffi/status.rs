@@ -38,6 +38,9 @@ pub const DASK_ERR_CLOSED: dask_status = 12;
 pub const DASK_ERR_IO: dask_status = 13;
 /// The library panicked internally; the panic was contained and nothing was changed.
 pub const DASK_ERR_PANIC: dask_status = 14;
+/// No implementation for these operands (e.g. a ufunc an array kind does not implement);
+/// also what a C array kind returns to decline a ufunc.
+pub const DASK_ERR_NOT_IMPLEMENTED: dask_status = 15;
 
 pub(crate) fn status_of(e: &Error) -> dask_status {
     match e {
@@ -55,6 +58,7 @@ pub(crate) fn status_of(e: &Error) -> dask_status {
         Error::Closed(_) => DASK_ERR_CLOSED,
         Error::Io(_) => DASK_ERR_IO,
         Error::Panic(_) => DASK_ERR_PANIC,
+        Error::NotImplemented(_) => DASK_ERR_NOT_IMPLEMENTED,
     }
 }
 
@@ -84,6 +88,7 @@ pub extern "C" fn dask_status_name(status: dask_status) -> *const c_char {
         DASK_ERR_CLOSED => c"DASK_ERR_CLOSED",
         DASK_ERR_IO => c"DASK_ERR_IO",
         DASK_ERR_PANIC => c"DASK_ERR_PANIC",
+        DASK_ERR_NOT_IMPLEMENTED => c"DASK_ERR_NOT_IMPLEMENTED",
         _ => c"DASK_ERR_UNKNOWN",
     };
     name.as_ptr()

@@ -1,0 +1,1102 @@
+//! C ABI: chunked arrays (`dask.array`): creation, elementwise (through ufuncs), reductions,
+//! linear algebra, indexing, restructuring, computing.
+
+use super::client::{dask_client, SendPtr};
+use super::handle::{self, handle_type, Shell};
+use super::op::dask_op_id;
+use super::value::{dask_dtype, dask_value, value_arg, ValueRef};
+use super::{dask_status, guard, guard_void, out, slice};
+use crate::array::{Array, ChunkSpec, Index, Operand, ReduceOp, Scalar};
+use crate::error::{Error, Result};
+use crate::runtime::{op_by_id, OpId};
+use crate::value::{DType, Value};
+use std::ffi::c_void;
+use std::sync::Arc;
+
+/// An array: lazy and chunked (the usual kind), a dense block (a ufunc result on dense
+/// inputs), or an object of a kind registered from C. Opaque; immutable (operations return
+/// new arrays), so it may be shared between threads.
+pub struct dask_array(Shell<Operand>);
+handle_type!(dask_array, Operand, 0x6461_736b_6172_7261, "dask_array");
+
+/// Kinds of `dask_operand`.
+pub type dask_operand_kind = u32;
+/// `dask_operand.array`.
+pub const DASK_OPERAND_ARRAY: dask_operand_kind = 1;
+/// `dask_operand.f` as a (weak, NEP 50) float scalar.
+pub const DASK_OPERAND_FLOAT: dask_operand_kind = 2;
+/// `dask_operand.i` as a (weak) integer scalar.
+pub const DASK_OPERAND_INT: dask_operand_kind = 3;
+/// `dask_operand.i != 0` as a boolean scalar.
+pub const DASK_OPERAND_BOOL: dask_operand_kind = 4;
+
+/// An operand of a ufunc call: an array or a scalar. Set `kind` and the matching field.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dask_operand {
+    pub kind: dask_operand_kind,
+    pub array: *const dask_array,
+    pub f: f64,
+    pub i: i64,
+}
+
+/// Kinds of `dask_index`.
+pub type dask_index_kind = u32;
+/// `start:stop:step` (`has_start`/`has_stop` false: the default bound).
+pub const DASK_INDEX_SLICE: dask_index_kind = 1;
+/// A single position `start` (negative counts from the end); the axis is dropped.
+pub const DASK_INDEX_AT: dask_index_kind = 2;
+/// `np.newaxis`.
+pub const DASK_INDEX_NEWAXIS: dask_index_kind = 3;
+
+/// One entry of a basic index (`x[2:10:-1, 3, newaxis]`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dask_index {
+    pub kind: dask_index_kind,
+    pub start: i64,
+    pub stop: i64,
+    pub step: i64,
+    pub has_start: bool,
+    pub has_stop: bool,
+}
+
+/// Reductions for `dask_array_reduce`.
+pub type dask_reduce_op = u32;
+pub const DASK_REDUCE_SUM: dask_reduce_op = 1;
+pub const DASK_REDUCE_PROD: dask_reduce_op = 2;
+pub const DASK_REDUCE_MEAN: dask_reduce_op = 3;
+pub const DASK_REDUCE_MIN: dask_reduce_op = 4;
+pub const DASK_REDUCE_MAX: dask_reduce_op = 5;
+/// Variance with `ddof` (0: population, 1: sample).
+pub const DASK_REDUCE_VAR: dask_reduce_op = 6;
+pub const DASK_REDUCE_STD: dask_reduce_op = 7;
+pub const DASK_REDUCE_ANY: dask_reduce_op = 8;
+pub const DASK_REDUCE_ALL: dask_reduce_op = 9;
+pub const DASK_REDUCE_COUNT_NONZERO: dask_reduce_op = 10;
+
+/// Receives each computed block of `dask_array_store`: its row-major block number, its
+/// offset in the array (ndim entries), and the block (borrowed for the call). Return 0 to go
+/// on; non-zero stops the store with that status. Called on the calling thread.
+pub type dask_block_fn = Option<
+    unsafe extern "C" fn(
+        ctx: *mut c_void,
+        block: usize,
+        offset: *const usize,
+        value: *const dask_value,
+    ) -> i32,
+>;
+
+/// The lazy array behind a handle argument (other kinds are rejected with a clear error).
+///
+/// # Safety
+/// `ptr` is NULL or an array handle.
+pub(crate) unsafe fn array_arg<'a>(ptr: *const dask_array) -> Result<&'a Array> {
+    // SAFETY: per the contract.
+    match unsafe { handle::get(ptr) }? {
+        Operand::Array(a) => Ok(a),
+        Operand::Block(_) => Err(Error::invalid(
+            "this is a dense block, not a chunked array (wrap it with dask_array_from_value)",
+        )),
+        Operand::Foreign(f) => Err(Error::NotImplemented(format!(
+            "this operation is not implemented for arrays of kind '{}'",
+            f.kind.name
+        ))),
+        Operand::Scalar(_) => Err(Error::invalid("this is a scalar, not an array")),
+    }
+}
+
+pub(crate) fn put_operand(slot: &mut *mut dask_array, op: Operand) -> Result<()> {
+    *slot = handle::new_handle(op);
+    Ok(())
+}
+
+fn put(slot: *mut *mut dask_array, a: Array) -> Result<()> {
+    // SAFETY: callers pass their out-pointer argument, valid per their contract.
+    let slot = unsafe { out(slot, "out_array") }?;
+    put_operand(slot, Operand::Array(a))
+}
+
+/// Converts `n` C operands.
+///
+/// # Safety
+/// `args` holds `n` operands whose array pointers are live handles.
+pub(crate) unsafe fn operand_list(args: *const dask_operand, n: usize) -> Result<Vec<Operand>> {
+    // SAFETY: per the contract.
+    unsafe { slice(args, n, "args") }?
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            Ok(match a.kind {
+                // SAFETY: per the contract.
+                DASK_OPERAND_ARRAY => unsafe { handle::get(a.array) }?.clone(),
+                DASK_OPERAND_FLOAT => Operand::Scalar(Scalar::Float(a.f)),
+                DASK_OPERAND_INT => Operand::Scalar(Scalar::Int(a.i)),
+                DASK_OPERAND_BOOL => Operand::Scalar(Scalar::Bool(a.i != 0)),
+                k => {
+                    return Err(Error::invalid(format!(
+                        "args[{i}].kind {k} is not a DASK_OPERAND_* kind"
+                    )))
+                }
+            })
+        })
+        .collect()
+}
+
+/// Temporary C operands for `ops`: the array handles live in the returned vector, which
+/// must outlive every use of the operands.
+pub(crate) fn borrowed_operands(ops: &[Operand]) -> (Vec<dask_array>, Vec<dask_operand>) {
+    let handles: Vec<dask_array> = ops
+        .iter()
+        .filter(|op| !matches!(op, Operand::Scalar(_)))
+        .map(|op| handle::unboxed(op.clone()))
+        .collect();
+    let mut next = 0;
+    let operands = ops
+        .iter()
+        .map(|op| {
+            let (kind, f, i) = match op {
+                Operand::Scalar(Scalar::Float(x)) => (DASK_OPERAND_FLOAT, *x, 0),
+                Operand::Scalar(Scalar::Int(i)) => (DASK_OPERAND_INT, 0.0, *i),
+                Operand::Scalar(Scalar::Bool(b)) => (DASK_OPERAND_BOOL, 0.0, *b as i64),
+                _ => {
+                    next += 1;
+                    return dask_operand {
+                        kind: DASK_OPERAND_ARRAY,
+                        array: &handles[next - 1] as *const dask_array,
+                        f: 0.0,
+                        i: 0,
+                    };
+                }
+            };
+            dask_operand {
+                kind,
+                array: std::ptr::null(),
+                f,
+                i,
+            }
+        })
+        .collect();
+    (handles, operands)
+}
+
+fn dtype(d: dask_dtype) -> Result<DType> {
+    DType::from_code(d)
+}
+
+fn shape_of<'a>(ndim: usize, shape: *const usize) -> Result<&'a [usize]> {
+    // SAFETY: exported functions pass their caller's arrays, valid per their contract.
+    unsafe { slice(shape, ndim, "shape") }
+}
+
+/// The chunk spec: `chunks` NULL means "auto" (~128 MiB blocks), else a block shape.
+fn chunk_spec(ndim: usize, chunks: *const usize) -> Result<ChunkSpec> {
+    if chunks.is_null() {
+        return Ok(ChunkSpec::Auto);
+    }
+    // SAFETY: as above.
+    Ok(ChunkSpec::Regular(
+        unsafe { slice(chunks, ndim, "chunks") }?.to_vec(),
+    ))
+}
+
+/// Frees an array handle. NULL is a no-op. Any thread.
+///
+/// # Safety
+/// `x` is NULL or an array handle.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_free(x: *mut dask_array) {
+    // SAFETY: per the contract.
+    guard_void(|| unsafe { handle::free(x) })
+}
+
+/// An array of zeros (`chunks`: block shape with `ndim` entries, or NULL for auto).
+/// `*out_array` owned by the caller. Lazy: nothing is allocated until computed.
+///
+/// # Safety
+/// `shape` (and `chunks`, unless NULL) hold `ndim` entries; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_zeros(
+    dt: dask_dtype,
+    ndim: usize,
+    shape: *const usize,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        put(
+            out_array,
+            Array::zeros(
+                shape_of(ndim, shape)?,
+                dtype(dt)?,
+                &chunk_spec(ndim, chunks)?,
+            )?,
+        )
+    })
+}
+
+/// An array of ones (see `dask_array_zeros`).
+///
+/// # Safety
+/// As `dask_array_zeros`.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_ones(
+    dt: dask_dtype,
+    ndim: usize,
+    shape: *const usize,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        put(
+            out_array,
+            Array::ones(
+                shape_of(ndim, shape)?,
+                dtype(dt)?,
+                &chunk_spec(ndim, chunks)?,
+            )?,
+        )
+    })
+}
+
+/// An array filled with `value` (converted to `dt`).
+///
+/// # Safety
+/// As `dask_array_zeros`.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_full(
+    dt: dask_dtype,
+    ndim: usize,
+    shape: *const usize,
+    chunks: *const usize,
+    value: f64,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        put(
+            out_array,
+            Array::full(
+                shape_of(ndim, shape)?,
+                value,
+                dtype(dt)?,
+                &chunk_spec(ndim, chunks)?,
+            )?,
+        )
+    })
+}
+
+/// `arange(start, stop, step)` as a 1-d array of `dt`; `chunk` elements per block (0: auto).
+///
+/// # Safety
+/// `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_arange(
+    start: f64,
+    stop: f64,
+    step: f64,
+    dt: dask_dtype,
+    chunk: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        let spec = if chunk == 0 {
+            ChunkSpec::Auto
+        } else {
+            ChunkSpec::Regular(vec![chunk])
+        };
+        put(
+            out_array,
+            Array::arange(start, stop, step, dtype(dt)?, &spec)?,
+        )
+    })
+}
+
+/// `linspace(start, stop, num, endpoint)` as a 1-d float64 array; `chunk` per block (0: auto).
+///
+/// # Safety
+/// `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_linspace(
+    start: f64,
+    stop: f64,
+    num: usize,
+    endpoint: bool,
+    chunk: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        let spec = if chunk == 0 {
+            ChunkSpec::Auto
+        } else {
+            ChunkSpec::Regular(vec![chunk])
+        };
+        put(
+            out_array,
+            Array::linspace(start, stop, num, endpoint, DType::Float64, &spec)?,
+        )
+    })
+}
+
+/// An `n` x `m` array with ones on diagonal `k`; `chunk` x `chunk` blocks (0: auto).
+///
+/// # Safety
+/// `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_eye(
+    n: usize,
+    m: usize,
+    k: i64,
+    dt: dask_dtype,
+    chunk: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        let spec = if chunk == 0 {
+            ChunkSpec::Auto
+        } else {
+            ChunkSpec::Regular(vec![chunk, chunk])
+        };
+        put(out_array, Array::eye(n, m, k, dtype(dt)?, &spec)?)
+    })
+}
+
+/// Uniform random float64 numbers in [low, high) from `seed` (the same seed gives the same
+/// numbers whatever the chunking).
+///
+/// # Safety
+/// As `dask_array_zeros`.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_random_uniform(
+    seed: u64,
+    low: f64,
+    high: f64,
+    ndim: usize,
+    shape: *const usize,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        let a = Array::random_uniform(
+            seed,
+            low,
+            high,
+            shape_of(ndim, shape)?,
+            DType::Float64,
+            &chunk_spec(ndim, chunks)?,
+        )?;
+        put(out_array, a)
+    })
+}
+
+/// Normally distributed float64 numbers (mean, std) from `seed`, chunking-independent.
+///
+/// # Safety
+/// As `dask_array_zeros`.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_random_normal(
+    seed: u64,
+    mean: f64,
+    std: f64,
+    ndim: usize,
+    shape: *const usize,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        let a = Array::random_normal(
+            seed,
+            mean,
+            std,
+            shape_of(ndim, shape)?,
+            DType::Float64,
+            &chunk_spec(ndim, chunks)?,
+        )?;
+        put(out_array, a)
+    })
+}
+
+/// A chunked array over a buffer value (from `dask_value_copy_buffer` to copy host data, or
+/// `dask_value_wrap_buffer` to borrow it without copying: the release callback then runs once
+/// the array and everything computed from it no longer need the memory). Blocks are views
+/// of the buffer. `chunks`: block shape or NULL (auto).
+///
+/// # Safety
+/// `value` is a live buffer value; `chunks` NULL or `ndim` entries of the buffer's rank.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_from_value(
+    value: *const dask_value,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        let b = v
+            .as_buffer()
+            .ok_or_else(|| Error::DType(format!("value is {}, not a buffer", v.kind_name())))?;
+        put(
+            out_array,
+            Array::from_buffer(b, &chunk_spec(b.ndim(), chunks)?)?,
+        )
+    })
+}
+
+/// An array whose blocks come from a registered operation (`dask_op_register`): the task
+/// receives one int64 buffer of shape (3, ndim) — block grid index, block shape, block offset —
+/// and returns a buffer of `dt` with that shape.
+///
+/// # Safety
+/// As `dask_array_zeros`.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_from_block_fn(
+    op: dask_op_id,
+    dt: dask_dtype,
+    ndim: usize,
+    shape: *const usize,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        put(
+            out_array,
+            Array::from_block_fn(
+                op_by_id(OpId(op))?,
+                shape_of(ndim, shape)?,
+                dtype(dt)?,
+                &chunk_spec(ndim, chunks)?,
+            )?,
+        )
+    })
+}
+
+/// The number of dimensions (any kind of array with a shape; objects of C kinds have none).
+///
+/// # Safety
+/// `x` is live; `out_ndim` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_ndim(
+    x: *const dask_array,
+    out_ndim: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let n = match unsafe { handle::get(x) }? {
+            Operand::Array(a) => a.ndim(),
+            Operand::Block(b) => b.ndim(),
+            _ => {
+                return Err(Error::NotImplemented(
+                    "this array kind has no shape the library knows".into(),
+                ))
+            }
+        };
+        *unsafe { out(out_ndim, "out_ndim") }? = n;
+        Ok(())
+    })
+}
+
+/// Writes the shape (`ndim` entries; see `dask_array_ndim`).
+///
+/// # Safety
+/// `x` is live; `out_shape` has room for `ndim` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_shape(
+    x: *const dask_array,
+    out_shape: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let shape = match unsafe { handle::get(x) }? {
+            Operand::Array(a) => a.shape(),
+            Operand::Block(b) => b.shape().to_vec(),
+            _ => {
+                return Err(Error::NotImplemented(
+                    "this array kind has no shape the library knows".into(),
+                ))
+            }
+        };
+        if !shape.is_empty() && out_shape.is_null() {
+            return Err(Error::NullArgument("out_shape is NULL".into()));
+        }
+        for (i, &n) in shape.iter().enumerate() {
+            // SAFETY: room for ndim entries per the contract.
+            unsafe { *out_shape.add(i) = n };
+        }
+        Ok(())
+    })
+}
+
+/// Writes the element type.
+///
+/// # Safety
+/// `x` is live; `out_dtype` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_dtype(
+    x: *const dask_array,
+    out_dtype: *mut dask_dtype,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let d = match unsafe { handle::get(x) }? {
+            Operand::Array(a) => a.dtype(),
+            Operand::Block(b) => b.dtype(),
+            _ => {
+                return Err(Error::NotImplemented(
+                    "this array kind has no dtype the library knows".into(),
+                ))
+            }
+        };
+        *unsafe { out(out_dtype, "out_dtype") }? = d as u32;
+        Ok(())
+    })
+}
+
+/// Writes the block sizes along `axis` into `out_sizes` (room for `capacity` entries) and
+/// their count to `*out_count` (also when the room is too small: call again with more).
+///
+/// # Safety
+/// `x` is live; `out_sizes` has room for `capacity` entries (may be NULL when 0).
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_chunks(
+    x: *const dask_array,
+    axis: usize,
+    out_sizes: *mut usize,
+    capacity: usize,
+    out_count: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let a = unsafe { array_arg(x) }?;
+        if axis >= a.ndim() {
+            return Err(Error::invalid(format!(
+                "axis {axis} is out of bounds for a {}-d array",
+                a.ndim()
+            )));
+        }
+        let sizes = a.chunks().axis(axis);
+        *unsafe { out(out_count, "out_count") }? = sizes.len();
+        for (i, &s) in sizes.iter().take(capacity).enumerate() {
+            // SAFETY: room for `capacity` entries per the contract.
+            unsafe { *out_sizes.add(i) = s };
+        }
+        Ok(())
+    })
+}
+
+/// Whether the array is lazy (not computed), and its number of tasks after optimisation
+/// (culling, fusion): the graph `dask_array_compute` would run.
+///
+/// # Safety
+/// `x` is live; `out_tasks` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_task_count(
+    x: *const dask_array,
+    out_tasks: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let a = unsafe { array_arg(x) }?;
+        *unsafe { out(out_tasks, "out_tasks") }? = a.task_count()?;
+        Ok(())
+    })
+}
+
+/// The array converted to `dt` (lazy).
+///
+/// # Safety
+/// `x` is live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_astype(
+    x: *const dask_array,
+    dt: dask_dtype,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    // SAFETY: per the contract.
+    guard(|| put(out_array, unsafe { array_arg(x) }?.astype(dtype(dt)?)))
+}
+
+fn one_operand(o: *const dask_operand) -> Result<Operand> {
+    // SAFETY: exported functions pass their caller's operand, valid per their contract.
+    Ok(unsafe { operand_list(o, 1) }?.remove(0))
+}
+
+/// `where(cond, a, b)` elementwise (lazy).
+///
+/// # Safety
+/// `cond` is live; `a` and `b` point to valid operands.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_where(
+    cond: *const dask_array,
+    a: *const dask_operand,
+    b: *const dask_operand,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { array_arg(cond) }?;
+        put(
+            out_array,
+            Array::where_(c, one_operand(a)?, one_operand(b)?)?,
+        )
+    })
+}
+
+/// The masked assignment `x[mask] = value` as a new array of `x`'s dtype (lazy).
+///
+/// # Safety
+/// `x` and `mask` are live; `value` points to a valid operand.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_set_where(
+    x: *const dask_array,
+    mask: *const dask_array,
+    value: *const dask_operand,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (x, m) = (unsafe { array_arg(x) }?, unsafe { array_arg(mask) }?);
+        put(out_array, x.set_where(m, one_operand(value)?)?)
+    })
+}
+
+/// Reduces over `n_axes` axes (`axes` NULL and `n_axes` 0: all axes). `ddof` is used by
+/// var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy.
+///
+/// # Safety
+/// `x` is live; `axes` holds `n_axes` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_reduce(
+    x: *const dask_array,
+    op: dask_reduce_op,
+    axes: *const usize,
+    n_axes: usize,
+    keepdims: bool,
+    ddof: f64,
+    split_every: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let a = unsafe { array_arg(x) }?;
+        let axes_list = unsafe { slice(axes, n_axes, "axes") }?;
+        let op = match op {
+            DASK_REDUCE_SUM => ReduceOp::Sum,
+            DASK_REDUCE_PROD => ReduceOp::Prod,
+            DASK_REDUCE_MEAN => ReduceOp::Mean,
+            DASK_REDUCE_MIN => ReduceOp::Min,
+            DASK_REDUCE_MAX => ReduceOp::Max,
+            DASK_REDUCE_VAR => ReduceOp::Var { ddof },
+            DASK_REDUCE_STD => ReduceOp::Std { ddof },
+            DASK_REDUCE_ANY => ReduceOp::Any,
+            DASK_REDUCE_ALL => ReduceOp::All,
+            DASK_REDUCE_COUNT_NONZERO => ReduceOp::CountNonzero,
+            other => {
+                return Err(Error::invalid(format!(
+                    "{other} is not a DASK_REDUCE_* code"
+                )))
+            }
+        };
+        let axes = (n_axes > 0).then_some(axes_list);
+        let every = if split_every == 0 { 8 } else { split_every };
+        put(out_array, a.reduce(op, axes, keepdims, every)?)
+    })
+}
+
+/// Index of the smallest (`max` false) or largest element along `axis`, or over the flattened
+/// array when `all_axes`. Ties and NaN resolve to the first occurrence. Lazy; int64.
+///
+/// # Safety
+/// `x` is live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_arg_reduce(
+    x: *const dask_array,
+    max: bool,
+    axis: usize,
+    all_axes: bool,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let a = unsafe { array_arg(x) }?;
+        let axis = (!all_axes).then_some(axis);
+        put(
+            out_array,
+            if max {
+                a.argmax(axis)?
+            } else {
+                a.argmin(axis)?
+            },
+        )
+    })
+}
+
+/// `tensordot(a, b, axes=(axes_a, axes_b))` with `n_axes` contracted pairs. Lazy; a
+/// contraction over many chunks streams (partial products are summed in a tree).
+///
+/// # Safety
+/// `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_tensordot(
+    a: *const dask_array,
+    b: *const dask_array,
+    axes_a: *const usize,
+    axes_b: *const usize,
+    n_axes: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (x, y) = (unsafe { array_arg(a) }?, unsafe { array_arg(b) }?);
+        let (ia, ib) = (unsafe { slice(axes_a, n_axes, "axes_a") }?, unsafe {
+            slice(axes_b, n_axes, "axes_b")
+        }?);
+        put(out_array, x.tensordot(y, ia, ib)?)
+    })
+}
+
+/// The matrix product `a @ b` (1-d and 2-d arrays). Lazy.
+///
+/// # Safety
+/// `a`, `b` are live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_matmul(
+    a: *const dask_array,
+    b: *const dask_array,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    // SAFETY: per the contract.
+    guard(|| {
+        put(
+            out_array,
+            unsafe { array_arg(a) }?.matmul(unsafe { array_arg(b) }?)?,
+        )
+    })
+}
+
+/// The axes permuted (`perm` has `ndim` entries; NULL reverses them, like `.T`). Lazy.
+///
+/// # Safety
+/// `x` is live; `perm` NULL or `ndim` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_transpose(
+    x: *const dask_array,
+    perm: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let a = unsafe { array_arg(x) }?;
+        let t = if perm.is_null() {
+            a.t()
+        } else {
+            a.transpose(unsafe { slice(perm, a.ndim(), "perm") }?)?
+        };
+        put(out_array, t)
+    })
+}
+
+/// Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy.
+///
+/// # Safety
+/// `x` is live; `index` holds `n` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_slice(
+    x: *const dask_array,
+    index: *const dask_index,
+    n: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let a = unsafe { array_arg(x) }?;
+        let idx = unsafe { slice(index, n, "index") }?
+            .iter()
+            .enumerate()
+            .map(|(i, e)| match e.kind {
+                DASK_INDEX_SLICE => Ok(Index::Slice(
+                    e.has_start.then_some(e.start),
+                    e.has_stop.then_some(e.stop),
+                    e.step,
+                )),
+                DASK_INDEX_AT => Ok(Index::At(e.start)),
+                DASK_INDEX_NEWAXIS => Ok(Index::NewAxis),
+                k => Err(Error::invalid(format!(
+                    "index[{i}].kind {k} is not a DASK_INDEX_* kind"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        put(out_array, a.slice(&idx)?)
+    })
+}
+
+/// Elements at `indices` (negative count from the end) along `axis`. Lazy.
+///
+/// # Safety
+/// `x` is live; `indices` holds `n` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_take(
+    x: *const dask_array,
+    indices: *const i64,
+    n: usize,
+    axis: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    // SAFETY: per the contract.
+    guard(|| {
+        put(
+            out_array,
+            unsafe { array_arg(x) }?.take(unsafe { slice(indices, n, "indices") }?, axis)?,
+        )
+    })
+}
+
+/// `x[mask]` for a boolean mask of `x`'s shape: the selected elements as a 1-d array. Counts
+/// the mask per block on `client` first (the selection itself stays lazy).
+///
+/// # Safety
+/// `client`, `x`, `mask` are live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_select(
+    client: *const dask_client,
+    x: *const dask_array,
+    mask: *const dask_array,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        put(
+            out_array,
+            unsafe { array_arg(x) }?.select(unsafe { array_arg(mask) }?, c)?,
+        )
+    })
+}
+
+/// A new shape (`ndim` entries; one may be -1). Lazy; rechunks first where blocks do not
+/// line up.
+///
+/// # Safety
+/// `x` is live; `shape` holds `ndim` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_reshape(
+    x: *const dask_array,
+    ndim: usize,
+    shape: *const i64,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    // SAFETY: per the contract.
+    guard(|| {
+        put(
+            out_array,
+            unsafe { array_arg(x) }?.reshape(unsafe { slice(shape, ndim, "shape") }?)?,
+        )
+    })
+}
+
+/// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy.
+///
+/// # Safety
+/// `x` is live; `chunks` NULL or `ndim` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_rechunk(
+    x: *const dask_array,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let a = unsafe { array_arg(x) }?;
+        put(out_array, a.rechunk(&chunk_spec(a.ndim(), chunks)?)?)
+    })
+}
+
+fn array_list(xs: *const *const dask_array, n: usize) -> Result<Vec<Array>> {
+    // SAFETY: exported functions pass their caller's arrays, valid per their contract.
+    unsafe { slice(xs, n, "arrays") }?
+        .iter()
+        .map(|&p| unsafe { array_arg(p) }.cloned())
+        .collect()
+}
+
+/// Joins `n` arrays along existing `axis` (dtypes promoted). Lazy.
+///
+/// # Safety
+/// `arrays` holds `n` live arrays.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_concatenate(
+    arrays: *const *const dask_array,
+    n: usize,
+    axis: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        put(
+            out_array,
+            Array::concatenate(&array_list(arrays, n)?, axis)?,
+        )
+    })
+}
+
+/// Joins `n` arrays of one shape along a new `axis`. Lazy.
+///
+/// # Safety
+/// `arrays` holds `n` live arrays.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_stack(
+    arrays: *const *const dask_array,
+    n: usize,
+    axis: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| put(out_array, Array::stack(&array_list(arrays, n)?, axis)?))
+}
+
+/// Applies a registered operation (`dask_op_register`; its task callback receives the aligned
+/// blocks of the `n` inputs as buffer values) to every block; the results form an array of
+/// `dt` with the first input's chunks. Lazy. Also `blockwise` over aligned inputs.
+///
+/// # Safety
+/// `inputs` holds `n` live arrays.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_map_blocks(
+    op: dask_op_id,
+    inputs: *const *const dask_array,
+    n: usize,
+    dt: dask_dtype,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        put(
+            out_array,
+            Array::map_blocks(
+                op_by_id(OpId(op))?,
+                &array_list(inputs, n)?,
+                dtype(dt)?,
+                None,
+            )?,
+        )
+    })
+}
+
+/// Computes the array on `client` into a new C-contiguous buffer value (owned by the caller).
+/// A dense-kind array is returned as it is. Blocks until done; runs host tasks meanwhile.
+///
+/// # Safety
+/// `client` and `x` are live; `out_value` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_compute(
+    client: *const dask_client,
+    x: *const dask_array,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let slot = unsafe { out(out_value, "out_value") }?;
+        let b = match unsafe { handle::get(x) }? {
+            Operand::Block(b) => b.clone(),
+            _ => unsafe { array_arg(x) }?.compute(c)?,
+        };
+        *slot = handle::new_handle(ValueRef::Owned(Arc::new(Value::Buffer(b))));
+        Ok(())
+    })
+}
+
+/// Computes the array into caller memory: `out` holds `nbytes` bytes, exactly the array's
+/// size in C order.
+///
+/// # Safety
+/// `client` and `x` are live; `out` is valid for writes of `nbytes` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_compute_into(
+    client: *const dask_client,
+    x: *const dask_array,
+    out_data: *mut c_void,
+    nbytes: usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let a = unsafe { array_arg(x) }?;
+        if out_data.is_null() && nbytes > 0 {
+            return Err(Error::NullArgument("out is NULL".into()));
+        }
+        let buf: &mut [u8] = if nbytes == 0 {
+            &mut []
+        } else {
+            unsafe { std::slice::from_raw_parts_mut(out_data as *mut u8, nbytes) }
+        };
+        a.compute_into(c, buf)
+    })
+}
+
+/// Computes the blocks and keeps them in the client's store; `*out_array` is an array over
+/// them (owned by the caller). Further operations start from the stored blocks.
+///
+/// # Safety
+/// `client` and `x` are live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_persist(
+    client: *const dask_client,
+    x: *const dask_array,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        put(out_array, unsafe { array_arg(x) }?.persist(c)?)
+    })
+}
+
+/// Computes the array and hands each block to `write` as it is finished, then frees it: a
+/// result larger than memory can be written out block by block.
+///
+/// # Safety
+/// `client` and `x` are live; `write` is callable with `ctx` on this thread.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_store(
+    client: *const dask_client,
+    x: *const dask_array,
+    write: dask_block_fn,
+    ctx: *mut c_void,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let a = unsafe { array_arg(x) }?;
+        let f = write.ok_or_else(|| Error::NullArgument("write is NULL".into()))?;
+        let ctx = SendPtr(ctx);
+        a.store(c, |i, offset, block| {
+            let v = Arc::new(Value::Buffer(block.clone()));
+            let h = super::value::borrowed_handle(&v);
+            super::clear_callback_error();
+            // SAFETY: the caller's callback, with a borrowed value valid for the call.
+            let rc = unsafe { f(ctx.0, i, offset.as_ptr(), &h) };
+            if rc != 0 {
+                let msg = super::take_callback_error()
+                    .unwrap_or_else(|| format!("store callback returned {rc} for block {i}"));
+                return Err(Error::invalid(msg));
+            }
+            Ok(())
+        })
+    })
+}
+
+/// The object of a C-kind array (borrowed; see `dask_array_from_object`).
+///
+/// # Safety
+/// `x` is live; `out_object` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_object(
+    x: *const dask_array,
+    out_object: *mut *mut c_void,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let obj = match unsafe { handle::get(x) }? {
+            Operand::Foreign(f) => f.object.address() as *mut c_void,
+            _ => return Err(Error::invalid("not an array of a C kind")),
+        };
+        *unsafe { out(out_object, "out_object") }? = obj;
+        Ok(())
+    })
+}

@@ -1,0 +1,356 @@
+//! C ABI: ufuncs (lookup, calls, reduce/accumulate, user ufuncs) and array kinds from C.
+
+use super::array::{array_arg, dask_array, operand_list, put_operand};
+use super::client::SendPtr;
+use super::handle::{self, handle_type, Shell};
+use super::value::dask_dtype;
+use super::{c_str, dask_status, guard, guard_void, out, slice, DASK_ERR_NOT_IMPLEMENTED, DASK_OK};
+use crate::array::{
+    apply_ufunc, register_foreign_kind, ForeignArray, ForeignKind, Operand, ReduceOp,
+};
+use crate::error::{Error, Result};
+use crate::ufunc::{register_user_ufunc, ufunc, ForeignLoopFn, Ufunc, UserLoop};
+use crate::value::{DType, Opaque};
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
+
+/// A ufunc. Opaque; immutable, usable from any thread.
+pub struct dask_ufunc(Shell<Arc<Ufunc>>);
+handle_type!(dask_ufunc, Arc<Ufunc>, 0x6461_736b_7566_756e, "dask_ufunc");
+
+/// One typed inner loop of a user ufunc: `types` lists the input dtypes then the output dtype
+/// (nin + 1 entries); `fn` has NumPy's generic-loop shape: `args[i]` points at the first
+/// element of argument i (inputs, then the output), `n` elements, `steps[i]` bytes apart (0
+/// for a broadcast scalar); `data` is passed through. Loops run on pool threads, possibly
+/// concurrently, and must not keep the pointers.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dask_ufunc_loop {
+    pub types: *const dask_dtype,
+    pub func: Option<ForeignLoopFn>,
+    pub data: *mut c_void,
+}
+
+/// Looks up a ufunc by NumPy name ("add", "exp", "greater", "where", …, or a user ufunc).
+/// `*out_ufunc` is owned by the caller (`dask_ufunc_free`). Any thread.
+///
+/// # Safety
+/// `name` is a string; `out_ufunc` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_lookup(
+    name: *const c_char,
+    out_ufunc: *mut *mut dask_ufunc,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_ufunc, "out_ufunc") }?;
+        *slot = handle::new_handle(ufunc(unsafe { c_str(name, "name") }?)?);
+        Ok(())
+    })
+}
+
+/// Frees a ufunc handle. NULL is a no-op.
+///
+/// # Safety
+/// `u` is NULL or a ufunc handle.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_free(u: *mut dask_ufunc) {
+    // SAFETY: per the contract.
+    guard_void(|| unsafe { handle::free(u) })
+}
+
+/// The number of inputs of the ufunc.
+///
+/// # Safety
+/// `u` is a live ufunc; `out_nin` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_nin(u: *const dask_ufunc, out_nin: *mut usize) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        *unsafe { out(out_nin, "out_nin") }? = unsafe { handle::get(u) }?.nin();
+        Ok(())
+    })
+}
+
+/// Applies a ufunc to `n_args` operands (arrays of any kind, scalars). The implementation
+/// is chosen by the operands' kinds (highest priority first, NEP 13): on a lazy chunked array
+/// the result is lazy; on dense arrays it is computed at once; a kind that implements
+/// nothing for this ufunc gives `DASK_ERR_NOT_IMPLEMENTED`, never a silent conversion.
+/// `*out_array` is a new array owned by the caller. Thread-safe.
+///
+/// # Safety
+/// `u` is live; `args` holds `n_args` valid operands; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_call(
+    u: *const dask_ufunc,
+    args: *const super::array::dask_operand,
+    n_args: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let u = unsafe { handle::get(u) }?;
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let ops = unsafe { operand_list(args, n_args) }?;
+        put_operand(slot, apply_ufunc(u, &ops)?)
+    })
+}
+
+fn reduce_op_of(u: &Ufunc) -> Result<ReduceOp> {
+    Ok(match u.name() {
+        "add" => ReduceOp::Sum,
+        "multiply" => ReduceOp::Prod,
+        "maximum" | "fmax" => ReduceOp::Max,
+        "minimum" | "fmin" => ReduceOp::Min,
+        "logical_and" => ReduceOp::All,
+        "logical_or" => ReduceOp::Any,
+        other => {
+            return Err(Error::invalid(format!(
+                "reduce is supported for add, multiply, maximum, minimum, fmax, fmin, logical_and and logical_or, not '{other}'"
+            )))
+        }
+    })
+}
+
+/// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`), e.g.
+/// `add.reduce` is a sum. Lazy for chunked arrays. `*out_array` owned by the caller.
+///
+/// # Safety
+/// `u` and `x` are live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_reduce(
+    u: *const dask_ufunc,
+    x: *const dask_array,
+    axis: usize,
+    all_axes: bool,
+    keepdims: bool,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let op = reduce_op_of(unsafe { handle::get(u) }?)?;
+        let x = unsafe { array_arg(x) }?;
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let axes = [axis];
+        let r = x.reduce(op, if all_axes { None } else { Some(&axes) }, keepdims, 8)?;
+        put_operand(slot, Operand::Array(r))
+    })
+}
+
+/// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy.
+///
+/// # Safety
+/// `u` and `x` are live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_accumulate(
+    u: *const dask_ufunc,
+    x: *const dask_array,
+    axis: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let u = unsafe { handle::get(u) }?;
+        let x = unsafe { array_arg(x) }?;
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let r = match u.name() {
+            "add" => x.cumsum(axis)?,
+            "multiply" => x.cumprod(axis)?,
+            other => {
+                return Err(Error::invalid(format!(
+                    "accumulate is supported for add and multiply, not '{other}'"
+                )))
+            }
+        };
+        put_operand(slot, Operand::Array(r))
+    })
+}
+
+/// Registers a user ufunc named `name` with `nin` inputs (1 to 3) and `n_loops` typed loops
+/// (tried in order, like NumPy's: put the smallest types first). `has_identity`/`identity`
+/// give the reduction identity. The ufunc then works on dense and chunked arrays like a
+/// built-in, fusion included. Loops and their data must stay valid for the rest of the
+/// process. `*out_ufunc` is owned by the caller. Thread-safe.
+///
+/// # Safety
+/// `name` is a string; `loops` holds `n_loops` loops each with `nin + 1` types.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_register(
+    name: *const c_char,
+    nin: usize,
+    has_identity: bool,
+    identity: i64,
+    loops: *const dask_ufunc_loop,
+    n_loops: usize,
+    out_ufunc: *mut *mut dask_ufunc,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let name = unsafe { c_str(name, "name") }?;
+        let slot = unsafe { out(out_ufunc, "out_ufunc") }?;
+        let loops = unsafe { slice(loops, n_loops, "loops") }?
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let types = unsafe { slice(l.types, nin + 1, "loop types") }?
+                    .iter()
+                    .map(|&t| DType::from_code(t))
+                    .collect::<Result<Vec<_>>>()?;
+                let func = l
+                    .func
+                    .ok_or_else(|| Error::NullArgument(format!("loops[{i}].func is NULL")))?;
+                Ok(UserLoop {
+                    types,
+                    func,
+                    data: l.data,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let u = register_user_ufunc(name, nin, has_identity.then_some(identity), loops)?;
+        *slot = handle::new_handle(u);
+        Ok(())
+    })
+}
+
+/// The functions of an array kind implemented in C.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dask_kind_vtable {
+    /// `sizeof(dask_kind_vtable)`.
+    pub struct_size: u32,
+    /// Implements `ufunc_name` over `n` operands (arrays of this or other kinds, scalars):
+    /// write a new object of this kind to `*out_object` and return `DASK_OK`; return
+    /// `DASK_ERR_NOT_IMPLEMENTED` to decline (another kind may then implement it); any other
+    /// code is an error (set a message with `dask_error_set`). Called on the caller's thread.
+    pub ufunc_call: Option<
+        unsafe extern "C" fn(
+            kind_ctx: *mut c_void,
+            ufunc_name: *const c_char,
+            args: *const super::array::dask_operand,
+            n: usize,
+            out_object: *mut *mut c_void,
+        ) -> i32,
+    >,
+    /// Releases an object of this kind (when its last array handle is freed). May be NULL.
+    pub release: Option<unsafe extern "C" fn(kind_ctx: *mut c_void, object: *mut c_void)>,
+}
+
+/// Identifies a registered array kind.
+pub type dask_kind_id = u32;
+
+struct CKind {
+    kind: Arc<ForeignKind>,
+    release: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
+    ctx: SendPtr,
+}
+
+static C_KINDS: parking_lot::Mutex<Vec<Arc<CKind>>> = parking_lot::Mutex::new(Vec::new());
+
+fn wrap_object(kind: &Arc<CKind>, object: *mut c_void) -> ForeignArray {
+    let (release, ctx, obj) = (kind.release, kind.ctx, SendPtr(object));
+    let rel: Option<Box<dyn FnOnce() + Send + Sync>> = release.map(|f| {
+        Box::new(move || {
+            let (ctx, obj) = (ctx, obj);
+            // SAFETY: the kind's release function, called once for the object it made.
+            unsafe { f(ctx.0, obj.0) }
+        }) as Box<dyn FnOnce() + Send + Sync>
+    });
+    ForeignArray {
+        kind: kind.kind.clone(),
+        object: Opaque::new(object as usize, rel),
+    }
+}
+
+/// Registers an array kind implemented in C with `priority` (the built-in kinds: dense 0,
+/// chunked 10; higher is asked first). Its arrays are made with `dask_array_from_object`.
+/// `vtable` is copied; `kind_ctx` must stay valid for the rest of the process. Thread-safe.
+///
+/// # Safety
+/// `name` is a string; `vtable` points to an initialised vtable; `out_kind` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_kind_register(
+    name: *const c_char,
+    priority: i32,
+    vtable: *const dask_kind_vtable,
+    kind_ctx: *mut c_void,
+    out_kind: *mut dask_kind_id,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let name = unsafe { c_str(name, "name") }?.to_string();
+        let vt = *unsafe { vtable.as_ref() }
+            .ok_or_else(|| Error::NullArgument("vtable is NULL".into()))?;
+        let slot = unsafe { out(out_kind, "out_kind") }?;
+        if (vt.struct_size as usize) < std::mem::size_of::<dask_kind_vtable>() {
+            return Err(Error::invalid("dask_kind_vtable.struct_size is too small"));
+        }
+        let call = vt
+            .ufunc_call
+            .ok_or_else(|| Error::NullArgument("vtable.ufunc_call is NULL".into()))?;
+        let ctx = SendPtr(kind_ctx);
+        let mut kinds = C_KINDS.lock();
+        let id = kinds.len() as u32;
+        let kind = Arc::new_cyclic(|_weak: &std::sync::Weak<ForeignKind>| ForeignKind {
+            name: name.clone(),
+            priority,
+            call: Box::new(move |u: &Arc<Ufunc>, ops: &[Operand]| {
+                let ctx = &ctx;
+                let (handles, c_ops) = super::array::borrowed_operands(ops);
+                let uname = CString::new(u.name()).unwrap_or_default();
+                let mut obj: *mut c_void = std::ptr::null_mut();
+                super::clear_callback_error();
+                // SAFETY: the registrant's callback, with borrowed operands valid for the call.
+                let rc =
+                    unsafe { call(ctx.0, uname.as_ptr(), c_ops.as_ptr(), c_ops.len(), &mut obj) };
+                drop(handles);
+                let message = super::take_callback_error();
+                match rc {
+                    DASK_OK => {
+                        let kinds = C_KINDS.lock();
+                        let me = kinds
+                            .get(id as usize)
+                            .cloned()
+                            .ok_or_else(|| Error::invalid("kind vanished"))?;
+                        drop(kinds);
+                        Ok(Some(Operand::Foreign(wrap_object(&me, obj))))
+                    }
+                    DASK_ERR_NOT_IMPLEMENTED => Ok(None),
+                    rc => Err(Error::invalid(message.unwrap_or_else(|| {
+                        format!("kind '{}' failed with status {rc}", name)
+                    }))),
+                }
+            }),
+        });
+        register_foreign_kind(kind.clone())?;
+        kinds.push(Arc::new(CKind {
+            kind,
+            release: vt.release,
+            ctx,
+        }));
+        *slot = id;
+        Ok(())
+    })
+}
+
+/// Makes an array of a C kind from `object` (ownership moves to the array: the kind's
+/// `release` frees it with the last handle). `*out_array` is owned by the caller.
+///
+/// # Safety
+/// `out_array` valid for writes; `object` is an object of that kind.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_from_object(
+    kind: dask_kind_id,
+    object: *mut c_void,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let k = C_KINDS
+            .lock()
+            .get(kind as usize)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("no array kind with id {kind}")))?;
+        put_operand(slot, Operand::Foreign(wrap_object(&k, object)))
+    })
+}
