@@ -19,31 +19,44 @@ LINK    := -L$(LIBDIR) -ldask -lpthread -Wl,-rpath,$(abspath $(LIBDIR))
 
 C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
 
-.PHONY: all build header tools test rust-test lint c-test valgrind-test cpp-test exports-test \
+# Block matrix products use the system OpenBLAS when it is installed (Debian's
+# libopenblas-dev); otherwise ndarray's pure-Rust kernels. `make test` tests both paths.
+HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || ldconfig -p 2>/dev/null | grep -q 'libopenblas.so ' && echo yes)
+FEATURES  := $(if $(HAVE_BLAS),--features blas,)
+
+.PHONY: all build header tools test check rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test demo bench bench-c install install-files clean
 
 all: build
 
 # The soname is libdask.so.0: link it beside the build output so programs linked here run.
 build:
-	$(CARGO) build --release --quiet
+	$(CARGO) build --release --quiet $(FEATURES)
 	@ln -sf libdask.so $(LIBDIR)/libdask.so.$(ABI)
 
 header:
-	DASK_BLESS_HEADER=1 $(CARGO) test --release --quiet --test header
+	DASK_BLESS_HEADER=1 $(CARGO) test --release --quiet $(FEATURES) --test header
 
 tools:
 	@bash scripts/ensure-tools.sh
 
-test: tools build lint rust-test c-test cpp-test exports-test install-test valgrind-test
+# Tools first (they may install OpenBLAS), then the suites in a fresh make that sees them.
+test: tools
+	@$(MAKE) --no-print-directory check
+
+check: build lint rust-test c-test cpp-test exports-test install-test valgrind-test
 	@echo "make test: all suites passed"
 
 rust-test:
-	$(CARGO) test --release
+	$(CARGO) test --release $(FEATURES)
+ifneq ($(HAVE_BLAS),)
+	@echo "== linear algebra again without BLAS (the pure-Rust kernels)"
+	CARGO_TARGET_DIR=target/no-blas $(CARGO) test --release --test array_linalg
+endif
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --release --all-targets --quiet -- -D warnings
+	$(CARGO) clippy --release --all-targets --quiet $(FEATURES) -- -D warnings
 
 $(BUILD)/c/%: tests/c/%.c tests/c/harness.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
@@ -85,7 +98,8 @@ bench-c: build $(BUILD)/bench_runtime
 	$(BUILD)/bench_runtime
 
 bench: build bench-c
-	$(CARGO) bench --bench runtime
+	$(CARGO) bench $(FEATURES) --bench runtime
+	$(CARGO) bench $(FEATURES) --bench array
 
 # Files only (used by install and by the install test, which must not rebuild as another user).
 install-files:

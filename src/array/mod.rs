@@ -23,6 +23,7 @@ pub use dispatch::{
     apply_ufunc, register_foreign_kind, register_kind, ArrayKind, ForeignArray, ForeignCall,
     ForeignKind,
 };
+pub use linalg::uses_blas;
 pub use node::Array;
 pub use reduce_kernel::ReduceOp;
 pub use scalar::Scalar;

@@ -47,7 +47,13 @@ pub(super) fn builtins() -> Vec<Ufunc> {
         make("absolute", 1, None, with_bool!(unary, Abs, nums)),
         make("sign", 1, None, nums!(unary, Sign)),
         make("square", 1, None, nums!(unary, Square)),
-        make("exp", 1, None, floats!(unary, Exp)),
+        make("exp", 1, None, {
+            // float64 `exp` has a vectorised kernel of its own.
+            vec![
+                Loop::rust(&[DType::Float32, DType::Float32], unary_loop::<f32, Exp>),
+                Loop::rust(&[DType::Float64, DType::Float64], super::fastmath::EXP_F64),
+            ]
+        }),
         make("expm1", 1, None, floats!(unary, Expm1)),
         make("log", 1, None, floats!(unary, Log)),
         make("log1p", 1, None, floats!(unary, Log1p)),

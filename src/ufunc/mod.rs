@@ -8,6 +8,7 @@
 mod builtin;
 pub mod cast;
 pub mod elem;
+pub mod fastmath;
 pub mod loops;
 pub mod promote;
 mod registry;
