@@ -24,7 +24,7 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
 HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || ldconfig -p 2>/dev/null | grep -q 'libopenblas.so ' && echo yes)
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 
-.PHONY: all build header tools test check rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: all build header tools test check examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test demo bench bench-c install install-files clean
 
 all: build
@@ -44,7 +44,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cpp-test exports-test install-test valgrind-test
+check: build lint rust-test c-test cpp-test examples-test exports-test install-test valgrind-test
 	@echo "make test: all suites passed"
 
 rust-test:
@@ -87,8 +87,18 @@ $(BUILD)/demo: examples/c/demo.c include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
 
-demo: tools build $(BUILD)/demo
+$(BUILD)/array_tour: examples/c/array_tour.c include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
+
+demo: tools build $(BUILD)/demo $(BUILD)/array_tour
 	$(BUILD)/demo
+	$(BUILD)/array_tour
+
+# Every example runs in the tests too.
+examples-test: build $(BUILD)/demo $(BUILD)/array_tour
+	$(BUILD)/demo >/dev/null
+	$(BUILD)/array_tour
 
 $(BUILD)/bench_runtime: benches/c/bench_runtime.c include/dask.h $(LIB)
 	@mkdir -p $(dir $@)

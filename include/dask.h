@@ -26,7 +26,9 @@
 // `dask_client_run_host_tasks`), never on a pool thread. For Julia and R functions.
 #define DASK_OP_HOST 1
 
-typedef struct Option_ForeignLoopFn Option_ForeignLoopFn;
+// A built-in inner loop. `args[i]` points at the first element of argument i (inputs then
+// output), `steps[i]` is its byte step; the output never aliases an input.
+typedef struct LoopFn LoopFn;
 
 // An array: lazy and chunked (the usual kind), a dense block (a ufunc result on dense
 // inputs), or an object of a kind registered from C. Opaque; immutable (operations return
@@ -161,6 +163,9 @@ typedef int32_t (*dask_task_fn)(void *ctx,
                                 size_t n_inputs,
                                 struct dask_value **output);
 
+// An inner loop (see `dask_ufunc_loop`).
+typedef void (*dask_loop_fn)(uint8_t **args, size_t n, const ptrdiff_t *steps, void *data);
+
 // One typed inner loop of a user ufunc: `types` lists the input dtypes then the output dtype
 // (nin + 1 entries); `fn` has NumPy's generic-loop shape: `args[i]` points at the first
 // element of argument i (inputs, then the output), `n` elements, `steps[i]` bytes apart (0
@@ -168,7 +173,7 @@ typedef int32_t (*dask_task_fn)(void *ctx,
 // concurrently, and must not keep the pointers.
 typedef struct dask_ufunc_loop {
   const dask_dtype *types;
-  struct Option_ForeignLoopFn func;
+  dask_loop_fn func;
   void *data;
 } dask_ufunc_loop;
 
@@ -372,6 +377,9 @@ typedef struct dask_buffer_view {
 
 // Parameters of a library operation (read-only to C).
 #define DASK_VALUE_PARAMS 8
+
+// The loop, as stored in the table.
+#define EXP_F64 exp_f64_loop
 
 
 

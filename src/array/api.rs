@@ -339,7 +339,9 @@ impl Array {
                             if x.shape()[k] == shape[lead + k] {
                                 out_axes[lead + k].clone()
                             } else {
-                                x.chunks().axis(k).to_vec()
+                                // A broadcast axis (length 1) is one block: the lowering
+                                // reads its block 0, which must not be a zero-size block.
+                                vec![1]
                             }
                         })
                         .collect();
@@ -785,14 +787,23 @@ impl Array {
                 self.shape()
             )));
         }
+        // The blocks' selections are laid end to end, so the blocks must follow the row-major
+        // order: each spans whole rows (all of axes 1..), as after dask's `ravel`.
+        let rows: Vec<Vec<usize>> = (0..self.ndim())
+            .map(|k| match k {
+                0 => self.chunks().axis(0).to_vec(),
+                _ => vec![self.shape()[k]],
+            })
+            .collect();
+        let input = self.rechunk(&ChunkSpec::Explicit(rows))?;
         let mask = mask.astype(DType::Bool);
-        let mask = if mask.chunks() != self.chunks() {
-            mask.rechunk(&ChunkSpec::Explicit(self.chunks().axes().to_vec()))?
+        let mask = if mask.chunks() != input.chunks() {
+            mask.rechunk(&ChunkSpec::Explicit(input.chunks().axes().to_vec()))?
         } else {
             mask
         };
         let mask = mask.persist(client)?;
-        let grid = self.chunks().grid();
+        let grid = input.chunks().grid();
         let ones = Chunks::from_sizes(&grid, grid.iter().map(|&g| vec![1; g]).collect())?;
         let counts = Array::map_blocks(
             super::ops::OPS.count_block,
@@ -815,14 +826,7 @@ impl Array {
                 per_block
             }],
         )?;
-        Ok(Array::new(
-            self.dtype(),
-            chunks,
-            Op::Select {
-                input: self.clone(),
-                mask,
-            },
-        ))
+        Ok(Array::new(self.dtype(), chunks, Op::Select { input, mask }))
     }
 
     /// The array with a new shape of the same size (`-1` infers one length). Blocks are
@@ -942,10 +946,12 @@ impl Array {
             });
         }
         let mut sizes = first.chunks().axes().to_vec();
+        // Inputs empty along the axis drop out; the others bring all their blocks (the
+        // lowering walks their grids, zero-size blocks included).
         sizes[axis] = inputs
             .iter()
+            .filter(|a| a.shape()[axis] > 0)
             .flat_map(|a| a.chunks().axis(axis).to_vec())
-            .filter(|&s| s > 0)
             .collect();
         if sizes[axis].is_empty() {
             sizes[axis] = vec![0];
@@ -1123,6 +1129,9 @@ fn copy_block_into(
     offset: &[usize],
     block: &Buffer,
 ) -> Result<()> {
+    if block.is_empty() {
+        return Ok(()); // nothing to copy (`for_each_run` needs a non-empty shape)
+    }
     let b = contiguous(block)?;
     let bshape = b.shape().to_vec();
     let nd = shape.len();

@@ -96,6 +96,20 @@ fn block_typed<T: Ordered>(p: &ArgBlock, b: &Buffer) -> Result<ArgPartial> {
     let m: usize = out_shape.iter().product();
     let mut best: Vec<Option<(T, i64)>> = vec![None; m];
     let n = xs.len();
+    if n == 0 {
+        // An empty block: an empty result, or no candidate at all (its group has others).
+        return if m == 0 {
+            Ok(ArgPartial {
+                max: p.max,
+                values: Buffer::from_vec(Vec::<T>::new(), &out_shape)?,
+                indices: vec![],
+            })
+        } else {
+            Err(Error::invalid(
+                "attempt to get argmin/argmax of an empty sequence",
+            ))
+        };
+    }
     for_each_run(&shape, 0, n, |at, run, idx| {
         for j in 0..run {
             let mut gi = idx.to_vec();
@@ -145,7 +159,10 @@ fn combine_typed<T: Ordered>(parts: &[&ArgPartial]) -> Result<ArgPartial> {
     let mut indices = parts[0].indices.clone();
     for p in &parts[1..] {
         for (i, (&v, &ix)) in p.values.as_slice::<T>()?.iter().zip(&p.indices).enumerate() {
-            if better(v, values[i], p.max) {
+            // Partials do not come in index order (blocks of a grid interleave in the flat
+            // order), so a tie goes to the smaller index: the first occurrence.
+            let tie = !better(values[i], v, p.max) && ix < indices[i];
+            if better(v, values[i], p.max) || tie {
                 values[i] = v;
                 indices[i] = ix;
             }

@@ -97,6 +97,9 @@ pub fn create_block(p: &CreateBlock) -> Result<Buffer> {
         }
         return Ok(b);
     }
+    if n == 0 {
+        return Buffer::zeros(p.dtype, &p.shape); // an empty block of an empty axis
+    }
     // Global flat index of each element of the block, in row-major order.
     let nd = p.shape.len();
     let mut strides = vec![1usize; nd];

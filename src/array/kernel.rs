@@ -185,6 +185,9 @@ pub fn for_each_run(
     end: usize,
     mut f: impl FnMut(usize, usize, &[usize]),
 ) {
+    if start >= end {
+        return;
+    }
     let nd = shape.len();
     if nd == 0 {
         if start < end {

@@ -160,6 +160,16 @@ impl Lowerer {
         GArg::Task(self.graph.add(t))
     }
 
+    /// A task that passes the block made by a user operation on, after checking its dtype and
+    /// shape (a wrong block must be an error, not memory written out of bounds).
+    fn checked(&mut self, block: GArg, dtype: DType, shape: Vec<usize>) -> GArg {
+        self.add(task(
+            OPS.check,
+            params(FinalizeBlock { dtype, shape }),
+            vec![block],
+        ))
+    }
+
     /// Materialises a slot of a block with `shape`.
     pub(crate) fn materialize(&mut self, slot: &Slot, shape: &[usize]) -> Result<GArg> {
         match slot {
@@ -371,10 +381,15 @@ impl Lowerer {
                             .map(|(ax, &k)| chunks.offsets(ax)[k] as i64),
                     );
                     let meta = crate::value::Buffer::from_vec(meta, &[3, idx.len()])?;
-                    Ok(Slot::Ready(self.add(Task::new(
+                    let made = self.add(Task::new(
                         Operation::Registered(op),
                         vec![GArg::Value(Arc::new(Value::Buffer(meta)))],
-                    ))))
+                    ));
+                    Ok(Slot::Ready(self.checked(
+                        made,
+                        a.dtype(),
+                        chunks.block_shape(&idx),
+                    )))
                 })
                 .collect::<Result<Vec<_>>>()?,
             Op::MapBlocks { op, inputs } => {
@@ -385,7 +400,12 @@ impl Lowerer {
                 (0..chunks.nblocks())
                     .map(|i| {
                         let args = per_input.iter().map(|bs| bs[i].clone()).collect();
-                        Slot::Ready(self.add(Task::new(Operation::Registered(op), args)))
+                        let made = self.add(Task::new(Operation::Registered(op), args));
+                        Slot::Ready(self.checked(
+                            made,
+                            a.dtype(),
+                            chunks.block_shape(&chunks.unravel(i)),
+                        ))
                     })
                     .collect()
             }
@@ -541,6 +561,13 @@ impl Lowerer {
         let mut partials = Vec::new();
         for (i, x) in xs.into_iter().enumerate() {
             let idx = in_chunks.unravel(i);
+            // A block empty along a reduced axis has no candidate (the other blocks of its
+            // group do: the reduced axes are not empty).
+            let bshape = in_chunks.block_shape(&idx);
+            if bshape.iter().zip(&reduced).any(|(&n, &r)| r && n == 0) {
+                partials.push(None);
+                continue;
+            }
             let offset: Vec<usize> = idx
                 .iter()
                 .enumerate()
@@ -552,7 +579,7 @@ impl Lowerer {
                 offset,
                 array_shape: shape.clone(),
             };
-            partials.push(self.add(task(OPS.arg_block, params(p), vec![x])));
+            partials.push(Some(self.add(task(OPS.arg_block, params(p), vec![x]))));
         }
         let out_grid: Vec<usize> = in_grid
             .iter()
@@ -567,7 +594,7 @@ impl Lowerer {
         let mut slots = Vec::new();
         for oidx in grid_positions(&out_grid) {
             let mut group: Vec<GArg> = grid_positions(&red_grid)
-                .map(|ridx| {
+                .filter_map(|ridx| {
                     let full: Vec<usize> = oidx
                         .iter()
                         .zip(&ridx)
@@ -753,11 +780,12 @@ impl Lowerer {
         let mut result: Vec<Option<GArg>> = vec![None; local.len()];
         for idx in grid_positions(&grid) {
             let i = chunks.ravel(&idx);
-            result[i] = Some(if idx[axis] == 0 {
-                local[i].clone()
-            } else {
+            // The running total comes from the nearest earlier block that has elements along
+            // the axis (an empty block has no last row to carry).
+            let earlier = (0..idx[axis]).rev().find(|&k| chunks.axis(axis)[k] > 0);
+            result[i] = Some(if let Some(k) = earlier {
                 let mut prev = idx.clone();
-                prev[axis] -= 1;
+                prev[axis] = k;
                 let prev = result[chunks.ravel(&prev)]
                     .clone()
                     .expect("earlier block along the axis");
@@ -766,6 +794,8 @@ impl Lowerer {
                     params(p.clone()),
                     vec![local[i].clone(), prev],
                 ))
+            } else {
+                local[i].clone()
             });
         }
         Ok(result

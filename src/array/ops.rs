@@ -143,6 +143,7 @@ pub struct ArrayOps {
     pub arg_combine: &'static OpDef,
     pub arg_finalize: &'static OpDef,
     pub count_block: &'static OpDef,
+    pub check: &'static OpDef,
 }
 
 pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
@@ -257,6 +258,21 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
             .ok_or("array.arg_finalize: no partial")?;
         ok_block(super::argreduce::arg_finalize(part, &p.shape))
     }),
+    check: register_builtin("array.check", |inputs| {
+        let p = params::<FinalizeBlock>(inputs, "array.check")?;
+        let v = inputs.get(1).ok_or("array.check: no block")?;
+        let b = buffer(v, "a block function")?;
+        if b.dtype() != p.dtype || b.shape() != p.shape.as_slice() {
+            return Err(format!(
+                "a block function returned a {} block of shape {:?}; the array needs {} blocks of shape {:?} here",
+                b.dtype().name(),
+                b.shape(),
+                p.dtype.name(),
+                p.shape
+            ));
+        }
+        Ok(v.clone())
+    }),
     count_block: register_builtin("array.count_block", |inputs| {
         let b = buffer(
             inputs.first().ok_or("array.count_block: no block")?,
@@ -292,7 +308,11 @@ pub fn assemble(p: &AssembleBlock, inputs: &[&Buffer]) -> Result<Buffer> {
         let strides = out.strides().to_vec();
         let isz = p.dtype.itemsize();
         let dst = out.as_mut_bytes()?.as_mut_ptr();
-        for piece in &p.pieces {
+        for piece in p
+            .pieces
+            .iter()
+            .filter(|piece| piece.sel.iter().all(|s| s.2 > 0))
+        {
             let src = contiguous(&cut(piece)?)?;
             let base: isize = piece
                 .at

@@ -347,16 +347,23 @@ impl Sink for MomentSink {
                     first[off] += s;
                 }
             } else {
-                for (j, &x) in vals.iter().enumerate() {
-                    let o = off + j;
-                    if with_m2 {
-                        count[o] += 1.0;
-                        let delta = x - first[o];
-                        first[o] += delta / count[o];
-                        m2[o] += delta * (x - first[o]);
-                    } else {
-                        count[o] += 1.0;
-                        first[o] += x;
+                // Each element is a new observation of its own output: slice-wise updates
+                // the compiler vectorises.
+                let (c, f) = (&mut count[off..off + run], &mut first[off..off + run]);
+                if with_m2 {
+                    let q = &mut m2[off..off + run];
+                    for (((c, f), q), &x) in
+                        c.iter_mut().zip(f.iter_mut()).zip(q.iter_mut()).zip(vals)
+                    {
+                        *c += 1.0;
+                        let delta = x - *f;
+                        *f += delta / *c;
+                        *q += delta * (x - *f);
+                    }
+                } else {
+                    for ((c, f), &x) in c.iter_mut().zip(f.iter_mut()).zip(vals) {
+                        *c += 1.0;
+                        *f += x;
                     }
                 }
             }
@@ -546,11 +553,9 @@ pub fn finalize(p: &Partial, out: DType, shape: &[usize]) -> Result<Buffer> {
                 .iter()
                 .zip(q)
                 .map(|(&n, &q)| {
-                    let var = if n - ddof > 0.0 {
-                        q / (n - ddof)
-                    } else {
-                        f64::NAN
-                    };
+                    // NumPy: M2 / max(n - ddof, 0), so NaN for no data or constant data and
+                    // inf otherwise when ddof >= n.
+                    let var = q / (n - ddof).max(0.0);
                     if take_sqrt {
                         var.sqrt()
                     } else {

@@ -180,6 +180,17 @@ pub(crate) fn borrowed_operands(ops: &[Operand]) -> (Vec<dask_array>, Vec<dask_o
     (handles, operands)
 }
 
+/// The error for asking an array of a C kind (or a scalar) for a shape or dtype.
+fn no_layout(op: &Operand) -> Error {
+    match op {
+        Operand::Foreign(f) => Error::NotImplemented(format!(
+            "arrays of kind '{}' have no shape or dtype the library knows",
+            f.kind.name
+        )),
+        _ => Error::invalid("a scalar has no shape or dtype here"),
+    }
+}
+
 fn dtype(d: dask_dtype) -> Result<DType> {
     DType::from_code(d)
 }
@@ -483,11 +494,7 @@ pub unsafe extern "C" fn dask_array_ndim(
         let n = match unsafe { handle::get(x) }? {
             Operand::Array(a) => a.ndim(),
             Operand::Block(b) => b.ndim(),
-            _ => {
-                return Err(Error::NotImplemented(
-                    "this array kind has no shape the library knows".into(),
-                ))
-            }
+            other => return Err(no_layout(other)),
         };
         *unsafe { out(out_ndim, "out_ndim") }? = n;
         Ok(())
@@ -508,11 +515,7 @@ pub unsafe extern "C" fn dask_array_shape(
         let shape = match unsafe { handle::get(x) }? {
             Operand::Array(a) => a.shape(),
             Operand::Block(b) => b.shape().to_vec(),
-            _ => {
-                return Err(Error::NotImplemented(
-                    "this array kind has no shape the library knows".into(),
-                ))
-            }
+            other => return Err(no_layout(other)),
         };
         if !shape.is_empty() && out_shape.is_null() {
             return Err(Error::NullArgument("out_shape is NULL".into()));
@@ -539,11 +542,7 @@ pub unsafe extern "C" fn dask_array_dtype(
         let d = match unsafe { handle::get(x) }? {
             Operand::Array(a) => a.dtype(),
             Operand::Block(b) => b.dtype(),
-            _ => {
-                return Err(Error::NotImplemented(
-                    "this array kind has no dtype the library knows".into(),
-                ))
-            }
+            other => return Err(no_layout(other)),
         };
         *unsafe { out(out_dtype, "out_dtype") }? = d as u32;
         Ok(())
@@ -1074,7 +1073,7 @@ pub unsafe extern "C" fn dask_array_store(
             if rc != 0 {
                 let msg = super::take_callback_error()
                     .unwrap_or_else(|| format!("store callback returned {rc} for block {i}"));
-                return Err(Error::invalid(msg));
+                return Err(super::error_from_status(rc, msg));
             }
             Ok(())
         })

@@ -69,6 +69,23 @@ pub(crate) fn status_name(status: dask_status) -> String {
         .into_owned()
 }
 
+/// The error for a status code a callback returned (so the caller sees the same code).
+pub(crate) fn error_from_status(status: dask_status, message: String) -> Error {
+    match status {
+        DASK_ERR_NULL_ARGUMENT => Error::NullArgument(message),
+        DASK_ERR_INVALID_HANDLE => Error::InvalidHandle(message),
+        DASK_ERR_GRAPH => Error::Graph(message),
+        DASK_ERR_NOT_FOUND => Error::NotFound(message),
+        DASK_ERR_ALREADY_EXISTS => Error::AlreadyExists(message),
+        DASK_ERR_DTYPE => Error::DType(message),
+        DASK_ERR_SHAPE => Error::Shape(message),
+        DASK_ERR_CLOSED => Error::Closed(message),
+        DASK_ERR_IO => Error::Io(message),
+        DASK_ERR_NOT_IMPLEMENTED => Error::NotImplemented(message),
+        _ => Error::InvalidArgument(message),
+    }
+}
+
 /// The name of a status code ("DASK_ERR_TASK"), or "DASK_ERR_UNKNOWN". Static storage. Any thread.
 #[no_mangle]
 pub extern "C" fn dask_status_name(status: dask_status) -> *const c_char {

@@ -9,7 +9,7 @@ use crate::array::{
     apply_ufunc, register_foreign_kind, ForeignArray, ForeignKind, Operand, ReduceOp,
 };
 use crate::error::{Error, Result};
-use crate::ufunc::{register_user_ufunc, ufunc, ForeignLoopFn, Ufunc, UserLoop};
+use crate::ufunc::{register_user_ufunc, ufunc, Ufunc, UserLoop};
 use crate::value::{DType, Opaque};
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
@@ -27,9 +27,14 @@ handle_type!(dask_ufunc, Arc<Ufunc>, 0x6461_736b_7566_756e, "dask_ufunc");
 #[derive(Debug, Clone, Copy)]
 pub struct dask_ufunc_loop {
     pub types: *const dask_dtype,
-    pub func: Option<ForeignLoopFn>,
+    pub func: dask_loop_fn,
     pub data: *mut c_void,
 }
+
+/// An inner loop (see `dask_ufunc_loop`).
+pub type dask_loop_fn = Option<
+    unsafe extern "C" fn(args: *mut *mut u8, n: usize, steps: *const isize, data: *mut c_void),
+>;
 
 /// Looks up a ufunc by NumPy name ("add", "exp", "greater", "where", …, or a user ufunc).
 /// `*out_ufunc` is owned by the caller (`dask_ufunc_free`). Any thread.
@@ -196,7 +201,7 @@ pub unsafe extern "C" fn dask_ufunc_register(
                     .iter()
                     .map(|&t| DType::from_code(t))
                     .collect::<Result<Vec<_>>>()?;
-                let func = l
+                let func: crate::ufunc::ForeignLoopFn = l
                     .func
                     .ok_or_else(|| Error::NullArgument(format!("loops[{i}].func is NULL")))?;
                 Ok(UserLoop {
@@ -315,9 +320,10 @@ pub unsafe extern "C" fn dask_kind_register(
                         Ok(Some(Operand::Foreign(wrap_object(&me, obj))))
                     }
                     DASK_ERR_NOT_IMPLEMENTED => Ok(None),
-                    rc => Err(Error::invalid(message.unwrap_or_else(|| {
-                        format!("kind '{}' failed with status {rc}", name)
-                    }))),
+                    rc => Err(super::error_from_status(
+                        rc,
+                        message.unwrap_or_else(|| format!("kind '{name}' failed with status {rc}")),
+                    )),
                 }
             }),
         });

@@ -39,7 +39,7 @@ pub(super) fn builtins() -> Vec<Ufunc> {
         make("add", 2, Some(0), with_bool!(binary, Add, nums)),
         make("subtract", 2, Some(0), nums!(binary, Sub)),
         make("multiply", 2, Some(1), with_bool!(binary, Mul, nums)),
-        make("true_divide", 2, None, floats!(binary, TrueDiv)),
+        make("true_divide", 2, None, floats!(binary, TrueDiv)).with_ints_to_double(),
         make("floor_divide", 2, None, nums!(binary, FloorDiv)),
         make("power", 2, None, nums!(binary, Pow)),
         make("remainder", 2, None, nums!(binary, Mod)),
@@ -135,7 +135,10 @@ pub(super) fn builtins() -> Vec<Ufunc> {
             .iter()
             .find(|u| u.name() == of)
             .expect("alias target exists");
-        let copy = make(alias, u.nin(), u.identity(), u.loops().to_vec());
+        let mut copy = make(alias, u.nin(), u.identity(), u.loops().to_vec());
+        if alias == "divide" {
+            copy = copy.with_ints_to_double();
+        }
         v.push(copy);
     }
     v

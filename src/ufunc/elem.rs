@@ -153,7 +153,17 @@ macro_rules! float {
             fn add(a: Self, b: Self) -> Self { a + b }
             fn sub(a: Self, b: Self) -> Self { a - b }
             fn mul(a: Self, b: Self) -> Self { a * b }
-            fn floor_div(a: Self, b: Self) -> Self { (a / b).floor() }
+            fn floor_div(a: Self, b: Self) -> Self {
+                // NumPy's npy_divmod: floor((a - fmod(a, b)) / b), corrected, so that
+                // a == b * (a // b) + a % b holds as exactly as floats allow (1.0 // 0.1 == 9).
+                if b == 0.0 { return a / b; }
+                let m = a % b;
+                let mut div = (a - m) / b;
+                if m != 0.0 && ((b < 0.0) != (m < 0.0)) { div -= 1.0; }
+                if div == 0.0 { return (0.0 as $t).copysign(a / b); }
+                let f = div.floor();
+                if div - f > 0.5 { f + 1.0 } else { f }
+            }
             fn modulo(a: Self, b: Self) -> Self {
                 if b == 0.0 { return <$t>::NAN; }
                 let r = a % b;

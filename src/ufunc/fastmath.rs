@@ -10,7 +10,10 @@ use super::loops::LoopFn;
 use std::ffi::c_void;
 use std::sync::OnceLock;
 
+// fdlibm's split of ln 2, written with its canonical digits.
+#[allow(clippy::excessive_precision)]
 const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+#[allow(clippy::excessive_precision)]
 const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
 const INV_LN2: f64 = std::f64::consts::LOG2_E;
 /// 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits.

@@ -84,6 +84,8 @@ pub struct Ufunc {
     identity: Option<i64>,
     loops: Vec<Loop>,
     builtin: bool,
+    /// NumPy's true-division rule: integer and bool inputs divide as float64.
+    ints_to_double: bool,
 }
 
 impl std::fmt::Debug for Ufunc {
@@ -124,7 +126,14 @@ impl Ufunc {
             identity,
             loops,
             builtin,
+            ints_to_double: false,
         })
+    }
+
+    /// Marks the ufunc as true division (integer inputs resolve to the float64 loop).
+    pub(crate) fn with_ints_to_double(mut self) -> Ufunc {
+        self.ints_to_double = true;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -160,10 +169,16 @@ impl Ufunc {
                 inputs.len()
             )));
         }
+        let integral = |d: DType| !matches!(d, DType::Float32 | DType::Float64);
+        let wanted: Vec<DType> = if self.ints_to_double && inputs.iter().all(|&d| integral(d)) {
+            vec![DType::Float64; inputs.len()]
+        } else {
+            inputs.to_vec()
+        };
         self.loops
             .iter()
             .find(|l| {
-                inputs
+                wanted
                     .iter()
                     .zip(l.inputs())
                     .all(|(&i, &t)| can_cast_safely(i, t))
