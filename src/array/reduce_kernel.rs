@@ -343,7 +343,7 @@ impl Sink for MomentSink {
                         dev,
                     );
                 } else {
-                    count[off] += run as f64;
+                    // Counts of a plain mean are set once the block is done (below).
                     first[off] += s;
                 }
             } else {
@@ -361,8 +361,8 @@ impl Sink for MomentSink {
                         *q += delta * (x - *f);
                     }
                 } else {
-                    for ((c, f), &x) in c.iter_mut().zip(f.iter_mut()).zip(vals) {
-                        *c += 1.0;
+                    let _ = c;
+                    for (f, &x) in f.iter_mut().zip(vals) {
                         *f += x;
                     }
                 }
@@ -433,6 +433,17 @@ pub fn reduce_block(
                 m2: vec![0.0; if with_m2 { n } else { 0 }],
             };
             feed(&mut sink)?;
+            if !with_m2 {
+                // Every output of a block sees the same number of elements: the product of
+                // the reduced extents.
+                let per: usize = shape
+                    .iter()
+                    .zip(reduced)
+                    .filter(|(_, &r)| r)
+                    .map(|(&n, _)| n)
+                    .product();
+                sink.count.fill(per as f64);
+            }
             let mut bufs = vec![
                 buffer_of(sink.count, &pshape)?,
                 buffer_of(sink.first, &pshape)?,

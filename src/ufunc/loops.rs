@@ -46,12 +46,8 @@ pub trait BinaryOp<T: Elem>: 'static {
 
 /// # Safety
 /// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
-pub unsafe fn unary_loop<T: Elem, Op: UnaryOp<T>>(
-    args: &[*mut u8],
-    n: usize,
-    steps: &[isize],
-    _: *const c_void,
-) {
+#[inline(always)]
+unsafe fn unary_body<T: Elem, Op: UnaryOp<T>>(args: &[*mut u8], n: usize, steps: &[isize]) {
     let (x, o) = (args[0] as *const T, args[1] as *mut Op::Out);
     if steps[0] == size_of::<T>() as isize && steps[1] == size_of::<Op::Out>() as isize {
         // SAFETY: contiguous and valid per the contract.
@@ -71,15 +67,36 @@ pub unsafe fn unary_loop<T: Elem, Op: UnaryOp<T>>(
         }
     }
 }
+/// The same loop compiled for AVX2 and FMA (bit-identical results: Rust never contracts
+/// floating-point operations on its own).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn unary_avx2<T: Elem, Op: UnaryOp<T>>(args: &[*mut u8], n: usize, steps: &[isize]) {
+    // SAFETY: forwarded contract.
+    unsafe { unary_body::<T, Op>(args, n, steps) }
+}
 
 /// # Safety
-/// As for [`unary_loop`].
-pub unsafe fn binary_loop<T: Elem, Op: BinaryOp<T>>(
+/// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
+pub unsafe fn unary_loop<T: Elem, Op: UnaryOp<T>>(
     args: &[*mut u8],
     n: usize,
     steps: &[isize],
     _: *const c_void,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if super::fastmath::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time); forwarded contract.
+        return unsafe { unary_avx2::<T, Op>(args, n, steps) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { unary_body::<T, Op>(args, n, steps) }
+}
+
+/// # Safety
+/// As for [`unary_loop`].
+#[inline(always)]
+unsafe fn binary_body<T: Elem, Op: BinaryOp<T>>(args: &[*mut u8], n: usize, steps: &[isize]) {
     let (a, b, o) = (
         args[0] as *const T,
         args[1] as *const T,
@@ -121,12 +138,38 @@ pub unsafe fn binary_loop<T: Elem, Op: BinaryOp<T>>(
         }
     }
 }
+/// The same loop compiled for AVX2 and FMA (bit-identical results: Rust never contracts
+/// floating-point operations on its own).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn binary_avx2<T: Elem, Op: BinaryOp<T>>(args: &[*mut u8], n: usize, steps: &[isize]) {
+    // SAFETY: forwarded contract.
+    unsafe { binary_body::<T, Op>(args, n, steps) }
+}
+
+/// # Safety
+/// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
+pub unsafe fn binary_loop<T: Elem, Op: BinaryOp<T>>(
+    args: &[*mut u8],
+    n: usize,
+    steps: &[isize],
+    _: *const c_void,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if super::fastmath::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time); forwarded contract.
+        return unsafe { binary_avx2::<T, Op>(args, n, steps) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { binary_body::<T, Op>(args, n, steps) }
+}
 
 /// `where(cond, a, b)`: the one ternary loop.
 ///
 /// # Safety
 /// As for [`unary_loop`].
-pub unsafe fn where_loop<T: Elem>(args: &[*mut u8], n: usize, steps: &[isize], _: *const c_void) {
+#[inline(always)]
+unsafe fn where_body<T: Elem>(args: &[*mut u8], n: usize, steps: &[isize]) {
     let (c, a, b, o) = (
         args[0] as *const B8,
         args[1] as *const T,
@@ -136,15 +179,44 @@ pub unsafe fn where_loop<T: Elem>(args: &[*mut u8], n: usize, steps: &[isize], _
     let t = size_of::<T>() as isize;
     // SAFETY: per the contract.
     unsafe {
-        if steps[0] == 1 && steps[1] == t && steps[2] == t && steps[3] == t {
+        if steps[0] == 1
+            && steps[3] == t
+            && (steps[1] == t || steps[1] == 0)
+            && (steps[2] == t || steps[2] == 0)
+        {
+            // Contiguous condition and output; each value operand contiguous or a scalar
+            // (`where(x < 0.9, 0, x)`): branch-free selects the compiler vectorises.
             let o = std::slice::from_raw_parts_mut(o, n);
-            let (c, a, b) = (
-                std::slice::from_raw_parts(c, n),
-                std::slice::from_raw_parts(a, n),
-                std::slice::from_raw_parts(b, n),
-            );
-            for i in 0..n {
-                o[i] = if c[i].get() { a[i] } else { b[i] };
+            let c = std::slice::from_raw_parts(c, n);
+            let pick = |c: B8, a: T, b: T| if c.0 != 0 { a } else { b };
+            match (steps[1] == 0, steps[2] == 0) {
+                (false, false) => {
+                    let (a, b) = (
+                        std::slice::from_raw_parts(a, n),
+                        std::slice::from_raw_parts(b, n),
+                    );
+                    for (((o, &c), &a), &b) in o.iter_mut().zip(c).zip(a).zip(b) {
+                        *o = pick(c, a, b);
+                    }
+                }
+                (true, false) => {
+                    let (a, b) = (*a, std::slice::from_raw_parts(b, n));
+                    for ((o, &c), &b) in o.iter_mut().zip(c).zip(b) {
+                        *o = pick(c, a, b);
+                    }
+                }
+                (false, true) => {
+                    let (a, b) = (std::slice::from_raw_parts(a, n), *b);
+                    for ((o, &c), &a) in o.iter_mut().zip(c).zip(a) {
+                        *o = pick(c, a, b);
+                    }
+                }
+                (true, true) => {
+                    let (a, b) = (*a, *b);
+                    for (o, &c) in o.iter_mut().zip(c) {
+                        *o = pick(c, a, b);
+                    }
+                }
             }
             return;
         }
@@ -157,6 +229,26 @@ pub unsafe fn where_loop<T: Elem>(args: &[*mut u8], n: usize, steps: &[isize], _
             };
         }
     }
+}
+/// The same loop compiled for AVX2 and FMA (bit-identical results: Rust never contracts
+/// floating-point operations on its own).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn where_avx2<T: Elem>(args: &[*mut u8], n: usize, steps: &[isize]) {
+    // SAFETY: forwarded contract.
+    unsafe { where_body::<T>(args, n, steps) }
+}
+
+/// # Safety
+/// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
+pub unsafe fn where_loop<T: Elem>(args: &[*mut u8], n: usize, steps: &[isize], _: *const c_void) {
+    #[cfg(target_arch = "x86_64")]
+    if super::fastmath::has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time); forwarded contract.
+        return unsafe { where_avx2::<T>(args, n, steps) };
+    }
+    // SAFETY: forwarded contract.
+    unsafe { where_body::<T>(args, n, steps) }
 }
 
 macro_rules! unary_op {
