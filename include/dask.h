@@ -1092,8 +1092,9 @@ dask_status dask_ufunc_call(const struct dask_ufunc *u,
                             size_t n_args,
                             struct dask_array **out_array);
 
-// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`), e.g.
-// `add.reduce` is a sum. Lazy for chunked arrays. `*out_array` owned by the caller.
+// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`) with any
+// binary ufunc that has an identity (`add.reduce` is a sum; `bitwise_or`, `logical_xor` and
+// user ufuncs fold with their own loops). Lazy. `*out_array` owned by the caller.
 //
 // # Safety
 // `u` and `x` are live; `out_array` valid for writes.

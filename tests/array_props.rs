@@ -170,6 +170,9 @@ fn reduce_group(op: ReduceOp, g: &[f64]) -> f64 {
         ReduceOp::Any => g.iter().any(|&v| v != 0.0) as u8 as f64,
         ReduceOp::All => g.iter().all(|&v| v != 0.0) as u8 as f64,
         ReduceOp::CountNonzero => g.iter().filter(|&&v| v != 0.0).count() as f64,
+        ReduceOp::Ufunc(_) => {
+            unreachable!("generic ufunc reductions are tested in array_reductions")
+        }
     }
 }
 

@@ -51,6 +51,7 @@ fn reference(op: ReduceOp, g: &[f64]) -> (f64, f64, f64) {
         ReduceOp::Any => (g.iter().any(|&v| v != 0.0) as u8 as f64, 0.0, 0.0),
         ReduceOp::All => (g.iter().all(|&v| v != 0.0) as u8 as f64, 0.0, 0.0),
         ReduceOp::CountNonzero => (g.iter().filter(|&&v| v != 0.0).count() as f64, 0.0, 0.0),
+        ReduceOp::Ufunc(_) => unreachable!("generic ufunc reductions have their own test"),
     }
 }
 
@@ -694,4 +695,81 @@ fn large_blocks_reduce_across_tiles() {
         g.iter().map(|&v| v as i64 * 3).sum::<i64>()
     });
     assert_same(&fetch::<i64>(&s), &want, "int sum");
+}
+
+/// `ufunc.reduce` with binary ufuncs that have an identity but no dedicated reduction:
+/// folded with the ufunc's own loop, over every axis choice and a few chunkings.
+#[test]
+fn generic_ufunc_reduce_matches_a_sequential_fold() {
+    let mut rng = Rng::new(77);
+    for case in 0..12 {
+        let shape = random_shape(&mut rng, 2, 0, 9);
+        let x = rand_i64(&mut rng, &shape, -1000, 1000);
+        let chunks = random_chunks(&mut rng, &shape);
+        let a = mk(&x, &chunks);
+        for (name, identity, f) in [
+            (
+                "bitwise_or",
+                0i64,
+                (|p: i64, q: i64| p | q) as fn(i64, i64) -> i64,
+            ),
+            ("bitwise_xor", 0, |p, q| p ^ q),
+            ("bitwise_and", -1, |p, q| p & q),
+        ] {
+            for axes in [
+                None,
+                Some(vec![0usize]),
+                Some(vec![1usize]),
+                Some(vec![0usize, 1]),
+            ] {
+                let got = fetch_i64(&a.reduce_ufunc(name, axes.as_deref(), false).unwrap());
+                let (r0, r1) = match &axes {
+                    None => (true, true),
+                    Some(v) => (v.contains(&0), v.contains(&1)),
+                };
+                let out_shape: Vec<usize> = [(shape[0], r0), (shape[1], r1)]
+                    .iter()
+                    .filter(|(_, r)| !r)
+                    .map(|(n, _)| *n)
+                    .collect();
+                let want = Nd::from_fn(&out_shape, |oi| {
+                    let mut acc = identity;
+                    let mut k = 0;
+                    for i in 0..shape[0] {
+                        for j in 0..shape[1] {
+                            let keep_i = r0 || oi.first() == Some(&i);
+                            let keep_j = if r1 {
+                                true
+                            } else {
+                                oi[if r0 { 0 } else { 1 }] == j
+                            };
+                            if keep_i && keep_j {
+                                acc = f(acc, x.at(&[i, j]));
+                                k += 1;
+                            }
+                        }
+                    }
+                    let _ = k;
+                    acc
+                });
+                assert_eq!(
+                    got.data, want.data,
+                    "case {case} {name} {axes:?} shape {shape:?}"
+                );
+            }
+        }
+    }
+    // logical_xor on booleans; and a ufunc without an identity is refused clearly.
+    let b = Nd::from_fn(&[7, 5], |i| (i[0] * 3 + i[1]) % 4 == 0);
+    let ab = mk_bool(&b, &ChunkSpec::Regular(vec![3, 2]));
+    let got = fetch_bool(&ab.reduce_ufunc("logical_xor", Some(&[0]), false).unwrap());
+    for j in 0..5 {
+        let want = (0..7).fold(false, |acc, i| acc ^ b.at(&[i, j]));
+        assert_eq!(got.at(&[j]), want);
+    }
+    let err = ab
+        .reduce_ufunc("arctan2", None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("identity"), "{err}");
 }

@@ -410,6 +410,7 @@ impl Array {
         keepdims: bool,
         split_every: usize,
     ) -> Result<Array> {
+        op.check(self.dtype())?;
         let nd = self.ndim();
         let mut reduced = vec![axes.is_none(); nd];
         for &a in axes.unwrap_or(&[]) {
@@ -444,6 +445,27 @@ impl Array {
                 split_every: split_every.max(2),
             },
         ))
+    }
+
+    /// `ufunc.reduce(x, axes)` for any binary ufunc with an identity (NumPy's `reduce`):
+    /// `add` is a sum, `bitwise_or` ORs, a user ufunc folds with its own loop.
+    pub fn reduce_ufunc(
+        &self,
+        name: &str,
+        axes: Option<&[usize]>,
+        keepdims: bool,
+    ) -> Result<Array> {
+        let u = ufunc(name)?;
+        let op = match u.name() {
+            "add" => ReduceOp::Sum,
+            "multiply" => ReduceOp::Prod,
+            "logical_and" => ReduceOp::All,
+            "logical_or" => ReduceOp::Any,
+            "maximum" | "fmax" => ReduceOp::Max,
+            "minimum" | "fmin" => ReduceOp::Min,
+            _ => ReduceOp::Ufunc(super::reduce_kernel::UfuncRef::of(&u)?),
+        };
+        self.reduce(op, axes, keepdims, 8)
     }
 
     pub fn sum(&self, axes: Option<&[usize]>) -> Result<Array> {

@@ -22,8 +22,59 @@ pub enum ReduceOp {
     All,
     CountNonzero,
     Mean,
-    Var { ddof: f64 },
-    Std { ddof: f64 },
+    Var {
+        ddof: f64,
+    },
+    Std {
+        ddof: f64,
+    },
+    /// `ufunc.reduce` for any binary ufunc with an identity (bitwise_and, logical_xor, user
+    /// ufuncs, …), folding with the ufunc's own loop.
+    Ufunc(UfuncRef),
+}
+
+/// A ufunc usable in [`ReduceOp::Ufunc`]: an index into an append-only table, so reduction
+/// parameters stay plain `Copy` data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UfuncRef(u32);
+
+static REDUCIBLE: parking_lot::RwLock<Vec<std::sync::Arc<crate::ufunc::Ufunc>>> =
+    parking_lot::RwLock::new(Vec::new());
+
+impl UfuncRef {
+    /// The reference for a binary ufunc with an identity (else a clear error).
+    pub fn of(u: &std::sync::Arc<crate::ufunc::Ufunc>) -> Result<UfuncRef> {
+        if u.nin() != 2 || u.identity().is_none() {
+            return Err(Error::invalid(format!(
+                "reduce needs a binary ufunc with an identity; '{}' is not one",
+                u.name()
+            )));
+        }
+        let mut table = REDUCIBLE.write();
+        if let Some(i) = table.iter().position(|x| std::sync::Arc::ptr_eq(x, u)) {
+            return Ok(UfuncRef(i as u32));
+        }
+        table.push(u.clone());
+        Ok(UfuncRef(table.len() as u32 - 1))
+    }
+
+    pub fn ufunc(self) -> std::sync::Arc<crate::ufunc::Ufunc> {
+        REDUCIBLE.read()[self.0 as usize].clone()
+    }
+
+    /// The loop that folds elements of dtype `d`: (t, t) -> t.
+    fn fold_loop(self, d: DType) -> Result<crate::ufunc::Loop> {
+        let u = self.ufunc();
+        let lp = u.resolve(&[d, d])?.clone();
+        if lp.output() != lp.inputs()[0] || lp.inputs()[0] != lp.inputs()[1] {
+            return Err(Error::DType(format!(
+                "reduce with '{}' needs a loop of the form (t, t) -> t for {}",
+                u.name(),
+                d.name()
+            )));
+        }
+        Ok(lp)
+    }
 }
 
 impl ReduceOp {
@@ -39,6 +90,7 @@ impl ReduceOp {
             ReduceOp::Mean => "mean",
             ReduceOp::Var { .. } => "var",
             ReduceOp::Std { .. } => "std",
+            ReduceOp::Ufunc(_) => "reduce",
         }
     }
 
@@ -50,6 +102,7 @@ impl ReduceOp {
             ReduceOp::Min | ReduceOp::Max => d,
             ReduceOp::Any | ReduceOp::All | ReduceOp::CountNonzero => DType::Bool,
             ReduceOp::Mean | ReduceOp::Var { .. } | ReduceOp::Std { .. } => DType::Float64,
+            ReduceOp::Ufunc(r) => r.fold_loop(d).map(|l| l.output()).unwrap_or(d),
         }
     }
 
@@ -68,6 +121,14 @@ impl ReduceOp {
     /// True when the reduction of nothing is defined (min and max of nothing are errors).
     pub fn has_identity(self) -> bool {
         !matches!(self, ReduceOp::Min | ReduceOp::Max)
+    }
+
+    /// Checks that the reduction is defined for input dtype `d` (a clear error up front).
+    pub fn check(self, d: DType) -> Result<()> {
+        if let ReduceOp::Ufunc(r) = self {
+            r.fold_loop(d)?;
+        }
+        Ok(())
     }
 }
 
@@ -371,6 +432,122 @@ impl Sink for MomentSink {
     }
 }
 
+/// Folds tiles with a ufunc's own (t, t) -> t loop. A run along a reduced inner axis is
+/// folded by halving (pairs combined with one vectorised loop call per level), then into the
+/// accumulator; runs along a kept axis combine element-wise with the accumulators.
+struct UfuncSink {
+    layout: Layout,
+    lp: crate::ufunc::Loop,
+    isz: usize,
+    acc: Vec<u8>,
+}
+
+impl UfuncSink {
+    fn call(&self, a: *const u8, b: *const u8, out: *mut u8, n: usize) {
+        let mut args = [a as *mut u8, b as *mut u8, out];
+        let s = self.isz as isize;
+        // SAFETY: `n` contiguous elements of the loop's type each; `out` never aliases.
+        unsafe { self.lp.run(&mut args, n, &[s, s, s]) };
+    }
+
+    fn fold_run(&self, vals: &[u8], n: usize) -> Vec<u8> {
+        let isz = self.isz;
+        let mut cur = vals[..n * isz].to_vec();
+        let mut m = n;
+        while m > 1 {
+            let h = m / 2;
+            let mut next = vec![0u8; (h + m % 2) * isz];
+            self.call(cur.as_ptr(), cur[h * isz..].as_ptr(), next.as_mut_ptr(), h);
+            if m % 2 == 1 {
+                next[h * isz..].copy_from_slice(&cur[(m - 1) * isz..m * isz]);
+            }
+            cur = next;
+            m = h + m % 2;
+        }
+        cur
+    }
+}
+
+impl Sink for UfuncSink {
+    fn tile(&mut self, data: &[u8], start: usize, len: usize, _: bool) {
+        let isz = self.isz;
+        let mut updates: Vec<(usize, Vec<u8>, usize)> = Vec::new();
+        for_each_run(&self.layout.shape, start, start + len, |at, run, idx| {
+            let off: usize = idx
+                .iter()
+                .zip(&self.layout.out_strides)
+                .map(|(&i, &s)| i * s)
+                .sum();
+            let vals = &data[at * isz..(at + run) * isz];
+            if self.layout.inner_reduced {
+                updates.push((off, self.fold_run(vals, run), 1));
+            } else {
+                updates.push((off, vals.to_vec(), run));
+            }
+        });
+        for (off, vals, n) in updates {
+            let mut out = vec![0u8; n * isz];
+            self.call(
+                self.acc[off * isz..].as_ptr(),
+                vals.as_ptr(),
+                out.as_mut_ptr(),
+                n,
+            );
+            self.acc[off * isz..(off + n) * isz].copy_from_slice(&out);
+        }
+    }
+}
+
+fn ufunc_partial(
+    r: UfuncRef,
+    dtype: DType,
+    layout: Layout,
+    pshape: &[usize],
+    feed: impl FnOnce(&mut dyn Sink) -> Result<()>,
+) -> Result<Vec<Buffer>> {
+    let lp = r.fold_loop(dtype)?;
+    let identity =
+        super::scalar::Scalar::Int(r.ufunc().identity().expect("checked by UfuncRef::of"))
+            .to_element(dtype);
+    let isz = dtype.itemsize();
+    let mut b = Buffer::zeros(dtype, pshape)?;
+    let mut acc = vec![0u8; layout.out_len * isz];
+    for e in acc.chunks_exact_mut(isz) {
+        e.copy_from_slice(&identity[..isz]);
+    }
+    let mut sink = UfuncSink {
+        layout,
+        lp,
+        isz,
+        acc,
+    };
+    feed(&mut sink)?;
+    b.as_mut_bytes()?.copy_from_slice(&sink.acc);
+    Ok(vec![b])
+}
+
+fn ufunc_combine(r: UfuncRef, parts: &[&Partial]) -> Result<Buffer> {
+    let first = &parts[0].bufs[0];
+    let dtype = first.dtype();
+    let lp = r.fold_loop(dtype)?;
+    let n = first.len();
+    let s = dtype.itemsize() as isize;
+    let mut acc = super::block::contiguous(first)?;
+    for p in &parts[1..] {
+        let other = super::block::contiguous(&p.bufs[0])?;
+        let mut out = Buffer::zeros(dtype, first.shape())?;
+        let mut args = [
+            acc.as_ptr() as *mut u8,
+            other.as_ptr() as *mut u8,
+            out.as_mut_bytes()?.as_mut_ptr(),
+        ];
+        // SAFETY: three distinct contiguous buffers of `n` elements of the loop's type.
+        unsafe { lp.run(&mut args, n, &[s, s, s]) };
+        acc = out;
+    }
+    Ok(acc)
+}
+
 fn buffer_of<T: Element>(v: Vec<T>, shape: &[usize]) -> Result<Buffer> {
     Buffer::from_vec(v, shape)
 }
@@ -415,6 +592,7 @@ pub fn reduce_block(
         }
         ReduceOp::Any => monoid!(MaxM, Bool => B8),
         ReduceOp::All => monoid!(MinM, Bool => B8),
+        ReduceOp::Ufunc(r) => ufunc_partial(r, dtype, layout, &pshape, feed)?,
         ReduceOp::CountNonzero => {
             let mut sink = CountSink {
                 layout,
@@ -491,6 +669,7 @@ pub fn combine(parts: &[&Partial]) -> Result<Partial> {
         };
     }
     let bufs = match op {
+        ReduceOp::Ufunc(r) => vec![ufunc_combine(r, parts)?],
         ReduceOp::Sum | ReduceOp::CountNonzero => {
             monoid!(SumM, Int64 => i64, UInt64 => u64, Float32 => f32, Float64 => f64)
         }

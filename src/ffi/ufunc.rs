@@ -5,9 +5,7 @@ use super::client::SendPtr;
 use super::handle::{self, handle_type, Shell};
 use super::value::dask_dtype;
 use super::{c_str, dask_status, guard, guard_void, out, slice, DASK_ERR_NOT_IMPLEMENTED, DASK_OK};
-use crate::array::{
-    apply_ufunc, register_foreign_kind, ForeignArray, ForeignKind, Operand, ReduceOp,
-};
+use crate::array::{apply_ufunc, register_foreign_kind, ForeignArray, ForeignKind, Operand};
 use crate::error::{Error, Result};
 use crate::ufunc::{register_user_ufunc, ufunc, Ufunc, UserLoop};
 use crate::value::{DType, Opaque};
@@ -101,24 +99,9 @@ pub unsafe extern "C" fn dask_ufunc_call(
     })
 }
 
-fn reduce_op_of(u: &Ufunc) -> Result<ReduceOp> {
-    Ok(match u.name() {
-        "add" => ReduceOp::Sum,
-        "multiply" => ReduceOp::Prod,
-        "maximum" | "fmax" => ReduceOp::Max,
-        "minimum" | "fmin" => ReduceOp::Min,
-        "logical_and" => ReduceOp::All,
-        "logical_or" => ReduceOp::Any,
-        other => {
-            return Err(Error::invalid(format!(
-                "reduce is supported for add, multiply, maximum, minimum, fmax, fmin, logical_and and logical_or, not '{other}'"
-            )))
-        }
-    })
-}
-
-/// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`), e.g.
-/// `add.reduce` is a sum. Lazy for chunked arrays. `*out_array` owned by the caller.
+/// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`) with any
+/// binary ufunc that has an identity (`add.reduce` is a sum; `bitwise_or`, `logical_xor` and
+/// user ufuncs fold with their own loops). Lazy. `*out_array` owned by the caller.
 ///
 /// # Safety
 /// `u` and `x` are live; `out_array` valid for writes.
@@ -133,11 +116,15 @@ pub unsafe extern "C" fn dask_ufunc_reduce(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let op = reduce_op_of(unsafe { handle::get(u) }?)?;
+        let u = unsafe { handle::get(u) }?;
         let x = unsafe { array_arg(x) }?;
         let slot = unsafe { out(out_array, "out_array") }?;
         let axes = [axis];
-        let r = x.reduce(op, if all_axes { None } else { Some(&axes) }, keepdims, 8)?;
+        let r = x.reduce_ufunc(
+            u.name(),
+            if all_axes { None } else { Some(&axes) },
+            keepdims,
+        )?;
         put_operand(slot, Operand::Array(r))
     })
 }
