@@ -21,6 +21,7 @@ pub mod error;
 pub mod ffi;
 pub mod memory;
 pub mod runtime;
+pub mod sparse;
 pub mod ufunc;
 pub mod value;
 

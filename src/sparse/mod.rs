@@ -1,0 +1,15 @@
+//! N-dimensional sparse arrays in COO format (pydata/sparse, natively): canonical sorted
+//! coordinates in the smallest index type, any fill value, elementwise operations through the
+//! ufunc tables, reductions, tensordot/matmul, and restructuring.
+
+mod coo;
+pub mod coords;
+mod dot;
+mod elementwise;
+mod reduce;
+
+pub use coo::Coo;
+pub use coords::Coords;
+pub use dot::{matmul, tensordot, DotArg, DotResult, ReturnType};
+pub use elementwise::{auto_densify, elementwise, set_auto_densify, SparseArg, SparseResult};
+pub use reduce::{reduce, Reduced};

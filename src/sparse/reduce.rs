@@ -1,0 +1,209 @@
+//! Reductions of sparse arrays over any axes. Each output position combines its stored
+//! entries with the fill value standing in for every element that is not stored, so the result
+//! is exact whatever the fill. Reducing every axis gives a dense 0-d result; otherwise the
+//! result is sparse, with the reduction of the fill as its new fill value.
+
+use super::coo::{elem, Coo};
+use crate::array::block::cast_block;
+use crate::array::{ReduceOp, Scalar};
+use crate::error::{Error, Result};
+use crate::ufunc::elem::Num;
+use crate::ufunc::loops::B8;
+use crate::value::{Buffer, DType, Element};
+
+/// The result of a reduction.
+#[derive(Debug, Clone)]
+pub enum Reduced {
+    Dense(Buffer),
+    Sparse(Coo),
+}
+
+trait Acc: Element + Copy + Default {
+    fn combine(op: ReduceOp, a: Self, b: Self) -> Self;
+    /// `v` combined with itself `k` times (k >= 1).
+    fn repeat(op: ReduceOp, v: Self, k: u64) -> Self;
+    fn read(bytes: &[u8]) -> Self;
+}
+
+macro_rules! num_acc {
+    ($($t:ty),*) => {$(
+        impl Acc for $t {
+            fn combine(op: ReduceOp, a: Self, b: Self) -> Self {
+                match op {
+                    ReduceOp::Sum => <$t as Num>::add(a, b),
+                    ReduceOp::Prod => <$t as Num>::mul(a, b),
+                    ReduceOp::Min => <$t as Num>::minimum(a, b),
+                    _ => <$t as Num>::maximum(a, b),
+                }
+            }
+            fn repeat(op: ReduceOp, v: Self, k: u64) -> Self {
+                match op {
+                    ReduceOp::Sum => <$t as Num>::mul(v, k as $t),
+                    ReduceOp::Prod => {
+                        // Square-and-multiply keeps integer wrapping and float rounding honest.
+                        let (mut acc, mut base, mut e) = (<$t as Num>::ONE, v, k);
+                        while e > 0 {
+                            if e & 1 == 1 { acc = <$t as Num>::mul(acc, base); }
+                            base = <$t as Num>::mul(base, base);
+                            e >>= 1;
+                        }
+                        acc
+                    }
+                    _ => v,
+                }
+            }
+            fn read(bytes: &[u8]) -> Self {
+                <$t>::from_ne_bytes(bytes[..std::mem::size_of::<$t>()].try_into().expect("sized"))
+            }
+        }
+    )*};
+}
+num_acc!(i64, u64, f32, f64);
+
+impl Acc for B8 {
+    fn combine(op: ReduceOp, a: Self, b: Self) -> Self {
+        match op {
+            ReduceOp::All | ReduceOp::Min | ReduceOp::Prod => B8::of(a.get() && b.get()),
+            _ => B8::of(a.get() || b.get()),
+        }
+    }
+    fn repeat(_: ReduceOp, v: Self, _: u64) -> Self {
+        v
+    }
+    fn read(bytes: &[u8]) -> Self {
+        B8(bytes[0])
+    }
+}
+
+/// Groups entries by output position: (output linear index, entry indices), sorted.
+fn groups(x: &Coo, reduced: &[bool]) -> (Vec<usize>, Vec<(u64, Vec<usize>)>) {
+    let out_shape: Vec<usize> = x.shape().iter().zip(reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
+    let strides = super::coords::linear_strides(&out_shape).expect("smaller than the input");
+    let mut keyed: Vec<(u64, usize)> = (0..x.nnz())
+        .map(|i| {
+            let mut l = 0u64;
+            let mut k = 0;
+            for (a, &r) in reduced.iter().enumerate() {
+                if !r {
+                    l += x.coord(a, i) * strides[k];
+                    k += 1;
+                }
+            }
+            (l, i)
+        })
+        .collect();
+    keyed.sort_unstable();
+    let mut out: Vec<(u64, Vec<usize>)> = Vec::new();
+    for (l, i) in keyed {
+        match out.last_mut() {
+            Some((last, v)) if *last == l => v.push(i),
+            _ => out.push((l, vec![i])),
+        }
+    }
+    (out_shape, out)
+}
+
+fn reduce_typed<T: Acc>(op: ReduceOp, x: &Coo, reduced: &[bool], m: u64) -> Result<Reduced> {
+    let data = cast_block(&x.data, T::DTYPE)?;
+    let fill_b = Scalar::from_element(&x.fill, x.dtype()).to_element(T::DTYPE);
+    let fill = T::read(&fill_b);
+    let (out_shape, gs) = groups(x, reduced);
+    let fold = |idx: &[usize]| -> T {
+        let mut acc: Option<T> = None;
+        for &i in idx {
+            let v = T::read(elem(&data, i));
+            acc = Some(match acc {
+                None => v,
+                Some(a) => T::combine(op, a, v),
+            });
+        }
+        let missing = m - idx.len() as u64;
+        match (acc, missing) {
+            (Some(a), 0) => a,
+            (Some(a), k) => T::combine(op, a, T::repeat(op, fill, k)),
+            (None, k) => T::repeat(op, fill, k),
+        }
+    };
+    let new_fill = if m > 0 { fold(&[]) } else { T::default() };
+    if out_shape.is_empty() {
+        let v = gs.first().map(|g| fold(&g.1)).unwrap_or(new_fill);
+        return Ok(Reduced::Dense(Buffer::from_vec(vec![v], &[])?));
+    }
+    let linear: Vec<u64> = gs.iter().map(|g| g.0).collect();
+    let values: Vec<T> = gs.iter().map(|g| fold(&g.1)).collect();
+    let n = values.len();
+    let mut fb = [0u8; 8];
+    let fill_buf = Buffer::from_vec(vec![new_fill], &[])?;
+    // SAFETY: a 0-d contiguous buffer holds one element of `size_of::<T>()` bytes.
+    let fill_bytes = unsafe { std::slice::from_raw_parts(fill_buf.as_ptr(), std::mem::size_of::<T>()) };
+    fb[..fill_bytes.len()].copy_from_slice(fill_bytes);
+    Ok(Reduced::Sparse(Coo::from_sorted(&out_shape, linear, Buffer::from_vec(values, &[n])?, fb)?))
+}
+
+/// Reduces over the axes marked in `reduced` (sum, prod, min, max, any, all, count_nonzero,
+/// mean).
+pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
+    if reduced.len() != x.ndim() {
+        return Err(Error::invalid("one flag per axis"));
+    }
+    let m: u64 = x.shape().iter().zip(reduced).filter(|(_, &r)| r).map(|(&n, _)| n as u64).product();
+    if m == 0 && matches!(op, ReduceOp::Min | ReduceOp::Max) {
+        return Err(Error::invalid(format!("zero-size array to reduction operation {} which has no identity", op.name())));
+    }
+    match op {
+        ReduceOp::Sum | ReduceOp::Prod => match op.input_dtype(x.dtype()) {
+            DType::Int64 => reduce_typed::<i64>(op, x, reduced, m),
+            DType::UInt64 => reduce_typed::<u64>(op, x, reduced, m),
+            DType::Float32 => reduce_typed::<f32>(op, x, reduced, m),
+            _ => reduce_typed::<f64>(op, x, reduced, m),
+        },
+        ReduceOp::Min | ReduceOp::Max => {
+            let r = match x.dtype() {
+                DType::Float32 => reduce_typed::<f32>(op, x, reduced, m)?,
+                DType::Float64 => reduce_typed::<f64>(op, x, reduced, m)?,
+                DType::Bool => reduce_typed::<B8>(op, x, reduced, m)?,
+                DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => reduce_typed::<u64>(op, x, reduced, m)?,
+                _ => reduce_typed::<i64>(op, x, reduced, m)?,
+            };
+            cast_reduced(r, x.dtype())
+        }
+        ReduceOp::Any | ReduceOp::All => reduce_typed::<B8>(op, &x.astype(DType::Bool)?, reduced, m),
+        ReduceOp::CountNonzero => {
+            let nz = elementwise_not_zero(x)?;
+            reduce_typed::<i64>(ReduceOp::Sum, &nz, reduced, m)
+        }
+        ReduceOp::Mean => {
+            let s = reduce_typed::<f64>(ReduceOp::Sum, &x.astype(DType::Float64)?, reduced, m)?;
+            let div = crate::ufunc::ufunc("true_divide")?;
+            let denom = Scalar::Float(m as f64);
+            let r = match s {
+                Reduced::Dense(b) => Reduced::Dense(
+                    crate::array::apply_ufunc(&div, &[b.into(), denom.into()])?.into_block()?,
+                ),
+                Reduced::Sparse(c) => match super::elementwise::elementwise(&div, &[super::SparseArg::Sparse(&c), super::SparseArg::Scalar(denom)])? {
+                    super::SparseResult::Sparse(c) => Reduced::Sparse(c),
+                    super::SparseResult::Dense(b) => Reduced::Dense(b),
+                },
+            };
+            if x.dtype() == DType::Float32 {
+                cast_reduced(r, DType::Float32)
+            } else {
+                Ok(r)
+            }
+        }
+        other => Err(Error::NotImplemented(format!("{} of a sparse array", other.name()))),
+    }
+}
+
+fn cast_reduced(r: Reduced, d: DType) -> Result<Reduced> {
+    Ok(match r {
+        Reduced::Dense(b) => Reduced::Dense(cast_block(&b, d)?),
+        Reduced::Sparse(c) => Reduced::Sparse(c.astype(d)?),
+    })
+}
+
+/// 1 where `x` is non-zero (including the fill), as int64.
+fn elementwise_not_zero(x: &Coo) -> Result<Coo> {
+    let b = x.astype(DType::Bool)?;
+    b.astype(DType::Int64)
+}
