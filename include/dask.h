@@ -163,6 +163,9 @@ typedef int32_t (*dask_task_fn)(void *ctx,
                                 size_t n_inputs,
                                 struct dask_value **output);
 
+// `return_type` of sparse products.
+typedef uint32_t dask_return_type;
+
 // An inner loop (see `dask_ufunc_loop`).
 typedef void (*dask_loop_fn)(uint8_t **args, size_t n, const ptrdiff_t *steps, void *data);
 
@@ -287,6 +290,13 @@ typedef struct dask_buffer_view {
 
 // The result of an earlier future (`dask_arg.future`), e.g. scattered data.
 #define DASK_ARG_FUTURE 4
+
+// Sparse when both operands are sparse, else dense.
+#define DASK_RETURN_AUTO 0
+
+#define DASK_RETURN_SPARSE 1
+
+#define DASK_RETURN_DENSE 2
 
 // Success.
 #define DASK_OK 0
@@ -1056,6 +1066,108 @@ dask_status dask_op_register(const char *name,
 // # Safety
 // `name` is a NUL-terminated string; `out_id` is valid for writes.
 dask_status dask_op_lookup(const char *name, dask_op_id *out_id);
+
+// Makes a sparse array from triplets: `coords` holds `ndim x nnz` coordinates (axis-major:
+// all coordinates of axis 0, then axis 1, …), `data` is a 1-d buffer value of `nnz` values
+// (any dtype); duplicates are summed, entries equal to `fill` dropped, out-of-range
+// coordinates rejected. `*out_array` is owned by the caller.
+//
+// # Safety
+// `shape` holds `ndim` entries; `coords` holds `ndim * nnz` entries where `nnz` is the length
+// of `data`; `out_array` valid for writes.
+dask_status dask_sparse_from_triplets(size_t ndim,
+                                      const size_t *shape,
+                                      const uint64_t *coords,
+                                      const struct dask_value *data,
+                                      double fill,
+                                      struct dask_array **out_array);
+
+// Makes a sparse array of the elements of a dense buffer value that differ from `fill`.
+//
+// # Safety
+// `value` is a live buffer value; `out_array` valid for writes.
+dask_status dask_sparse_from_dense(const struct dask_value *value,
+                                   double fill,
+                                   struct dask_array **out_array);
+
+// Densifies explicitly: a new C-contiguous buffer value (owned by the caller).
+//
+// # Safety
+// `x` is a live sparse array; `out_value` valid for writes.
+dask_status dask_sparse_to_dense(const struct dask_array *x, struct dask_value **out_value);
+
+// Writes the number of stored entries, the bytes of coordinates and data (as pydata/sparse
+// counts `nbytes`) and the density; any out-pointer may be NULL.
+//
+// # Safety
+// `x` is a live sparse array; non-NULL out-pointers are valid for writes.
+dask_status dask_sparse_info(const struct dask_array *x,
+                             size_t *out_nnz,
+                             size_t *out_nbytes,
+                             double *out_density);
+
+// Copies the coordinates (`ndim x nnz`, axis-major, sorted row-major) into `out_coords`.
+//
+// # Safety
+// `x` is a live sparse array; `out_coords` has room for `ndim * nnz` entries.
+dask_status dask_sparse_coords(const struct dask_array *x, uint64_t *out_coords);
+
+// The stored values as a 1-d buffer value (shared, not copied; owned by the caller).
+//
+// # Safety
+// `x` is a live sparse array; `out_value` valid for writes.
+dask_status dask_sparse_data(const struct dask_array *x, struct dask_value **out_value);
+
+// The fill value (as a double).
+//
+// # Safety
+// `x` is a live sparse array; `out_fill` valid for writes.
+dask_status dask_sparse_fill_value(const struct dask_array *x, double *out_fill);
+
+// Whether operations on sparse arrays may produce dense results (e.g. adding a dense
+// array): false (the default) makes them fail with a message saying so. Process-wide.
+void dask_sparse_set_auto_densify(bool allow);
+
+// `tensordot` with at least one sparse operand (the other sparse or a dense array) and an
+// explicit `return_type` (`DASK_RETURN_*`). `dask_array_tensordot` is the same with
+// `DASK_RETURN_AUTO`.
+//
+// # Safety
+// `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries; `out_array` valid for writes.
+dask_status dask_sparse_tensordot(const struct dask_array *a,
+                                  const struct dask_array *b,
+                                  const size_t *axes_a,
+                                  const size_t *axes_b,
+                                  size_t n_axes,
+                                  dask_return_type rt,
+                                  struct dask_array **out_array);
+
+// The sparse array with another shape of the same size.
+//
+// # Safety
+// `x` is a live sparse array; `shape` holds `ndim` entries; `out_array` valid for writes.
+dask_status dask_sparse_reshape(const struct dask_array *x,
+                                size_t ndim,
+                                const size_t *shape,
+                                struct dask_array **out_array);
+
+// Joins `n` sparse arrays (one dtype and fill value) along `axis`.
+//
+// # Safety
+// `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
+dask_status dask_sparse_concatenate(const struct dask_array *const *arrays,
+                                    size_t n,
+                                    size_t axis,
+                                    struct dask_array **out_array);
+
+// Joins `n` sparse arrays of one shape along a new `axis`.
+//
+// # Safety
+// `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
+dask_status dask_sparse_stack(const struct dask_array *const *arrays,
+                              size_t n,
+                              size_t axis,
+                              struct dask_array **out_array);
 
 // The name of a status code ("DASK_ERR_TASK"), or "DASK_ERR_UNKNOWN". Static storage. Any thread.
 const char *dask_status_name(dask_status status);

@@ -62,6 +62,8 @@ pub enum Operand {
     Scalar(Scalar),
     /// An array of a kind registered from C (see `dispatch::ForeignKind`).
     Foreign(super::dispatch::ForeignArray),
+    /// A sparse (COO) array.
+    Sparse(crate::sparse::Coo),
 }
 
 impl From<&Array> for Operand {
@@ -303,6 +305,11 @@ impl Array {
                         "a chunked array cannot hold a '{}' array",
                         f.kind.name
                     )))
+                }
+                Operand::Sparse(_) => {
+                    return Err(Error::NotImplemented(
+                        "mixing a sparse array with a chunked array (make the chunked array's blocks sparse instead)".into(),
+                    ))
                 }
             }
         }

@@ -62,7 +62,9 @@ impl ArrayKind for DenseKind {
             srcs.push(match a {
                 Operand::Block(b) => p.add_input(b.dtype()),
                 Operand::Scalar(s) => p.add_const(*s, scalar_dtype(*s, &dtypes)),
-                Operand::Array(_) | Operand::Foreign(_) => unreachable!("declined above"),
+                Operand::Array(_) | Operand::Foreign(_) | Operand::Sparse(_) => {
+                    unreachable!("declined above")
+                }
             });
         }
         let out = p.apply(ufunc, &srcs)?;
@@ -85,15 +87,54 @@ impl ArrayKind for ChunkedKind {
         matches!(operand, Operand::Array(_))
     }
     fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
-        if args.iter().any(|a| matches!(a, Operand::Foreign(_))) {
+        if args
+            .iter()
+            .any(|a| matches!(a, Operand::Foreign(_) | Operand::Sparse(_)))
+        {
             return Ok(None);
         }
         Array::map_chunked(ufunc, args).map(|a| Some(Operand::Array(a)))
     }
 }
 
-static KINDS: LazyLock<RwLock<Vec<Arc<dyn ArrayKind>>>> =
-    LazyLock::new(|| RwLock::new(vec![Arc::new(DenseKind), Arc::new(ChunkedKind)]));
+/// Sparse (COO) arrays: sparse results where the fill value allows, never a silent densify.
+struct SparseKind;
+
+impl ArrayKind for SparseKind {
+    fn name(&self) -> &str {
+        "sparse"
+    }
+    fn priority(&self) -> i32 {
+        20
+    }
+    fn owns(&self, operand: &Operand) -> bool {
+        matches!(operand, Operand::Sparse(_))
+    }
+    fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
+        use crate::sparse::{elementwise, SparseArg, SparseResult};
+        let mut sargs = Vec::with_capacity(args.len());
+        for a in args {
+            sargs.push(match a {
+                Operand::Sparse(s) => SparseArg::Sparse(s),
+                Operand::Block(b) => SparseArg::Dense(b),
+                Operand::Scalar(s) => SparseArg::Scalar(*s),
+                Operand::Array(_) | Operand::Foreign(_) => return Ok(None),
+            });
+        }
+        Ok(Some(match elementwise(ufunc, &sargs)? {
+            SparseResult::Sparse(c) => Operand::Sparse(c),
+            SparseResult::Dense(b) => Operand::Block(b),
+        }))
+    }
+}
+
+static KINDS: LazyLock<RwLock<Vec<Arc<dyn ArrayKind>>>> = LazyLock::new(|| {
+    RwLock::new(vec![
+        Arc::new(DenseKind),
+        Arc::new(ChunkedKind),
+        Arc::new(SparseKind),
+    ])
+});
 
 /// How a kind registered from outside (C) implements ufuncs: the result, or `Ok(None)` to
 /// decline.
@@ -220,6 +261,9 @@ impl Operand {
                 "an array of kind '{}' is not a chunked array",
                 f.kind.name
             ))),
+            Operand::Sparse(_) => Err(Error::NotImplemented(
+                "a sparse array is not a chunked array (convert it with to_dense first)".into(),
+            )),
         }
     }
 
@@ -234,6 +278,9 @@ impl Operand {
             ))),
             Operand::Array(_) => Err(Error::invalid(
                 "the result is a lazy array: compute it to get a block",
+            )),
+            Operand::Sparse(_) => Err(Error::invalid(
+                "the result is a sparse array: densify it explicitly (to_dense) to get a block",
             )),
         }
     }

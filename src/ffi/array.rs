@@ -103,6 +103,10 @@ pub(crate) unsafe fn array_arg<'a>(ptr: *const dask_array) -> Result<&'a Array> 
             f.kind.name
         ))),
         Operand::Scalar(_) => Err(Error::invalid("this is a scalar, not an array")),
+        Operand::Sparse(_) => Err(Error::NotImplemented(
+            "this operation is not implemented for sparse arrays (see the dask_sparse_* functions)"
+                .into(),
+        )),
     }
 }
 
@@ -178,6 +182,20 @@ pub(crate) fn borrowed_operands(ops: &[Operand]) -> (Vec<dask_array>, Vec<dask_o
         })
         .collect();
     (handles, operands)
+}
+
+/// The sparse array behind a handle argument, if it is one.
+///
+/// # Safety
+/// `ptr` is NULL or an array handle.
+pub(crate) unsafe fn sparse_arg<'a>(
+    ptr: *const dask_array,
+) -> Result<Option<&'a crate::sparse::Coo>> {
+    // SAFETY: per the contract.
+    Ok(match unsafe { handle::get(ptr) }? {
+        Operand::Sparse(s) => Some(s),
+        _ => None,
+    })
 }
 
 /// The error for asking an array of a C kind (or a scalar) for a shape or dtype.
@@ -494,6 +512,7 @@ pub unsafe extern "C" fn dask_array_ndim(
         let n = match unsafe { handle::get(x) }? {
             Operand::Array(a) => a.ndim(),
             Operand::Block(b) => b.ndim(),
+            Operand::Sparse(c) => c.ndim(),
             other => return Err(no_layout(other)),
         };
         *unsafe { out(out_ndim, "out_ndim") }? = n;
@@ -515,6 +534,7 @@ pub unsafe extern "C" fn dask_array_shape(
         let shape = match unsafe { handle::get(x) }? {
             Operand::Array(a) => a.shape(),
             Operand::Block(b) => b.shape().to_vec(),
+            Operand::Sparse(c) => c.shape().to_vec(),
             other => return Err(no_layout(other)),
         };
         if !shape.is_empty() && out_shape.is_null() {
@@ -542,6 +562,7 @@ pub unsafe extern "C" fn dask_array_dtype(
         let d = match unsafe { handle::get(x) }? {
             Operand::Array(a) => a.dtype(),
             Operand::Block(b) => b.dtype(),
+            Operand::Sparse(c) => c.dtype(),
             other => return Err(no_layout(other)),
         };
         *unsafe { out(out_dtype, "out_dtype") }? = d as u32;
@@ -675,7 +696,6 @@ pub unsafe extern "C" fn dask_array_reduce(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let a = unsafe { array_arg(x) }?;
         let axes_list = unsafe { slice(axes, n_axes, "axes") }?;
         let op = match op {
             DASK_REDUCE_SUM => ReduceOp::Sum,
@@ -695,6 +715,12 @@ pub unsafe extern "C" fn dask_array_reduce(
             }
         };
         let axes = (n_axes > 0).then_some(axes_list);
+        // SAFETY: per the contract.
+        if let Some(s) = unsafe { sparse_arg(x) }? {
+            let slot = unsafe { out(out_array, "out_array") }?;
+            return put_operand(slot, super::sparse::reduce_sparse(s, op, axes, keepdims)?);
+        }
+        let a = unsafe { array_arg(x) }?;
         let every = if split_every == 0 { 8 } else { split_every };
         put(out_array, a.reduce(op, axes, keepdims, every)?)
     })
@@ -744,10 +770,16 @@ pub unsafe extern "C" fn dask_array_tensordot(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let (x, y) = (unsafe { array_arg(a) }?, unsafe { array_arg(b) }?);
         let (ia, ib) = (unsafe { slice(axes_a, n_axes, "axes_a") }?, unsafe {
             slice(axes_b, n_axes, "axes_b")
         }?);
+        if unsafe { sparse_arg(a) }?.is_some() || unsafe { sparse_arg(b) }?.is_some() {
+            let slot = unsafe { out(out_array, "out_array") }?;
+            return put_operand(slot, unsafe {
+                super::sparse::tensordot_any(a, b, ia, ib, 0)
+            }?);
+        }
+        let (x, y) = (unsafe { array_arg(a) }?, unsafe { array_arg(b) }?);
         put(out_array, x.tensordot(y, ia, ib)?)
     })
 }
@@ -764,6 +796,10 @@ pub unsafe extern "C" fn dask_array_matmul(
 ) -> dask_status {
     // SAFETY: per the contract.
     guard(|| {
+        if unsafe { sparse_arg(a) }?.is_some() || unsafe { sparse_arg(b) }?.is_some() {
+            let slot = unsafe { out(out_array, "out_array") }?;
+            return put_operand(slot, unsafe { super::sparse::matmul_any(a, b, 0) }?);
+        }
         put(
             out_array,
             unsafe { array_arg(a) }?.matmul(unsafe { array_arg(b) }?)?,
@@ -783,6 +819,15 @@ pub unsafe extern "C" fn dask_array_transpose(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
+        if let Some(s) = unsafe { sparse_arg(x) }? {
+            let p: Vec<usize> = if perm.is_null() {
+                (0..s.ndim()).rev().collect()
+            } else {
+                unsafe { slice(perm, s.ndim(), "perm") }?.to_vec()
+            };
+            let slot = unsafe { out(out_array, "out_array") }?;
+            return put_operand(slot, Operand::Sparse(s.transpose(&p)?));
+        }
         let a = unsafe { array_arg(x) }?;
         let t = if perm.is_null() {
             a.t()

@@ -99,11 +99,18 @@ impl Coo {
 
     /// A COO from entries already in canonical order (sorted unique `linear`, `data` 1-d),
     /// dropping entries equal to the fill value.
-    pub(crate) fn from_sorted(shape: &[usize], linear: Vec<u64>, data: Buffer, fill: [u8; 8]) -> Result<Coo> {
+    pub(crate) fn from_sorted(
+        shape: &[usize],
+        linear: Vec<u64>,
+        data: Buffer,
+        fill: [u8; 8],
+    ) -> Result<Coo> {
         linear_strides(shape)?;
         let data = contiguous(&data)?;
         let isz = data.dtype().itemsize();
-        let keep: Vec<usize> = (0..linear.len()).filter(|&i| elem(&data, i) != &fill[..isz]).collect();
+        let keep: Vec<usize> = (0..linear.len())
+            .filter(|&i| elem(&data, i) != &fill[..isz])
+            .collect();
         let (linear, data) = if keep.len() == linear.len() {
             (linear, data)
         } else {
@@ -163,7 +170,12 @@ impl Coo {
 
     /// A COO from triplets: `coords` is `ndim x nnz` (axis-major, any order, duplicates
     /// allowed and summed, as pydata/sparse does), `data` has `nnz` values.
-    pub fn from_triplets(shape: &[usize], coords: &[u64], data: &Buffer, fill: Scalar) -> Result<Coo> {
+    pub fn from_triplets(
+        shape: &[usize],
+        coords: &[u64],
+        data: &Buffer,
+        fill: Scalar,
+    ) -> Result<Coo> {
         let nd = shape.len();
         let nnz = data.len();
         if data.ndim() != 1 {
@@ -204,7 +216,10 @@ impl Coo {
             if out_lin.last() == Some(&linear[i]) {
                 // A duplicate: add it to the previous entry (with the dtype's own `add`).
                 if !same_type {
-                    return Err(Error::DType(format!("cannot sum duplicate {} entries", data.dtype().name())));
+                    return Err(Error::DType(format!(
+                        "cannot sum duplicate {} entries",
+                        data.dtype().name()
+                    )));
                 }
                 let k = out_bytes.len() - isz;
                 let mut acc = [0u8; 8];
@@ -236,7 +251,10 @@ impl Coo {
         let mut sorted = perm.to_vec();
         sorted.sort_unstable();
         if sorted != (0..self.ndim()).collect::<Vec<_>>() {
-            return Err(Error::invalid(format!("{perm:?} is not a permutation of {} axes", self.ndim())));
+            return Err(Error::invalid(format!(
+                "{perm:?} is not a permutation of {} axes",
+                self.ndim()
+            )));
         }
         let shape: Vec<usize> = perm.iter().map(|&p| self.shape[p]).collect();
         let strides = linear_strides(&shape)?;
@@ -267,7 +285,10 @@ impl Coo {
     /// The same elements under another shape of equal size (row-major, like NumPy).
     pub fn reshape(&self, shape: &[usize]) -> Result<Coo> {
         if shape.iter().product::<usize>() != self.size() {
-            return Err(Error::Shape(format!("cannot reshape {:?} into {shape:?}", self.shape)));
+            return Err(Error::Shape(format!(
+                "cannot reshape {:?} into {shape:?}",
+                self.shape
+            )));
         }
         Coo::from_sorted(shape, self.linear(), self.data.clone(), self.fill)
     }
@@ -323,18 +344,33 @@ impl Coo {
 
     /// Joins arrays of one dtype and fill value along `axis`.
     pub fn concatenate(parts: &[&Coo], axis: usize) -> Result<Coo> {
-        let first = parts.first().ok_or_else(|| Error::invalid("concatenate needs at least one array"))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::invalid("concatenate needs at least one array"))?;
         if axis >= first.ndim() {
-            return Err(Error::invalid(format!("axis {axis} is out of bounds for {}-d arrays", first.ndim())));
+            return Err(Error::invalid(format!(
+                "axis {axis} is out of bounds for {}-d arrays",
+                first.ndim()
+            )));
         }
         let mut shape = first.shape.clone();
         shape[axis] = 0;
         for p in parts {
             if p.ndim() != first.ndim() || p.dtype() != first.dtype() || p.fill != first.fill {
-                return Err(Error::invalid("concatenated sparse arrays must share rank, dtype and fill value"));
+                return Err(Error::invalid(
+                    "concatenated sparse arrays must share rank, dtype and fill value",
+                ));
             }
-            if p.shape.iter().zip(&first.shape).enumerate().any(|(a, (x, y))| a != axis && x != y) {
-                return Err(Error::Shape(format!("shapes {:?} and {:?} differ outside axis {axis}", first.shape, p.shape)));
+            if p.shape
+                .iter()
+                .zip(&first.shape)
+                .enumerate()
+                .any(|(a, (x, y))| a != axis && x != y)
+            {
+                return Err(Error::Shape(format!(
+                    "shapes {:?} and {:?} differ outside axis {axis}",
+                    first.shape, p.shape
+                )));
             }
             shape[axis] += p.shape[axis];
         }
@@ -367,9 +403,14 @@ impl Coo {
 
     /// Joins arrays of one shape along a new `axis`.
     pub fn stack(parts: &[&Coo], axis: usize) -> Result<Coo> {
-        let first = parts.first().ok_or_else(|| Error::invalid("stack needs at least one array"))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::invalid("stack needs at least one array"))?;
         if axis > first.ndim() {
-            return Err(Error::invalid(format!("axis {axis} is out of bounds for stacking {}-d arrays", first.ndim())));
+            return Err(Error::invalid(format!(
+                "axis {axis} is out of bounds for stacking {}-d arrays",
+                first.ndim()
+            )));
         }
         let expanded = parts
             .iter()
@@ -382,6 +423,4 @@ impl Coo {
         let refs: Vec<&Coo> = expanded.iter().collect();
         Coo::concatenate(&refs, axis)
     }
-
 }
-

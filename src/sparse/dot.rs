@@ -50,7 +50,9 @@ fn read<T: Element + Copy>(b: &[u8]) -> T {
 /// `x` (transposed by `perm`, then seen as rows x cols in row-major order) in CSR form.
 fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Csr<T>> {
     if x.fill_bytes().iter().any(|&b| b != 0) {
-        return Err(Error::invalid("tensordot of a sparse array needs fill value 0"));
+        return Err(Error::invalid(
+            "tensordot of a sparse array needs fill value 0",
+        ));
     }
     let t = x.transpose(perm)?;
     let rows: usize = t.shape()[..split].iter().product();
@@ -60,7 +62,10 @@ fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Cs
     let mut indices = Vec::with_capacity(t.nnz());
     let mut values = Vec::with_capacity(t.nnz());
     for (i, l) in t.linear().into_iter().enumerate() {
-        let (r, c) = ((l / cols.max(1) as u64) as usize, (l % cols.max(1) as u64) as usize);
+        let (r, c) = (
+            (l / cols.max(1) as u64) as usize,
+            (l % cols.max(1) as u64) as usize,
+        );
         indptr[r + 1] += 1;
         indices.push(c);
         values.push(read::<T>(elem(&data, i)));
@@ -127,7 +132,14 @@ fn dense_matrix<T: Element + Copy>(x: &Buffer, perm: &[usize]) -> Result<Vec<T>>
     Ok(t.as_slice::<T>()?.to_vec())
 }
 
-fn typed<T: Element + Num>(a: &DotArg, b: &DotArg, axes_a: &[usize], axes_b: &[usize], rt: ReturnType, shape: &[usize]) -> Result<DotResult> {
+fn typed<T: Element + Num>(
+    a: &DotArg,
+    b: &DotArg,
+    axes_a: &[usize],
+    axes_b: &[usize],
+    rt: ReturnType,
+    shape: &[usize],
+) -> Result<DotResult> {
     let (nda, ndb) = (arg_shape(a).len(), arg_shape(b).len());
     let free_a: Vec<usize> = (0..nda).filter(|k| !axes_a.contains(k)).collect();
     let free_b: Vec<usize> = (0..ndb).filter(|k| !axes_b.contains(k)).collect();
@@ -137,7 +149,10 @@ fn typed<T: Element + Num>(a: &DotArg, b: &DotArg, axes_a: &[usize], axes_b: &[u
     let dense_out = |v: Vec<T>| Buffer::from_vec(v, shape);
     let result = match (a, b) {
         (DotArg::Sparse(x), DotArg::Sparse(y)) => {
-            let (ca, cb) = (to_csr::<T>(x, &perm_a, free_a.len())?, to_csr::<T>(y, &perm_b, axes_b.len())?);
+            let (ca, cb) = (
+                to_csr::<T>(x, &perm_a, free_a.len())?,
+                to_csr::<T>(y, &perm_b, axes_b.len())?,
+            );
             let (linear, values) = spgemm(&ca, &cb);
             let nnz = values.len();
             let coo = Coo::from_sorted(shape, linear, Buffer::from_vec(values, &[nnz])?, [0u8; 8])?;
@@ -145,13 +160,24 @@ fn typed<T: Element + Num>(a: &DotArg, b: &DotArg, axes_a: &[usize], axes_b: &[u
         }
         (DotArg::Sparse(x), DotArg::Dense(y)) => {
             let ca = to_csr::<T>(x, &perm_a, free_a.len())?;
-            DotResult::Dense(dense_out(sp_dense(&ca, &dense_matrix::<T>(y, &perm_b)?, n))?)
+            DotResult::Dense(dense_out(sp_dense(
+                &ca,
+                &dense_matrix::<T>(y, &perm_b)?,
+                n,
+            ))?)
         }
         (DotArg::Dense(x), DotArg::Sparse(y)) => {
             // (A B) = (B^T A^T)^T: multiply with the sparse operand on the left.
-            let cb_t = to_csr::<T>(y, &free_b.iter().chain(axes_b).copied().collect::<Vec<_>>(), free_b.len())?;
+            let cb_t = to_csr::<T>(
+                y,
+                &free_b.iter().chain(axes_b).copied().collect::<Vec<_>>(),
+                free_b.len(),
+            )?;
             let m: usize = free_a.iter().map(|&k| arg_shape(a)[k]).product();
-            let at = dense_matrix::<T>(x, &axes_a.iter().chain(&free_a).copied().collect::<Vec<_>>())?;
+            let at = dense_matrix::<T>(
+                x,
+                &axes_a.iter().chain(&free_a).copied().collect::<Vec<_>>(),
+            )?;
             let prod_t = sp_dense(&cb_t, &at, m); // n x m
             let mut out = vec![T::ZERO; m * n];
             for i in 0..n {
@@ -161,11 +187,15 @@ fn typed<T: Element + Num>(a: &DotArg, b: &DotArg, axes_a: &[usize], axes_b: &[u
             }
             DotResult::Dense(dense_out(out)?)
         }
-        (DotArg::Dense(_), DotArg::Dense(_)) => return Err(Error::invalid("sparse tensordot needs a sparse operand")),
+        (DotArg::Dense(_), DotArg::Dense(_)) => {
+            return Err(Error::invalid("sparse tensordot needs a sparse operand"))
+        }
     };
     Ok(match (result, rt) {
         (DotResult::Sparse(c), ReturnType::Dense) => DotResult::Dense(c.to_dense()?),
-        (DotResult::Dense(d), ReturnType::Sparse) => DotResult::Sparse(Coo::from_dense(&d, crate::array::Scalar::Int(0))?),
+        (DotResult::Dense(d), ReturnType::Sparse) => {
+            DotResult::Sparse(Coo::from_dense(&d, crate::array::Scalar::Int(0))?)
+        }
         (r, _) => r,
     })
 }
@@ -185,14 +215,24 @@ fn arg_dtype(a: &DotArg) -> DType {
 }
 
 /// `tensordot(a, b, axes=(axes_a, axes_b))` with at least one sparse operand.
-pub fn tensordot(a: &DotArg, b: &DotArg, axes_a: &[usize], axes_b: &[usize], rt: ReturnType) -> Result<DotResult> {
+pub fn tensordot(
+    a: &DotArg,
+    b: &DotArg,
+    axes_a: &[usize],
+    axes_b: &[usize],
+    rt: ReturnType,
+) -> Result<DotResult> {
     let (sa, sb) = (arg_shape(a), arg_shape(b));
     if axes_a.len() != axes_b.len() {
-        return Err(Error::Shape("tensordot: the two axis lists differ in length".into()));
+        return Err(Error::Shape(
+            "tensordot: the two axis lists differ in length".into(),
+        ));
     }
     for (&i, &j) in axes_a.iter().zip(axes_b) {
         if i >= sa.len() || j >= sb.len() || sa[i] != sb[j] {
-            return Err(Error::Shape(format!("tensordot: axes {axes_a:?} of {sa:?} and {axes_b:?} of {sb:?} do not match")));
+            return Err(Error::Shape(format!(
+                "tensordot: axes {axes_a:?} of {sa:?} and {axes_b:?} of {sb:?} do not match"
+            )));
         }
     }
     let shape: Vec<usize> = (0..sa.len())
@@ -204,7 +244,9 @@ pub fn tensordot(a: &DotArg, b: &DotArg, axes_a: &[usize], axes_b: &[usize], rt:
     let r = match dtype {
         DType::Float32 => typed::<f32>(a, b, axes_a, axes_b, rt, &shape)?,
         DType::Float64 => typed::<f64>(a, b, axes_a, axes_b, rt, &shape)?,
-        DType::UInt64 | DType::UInt32 | DType::UInt16 | DType::UInt8 => typed::<u64>(a, b, axes_a, axes_b, rt, &shape)?,
+        DType::UInt64 | DType::UInt32 | DType::UInt16 | DType::UInt8 => {
+            typed::<u64>(a, b, axes_a, axes_b, rt, &shape)?
+        }
         _ => typed::<i64>(a, b, axes_a, axes_b, rt, &shape)?,
     };
     // Results come in the promoted dtype (bool and small ints are computed wider).
@@ -219,7 +261,9 @@ pub fn tensordot(a: &DotArg, b: &DotArg, axes_a: &[usize], axes_b: &[usize], rt:
 pub fn matmul(a: &DotArg, b: &DotArg, rt: ReturnType) -> Result<DotResult> {
     let (na, nb) = (arg_shape(a).len(), arg_shape(b).len());
     if na == 0 || nb == 0 || na > 2 || nb > 2 {
-        return Err(Error::Shape(format!("matmul of {na}-d and {nb}-d arrays (1-d and 2-d only)")));
+        return Err(Error::Shape(format!(
+            "matmul of {na}-d and {nb}-d arrays (1-d and 2-d only)"
+        )));
     }
     tensordot(a, b, &[na - 1], &[0], rt)
 }

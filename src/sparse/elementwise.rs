@@ -63,7 +63,11 @@ fn broadcast_entries(s: &Coo, shape: &[usize]) -> Vec<(u64, usize)> {
     for i in 0..s.nnz() {
         let mut partial = vec![0u64];
         for a in 0..nd {
-            let (src_len, c) = if a < lead { (1, 0) } else { (s.shape()[a - lead], s.coord(a - lead, i)) };
+            let (src_len, c) = if a < lead {
+                (1, 0)
+            } else {
+                (s.shape()[a - lead], s.coord(a - lead, i))
+            };
             if src_len == 1 && shape[a] != 1 {
                 let step = strides[a];
                 partial = partial
@@ -94,7 +98,11 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
             SparseArg::Scalar(_) => None,
         })
         .collect();
-    let joined = array_dtypes.iter().copied().reduce(promote).unwrap_or(DType::Float64);
+    let joined = array_dtypes
+        .iter()
+        .copied()
+        .reduce(promote)
+        .unwrap_or(DType::Float64);
     // The program: inputs are 1-d value buffers (one per non-scalar operand).
     let mut p = Program::default();
     let mut srcs = Vec::with_capacity(args.len());
@@ -168,7 +176,11 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
             _ => None,
         })
         .collect();
-    let mut union: Vec<u64> = per_sparse.iter().flatten().flat_map(|e| e.iter().map(|x| x.0)).collect();
+    let mut union: Vec<u64> = per_sparse
+        .iter()
+        .flatten()
+        .flat_map(|e| e.iter().map(|x| x.0))
+        .collect();
     union.sort_unstable();
     union.dedup();
     let n = union.len();
@@ -186,7 +198,11 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
                     while k < entries.len() && entries[k].0 < l {
                         k += 1;
                     }
-                    let v = if k < entries.len() && entries[k].0 == l { elem(&s.data, entries[k].1) } else { s.fill_bytes() };
+                    let v = if k < entries.len() && entries[k].0 == l {
+                        elem(&s.data, entries[k].1)
+                    } else {
+                        s.fill_bytes()
+                    };
                     bytes[j * isz..(j + 1) * isz].copy_from_slice(v);
                 }
                 gathered.push(b);
@@ -218,6 +234,7 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
     }
     let refs: Vec<&Buffer> = gathered.iter().collect();
     let values = eval_block(&p, &refs, &[n])?;
-    Ok(SparseResult::Sparse(Coo::from_sorted(&shape, union, values, fill)?))
+    Ok(SparseResult::Sparse(Coo::from_sorted(
+        &shape, union, values, fill,
+    )?))
 }
-

@@ -77,7 +77,13 @@ impl Acc for B8 {
 
 /// Groups entries by output position: (output linear index, entry indices), sorted.
 fn groups(x: &Coo, reduced: &[bool]) -> (Vec<usize>, Vec<(u64, Vec<usize>)>) {
-    let out_shape: Vec<usize> = x.shape().iter().zip(reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
+    let out_shape: Vec<usize> = x
+        .shape()
+        .iter()
+        .zip(reduced)
+        .filter(|(_, &r)| !r)
+        .map(|(&n, _)| n)
+        .collect();
     let strides = super::coords::linear_strides(&out_shape).expect("smaller than the input");
     let mut keyed: Vec<(u64, usize)> = (0..x.nnz())
         .map(|i| {
@@ -135,9 +141,15 @@ fn reduce_typed<T: Acc>(op: ReduceOp, x: &Coo, reduced: &[bool], m: u64) -> Resu
     let mut fb = [0u8; 8];
     let fill_buf = Buffer::from_vec(vec![new_fill], &[])?;
     // SAFETY: a 0-d contiguous buffer holds one element of `size_of::<T>()` bytes.
-    let fill_bytes = unsafe { std::slice::from_raw_parts(fill_buf.as_ptr(), std::mem::size_of::<T>()) };
+    let fill_bytes =
+        unsafe { std::slice::from_raw_parts(fill_buf.as_ptr(), std::mem::size_of::<T>()) };
     fb[..fill_bytes.len()].copy_from_slice(fill_bytes);
-    Ok(Reduced::Sparse(Coo::from_sorted(&out_shape, linear, Buffer::from_vec(values, &[n])?, fb)?))
+    Ok(Reduced::Sparse(Coo::from_sorted(
+        &out_shape,
+        linear,
+        Buffer::from_vec(values, &[n])?,
+        fb,
+    )?))
 }
 
 /// Reduces over the axes marked in `reduced` (sum, prod, min, max, any, all, count_nonzero,
@@ -146,9 +158,18 @@ pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
     if reduced.len() != x.ndim() {
         return Err(Error::invalid("one flag per axis"));
     }
-    let m: u64 = x.shape().iter().zip(reduced).filter(|(_, &r)| r).map(|(&n, _)| n as u64).product();
+    let m: u64 = x
+        .shape()
+        .iter()
+        .zip(reduced)
+        .filter(|(_, &r)| r)
+        .map(|(&n, _)| n as u64)
+        .product();
     if m == 0 && matches!(op, ReduceOp::Min | ReduceOp::Max) {
-        return Err(Error::invalid(format!("zero-size array to reduction operation {} which has no identity", op.name())));
+        return Err(Error::invalid(format!(
+            "zero-size array to reduction operation {} which has no identity",
+            op.name()
+        )));
     }
     match op {
         ReduceOp::Sum | ReduceOp::Prod => match op.input_dtype(x.dtype()) {
@@ -162,12 +183,16 @@ pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
                 DType::Float32 => reduce_typed::<f32>(op, x, reduced, m)?,
                 DType::Float64 => reduce_typed::<f64>(op, x, reduced, m)?,
                 DType::Bool => reduce_typed::<B8>(op, x, reduced, m)?,
-                DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => reduce_typed::<u64>(op, x, reduced, m)?,
+                DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => {
+                    reduce_typed::<u64>(op, x, reduced, m)?
+                }
                 _ => reduce_typed::<i64>(op, x, reduced, m)?,
             };
             cast_reduced(r, x.dtype())
         }
-        ReduceOp::Any | ReduceOp::All => reduce_typed::<B8>(op, &x.astype(DType::Bool)?, reduced, m),
+        ReduceOp::Any | ReduceOp::All => {
+            reduce_typed::<B8>(op, &x.astype(DType::Bool)?, reduced, m)
+        }
         ReduceOp::CountNonzero => {
             let nz = elementwise_not_zero(x)?;
             reduce_typed::<i64>(ReduceOp::Sum, &nz, reduced, m)
@@ -180,7 +205,13 @@ pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
                 Reduced::Dense(b) => Reduced::Dense(
                     crate::array::apply_ufunc(&div, &[b.into(), denom.into()])?.into_block()?,
                 ),
-                Reduced::Sparse(c) => match super::elementwise::elementwise(&div, &[super::SparseArg::Sparse(&c), super::SparseArg::Scalar(denom)])? {
+                Reduced::Sparse(c) => match super::elementwise::elementwise(
+                    &div,
+                    &[
+                        super::SparseArg::Sparse(&c),
+                        super::SparseArg::Scalar(denom),
+                    ],
+                )? {
                     super::SparseResult::Sparse(c) => Reduced::Sparse(c),
                     super::SparseResult::Dense(b) => Reduced::Dense(b),
                 },
@@ -191,7 +222,10 @@ pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
                 Ok(r)
             }
         }
-        other => Err(Error::NotImplemented(format!("{} of a sparse array", other.name()))),
+        other => Err(Error::NotImplemented(format!(
+            "{} of a sparse array",
+            other.name()
+        ))),
     }
 }
 

@@ -1,0 +1,389 @@
+//! C ABI: sparse (COO) arrays. They are `dask_array` handles of the sparse kind: ufuncs
+//! (`dask_ufunc_call`), `dask_array_reduce`, `dask_array_tensordot`/`matmul`,
+//! `dask_array_transpose` and the queries work on them directly; this file adds creation,
+//! conversion and the sparse-only operations.
+
+use super::array::{dask_array, put_operand, sparse_arg};
+use super::handle;
+use super::value::{dask_value, value_arg, ValueRef};
+use super::{dask_status, guard, out, slice};
+use crate::array::{Operand, ReduceOp, Scalar};
+use crate::error::{Error, Result};
+use crate::sparse::{self, Coo, DotArg, DotResult, Reduced, ReturnType};
+use crate::value::Value;
+use std::sync::Arc;
+
+/// `return_type` of sparse products.
+pub type dask_return_type = u32;
+/// Sparse when both operands are sparse, else dense.
+pub const DASK_RETURN_AUTO: dask_return_type = 0;
+pub const DASK_RETURN_SPARSE: dask_return_type = 1;
+pub const DASK_RETURN_DENSE: dask_return_type = 2;
+
+fn coo_arg<'a>(x: *const dask_array) -> Result<&'a Coo> {
+    // SAFETY: exported functions pass their caller's handle, valid per their contract.
+    unsafe { sparse_arg(x) }?.ok_or_else(|| Error::invalid("not a sparse array"))
+}
+
+fn return_type(rt: dask_return_type) -> Result<ReturnType> {
+    match rt {
+        DASK_RETURN_AUTO => Ok(ReturnType::Auto),
+        DASK_RETURN_SPARSE => Ok(ReturnType::Sparse),
+        DASK_RETURN_DENSE => Ok(ReturnType::Dense),
+        other => Err(Error::invalid(format!(
+            "{other} is not a DASK_RETURN_* code"
+        ))),
+    }
+}
+
+pub(crate) fn reduce_sparse(
+    s: &Coo,
+    op: ReduceOp,
+    axes: Option<&[usize]>,
+    keepdims: bool,
+) -> Result<Operand> {
+    let nd = s.ndim();
+    let mut flags = vec![axes.is_none(); nd];
+    for &a in axes.unwrap_or(&[]) {
+        if a >= nd {
+            return Err(Error::invalid(format!(
+                "axis {a} is out of bounds for a {nd}-d array"
+            )));
+        }
+        flags[a] = true;
+    }
+    let r = sparse::reduce(s, op, &flags)?;
+    let keep_shape: Vec<usize> = s
+        .shape()
+        .iter()
+        .zip(&flags)
+        .map(|(&n, &r)| if r { 1 } else { n })
+        .collect();
+    Ok(match r {
+        Reduced::Dense(b) if keepdims => {
+            Operand::Block(crate::array::block::reshape_block(&b, &keep_shape)?)
+        }
+        Reduced::Dense(b) => Operand::Block(b),
+        Reduced::Sparse(c) if keepdims => Operand::Sparse(c.reshape(&keep_shape)?),
+        Reduced::Sparse(c) => Operand::Sparse(c),
+    })
+}
+
+/// The operand of a product: sparse, or a dense block.
+///
+/// # Safety
+/// `x` is a live array handle.
+unsafe fn dot_arg<'a>(x: *const dask_array) -> Result<DotArg<'a>> {
+    // SAFETY: per the contract.
+    match unsafe { handle::get(x) }? {
+        Operand::Sparse(s) => Ok(DotArg::Sparse(s)),
+        Operand::Block(b) => Ok(DotArg::Dense(b)),
+        _ => Err(Error::NotImplemented(
+            "products of sparse arrays take sparse arrays or dense blocks (compute chunked arrays first)".into(),
+        )),
+    }
+}
+
+fn dot_operand(r: DotResult) -> Operand {
+    match r {
+        DotResult::Sparse(c) => Operand::Sparse(c),
+        DotResult::Dense(b) => Operand::Block(b),
+    }
+}
+
+/// # Safety
+/// `a` and `b` are live array handles.
+pub(crate) unsafe fn tensordot_any(
+    a: *const dask_array,
+    b: *const dask_array,
+    axes_a: &[usize],
+    axes_b: &[usize],
+    rt: dask_return_type,
+) -> Result<Operand> {
+    // SAFETY: per the contract.
+    let (x, y) = unsafe { (dot_arg(a)?, dot_arg(b)?) };
+    Ok(dot_operand(sparse::tensordot(
+        &x,
+        &y,
+        axes_a,
+        axes_b,
+        return_type(rt)?,
+    )?))
+}
+
+/// # Safety
+/// `a` and `b` are live array handles.
+pub(crate) unsafe fn matmul_any(
+    a: *const dask_array,
+    b: *const dask_array,
+    rt: dask_return_type,
+) -> Result<Operand> {
+    // SAFETY: per the contract.
+    let (x, y) = unsafe { (dot_arg(a)?, dot_arg(b)?) };
+    Ok(dot_operand(sparse::matmul(&x, &y, return_type(rt)?)?))
+}
+
+/// Makes a sparse array from triplets: `coords` holds `ndim x nnz` coordinates (axis-major:
+/// all coordinates of axis 0, then axis 1, …), `data` is a 1-d buffer value of `nnz` values
+/// (any dtype); duplicates are summed, entries equal to `fill` dropped, out-of-range
+/// coordinates rejected. `*out_array` is owned by the caller.
+///
+/// # Safety
+/// `shape` holds `ndim` entries; `coords` holds `ndim * nnz` entries where `nnz` is the length
+/// of `data`; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_from_triplets(
+    ndim: usize,
+    shape: *const usize,
+    coords: *const u64,
+    data: *const dask_value,
+    fill: f64,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let shape = unsafe { slice(shape, ndim, "shape") }?;
+        let v = unsafe { value_arg(data) }?;
+        let d = v
+            .as_buffer()
+            .ok_or_else(|| Error::DType(format!("data is {}, not a buffer", v.kind_name())))?;
+        let c = unsafe { slice(coords, ndim * d.len(), "coords") }?;
+        put_operand(
+            slot,
+            Operand::Sparse(Coo::from_triplets(shape, c, d, Scalar::Float(fill))?),
+        )
+    })
+}
+
+/// Makes a sparse array of the elements of a dense buffer value that differ from `fill`.
+///
+/// # Safety
+/// `value` is a live buffer value; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_from_dense(
+    value: *const dask_value,
+    fill: f64,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let v = unsafe { value_arg(value) }?;
+        let b = v
+            .as_buffer()
+            .ok_or_else(|| Error::DType(format!("value is {}, not a buffer", v.kind_name())))?;
+        put_operand(
+            slot,
+            Operand::Sparse(Coo::from_dense(b, Scalar::Float(fill))?),
+        )
+    })
+}
+
+/// Densifies explicitly: a new C-contiguous buffer value (owned by the caller).
+///
+/// # Safety
+/// `x` is a live sparse array; `out_value` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_to_dense(
+    x: *const dask_array,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_value, "out_value") }?;
+        let d = coo_arg(x)?.to_dense()?;
+        *slot = handle::new_handle(ValueRef::Owned(Arc::new(Value::Buffer(d))));
+        Ok(())
+    })
+}
+
+/// Writes the number of stored entries, the bytes of coordinates and data (as pydata/sparse
+/// counts `nbytes`) and the density; any out-pointer may be NULL.
+///
+/// # Safety
+/// `x` is a live sparse array; non-NULL out-pointers are valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_info(
+    x: *const dask_array,
+    out_nnz: *mut usize,
+    out_nbytes: *mut usize,
+    out_density: *mut f64,
+) -> dask_status {
+    guard(|| {
+        let s = coo_arg(x)?;
+        // SAFETY: per the contract.
+        unsafe {
+            if let Some(p) = out_nnz.as_mut() {
+                *p = s.nnz();
+            }
+            if let Some(p) = out_nbytes.as_mut() {
+                *p = s.nbytes();
+            }
+            if let Some(p) = out_density.as_mut() {
+                *p = s.density();
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Copies the coordinates (`ndim x nnz`, axis-major, sorted row-major) into `out_coords`.
+///
+/// # Safety
+/// `x` is a live sparse array; `out_coords` has room for `ndim * nnz` entries.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_coords(
+    x: *const dask_array,
+    out_coords: *mut u64,
+) -> dask_status {
+    guard(|| {
+        let s = coo_arg(x)?;
+        let n = s.ndim() * s.nnz();
+        if n > 0 && out_coords.is_null() {
+            return Err(Error::NullArgument("out_coords is NULL".into()));
+        }
+        for k in 0..n {
+            // SAFETY: room for `n` entries per the contract.
+            unsafe { *out_coords.add(k) = s.coords().get(k) };
+        }
+        Ok(())
+    })
+}
+
+/// The stored values as a 1-d buffer value (shared, not copied; owned by the caller).
+///
+/// # Safety
+/// `x` is a live sparse array; `out_value` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_data(
+    x: *const dask_array,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_value, "out_value") }?;
+        let b = coo_arg(x)?.data().clone();
+        *slot = handle::new_handle(ValueRef::Owned(Arc::new(Value::Buffer(b))));
+        Ok(())
+    })
+}
+
+/// The fill value (as a double).
+///
+/// # Safety
+/// `x` is a live sparse array; `out_fill` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_fill_value(
+    x: *const dask_array,
+    out_fill: *mut f64,
+) -> dask_status {
+    guard(|| {
+        let f = coo_arg(x)?.fill_value().as_f64();
+        // SAFETY: per the contract.
+        *unsafe { out(out_fill, "out_fill") }? = f;
+        Ok(())
+    })
+}
+
+/// Whether operations on sparse arrays may produce dense results (e.g. adding a dense
+/// array): false (the default) makes them fail with a message saying so. Process-wide.
+#[no_mangle]
+pub extern "C" fn dask_sparse_set_auto_densify(allow: bool) {
+    sparse::set_auto_densify(allow);
+}
+
+/// `tensordot` with at least one sparse operand (the other sparse or a dense array) and an
+/// explicit `return_type` (`DASK_RETURN_*`). `dask_array_tensordot` is the same with
+/// `DASK_RETURN_AUTO`.
+///
+/// # Safety
+/// `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_tensordot(
+    a: *const dask_array,
+    b: *const dask_array,
+    axes_a: *const usize,
+    axes_b: *const usize,
+    n_axes: usize,
+    rt: dask_return_type,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let (ia, ib) = (unsafe { slice(axes_a, n_axes, "axes_a") }?, unsafe {
+            slice(axes_b, n_axes, "axes_b")
+        }?);
+        put_operand(slot, unsafe { tensordot_any(a, b, ia, ib, rt) }?)
+    })
+}
+
+/// The sparse array with another shape of the same size.
+///
+/// # Safety
+/// `x` is a live sparse array; `shape` holds `ndim` entries; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_reshape(
+    x: *const dask_array,
+    ndim: usize,
+    shape: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let shape = unsafe { slice(shape, ndim, "shape") }?;
+        put_operand(slot, Operand::Sparse(coo_arg(x)?.reshape(shape)?))
+    })
+}
+
+fn coo_list<'a>(xs: *const *const dask_array, n: usize) -> Result<Vec<&'a Coo>> {
+    // SAFETY: exported functions pass their caller's array, valid per their contract.
+    unsafe { slice(xs, n, "arrays") }?
+        .iter()
+        .map(|&p| coo_arg(p))
+        .collect()
+}
+
+/// Joins `n` sparse arrays (one dtype and fill value) along `axis`.
+///
+/// # Safety
+/// `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_concatenate(
+    arrays: *const *const dask_array,
+    n: usize,
+    axis: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        put_operand(
+            slot,
+            Operand::Sparse(Coo::concatenate(&coo_list(arrays, n)?, axis)?),
+        )
+    })
+}
+
+/// Joins `n` sparse arrays of one shape along a new `axis`.
+///
+/// # Safety
+/// `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_stack(
+    arrays: *const *const dask_array,
+    n: usize,
+    axis: usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        put_operand(
+            slot,
+            Operand::Sparse(Coo::stack(&coo_list(arrays, n)?, axis)?),
+        )
+    })
+}
