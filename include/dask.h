@@ -388,6 +388,9 @@ typedef struct dask_buffer_view {
 // Parameters of a library operation (read-only to C).
 #define DASK_VALUE_PARAMS 8
 
+// A sparse (COO) block (read it through a sparse array, see `dask_sparse_*`).
+#define DASK_VALUE_SPARSE 9
+
 // The loop, as stored in the table.
 #define EXP_F64 exp_f64_loop
 

@@ -1052,6 +1052,97 @@ impl Array {
         ))
     }
 
+    // ---- sparse blocks ----------------------------------------------------------------------
+
+    /// The array with sparse (COO) blocks: each block keeps the elements that differ from
+    /// `fill` (dask's `x.map_blocks(sparse.COO)`). Operations then dispatch on the block kind.
+    pub fn to_sparse(&self, fill: impl Into<Scalar>) -> Array {
+        if self.is_sparse() {
+            return self.clone();
+        }
+        Array::new(
+            self.dtype(),
+            self.chunks().clone(),
+            Op::ToSparse {
+                input: self.clone(),
+                fill: fill.into(),
+            },
+        )
+    }
+
+    /// The array with dense blocks (the explicit densify of a sparse array).
+    pub fn to_dense(&self) -> Array {
+        if !self.is_sparse() {
+            return self.clone();
+        }
+        Array::new(
+            self.dtype(),
+            self.chunks().clone(),
+            Op::ToDense {
+                input: self.clone(),
+            },
+        )
+    }
+
+    /// A random sparse float64 array: each element is stored with probability `density`,
+    /// with a uniform value in [0, 1) (same seed, same array, whatever the chunking).
+    pub fn random_sparse(
+        seed: u64,
+        density: f64,
+        shape: &[usize],
+        chunks: &ChunkSpec,
+    ) -> Result<Array> {
+        if !(0.0..=1.0).contains(&density) {
+            return Err(Error::invalid(format!(
+                "density {density} is not in [0, 1]"
+            )));
+        }
+        let pick = Array::random_uniform(seed, 0.0, 1.0, shape, DType::Float64, chunks)?;
+        let value = Array::random_uniform(
+            seed.wrapping_add(0x5eed),
+            0.0,
+            1.0,
+            shape,
+            DType::Float64,
+            chunks,
+        )?;
+        let keep = pick.binary("less", density)?;
+        Ok(Array::where_(&keep, value, 0.0)?.to_sparse(0.0))
+    }
+
+    /// Computes a sparse array into one COO array (blocks placed at their offsets).
+    pub fn compute_sparse(&self, client: &Client) -> Result<crate::sparse::Coo> {
+        if !self.is_sparse() {
+            return Err(Error::invalid(
+                "the array's blocks are dense: use compute, or to_sparse first",
+            ));
+        }
+        let mut pieces: Vec<(Vec<usize>, crate::sparse::Coo)> = Vec::with_capacity(self.nblocks());
+        let fs = self.run(client)?;
+        let chunks = self.chunks().clone();
+        for (i, f) in fs.into_iter().enumerate() {
+            let v = f.result()?;
+            let c = match &*v {
+                Value::Sparse(c) => c.clone(),
+                Value::Buffer(b) => crate::sparse::Coo::from_dense(b, Scalar::Float(0.0))?,
+                other => {
+                    return Err(Error::invalid(format!(
+                        "block task returned {}",
+                        other.kind_name()
+                    )))
+                }
+            };
+            let offset: Vec<usize> = chunks
+                .unravel(i)
+                .iter()
+                .enumerate()
+                .map(|(ax, &k)| chunks.offsets(ax)[k])
+                .collect();
+            pieces.push((offset, c));
+        }
+        super::sparse_blocks::place(&pieces, &self.shape())
+    }
+
     // ---- computing ------------------------------------------------------------------------
 
     /// Number of tasks of the optimised graph (after culling and fusion).
@@ -1082,15 +1173,21 @@ impl Array {
         for f in &fs {
             f.result()?;
         }
-        Ok(Array::new(
+        Ok(Array::with_kind(
             self.dtype(),
             self.chunks().clone(),
             Op::Futures(fs),
+            self.is_sparse(),
         ))
     }
 
     /// Computes the array into a new C-contiguous buffer.
     pub fn compute(&self, client: &Client) -> Result<Buffer> {
+        if self.is_sparse() {
+            return Err(Error::invalid(
+                "the array's blocks are sparse: use compute_sparse, or densify explicitly with to_dense",
+            ));
+        }
         let mut out = Buffer::zeros(self.dtype(), &self.shape())?;
         let bytes = out.as_mut_bytes()?;
         self.compute_into(client, bytes)?;

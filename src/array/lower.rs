@@ -414,6 +414,23 @@ impl Lowerer {
                 multiply,
                 axis,
             } => self.lower_cumulative(input, *multiply, *axis)?,
+            Op::ToSparse { input, fill } => {
+                let xs = self.blocks(input)?;
+                let p = super::ops::ToSparse { fill: *fill };
+                xs.into_iter()
+                    .map(|x| Slot::Ready(self.add(task(OPS.to_sparse, params(p.clone()), vec![x]))))
+                    .collect()
+            }
+            Op::ToDense { input } => {
+                let xs = self.blocks(input)?;
+                xs.into_iter()
+                    .map(|x| {
+                        Slot::Ready(
+                            self.add(Task::new(Operation::Registered(OPS.to_dense), vec![x])),
+                        )
+                    })
+                    .collect()
+            }
             Op::Select { input, mask } => {
                 let xs = self.blocks(input)?;
                 let ms = self.blocks(mask)?;

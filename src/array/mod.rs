@@ -16,6 +16,7 @@ mod node;
 mod ops;
 pub mod reduce_kernel;
 mod scalar;
+mod sparse_blocks;
 
 pub use api::{ChunkSpec, Index, Operand};
 pub use chunks::{Chunks, AUTO_BLOCK_BYTES};

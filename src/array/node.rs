@@ -24,6 +24,8 @@ pub(crate) struct Node {
     pub(crate) dtype: DType,
     pub(crate) chunks: Chunks,
     pub(crate) op: Op,
+    /// True when the blocks are sparse (COO) rather than dense.
+    pub(crate) sparse: bool,
 }
 
 /// An operand of an elementwise operation.
@@ -120,18 +122,52 @@ pub(crate) enum Op {
         input: Array,
         mask: Array,
     },
+    /// Each block made sparse (`map_blocks(sparse.COO)`), dropping `fill`.
+    ToSparse {
+        input: Array,
+        fill: Scalar,
+    },
+    /// Each block made dense (the explicit densify).
+    ToDense {
+        input: Array,
+    },
 }
 
 impl Array {
     pub(crate) fn new(dtype: DType, chunks: Chunks, op: Op) -> Array {
+        // Sparse blocks stay sparse through operations that keep the block kind.
+        let sparse = match &op {
+            Op::Map { args, .. } => args
+                .iter()
+                .any(|a| matches!(a, Arg::Array(x) if x.is_sparse())),
+            Op::Astype(x)
+            | Op::Transpose { input: x, .. }
+            | Op::Assemble { input: x, .. }
+            | Op::Reshape { input: x } => x.is_sparse(),
+            Op::Concatenate { inputs, .. } => inputs.iter().all(Array::is_sparse),
+            Op::Tensordot { a, b, .. } => a.is_sparse() && b.is_sparse(),
+            Op::ToSparse { .. } => true,
+            _ => false,
+        };
+        Array::with_kind(dtype, chunks, op, sparse)
+    }
+
+    /// A node whose block kind is given (sparse or dense).
+    pub(crate) fn with_kind(dtype: DType, chunks: Chunks, op: Op, sparse: bool) -> Array {
         Array {
             node: Arc::new(Node {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 dtype,
                 chunks,
                 op,
+                sparse,
             }),
         }
+    }
+
+    /// True when the array's blocks are sparse (COO).
+    pub fn is_sparse(&self) -> bool {
+        self.node.sparse
     }
 
     pub fn dtype(&self) -> DType {
@@ -191,6 +227,7 @@ impl Array {
             }
             Op::Tensordot { a, b, .. } => vec![a, b],
             Op::Select { input, mask } => vec![input, mask],
+            Op::ToSparse { input, .. } | Op::ToDense { input } => vec![input],
         }
     }
 
@@ -212,6 +249,8 @@ impl Array {
             Op::MapBlocks { op, .. } | Op::BlockFn { op } => op.name().into(),
             Op::Cumulative { multiply, .. } => if *multiply { "cumprod" } else { "cumsum" }.into(),
             Op::Select { .. } => "select".into(),
+            Op::ToSparse { .. } => "to_sparse".into(),
+            Op::ToDense { .. } => "to_dense".into(),
         }
     }
 }

@@ -2,11 +2,13 @@
 //! `Value::Params`) and blocks, and returns a block or a partial result; they are registered
 //! once, by name, so array graphs are data like any other graph.
 
+use super::api::Operand;
 use super::block::{contiguous, reshape_block, slice_block, transpose_block};
 use super::create::{create_block, CreateBlock};
 use super::kernel::{eval, eval_block, Program};
 use super::linalg::tensordot_blocks;
 use super::reduce_kernel::{combine, finalize, reduce_block, Partial, ReduceOp};
+use super::sparse_blocks as sb;
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
 use crate::value::{Buffer, DType, Params, Value};
@@ -119,6 +121,35 @@ fn partial(v: &Arc<Value>) -> std::result::Result<&Partial, String> {
         .ok_or_else(|| "reduction input is not a partial result".to_string())
 }
 
+fn ok_value(r: Result<Value>) -> std::result::Result<Arc<Value>, String> {
+    r.map(Arc::new).map_err(|e| e.to_string())
+}
+
+fn any_sparse(vs: &[Arc<Value>]) -> bool {
+    vs.iter().any(|v| matches!(**v, Value::Sparse(_)))
+}
+
+fn sparse_blocks(vs: &[Arc<Value>]) -> std::result::Result<Vec<&crate::sparse::Coo>, String> {
+    vs.iter()
+        .map(|v| match &**v {
+            Value::Sparse(c) => Ok(c),
+            other => Err(format!("a sparse array's block is {}", other.kind_name())),
+        })
+        .collect()
+}
+
+/// Parameters of `array.to_sparse`: the fill value.
+#[derive(Debug, Clone)]
+pub struct ToSparse {
+    pub fill: super::scalar::Scalar,
+}
+
+impl Params for ToSparse {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 fn ok_block(r: Result<Buffer>) -> std::result::Result<Arc<Value>, String> {
     r.map(|b| Arc::new(Value::Buffer(b)))
         .map_err(|e| e.to_string())
@@ -143,12 +174,18 @@ pub struct ArrayOps {
     pub arg_combine: &'static OpDef,
     pub arg_finalize: &'static OpDef,
     pub count_block: &'static OpDef,
+    pub to_sparse: &'static OpDef,
+    pub to_dense: &'static OpDef,
     pub check: &'static OpDef,
 }
 
 pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
     fused: register_builtin("array.fused", |inputs| {
         let p = params::<FusedBlock>(inputs, "array.fused")?;
+        if any_sparse(&inputs[1..]) {
+            let refs: Vec<&Arc<Value>> = inputs[1..].iter().collect();
+            return ok_value(sb::interpret(&p.program, &refs).and_then(sb::value_of));
+        }
         ok_block(eval_block(
             &p.program,
             &blocks(&inputs[1..], "array.fused")?,
@@ -160,6 +197,24 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
     }),
     reduce_block: register_builtin("array.reduce_block", |inputs| {
         let p = params::<ReduceBlock>(inputs, "array.reduce_block")?;
+        if any_sparse(&inputs[1..]) {
+            let refs: Vec<&Arc<Value>> = inputs[1..].iter().collect();
+            let part = sb::interpret(&p.program, &refs).and_then(|op| match op {
+                Operand::Sparse(c) => sb::sparse_partial(p.op, &c, &p.reduced),
+                other => {
+                    let b = other.into_block()?;
+                    let mut id = Program::default();
+                    let x = id.add_input(b.dtype());
+                    id.finish(x);
+                    reduce_block(p.op, b.dtype(), &p.shape, &p.reduced, |sink| {
+                        eval(&id, &[&b], &p.shape, sink)
+                    })
+                }
+            });
+            return part
+                .map(|part| Arc::new(Value::Params(Arc::new(part))))
+                .map_err(|e| e.to_string());
+        }
         let bs = blocks(&inputs[1..], "array.reduce_block")?;
         let dtype = p.program.out_dtype();
         reduce_block(p.op, dtype, &p.shape, &p.reduced, |sink| {
@@ -184,10 +239,17 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
     }),
     assemble: register_builtin("array.assemble", |inputs| {
         let p = params::<AssembleBlock>(inputs, "array.assemble")?;
+        if any_sparse(&inputs[1..]) {
+            let cs = sparse_blocks(&inputs[1..])?;
+            return ok_value(sb::assemble_sparse(p, &cs).map(Value::Sparse));
+        }
         ok_block(assemble(p, &blocks(&inputs[1..], "array.assemble")?))
     }),
     transpose: register_builtin("array.transpose", |inputs| {
         let p = params::<TransposeBlock>(inputs, "array.transpose")?;
+        if let Some(Value::Sparse(c)) = inputs.get(1).map(|v| &**v) {
+            return ok_value(c.transpose(&p.perm).map(Value::Sparse));
+        }
         ok_block(transpose_block(
             buffer(&inputs[1], "array.transpose")?,
             &p.perm,
@@ -195,6 +257,9 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
     }),
     reshape: register_builtin("array.reshape", |inputs| {
         let p = params::<ReshapeBlock>(inputs, "array.reshape")?;
+        if let Some(Value::Sparse(c)) = inputs.get(1).map(|v| &**v) {
+            return ok_value(c.reshape(&p.shape).map(Value::Sparse));
+        }
         ok_block(reshape_block(
             buffer(&inputs[1], "array.reshape")?,
             &p.shape,
@@ -202,6 +267,13 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
     }),
     tensordot: register_builtin("array.tensordot", |inputs| {
         let p = params::<TensordotBlock>(inputs, "array.tensordot")?;
+        if any_sparse(&inputs[1..]) {
+            let pairs: Vec<(&Value, &Value)> =
+                inputs[1..].chunks(2).map(|c| (&*c[0], &*c[1])).collect();
+            return ok_value(
+                sb::tensordot_pairs(&pairs, &p.axes_a, &p.axes_b).and_then(sb::value_of),
+            );
+        }
         let bs = blocks(&inputs[1..], "array.tensordot")?;
         if bs.len() % 2 != 0 || bs.is_empty() {
             return Err("array.tensordot takes pairs of blocks".into());
@@ -209,7 +281,34 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
         ok_block(tensordot_blocks(&bs, &p.axes_a, &p.axes_b))
     }),
     add_blocks: register_builtin("array.add_blocks", |inputs| {
+        if any_sparse(inputs) {
+            let add = crate::ufunc::ufunc("add").map_err(|e| e.to_string())?;
+            let mut acc = sb::operand_of(&inputs[0]).map_err(|e| e.to_string())?;
+            for v in &inputs[1..] {
+                let op = sb::operand_of(v).map_err(|e| e.to_string())?;
+                acc = super::dispatch::apply_ufunc(&add, &[acc, op]).map_err(|e| e.to_string())?;
+            }
+            return ok_value(sb::value_of(acc));
+        }
         ok_block(add_blocks(&blocks(inputs, "array.add_blocks")?))
+    }),
+    to_sparse: register_builtin("array.to_sparse", |inputs| {
+        let fill = params::<ToSparse>(inputs, "array.to_sparse")?.fill;
+        match inputs.get(1).map(|v| &**v) {
+            Some(Value::Sparse(c)) => Ok(Arc::new(Value::Sparse(c.clone()))),
+            Some(v) => {
+                let b = v.as_buffer().ok_or("array.to_sparse: not a block")?;
+                ok_value(crate::sparse::Coo::from_dense(b, fill).map(Value::Sparse))
+            }
+            None => Err("array.to_sparse: no block".into()),
+        }
+    }),
+    to_dense: register_builtin("array.to_dense", |inputs| {
+        match inputs.first().map(|v| &**v) {
+            Some(Value::Sparse(c)) => ok_block(c.to_dense()),
+            Some(v @ Value::Buffer(_)) => Ok(Arc::new(v.clone())),
+            _ => Err("array.to_dense: not a block".into()),
+        }
     }),
     cum_block: register_builtin("array.cum_block", |inputs| {
         let p = params::<CumBlock>(inputs, "array.cum_block")?;
@@ -261,6 +360,18 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
     check: register_builtin("array.check", |inputs| {
         let p = params::<FinalizeBlock>(inputs, "array.check")?;
         let v = inputs.get(1).ok_or("array.check: no block")?;
+        if let Value::Sparse(c) = &**v {
+            if c.dtype() != p.dtype || c.shape() != p.shape.as_slice() {
+                return Err(format!(
+                    "a block function returned a sparse {} block of shape {:?}; the array needs {} blocks of shape {:?}",
+                    c.dtype().name(),
+                    c.shape(),
+                    p.dtype.name(),
+                    p.shape
+                ));
+            }
+            return Ok(v.clone());
+        }
         let b = buffer(v, "a block function")?;
         if b.dtype() != p.dtype || b.shape() != p.shape.as_slice() {
             return Err(format!(

@@ -98,6 +98,8 @@ pub const DASK_VALUE_BUFFER: dask_value_kind = 6;
 pub const DASK_VALUE_OPAQUE: dask_value_kind = 7;
 /// Parameters of a library operation (read-only to C).
 pub const DASK_VALUE_PARAMS: dask_value_kind = 8;
+/// A sparse (COO) block (read it through a sparse array, see `dask_sparse_*`).
+pub const DASK_VALUE_SPARSE: dask_value_kind = 9;
 
 /// Gives host memory back; called once, from any thread, when the library no longer uses it.
 #[allow(non_camel_case_types)]
@@ -348,6 +350,7 @@ pub unsafe extern "C" fn dask_value_get_kind(
             Value::Buffer(_) => DASK_VALUE_BUFFER,
             Value::Opaque(_) => DASK_VALUE_OPAQUE,
             Value::Params(_) => DASK_VALUE_PARAMS,
+            Value::Sparse(_) => DASK_VALUE_SPARSE,
         };
         Ok(())
     })

@@ -38,6 +38,8 @@ pub enum Value {
     /// reduction's partial state): plain Rust data, no pointers or closures, so a task that
     /// carries them can be inspected and, later, serialised.
     Params(Arc<dyn Params>),
+    /// A sparse (COO) block.
+    Sparse(crate::sparse::Coo),
 }
 
 /// Plain-data parameters carried by [`Value::Params`].
@@ -55,6 +57,7 @@ impl Value {
         match self {
             Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Opaque(_) => 0,
             Value::Params(p) => p.nbytes(),
+            Value::Sparse(s) => s.nbytes(),
             Value::Str(s) => s.len(),
             Value::Bytes(b) => b.len(),
             Value::Buffer(b) => b.storage_len(),
@@ -73,6 +76,7 @@ impl Value {
             Value::Buffer(_) => "buffer",
             Value::Opaque(_) => "opaque",
             Value::Params(_) => "params",
+            Value::Sparse(_) => "sparse",
         }
     }
 

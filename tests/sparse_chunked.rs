@@ -1,0 +1,176 @@
+//! Chunked arrays with sparse blocks: every chunk operation dispatches on the block kind; the
+//! results are checked against the same computation on dense blocks.
+
+use dask::array::{Array, ChunkSpec, Scalar};
+use dask::{Client, Config, DType};
+use std::sync::OnceLock;
+
+fn client() -> &'static Client {
+    static C: OnceLock<Client> = OnceLock::new();
+    C.get_or_init(|| Client::new(Config::with_threads(2)).unwrap())
+}
+
+/// The dask 2017 log's pattern on a chunked array: x[x < 0.9] = 0, then blocks to COO.
+fn sparse_and_dense() -> (Array, Array) {
+    let c = client();
+    let x = Array::random_uniform(
+        3,
+        0.0,
+        1.0,
+        &[120, 90],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![50, 40]),
+    )
+    .unwrap();
+    let mask = x.binary("less", 0.9).unwrap();
+    let dense = x.set_where(&mask, 0.0).unwrap().persist(c).unwrap();
+    let sparse = dense.to_sparse(0.0).persist(c).unwrap();
+    assert!(sparse.is_sparse() && !dense.is_sparse());
+    (sparse, dense)
+}
+
+fn close(a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+            "element {i}: {x} vs {y}"
+        );
+    }
+}
+
+#[test]
+fn elementwise_on_sparse_blocks_matches_dense_blocks() {
+    let c = client();
+    let (s, d) = sparse_and_dense();
+    let expr = |a: &Array| a.binary("multiply", 2.0).unwrap().binary("add", a).unwrap();
+    let got = expr(&s);
+    assert!(got.is_sparse(), "s * 2 + s keeps sparse blocks");
+    let got = got.compute_sparse(c).unwrap();
+    assert!(got.density() < 0.2);
+    close(
+        got.to_dense().unwrap().as_slice::<f64>().unwrap(),
+        expr(&d).compute(c).unwrap().as_slice::<f64>().unwrap(),
+    );
+    // exp changes the fill value (exp(0) = 1): still sparse, still exact everywhere.
+    let e = s.unary("exp").unwrap().compute_sparse(c).unwrap();
+    assert_eq!(e.fill_value(), Scalar::Float(1.0));
+    close(
+        e.to_dense().unwrap().as_slice::<f64>().unwrap(),
+        d.unary("exp")
+            .unwrap()
+            .compute(c)
+            .unwrap()
+            .as_slice::<f64>()
+            .unwrap(),
+    );
+    // No silent densify: computing a sparse array as dense is an explicit step.
+    assert!(s.compute(c).is_err());
+    close(
+        s.to_dense().compute(c).unwrap().as_slice::<f64>().unwrap(),
+        d.compute(c).unwrap().as_slice::<f64>().unwrap(),
+    );
+}
+
+#[test]
+fn reductions_and_products_on_sparse_blocks_match_dense_blocks() {
+    let c = client();
+    let (s, d) = sparse_and_dense();
+    for axes in [None, Some(vec![0]), Some(vec![1])] {
+        for (sr, dr) in [
+            (
+                s.sum(axes.as_deref()).unwrap(),
+                d.sum(axes.as_deref()).unwrap(),
+            ),
+            (
+                s.max(axes.as_deref()).unwrap(),
+                d.max(axes.as_deref()).unwrap(),
+            ),
+            (
+                s.mean(axes.as_deref()).unwrap(),
+                d.mean(axes.as_deref()).unwrap(),
+            ),
+            (
+                s.count_nonzero(axes.as_deref())
+                    .unwrap()
+                    .astype(DType::Float64),
+                d.count_nonzero(axes.as_deref())
+                    .unwrap()
+                    .astype(DType::Float64),
+            ),
+        ] {
+            assert!(!sr.is_sparse(), "reductions give dense blocks");
+            close(
+                sr.compute(c).unwrap().as_slice::<f64>().unwrap(),
+                dr.compute(c).unwrap().as_slice::<f64>().unwrap(),
+            );
+        }
+    }
+    let sp = s.matmul(&s.t()).unwrap();
+    assert!(sp.is_sparse(), "sparse @ sparse stays sparse");
+    let got = sp.compute_sparse(c).unwrap().to_dense().unwrap();
+    close(
+        got.as_slice::<f64>().unwrap(),
+        d.matmul(&d.t())
+            .unwrap()
+            .compute(c)
+            .unwrap()
+            .as_slice::<f64>()
+            .unwrap(),
+    );
+    let sliced = s
+        .slice(&[
+            dask::array::Index::Slice(Some(10), Some(100), 3),
+            dask::array::Index::Slice(None, None, -1),
+        ])
+        .unwrap();
+    let dsl = d
+        .slice(&[
+            dask::array::Index::Slice(Some(10), Some(100), 3),
+            dask::array::Index::Slice(None, None, -1),
+        ])
+        .unwrap();
+    close(
+        sliced
+            .compute_sparse(c)
+            .unwrap()
+            .to_dense()
+            .unwrap()
+            .as_slice::<f64>()
+            .unwrap(),
+        dsl.compute(c).unwrap().as_slice::<f64>().unwrap(),
+    );
+    let re = s.rechunk(&ChunkSpec::Regular(vec![30, 45])).unwrap();
+    close(
+        re.compute_sparse(c)
+            .unwrap()
+            .to_dense()
+            .unwrap()
+            .as_slice::<f64>()
+            .unwrap(),
+        d.compute(c).unwrap().as_slice::<f64>().unwrap(),
+    );
+}
+
+#[test]
+fn random_sparse_is_chunking_independent_with_the_density_asked() {
+    let c = client();
+    let a = Array::random_sparse(9, 0.01, &[300, 400], &ChunkSpec::Regular(vec![100, 100]))
+        .unwrap()
+        .compute_sparse(c)
+        .unwrap();
+    let b = Array::random_sparse(9, 0.01, &[300, 400], &ChunkSpec::Regular(vec![300, 70]))
+        .unwrap()
+        .compute_sparse(c)
+        .unwrap();
+    assert_eq!(a.linear(), b.linear());
+    assert_eq!(
+        a.data().as_slice::<f64>().unwrap(),
+        b.data().as_slice::<f64>().unwrap()
+    );
+    assert!(
+        (a.density() - 0.01).abs() < 0.003,
+        "density {}",
+        a.density()
+    );
+}
