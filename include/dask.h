@@ -1172,6 +1172,41 @@ dask_status dask_sparse_stack(const struct dask_array *const *arrays,
                               size_t axis,
                               struct dask_array **out_array);
 
+// The chunked array with sparse blocks (`x.map_blocks(sparse.COO)`): each block keeps the
+// elements that differ from `fill`. Lazy; operations then dispatch on the block kind.
+//
+// # Safety
+// `x` is a live chunked array; `out_array` valid for writes.
+dask_status dask_array_to_sparse(const struct dask_array *x,
+                                 double fill,
+                                 struct dask_array **out_array);
+
+// The chunked array with dense blocks: the explicit densify of a chunked sparse array. Lazy.
+//
+// # Safety
+// `x` is a live chunked array; `out_array` valid for writes.
+dask_status dask_array_to_dense(const struct dask_array *x, struct dask_array **out_array);
+
+// A random sparse float64 chunked array: elements stored with probability `density`, values
+// uniform in [0, 1); chunking-independent for a seed. `chunks`: block shape or NULL (auto).
+//
+// # Safety
+// `shape` (and `chunks` unless NULL) hold `ndim` entries; `out_array` valid for writes.
+dask_status dask_array_random_sparse(uint64_t seed,
+                                     double density,
+                                     size_t ndim,
+                                     const size_t *shape,
+                                     const size_t *chunks,
+                                     struct dask_array **out_array);
+
+// Computes a chunked sparse array into one sparse array (owned by the caller).
+//
+// # Safety
+// `client` and `x` are live; `out_array` valid for writes.
+dask_status dask_array_compute_sparse(const struct dask_client *client,
+                                      const struct dask_array *x,
+                                      struct dask_array **out_array);
+
 // The name of a status code ("DASK_ERR_TASK"), or "DASK_ERR_UNKNOWN". Static storage. Any thread.
 const char *dask_status_name(dask_status status);
 

@@ -1070,6 +1070,28 @@ impl Array {
         )
     }
 
+    /// A chunked sparse array over a sparse array, cut into blocks of `block` (each block a
+    /// slice of `coo`).
+    pub fn from_sparse_blocks(coo: &crate::sparse::Coo, block: &[usize]) -> Result<Array> {
+        let chunks = Chunks::regular(coo.shape(), block)?;
+        let mut blocks = Vec::with_capacity(chunks.nblocks());
+        for i in 0..chunks.nblocks() {
+            let idx = chunks.unravel(i);
+            let sel: Vec<(usize, isize, usize)> = idx
+                .iter()
+                .enumerate()
+                .map(|(ax, &k)| (chunks.offsets(ax)[k], 1, chunks.axis(ax)[k]))
+                .collect();
+            blocks.push(Arc::new(Value::Sparse(coo.slice(&sel, &[])?)));
+        }
+        Ok(Array::with_kind(
+            coo.dtype(),
+            chunks,
+            Op::Blocks(blocks),
+            true,
+        ))
+    }
+
     /// The array with dense blocks (the explicit densify of a sparse array).
     pub fn to_dense(&self) -> Array {
         if !self.is_sparse() {

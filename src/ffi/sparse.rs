@@ -387,3 +387,90 @@ pub unsafe extern "C" fn dask_sparse_stack(
         )
     })
 }
+
+/// The chunked array with sparse blocks (`x.map_blocks(sparse.COO)`): each block keeps the
+/// elements that differ from `fill`. Lazy; operations then dispatch on the block kind.
+///
+/// # Safety
+/// `x` is a live chunked array; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_to_sparse(
+    x: *const dask_array,
+    fill: f64,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let a = unsafe { super::array::array_arg(x) }?;
+        put_operand(slot, Operand::Array(a.to_sparse(Scalar::Float(fill))))
+    })
+}
+
+/// The chunked array with dense blocks: the explicit densify of a chunked sparse array. Lazy.
+///
+/// # Safety
+/// `x` is a live chunked array; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_to_dense(
+    x: *const dask_array,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let a = unsafe { super::array::array_arg(x) }?;
+        put_operand(slot, Operand::Array(a.to_dense()))
+    })
+}
+
+/// A random sparse float64 chunked array: elements stored with probability `density`, values
+/// uniform in [0, 1); chunking-independent for a seed. `chunks`: block shape or NULL (auto).
+///
+/// # Safety
+/// `shape` (and `chunks` unless NULL) hold `ndim` entries; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_random_sparse(
+    seed: u64,
+    density: f64,
+    ndim: usize,
+    shape: *const usize,
+    chunks: *const usize,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let shape = unsafe { slice(shape, ndim, "shape") }?;
+        let spec = if chunks.is_null() {
+            crate::array::ChunkSpec::Auto
+        } else {
+            crate::array::ChunkSpec::Regular(unsafe { slice(chunks, ndim, "chunks") }?.to_vec())
+        };
+        put_operand(
+            slot,
+            Operand::Array(crate::array::Array::random_sparse(
+                seed, density, shape, &spec,
+            )?),
+        )
+    })
+}
+
+/// Computes a chunked sparse array into one sparse array (owned by the caller).
+///
+/// # Safety
+/// `client` and `x` are live; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_compute_sparse(
+    client: *const super::client::dask_client,
+    x: *const dask_array,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let a = unsafe { super::array::array_arg(x) }?;
+        put_operand(slot, Operand::Sparse(a.compute_sparse(c)?))
+    })
+}

@@ -299,6 +299,27 @@ impl Coo {
         if sel.len() != self.ndim() {
             return Err(Error::Shape("slice rank differs from the array's".into()));
         }
+        for (a, &(start, step, len)) in sel.iter().enumerate() {
+            if step == 0 {
+                return Err(Error::invalid(format!("slice step of axis {a} is zero")));
+            }
+            if len > 0 {
+                let last = start as i64 + (len as i64 - 1) * step as i64;
+                let n = self.shape[a] as i64;
+                if start as i64 >= n || last < 0 || last >= n {
+                    return Err(Error::invalid(format!(
+                        "slice ({start}, {step}, {len}) reaches outside axis {a} of length {n}"
+                    )));
+                }
+            }
+        }
+        for &d in drop {
+            if d >= self.ndim() || sel[d].2 != 1 {
+                return Err(Error::invalid(format!(
+                    "axis {d} can be dropped only when one element of it is selected"
+                )));
+            }
+        }
         let shape: Vec<usize> = sel.iter().map(|s| s.2).collect();
         let kept: Vec<usize> = (0..self.ndim()).filter(|a| !drop.contains(a)).collect();
         let out_shape: Vec<usize> = kept.iter().map(|&a| shape[a]).collect();

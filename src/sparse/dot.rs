@@ -54,7 +54,15 @@ fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Cs
             "tensordot of a sparse array needs fill value 0",
         ));
     }
-    let t = x.transpose(perm)?;
+    // Already in the right order when the permutation is the identity (the common 2-d case).
+    let identity = perm.iter().enumerate().all(|(i, &p)| i == p);
+    let transposed;
+    let t = if identity {
+        x
+    } else {
+        transposed = x.transpose(perm)?;
+        &transposed
+    };
     let rows: usize = t.shape()[..split].iter().product();
     let cols: usize = t.shape()[split..].iter().product();
     let data = cast_block(t.data(), T::DTYPE)?;
@@ -155,8 +163,12 @@ fn typed<T: Element + Num>(
             );
             let (linear, values) = spgemm(&ca, &cb);
             let nnz = values.len();
-            let coo = Coo::from_sorted(shape, linear, Buffer::from_vec(values, &[nnz])?, [0u8; 8])?;
-            DotResult::Sparse(coo)
+            DotResult::Sparse(Coo::from_sorted(
+                shape,
+                linear,
+                Buffer::from_vec(values, &[nnz])?,
+                [0u8; 8],
+            )?)
         }
         (DotArg::Sparse(x), DotArg::Dense(y)) => {
             let ca = to_csr::<T>(x, &perm_a, free_a.len())?;

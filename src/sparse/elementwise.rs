@@ -29,6 +29,27 @@ pub fn auto_densify() -> bool {
     AUTO_DENSIFY.load(Ordering::SeqCst)
 }
 
+/// Equal as values: floats compare numerically (NaN equal to NaN), others bitwise.
+fn same_value(a: &[u8], b: &[u8], dtype: DType) -> bool {
+    match dtype {
+        DType::Float64 => {
+            let (x, y) = (
+                f64::from_ne_bytes(a.try_into().expect("8 bytes")),
+                f64::from_ne_bytes(b.try_into().expect("8 bytes")),
+            );
+            x == y || (x.is_nan() && y.is_nan())
+        }
+        DType::Float32 => {
+            let (x, y) = (
+                f32::from_ne_bytes(a.try_into().expect("4 bytes")),
+                f32::from_ne_bytes(b.try_into().expect("4 bytes")),
+            );
+            x == y || (x.is_nan() && y.is_nan())
+        }
+        _ => a == b,
+    }
+}
+
 /// An operand of a sparse elementwise operation.
 #[derive(Debug, Clone)]
 pub enum SparseArg<'a> {
@@ -143,8 +164,21 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
     let refs: Vec<&Buffer> = fill_inputs.iter().collect();
     let fills = crate::array::block::contiguous(&eval_block(&p, &refs, &fill_shape)?)?;
     let isz = out_dtype.itemsize();
+    if fills.is_empty() {
+        // No elements at all (a zero-length axis): the result is empty, any fill is right.
+        let mut fill = [0u8; 8];
+        let zero = Buffer::zeros(out_dtype, &[])?;
+        fill[..isz].copy_from_slice(elem(&zero, 0));
+        return Ok(SparseResult::Sparse(Coo::from_sorted(
+            &shape,
+            Vec::new(),
+            Buffer::zeros(out_dtype, &[0])?,
+            fill,
+        )?));
+    }
     let first_fill = elem(&fills, 0).to_vec();
-    let constant = (0..fills.len()).all(|i| elem(&fills, i) == first_fill.as_slice());
+    // Constant by value, as pydata/sparse decides (so -0.0 equals 0.0 and NaN equals NaN).
+    let constant = (0..fills.len()).all(|i| same_value(elem(&fills, i), &first_fill, out_dtype));
     if !constant {
         if !auto_densify() {
             return Err(Error::invalid(format!(

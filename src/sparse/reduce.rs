@@ -19,6 +19,8 @@ pub enum Reduced {
 }
 
 trait Acc: Element + Copy + Default {
+    /// The reduction of nothing (sum 0, prod 1, all true, any false).
+    fn identity(op: ReduceOp) -> Self;
     fn combine(op: ReduceOp, a: Self, b: Self) -> Self;
     /// `v` combined with itself `k` times (k >= 1).
     fn repeat(op: ReduceOp, v: Self, k: u64) -> Self;
@@ -28,6 +30,9 @@ trait Acc: Element + Copy + Default {
 macro_rules! num_acc {
     ($($t:ty),*) => {$(
         impl Acc for $t {
+            fn identity(op: ReduceOp) -> Self {
+                if op == ReduceOp::Prod { <$t as Num>::ONE } else { <$t as Num>::ZERO }
+            }
             fn combine(op: ReduceOp, a: Self, b: Self) -> Self {
                 match op {
                     ReduceOp::Sum => <$t as Num>::add(a, b),
@@ -61,6 +66,9 @@ macro_rules! num_acc {
 num_acc!(i64, u64, f32, f64);
 
 impl Acc for B8 {
+    fn identity(op: ReduceOp) -> Self {
+        B8::of(matches!(op, ReduceOp::All | ReduceOp::Min | ReduceOp::Prod))
+    }
     fn combine(op: ReduceOp, a: Self, b: Self) -> Self {
         match op {
             ReduceOp::All | ReduceOp::Min | ReduceOp::Prod => B8::of(a.get() && b.get()),
@@ -130,7 +138,7 @@ fn reduce_typed<T: Acc>(op: ReduceOp, x: &Coo, reduced: &[bool], m: u64) -> Resu
             (None, k) => T::repeat(op, fill, k),
         }
     };
-    let new_fill = if m > 0 { fold(&[]) } else { T::default() };
+    let new_fill = if m > 0 { fold(&[]) } else { T::identity(op) };
     if out_shape.is_empty() {
         let v = gs.first().map(|g| fold(&g.1)).unwrap_or(new_fill);
         return Ok(Reduced::Dense(Buffer::from_vec(vec![v], &[])?));
