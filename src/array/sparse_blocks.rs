@@ -164,7 +164,9 @@ pub(crate) fn assemble_sparse(p: &AssembleBlock, inputs: &[&Coo]) -> Result<Coo>
     }
 }
 
-/// Sparse pieces placed at offsets in an array of `shape` (one fill value).
+/// Sparse pieces placed at offsets in an array of `shape` (one fill value). Pieces laid out
+/// in row-major block order along the first axis come out sorted already; otherwise the
+/// entries are sorted once.
 pub(crate) fn place(pieces: &[(Vec<usize>, Coo)], shape: &[usize]) -> Result<Coo> {
     let fill = pieces
         .first()
@@ -174,32 +176,47 @@ pub(crate) fn place(pieces: &[(Vec<usize>, Coo)], shape: &[usize]) -> Result<Coo
         .first()
         .map(|p| p.1.dtype())
         .unwrap_or(DType::Float64);
-    let nd = shape.len();
-    let mut coords: Vec<Vec<u64>> = vec![Vec::new(); nd];
-    let mut values: Vec<u8> = Vec::new();
-    let mut nnz = 0;
+    let strides = crate::sparse::coords::linear_strides(shape)?;
+    let isz = dtype.itemsize();
+    let total: usize = pieces.iter().map(|p| p.1.nnz()).sum();
+    let mut linear: Vec<u64> = Vec::with_capacity(total);
+    let mut bytes: Vec<u8> = Vec::with_capacity(total * isz);
     for (at, c) in pieces {
         if c.dtype() != dtype || c.fill_value() != fill {
             return Err(Error::invalid(
                 "sparse blocks of one array must share dtype and fill value",
             ));
         }
-        let isz = dtype.itemsize();
-        for i in 0..c.nnz() {
-            for a in 0..nd {
-                coords[a].push(c.coord(a, i) + at[a] as u64);
+        let base: u64 = at.iter().zip(&strides).map(|(&o, &s)| o as u64 * s).sum();
+        let n = c.nnz();
+        let start = linear.len();
+        linear.resize(start + n, base);
+        for (a, &s) in strides.iter().enumerate() {
+            for (i, l) in linear[start..].iter_mut().enumerate() {
+                *l += c.coord(a, i) * s;
             }
-            // SAFETY: the data buffer is contiguous with `nnz` elements.
-            values.extend_from_slice(unsafe {
-                std::slice::from_raw_parts(c.data().as_ptr().add(i * isz), isz)
+        }
+        if n > 0 {
+            // SAFETY: the block's data is contiguous with `n` elements.
+            bytes.extend_from_slice(unsafe {
+                std::slice::from_raw_parts(c.data().as_ptr(), n * isz)
             });
         }
-        nnz += c.nnz();
     }
-    let flat: Vec<u64> = coords.into_iter().flatten().collect();
-    let mut data = Buffer::zeros(dtype, &[nnz])?;
-    data.as_mut_bytes()?.copy_from_slice(&values);
-    Coo::from_triplets(shape, &flat, &data, fill)
+    let (linear, bytes) = if linear.windows(2).all(|w| w[0] < w[1]) {
+        (linear, bytes)
+    } else {
+        let mut order: Vec<usize> = (0..linear.len()).collect();
+        order.sort_unstable_by_key(|&i| linear[i]);
+        let mut sorted = Vec::with_capacity(bytes.len());
+        for &i in &order {
+            sorted.extend_from_slice(&bytes[i * isz..(i + 1) * isz]);
+        }
+        (order.iter().map(|&i| linear[i]).collect(), sorted)
+    };
+    let mut data = Buffer::zeros(dtype, &[linear.len()])?;
+    data.as_mut_bytes()?.copy_from_slice(&bytes);
+    Coo::from_sorted(shape, linear, data, fill.to_element(dtype))
 }
 
 fn dot_arg(v: &Value) -> Result<sparse::DotArg<'_>> {

@@ -108,10 +108,25 @@ impl Coo {
         linear_strides(shape)?;
         let data = contiguous(&data)?;
         let isz = data.dtype().itemsize();
-        let keep: Vec<usize> = (0..linear.len())
-            .filter(|&i| elem(&data, i) != &fill[..isz])
-            .collect();
-        let (linear, data) = if keep.len() == linear.len() {
+        let bytes: &[u8] = if data.is_empty() {
+            &[]
+        } else {
+            // SAFETY: a contiguous buffer of `len * isz` bytes.
+            unsafe { std::slice::from_raw_parts(data.as_ptr(), data.len() * isz) }
+        };
+        let fillb = &fill[..isz];
+        let has_fill = bytes.chunks_exact(isz).any(|e| e == fillb);
+        let keep: Vec<usize> = if has_fill {
+            bytes
+                .chunks_exact(isz)
+                .enumerate()
+                .filter(|(_, e)| *e != fillb)
+                .map(|(i, _)| i)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (linear, data) = if !has_fill {
             (linear, data)
         } else {
             let mut out = Buffer::zeros(data.dtype(), &[keep.len()])?;
@@ -125,6 +140,26 @@ impl Coo {
             shape: shape.to_vec(),
             coords: Arc::new(Coords::from_linear(shape, &linear)),
             data,
+            fill,
+        })
+    }
+
+    /// A COO from canonical parts (sorted, unique, no stored fill): trusted, not re-checked
+    /// beyond lengths.
+    pub(crate) fn from_canonical(
+        shape: &[usize],
+        coords: Coords,
+        data: Buffer,
+        fill: [u8; 8],
+    ) -> Result<Coo> {
+        linear_strides(shape)?;
+        if coords.len() != shape.len() * data.len() {
+            return Err(Error::Shape("coordinates and data differ in length".into()));
+        }
+        Ok(Coo {
+            shape: shape.to_vec(),
+            coords: Arc::new(coords),
+            data: contiguous(&data)?,
             fill,
         })
     }

@@ -35,10 +35,13 @@ impl Coords {
         let mut all = vec![0u64; nd * nnz];
         for (i, &l) in linear.iter().enumerate() {
             let mut rest = l;
-            for a in (0..nd).rev() {
+            for a in (1..nd).rev() {
                 let n = shape[a].max(1) as u64;
                 all[a * nnz + i] = rest % n;
                 rest /= n;
+            }
+            if nd > 0 {
+                all[i] = rest;
             }
         }
         Coords::narrow(shape, all)

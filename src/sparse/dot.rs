@@ -69,14 +69,23 @@ fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Cs
     let mut indptr = vec![0usize; rows + 1];
     let mut indices = Vec::with_capacity(t.nnz());
     let mut values = Vec::with_capacity(t.nnz());
-    for (i, l) in t.linear().into_iter().enumerate() {
-        let (r, c) = (
-            (l / cols.max(1) as u64) as usize,
-            (l % cols.max(1) as u64) as usize,
-        );
-        indptr[r + 1] += 1;
-        indices.push(c);
-        values.push(read::<T>(elem(&data, i)));
+    if t.ndim() == 2 && split == 1 {
+        // Rows and columns are the coordinates themselves.
+        for i in 0..t.nnz() {
+            indptr[t.coord(0, i) as usize + 1] += 1;
+            indices.push(t.coord(1, i) as usize);
+        }
+        values.extend_from_slice(data.as_slice::<T>()?);
+    } else {
+        for (i, l) in t.linear().into_iter().enumerate() {
+            let (r, c) = (
+                (l / cols.max(1) as u64) as usize,
+                (l % cols.max(1) as u64) as usize,
+            );
+            indptr[r + 1] += 1;
+            indices.push(c);
+            values.push(read::<T>(elem(&data, i)));
+        }
     }
     for r in 0..rows {
         indptr[r + 1] += indptr[r];
@@ -90,12 +99,14 @@ fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Cs
     })
 }
 
-fn spgemm<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<T>) {
+/// Gustavson's row-by-row product; returns the result's (row, column, value) triplets in
+/// row-major order, without the entries that cancel to zero (so the result is canonical).
+fn spgemm<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
     let n = b.cols;
     let mut acc = vec![T::ZERO; n];
     let mut seen = vec![false; n];
     let mut touched: Vec<usize> = Vec::new();
-    let (mut linear, mut values) = (Vec::new(), Vec::new());
+    let (mut rows, mut cols, mut values) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..a.rows {
         for p in a.indptr[r]..a.indptr[r + 1] {
             let (k, v) = (a.indices[p], a.values[p]);
@@ -110,14 +121,17 @@ fn spgemm<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<T>) {
         }
         touched.sort_unstable();
         for &c in &touched {
-            linear.push((r * n + c) as u64);
-            values.push(acc[c]);
+            if acc[c] != T::ZERO {
+                rows.push(r as u64);
+                cols.push(c as u64);
+                values.push(acc[c]);
+            }
             acc[c] = T::ZERO;
             seen[c] = false;
         }
         touched.clear();
     }
-    (linear, values)
+    (rows, cols, values)
 }
 
 fn sp_dense<T: Element + Num>(a: &Csr<T>, b: &[T], n: usize) -> Vec<T> {
@@ -161,14 +175,24 @@ fn typed<T: Element + Num>(
                 to_csr::<T>(x, &perm_a, free_a.len())?,
                 to_csr::<T>(y, &perm_b, axes_b.len())?,
             );
-            let (linear, values) = spgemm(&ca, &cb);
+            let (rows, cols, values) = spgemm(&ca, &cb);
             let nnz = values.len();
-            DotResult::Sparse(Coo::from_sorted(
-                shape,
-                linear,
-                Buffer::from_vec(values, &[nnz])?,
-                [0u8; 8],
-            )?)
+            let data = Buffer::from_vec(values, &[nnz])?;
+            // Matrix rows and columns are the result's coordinates when each side keeps one axis.
+            DotResult::Sparse(if free_a.len() == 1 && free_b.len() == 1 {
+                let mut all = rows;
+                all.extend_from_slice(&cols);
+                Coo::from_canonical(
+                    shape,
+                    crate::sparse::Coords::narrow(shape, all),
+                    data,
+                    [0u8; 8],
+                )?
+            } else {
+                let n = cb.cols as u64;
+                let linear = rows.iter().zip(&cols).map(|(&r, &c)| r * n + c).collect();
+                Coo::from_sorted(shape, linear, data, [0u8; 8])?
+            })
         }
         (DotArg::Sparse(x), DotArg::Dense(y)) => {
             let ca = to_csr::<T>(x, &perm_a, free_a.len())?;
