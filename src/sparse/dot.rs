@@ -3,7 +3,7 @@
 //! accumulator per row), and the result is shaped back. Sparse x sparse gives a sparse result
 //! by default; any dense operand gives a dense one; `return_type` overrides both.
 
-use super::coo::{elem, Coo};
+use super::coo::Coo;
 use crate::array::block::{cast_block, contiguous, transpose_block};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
@@ -42,11 +42,6 @@ struct Csr<T> {
     values: Vec<T>,
 }
 
-fn read<T: Element + Copy>(b: &[u8]) -> T {
-    // SAFETY: `b` holds one element of T (the data was cast to T).
-    unsafe { std::ptr::read_unaligned(b.as_ptr() as *const T) }
-}
-
 /// `x` (transposed by `perm`, then seen as rows x cols in row-major order) in CSR form.
 fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Csr<T>> {
     if x.fill_bytes().iter().any(|&b| b != 0) {
@@ -54,37 +49,52 @@ fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Cs
             "tensordot of a sparse array needs fill value 0",
         ));
     }
-    // Already in the right order when the permutation is the identity (the common 2-d case).
-    let identity = perm.iter().enumerate().all(|(i, &p)| i == p);
-    let transposed;
-    let t = if identity {
-        x
-    } else {
-        transposed = x.transpose(perm)?;
-        &transposed
-    };
-    let rows: usize = t.shape()[..split].iter().product();
-    let cols: usize = t.shape()[split..].iter().product();
-    let data = cast_block(t.data(), T::DTYPE)?;
+    let shape: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
+    let rows: usize = shape[..split].iter().product();
+    let cols: usize = shape[split..].iter().product();
+    let data = cast_block(x.data(), T::DTYPE)?;
+    let src = data.as_slice::<T>()?;
+    let n = x.nnz();
     let mut indptr = vec![0usize; rows + 1];
-    let mut indices = Vec::with_capacity(t.nnz());
-    let mut values = Vec::with_capacity(t.nnz());
-    if t.ndim() == 2 && split == 1 {
-        // Rows and columns are the coordinates themselves.
-        for i in 0..t.nnz() {
-            indptr[t.coord(0, i) as usize + 1] += 1;
-            indices.push(t.coord(1, i) as usize);
+    let mut indices = Vec::with_capacity(n);
+    let mut values = Vec::with_capacity(n);
+    let identity = perm.iter().enumerate().all(|(i, &p)| i == p);
+    if identity && x.ndim() == 2 && split == 1 {
+        // Already in row order, and rows and columns are the coordinates themselves.
+        for i in 0..n {
+            indptr[x.coord(0, i) as usize + 1] += 1;
+            indices.push(x.coord(1, i) as usize);
         }
-        values.extend_from_slice(data.as_slice::<T>()?);
+        values.extend_from_slice(src);
     } else {
-        for (i, l) in t.linear().into_iter().enumerate() {
-            let (r, c) = (
-                (l / cols.max(1) as u64) as usize,
-                (l % cols.max(1) as u64) as usize,
-            );
-            indptr[r + 1] += 1;
-            indices.push(c);
-            values.push(read::<T>(elem(&data, i)));
+        // (row, column) of every entry in the permuted layout, then one sort by position:
+        // the transpose without building an intermediate COO.
+        let mut row_of = vec![0u64; n];
+        let mut col_of = vec![0u64; n];
+        for (k, &p) in perm.iter().enumerate() {
+            let (target, within) = if k < split {
+                (&mut row_of, k)
+            } else {
+                (&mut col_of, k - split)
+            };
+            let group = if k < split {
+                &shape[..split]
+            } else {
+                &shape[split..]
+            };
+            let stride: u64 = group[within + 1..].iter().map(|&d| d as u64).product();
+            for (i, t) in target.iter_mut().enumerate() {
+                *t += x.coord(p, i) * stride;
+            }
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        if !identity {
+            order.sort_unstable_by_key(|&i| (row_of[i], col_of[i]));
+        }
+        for &i in &order {
+            indptr[row_of[i] as usize + 1] += 1;
+            indices.push(col_of[i] as usize);
+            values.push(src[i]);
         }
     }
     for r in 0..rows {
