@@ -1218,6 +1218,11 @@ impl Array {
 
     /// Computes the array into `out` (C order, `len() * itemsize` bytes).
     pub fn compute_into(&self, client: &Client, out: &mut [u8]) -> Result<()> {
+        if self.is_sparse() {
+            return Err(Error::invalid(
+                "the array's blocks are sparse: use compute_sparse, or densify explicitly with to_dense",
+            ));
+        }
         let isz = self.dtype().itemsize();
         if out.len() != self.len() * isz {
             return Err(Error::Shape(format!(
@@ -1240,6 +1245,11 @@ impl Array {
         client: &Client,
         mut write: impl FnMut(usize, &[usize], &Buffer) -> Result<()>,
     ) -> Result<()> {
+        if self.is_sparse() {
+            return Err(Error::invalid(
+                "the array's blocks are sparse: store writes dense blocks; densify explicitly with to_dense",
+            ));
+        }
         let fs = self.run(client)?;
         let chunks = self.chunks().clone();
         let mut done = AsCompleted::new(fs);

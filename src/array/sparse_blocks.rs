@@ -182,7 +182,7 @@ pub(crate) fn place(pieces: &[(Vec<usize>, Coo)], shape: &[usize]) -> Result<Coo
     let mut linear: Vec<u64> = Vec::with_capacity(total);
     let mut bytes: Vec<u8> = Vec::with_capacity(total * isz);
     for (at, c) in pieces {
-        if c.dtype() != dtype || c.fill_value() != fill {
+        if c.dtype() != dtype || !crate::sparse::same_scalar(c.fill_value(), fill) {
             return Err(Error::invalid(
                 "sparse blocks of one array must share dtype and fill value",
             ));

@@ -35,6 +35,14 @@ pub(crate) fn elem(b: &Buffer, i: usize) -> &[u8] {
     unsafe { std::slice::from_raw_parts(b.as_ptr().add(i * isz), isz) }
 }
 
+/// Scalars equal as numbers (NaN equal to NaN).
+pub(crate) fn same_scalar(a: Scalar, b: Scalar) -> bool {
+    match (a, b) {
+        (Scalar::Float(x), Scalar::Float(y)) => x == y || (x.is_nan() && y.is_nan()),
+        (x, y) => x == y,
+    }
+}
+
 impl Coo {
     pub fn shape(&self) -> &[usize] {
         &self.shape
@@ -75,6 +83,12 @@ impl Coo {
     pub fn fill_value(&self) -> Scalar {
         Scalar::from_element(&self.fill, self.dtype())
     }
+    /// True when the fill values are the same number (-0.0 equals 0.0, NaN equals NaN), as
+    /// pydata/sparse compares them.
+    pub fn same_fill(&self, other: &Coo) -> bool {
+        same_scalar(self.fill_value(), other.fill_value())
+    }
+
     pub(crate) fn fill_bytes(&self) -> &[u8] {
         &self.fill[..self.dtype().itemsize()]
     }
@@ -412,7 +426,7 @@ impl Coo {
         let mut shape = first.shape.clone();
         shape[axis] = 0;
         for p in parts {
-            if p.ndim() != first.ndim() || p.dtype() != first.dtype() || p.fill != first.fill {
+            if p.ndim() != first.ndim() || p.dtype() != first.dtype() || !p.same_fill(first) {
                 return Err(Error::invalid(
                     "concatenated sparse arrays must share rank, dtype and fill value",
                 ));

@@ -44,10 +44,11 @@ struct Csr<T> {
 
 /// `x` (transposed by `perm`, then seen as rows x cols in row-major order) in CSR form.
 fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Csr<T>> {
-    if x.fill_bytes().iter().any(|&b| b != 0) {
-        return Err(Error::invalid(
-            "tensordot of a sparse array needs fill value 0",
-        ));
+    let fill = x.fill_value().as_f64();
+    if fill != 0.0 {
+        return Err(Error::invalid(format!(
+            "tensordot of a sparse array needs fill value 0, not {fill}"
+        )));
     }
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
     let rows: usize = shape[..split].iter().product();

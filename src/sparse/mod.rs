@@ -8,6 +8,7 @@ mod dot;
 mod elementwise;
 mod reduce;
 
+pub(crate) use coo::same_scalar;
 pub use coo::Coo;
 pub use coords::Coords;
 pub use dot::{matmul, tensordot, DotArg, DotResult, ReturnType};
