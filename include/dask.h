@@ -1207,6 +1207,35 @@ dask_status dask_array_compute_sparse(const struct dask_client *client,
                                       const struct dask_array *x,
                                       struct dask_array **out_array);
 
+// Writes a 2-d sparse array (fill 0) in compressed form, through `sprs`: CSR when
+// `by_columns` is false (`out_indptr` gets rows + 1 entries, `out_indices` the column of each
+// of the nnz entries), CSC when true (cols + 1 pointers, row indices). `*out_data` gets the
+// values as a new 1-d buffer value (owned by the caller).
+//
+// # Safety
+// `x` is a live sparse array; `out_indptr` and `out_indices` have room as described (see
+// `dask_sparse_info` for nnz); `out_data` valid for writes.
+dask_status dask_sparse_to_compressed(const struct dask_array *x,
+                                      bool by_columns,
+                                      size_t *out_indptr,
+                                      size_t *out_indices,
+                                      struct dask_value **out_data);
+
+// Makes a 2-d sparse array (fill 0) from compressed arrays, validated by `sprs` (monotone
+// pointers, sorted in-range indices): CSR when `by_columns` is false, CSC when true. `data`
+// is a 1-d buffer value with one value per index. The arrays are copied.
+//
+// # Safety
+// `indptr` holds rows + 1 (CSR) or cols + 1 (CSC) entries and `indices` as many as `data`
+// has values; `out_array` valid for writes.
+dask_status dask_sparse_from_compressed(size_t rows,
+                                        size_t cols,
+                                        bool by_columns,
+                                        const size_t *indptr,
+                                        const size_t *indices,
+                                        const struct dask_value *data,
+                                        struct dask_array **out_array);
+
 // The name of a status code ("DASK_ERR_TASK"), or "DASK_ERR_UNKNOWN". Static storage. Any thread.
 const char *dask_status_name(dask_status status);
 

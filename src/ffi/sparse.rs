@@ -474,3 +474,85 @@ pub unsafe extern "C" fn dask_array_compute_sparse(
         put_operand(slot, Operand::Sparse(a.compute_sparse(c)?))
     })
 }
+
+/// Writes a 2-d sparse array (fill 0) in compressed form, through `sprs`: CSR when
+/// `by_columns` is false (`out_indptr` gets rows + 1 entries, `out_indices` the column of each
+/// of the nnz entries), CSC when true (cols + 1 pointers, row indices). `*out_data` gets the
+/// values as a new 1-d buffer value (owned by the caller).
+///
+/// # Safety
+/// `x` is a live sparse array; `out_indptr` and `out_indices` have room as described (see
+/// `dask_sparse_info` for nnz); `out_data` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_to_compressed(
+    x: *const dask_array,
+    by_columns: bool,
+    out_indptr: *mut usize,
+    out_indices: *mut usize,
+    out_data: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        let s = coo_arg(x)?;
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_data, "out_data") }?;
+        let layout = if by_columns {
+            sparse::Compressed::Cols
+        } else {
+            sparse::Compressed::Rows
+        };
+        let (indptr, indices, data) = sparse::to_compressed(s, layout)?;
+        if out_indptr.is_null() || (!indices.is_empty() && out_indices.is_null()) {
+            return Err(Error::NullArgument(
+                "out_indptr or out_indices is NULL".into(),
+            ));
+        }
+        // SAFETY: room for these entries per the contract.
+        unsafe {
+            std::ptr::copy_nonoverlapping(indptr.as_ptr(), out_indptr, indptr.len());
+            if !indices.is_empty() {
+                std::ptr::copy_nonoverlapping(indices.as_ptr(), out_indices, indices.len());
+            }
+        }
+        *slot = handle::new_handle(ValueRef::Owned(Arc::new(Value::Buffer(data))));
+        Ok(())
+    })
+}
+
+/// Makes a 2-d sparse array (fill 0) from compressed arrays, validated by `sprs` (monotone
+/// pointers, sorted in-range indices): CSR when `by_columns` is false, CSC when true. `data`
+/// is a 1-d buffer value with one value per index. The arrays are copied.
+///
+/// # Safety
+/// `indptr` holds rows + 1 (CSR) or cols + 1 (CSC) entries and `indices` as many as `data`
+/// has values; `out_array` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_sparse_from_compressed(
+    rows: usize,
+    cols: usize,
+    by_columns: bool,
+    indptr: *const usize,
+    indices: *const usize,
+    data: *const dask_value,
+    out_array: *mut *mut dask_array,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_array, "out_array") }?;
+        let v = unsafe { value_arg(data) }?;
+        let d = v
+            .as_buffer()
+            .ok_or_else(|| Error::DType(format!("data is {}, not a buffer", v.kind_name())))?;
+        let outer = if by_columns { cols } else { rows };
+        let ptr = unsafe { slice(indptr, outer + 1, "indptr") }?.to_vec();
+        let idx = unsafe { slice(indices, d.len(), "indices") }?.to_vec();
+        let layout = if by_columns {
+            sparse::Compressed::Cols
+        } else {
+            sparse::Compressed::Rows
+        };
+        put_operand(
+            slot,
+            Operand::Sparse(sparse::from_compressed((rows, cols), layout, ptr, idx, d)?),
+        )
+    })
+}

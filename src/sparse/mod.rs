@@ -4,6 +4,7 @@
 
 mod coo;
 pub mod coords;
+mod csr;
 mod dot;
 mod elementwise;
 mod reduce;
@@ -11,6 +12,7 @@ mod reduce;
 pub(crate) use coo::same_scalar;
 pub use coo::Coo;
 pub use coords::Coords;
+pub use csr::{from_compressed, from_sprs, to_compressed, to_sprs, Compressed};
 pub use dot::{matmul, tensordot, DotArg, DotResult, ReturnType};
 pub use elementwise::{auto_densify, elementwise, set_auto_densify, SparseArg, SparseResult};
 pub use reduce::{reduce, Reduced};
