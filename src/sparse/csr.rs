@@ -33,7 +33,7 @@ fn check_2d(x: &Coo) -> Result<(usize, usize)> {
 }
 
 /// The array as a `sprs` matrix of element type `T` (its dtype must be `T`'s).
-pub fn to_sprs<T: Element + Clone>(x: &Coo, layout: Compressed) -> Result<CsMat<T>> {
+pub fn to_sprs<T: Element>(x: &Coo, layout: Compressed) -> Result<CsMat<T>> {
     let (rows, cols) = check_2d(x)?;
     let data = x.data().as_slice::<T>()?.to_vec();
     let n = x.nnz();
@@ -51,7 +51,7 @@ pub fn to_sprs<T: Element + Clone>(x: &Coo, layout: Compressed) -> Result<CsMat<
     for &i in &order {
         indptr[x.coord(major, i) as usize + 1] += 1;
         indices.push(x.coord(minor_axis, i) as usize);
-        values.push(data[i].clone());
+        values.push(data[i]);
     }
     for k in 0..outer {
         indptr[k + 1] += indptr[k];
@@ -64,7 +64,7 @@ pub fn to_sprs<T: Element + Clone>(x: &Coo, layout: Compressed) -> Result<CsMat<
 }
 
 /// A sparse array from a `sprs` matrix (either layout).
-pub fn from_sprs<T: Element + Clone>(m: &CsMat<T>) -> Result<Coo> {
+pub fn from_sprs<T: Element>(m: &CsMat<T>) -> Result<Coo> {
     let (rows, cols) = m.shape();
     let mut r = Vec::with_capacity(m.nnz());
     let mut c = Vec::with_capacity(m.nnz());
@@ -72,7 +72,7 @@ pub fn from_sprs<T: Element + Clone>(m: &CsMat<T>) -> Result<Coo> {
     for (val, (i, j)) in m.iter() {
         r.push(i as u64);
         c.push(j as u64);
-        v.push(val.clone());
+        v.push(*val);
     }
     let mut coords = r;
     coords.extend_from_slice(&c);
@@ -102,10 +102,7 @@ macro_rules! by_dtype {
 /// The three arrays of the compressed layout: index pointers, indices, values (in `x`'s
 /// dtype), through a `sprs` matrix.
 pub fn to_compressed(x: &Coo, layout: Compressed) -> Result<(Vec<usize>, Vec<usize>, Buffer)> {
-    fn go<T: Element + Clone>(
-        x: &Coo,
-        layout: Compressed,
-    ) -> Result<(Vec<usize>, Vec<usize>, Buffer)> {
+    fn go<T: Element>(x: &Coo, layout: Compressed) -> Result<(Vec<usize>, Vec<usize>, Buffer)> {
         let m = to_sprs::<T>(x, layout)?;
         let (indptr, indices, data) = m.into_raw_storage();
         let n = data.len();
@@ -123,7 +120,7 @@ pub fn from_compressed(
     indices: Vec<usize>,
     data: &Buffer,
 ) -> Result<Coo> {
-    fn go<T: Element + Clone>(
+    fn go<T: Element>(
         shape: (usize, usize),
         layout: Compressed,
         indptr: Vec<usize>,
