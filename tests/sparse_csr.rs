@@ -68,3 +68,53 @@ fn invalid_compressed_input_is_refused() {
     let three_d = s.reshape(&[7, 5, 1]).unwrap();
     assert!(to_compressed(&three_d, Compressed::Rows).is_err());
 }
+
+/// Products with many result columns take the sort-based row product (more than 32k
+/// columns), narrow ones the accumulator: both must agree with a dense evaluation.
+#[test]
+fn wide_and_narrow_sparse_products_match_dense() {
+    use dask::sparse::{matmul, DotArg, DotResult, ReturnType};
+    for cols in [50usize, 40_000] {
+        let (m, k) = (6usize, 9usize);
+        let a: Vec<f64> = (0..m * k)
+            .map(|i| {
+                if i % 3 == 0 {
+                    (i % 7) as f64 - 2.0
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let b: Vec<f64> = (0..k * cols)
+            .map(|i| {
+                if (i * 31) % 97 < 4 {
+                    (i % 5) as f64 + 0.5
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let sa = Coo::from_dense(
+            &Buffer::from_vec(a.clone(), &[m, k]).unwrap(),
+            Scalar::Float(0.0),
+        )
+        .unwrap();
+        let sb = Coo::from_dense(
+            &Buffer::from_vec(b.clone(), &[k, cols]).unwrap(),
+            Scalar::Float(0.0),
+        )
+        .unwrap();
+        let got =
+            match matmul(&DotArg::Sparse(&sa), &DotArg::Sparse(&sb), ReturnType::Auto).unwrap() {
+                DotResult::Sparse(c) => c.to_dense().unwrap(),
+                DotResult::Dense(d) => d,
+            };
+        let got = got.as_slice::<f64>().unwrap();
+        for i in 0..m {
+            for j in 0..cols {
+                let want: f64 = (0..k).map(|p| a[i * k + p] * b[p * cols + j]).sum();
+                assert_eq!(got[i * cols + j], want, "cols {cols}: ({i}, {j})");
+            }
+        }
+    }
+}

@@ -110,9 +110,84 @@ fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Cs
     })
 }
 
-/// Gustavson's row-by-row product; returns the result's (row, column, value) triplets in
+/// Row-by-row product for wide results: the products of a result row are gathered as (column, value) pairs,
+/// sorted by column and summed run by run. This keeps every access sequential (no
+/// accumulator the width of the matrix) and yields each row already sorted. Returns the
+/// (row, column, value) triplets in row-major order without entries that cancel to zero, so
+/// the result is canonical.
+fn spgemm_sorted<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
+    // Upper bound of the output size, to allocate once.
+    let bound: usize = (0..a.rows)
+        .map(|r| {
+            (a.indptr[r]..a.indptr[r + 1])
+                .map(|p| b.indptr[a.indices[p] + 1] - b.indptr[a.indices[p]])
+                .sum::<usize>()
+        })
+        .sum();
+    let (mut rows, mut cols, mut values) = (
+        Vec::with_capacity(bound),
+        Vec::with_capacity(bound),
+        Vec::with_capacity(bound),
+    );
+    let mut pairs: Vec<(u32, T)> = Vec::new();
+    let wide = b.cols > u32::MAX as usize;
+    let mut wide_pairs: Vec<(usize, T)> = Vec::new();
+    for r in 0..a.rows {
+        pairs.clear();
+        wide_pairs.clear();
+        for p in a.indptr[r]..a.indptr[r + 1] {
+            let (k, v) = (a.indices[p], a.values[p]);
+            for q in b.indptr[k]..b.indptr[k + 1] {
+                let prod = T::mul(v, b.values[q]);
+                if wide {
+                    wide_pairs.push((b.indices[q], prod));
+                } else {
+                    pairs.push((b.indices[q] as u32, prod));
+                }
+            }
+        }
+        let mut emit = |c: usize, v: T| {
+            if v != T::ZERO {
+                rows.push(r as u64);
+                cols.push(c as u64);
+                values.push(v);
+            }
+        };
+        if wide {
+            wide_pairs.sort_unstable_by_key(|e| e.0);
+            let mut it = wide_pairs.iter().peekable();
+            while let Some(&(c, mut v)) = it.next() {
+                while let Some(&&(c2, v2)) = it.peek() {
+                    if c2 != c {
+                        break;
+                    }
+                    v = T::add(v, v2);
+                    it.next();
+                }
+                emit(c, v);
+            }
+        } else {
+            pairs.sort_unstable_by_key(|e| e.0);
+            let mut it = pairs.iter().peekable();
+            while let Some(&(c, mut v)) = it.next() {
+                while let Some(&&(c2, v2)) = it.peek() {
+                    if c2 != c {
+                        break;
+                    }
+                    v = T::add(v, v2);
+                    it.next();
+                }
+                emit(c as usize, v);
+            }
+        }
+    }
+    (rows, cols, values)
+}
+
+/// Gustavson's row-by-row product with a dense accumulator row (best when the result has
+/// few columns: the accumulator stays in cache); returns the result's (row, column, value) triplets in
 /// row-major order, without the entries that cancel to zero (so the result is canonical).
-fn spgemm<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
+fn spgemm_acc<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
     let n = b.cols;
     let mut acc = vec![T::ZERO; n];
     let mut seen = vec![false; n];
@@ -143,6 +218,16 @@ fn spgemm<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<
         touched.clear();
     }
     (rows, cols, values)
+}
+
+/// The product of two CSR matrices, in the form that suits the result's width.
+fn spgemm<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
+    // An accumulator row of up to 32k values (256 KiB of f64) stays in L2.
+    if b.cols <= 32_768 {
+        spgemm_acc(a, b)
+    } else {
+        spgemm_sorted(a, b)
+    }
 }
 
 fn sp_dense<T: Element + Num>(a: &Csr<T>, b: &[T], n: usize) -> Vec<T> {
