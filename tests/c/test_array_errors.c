@@ -8,6 +8,7 @@
  * C callbacks (map_blocks, from_block_fn, store, kinds), bad user ufunc and kind registrations.
  */
 #include "harness.h"
+#include "array_helpers.h"
 
 static dask_client *C;
 
@@ -25,20 +26,6 @@ static void drop_all(void) {
     npool = 0;
 }
 
-static dask_operand opa(const dask_array *a) {
-    dask_operand o;
-    memset(&o, 0, sizeof o);
-    o.kind = DASK_OPERAND_ARRAY;
-    o.array = a;
-    return o;
-}
-static dask_operand opf(double f) {
-    dask_operand o;
-    memset(&o, 0, sizeof o);
-    o.kind = DASK_OPERAND_FLOAT;
-    o.f = f;
-    return o;
-}
 
 static dask_ufunc *ufn(const char *name) {
     dask_ufunc *u = NULL;

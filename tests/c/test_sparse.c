@@ -12,6 +12,7 @@
  * No libm: the reference exp is computed here (the test links only libdask and pthreads).
  */
 #include "harness.h"
+#include "array_helpers.h"
 
 static dask_client *C;
 
@@ -64,20 +65,6 @@ static void drop_all(void) {
  * Operands and ufunc calls
  * ------------------------------------------------------------------------------------- */
 
-static dask_operand opa(const dask_array *a) {
-    dask_operand o;
-    memset(&o, 0, sizeof o);
-    o.kind = DASK_OPERAND_ARRAY;
-    o.array = a;
-    return o;
-}
-static dask_operand opf(double f) {
-    dask_operand o;
-    memset(&o, 0, sizeof o);
-    o.kind = DASK_OPERAND_FLOAT;
-    o.f = f;
-    return o;
-}
 
 /* The ufunc applied to `n` operands: the status, the result in *out (not kept). */
 static dask_status ucall_st(const char *name, const dask_operand *args, size_t n, dask_array **out) {
@@ -113,43 +100,8 @@ static dask_array *reduce(const dask_array *x, dask_reduce_op op, const size_t *
  * Host copies (every dtype converted to double) and comparisons
  * ------------------------------------------------------------------------------------- */
 
-typedef struct {
-    dask_dtype dt;
-    size_t ndim;
-    size_t shape[8];
-    size_t n;
-    double *d;
-} host;
 
-static double view_elem(const dask_buffer_view *v, size_t flat) {
-    ptrdiff_t off = 0;
-    for (size_t k = v->ndim; k-- > 0;) {
-        size_t i = flat % v->shape[k];
-        flat /= v->shape[k];
-        off += (ptrdiff_t)i * v->strides[k];
-    }
-    const char *p = (const char *)v->data + off;
-    switch (v->dtype) {
-    case DASK_BOOL: { uint8_t x; memcpy(&x, p, 1); return x; }
-    case DASK_INT8: { int8_t x; memcpy(&x, p, 1); return x; }
-    case DASK_INT16: { int16_t x; memcpy(&x, p, 2); return x; }
-    case DASK_INT32: { int32_t x; memcpy(&x, p, 4); return x; }
-    case DASK_INT64: { int64_t x; memcpy(&x, p, 8); return (double)x; }
-    case DASK_UINT8: { uint8_t x; memcpy(&x, p, 1); return x; }
-    case DASK_UINT16: { uint16_t x; memcpy(&x, p, 2); return x; }
-    case DASK_UINT32: { uint32_t x; memcpy(&x, p, 4); return x; }
-    case DASK_UINT64: { uint64_t x; memcpy(&x, p, 8); return (double)x; }
-    case DASK_FLOAT32: { float x; memcpy(&x, p, 4); return x; }
-    case DASK_FLOAT64: { double x; memcpy(&x, p, 8); return x; }
-    default: return __builtin_nan("");
-    }
-}
 
-static double *alloc_d(size_t n) {
-    double *p = calloc(n ? n : 1, sizeof *p);
-    if (!p) exit(2);
-    return p;
-}
 
 static void host_free(host *h) {
     free(h->d);
