@@ -661,7 +661,8 @@ dask_status dask_array_transpose(const struct dask_array *x,
                                  const size_t *perm,
                                  struct dask_array **out_array);
 
-// Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy.
+// Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy for chunked
+// arrays; a sparse array is indexed at once (a new sparse array).
 //
 // # Safety
 // `x` is live; `index` holds `n` entries.
@@ -691,7 +692,7 @@ dask_status dask_array_select(const struct dask_client *client,
                               struct dask_array **out_array);
 
 // A new shape (`ndim` entries; one may be -1). Lazy; rechunks first where blocks do not
-// line up.
+// line up. A sparse array is reshaped at once (a new sparse array).
 //
 // # Safety
 // `x` is live; `shape` holds `ndim` entries.
@@ -1188,7 +1189,8 @@ dask_status dask_array_to_sparse(const struct dask_array *x,
 dask_status dask_array_to_dense(const struct dask_array *x, struct dask_array **out_array);
 
 // A random sparse float64 chunked array: elements stored with probability `density`, values
-// uniform in [0, 1); chunking-independent for a seed. `chunks`: block shape or NULL (auto).
+// uniform in (0, 1]; chunking-independent for a seed. `chunks`: block shape or NULL (auto).
+// Blocks are generated sparse: the cost follows the stored elements, not the dense size.
 //
 // # Safety
 // `shape` (and `chunks` unless NULL) hold `ndim` entries; `out_array` valid for writes.

@@ -174,3 +174,39 @@ fn random_sparse_is_chunking_independent_with_the_density_asked() {
         a.density()
     );
 }
+
+#[test]
+fn random_sparse_in_three_dims_across_segments_and_extreme_densities() {
+    let c = client();
+    // The last axis (2500) spans several generator segments; chunks cut it off-boundary.
+    for density in [0.0, 0.2, 1.0] {
+        let shape = [3, 4, 2500];
+        let whole = Array::random_sparse(4, density, &shape, &ChunkSpec::Regular(vec![3, 4, 2500]))
+            .unwrap()
+            .compute_sparse(c)
+            .unwrap();
+        let cut = Array::random_sparse(4, density, &shape, &ChunkSpec::Regular(vec![2, 3, 777]))
+            .unwrap()
+            .compute_sparse(c)
+            .unwrap();
+        assert_eq!(whole.linear(), cut.linear(), "density {density}");
+        let vals = whole.data().as_slice::<f64>().unwrap();
+        assert_eq!(vals, cut.data().as_slice::<f64>().unwrap());
+        assert!(vals.iter().all(|&v| v > 0.0 && v <= 1.0));
+        assert!(
+            (whole.density() - density).abs() < 0.02,
+            "asked {density}, got {}",
+            whole.density()
+        );
+        // The dense view agrees with the sparse one.
+        let dense = Array::random_sparse(4, density, &shape, &ChunkSpec::Regular(vec![2, 3, 777]))
+            .unwrap()
+            .to_dense()
+            .compute(c)
+            .unwrap();
+        assert_eq!(
+            whole.to_dense().unwrap().as_slice::<f64>().unwrap(),
+            dense.as_slice::<f64>().unwrap()
+        );
+    }
+}

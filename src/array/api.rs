@@ -863,30 +863,7 @@ impl Array {
     /// along the first axis first (and made whole along the others).
     pub fn reshape(&self, shape: &[i64]) -> Result<Array> {
         let n = self.len();
-        let known: usize = shape
-            .iter()
-            .filter(|&&s| s >= 0)
-            .map(|&s| s as usize)
-            .product();
-        let infer = shape.iter().filter(|&&s| s < 0).count();
-        if infer > 1 || shape.iter().any(|&s| s < -1) {
-            return Err(Error::invalid("reshape: at most one -1 allowed"));
-        }
-        let new: Vec<usize> = shape
-            .iter()
-            .map(|&s| {
-                if s < 0 {
-                    n.checked_div(known).unwrap_or(0)
-                } else {
-                    s as usize
-                }
-            })
-            .collect();
-        if new.iter().product::<usize>() != n {
-            return Err(Error::Shape(format!(
-                "cannot reshape array of size {n} into shape {shape:?}"
-            )));
-        }
+        let new = super::index::resolve_shape(n, shape)?;
         if new == self.shape() {
             return Ok(self.clone());
         }
@@ -1107,7 +1084,8 @@ impl Array {
     }
 
     /// A random sparse float64 array: each element is stored with probability `density`,
-    /// with a uniform value in [0, 1) (same seed, same array, whatever the chunking).
+    /// with a value uniform in (0, 1] (same seed, same array, whatever the chunking). Blocks are
+    /// generated sparse: the cost is in the stored elements, not the dense size.
     pub fn random_sparse(
         seed: u64,
         density: f64,
@@ -1119,17 +1097,12 @@ impl Array {
                 "density {density} is not in [0, 1]"
             )));
         }
-        let pick = Array::random_uniform(seed, 0.0, 1.0, shape, DType::Float64, chunks)?;
-        let value = Array::random_uniform(
-            seed.wrapping_add(0x5eed),
-            0.0,
-            1.0,
+        Self::created(
             shape,
             DType::Float64,
             chunks,
-        )?;
-        let keep = pick.binary("less", density)?;
-        Ok(Array::where_(&keep, value, 0.0)?.to_sparse(0.0))
+            CreateSpec::SparseUniform { seed, density },
+        )
     }
 
     /// Computes a sparse array into one COO array (blocks placed at their offsets).

@@ -4,6 +4,7 @@
 
 use super::scalar::Scalar;
 use crate::error::Result;
+use crate::sparse::Coo;
 use crate::value::{Buffer, DType, Params};
 
 /// What to fill blocks with.
@@ -38,6 +39,13 @@ pub enum CreateSpec {
         mean: f64,
         std: f64,
     },
+    /// Sparse (COO) blocks: each element is stored with probability `density`, with a value
+    /// uniform in (0, 1]. Positions are drawn directly (geometric gaps between stored
+    /// elements), never by testing every element.
+    SparseUniform {
+        seed: u64,
+        density: f64,
+    },
 }
 
 impl CreateSpec {
@@ -49,6 +57,7 @@ impl CreateSpec {
             CreateSpec::Eye { .. } => "eye",
             CreateSpec::Uniform { .. } => "random.uniform",
             CreateSpec::Normal { .. } => "random.normal",
+            CreateSpec::SparseUniform { .. } => "random.sparse",
         }
     }
 }
@@ -83,6 +92,77 @@ pub fn uniform01(seed: u64, i: u64) -> f64 {
     (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// Columns of a segment: each line (the elements that differ only in the last index) is cut
+/// into segments with their own random stream, so a block only draws the segments it
+/// overlaps, and the draws do not depend on the chunking.
+const SEGMENT: usize = 1024;
+
+/// A sparse random block (`CreateSpec::SparseUniform`) as a canonical float64 COO: lines in
+/// row-major order, positions ascending within each line.
+pub fn create_sparse_block(p: &CreateBlock) -> Result<Coo> {
+    let CreateSpec::SparseUniform { seed, density } = p.spec else {
+        return Err(crate::error::Error::invalid("not a sparse creation"));
+    };
+    let nd = p.shape.len();
+    let mut positions: Vec<Vec<u64>> = vec![Vec::new(); nd];
+    let mut values: Vec<f64> = Vec::new();
+    let n: usize = p.shape.iter().product();
+    if nd > 0 && n > 0 && density > 0.0 {
+        let width = p.array_shape[nd - 1];
+        let (c0, c1) = (p.offset[nd - 1], p.offset[nd - 1] + p.shape[nd - 1]);
+        let log_keep = (1.0 - density).ln(); // -inf when density is 1: every gap is 0
+        let lead = &p.shape[..nd - 1];
+        let lines: usize = lead.iter().product();
+        let mut idx = vec![0usize; nd - 1];
+        for _ in 0..lines {
+            // The line's global number, row-major over the leading axes.
+            let line = idx
+                .iter()
+                .zip(&p.offset)
+                .zip(&p.array_shape)
+                .fold(0u64, |acc, ((&i, &o), &d)| acc * d as u64 + (i + o) as u64);
+            for segment in c0 / SEGMENT..c1.div_ceil(SEGMENT) {
+                let stream =
+                    splitmix(seed ^ splitmix(line.wrapping_mul(0x2545_f491) ^ segment as u64));
+                let end = ((segment + 1) * SEGMENT).min(width);
+                let mut next = segment * SEGMENT; // first candidate position
+                for draw in 0u64.. {
+                    let gap = ((1.0 - uniform01(stream, draw)).ln() / log_keep).floor();
+                    // `as` saturates: an enormous gap simply ends the segment.
+                    next = next.saturating_add(if gap > 0.0 { gap as usize } else { 0 });
+                    if next >= end {
+                        break;
+                    }
+                    if next >= c0 && next < c1 {
+                        for (axis, &i) in idx.iter().enumerate() {
+                            positions[axis].push(i as u64);
+                        }
+                        positions[nd - 1].push((next - c0) as u64);
+                        let flat = line * width as u64 + next as u64;
+                        values.push(1.0 - uniform01(seed.wrapping_add(0x5eed), flat));
+                    }
+                    next += 1;
+                }
+            }
+            for a in (0..nd - 1).rev() {
+                idx[a] += 1;
+                if idx[a] < lead[a] {
+                    break;
+                }
+                idx[a] = 0;
+            }
+        }
+    }
+    let nnz = values.len();
+    let all: Vec<u64> = positions.into_iter().flatten().collect();
+    Coo::from_canonical(
+        &p.shape,
+        crate::sparse::Coords::narrow(&p.shape, all),
+        Buffer::from_vec(values, &[nnz])?,
+        [0u8; 8],
+    )
+}
+
 /// Generates one block (as float64 or the spec's natural type, then cast to the dtype).
 pub fn create_block(p: &CreateBlock) -> Result<Buffer> {
     let n: usize = p.shape.iter().product();
@@ -99,6 +179,9 @@ pub fn create_block(p: &CreateBlock) -> Result<Buffer> {
     }
     if n == 0 {
         return Buffer::zeros(p.dtype, &p.shape); // an empty block of an empty axis
+    }
+    if let CreateSpec::SparseUniform { .. } = p.spec {
+        return create_sparse_block(p)?.to_dense();
     }
     // Global flat index of each element of the block, in row-major order.
     let nd = p.shape.len();
@@ -117,7 +200,9 @@ pub fn create_block(p: &CreateBlock) -> Result<Buffer> {
         for j in 0..run {
             let flat = (base + j) as u64;
             let v = match &p.spec {
-                CreateSpec::Full(_) => unreachable!(),
+                CreateSpec::Full(_) | CreateSpec::SparseUniform { .. } => {
+                    unreachable!("handled above")
+                }
                 CreateSpec::Arange { start, step } => start + flat as f64 * step,
                 CreateSpec::Linspace {
                     start,

@@ -60,6 +60,35 @@ pub fn resolve_slice(
     })
 }
 
+/// A new shape for `n` elements, with one `-1` inferred (NumPy's `reshape` rule).
+pub fn resolve_shape(n: usize, shape: &[i64]) -> Result<Vec<usize>> {
+    let known: usize = shape
+        .iter()
+        .filter(|&&s| s >= 0)
+        .map(|&s| s as usize)
+        .product();
+    let infer = shape.iter().filter(|&&s| s < 0).count();
+    if infer > 1 || shape.iter().any(|&s| s < -1) {
+        return Err(Error::invalid("reshape: at most one -1 allowed"));
+    }
+    let new: Vec<usize> = shape
+        .iter()
+        .map(|&s| {
+            if s < 0 {
+                n.checked_div(known).unwrap_or(0)
+            } else {
+                s as usize
+            }
+        })
+        .collect();
+    if new.iter().product::<usize>() != n {
+        return Err(Error::Shape(format!(
+            "cannot reshape array of size {n} into shape {shape:?}"
+        )));
+    }
+    Ok(new)
+}
+
 /// Resolves an integer index (negative counts from the end).
 pub fn resolve_index(n: usize, i: i64) -> Result<usize> {
     let j = if i < 0 { i + n as i64 } else { i };

@@ -8,7 +8,7 @@ mod chunks;
 mod create;
 mod cumulative;
 mod dispatch;
-mod index;
+pub(crate) mod index;
 pub mod kernel;
 mod linalg;
 mod lower;

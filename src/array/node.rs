@@ -146,7 +146,7 @@ impl Array {
             | Op::Reshape { input: x } => x.is_sparse(),
             Op::Concatenate { inputs, .. } => inputs.iter().all(Array::is_sparse),
             Op::Tensordot { a, b, .. } => a.is_sparse() && b.is_sparse(),
-            Op::ToSparse { .. } => true,
+            Op::ToSparse { .. } | Op::Create(CreateSpec::SparseUniform { .. }) => true,
             _ => false,
         };
         Array::with_kind(dtype, chunks, op, sparse)

@@ -4,7 +4,7 @@
 
 use super::api::Operand;
 use super::block::{contiguous, reshape_block, slice_block, transpose_block};
-use super::create::{create_block, CreateBlock};
+use super::create::{create_block, create_sparse_block, CreateBlock, CreateSpec};
 use super::kernel::{eval, eval_block, Program};
 use super::linalg::tensordot_blocks;
 use super::reduce_kernel::{combine, finalize, reduce_block, Partial, ReduceOp};
@@ -193,7 +193,11 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
         ))
     }),
     create: register_builtin("array.create", |inputs| {
-        ok_block(create_block(params::<CreateBlock>(inputs, "array.create")?))
+        let p = params::<CreateBlock>(inputs, "array.create")?;
+        if matches!(p.spec, CreateSpec::SparseUniform { .. }) {
+            return ok_value(create_sparse_block(p).map(Value::Sparse));
+        }
+        ok_block(create_block(p))
     }),
     reduce_block: register_builtin("array.reduce_block", |inputs| {
         let p = params::<ReduceBlock>(inputs, "array.reduce_block")?;

@@ -178,45 +178,72 @@ pub(crate) fn place(pieces: &[(Vec<usize>, Coo)], shape: &[usize]) -> Result<Coo
         .unwrap_or(DType::Float64);
     let strides = crate::sparse::coords::linear_strides(shape)?;
     let isz = dtype.itemsize();
-    let total: usize = pieces.iter().map(|p| p.1.nnz()).sum();
-    let mut linear: Vec<u64> = Vec::with_capacity(total);
-    let mut bytes: Vec<u8> = Vec::with_capacity(total * isz);
-    for (at, c) in pieces {
+    for (_, c) in pieces {
         if c.dtype() != dtype || !crate::sparse::same_scalar(c.fill_value(), fill) {
             return Err(Error::invalid(
                 "sparse blocks of one array must share dtype and fill value",
             ));
         }
-        let base: u64 = at.iter().zip(&strides).map(|(&o, &s)| o as u64 * s).sum();
-        let n = c.nnz();
-        let start = linear.len();
-        linear.resize(start + n, base);
-        for (a, &s) in strides.iter().enumerate() {
-            for (i, l) in linear[start..].iter_mut().enumerate() {
-                *l += c.coord(a, i) * s;
+    }
+    let total: usize = pieces.iter().map(|p| p.1.nnz()).sum();
+    let mut data = Buffer::zeros(dtype, &[total])?;
+    {
+        let bytes = data.as_mut_bytes()?;
+        let mut at = 0;
+        for (_, c) in pieces {
+            let n = c.nnz() * isz;
+            if n > 0 {
+                // SAFETY: a canonical COO's data is contiguous with `nnz` elements.
+                bytes[at..at + n]
+                    .copy_from_slice(unsafe { std::slice::from_raw_parts(c.data().as_ptr(), n) });
             }
-        }
-        if n > 0 {
-            // SAFETY: the block's data is contiguous with `n` elements.
-            bytes.extend_from_slice(unsafe {
-                std::slice::from_raw_parts(c.data().as_ptr(), n * isz)
-            });
+            at += n;
         }
     }
-    let (linear, bytes) = if linear.windows(2).all(|w| w[0] < w[1]) {
-        (linear, bytes)
-    } else {
-        let mut order: Vec<usize> = (0..linear.len()).collect();
-        order.sort_unstable_by_key(|&i| linear[i]);
-        let mut sorted = Vec::with_capacity(bytes.len());
-        for &i in &order {
-            sorted.extend_from_slice(&bytes[i * isz..(i + 1) * isz]);
-        }
-        (order.iter().map(|&i| linear[i]).collect(), sorted)
+    // Row blocks in order (the usual case: blocks along the first axis) are already sorted
+    // once shifted: check where one block meets the next, then shift coordinates directly.
+    let position = |at: &[usize], c: &Coo, i: usize| -> u64 {
+        (0..c.ndim())
+            .map(|a| (c.coord(a, i) + at[a] as u64) * strides[a])
+            .sum()
     };
-    let mut data = Buffer::zeros(dtype, &[linear.len()])?;
-    data.as_mut_bytes()?.copy_from_slice(&bytes);
-    Coo::from_sorted(shape, linear, data, fill.to_element(dtype))
+    let mut last: Option<u64> = None;
+    let mut sorted = true;
+    for (at, c) in pieces.iter().filter(|p| p.1.nnz() > 0) {
+        if last.is_some_and(|l| l >= position(at, c, 0)) {
+            sorted = false;
+            break;
+        }
+        last = Some(position(at, c, c.nnz() - 1));
+    }
+    if sorted {
+        let parts: Vec<(&crate::sparse::Coords, usize, &[usize])> = pieces
+            .iter()
+            .map(|(at, c)| (c.coords(), c.nnz(), at.as_slice()))
+            .collect();
+        let coords = crate::sparse::Coords::concat_shifted(shape, &parts);
+        return Coo::from_canonical(shape, coords, data, fill.to_element(dtype));
+    }
+    let mut linear: Vec<u64> = Vec::with_capacity(total);
+    for (at, c) in pieces {
+        let base: u64 = at.iter().zip(&strides).map(|(&o, &s)| o as u64 * s).sum();
+        let start = linear.len();
+        linear.resize(start + c.nnz(), base);
+        for (a, &s) in strides.iter().enumerate() {
+            c.coords().add_scaled(a, c.nnz(), s, &mut linear[start..]);
+        }
+    }
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_unstable_by_key(|&i| linear[i]);
+    let mut sorted_data = Buffer::zeros(dtype, &[total])?;
+    {
+        let (src, dst) = (data.as_mut_bytes()?.to_vec(), sorted_data.as_mut_bytes()?);
+        for (j, &i) in order.iter().enumerate() {
+            dst[j * isz..(j + 1) * isz].copy_from_slice(&src[i * isz..(i + 1) * isz]);
+        }
+    }
+    let linear: Vec<u64> = order.iter().map(|&i| linear[i]).collect();
+    Coo::from_sorted(shape, linear, sorted_data, fill.to_element(dtype))
 }
 
 fn dot_arg(v: &Value) -> Result<sparse::DotArg<'_>> {

@@ -838,7 +838,8 @@ pub unsafe extern "C" fn dask_array_transpose(
     })
 }
 
-/// Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy.
+/// Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy for chunked
+/// arrays; a sparse array is indexed at once (a new sparse array).
 ///
 /// # Safety
 /// `x` is live; `index` holds `n` entries.
@@ -851,7 +852,7 @@ pub unsafe extern "C" fn dask_array_slice(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let a = unsafe { array_arg(x) }?;
+        let sparse = unsafe { sparse_arg(x) }?;
         let idx = unsafe { slice(index, n, "index") }?
             .iter()
             .enumerate()
@@ -868,7 +869,11 @@ pub unsafe extern "C" fn dask_array_slice(
                 ))),
             })
             .collect::<Result<Vec<_>>>()?;
-        put(out_array, a.slice(&idx)?)
+        if let Some(s) = sparse {
+            let slot = unsafe { out(out_array, "out_array") }?;
+            return put_operand(slot, Operand::Sparse(s.index(&idx)?));
+        }
+        put(out_array, unsafe { array_arg(x) }?.slice(&idx)?)
     })
 }
 
@@ -916,7 +921,7 @@ pub unsafe extern "C" fn dask_array_select(
 }
 
 /// A new shape (`ndim` entries; one may be -1). Lazy; rechunks first where blocks do not
-/// line up.
+/// line up. A sparse array is reshaped at once (a new sparse array).
 ///
 /// # Safety
 /// `x` is live; `shape` holds `ndim` entries.
@@ -929,10 +934,13 @@ pub unsafe extern "C" fn dask_array_reshape(
 ) -> dask_status {
     // SAFETY: per the contract.
     guard(|| {
-        put(
-            out_array,
-            unsafe { array_arg(x) }?.reshape(unsafe { slice(shape, ndim, "shape") }?)?,
-        )
+        let shape = unsafe { slice(shape, ndim, "shape") }?;
+        if let Some(s) = unsafe { sparse_arg(x) }? {
+            let slot = unsafe { out(out_array, "out_array") }?;
+            let new = crate::array::index::resolve_shape(s.size(), shape)?;
+            return put_operand(slot, Operand::Sparse(s.reshape(&new)?));
+        }
+        put(out_array, unsafe { array_arg(x) }?.reshape(shape)?)
     })
 }
 

@@ -425,7 +425,8 @@ pub unsafe extern "C" fn dask_array_to_dense(
 }
 
 /// A random sparse float64 chunked array: elements stored with probability `density`, values
-/// uniform in [0, 1); chunking-independent for a seed. `chunks`: block shape or NULL (auto).
+/// uniform in (0, 1]; chunking-independent for a seed. `chunks`: block shape or NULL (auto).
+/// Blocks are generated sparse: the cost follows the stored elements, not the dense size.
 ///
 /// # Safety
 /// `shape` (and `chunks` unless NULL) hold `ndim` entries; `out_array` valid for writes.

@@ -22,3 +22,9 @@ pub use op::{lookup_op, op_by_id, register_op, OpDef, OpFn, OpId, Operation};
 pub use progress::ProgressFn;
 pub use run::FutureStatus;
 pub use task::{Arg, Task, TaskId};
+
+/// True on a worker thread of some client's pool: code that could spread work over threads
+/// of its own stays on one there, as the pool already runs tasks side by side.
+pub(crate) fn on_worker_thread() -> bool {
+    pool::current_worker().is_some()
+}

@@ -35,6 +35,46 @@ pub(crate) fn elem(b: &Buffer, i: usize) -> &[u8] {
     unsafe { std::slice::from_raw_parts(b.as_ptr().add(i * isz), isz) }
 }
 
+/// Indices of the elements of `bytes` (elements of `isz` bytes) that differ bitwise from
+/// `fill`, compared as integers of the element's width (no byte-slice comparisons).
+pub(crate) fn not_fill(bytes: &[u8], isz: usize, fill: &[u8]) -> Vec<usize> {
+    macro_rules! scan {
+        ($t:ty) => {{
+            let f = <$t>::from_ne_bytes(fill[..isz].try_into().expect("sized"));
+            bytes
+                .chunks_exact(isz)
+                .enumerate()
+                .filter(|(_, e)| <$t>::from_ne_bytes((*e).try_into().expect("sized")) != f)
+                .map(|(i, _)| i)
+                .collect()
+        }};
+    }
+    match isz {
+        1 => scan!(u8),
+        2 => scan!(u16),
+        4 => scan!(u32),
+        _ => scan!(u64),
+    }
+}
+
+/// True when some element of `bytes` equals `fill` bitwise.
+fn holds_fill(bytes: &[u8], isz: usize, fill: &[u8]) -> bool {
+    macro_rules! any {
+        ($t:ty) => {{
+            let f = <$t>::from_ne_bytes(fill[..isz].try_into().expect("sized"));
+            bytes
+                .chunks_exact(isz)
+                .any(|e| <$t>::from_ne_bytes(e.try_into().expect("sized")) == f)
+        }};
+    }
+    match isz {
+        1 => any!(u8),
+        2 => any!(u16),
+        4 => any!(u32),
+        _ => any!(u64),
+    }
+}
+
 /// Scalars equal as numbers (NaN equal to NaN).
 pub(crate) fn same_scalar(a: Scalar, b: Scalar) -> bool {
     match (a, b) {
@@ -104,9 +144,7 @@ impl Coo {
         let n = self.nnz();
         let mut out = vec![0u64; n];
         for (a, &s) in strides.iter().enumerate() {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o += self.coords.get(a * n + i) * s;
-            }
+            self.coords.add_scaled(a, n, s, &mut out);
         }
         out
     }
@@ -129,14 +167,9 @@ impl Coo {
             unsafe { std::slice::from_raw_parts(data.as_ptr(), data.len() * isz) }
         };
         let fillb = &fill[..isz];
-        let has_fill = bytes.chunks_exact(isz).any(|e| e == fillb);
+        let has_fill = holds_fill(bytes, isz, fillb);
         let keep: Vec<usize> = if has_fill {
-            bytes
-                .chunks_exact(isz)
-                .enumerate()
-                .filter(|(_, e)| *e != fillb)
-                .map(|(i, _)| i)
-                .collect()
+            not_fill(bytes, isz, fillb)
         } else {
             Vec::new()
         };
@@ -178,19 +211,59 @@ impl Coo {
         })
     }
 
+    /// An array with this one's stored positions and new values (one per entry) and fill:
+    /// the coordinates are shared, not rebuilt, unless some values equal the new fill and are
+    /// dropped.
+    pub(crate) fn with_values(&self, data: Buffer, fill: [u8; 8]) -> Result<Coo> {
+        let data = contiguous(&data)?;
+        if data.len() != self.nnz() {
+            return Err(Error::Shape("one value per stored entry".into()));
+        }
+        let isz = data.dtype().itemsize();
+        let bytes: &[u8] = if data.is_empty() {
+            &[]
+        } else {
+            // SAFETY: a contiguous buffer of `len * isz` bytes.
+            unsafe { std::slice::from_raw_parts(data.as_ptr(), data.len() * isz) }
+        };
+        if !holds_fill(bytes, isz, &fill[..isz]) {
+            return Ok(Coo {
+                shape: self.shape.clone(),
+                coords: self.coords.clone(),
+                data,
+                fill,
+            });
+        }
+        let keep = not_fill(bytes, isz, &fill[..isz]);
+        let mut out = Buffer::zeros(data.dtype(), &[keep.len()])?;
+        let ob = out.as_mut_bytes()?;
+        for (j, &i) in keep.iter().enumerate() {
+            ob[j * isz..(j + 1) * isz].copy_from_slice(&bytes[i * isz..(i + 1) * isz]);
+        }
+        Ok(Coo {
+            shape: self.shape.clone(),
+            coords: Arc::new(self.coords.select(self.nnz(), &keep)),
+            data: out,
+            fill,
+        })
+    }
+
     /// All elements of `dense` that differ from `fill` (bitwise, so a NaN fill works too).
     pub fn from_dense(dense: &Buffer, fill: Scalar) -> Result<Coo> {
         let d = contiguous(dense)?;
         let dt = d.dtype();
         let isz = dt.itemsize();
         let fillb = fill.to_element(dt);
-        let n = d.len();
-        let mut linear = Vec::new();
-        for i in 0..n {
-            if elem(&d, i) != &fillb[..isz] {
-                linear.push(i as u64);
-            }
-        }
+        let all: &[u8] = if d.is_empty() {
+            &[]
+        } else {
+            // SAFETY: a contiguous buffer of `len * isz` bytes.
+            unsafe { std::slice::from_raw_parts(d.as_ptr(), d.len() * isz) }
+        };
+        let linear: Vec<u64> = not_fill(all, isz, &fillb[..isz])
+            .into_iter()
+            .map(|i| i as u64)
+            .collect();
         let mut data = Buffer::zeros(dt, &[linear.len()])?;
         let bytes = data.as_mut_bytes()?;
         for (j, &i) in linear.iter().enumerate() {

@@ -80,6 +80,75 @@ impl Coords {
         }
     }
 
+    /// Adds `stride` times every coordinate along `axis` (of `nnz` entries) to `out`: the
+    /// building block of linear indices, one typed pass per axis.
+    pub fn add_scaled(&self, axis: usize, nnz: usize, stride: u64, out: &mut [u64]) {
+        fn go<C: Copy + Into<u64>>(row: &[C], stride: u64, out: &mut [u64]) {
+            for (o, &c) in out.iter_mut().zip(row) {
+                *o += c.into() * stride;
+            }
+        }
+        let range = axis * nnz..(axis + 1) * nnz;
+        match self {
+            Coords::U8(v) => go(&v[range], stride, out),
+            Coords::U16(v) => go(&v[range], stride, out),
+            Coords::U32(v) => go(&v[range], stride, out),
+            Coords::U64(v) => go(&v[range], stride, out),
+        }
+    }
+
+    /// The coordinates of the entries `keep` (ascending) of the `nnz` entries.
+    pub fn select(&self, nnz: usize, keep: &[usize]) -> Coords {
+        fn go<C: Copy>(v: &[C], nnz: usize, keep: &[usize]) -> Vec<C> {
+            let axes = v.len().checked_div(nnz).unwrap_or(0);
+            (0..axes)
+                .flat_map(|a| keep.iter().map(move |&i| v[a * nnz + i]))
+                .collect()
+        }
+        match self {
+            Coords::U8(v) => Coords::U8(go(v, nnz, keep)),
+            Coords::U16(v) => Coords::U16(go(v, nnz, keep)),
+            Coords::U32(v) => Coords::U32(go(v, nnz, keep)),
+            Coords::U64(v) => Coords::U64(go(v, nnz, keep)),
+        }
+    }
+
+    /// The coordinates of `parts` (each `(coords, nnz, offset per axis)`) one after the
+    /// other, shifted by their offsets, in the width `shape` needs.
+    pub fn concat_shifted(shape: &[usize], parts: &[(&Coords, usize, &[usize])]) -> Coords {
+        fn go<C: Copy + TryFrom<u64>>(
+            shape: &[usize],
+            parts: &[(&Coords, usize, &[usize])],
+        ) -> Vec<C> {
+            let total: usize = parts.iter().map(|p| p.1).sum();
+            let mut out: Vec<C> = Vec::with_capacity(shape.len() * total);
+            let narrow = |x: u64| C::try_from(x).ok().expect("coordinate fits the shape");
+            for a in 0..shape.len() {
+                for &(coords, nnz, offset) in parts {
+                    let o = offset[a] as u64;
+                    let range = a * nnz..(a + 1) * nnz;
+                    match coords {
+                        Coords::U8(v) => out.extend(v[range].iter().map(|&c| narrow(c as u64 + o))),
+                        Coords::U16(v) => {
+                            out.extend(v[range].iter().map(|&c| narrow(c as u64 + o)))
+                        }
+                        Coords::U32(v) => {
+                            out.extend(v[range].iter().map(|&c| narrow(c as u64 + o)))
+                        }
+                        Coords::U64(v) => out.extend(v[range].iter().map(|&c| narrow(c + o))),
+                    }
+                }
+            }
+            out
+        }
+        match Coords::width_for(shape) {
+            1 => Coords::U8(go(shape, parts)),
+            2 => Coords::U16(go(shape, parts)),
+            4 => Coords::U32(go(shape, parts)),
+            _ => Coords::U64(go(shape, parts)),
+        }
+    }
+
     /// Bytes held.
     pub fn nbytes(&self) -> usize {
         match self {

@@ -4,6 +4,7 @@
 //! by default; any dense operand gives a dense one; `return_type` overrides both.
 
 use super::coo::Coo;
+use super::matrix::{to_csr, Csr, Index};
 use crate::array::block::{cast_block, contiguous, transpose_block};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
@@ -33,209 +34,12 @@ pub enum DotResult {
     Dense(Buffer),
 }
 
-/// Compressed rows of a matrix: row starts, column indices, values (typed).
-struct Csr<T> {
-    rows: usize,
-    cols: usize,
-    indptr: Vec<usize>,
-    indices: Vec<usize>,
-    values: Vec<T>,
-}
-
-/// `x` (transposed by `perm`, then seen as rows x cols in row-major order) in CSR form.
-fn to_csr<T: Element + Copy>(x: &Coo, perm: &[usize], split: usize) -> Result<Csr<T>> {
-    let fill = x.fill_value().as_f64();
-    if fill != 0.0 {
-        return Err(Error::invalid(format!(
-            "tensordot of a sparse array needs fill value 0, not {fill}"
-        )));
-    }
-    let shape: Vec<usize> = perm.iter().map(|&p| x.shape()[p]).collect();
-    let rows: usize = shape[..split].iter().product();
-    let cols: usize = shape[split..].iter().product();
-    let data = cast_block(x.data(), T::DTYPE)?;
-    let src = data.as_slice::<T>()?;
-    let n = x.nnz();
-    let mut indptr = vec![0usize; rows + 1];
-    let mut indices = Vec::with_capacity(n);
-    let mut values = Vec::with_capacity(n);
-    let identity = perm.iter().enumerate().all(|(i, &p)| i == p);
-    if identity && x.ndim() == 2 && split == 1 {
-        // Already in row order, and rows and columns are the coordinates themselves.
-        for i in 0..n {
-            indptr[x.coord(0, i) as usize + 1] += 1;
-            indices.push(x.coord(1, i) as usize);
-        }
-        values.extend_from_slice(src);
-    } else {
-        // (row, column) of every entry in the permuted layout, then one sort by position:
-        // the transpose without building an intermediate COO.
-        let mut row_of = vec![0u64; n];
-        let mut col_of = vec![0u64; n];
-        for (k, &p) in perm.iter().enumerate() {
-            let (target, within) = if k < split {
-                (&mut row_of, k)
-            } else {
-                (&mut col_of, k - split)
-            };
-            let group = if k < split {
-                &shape[..split]
-            } else {
-                &shape[split..]
-            };
-            let stride: u64 = group[within + 1..].iter().map(|&d| d as u64).product();
-            for (i, t) in target.iter_mut().enumerate() {
-                *t += x.coord(p, i) * stride;
-            }
-        }
-        let mut order: Vec<usize> = (0..n).collect();
-        if !identity {
-            order.sort_unstable_by_key(|&i| (row_of[i], col_of[i]));
-        }
-        for &i in &order {
-            indptr[row_of[i] as usize + 1] += 1;
-            indices.push(col_of[i] as usize);
-            values.push(src[i]);
-        }
-    }
-    for r in 0..rows {
-        indptr[r + 1] += indptr[r];
-    }
-    Ok(Csr {
-        rows,
-        cols,
-        indptr,
-        indices,
-        values,
-    })
-}
-
-/// Row-by-row product for wide results: the products of a result row are gathered as (column, value) pairs,
-/// sorted by column and summed run by run. This keeps every access sequential (no
-/// accumulator the width of the matrix) and yields each row already sorted. Returns the
-/// (row, column, value) triplets in row-major order without entries that cancel to zero, so
-/// the result is canonical.
-fn spgemm_sorted<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
-    // Upper bound of the output size, to allocate once.
-    let bound: usize = (0..a.rows)
-        .map(|r| {
-            (a.indptr[r]..a.indptr[r + 1])
-                .map(|p| b.indptr[a.indices[p] + 1] - b.indptr[a.indices[p]])
-                .sum::<usize>()
-        })
-        .sum();
-    let (mut rows, mut cols, mut values) = (
-        Vec::with_capacity(bound),
-        Vec::with_capacity(bound),
-        Vec::with_capacity(bound),
-    );
-    let mut pairs: Vec<(u32, T)> = Vec::new();
-    let wide = b.cols > u32::MAX as usize;
-    let mut wide_pairs: Vec<(usize, T)> = Vec::new();
-    for r in 0..a.rows {
-        pairs.clear();
-        wide_pairs.clear();
-        for p in a.indptr[r]..a.indptr[r + 1] {
-            let (k, v) = (a.indices[p], a.values[p]);
-            for q in b.indptr[k]..b.indptr[k + 1] {
-                let prod = T::mul(v, b.values[q]);
-                if wide {
-                    wide_pairs.push((b.indices[q], prod));
-                } else {
-                    pairs.push((b.indices[q] as u32, prod));
-                }
-            }
-        }
-        let mut emit = |c: usize, v: T| {
-            if v != T::ZERO {
-                rows.push(r as u64);
-                cols.push(c as u64);
-                values.push(v);
-            }
-        };
-        if wide {
-            wide_pairs.sort_unstable_by_key(|e| e.0);
-            let mut it = wide_pairs.iter().peekable();
-            while let Some(&(c, mut v)) = it.next() {
-                while let Some(&&(c2, v2)) = it.peek() {
-                    if c2 != c {
-                        break;
-                    }
-                    v = T::add(v, v2);
-                    it.next();
-                }
-                emit(c, v);
-            }
-        } else {
-            pairs.sort_unstable_by_key(|e| e.0);
-            let mut it = pairs.iter().peekable();
-            while let Some(&(c, mut v)) = it.next() {
-                while let Some(&&(c2, v2)) = it.peek() {
-                    if c2 != c {
-                        break;
-                    }
-                    v = T::add(v, v2);
-                    it.next();
-                }
-                emit(c as usize, v);
-            }
-        }
-    }
-    (rows, cols, values)
-}
-
-/// Gustavson's row-by-row product with a dense accumulator row (best when the result has
-/// few columns: the accumulator stays in cache); returns the result's (row, column, value) triplets in
-/// row-major order, without the entries that cancel to zero (so the result is canonical).
-fn spgemm_acc<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
-    let n = b.cols;
-    let mut acc = vec![T::ZERO; n];
-    let mut seen = vec![false; n];
-    let mut touched: Vec<usize> = Vec::new();
-    let (mut rows, mut cols, mut values) = (Vec::new(), Vec::new(), Vec::new());
-    for r in 0..a.rows {
-        for p in a.indptr[r]..a.indptr[r + 1] {
-            let (k, v) = (a.indices[p], a.values[p]);
-            for q in b.indptr[k]..b.indptr[k + 1] {
-                let c = b.indices[q];
-                acc[c] = T::add(acc[c], T::mul(v, b.values[q]));
-                if !seen[c] {
-                    seen[c] = true;
-                    touched.push(c);
-                }
-            }
-        }
-        touched.sort_unstable();
-        for &c in &touched {
-            if acc[c] != T::ZERO {
-                rows.push(r as u64);
-                cols.push(c as u64);
-                values.push(acc[c]);
-            }
-            acc[c] = T::ZERO;
-            seen[c] = false;
-        }
-        touched.clear();
-    }
-    (rows, cols, values)
-}
-
-/// The product of two CSR matrices, in the form that suits the result's width.
-fn spgemm<T: Element + Num>(a: &Csr<T>, b: &Csr<T>) -> (Vec<u64>, Vec<u64>, Vec<T>) {
-    // An accumulator row of up to 32k values (256 KiB of f64) stays in L2.
-    if b.cols <= 32_768 {
-        spgemm_acc(a, b)
-    } else {
-        spgemm_sorted(a, b)
-    }
-}
-
-fn sp_dense<T: Element + Num>(a: &Csr<T>, b: &[T], n: usize) -> Vec<T> {
+fn sp_dense<T: Element + Num, I: Index>(a: &Csr<T, I>, b: &[T], n: usize) -> Vec<T> {
     let mut out = vec![T::ZERO; a.rows * n];
     for r in 0..a.rows {
         let row = &mut out[r * n..(r + 1) * n];
         for p in a.indptr[r]..a.indptr[r + 1] {
-            let (k, v) = (a.indices[p], a.values[p]);
+            let (k, v) = (a.indices[p].at(), a.values[p]);
             for (o, &x) in row.iter_mut().zip(&b[k * n..(k + 1) * n]) {
                 *o = T::add(*o, T::mul(v, x));
             }
@@ -258,6 +62,27 @@ fn typed<T: Element + Num>(
     rt: ReturnType,
     shape: &[usize],
 ) -> Result<DotResult> {
+    // Matrix columns are the contracted size (left) and the right's free size.
+    let contracted: usize = axes_a.iter().map(|&k| arg_shape(a)[k]).product();
+    let free: usize = (0..arg_shape(b).len())
+        .filter(|k| !axes_b.contains(k))
+        .map(|k| arg_shape(b)[k])
+        .product();
+    if contracted.max(free) <= u32::MAX as usize + 1 {
+        typed_with::<T, u32>(a, b, axes_a, axes_b, rt, shape)
+    } else {
+        typed_with::<T, u64>(a, b, axes_a, axes_b, rt, shape)
+    }
+}
+
+fn typed_with<T: Element + Num, I: Index>(
+    a: &DotArg,
+    b: &DotArg,
+    axes_a: &[usize],
+    axes_b: &[usize],
+    rt: ReturnType,
+    shape: &[usize],
+) -> Result<DotResult> {
     let (nda, ndb) = (arg_shape(a).len(), arg_shape(b).len());
     let free_a: Vec<usize> = (0..nda).filter(|k| !axes_a.contains(k)).collect();
     let free_b: Vec<usize> = (0..ndb).filter(|k| !axes_b.contains(k)).collect();
@@ -268,30 +93,15 @@ fn typed<T: Element + Num>(
     let result = match (a, b) {
         (DotArg::Sparse(x), DotArg::Sparse(y)) => {
             let (ca, cb) = (
-                to_csr::<T>(x, &perm_a, free_a.len())?,
-                to_csr::<T>(y, &perm_b, axes_b.len())?,
+                to_csr::<T, I>(x, &perm_a, free_a.len())?,
+                to_csr::<T, I>(y, &perm_b, axes_b.len())?,
             );
-            let (rows, cols, values) = spgemm(&ca, &cb);
-            let nnz = values.len();
-            let data = Buffer::from_vec(values, &[nnz])?;
             // Matrix rows and columns are the result's coordinates when each side keeps one axis.
-            DotResult::Sparse(if free_a.len() == 1 && free_b.len() == 1 {
-                let mut all = rows;
-                all.extend_from_slice(&cols);
-                Coo::from_canonical(
-                    shape,
-                    crate::sparse::Coords::narrow(shape, all),
-                    data,
-                    [0u8; 8],
-                )?
-            } else {
-                let n = cb.cols as u64;
-                let linear = rows.iter().zip(&cols).map(|(&r, &c)| r * n + c).collect();
-                Coo::from_sorted(shape, linear, data, [0u8; 8])?
-            })
+            let rows_and_cols = free_a.len() == 1 && free_b.len() == 1;
+            DotResult::Sparse(super::spgemm::multiply(&ca, &cb, shape, rows_and_cols)?)
         }
         (DotArg::Sparse(x), DotArg::Dense(y)) => {
-            let ca = to_csr::<T>(x, &perm_a, free_a.len())?;
+            let ca = to_csr::<T, I>(x, &perm_a, free_a.len())?;
             DotResult::Dense(dense_out(sp_dense(
                 &ca,
                 &dense_matrix::<T>(y, &perm_b)?,
@@ -300,7 +110,7 @@ fn typed<T: Element + Num>(
         }
         (DotArg::Dense(x), DotArg::Sparse(y)) => {
             // (A B) = (B^T A^T)^T: multiply with the sparse operand on the left.
-            let cb_t = to_csr::<T>(
+            let cb_t = to_csr::<T, I>(
                 y,
                 &free_b.iter().chain(axes_b).copied().collect::<Vec<_>>(),
                 free_b.len(),

@@ -7,6 +7,7 @@
 //! decides: an error by default (saying how to allow it), or a dense result when allowed.
 
 use super::coo::{elem, Coo};
+use crate::array::block::contiguous;
 use crate::array::kernel::{broadcast_shapes, eval_block, Program};
 use crate::array::Scalar;
 use crate::error::{Error, Result};
@@ -74,15 +75,35 @@ fn shape_of<'a>(a: &'a SparseArg) -> &'a [usize] {
     }
 }
 
-/// Stored positions of `s` broadcast to `shape` (size-1 axes replicated), with the index of
-/// the entry each came from.
-fn broadcast_entries(s: &Coo, shape: &[usize]) -> Vec<(u64, usize)> {
+/// Stored positions of a sparse operand at the result's shape (sorted), and the entry each
+/// came from (`None`: entry `i` is position `i`, no broadcasting).
+struct Entries {
+    linear: Vec<u64>,
+    from: Option<Vec<usize>>,
+}
+
+impl Entries {
+    fn source(&self, k: usize) -> usize {
+        self.from.as_ref().map_or(k, |f| f[k])
+    }
+}
+
+/// Stored positions of `s` broadcast to `shape` (size-1 axes replicated).
+fn broadcast_entries(s: &Coo, shape: &[usize]) -> Entries {
+    if s.shape() == shape {
+        return Entries {
+            linear: s.linear(),
+            from: None,
+        };
+    }
     let nd = shape.len();
     let lead = nd - s.ndim();
     let strides = super::coords::linear_strides(shape).expect("checked");
     let mut out: Vec<(u64, usize)> = Vec::with_capacity(s.nnz());
+    let mut partial: Vec<u64> = Vec::new();
     for i in 0..s.nnz() {
-        let mut partial = vec![0u64];
+        partial.clear();
+        partial.push(0);
         for a in 0..nd {
             let (src_len, c) = if a < lead {
                 (1, 0)
@@ -91,20 +112,55 @@ fn broadcast_entries(s: &Coo, shape: &[usize]) -> Vec<(u64, usize)> {
             };
             if src_len == 1 && shape[a] != 1 {
                 let step = strides[a];
-                partial = partial
-                    .iter()
-                    .flat_map(|&p| (0..shape[a] as u64).map(move |k| p + k * step))
-                    .collect();
+                let base = std::mem::take(&mut partial);
+                partial.extend(
+                    base.iter()
+                        .flat_map(|&p| (0..shape[a] as u64).map(move |k| p + k * step)),
+                );
             } else {
                 for p in partial.iter_mut() {
                     *p += c * strides[a];
                 }
             }
         }
-        out.extend(partial.into_iter().map(|l| (l, i)));
+        out.extend(partial.iter().map(|&l| (l, i)));
     }
     out.sort_unstable_by_key(|e| e.0);
-    out
+    Entries {
+        linear: out.iter().map(|e| e.0).collect(),
+        from: Some(out.into_iter().map(|e| e.1).collect()),
+    }
+}
+
+/// The sorted union of sorted, duplicate-free lists (merged pairwise).
+fn union_of(lists: &[&[u64]]) -> Vec<u64> {
+    let mut acc: Vec<u64> = lists.first().map(|l| l.to_vec()).unwrap_or_default();
+    for l in &lists[1.min(lists.len())..] {
+        let mut out = Vec::with_capacity(acc.len() + l.len());
+        let (mut i, mut j) = (0, 0);
+        while i < acc.len() && j < l.len() {
+            let (a, b) = (acc[i], l[j]);
+            out.push(a.min(b));
+            i += (a <= b) as usize;
+            j += (b <= a) as usize;
+        }
+        out.extend_from_slice(&acc[i..]);
+        out.extend_from_slice(&l[j..]);
+        acc = out;
+    }
+    acc
+}
+
+/// Copies element `src` of `from` to element `dst` of `to` (both `isz`-byte elements),
+/// as one typed move.
+#[inline]
+fn copy_elem(to: &mut [u8], dst: usize, from: &[u8], src: usize, isz: usize) {
+    match isz {
+        8 => to[dst * 8..dst * 8 + 8].copy_from_slice(&from[src * 8..src * 8 + 8]),
+        4 => to[dst * 4..dst * 4 + 4].copy_from_slice(&from[src * 4..src * 4 + 4]),
+        2 => to[dst * 2..dst * 2 + 2].copy_from_slice(&from[src * 2..src * 2 + 2]),
+        _ => to[dst * isz..(dst + 1) * isz].copy_from_slice(&from[src * isz..(src + 1) * isz]),
+    }
 }
 
 /// Applies `ufunc` to sparse, dense and scalar operands (at least one sparse).
@@ -202,21 +258,42 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
     let mut fill = [0u8; 8];
     fill[..isz].copy_from_slice(&first_fill);
 
+    // The common case (`s * 2 + s`): every operand is sparse or scalar, at the result's shape,
+    // with the same stored positions. The values are then computed in place of the data, and
+    // the coordinates are shared.
+    let sparse: Vec<&Coo> = args
+        .iter()
+        .filter_map(|a| match a {
+            SparseArg::Sparse(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
+    let only_sparse = !args.iter().any(|a| matches!(a, SparseArg::Dense(_)));
+    if only_sparse
+        && sparse.iter().all(|s| {
+            s.shape() == shape.as_slice()
+                && (Arc::ptr_eq(&s.coords, &sparse[0].coords) || s.coords == sparse[0].coords)
+        })
+    {
+        let datas: Vec<&Buffer> = sparse.iter().map(|s| &s.data).collect();
+        let values = eval_block(&p, &datas, &[sparse[0].nnz()])?;
+        return Ok(SparseResult::Sparse(sparse[0].with_values(values, fill)?));
+    }
+
     // Union of stored positions of the sparse operands (broadcast to the result's shape).
-    let per_sparse: Vec<Option<Vec<(u64, usize)>>> = args
+    let per_sparse: Vec<Option<Entries>> = args
         .iter()
         .map(|a| match a {
             SparseArg::Sparse(s) => Some(broadcast_entries(s, &shape)),
             _ => None,
         })
         .collect();
-    let mut union: Vec<u64> = per_sparse
+    let lists: Vec<&[u64]> = per_sparse
         .iter()
         .flatten()
-        .flat_map(|e| e.iter().map(|x| x.0))
+        .map(|e| e.linear.as_slice())
         .collect();
-    union.sort_unstable();
-    union.dedup();
+    let union = union_of(&lists);
     let n = union.len();
     // Gather each operand's values at the union positions.
     let strides = super::coords::linear_strides(&shape)?;
@@ -227,17 +304,25 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
                 let isz = s.dtype().itemsize();
                 let mut b = Buffer::zeros(s.dtype(), &[n])?;
                 let bytes = b.as_mut_bytes()?;
+                let data = contiguous(&s.data)?;
+                let src: &[u8] = if data.is_empty() {
+                    &[]
+                } else {
+                    // SAFETY: a contiguous buffer of `len * isz` bytes.
+                    unsafe { std::slice::from_raw_parts(data.as_ptr(), data.len() * isz) }
+                };
+                let fill = s.fill_bytes();
+                let stored = &entries.linear;
                 let mut k = 0;
                 for (j, &l) in union.iter().enumerate() {
-                    while k < entries.len() && entries[k].0 < l {
+                    while k < stored.len() && stored[k] < l {
                         k += 1;
                     }
-                    let v = if k < entries.len() && entries[k].0 == l {
-                        elem(&s.data, entries[k].1)
+                    if k < stored.len() && stored[k] == l {
+                        copy_elem(bytes, j, src, entries.source(k), isz);
                     } else {
-                        s.fill_bytes()
-                    };
-                    bytes[j * isz..(j + 1) * isz].copy_from_slice(v);
+                        copy_elem(bytes, j, fill, 0, isz);
+                    }
                 }
                 gathered.push(b);
             }

@@ -7,7 +7,10 @@ pub mod coords;
 mod csr;
 mod dot;
 mod elementwise;
+mod index;
+mod matrix;
 mod reduce;
+mod spgemm;
 
 pub(crate) use coo::same_scalar;
 pub use coo::Coo;

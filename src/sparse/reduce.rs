@@ -3,8 +3,8 @@
 //! is exact whatever the fill. Reducing every axis gives a dense 0-d result; otherwise the
 //! result is sparse, with the reduction of the fill as its new fill value.
 
-use super::coo::{elem, Coo};
-use crate::array::block::cast_block;
+use super::coo::Coo;
+use crate::array::block::{cast_block, contiguous};
 use crate::array::{ReduceOp, Scalar};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
@@ -83,8 +83,30 @@ impl Acc for B8 {
     }
 }
 
-/// Groups entries by output position: (output linear index, entry indices), sorted.
-fn groups(x: &Coo, reduced: &[bool]) -> (Vec<usize>, Vec<(u64, Vec<usize>)>) {
+/// Largest output (in elements) reduced into a dense accumulator rather than by sorting.
+const DENSE_OUTPUT_LIMIT: u64 = 1 << 26;
+
+fn reduce_typed<T: Acc>(op: ReduceOp, x: &Coo, reduced: &[bool], m: u64) -> Result<Reduced> {
+    let data = contiguous(&cast_block(&x.data, T::DTYPE)?)?;
+    let vals = data.as_slice::<T>()?;
+    let fill_b = Scalar::from_element(&x.fill, x.dtype()).to_element(T::DTYPE);
+    let fill = T::read(&fill_b);
+    // An output position's value: its stored entries (folded in entry order), then the fill
+    // standing in for the `m - count` elements that are not stored.
+    let finish = |acc: Option<T>, count: u64| -> T {
+        match (acc, m - count) {
+            (Some(a), 0) => a,
+            (Some(a), k) => T::combine(op, a, T::repeat(op, fill, k)),
+            (None, k) => T::repeat(op, fill, k),
+        }
+    };
+    let fold = |acc: Option<T>, v: T| Some(acc.map_or(v, |a| T::combine(op, a, v)));
+    let new_fill = if m > 0 {
+        finish(None, 0)
+    } else {
+        T::identity(op)
+    };
+    let nnz = x.nnz();
     let out_shape: Vec<usize> = x
         .shape()
         .iter()
@@ -92,59 +114,59 @@ fn groups(x: &Coo, reduced: &[bool]) -> (Vec<usize>, Vec<(u64, Vec<usize>)>) {
         .filter(|(_, &r)| !r)
         .map(|(&n, _)| n)
         .collect();
-    let strides = super::coords::linear_strides(&out_shape).expect("smaller than the input");
-    let mut keyed: Vec<(u64, usize)> = (0..x.nnz())
-        .map(|i| {
-            let mut l = 0u64;
-            let mut k = 0;
-            for (a, &r) in reduced.iter().enumerate() {
-                if !r {
-                    l += x.coord(a, i) * strides[k];
-                    k += 1;
-                }
-            }
-            (l, i)
-        })
-        .collect();
-    keyed.sort_unstable();
-    let mut out: Vec<(u64, Vec<usize>)> = Vec::new();
-    for (l, i) in keyed {
-        match out.last_mut() {
-            Some((last, v)) if *last == l => v.push(i),
-            _ => out.push((l, vec![i])),
-        }
-    }
-    (out_shape, out)
-}
-
-fn reduce_typed<T: Acc>(op: ReduceOp, x: &Coo, reduced: &[bool], m: u64) -> Result<Reduced> {
-    let data = cast_block(&x.data, T::DTYPE)?;
-    let fill_b = Scalar::from_element(&x.fill, x.dtype()).to_element(T::DTYPE);
-    let fill = T::read(&fill_b);
-    let (out_shape, gs) = groups(x, reduced);
-    let fold = |idx: &[usize]| -> T {
-        let mut acc: Option<T> = None;
-        for &i in idx {
-            let v = T::read(elem(&data, i));
-            acc = Some(match acc {
-                None => v,
-                Some(a) => T::combine(op, a, v),
-            });
-        }
-        let missing = m - idx.len() as u64;
-        match (acc, missing) {
-            (Some(a), 0) => a,
-            (Some(a), k) => T::combine(op, a, T::repeat(op, fill, k)),
-            (None, k) => T::repeat(op, fill, k),
-        }
-    };
-    let new_fill = if m > 0 { fold(&[]) } else { T::identity(op) };
     if out_shape.is_empty() {
-        let v = gs.first().map(|g| fold(&g.1)).unwrap_or(new_fill);
+        let acc = vals.iter().fold(None, |a, &v| fold(a, v));
+        let v = if acc.is_some() {
+            finish(acc, nnz as u64)
+        } else {
+            new_fill
+        };
         return Ok(Reduced::Dense(Buffer::from_vec(vec![v], &[])?));
     }
-    let linear: Vec<u64> = gs.iter().map(|g| g.0).collect();
-    let values: Vec<T> = gs.iter().map(|g| fold(&g.1)).collect();
+    // Output position of every entry.
+    let strides = super::coords::linear_strides(&out_shape)?;
+    let mut keys = vec![0u64; nnz];
+    for (a, &s) in (0..x.ndim()).filter(|&a| !reduced[a]).zip(&strides) {
+        x.coords.add_scaled(a, nnz, s, &mut keys);
+    }
+    let out_size: u64 = out_shape.iter().map(|&n| n as u64).product();
+    let (mut linear, mut values) = (Vec::new(), Vec::new());
+    if out_size <= DENSE_OUTPUT_LIMIT && out_size <= (4 * nnz as u64).max(1 << 16) {
+        // Few output positions: accumulate in place, then read them out in order.
+        let mut acc = vec![T::identity(op); out_size as usize];
+        let mut count = vec![0u64; out_size as usize];
+        for (&k, &v) in keys.iter().zip(vals) {
+            let k = k as usize;
+            acc[k] = if count[k] == 0 {
+                v
+            } else {
+                T::combine(op, acc[k], v)
+            };
+            count[k] += 1;
+        }
+        for (p, (&a, &c)) in acc.iter().zip(&count).enumerate() {
+            if c > 0 {
+                linear.push(p as u64);
+                values.push(finish(Some(a), c));
+            }
+        }
+    } else {
+        // Many output positions: sort the entries by position (stable within a position).
+        let mut order: Vec<(u64, usize)> = keys.into_iter().zip(0..nnz).collect();
+        order.sort_unstable();
+        let mut run = 0;
+        while run < order.len() {
+            let key = order[run].0;
+            let (mut acc, mut count) = (None, 0u64);
+            while run < order.len() && order[run].0 == key {
+                acc = fold(acc, vals[order[run].1]);
+                count += 1;
+                run += 1;
+            }
+            linear.push(key);
+            values.push(finish(acc, count));
+        }
+    }
     let n = values.len();
     let mut fb = [0u8; 8];
     let fill_buf = Buffer::from_vec(vec![new_fill], &[])?;

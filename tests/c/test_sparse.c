@@ -1393,7 +1393,7 @@ static void test_null_and_handles(void) {
     dask_index idx;
     memset(&idx, 0, sizeof idx);
     idx.kind = DASK_INDEX_AT;
-    CHECK_FAILS(dask_array_slice(s, &idx, 1, &out), DASK_ERR_NOT_IMPLEMENTED, "sparse", out);
+    CHECK(is_sparse(MK(dask_array_slice(s, &idx, 1, OUT))), "slicing a sparse array gives a sparse one");
 
     /* Lifetimes: the data value and derived arrays outlive the array they came from. */
     dask_array *s2 = NULL, *d2 = NULL;
@@ -1452,6 +1452,51 @@ static void test_null_and_handles(void) {
     drop_all();
 }
 
+/* dask_array_slice and dask_array_reshape on a sparse handle: the result stays sparse and
+ * equals the same indexing of the dense array, computed here by hand. */
+static void test_slice_reshape(void) {
+    const size_t shape[3] = {4, 5, 6};
+    const size_t n = 4 * 5 * 6;
+    double *x = random_dense(91, n, 0.3, 1.0, 2.0);
+    dask_array *s = sparse_from(x, 3, shape, 0.0);
+    /* s[-1, 1:5:2, ::-1] -> shape (2, 6) */
+    dask_index idx[3] = {
+        {.kind = DASK_INDEX_AT, .start = -1},
+        {.kind = DASK_INDEX_SLICE, .start = 1, .has_start = true, .stop = 5, .has_stop = true, .step = 2},
+        {.kind = DASK_INDEX_SLICE, .step = -1},
+    };
+    dask_array *t = MK(dask_array_slice(s, idx, 3, OUT));
+    CHECK(is_sparse(t), "a sliced sparse array stays sparse");
+    double want[12];
+    for (size_t j = 0; j < 2; ++j)
+        for (size_t k = 0; k < 6; ++k) want[j * 6 + k] = x[(3 * 5 + (1 + 2 * j)) * 6 + (5 - k)];
+    host h;
+    if (dense_of(t, &h, "s[-1, 1:5:2, ::-1]")) {
+        const size_t ws[2] = {2, 6};
+        meta_is(&h, DASK_FLOAT64, 2, ws, "s[-1, 1:5:2, ::-1]");
+        values_are(&h, want, 12, 0, 0, "s[-1, 1:5:2, ::-1]");
+    }
+    host_free(&h);
+    /* reshape to (-1, 3): row-major order kept */
+    const int64_t rs[2] = {-1, 3};
+    dask_array *r = MK(dask_array_reshape(t, 2, rs, OUT));
+    CHECK(is_sparse(r), "a reshaped sparse array stays sparse");
+    if (dense_of(r, &h, "reshape(-1, 3)")) {
+        const size_t ws[2] = {4, 3};
+        meta_is(&h, DASK_FLOAT64, 2, ws, "reshape(-1, 3)");
+        values_are(&h, want, 12, 0, 0, "reshape(-1, 3)");
+    }
+    host_free(&h);
+    /* errors: an index past the end, a shape of another size */
+    dask_index bad = {.kind = DASK_INDEX_AT, .start = 4};
+    dask_array *o = NULL;
+    CHECK_FAILS(dask_array_slice(s, &bad, 1, &o), DASK_ERR_INVALID_ARGUMENT, "out of bounds", o);
+    const int64_t bs[2] = {5, 5};
+    CHECK_FAILS(dask_array_reshape(t, 2, bs, &o), DASK_ERR_SHAPE, "cannot reshape", o);
+    free(x);
+    drop_all();
+}
+
 int main(void) {
     watchdog(small_mode() ? 300 : 60);
     C = new_client(2);
@@ -1464,6 +1509,7 @@ int main(void) {
     test_reductions();
     test_products();
     test_chunked();
+    test_slice_reshape();
     test_null_and_handles();
     fprintf(stderr, "test_sparse: %.3f s\n", now_s() - t0);
 
