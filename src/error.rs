@@ -52,6 +52,14 @@ pub enum Error {
     /// No implementation exists for these operands (e.g. a ufunc an array kind lacks).
     #[error("not implemented: {0}")]
     NotImplemented(String),
+    /// Stored or received data failed its checks (bad magic, checksum, lengths): a corrupt
+    /// or truncated spill file or message. The message names the key or file.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+    /// Memory ran out and could not be freed by spilling (disk full, disk limit, values that
+    /// cannot be serialized).
+    #[error("out of memory: {0}")]
+    Memory(String),
     /// Rust code panicked; the panic was contained.
     #[error("internal panic: {0}")]
     Panic(String),

@@ -20,6 +20,7 @@ pub mod array;
 pub mod error;
 pub mod ffi;
 pub mod memory;
+pub mod protocol;
 pub mod runtime;
 pub mod sparse;
 pub mod ufunc;

@@ -41,6 +41,12 @@ pub const DASK_ERR_PANIC: dask_status = 14;
 /// No implementation for these operands (e.g. a ufunc an array kind does not implement);
 /// also what a C array kind returns to decline a ufunc.
 pub const DASK_ERR_NOT_IMPLEMENTED: dask_status = 15;
+/// Stored or received data failed its checks (checksum, lengths, format): a corrupt or
+/// truncated spill file or message. The message names the key or file.
+pub const DASK_ERR_CORRUPT: dask_status = 16;
+/// Memory ran out and spilling could not free it (disk full, disk limit reached, values
+/// that cannot be serialized).
+pub const DASK_ERR_MEMORY: dask_status = 17;
 
 pub(crate) fn status_of(e: &Error) -> dask_status {
     match e {
@@ -59,6 +65,8 @@ pub(crate) fn status_of(e: &Error) -> dask_status {
         Error::Io(_) => DASK_ERR_IO,
         Error::Panic(_) => DASK_ERR_PANIC,
         Error::NotImplemented(_) => DASK_ERR_NOT_IMPLEMENTED,
+        Error::Corrupt(_) => DASK_ERR_CORRUPT,
+        Error::Memory(_) => DASK_ERR_MEMORY,
     }
 }
 
@@ -82,6 +90,8 @@ pub(crate) fn error_from_status(status: dask_status, message: String) -> Error {
         DASK_ERR_CLOSED => Error::Closed(message),
         DASK_ERR_IO => Error::Io(message),
         DASK_ERR_NOT_IMPLEMENTED => Error::NotImplemented(message),
+        DASK_ERR_CORRUPT => Error::Corrupt(message),
+        DASK_ERR_MEMORY => Error::Memory(message),
         _ => Error::InvalidArgument(message),
     }
 }
@@ -106,6 +116,8 @@ pub extern "C" fn dask_status_name(status: dask_status) -> *const c_char {
         DASK_ERR_IO => c"DASK_ERR_IO",
         DASK_ERR_PANIC => c"DASK_ERR_PANIC",
         DASK_ERR_NOT_IMPLEMENTED => c"DASK_ERR_NOT_IMPLEMENTED",
+        DASK_ERR_CORRUPT => c"DASK_ERR_CORRUPT",
+        DASK_ERR_MEMORY => c"DASK_ERR_MEMORY",
         _ => c"DASK_ERR_UNKNOWN",
     };
     name.as_ptr()

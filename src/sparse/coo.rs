@@ -248,6 +248,51 @@ impl Coo {
         })
     }
 
+    /// A COO from parts that claim to be canonical (decoded from a file or a message),
+    /// checking every invariant: coordinate width and count, bounds, strictly increasing
+    /// positions, no stored fill value.
+    pub(crate) fn from_checked_parts(
+        shape: &[usize],
+        coords: Coords,
+        data: Buffer,
+        fill: [u8; 8],
+    ) -> Result<Coo> {
+        let nnz = data.len();
+        if data.ndim() != 1 || coords.len() != shape.len() * nnz {
+            return Err(Error::Shape("coordinates and data differ in length".into()));
+        }
+        if coords.width() != Coords::width_for(shape) {
+            return Err(Error::invalid(format!(
+                "coordinates of {} bytes for shape {shape:?}",
+                coords.width()
+            )));
+        }
+        for (a, &n) in shape.iter().enumerate() {
+            let mut max = vec![0u64; nnz];
+            coords.add_scaled(a, nnz, 1, &mut max);
+            if let Some(&c) = max.iter().find(|&&c| c >= n as u64) {
+                return Err(Error::invalid(format!(
+                    "coordinate {c} outside axis {a} of length {n}"
+                )));
+            }
+        }
+        let c = Coo::from_canonical(shape, coords, data, fill)?;
+        if !c.linear().windows(2).all(|w| w[0] < w[1]) {
+            return Err(Error::invalid("positions are not sorted and unique"));
+        }
+        let isz = c.dtype().itemsize();
+        let bytes: &[u8] = if nnz == 0 {
+            &[]
+        } else {
+            // SAFETY: from_canonical made the data contiguous, `nnz * isz` bytes.
+            unsafe { std::slice::from_raw_parts(c.data.as_ptr(), nnz * isz) }
+        };
+        if holds_fill(bytes, isz, &fill[..isz]) {
+            return Err(Error::invalid("an entry stores the fill value"));
+        }
+        Ok(c)
+    }
+
     /// All elements of `dense` that differ from `fill` (bitwise, so a NaN fill works too).
     pub fn from_dense(dense: &Buffer, fill: Scalar) -> Result<Coo> {
         let d = contiguous(dense)?;

@@ -98,14 +98,36 @@ fn element_count(shape: &[usize]) -> Result<usize> {
     })
 }
 
+/// `n` zeroed u64 words, or an error when the memory is not there (rather than aborting the
+/// host process, as an infallible allocation would). Large blocks come from the allocator's
+/// zeroed pages, so nothing is written until used.
+fn zeroed_words(n: usize) -> Result<Vec<u64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u64>(n)
+        .map_err(|_| Error::Memory(format!("{n} words cannot be allocated")))?;
+    // SAFETY: the layout has a non-zero size.
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u64>();
+    if p.is_null() {
+        return Err(Error::Memory(format!(
+            "cannot allocate {} bytes",
+            n.saturating_mul(8)
+        )));
+    }
+    // SAFETY: `p` holds `n` zeroed u64s from the global allocator with u64's array layout,
+    // which is what a Vec<u64> of capacity `n` owns.
+    Ok(unsafe { Vec::from_raw_parts(p, n, n) })
+}
+
 impl Buffer {
-    /// A zero-filled, C-contiguous buffer.
+    /// A zero-filled, C-contiguous buffer (an `Error::Memory` when the memory is not there).
     pub fn zeros(dtype: DType, shape: &[usize]) -> Result<Buffer> {
         let bytes = element_count(shape)?
             .checked_mul(dtype.itemsize())
             .ok_or_else(|| Error::Shape(format!("shape {shape:?} is too large")))?;
         // u64 words keep every dtype aligned.
-        let words = vec![0u64; bytes.div_ceil(8)];
+        let words = zeroed_words(bytes.div_ceil(8))?;
         let mut storage = Storage::from_vec(words);
         storage.len = bytes;
         Ok(Buffer {

@@ -173,8 +173,10 @@ static void test_status_names(void) {
     NAME_IS(DASK_ERR_IO);
     NAME_IS(DASK_ERR_PANIC);
     NAME_IS(DASK_ERR_NOT_IMPLEMENTED);
+    NAME_IS(DASK_ERR_CORRUPT);
+    NAME_IS(DASK_ERR_MEMORY);
 #undef NAME_IS
-    int unknown[4] = {-1, DASK_ERR_NOT_IMPLEMENTED + 1, 1000, INT32_MIN};
+    int unknown[4] = {-1, DASK_ERR_MEMORY + 1, 1000, INT32_MIN};
     for (int i = 0; i < 4; ++i)
         CHECK(strcmp(dask_status_name(unknown[i]), "DASK_ERR_UNKNOWN") == 0, "dask_status_name(%d) is unknown",
               unknown[i]);

@@ -1,0 +1,170 @@
+//! Spill I/O (issue 6): serialize + write and read + deserialize of 2 GiB of 8 MiB float64
+//! blocks, random and compressible, with and without lz4, against plain file writes and reads
+//! of the same bytes in the same run. No fsync (spill files are transient), as for the peers.
+//! Reproduce: `cargo bench --features blas --bench spill` (files go to target/spill-bench);
+//! peers: `python anchors.py spill`. Best of 3.
+
+use dask::protocol::{read_value, write_value, Compression};
+use dask::value::{Buffer, Value};
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const BLOCK: usize = 1 << 20; // f64 elements: 8 MiB
+const BLOCKS: usize = 256; // 2 GiB
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Random doubles in [0, 1), or a compressible block (a few distinct values in runs, like
+/// a mostly-constant or low-cardinality column).
+fn blocks(compressible: bool) -> Vec<Value> {
+    (0..BLOCKS)
+        .map(|b| {
+            let v: Vec<f64> = (0..BLOCK)
+                .map(|i| {
+                    let z = splitmix((b * BLOCK + i) as u64);
+                    if compressible {
+                        ((i / 64) % 4) as f64
+                    } else {
+                        (z >> 11) as f64 / (1u64 << 53) as f64
+                    }
+                })
+                .collect();
+            Value::Buffer(Buffer::from_vec(v, &[BLOCK]).unwrap())
+        })
+        .collect()
+}
+
+fn gib_per_s(secs: f64) -> f64 {
+    (BLOCKS * BLOCK * 8) as f64 / (1u64 << 30) as f64 / secs
+}
+
+fn best(mut f: impl FnMut() -> f64) -> f64 {
+    let ts: Vec<f64> = (0..3).map(|_| f()).collect();
+    if std::env::var("SPILL_BENCH_ALL").is_ok() {
+        eprintln!(
+            "  runs: {:?}",
+            ts.iter().map(|t| gib_per_s(*t)).collect::<Vec<_>>()
+        );
+    }
+    ts.into_iter().fold(f64::INFINITY, f64::min)
+}
+
+fn path(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("{i}"))
+}
+
+/// Removes the previous run's files first (untimed): overwriting would add the cost of
+/// dropping their cached pages to the write being measured.
+fn fresh(dir: &Path) {
+    for i in 0..BLOCKS {
+        let _ = std::fs::remove_file(path(dir, i));
+    }
+}
+
+fn write_all(dir: &Path, vals: &[Value], c: Compression) -> f64 {
+    fresh(dir);
+    let t = Instant::now();
+    for (i, v) in vals.iter().enumerate() {
+        let mut f = File::create(path(dir, i)).unwrap();
+        write_value(v, &mut f, c).unwrap();
+    }
+    t.elapsed().as_secs_f64()
+}
+
+fn read_all(dir: &Path, check: &[Value]) -> f64 {
+    let t = Instant::now();
+    let mut out = Vec::with_capacity(BLOCKS);
+    for i in 0..BLOCKS {
+        let f = File::open(path(dir, i)).unwrap();
+        let len = f.metadata().unwrap().len() as usize;
+        out.push(read_value(&mut BufReader::with_capacity(1 << 16, f), len, "bench").unwrap());
+    }
+    let secs = t.elapsed().as_secs_f64();
+    for i in [0, BLOCKS / 2, BLOCKS - 1] {
+        match (&out[i], &check[i]) {
+            (Value::Buffer(a), Value::Buffer(b)) => assert_eq!(
+                a.as_slice::<f64>().unwrap(),
+                b.as_slice::<f64>().unwrap(),
+                "block {i} read back differs"
+            ),
+            _ => unreachable!(),
+        }
+    }
+    secs
+}
+
+fn raw_write(dir: &Path, vals: &[Value]) -> f64 {
+    fresh(dir);
+    let t = Instant::now();
+    for (i, v) in vals.iter().enumerate() {
+        let Value::Buffer(b) = v else { unreachable!() };
+        // SAFETY: a contiguous f64 buffer of BLOCK elements.
+        let bytes = unsafe { std::slice::from_raw_parts(b.as_ptr(), BLOCK * 8) };
+        File::create(path(dir, i))
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+    }
+    t.elapsed().as_secs_f64()
+}
+
+fn raw_read(dir: &Path) -> f64 {
+    let t = Instant::now();
+    let mut keep = Vec::with_capacity(BLOCKS);
+    for i in 0..BLOCKS {
+        let mut v = vec![0u8; BLOCK * 8];
+        File::open(path(dir, i))
+            .unwrap()
+            .read_exact(&mut v)
+            .unwrap();
+        keep.push(v);
+    }
+    t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    println!("libdask spill I/O benchmarks: {BLOCKS} blocks of 8 MiB float64 (2 GiB), no fsync");
+    println!("reproduce: cargo bench --features blas --bench spill");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/spill-bench");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for compressible in [false, true] {
+        let vals = blocks(compressible);
+        let kind = if compressible {
+            "compressible"
+        } else {
+            "random"
+        };
+        let w = best(|| raw_write(&dir, &vals));
+        let r = best(|| raw_read(&dir));
+        println!(
+            "{kind:>12}: plain files          write {:.2} GiB/s, read {:.2} GiB/s",
+            gib_per_s(w),
+            gib_per_s(r)
+        );
+        for (name, c) in [
+            ("lz4 auto", Compression::Auto),
+            ("no compression", Compression::None),
+        ] {
+            let w = best(|| write_all(&dir, &vals, c));
+            let stored: u64 = (0..BLOCKS)
+                .map(|i| std::fs::metadata(path(&dir, i)).unwrap().len())
+                .sum();
+            let r = best(|| read_all(&dir, &vals));
+            println!(
+                "{kind:>12}: {name:<18} write {:.2} GiB/s, read {:.2} GiB/s (on disk {:.0}% of raw)",
+                gib_per_s(w),
+                gib_per_s(r),
+                100.0 * stored as f64 / (BLOCKS * BLOCK * 8) as f64
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,261 @@
+//! Whole messages: the fixed prefix, the checksummed header, the frames at 64-byte offsets.
+//! Written to any `Write` (a spill file, later a socket) without assembling a copy; read
+//! from any `Read` with the frames going straight into the value's final memory.
+
+use super::codec::{layout, parse, Pending};
+use super::frame::{restore, store, verify_in_place, Compression, FrameMeta, CODEC_RAW};
+use super::wire::{Reader, Writer};
+use crate::error::{Error, Result};
+use crate::value::Value;
+use std::borrow::Cow;
+use std::io::{Read, Write};
+
+const MAGIC: &[u8; 4] = b"DSKv";
+const VERSION: u16 = 1;
+/// magic, version, flags, header length, header checksum.
+const PREFIX: usize = 4 + 2 + 2 + 4 + 8;
+/// Frames start at multiples of this offset in a message.
+const ALIGN: usize = 64;
+/// Largest header accepted (a 64-d shape and a few frames take well under 1 KiB).
+const MAX_HEADER: usize = 1 << 16;
+
+fn pad(n: usize) -> usize {
+    n.next_multiple_of(ALIGN) - n
+}
+
+/// A value ready to be written: the prefix and header, then its stored frames (borrowed
+/// from the value where they are raw and contiguous).
+pub struct Encoded<'a> {
+    head: Vec<u8>,
+    frames: Vec<Cow<'a, [u8]>>,
+}
+
+impl Encoded<'_> {
+    /// Bytes of the whole message.
+    pub fn len(&self) -> usize {
+        let mut n = self.head.len() + pad(self.head.len());
+        for f in &self.frames {
+            n += f.len() + pad(f.len());
+        }
+        n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Bytes of the frames as stored (after compression).
+    pub fn stored_bytes(&self) -> usize {
+        self.frames.iter().map(|f| f.len()).sum()
+    }
+
+    /// Writes the message.
+    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+        const ZEROS: [u8; ALIGN] = [0; ALIGN];
+        w.write_all(&self.head)?;
+        w.write_all(&ZEROS[..pad(self.head.len())])?;
+        for f in &self.frames {
+            w.write_all(f)?;
+            w.write_all(&ZEROS[..pad(f.len())])?;
+        }
+        Ok(())
+    }
+
+    /// The message as one vector.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len());
+        self.write_to(&mut v)
+            .expect("writing to a vector does not fail");
+        v
+    }
+}
+
+/// Encodes `value` with frames compressed per `compression`. Fails for values that cannot be
+/// serialized (opaque host values without a serializer, operation parameters).
+pub fn encode(value: &Value, compression: Compression) -> Result<Encoded<'_>> {
+    let (mut header, raw) = layout(value)?;
+    header.u32(raw.len() as u32);
+    let mut frames = Vec::with_capacity(raw.len());
+    for r in raw {
+        let (meta, stored) = match r {
+            Cow::Borrowed(b) => store(b, compression),
+            Cow::Owned(b) => {
+                let (meta, stored) = store(&b, compression);
+                (meta, Cow::Owned(stored.into_owned()))
+            }
+        };
+        meta.write(&mut header);
+        frames.push(stored);
+    }
+    let mut head = Writer::default();
+    head.raw(MAGIC);
+    head.raw(&VERSION.to_le_bytes());
+    head.raw(&0u16.to_le_bytes());
+    head.u32(header.bytes.len() as u32);
+    head.u64(super::frame::checksum(&header.bytes));
+    head.raw(&header.bytes);
+    Ok(Encoded {
+        head: head.bytes,
+        frames,
+    })
+}
+
+/// Bytes `value` takes encoded (compressing to find out when `compression` asks for it).
+pub fn encoded_len(value: &Value, compression: Compression) -> Result<usize> {
+    Ok(encode(value, compression)?.len())
+}
+
+/// Encodes `value` to `w`; returns the bytes written.
+pub fn write_value(value: &Value, w: &mut impl Write, compression: Compression) -> Result<usize> {
+    let e = encode(value, compression)?;
+    e.write_to(w)
+        .map_err(|err| Error::Io(format!("writing a value: {err}")))?;
+    Ok(e.len())
+}
+
+/// The parsed prefix and header: the value to fill, and its frames' descriptors.
+fn header(
+    prefix: &[u8],
+    read_header: impl FnOnce(usize) -> Result<Vec<u8>>,
+    what: &str,
+) -> Result<(Pending, Vec<FrameMeta>, usize)> {
+    let corrupt = |why: &str| Error::Corrupt(format!("{what}: {why}"));
+    if prefix.len() < PREFIX {
+        return Err(corrupt("shorter than a message header (truncated?)"));
+    }
+    if &prefix[..4] != MAGIC {
+        return Err(corrupt("not a libdask message (bad magic)"));
+    }
+    let version = u16::from_le_bytes([prefix[4], prefix[5]]);
+    if version != VERSION {
+        return Err(corrupt(&format!(
+            "format version {version}; this library reads version {VERSION}"
+        )));
+    }
+    let hlen = u32::from_le_bytes(prefix[8..12].try_into().expect("4 bytes")) as usize;
+    let sum = u64::from_le_bytes(prefix[12..20].try_into().expect("8 bytes"));
+    if hlen > MAX_HEADER {
+        return Err(corrupt(&format!("a header of {hlen} bytes")));
+    }
+    let hbytes = read_header(hlen)?;
+    if super::frame::checksum(&hbytes) != sum {
+        return Err(corrupt(
+            "the header's checksum does not match (the data was damaged)",
+        ));
+    }
+    let mut r = Reader::new(&hbytes, what);
+    let (pending, expected) = parse(&mut r)?;
+    let nframes = r.u32()? as usize;
+    if nframes != expected.len() {
+        return Err(r.corrupt(format!("{nframes} frames, expected {}", expected.len())));
+    }
+    let metas = (0..nframes)
+        .map(|_| FrameMeta::read(&mut r))
+        .collect::<Result<Vec<_>>>()?;
+    r.finished()?;
+    for (m, &want) in metas.iter().zip(&expected) {
+        if want != usize::MAX && m.raw_len != want {
+            return Err(r.corrupt(format!(
+                "a frame of {} bytes where the layout needs {want}",
+                m.raw_len
+            )));
+        }
+    }
+    Ok((pending, metas, PREFIX + hlen))
+}
+
+/// The frames' total length in the message (with padding), checked against `available`.
+fn frames_len(metas: &[FrameMeta], head: usize, available: usize, what: &str) -> Result<()> {
+    let mut n = head + pad(head);
+    for m in metas {
+        n = n
+            .checked_add(m.stored_len)
+            .and_then(|n| n.checked_add(pad(m.stored_len)))
+            .ok_or_else(|| Error::Corrupt(format!("{what}: frame lengths overflow")))?;
+    }
+    if n > available {
+        return Err(Error::Corrupt(format!(
+            "{what}: the message needs {n} bytes but only {available} are there (truncated)"
+        )));
+    }
+    Ok(())
+}
+
+/// Decodes a whole message held in memory. `what` names the key or file in errors.
+pub fn decode(bytes: &[u8], what: &str) -> Result<Value> {
+    let (mut pending, metas, head) = header(
+        &bytes[..PREFIX.min(bytes.len())],
+        |hlen| {
+            bytes
+                .get(PREFIX..PREFIX + hlen)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| Error::Corrupt(format!("{what}: the header is truncated")))
+        },
+        what,
+    )?;
+    frames_len(&metas, head, bytes.len(), what)?;
+    let raw: Vec<usize> = metas.iter().map(|m| m.raw_len).collect();
+    pending.allocate(&raw, what)?;
+    let mut at = head + pad(head);
+    for (m, out) in metas.iter().zip(pending.frames_mut()?) {
+        restore(m, &bytes[at..at + m.stored_len], out, what)?;
+        at += m.stored_len + pad(m.stored_len);
+    }
+    pending.finish(what)
+}
+
+fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &str) -> Result<()> {
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::Corrupt(format!("{what}: the data ends early (truncated)"))
+        }
+        _ => Error::Io(format!("{what}: {e}")),
+    })
+}
+
+/// Reads one message of at most `available` bytes from `r` (a file's length, a message's
+/// length on the wire): raw frames are read straight into the value's memory and checked
+/// there; compressed ones go through one buffer.
+pub fn read_value(r: &mut impl Read, available: usize, what: &str) -> Result<Value> {
+    let mut prefix = [0u8; PREFIX];
+    if available < PREFIX {
+        return Err(Error::Corrupt(format!(
+            "{what}: {available} bytes, shorter than a message header (truncated?)"
+        )));
+    }
+    read_exact(r, &mut prefix, what)?;
+    let (mut pending, metas, head) = header(
+        &prefix,
+        |hlen| {
+            if PREFIX + hlen > available {
+                return Err(Error::Corrupt(format!("{what}: the header is truncated")));
+            }
+            let mut h = vec![0u8; hlen];
+            read_exact(r, &mut h, what)?;
+            Ok(h)
+        },
+        what,
+    )?;
+    frames_len(&metas, head, available, what)?;
+    let raw: Vec<usize> = metas.iter().map(|m| m.raw_len).collect();
+    pending.allocate(&raw, what)?;
+    let mut skip = [0u8; ALIGN];
+    read_exact(r, &mut skip[..pad(head)], what)?;
+    let mut scratch: Vec<u8> = Vec::new();
+    for (m, out) in metas.iter().zip(pending.frames_mut()?) {
+        if m.codec == CODEC_RAW {
+            read_exact(r, out, what)?;
+            verify_in_place(m, out, what)?;
+        } else {
+            scratch.clear();
+            scratch
+                .try_reserve_exact(m.stored_len)
+                .map_err(|_| Error::Memory(format!("{what}: no memory to read a frame")))?;
+            scratch.resize(m.stored_len, 0);
+            read_exact(r, &mut scratch, what)?;
+            restore(m, &scratch, out, what)?;
+        }
+        read_exact(r, &mut skip[..pad(m.stored_len)], what)?;
+    }
+    pending.finish(what)
+}

@@ -1,0 +1,330 @@
+//! The frame protocol: every value kind, dtype and layout round-trips exactly (through memory
+//! and through a reader), compression is chosen as documented, and damaged or truncated
+//! messages are errors that name what was being read — never a panic, never wrong data.
+
+use dask::array::Scalar;
+use dask::error::Error;
+use dask::protocol::{decode, encode, read_value, write_value, Compression};
+use dask::sparse::Coo;
+use dask::value::{Buffer, DType, Value};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A buffer of `dtype` and `shape` with pseudo-random bytes (every bit pattern, NaNs too),
+/// or a repeating pattern when `compressible`.
+fn buffer(dtype: DType, shape: &[usize], seed: u64, compressible: bool) -> Buffer {
+    let mut b = Buffer::zeros(dtype, shape).unwrap();
+    let bytes = b.as_mut_bytes().unwrap();
+    for (i, x) in bytes.iter_mut().enumerate() {
+        *x = if compressible {
+            (i % 7) as u8
+        } else {
+            splitmix(seed ^ i as u64) as u8
+        };
+    }
+    if dtype == DType::Bool {
+        for x in bytes.iter_mut() {
+            *x &= 1;
+        }
+    }
+    b
+}
+
+/// The bytes of a buffer in C order (the independent reading of its elements).
+fn c_order_bytes(b: &Buffer) -> Vec<u8> {
+    let isz = b.dtype().itemsize();
+    let n = b.len();
+    let mut out = Vec::with_capacity(n * isz);
+    let nd = b.ndim();
+    let mut idx = vec![0usize; nd];
+    for _ in 0..n {
+        let off: isize = idx
+            .iter()
+            .zip(b.strides())
+            .map(|(&i, &s)| i as isize * s)
+            .sum();
+        // SAFETY: the index is inside the view, so the element lies in its storage.
+        let p = unsafe { b.as_ptr().offset(off) };
+        out.extend_from_slice(unsafe { std::slice::from_raw_parts(p, isz) });
+        for a in (0..nd).rev() {
+            idx[a] += 1;
+            if idx[a] < b.shape()[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    out
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::None, Value::None) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Str(x), Value::Str(y)) => x == y,
+        (Value::Bytes(x), Value::Bytes(y)) => x == y,
+        (Value::Buffer(x), Value::Buffer(y)) => {
+            x.dtype() == y.dtype()
+                && x.shape() == y.shape()
+                && y.is_c_contiguous()
+                && c_order_bytes(x) == c_order_bytes(y)
+        }
+        (Value::Sparse(x), Value::Sparse(y)) => {
+            x.shape() == y.shape()
+                && x.dtype() == y.dtype()
+                && x.coords() == y.coords()
+                && c_order_bytes(x.data()) == c_order_bytes(y.data())
+                && x.fill_value().as_f64().to_bits() == y.fill_value().as_f64().to_bits()
+        }
+        _ => false,
+    }
+}
+
+/// Round trip through `decode` and through `read_value`, under every compression setting.
+fn round_trip(v: &Value, ctx: &str) {
+    for c in [Compression::Auto, Compression::Lz4, Compression::None] {
+        let e = encode(v, c).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        let bytes = e.to_vec();
+        assert_eq!(bytes.len(), e.len(), "{ctx}");
+        let back = decode(&bytes, ctx).unwrap_or_else(|e| panic!("{ctx} {c:?}: {e}"));
+        assert!(same(v, &back), "{ctx} {c:?}: decode differs");
+        let mut file = Vec::new();
+        let n = write_value(v, &mut file, c).unwrap();
+        assert_eq!(n, file.len());
+        let back = read_value(&mut &file[..], file.len(), ctx).unwrap();
+        assert!(same(v, &back), "{ctx} {c:?}: read_value differs");
+    }
+}
+
+const DTYPES: [DType; 11] = [
+    DType::Bool,
+    DType::Int8,
+    DType::Int16,
+    DType::Int32,
+    DType::Int64,
+    DType::UInt8,
+    DType::UInt16,
+    DType::UInt32,
+    DType::UInt64,
+    DType::Float32,
+    DType::Float64,
+];
+
+#[test]
+fn scalars_strings_and_bytes_round_trip() {
+    for v in [
+        Value::None,
+        Value::Bool(true),
+        Value::Bool(false),
+        Value::Int(i64::MIN),
+        Value::Int(42),
+        Value::Float(f64::NAN),
+        Value::Float(-0.0),
+        Value::Str(Arc::from("")),
+        Value::Str(Arc::from("héllo, wörld")),
+        Value::Bytes(Arc::from(&[][..])),
+        Value::Bytes(Arc::from(vec![7u8; 100_000])),
+    ] {
+        round_trip(&v, &format!("{v:?}"));
+    }
+}
+
+#[test]
+fn dense_blocks_of_every_dtype_and_layout_round_trip() {
+    let shapes: [&[usize]; 6] = [&[], &[0], &[5], &[3, 0, 2], &[17, 9], &[40, 30, 20]];
+    for dt in DTYPES {
+        for shape in shapes {
+            for compressible in [false, true] {
+                let b = buffer(dt, shape, 3, compressible);
+                round_trip(&Value::Buffer(b), &format!("{dt:?} {shape:?}"));
+            }
+        }
+        // Strided and reversed views are written in C order.
+        let base = buffer(dt, &[12, 10], 5, false);
+        let isz = dt.itemsize() as isize;
+        let t = base.view(&[10, 12], &[isz, 10 * isz], 0).unwrap(); // the transpose
+        round_trip(&Value::Buffer(t), &format!("{dt:?} transposed"));
+        let rev = base
+            .view(&[6, 10], &[-2 * 10 * isz, isz], 11 * 10 * isz)
+            .unwrap(); // rows 11, 9, ..., 1
+        round_trip(&Value::Buffer(rev), &format!("{dt:?} reversed rows"));
+    }
+}
+
+#[test]
+fn sparse_blocks_round_trip_with_their_coordinate_widths_and_fills() {
+    for (shape, nnz) in [
+        (vec![10usize, 10, 10, 10], 900), // u8 coordinates
+        (vec![300, 70], 2000),            // u16
+        (vec![100_000, 3], 500),          // u32
+        (vec![5, 0], 0),                  // empty
+        (vec![], 1),                      // 0-d
+    ] {
+        let size: usize = shape.iter().product();
+        for (fill, dt) in [
+            (0.0, DType::Float64),
+            (1.5, DType::Float32),
+            (0.0, DType::Int32),
+        ] {
+            let mut dense = Buffer::zeros(DType::Float64, &shape).unwrap();
+            {
+                let d = dense.as_mut_slice::<f64>().unwrap();
+                for x in d.iter_mut() {
+                    *x = fill;
+                }
+                for k in 0..nnz.min(size) {
+                    let i = (splitmix(k as u64) % size as u64) as usize;
+                    d[i] = (k % 13) as f64 + 2.0;
+                }
+            }
+            let c = Coo::from_dense(&dense, Scalar::Float(fill))
+                .unwrap()
+                .astype(dt)
+                .unwrap();
+            round_trip(
+                &Value::Sparse(c),
+                &format!("sparse {shape:?} fill {fill} {dt:?}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn compression_is_kept_only_where_it_pays() {
+    let random = Value::Buffer(buffer(DType::Float64, &[1 << 17], 1, false));
+    let zeros = Value::Buffer(Buffer::zeros(DType::Float64, &[1 << 17]).unwrap());
+    let raw = (1usize << 17) * 8;
+    let stored = |v: &Value, c| encode(v, c).unwrap().stored_bytes();
+    assert_eq!(
+        stored(&random, Compression::Auto),
+        raw,
+        "random data stays raw"
+    );
+    assert_eq!(
+        stored(&random, Compression::Lz4),
+        raw,
+        "lz4 that does not pay is dropped"
+    );
+    assert!(
+        stored(&zeros, Compression::Auto) < raw / 50,
+        "zeros compress"
+    );
+    assert_eq!(
+        stored(&zeros, Compression::None),
+        raw,
+        "None never compresses"
+    );
+    // Small frames are stored as they are.
+    let small = Value::Buffer(Buffer::zeros(DType::Float64, &[100]).unwrap());
+    assert_eq!(stored(&small, Compression::Auto), 800);
+}
+
+#[test]
+fn values_that_cannot_be_serialized_say_so() {
+    let v = Value::Opaque(dask::value::Opaque::new(0x1234, None));
+    match encode(&v, Compression::Auto) {
+        Err(Error::NotImplemented(m)) => assert!(m.contains("opaque"), "{m}"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("an opaque value was encoded"),
+    }
+}
+
+fn messages() -> Vec<Vec<u8>> {
+    let dense = Value::Buffer(buffer(DType::Float64, &[50, 40], 9, false));
+    let zeros = Value::Buffer(buffer(DType::Int32, &[4000], 9, true));
+    let mut d = Buffer::zeros(DType::Float64, &[20, 30]).unwrap();
+    for (i, x) in d.as_mut_slice::<f64>().unwrap().iter_mut().enumerate() {
+        *x = if i % 7 == 0 { i as f64 } else { 0.0 };
+    }
+    let sparse = Value::Sparse(Coo::from_dense(&d, Scalar::Float(0.0)).unwrap());
+    vec![
+        encode(&dense, Compression::None).unwrap().to_vec(),
+        encode(&zeros, Compression::Lz4).unwrap().to_vec(),
+        encode(&sparse, Compression::None).unwrap().to_vec(),
+        encode(&Value::Str(Arc::from("a key's value")), Compression::None)
+            .unwrap()
+            .to_vec(),
+    ]
+}
+
+fn assert_corrupt(r: dask::error::Result<Value>, ctx: &str) {
+    match r {
+        Err(Error::Corrupt(m)) => assert!(m.contains("key-7"), "{ctx}: message names the key: {m}"),
+        Err(e) => panic!("{ctx}: not a corruption error: {e}"),
+        Ok(_) => panic!("{ctx}: damaged data decoded"),
+    }
+}
+
+#[test]
+fn every_flipped_byte_and_every_truncation_is_a_clear_error() {
+    for (m, msg) in messages().iter().enumerate() {
+        // Padding bytes carry no information; every other byte is covered by a checksum.
+        let step = (msg.len() / 3000).max(1);
+        for i in (0..msg.len()).step_by(step) {
+            let mut bad = msg.clone();
+            bad[i] ^= 0x5a;
+            let r = decode(&bad, "key-7");
+            if let Ok(v) = &r {
+                // Only a flip inside padding may decode, and then to the same value.
+                let good = decode(msg, "key-7").unwrap();
+                assert!(
+                    same(&good, v),
+                    "message {m}: byte {i} flipped decoded differently"
+                );
+                continue;
+            }
+            assert_corrupt(r, &format!("message {m} byte {i}"));
+            assert_corrupt(
+                read_value(&mut &bad[..], bad.len(), "key-7"),
+                &format!("message {m} byte {i} (reader)"),
+            );
+        }
+        for n in (0..msg.len()).step_by(step) {
+            assert_corrupt(
+                decode(&msg[..n], "key-7"),
+                &format!("message {m} cut at {n}"),
+            );
+            assert_corrupt(
+                read_value(&mut &msg[..n], n, "key-7"),
+                &format!("message {m} cut at {n} (reader)"),
+            );
+            // A reader that claims more bytes than it has.
+            assert_corrupt(
+                read_value(&mut &msg[..n], msg.len(), "key-7"),
+                &format!("message {m} cut at {n} (short reader)"),
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The decoder never panics on arbitrary bytes (the stable-Rust stand-in for the fuzz
+    /// target in fuzz/).
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode(&bytes, "fuzz");
+        let _ = read_value(&mut &bytes[..], bytes.len(), "fuzz");
+    }
+
+    /// Arbitrary bytes after a valid prefix (so the parser goes deeper) never panic either.
+    #[test]
+    fn damaged_headers_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..256),
+                                   at in 0usize..64) {
+        let mut msg = messages()[2].clone();
+        let at = at.min(msg.len());
+        msg.truncate(at + 20);
+        msg.extend_from_slice(&tail);
+        let _ = decode(&msg, "fuzz");
+    }
+}
