@@ -22,6 +22,15 @@
 // Elements per tile: 16 KiB of float64 per register keeps a few registers in L1/L2.
 #define TILE 2048
 
+// Compress frames when a sample shows it pays (the default).
+#define DASK_COMPRESSION_AUTO 0
+
+// Compress every frame that shrinks.
+#define DASK_COMPRESSION_LZ4 1
+
+// Never compress.
+#define DASK_COMPRESSION_NONE 2
+
 // Flag for `dask_op_register`: run the operation on the host thread (inside its waits and
 // `dask_client_run_host_tasks`), never on a pool thread. For Julia and R functions.
 #define DASK_OP_HOST 1
@@ -112,6 +121,22 @@ typedef struct dask_config {
   uint32_t struct_size;
   // Worker threads; 0 means one per available core.
   uint32_t threads;
+  // Bytes the client may hold in memory before spilling to disk; 0: no limit.
+  uint64_t memory_limit;
+  // Fractions of the limit (0: the default): spill least recently used values past
+  // `memory_target` of managed memory (0.6) or `memory_spill` of process memory (0.7);
+  // start no new task past `memory_pause` of process memory (0.8).
+  double memory_target;
+  double memory_spill;
+  double memory_pause;
+  // Directory for spill files (a fresh subdirectory is made in it and removed when the
+  // client is freed); NULL: the system's temporary directory. Copied by `dask_client_new`.
+  const char *spill_dir;
+  // Bytes of spill files allowed on disk; 0: no limit but the disk's.
+  uint64_t disk_limit;
+  // `DASK_COMPRESSION_*` for spill files and for network messages.
+  uint32_t spill_compression;
+  uint32_t network_compression;
 } dask_config;
 
 // A plain callback with user data, called from any thread (see each use).
@@ -123,6 +148,24 @@ typedef struct dask_memory_stats {
   uint64_t managed_bytes;
   // Stored values holding a payload.
   uint64_t values;
+  // Resident memory of the process that is not stored values, and all of it.
+  uint64_t unmanaged_bytes;
+  uint64_t process_bytes;
+  // Spill files on disk: bytes, and the values whose only copy they are.
+  uint64_t spilled_bytes;
+  uint64_t spilled_values;
+  // Values spilled so far: count, in-memory bytes, seconds spent.
+  uint64_t spill_count;
+  uint64_t spill_bytes;
+  double spill_seconds;
+  // Values read back from disk so far.
+  uint64_t unspill_count;
+  uint64_t unspill_bytes;
+  double unspill_seconds;
+  // Values that cannot be serialized and stay in memory.
+  uint64_t unspillable_values;
+  // True while new tasks wait for memory to fall (the pause threshold).
+  bool paused;
 } dask_memory_stats;
 
 // Future states (`dask_future_state`).
@@ -346,6 +389,14 @@ typedef struct dask_buffer_view {
 // No implementation for these operands (e.g. a ufunc an array kind does not implement);
 // also what a C array kind returns to decline a ufunc.
 #define DASK_ERR_NOT_IMPLEMENTED 15
+
+// Stored or received data failed its checks (checksum, lengths, format): a corrupt or
+// truncated spill file or message. The message names the key or file.
+#define DASK_ERR_CORRUPT 16
+
+// Memory ran out and spilling could not free it (disk full, disk limit reached, values
+// that cannot be serialized).
+#define DASK_ERR_MEMORY 17
 
 #define DASK_BOOL 1
 

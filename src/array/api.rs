@@ -1166,7 +1166,11 @@ impl Array {
     pub fn persist(&self, client: &Client) -> Result<Array> {
         let fs = self.run(client)?;
         for f in &fs {
-            f.result()?;
+            // Waits without reading the value: a block spilled meanwhile stays on disk.
+            f.wait();
+            if let Some(e) = f.error() {
+                return Err(Error::Task(e));
+            }
         }
         Ok(Array::with_kind(
             self.dtype(),

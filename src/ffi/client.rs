@@ -25,7 +25,30 @@ pub struct dask_config {
     pub struct_size: u32,
     /// Worker threads; 0 means one per available core.
     pub threads: u32,
+    /// Bytes the client may hold in memory before spilling to disk; 0: no limit.
+    pub memory_limit: u64,
+    /// Fractions of the limit (0: the default): spill least recently used values past
+    /// `memory_target` of managed memory (0.6) or `memory_spill` of process memory (0.7);
+    /// start no new task past `memory_pause` of process memory (0.8).
+    pub memory_target: f64,
+    pub memory_spill: f64,
+    pub memory_pause: f64,
+    /// Directory for spill files (a fresh subdirectory is made in it and removed when the
+    /// client is freed); NULL: the system's temporary directory. Copied by `dask_client_new`.
+    pub spill_dir: *const std::ffi::c_char,
+    /// Bytes of spill files allowed on disk; 0: no limit but the disk's.
+    pub disk_limit: u64,
+    /// `DASK_COMPRESSION_*` for spill files and for network messages.
+    pub spill_compression: u32,
+    pub network_compression: u32,
 }
+
+/// Compress frames when a sample shows it pays (the default).
+pub const DASK_COMPRESSION_AUTO: u32 = 0;
+/// Compress every frame that shrinks.
+pub const DASK_COMPRESSION_LZ4: u32 = 1;
+/// Never compress.
+pub const DASK_COMPRESSION_NONE: u32 = 2;
 
 /// What the client's store holds.
 #[repr(C)]
@@ -35,6 +58,24 @@ pub struct dask_memory_stats {
     pub managed_bytes: u64,
     /// Stored values holding a payload.
     pub values: u64,
+    /// Resident memory of the process that is not stored values, and all of it.
+    pub unmanaged_bytes: u64,
+    pub process_bytes: u64,
+    /// Spill files on disk: bytes, and the values whose only copy they are.
+    pub spilled_bytes: u64,
+    pub spilled_values: u64,
+    /// Values spilled so far: count, in-memory bytes, seconds spent.
+    pub spill_count: u64,
+    pub spill_bytes: u64,
+    pub spill_seconds: f64,
+    /// Values read back from disk so far.
+    pub unspill_count: u64,
+    pub unspill_bytes: u64,
+    pub unspill_seconds: f64,
+    /// Values that cannot be serialized and stay in memory.
+    pub unspillable_values: u64,
+    /// True while new tasks wait for memory to fall (the pause threshold).
+    pub paused: bool,
 }
 
 /// Fills `cfg` with the defaults (one thread per core). NULL is a no-op. Any thread.
@@ -48,8 +89,46 @@ pub unsafe extern "C" fn dask_config_init(cfg: *mut dask_config) {
         *cfg = dask_config {
             struct_size: std::mem::size_of::<dask_config>() as u32,
             threads: 0,
+            memory_limit: 0,
+            memory_target: 0.0,
+            memory_spill: 0.0,
+            memory_pause: 0.0,
+            spill_dir: std::ptr::null(),
+            disk_limit: 0,
+            spill_compression: DASK_COMPRESSION_AUTO,
+            network_compression: DASK_COMPRESSION_AUTO,
         };
     }
+}
+
+/// The Rust configuration of a full `dask_config`.
+fn config_of(c: &dask_config) -> crate::error::Result<Config> {
+    use crate::memory::MemoryConfig;
+    use crate::protocol::Compression;
+    let d = MemoryConfig::default();
+    let or = |v: f64, default: f64| if v == 0.0 { default } else { v };
+    let spill_dir = if c.spill_dir.is_null() {
+        None
+    } else {
+        // SAFETY: a non-NULL `spill_dir` is a NUL-terminated string, per the contract.
+        let s = unsafe { std::ffi::CStr::from_ptr(c.spill_dir) };
+        Some(std::path::PathBuf::from(s.to_str().map_err(|_| {
+            Error::invalid("dask_config.spill_dir is not UTF-8")
+        })?))
+    };
+    Ok(Config {
+        threads: c.threads as usize,
+        memory: MemoryConfig {
+            limit: (c.memory_limit > 0).then_some(c.memory_limit as usize),
+            target: or(c.memory_target, d.target),
+            spill: or(c.memory_spill, d.spill),
+            pause: or(c.memory_pause, d.pause),
+            spill_dir,
+            disk_limit: (c.disk_limit > 0).then_some(c.disk_limit),
+            spill_compression: Compression::from_code(c.spill_compression)?,
+            network_compression: Compression::from_code(c.network_compression)?,
+        },
+    })
 }
 
 /// Starts a client: a pool of worker threads. `cfg` may be NULL (defaults). On success `*out`
@@ -73,7 +152,11 @@ pub unsafe extern "C" fn dask_client_new(
                     "dask_config.struct_size is not set: call dask_config_init first",
                 ))
             }
-            Some(c) => Config::with_threads(c.threads as usize),
+            Some(c) if (c.struct_size as usize) < std::mem::size_of::<dask_config>() => {
+                // A caller built against an older header knows the thread count only.
+                Config::with_threads(c.threads as usize)
+            }
+            Some(c) => config_of(c)?,
         };
         *slot = handle::new_handle(Client::new(config)?);
         Ok(())
@@ -180,6 +263,18 @@ pub unsafe extern "C" fn dask_client_memory_stats(
         *unsafe { out(out_stats, "out_stats") }? = dask_memory_stats {
             managed_bytes: s.managed_bytes as u64,
             values: s.values as u64,
+            unmanaged_bytes: s.unmanaged_bytes as u64,
+            process_bytes: s.process_bytes as u64,
+            spilled_bytes: s.spilled_bytes,
+            spilled_values: s.spilled_values as u64,
+            spill_count: s.spill_count,
+            spill_bytes: s.spill_bytes,
+            spill_seconds: s.spill_nanos as f64 * 1e-9,
+            unspill_count: s.unspill_count,
+            unspill_bytes: s.unspill_bytes,
+            unspill_seconds: s.unspill_nanos as f64 * 1e-9,
+            unspillable_values: s.unspillable_values as u64,
+            paused: s.paused,
         };
         Ok(())
     })

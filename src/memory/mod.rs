@@ -1,8 +1,12 @@
-//! Memory: the client's store accounting. The spill-aware manager (limit, LRU spill to disk,
-//! pause) grows here; every value enters and leaves the store through [`Store`], so that is
-//! where it will plug in.
+//! Memory: the client's store of results, its accounting, and spilling to disk under a
+//! memory limit (least recently used values first, read back transparently on access, new
+//! tasks paused when memory is high). Spill files use the protocol's frames.
 
+mod config;
+pub mod process;
+mod spill_dir;
 mod store;
 
+pub use config::MemoryConfig;
 pub use store::MemoryStats;
-pub(crate) use store::Store;
+pub(crate) use store::{Store, Stored};

@@ -1,45 +1,491 @@
-//! Accounting of the values held by a client's store.
+//! The client's store of task results: accounting of every stored value and, with a memory
+//! limit, spilling the least recently used ones to disk and reading them back on access.
+//!
+//! A result with a payload is held as an [`Entry`]: in memory, on disk, or in memory for good
+//! (a value that cannot be serialized). Futures and tasks reach values only through
+//! [`Stored::get`], so where a value lives is invisible to them. A background thread (the
+//! spiller) does the disk writes; tasks never wait for spill I/O, only for a spilled input
+//! being read back.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Counters of what the store holds.
-#[derive(Default)]
-pub(crate) struct Store {
-    managed_bytes: AtomicUsize,
-    values: AtomicUsize,
-}
+use super::config::MemoryConfig;
+use super::process;
+use super::spill_dir::{SpillDir, SpillError};
+use crate::error::{Error, Result};
+use crate::value::Value;
+use parking_lot::{Condvar, Mutex};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 /// A snapshot of the store's counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MemoryStats {
-    /// Bytes of payload held by stored values (buffers, bytes, strings).
+    /// Bytes of payload of the values held in memory.
     pub managed_bytes: usize,
-    /// Number of stored values that hold a payload.
+    /// Values held in memory that have a payload.
     pub values: usize,
+    /// Bytes of spill files on disk, and the values they hold.
+    pub spilled_bytes: u64,
+    pub spilled_values: usize,
+    /// Resident memory of the process, and the part of it that is not stored values.
+    pub process_bytes: usize,
+    pub unmanaged_bytes: usize,
+    /// Values written to disk so far: how many, their in-memory bytes, the time it took.
+    pub spill_count: u64,
+    pub spill_bytes: u64,
+    pub spill_nanos: u64,
+    /// Values read back from disk so far.
+    pub unspill_count: u64,
+    pub unspill_bytes: u64,
+    pub unspill_nanos: u64,
+    /// Values that could not be serialized and stay in memory.
+    pub unspillable_values: usize,
+    /// True while new tasks wait for memory to fall.
+    pub paused: bool,
+}
+
+/// The store of one client.
+pub(crate) struct Store {
+    core: Arc<Core>,
+    spiller: Option<std::thread::JoinHandle<()>>,
+}
+
+/// State shared by the store, its entries and the spiller thread.
+pub(crate) struct Core {
+    config: MemoryConfig,
+    dir: Option<SpillDir>,
+    managed: AtomicUsize,
+    values: AtomicUsize,
+    spilled_values: AtomicUsize,
+    unspillable: AtomicUsize,
+    /// Values in memory that may be spilled, by last use (oldest first).
+    lru: Mutex<BTreeMap<u64, Weak<Entry>>>,
+    clock: AtomicU64,
+    next_id: AtomicU64,
+    paused: AtomicBool,
+    /// Why spilling stopped (disk full, disk limit): shown in errors and the pause message.
+    stuck: Mutex<Option<String>>,
+    exhausted: AtomicBool,
+    counters: [AtomicU64; 6],
+    wake: (Mutex<bool>, Condvar),
+    shutdown: AtomicBool,
+}
+
+const SPILL_COUNT: usize = 0;
+const SPILL_BYTES: usize = 1;
+const SPILL_NANOS: usize = 2;
+const UNSPILL_COUNT: usize = 3;
+const UNSPILL_BYTES: usize = 4;
+const UNSPILL_NANOS: usize = 5;
+
+/// How often the spiller looks at process memory when nothing wakes it.
+const POLL: Duration = Duration::from_millis(20);
+
+enum State {
+    /// In memory; `on_disk` is the length of a spill file that still holds the same value
+    /// (values never change, so a value read back can be spilled again without writing).
+    Memory {
+        value: Arc<Value>,
+        on_disk: Option<u64>,
+    },
+    Disk(u64),
+    /// In memory for good: the value cannot be serialized.
+    Pinned(Arc<Value>),
+}
+
+/// One stored value with a payload.
+pub(crate) struct Entry {
+    id: u64,
+    key: Arc<str>,
+    nbytes: usize,
+    state: Mutex<State>,
+    tick: AtomicU64,
+    core: Arc<Core>,
+}
+
+/// A stored result, as held by the graph node that produced it.
+pub(crate) enum Stored {
+    /// A value without payload (a scalar, None): not counted, never spilled.
+    Inline(Arc<Value>),
+    Entry(Arc<Entry>),
+}
+
+impl Stored {
+    /// The value, read back from disk first if it was spilled.
+    pub(crate) fn get(&self) -> Result<Arc<Value>> {
+        match self {
+            Stored::Inline(v) => Ok(v.clone()),
+            Stored::Entry(e) => e.get(),
+        }
+    }
 }
 
 impl Store {
-    /// A value of `nbytes` entered the store. Values without payload are not counted, which
-    /// keeps the hot path of tiny tasks free of shared-counter traffic.
-    pub(crate) fn added(&self, nbytes: usize) {
-        if nbytes > 0 {
-            self.managed_bytes.fetch_add(nbytes, Ordering::Relaxed);
-            self.values.fetch_add(1, Ordering::Relaxed);
-        }
+    /// The store for `config`; with a limit, the spill directory is created (and checked to
+    /// be writable) and the spiller thread started.
+    pub(crate) fn new(config: &MemoryConfig) -> Result<Store> {
+        config.check()?;
+        let dir = match config.limit {
+            Some(_) => Some(SpillDir::create(
+                config.spill_dir.as_deref(),
+                config.disk_limit,
+            )?),
+            None => None,
+        };
+        let core = Arc::new(Core {
+            config: config.clone(),
+            dir,
+            managed: AtomicUsize::new(0),
+            values: AtomicUsize::new(0),
+            spilled_values: AtomicUsize::new(0),
+            unspillable: AtomicUsize::new(0),
+            lru: Mutex::new(BTreeMap::new()),
+            clock: AtomicU64::new(0),
+            next_id: AtomicU64::new(0),
+            paused: AtomicBool::new(false),
+            stuck: Mutex::new(None),
+            exhausted: AtomicBool::new(false),
+            counters: Default::default(),
+            wake: (Mutex::new(false), Condvar::new()),
+            shutdown: AtomicBool::new(false),
+        });
+        let spiller = match config.limit {
+            Some(_) => {
+                let c = core.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("dask-spiller".into())
+                        .spawn(move || c.spiller())
+                        .map_err(|e| Error::Io(format!("starting the spiller thread: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Store { core, spiller })
     }
 
-    /// A value of `nbytes` left the store.
-    pub(crate) fn removed(&self, nbytes: usize) {
-        if nbytes > 0 {
-            self.managed_bytes.fetch_sub(nbytes, Ordering::Relaxed);
-            self.values.fetch_sub(1, Ordering::Relaxed);
+    /// Stores `value` (the result of the task `key`).
+    pub(crate) fn keep(&self, value: Arc<Value>, key: impl FnOnce() -> Arc<str>) -> Stored {
+        let nbytes = value.nbytes();
+        if nbytes == 0 {
+            return Stored::Inline(value);
         }
+        let core = &self.core;
+        core.managed.fetch_add(nbytes, Relaxed);
+        core.values.fetch_add(1, Relaxed);
+        let entry = Arc::new(Entry {
+            id: core.next_id.fetch_add(1, Relaxed),
+            key: key(),
+            nbytes,
+            state: Mutex::new(State::Memory {
+                value,
+                on_disk: None,
+            }),
+            tick: AtomicU64::new(0),
+            core: core.clone(),
+        });
+        if core.config.limit.is_some() {
+            entry.touch();
+            core.check_after_growth();
+        }
+        Stored::Entry(entry)
+    }
+
+    /// Waits while memory is above the pause threshold (no new task starts meanwhile);
+    /// fails when memory is exhausted and spilling cannot free any.
+    pub(crate) fn admit(&self) -> Result<()> {
+        let core = &self.core;
+        while core.paused.load(Relaxed) && !core.shutdown.load(Relaxed) {
+            core.wake_spiller();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if core.exhausted.load(Relaxed) {
+            let why = core.stuck.lock().clone().unwrap_or_default();
+            return Err(Error::Memory(format!(
+                "memory is above the limit of {} bytes and cannot be spilled: {why}",
+                core.config.limit.unwrap_or(0)
+            )));
+        }
+        Ok(())
     }
 
     pub(crate) fn stats(&self) -> MemoryStats {
+        let c = &self.core;
+        let managed = c.managed.load(Relaxed);
+        let process = process::resident_bytes().unwrap_or(0);
         MemoryStats {
-            managed_bytes: self.managed_bytes.load(Ordering::Relaxed),
-            values: self.values.load(Ordering::Relaxed),
+            managed_bytes: managed,
+            values: c.values.load(Relaxed),
+            spilled_bytes: c.dir.as_ref().map_or(0, SpillDir::used),
+            spilled_values: c.spilled_values.load(Relaxed),
+            process_bytes: process,
+            unmanaged_bytes: process.saturating_sub(managed),
+            spill_count: c.counters[SPILL_COUNT].load(Relaxed),
+            spill_bytes: c.counters[SPILL_BYTES].load(Relaxed),
+            spill_nanos: c.counters[SPILL_NANOS].load(Relaxed),
+            unspill_count: c.counters[UNSPILL_COUNT].load(Relaxed),
+            unspill_bytes: c.counters[UNSPILL_BYTES].load(Relaxed),
+            unspill_nanos: c.counters[UNSPILL_NANOS].load(Relaxed),
+            unspillable_values: c.unspillable.load(Relaxed),
+            paused: c.paused.load(Relaxed),
+        }
+    }
+
+    /// Why spilling stopped, if it did (disk full, disk limit reached).
+    pub(crate) fn spill_problem(&self) -> Option<String> {
+        self.core.stuck.lock().clone()
+    }
+
+    /// The spill directory (with a memory limit).
+    pub(crate) fn spill_dir(&self) -> Option<&std::path::Path> {
+        self.core.dir.as_ref().map(SpillDir::path)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.core.shutdown.store(true, Relaxed);
+        self.core.wake_spiller();
+        if let Some(t) = self.spiller.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Entry {
+    /// Marks the entry as just used (it moves to the young end of the spill order).
+    fn touch(self: &Arc<Self>) {
+        let core = &self.core;
+        let now = core.clock.fetch_add(1, Relaxed) + 1;
+        let old = self.tick.swap(now, Relaxed);
+        let mut lru = core.lru.lock();
+        if old != 0 {
+            lru.remove(&old);
+        }
+        lru.insert(now, Arc::downgrade(self));
+    }
+
+    fn get(self: &Arc<Self>) -> Result<Arc<Value>> {
+        let mut state = self.state.lock();
+        let limited = self.core.config.limit.is_some();
+        match &*state {
+            State::Memory { value, .. } => {
+                let v = value.clone();
+                drop(state);
+                if limited {
+                    self.touch();
+                }
+                Ok(v)
+            }
+            State::Pinned(v) => Ok(v.clone()),
+            State::Disk(len) => {
+                let len = *len;
+                let core = &self.core;
+                let dir = core.dir.as_ref().expect("spilled values have a directory");
+                let t = Instant::now();
+                let v = Arc::new(dir.read(self.id, len, &self.key)?);
+                core.spilled_values.fetch_sub(1, Relaxed);
+                core.managed.fetch_add(self.nbytes, Relaxed);
+                core.values.fetch_add(1, Relaxed);
+                core.counters[UNSPILL_COUNT].fetch_add(1, Relaxed);
+                core.counters[UNSPILL_BYTES].fetch_add(self.nbytes as u64, Relaxed);
+                core.counters[UNSPILL_NANOS].fetch_add(t.elapsed().as_nanos() as u64, Relaxed);
+                *state = State::Memory {
+                    value: v.clone(),
+                    on_disk: Some(len),
+                };
+                drop(state);
+                self.touch();
+                core.check_after_growth();
+                Ok(v)
+            }
+        }
+    }
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let core = &self.core;
+        let tick = self.tick.load(Relaxed);
+        if tick != 0 {
+            core.lru.lock().remove(&tick);
+        }
+        match self.state.get_mut() {
+            State::Memory { on_disk, .. } => {
+                core.managed.fetch_sub(self.nbytes, Relaxed);
+                core.values.fetch_sub(1, Relaxed);
+                if let (Some(len), Some(dir)) = (*on_disk, &core.dir) {
+                    dir.remove(self.id, len);
+                }
+            }
+            State::Pinned(_) => {
+                core.managed.fetch_sub(self.nbytes, Relaxed);
+                core.values.fetch_sub(1, Relaxed);
+                core.unspillable.fetch_sub(1, Relaxed);
+            }
+            State::Disk(len) => {
+                if let Some(dir) = &core.dir {
+                    dir.remove(self.id, *len);
+                }
+                core.spilled_values.fetch_sub(1, Relaxed);
+            }
+        }
+    }
+}
+
+/// What one attempt to spill an entry did.
+enum Attempt {
+    Spilled,
+    /// A task holds the value right now: writing it would free nothing.
+    InUse,
+    Gone,
+    Failed(SpillError),
+}
+
+impl Core {
+    fn limit(&self) -> usize {
+        self.config.limit.unwrap_or(usize::MAX)
+    }
+
+    fn wake_spiller(&self) {
+        let (lock, cv) = &self.wake;
+        *lock.lock() = true;
+        cv.notify_one();
+    }
+
+    /// After memory grew: wake the spiller past the target, and pause at once past the pause
+    /// threshold (the decision does not wait for the spiller or for any I/O).
+    fn check_after_growth(&self) {
+        let managed = self.managed.load(Relaxed) as f64;
+        let limit = self.limit() as f64;
+        if managed > self.config.target * limit {
+            self.wake_spiller();
+        }
+        if managed > self.config.pause * limit {
+            // The spiller's next round clears this if the disk cannot take more.
+            self.paused.store(true, Relaxed);
+        }
+    }
+
+    fn spiller(self: Arc<Self>) {
+        let (lock, cv) = &self.wake;
+        loop {
+            {
+                let mut woken = lock.lock();
+                if !*woken {
+                    cv.wait_for(&mut woken, POLL);
+                }
+                *woken = false;
+            }
+            if self.shutdown.load(Relaxed) {
+                return;
+            }
+            self.balance();
+        }
+    }
+
+    /// True while memory is above where spilling should start.
+    fn over_target(&self, process: usize) -> bool {
+        let limit = self.limit() as f64;
+        self.managed.load(Relaxed) as f64 > self.config.target * limit
+            || process as f64 > self.config.spill * limit
+    }
+
+    /// Spills least recently used values until memory is below the thresholds, then sets the
+    /// pause flag from what memory is.
+    fn balance(&self) {
+        let mut process = process::resident_bytes().unwrap_or(0);
+        let mut rounds = self.lru.lock().len();
+        let mut failure = None;
+        while rounds > 0 && self.over_target(process) {
+            rounds -= 1;
+            let Some((tick, weak)) = self.lru.lock().pop_first() else {
+                break;
+            };
+            let Some(entry) = weak.upgrade() else {
+                continue;
+            };
+            if entry.tick.load(Relaxed) != tick {
+                continue; // touched meanwhile; its newer position is in the queue
+            }
+            entry.tick.store(0, Relaxed);
+            match self.spill(&entry) {
+                Attempt::Spilled | Attempt::Gone => {}
+                Attempt::InUse => entry.touch(),
+                Attempt::Failed(SpillError::NotSerializable(_)) => {
+                    self.unspillable.fetch_add(1, Relaxed);
+                }
+                Attempt::Failed(SpillError::NoSpace(why) | SpillError::Io(why)) => {
+                    entry.touch();
+                    failure = Some(why);
+                    break;
+                }
+            }
+            process = process::resident_bytes().unwrap_or(0);
+        }
+        let nothing_left = self.lru.lock().is_empty();
+        let limit = self.limit() as f64;
+        let managed_high = self.managed.load(Relaxed) as f64 > self.config.pause * limit;
+        let process_high = process as f64 > self.config.pause * limit;
+        let disk_failed = failure.is_some();
+        *self.stuck.lock() = failure.or_else(|| {
+            (nothing_left && process_high)
+                .then(|| "nothing left in memory can be spilled".to_string())
+        });
+        let stuck = self.stuck.lock().is_some();
+        // Too many stored values: wait for the spiller (unless the disk failed). Memory the
+        // library does not manage: wait only while spilling can still help. Stuck, tasks go
+        // on (pausing forever would hang the computation) until the stored values exceed
+        // the limit; then they fail with a clear error.
+        self.paused.store(
+            (managed_high && !disk_failed) || (process_high && !stuck),
+            Relaxed,
+        );
+        // Exhausted means the values themselves exceed the limit and cannot go to disk;
+        // memory the library does not manage never fails a task.
+        self.exhausted
+            .store(stuck && self.managed.load(Relaxed) > self.limit(), Relaxed);
+        if process.saturating_sub(self.managed.load(Relaxed)) as f64
+            > (1.0 - self.config.target) * self.limit() as f64
+        {
+            process::trim();
+        }
+    }
+
+    fn spill(&self, entry: &Arc<Entry>) -> Attempt {
+        let mut state = entry.state.lock();
+        let State::Memory { value: v, on_disk } = &*state else {
+            return Attempt::Gone;
+        };
+        // A value a task or a caller holds right now would stay in memory anyway.
+        if Arc::strong_count(v) > 1 {
+            return Attempt::InUse;
+        }
+        let dir = self.dir.as_ref().expect("a limit has a spill directory");
+        let t = Instant::now();
+        let written = match *on_disk {
+            Some(len) => Ok(len), // its file is still there
+            None => dir.write(entry.id, v, self.config.spill_compression),
+        };
+        match written {
+            Ok(len) => {
+                *state = State::Disk(len);
+                drop(state);
+                self.managed.fetch_sub(entry.nbytes, Relaxed);
+                self.values.fetch_sub(1, Relaxed);
+                self.spilled_values.fetch_add(1, Relaxed);
+                self.counters[SPILL_COUNT].fetch_add(1, Relaxed);
+                self.counters[SPILL_BYTES].fetch_add(entry.nbytes as u64, Relaxed);
+                self.counters[SPILL_NANOS].fetch_add(t.elapsed().as_nanos() as u64, Relaxed);
+                Attempt::Spilled
+            }
+            Err(SpillError::NotSerializable(why)) => {
+                let kept = v.clone();
+                *state = State::Pinned(kept);
+                Attempt::Failed(SpillError::NotSerializable(why))
+            }
+            Err(e) => Attempt::Failed(e),
         }
     }
 }

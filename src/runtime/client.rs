@@ -53,7 +53,8 @@ impl Client {
     /// Starts a runtime as configured.
     pub fn new(config: Config) -> Result<Client> {
         let n = config.resolved_threads();
-        let (shared, locals) = Shared::new(n);
+        let store = crate::memory::Store::new(&config.memory)?;
+        let (shared, locals) = Shared::new(n, store);
         let mut threads = Vec::with_capacity(n);
         for (index, local) in locals.into_iter().enumerate() {
             let for_thread = shared.clone();
@@ -161,8 +162,19 @@ impl Client {
         self.inner.shared.host.set_notify(notify);
     }
 
-    /// What the store holds now.
+    /// What the store holds now: memory, spill files, spill and unspill activity.
     pub fn memory_stats(&self) -> MemoryStats {
         self.inner.shared.store.stats()
+    }
+
+    /// Why spilling stopped, if it did (the disk is full, the disk limit is reached, nothing
+    /// left can be spilled); `None` while spilling works or is not needed.
+    pub fn spill_problem(&self) -> Option<String> {
+        self.inner.shared.store.spill_problem()
+    }
+
+    /// The directory spill files go to (with a memory limit).
+    pub fn spill_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.shared.store.spill_dir().map(|p| p.to_path_buf())
     }
 }

@@ -6,12 +6,17 @@
 pub struct Config {
     /// Worker threads; 0 means one per available core.
     pub threads: usize,
+    /// Memory limit, spilling and pausing (none by default).
+    pub memory: crate::memory::MemoryConfig,
 }
 
 impl Config {
     /// The configuration with `threads` workers (0: one per core).
     pub fn with_threads(threads: usize) -> Config {
-        Config { threads }
+        Config {
+            threads,
+            ..Config::default()
+        }
     }
 
     pub(crate) fn resolved_threads(&self) -> usize {

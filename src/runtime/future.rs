@@ -128,10 +128,10 @@ impl Future {
 
     /// The error the task failed (or was cancelled) with, once it is done.
     pub fn error(&self) -> Option<Arc<crate::error::TaskError>> {
-        match self.cell.outcome() {
-            Some(Err(e)) => Some(e),
-            _ => None,
+        if !self.cell.is_terminal() {
+            return None;
         }
+        self.cell.failure()
     }
 
     /// Cancels the task if it has not finished, and the tasks that only it needed. Tasks that

@@ -77,7 +77,7 @@ const SPIN_ROUNDS: usize = 64;
 
 impl Shared {
     /// Creates the shared state and the workers' deques (one per thread, to move into threads).
-    pub(crate) fn new(threads: usize) -> (Arc<Shared>, Vec<Worker<Job>>) {
+    pub(crate) fn new(threads: usize, store: Store) -> (Arc<Shared>, Vec<Worker<Job>>) {
         let locals: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_lifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
@@ -86,7 +86,7 @@ impl Shared {
             n_sleepers: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             host: HostQueue::default(),
-            store: Store::default(),
+            store,
             runs: Mutex::new(RunRegistry {
                 runs: Vec::new(),
                 prune_at: 64,

@@ -17,6 +17,7 @@ use super::pool::{is_worker_of, Job, Shared};
 use super::progress::{Progress, ProgressFn};
 use super::signal::Signal;
 use crate::error::TaskError;
+use crate::memory::Stored;
 use crate::value::Value;
 use parking_lot::Mutex;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -70,7 +71,7 @@ pub(crate) enum Waiter {
 
 enum Slot {
     Empty,
-    Value(Arc<Value>),
+    Value(Stored),
     Error(Arc<TaskError>),
     Released,
 }
@@ -292,7 +293,9 @@ impl Run {
         key: Option<Arc<str>>,
         value: Arc<Value>,
     ) -> Future {
-        shared.store.added(value.nbytes());
+        let stored = shared.store.keep(value, || {
+            key.clone().unwrap_or_else(|| Arc::from("scattered value"))
+        });
         let node = Node {
             state: AtomicU8::new(DONE),
             cancel_requested: AtomicBool::new(false),
@@ -305,7 +308,7 @@ impl Run {
             label: "scatter",
             key,
             task: Mutex::new(None),
-            slot: Mutex::new(Slot::Value(value)),
+            slot: Mutex::new(Slot::Value(stored)),
             waiters: Mutex::new(Vec::new()),
         };
         let run = Arc::new(Run {
@@ -390,25 +393,35 @@ impl Run {
             return None;
         }
         let task = node.task.lock().take()?;
+        // Memory first: past the pause threshold no new task starts until memory falls.
+        let admitted = self.shared.store.admit();
         let mut values = Vec::with_capacity(task.inputs.len());
         let mut missing = None;
         for input in &task.inputs {
             let v = match input {
-                Input::Value(v) => Some(v.clone()),
+                Input::Value(v) => Some(Ok(v.clone())),
                 Input::Local(j) => self.value_of(*j),
                 Input::Extern(c) => c.run.value_of(c.idx),
             };
             match v {
-                Some(v) => values.push(v),
+                Some(Ok(v)) => values.push(v),
+                Some(Err(e)) => {
+                    missing = Some(format!(
+                        "input {} could not be read back: {e}",
+                        values.len()
+                    ));
+                    break;
+                }
                 None => {
-                    missing = Some(values.len());
+                    missing = Some(format!("input {} is no longer available", values.len()));
                     break;
                 }
             }
         }
-        let result = match missing {
-            Some(i) => Err(format!("input {i} is no longer available")),
-            None => match catch_unwind(AssertUnwindSafe(|| task.op.call(&values))) {
+        let result = match (admitted, missing) {
+            (Err(e), _) => Err(e.to_string()),
+            (_, Some(why)) => Err(why),
+            (Ok(()), None) => match catch_unwind(AssertUnwindSafe(|| task.op.call(&values))) {
                 Ok(r) => r,
                 Err(payload) => Err(format!("panicked: {}", panic_message(payload))),
             },
@@ -425,11 +438,16 @@ impl Run {
         next
     }
 
-    fn value_of(&self, idx: u32) -> Option<Arc<Value>> {
-        match &*self.nodes[idx as usize].slot.lock() {
-            Slot::Value(v) => Some(v.clone()),
-            _ => None,
-        }
+    /// The value of a finished node (read back from disk if it was spilled); `None` when
+    /// it is gone.
+    fn value_of(&self, idx: u32) -> Option<Result<Arc<Value>, String>> {
+        let stored = match &*self.nodes[idx as usize].slot.lock() {
+            Slot::Value(Stored::Inline(v)) => return Some(Ok(v.clone())),
+            Slot::Value(Stored::Entry(e)) => e.clone(),
+            _ => return None,
+        };
+        // Outside the slot's lock: reading a spilled value back takes time.
+        Some(Stored::Entry(stored).get().map_err(|e| e.to_string()))
     }
 
     fn release_inputs(self: &Arc<Self>, inputs: &[Input], work: &mut Vec<Work>) {
@@ -478,8 +496,8 @@ impl Run {
                 return None;
             }
         };
-        self.shared.store.added(value.nbytes());
-        self.conclude(idx, Slot::Value(value), work);
+        let stored = self.shared.store.keep(value, || Arc::from(self.key(idx)));
+        self.conclude(idx, Slot::Value(stored), work);
 
         let in_pool = is_worker_of(&self.shared);
         let mut next = None;
@@ -591,10 +609,9 @@ impl Run {
         }
         match node.state.load(SeqCst) {
             DONE => {
+                // Dropped outside the lock: freeing a spilled value deletes its file.
                 let old = std::mem::replace(&mut *node.slot.lock(), Slot::Released);
-                if let Slot::Value(v) = old {
-                    self.shared.store.removed(v.nbytes());
-                }
+                drop(old);
             }
             WAITING | READY => work.push(Work::Terminate {
                 cell: self.cell(idx),
@@ -630,16 +647,6 @@ impl Run {
             }
         }
         process(work);
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        for node in self.nodes.iter_mut() {
-            if let Slot::Value(v) = node.slot.get_mut() {
-                self.shared.store.removed(v.nbytes());
-            }
-        }
     }
 }
 
@@ -709,10 +716,27 @@ impl Cell {
         if !self.is_terminal() {
             return None;
         }
+        let stored = match &*self.node().slot.lock() {
+            Slot::Value(Stored::Inline(v)) => return Some(Ok(v.clone())),
+            Slot::Value(Stored::Entry(e)) => e.clone(),
+            Slot::Error(e) => return Some(Err(e.clone())),
+            Slot::Empty | Slot::Released => return None,
+        };
+        // A spilled value is read back outside the slot's lock; a file that cannot be read
+        // back fails the future with an error naming the key.
+        Some(
+            Stored::Entry(stored)
+                .get()
+                .map_err(|e| TaskError::failed(self.key(), e.to_string())),
+        )
+    }
+
+    /// The error of a failed or cancelled node (a value is not read, so nothing spilled is
+    /// brought back).
+    pub(crate) fn failure(&self) -> Option<Arc<TaskError>> {
         match &*self.node().slot.lock() {
-            Slot::Value(v) => Some(Ok(v.clone())),
-            Slot::Error(e) => Some(Err(e.clone())),
-            Slot::Empty | Slot::Released => None,
+            Slot::Error(e) => Some(e.clone()),
+            _ => None,
         }
     }
 
@@ -733,10 +757,7 @@ impl Cell {
         node.has_waiters.store(true, SeqCst);
         if is_terminal(node.state.load(SeqCst)) {
             drop(list);
-            let failure = match self.outcome() {
-                Some(Err(e)) => Some(e),
-                _ => None,
-            };
+            let failure = self.failure();
             let mut work = Vec::new();
             fire(waiter, failure.as_ref(), &mut work);
             process(work);
