@@ -328,3 +328,44 @@ proptest! {
         let _ = decode(&msg, "fuzz");
     }
 }
+
+#[test]
+fn files_read_through_a_map_round_trip_and_damage_is_caught() {
+    let dir = std::env::temp_dir().join(format!("dask-protocol-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = Value::Buffer(buffer(DType::Float64, &[300, 1000], 4, false)); // 2.4 MB: mapped
+    let small = Value::Buffer(buffer(DType::Int16, &[10, 10], 4, false)); // read
+    let packed = Value::Buffer(buffer(DType::Int32, &[1 << 20], 4, true)); // lz4: decoded
+    for (i, (v, c)) in [
+        (&big, Compression::None),
+        (&small, Compression::None),
+        (&packed, Compression::Lz4),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.join(format!("{i}"));
+        let mut f = std::fs::File::create(&path).unwrap();
+        let n = write_value(v, &mut f, c).unwrap();
+        drop(f);
+        let back = dask::protocol::read_file(&path, n, "key-7").unwrap();
+        assert!(same(v, &back), "file {i}");
+        // Damage in the middle of the data is caught, mapped or not.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() - 100;
+        bytes[mid] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        assert_corrupt(
+            dask::protocol::read_file(&path, n, "key-7"),
+            &format!("file {i}"),
+        );
+        // The mapped value outlives the file.
+        if i == 0 {
+            std::fs::write(&path, encode(v, c).unwrap().to_vec()).unwrap();
+            let back = dask::protocol::read_file(&path, n, "key-7").unwrap();
+            std::fs::remove_file(&path).unwrap();
+            assert!(same(v, &back), "a mapped value after its file is removed");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,10 +1,9 @@
 //! The spill directory: one file per spilled value, in the protocol's message format.
 
 use crate::error::{Error, Result};
-use crate::protocol::{encode, read_value, Compression};
+use crate::protocol::{encode, read_file, Compression};
 use crate::value::Value;
 use std::fs::File;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -108,18 +107,16 @@ impl SpillDir {
     pub(crate) fn read(&self, id: u64, len: u64, key: &str) -> Result<Value> {
         let path = self.file(id);
         let what = format!("spilled value of '{key}' ({})", path.display());
-        let f = File::open(&path).map_err(|e| Error::Io(format!("{what}: {e}")))?;
-        let on_disk = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let on_disk = std::fs::metadata(&path)
+            .map_err(|e| Error::Io(format!("{what}: {e}")))?
+            .len();
         if on_disk != len {
             return Err(Error::Corrupt(format!(
                 "{what}: the file has {on_disk} bytes, {len} were written (truncated?)"
             )));
         }
-        read_value(
-            &mut BufReader::with_capacity(1 << 16, f),
-            len as usize,
-            &what,
-        )
+        // Mapped: a dense block is used where it lies in the page cache.
+        read_file(&path, len as usize, &what)
     }
 
     /// Deletes file `id` of `len` bytes.

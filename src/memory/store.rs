@@ -79,6 +79,9 @@ const UNSPILL_COUNT: usize = 3;
 const UNSPILL_BYTES: usize = 4;
 const UNSPILL_NANOS: usize = 5;
 
+/// How long a task waits for memory over the limit to come down before it fails.
+const EXHAUSTED_GRACE: Duration = Duration::from_secs(1);
+
 /// How often the spiller looks at process memory when nothing wakes it.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -192,20 +195,30 @@ impl Store {
         Stored::Entry(entry)
     }
 
-    /// Waits while memory is above the pause threshold (no new task starts meanwhile);
-    /// fails when memory is exhausted and spilling cannot free any.
+    /// Waits while memory is above the pause threshold (no new task starts meanwhile).
+    /// When the stored values exceed the limit and the disk takes no more, it waits too, for
+    /// running tasks to let go of values (read-back values can then leave without new disk
+    /// space); only when that lasts `EXHAUSTED_GRACE` does the task fail, with a clear error.
     pub(crate) fn admit(&self) -> Result<()> {
         let core = &self.core;
-        while core.paused.load(Relaxed) && !core.shutdown.load(Relaxed) {
+        let mut exhausted_at: Option<Instant> = None;
+        while !core.shutdown.load(Relaxed) {
+            if core.exhausted.load(Relaxed) {
+                let since = *exhausted_at.get_or_insert_with(Instant::now);
+                if since.elapsed() > EXHAUSTED_GRACE {
+                    let why = core.stuck.lock().clone().unwrap_or_default();
+                    return Err(Error::Memory(format!(
+                        "memory is above the limit of {} bytes and cannot be spilled: {why}",
+                        core.config.limit.unwrap_or(0)
+                    )));
+                }
+            } else if !core.paused.load(Relaxed) {
+                break;
+            } else {
+                exhausted_at = None;
+            }
             core.wake_spiller();
             std::thread::sleep(Duration::from_millis(2));
-        }
-        if core.exhausted.load(Relaxed) {
-            let why = core.stuck.lock().clone().unwrap_or_default();
-            return Err(Error::Memory(format!(
-                "memory is above the limit of {} bytes and cannot be spilled: {why}",
-                core.config.limit.unwrap_or(0)
-            )));
         }
         Ok(())
     }
@@ -410,7 +423,9 @@ impl Core {
                 continue; // touched meanwhile; its newer position is in the queue
             }
             entry.tick.store(0, Relaxed);
-            match self.spill(&entry) {
+            // Once the disk has refused, only values whose file is still there (read back
+            // earlier) can go, since that needs no new space.
+            match self.spill(&entry, failure.is_none()) {
                 Attempt::Spilled | Attempt::Gone => {}
                 Attempt::InUse => entry.touch(),
                 Attempt::Failed(SpillError::NotSerializable(_)) => {
@@ -418,8 +433,7 @@ impl Core {
                 }
                 Attempt::Failed(SpillError::NoSpace(why) | SpillError::Io(why)) => {
                     entry.touch();
-                    failure = Some(why);
-                    break;
+                    failure.get_or_insert(why);
                 }
             }
             process = process::resident_bytes().unwrap_or(0);
@@ -453,7 +467,9 @@ impl Core {
         }
     }
 
-    fn spill(&self, entry: &Arc<Entry>) -> Attempt {
+    /// Spills `entry`; writes a file only when `may_write` (a value read back earlier still
+    /// has its file and goes without writing).
+    fn spill(&self, entry: &Arc<Entry>, may_write: bool) -> Attempt {
         let mut state = entry.state.lock();
         let State::Memory { value: v, on_disk } = &*state else {
             return Attempt::Gone;
@@ -466,7 +482,10 @@ impl Core {
         let t = Instant::now();
         let written = match *on_disk {
             Some(len) => Ok(len), // its file is still there
-            None => dir.write(entry.id, v, self.config.spill_compression),
+            None if may_write => dir.write(entry.id, v, self.config.spill_compression),
+            None => Err(SpillError::NoSpace(
+                "the disk refused an earlier write".into(),
+            )),
         };
         match written {
             Ok(len) => {

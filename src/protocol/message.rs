@@ -181,6 +181,40 @@ fn frames_len(metas: &[FrameMeta], head: usize, available: usize, what: &str) ->
     Ok(())
 }
 
+/// A dense block stored in one raw frame: dtype, shape, where the frame starts, its
+/// descriptor.
+pub(super) struct DenseFrame {
+    pub(super) dtype: crate::value::DType,
+    pub(super) shape: Vec<usize>,
+    pub(super) offset: usize,
+    pub(super) meta: FrameMeta,
+}
+
+/// For a message holding a dense block in one raw (uncompressed) frame, where that frame is,
+/// so it can be used where it lies (a mapped file). `None` for every other message.
+pub(super) fn dense_frame(bytes: &[u8], what: &str) -> Result<Option<DenseFrame>> {
+    let (pending, metas, head) = header(
+        &bytes[..PREFIX.min(bytes.len())],
+        |hlen| {
+            bytes
+                .get(PREFIX..PREFIX + hlen)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| Error::Corrupt(format!("{what}: the header is truncated")))
+        },
+        what,
+    )?;
+    frames_len(&metas, head, bytes.len(), what)?;
+    Ok(match (pending, metas.as_slice()) {
+        (Pending::DenseShape(dtype, shape), [m]) if m.codec == CODEC_RAW => Some(DenseFrame {
+            dtype,
+            shape,
+            offset: head + pad(head),
+            meta: *m,
+        }),
+        _ => None,
+    })
+}
+
 /// Decodes a whole message held in memory. `what` names the key or file in errors.
 pub fn decode(bytes: &[u8], what: &str) -> Result<Value> {
     let (mut pending, metas, head) = header(

@@ -10,8 +10,10 @@
 
 mod codec;
 mod frame;
+mod mapped;
 mod message;
 mod wire;
 
 pub use frame::Compression;
+pub use mapped::read_file;
 pub use message::{decode, encode, encoded_len, read_value, write_value, Encoded};

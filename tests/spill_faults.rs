@@ -1,0 +1,150 @@
+//! Spilling when things go wrong: a damaged or truncated spill file is an error naming the
+//! value, never wrong data; a disk limit stops spilling with a message while values stay in
+//! memory (and results stay right); past the limit with nothing able to go to disk, tasks fail
+//! with a clear out-of-memory error; one value larger than the target is spilled at once.
+
+use dask::array::{Array, ChunkSpec};
+use dask::error::Error;
+use dask::memory::MemoryConfig;
+use dask::{Client, Config, DType};
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+
+fn limited(limit: usize, disk_limit: Option<u64>) -> Client {
+    Client::new(Config {
+        threads: 2,
+        memory: MemoryConfig {
+            limit: Some(limit),
+            disk_limit,
+            spill_compression: dask::protocol::Compression::None,
+            ..MemoryConfig::default()
+        },
+    })
+    .unwrap()
+}
+
+fn data(elements: usize, block: usize) -> Array {
+    Array::random_uniform(
+        3,
+        0.0,
+        1.0,
+        &[elements],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![block]),
+    )
+    .unwrap()
+}
+
+fn total(a: &Array, c: &Client) -> dask::error::Result<f64> {
+    Ok(a.sum(None)?.compute(c)?.as_slice::<f64>()?[0])
+}
+
+fn want(a: &Array) -> f64 {
+    total(a, &Client::new(Config::with_threads(2)).unwrap()).unwrap()
+}
+
+/// Waits (a little) until the spiller has written `n` values.
+fn spilled_at_least(c: &Client, n: usize) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(5) {
+        if c.memory_stats().spilled_values >= n {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+fn spill_files(c: &Client) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(c.spill_dir().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect()
+}
+
+#[test]
+fn damaged_and_truncated_spill_files_are_errors_naming_the_value() {
+    for damage in ["flip", "truncate"] {
+        let c = limited(32 * MIB, None);
+        let x = data(8 * MIB, MIB); // 64 MiB in 8 MiB blocks
+        let p = x.persist(&c).unwrap();
+        assert!(spilled_at_least(&c, 2), "{damage}: nothing spilled");
+        for f in spill_files(&c) {
+            let mut bytes = std::fs::read(&f).unwrap();
+            if damage == "flip" {
+                let mid = bytes.len() / 2;
+                bytes[mid] ^= 0x40;
+            } else {
+                bytes.truncate(bytes.len() / 3);
+            }
+            std::fs::write(&f, bytes).unwrap();
+        }
+        match total(&p, &c) {
+            Err(Error::Task(t)) => {
+                let m = t.to_string();
+                assert!(
+                    m.contains("spilled value of"),
+                    "{damage}: names the value: {m}"
+                );
+                let why = if damage == "flip" {
+                    "checksum"
+                } else {
+                    "truncated"
+                };
+                assert!(m.contains(why), "{damage}: says why: {m}");
+            }
+            Err(e) => panic!("{damage}: unexpected error {e}"),
+            Ok(v) => panic!("{damage}: damaged spill files gave a result ({v})"),
+        }
+    }
+}
+
+#[test]
+fn a_disk_limit_stops_spilling_and_keeps_values_in_memory() {
+    // 32 MiB of blocks, a 32 MiB limit, room for 8 MiB of spill files: values stay in memory
+    // past the target (19.2 MiB), and the results are still right (blocks read back leave
+    // again without new disk space).
+    let c = limited(32 * MIB, Some(8 * MIB as u64 + 4096));
+    let x = data(4 * MIB, MIB / 2); // 32 MiB in 4 MiB blocks
+    let p = x.persist(&c).unwrap();
+    assert!(spilled_at_least(&c, 2));
+    let t = Instant::now();
+    while c.spill_problem().is_none() && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let problem = c.spill_problem().expect("the disk limit is reported");
+    assert!(problem.contains("disk limit"), "{problem}");
+    let s = c.memory_stats();
+    assert!(s.spilled_bytes <= 8 * MIB as u64 + 4096, "{s:?}");
+    assert!(s.managed_bytes > 0);
+    assert_eq!(total(&p, &c).unwrap(), want(&x));
+}
+
+#[test]
+fn past_the_limit_with_no_disk_left_tasks_fail_with_a_clear_error() {
+    // 128 MiB of results under a 16 MiB limit with 4 MiB of disk: stored values must exceed
+    // the limit, and the next tasks fail instead of exhausting the machine.
+    let c = limited(16 * MIB, Some(4 * MIB as u64));
+    let x = data(16 * MIB, MIB / 8); // 1 MiB blocks
+    match x.persist(&c) {
+        Err(Error::Task(t)) => {
+            let m = t.to_string();
+            assert!(m.contains("out of memory"), "{m}");
+            assert!(m.contains("disk limit"), "says why spilling stopped: {m}");
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("128 MiB were kept under a 16 MiB limit with 4 MiB of disk"),
+    }
+}
+
+#[test]
+fn a_value_larger_than_the_target_is_spilled_at_once_and_read_back_exactly() {
+    let c = limited(32 * MIB, None);
+    let x = data(6 * MIB, 6 * MIB); // one 48 MiB block
+    let p = x.persist(&c).unwrap();
+    assert!(spilled_at_least(&c, 1), "{:?}", c.memory_stats());
+    assert_eq!(c.memory_stats().managed_bytes, 0);
+    assert_eq!(total(&p, &c).unwrap(), want(&x));
+    assert_eq!(c.memory_stats().unspill_count, 1);
+}
