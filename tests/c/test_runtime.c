@@ -218,7 +218,8 @@ static int64_t result_i64(const dask_future *f) {
 }
 
 static dask_memory_stats stats_of(const dask_client *c) {
-    dask_memory_stats s = {UINT64_MAX, UINT64_MAX};
+    dask_memory_stats s;
+    memset(&s, 0xff, sizeof s); /* poison: the call must overwrite every field read */
     CHECK_OK(dask_client_memory_stats(c, &s));
     return s;
 }

@@ -133,7 +133,8 @@ static void test_concurrent_submitters(void) {
     dask_future_free(shared_ext[0]);
     dask_future_free(shared_ext[1]);
     /* Abandoned work drains; the store empties. */
-    dask_memory_stats s = {1, 1};
+    dask_memory_stats s;
+    memset(&s, 1, sizeof s);
     double deadline = now_s() + patience_s();
     do {
         CHECK_OK(dask_client_memory_stats(shared_client, &s));
