@@ -267,6 +267,18 @@ typedef struct dask_buffer_view {
   bool c_contiguous;
 } dask_buffer_view;
 
+// Serializes an opaque host object: writes a new bytes value (`dask_value_from_bytes`) to
+// `*out_bytes` and returns `DASK_OK`, or an error status. Called from any thread (the
+// spiller's).
+typedef int32_t (*dask_opaque_serialize_fn)(void *ctx, void *object, struct dask_value **out_bytes);
+
+// Rebuilds an opaque host object from `len` bytes a serializer produced: writes its address
+// to `*out_object` and returns `DASK_OK`, or an error status. Called from any thread.
+typedef int32_t (*dask_opaque_deserialize_fn)(void *ctx,
+                                              const void *data,
+                                              size_t len,
+                                              void **out_object);
+
 // `dask_operand.array`.
 #define DASK_OPERAND_ARRAY 1
 
@@ -1516,6 +1528,32 @@ dask_status dask_value_clone(const struct dask_value *value, struct dask_value *
 // # Safety
 // `value` is NULL or a value handle from this library.
 void dask_value_free(struct dask_value *value);
+
+// Registers, process-wide, a serializer for opaque host objects under `name` (copied):
+// values made with `dask_value_from_opaque_codec(.., name, ..)` then count towards the memory
+// limit and can be spilled to disk and read back. `release(object)` frees an object of this
+// codec (also those `deserialize` makes). A name can be registered once. Any thread.
+//
+// # Safety
+// `name` is a NUL-terminated string; the callbacks are safe to call with `ctx` (and
+// `release` with any object of the codec) from any thread for as long as the process runs.
+dask_status dask_opaque_codec_register(const char *name,
+                                       dask_opaque_serialize_fn serialize,
+                                       dask_opaque_deserialize_fn deserialize,
+                                       dask_release_fn release,
+                                       void *ctx);
+
+// Wraps a host object of the opaque codec `codec` (see `dask_opaque_codec_register`) that
+// holds about `nbytes` of memory: it is released with the codec's `release`, counts towards
+// the memory limit, and is spilled through the codec when memory is high. Owned by the
+// caller. Any thread.
+//
+// # Safety
+// `ptr` is an object the codec can serialize and release; `codec` is NUL-terminated.
+dask_status dask_value_from_opaque_codec(void *ptr,
+                                         size_t nbytes,
+                                         const char *codec,
+                                         struct dask_value **out_value);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -369,3 +369,44 @@ fn files_read_through_a_map_round_trip_and_damage_is_caught() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A Rust codec for boxed strings kept at an address (what a binding's objects look like).
+struct Boxed;
+
+impl dask::value::OpaqueCodec for Boxed {
+    fn name(&self) -> &str {
+        "protocol-test-boxed"
+    }
+    fn serialize(&self, address: usize) -> dask::error::Result<Vec<u8>> {
+        // SAFETY: addresses of this codec are leaked Box<String>s (see below).
+        Ok(unsafe { &*(address as *const String) }.as_bytes().to_vec())
+    }
+    fn deserialize(&self, bytes: &[u8]) -> dask::error::Result<usize> {
+        let s =
+            String::from_utf8(bytes.to_vec()).map_err(|_| Error::Corrupt("not UTF-8".into()))?;
+        Ok(Box::into_raw(Box::new(s)) as usize)
+    }
+    fn release(&self, address: usize) {
+        // SAFETY: as above; released once.
+        drop(unsafe { Box::from_raw(address as *mut String) });
+    }
+}
+
+#[test]
+fn opaque_values_with_a_codec_round_trip_through_it() {
+    let codec: Arc<dyn dask::value::OpaqueCodec> = Arc::new(Boxed);
+    dask::value::register_opaque_codec(codec.clone()).unwrap();
+    let addr = Box::into_raw(Box::new("a host object".to_string())) as usize;
+    let v = Value::Opaque(dask::value::Opaque::with_codec(addr, codec, 13));
+    assert_eq!(v.nbytes(), 13);
+    let back = decode(&encode(&v, Compression::Auto).unwrap().to_vec(), "k").unwrap();
+    match back {
+        Value::Opaque(o) => {
+            assert_ne!(o.address(), addr, "a new object");
+            // SAFETY: made by Boxed::deserialize.
+            assert_eq!(unsafe { &*(o.address() as *const String) }, "a host object");
+            assert_eq!(o.nbytes(), 13);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -520,3 +520,163 @@ pub unsafe extern "C" fn dask_value_free(value: *mut dask_value) {
         unsafe { handle::free(value) }
     })
 }
+
+/// Serializes an opaque host object: writes a new bytes value (`dask_value_from_bytes`) to
+/// `*out_bytes` and returns `DASK_OK`, or an error status. Called from any thread (the
+/// spiller's).
+#[allow(non_camel_case_types)]
+pub type dask_opaque_serialize_fn = Option<
+    unsafe extern "C" fn(
+        ctx: *mut c_void,
+        object: *mut c_void,
+        out_bytes: *mut *mut dask_value,
+    ) -> i32,
+>;
+
+/// Rebuilds an opaque host object from `len` bytes a serializer produced: writes its address
+/// to `*out_object` and returns `DASK_OK`, or an error status. Called from any thread.
+#[allow(non_camel_case_types)]
+pub type dask_opaque_deserialize_fn = Option<
+    unsafe extern "C" fn(
+        ctx: *mut c_void,
+        data: *const c_void,
+        len: usize,
+        out_object: *mut *mut c_void,
+    ) -> i32,
+>;
+
+/// A codec whose callbacks are C functions.
+struct CCodec {
+    name: String,
+    serialize: unsafe extern "C" fn(*mut c_void, *mut c_void, *mut *mut dask_value) -> i32,
+    deserialize: unsafe extern "C" fn(*mut c_void, *const c_void, usize, *mut *mut c_void) -> i32,
+    release: dask_release_fn,
+    ctx: SendPtr,
+}
+
+impl CCodec {
+    fn failed(&self, what: &str, status: i32) -> Error {
+        let msg = format!(
+            "the {what} callback of opaque codec '{}' failed ({})",
+            self.name,
+            super::status::status_name(status)
+        );
+        super::status::error_from_status(status, msg)
+    }
+}
+
+impl crate::value::OpaqueCodec for CCodec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn serialize(&self, address: usize) -> Result<Vec<u8>> {
+        let mut out: *mut dask_value = std::ptr::null_mut();
+        // SAFETY: the registration's contract.
+        let status = unsafe { (self.serialize)(self.ctx.0, address as *mut c_void, &mut out) };
+        if status != 0 {
+            if !out.is_null() {
+                // SAFETY: a handle the callback made.
+                let _ = unsafe { handle::free(out) };
+            }
+            return Err(self.failed("serialize", status));
+        }
+        if out.is_null() {
+            return Err(Error::NullArgument(format!(
+                "the serialize callback of opaque codec '{}' returned no bytes",
+                self.name
+            )));
+        }
+        // SAFETY: a handle the callback made, ours now.
+        let v = unsafe { take_value(out) }?;
+        match &*v {
+            Value::Bytes(b) => Ok(b.to_vec()),
+            Value::Str(s) => Ok(s.as_bytes().to_vec()),
+            other => Err(Error::DType(format!(
+                "the serialize callback of opaque codec '{}' returned {}, not bytes",
+                self.name,
+                other.kind_name()
+            ))),
+        }
+    }
+
+    fn deserialize(&self, bytes: &[u8]) -> Result<usize> {
+        let mut object: *mut c_void = std::ptr::null_mut();
+        // SAFETY: the registration's contract.
+        let status = unsafe {
+            (self.deserialize)(self.ctx.0, bytes.as_ptr().cast(), bytes.len(), &mut object)
+        };
+        if status != 0 {
+            return Err(self.failed("deserialize", status));
+        }
+        Ok(object as usize)
+    }
+
+    fn release(&self, address: usize) {
+        if let Some(f) = self.release {
+            // SAFETY: the registration's contract: `release` takes any object of the codec.
+            unsafe { f(address as *mut c_void) }
+        }
+    }
+}
+
+/// Registers, process-wide, a serializer for opaque host objects under `name` (copied):
+/// values made with `dask_value_from_opaque_codec(.., name, ..)` then count towards the memory
+/// limit and can be spilled to disk and read back. `release(object)` frees an object of this
+/// codec (also those `deserialize` makes). A name can be registered once. Any thread.
+///
+/// # Safety
+/// `name` is a NUL-terminated string; the callbacks are safe to call with `ctx` (and
+/// `release` with any object of the codec) from any thread for as long as the process runs.
+#[no_mangle]
+pub unsafe extern "C" fn dask_opaque_codec_register(
+    name: *const c_char,
+    serialize: dask_opaque_serialize_fn,
+    deserialize: dask_opaque_deserialize_fn,
+    release: dask_release_fn,
+    ctx: *mut c_void,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let name = unsafe { c_str(name, "name") }?.to_string();
+        let (Some(serialize), Some(deserialize)) = (serialize, deserialize) else {
+            return Err(Error::NullArgument(
+                "serialize and deserialize callbacks are required".into(),
+            ));
+        };
+        crate::value::register_opaque_codec(Arc::new(CCodec {
+            name,
+            serialize,
+            deserialize,
+            release,
+            ctx: SendPtr(ctx),
+        }))
+    })
+}
+
+/// Wraps a host object of the opaque codec `codec` (see `dask_opaque_codec_register`) that
+/// holds about `nbytes` of memory: it is released with the codec's `release`, counts towards
+/// the memory limit, and is spilled through the codec when memory is high. Owned by the
+/// caller. Any thread.
+///
+/// # Safety
+/// `ptr` is an object the codec can serialize and release; `codec` is NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_from_opaque_codec(
+    ptr: *mut c_void,
+    nbytes: usize,
+    codec: *const c_char,
+    out_value: *mut *mut dask_value,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let name = unsafe { c_str(codec, "codec") }?;
+        let slot = unsafe { out(out_value, "out_value") }?;
+        let c = crate::value::opaque_codec(name).ok_or_else(|| {
+            Error::NotFound(format!("no opaque codec named '{name}' is registered"))
+        })?;
+        let v = Value::Opaque(Opaque::with_codec(ptr as usize, c, nbytes));
+        *slot = handle::new_handle(ValueRef::Owned(Arc::new(v)));
+        Ok(())
+    })
+}

@@ -17,6 +17,7 @@ const KIND_STR: u8 = 4;
 const KIND_BYTES: u8 = 5;
 const KIND_DENSE: u8 = 6;
 const KIND_SPARSE: u8 = 7;
+const KIND_OPAQUE: u8 = 8;
 
 /// Most axes a header may declare (NumPy's limit is 64).
 const MAX_NDIM: u32 = 64;
@@ -96,10 +97,20 @@ pub(super) fn layout(v: &Value) -> Result<(Writer, Vec<Cow<'_, [u8]>>)> {
             frames.push(Cow::Borrowed(coords_bytes(c.coords())));
             frames.push(Cow::Borrowed(bytes_of(c.data())));
         }
-        Value::Opaque(_) => {
-            return Err(Error::NotImplemented(
-                "an opaque host value has no serializer: it cannot be spilled or sent".into(),
-            ))
+        Value::Opaque(o) => {
+            let Some(codec) = o.codec() else {
+                return Err(Error::NotImplemented(
+                    "an opaque host value has no serializer (register a codec): it cannot \
+                     be spilled or sent"
+                        .into(),
+                ));
+            };
+            w.u8(KIND_OPAQUE);
+            let name = codec.name().as_bytes();
+            w.u32(name.len() as u32);
+            w.raw(name);
+            w.u64(o.nbytes() as u64);
+            frames.push(Cow::Owned(codec.serialize(o.address())?));
         }
         Value::Params(_) => {
             return Err(Error::NotImplemented(
@@ -118,6 +129,11 @@ pub(super) enum Pending {
     /// A dense block before its memory is allocated.
     DenseShape(DType, Vec<usize>),
     Dense(Buffer),
+    Opaque {
+        codec: String,
+        nbytes: usize,
+        bytes: Vec<u8>,
+    },
     Sparse {
         shape: Vec<usize>,
         coords: Coords,
@@ -209,6 +225,20 @@ pub(super) fn parse(r: &mut Reader) -> Result<(Pending, Vec<usize>)> {
                 vec![coords_len, data_len],
             )
         }
+        KIND_OPAQUE => {
+            let n = r.u32()? as usize;
+            let codec = String::from_utf8(r.take(n)?.to_vec())
+                .map_err(|_| r.corrupt("a codec name is not UTF-8"))?;
+            let nbytes = r.len()?;
+            (
+                Pending::Opaque {
+                    codec,
+                    nbytes,
+                    bytes: Vec::new(),
+                },
+                vec![usize::MAX],
+            )
+        }
         k => return Err(r.corrupt(format!("value kind {k}"))),
     })
 }
@@ -222,7 +252,9 @@ impl Pending {
             Pending::DenseShape(dtype, shape) => {
                 *self = Pending::Dense(Buffer::zeros(*dtype, shape)?)
             }
-            Pending::Str(v) | Pending::Bytes(v) => *v = byte_vec(raw[0])?,
+            Pending::Str(v) | Pending::Bytes(v) | Pending::Opaque { bytes: v, .. } => {
+                *v = byte_vec(raw[0])?
+            }
             Pending::Sparse {
                 shape,
                 coords,
@@ -249,7 +281,9 @@ impl Pending {
         }
         Ok(match self {
             Pending::Ready(_) | Pending::DenseShape(..) => vec![],
-            Pending::Str(v) | Pending::Bytes(v) => vec![&mut v[..]],
+            Pending::Str(v) | Pending::Bytes(v) | Pending::Opaque { bytes: v, .. } => {
+                vec![&mut v[..]]
+            }
             Pending::Dense(b) => vec![b.as_mut_bytes()?],
             Pending::Sparse { coords, data, .. } => {
                 let c = match coords {
@@ -273,6 +307,19 @@ impl Pending {
                     .into(),
             ),
             Pending::Bytes(v) => Value::Bytes(v.into()),
+            Pending::Opaque {
+                codec,
+                nbytes,
+                bytes,
+            } => {
+                let c = crate::value::opaque_codec(&codec).ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "{what}: no opaque codec named '{codec}' is registered"
+                    ))
+                })?;
+                let address = c.deserialize(&bytes)?;
+                Value::Opaque(crate::value::Opaque::with_codec(address, c, nbytes))
+            }
             Pending::Dense(b) => Value::Buffer(b),
             Pending::DenseShape(..) => {
                 return Err(Error::Corrupt(format!("{what}: a frame is missing")))

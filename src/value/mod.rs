@@ -6,6 +6,7 @@
 
 mod buffer;
 mod dtype;
+mod opaque;
 
 /// Layout helpers shared with the array kernels.
 pub mod buffer_layout {
@@ -14,6 +15,7 @@ pub mod buffer_layout {
 
 pub use buffer::{Buffer, Storage};
 pub use dtype::{DType, Element};
+pub use opaque::{opaque_codec, register_opaque_codec, Opaque, OpaqueCodec};
 
 use std::sync::Arc;
 
@@ -55,7 +57,8 @@ impl Value {
     /// Bytes of payload this value keeps alive (what the memory manager accounts).
     pub fn nbytes(&self) -> usize {
         match self {
-            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Opaque(_) => 0,
+            Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
+            Value::Opaque(o) => o.nbytes(),
             Value::Params(p) => p.nbytes(),
             Value::Sparse(s) => s.nbytes(),
             Value::Str(s) => s.len(),
@@ -144,38 +147,5 @@ impl From<Vec<u8>> for Value {
 impl From<Buffer> for Value {
     fn from(v: Buffer) -> Self {
         Value::Buffer(v)
-    }
-}
-
-/// Host data carried through graphs untouched: an address plus what to call when the last
-/// reference is dropped.
-pub struct Opaque {
-    address: usize,
-    release: Option<Box<dyn FnOnce() + Send + Sync>>,
-}
-
-impl Opaque {
-    /// Wraps `address`; `release` runs once, when the last reference goes.
-    pub fn new(address: usize, release: Option<Box<dyn FnOnce() + Send + Sync>>) -> Arc<Self> {
-        Arc::new(Opaque { address, release })
-    }
-
-    /// The wrapped address.
-    pub fn address(&self) -> usize {
-        self.address
-    }
-}
-
-impl std::fmt::Debug for Opaque {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Opaque({:#x})", self.address)
-    }
-}
-
-impl Drop for Opaque {
-    fn drop(&mut self) {
-        if let Some(release) = self.release.take() {
-            release();
-        }
     }
 }
