@@ -137,6 +137,9 @@ typedef struct dask_config {
   // `DASK_COMPRESSION_*` for spill files and for network messages.
   uint32_t spill_compression;
   uint32_t network_compression;
+  // The memory limit as a fraction of the machine's memory, used when `memory_limit` is 0
+  // (0: no limit).
+  double memory_fraction;
 } dask_config;
 
 // A plain callback with user data, called from any thread (see each use).

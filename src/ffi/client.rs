@@ -41,6 +41,9 @@ pub struct dask_config {
     /// `DASK_COMPRESSION_*` for spill files and for network messages.
     pub spill_compression: u32,
     pub network_compression: u32,
+    /// The memory limit as a fraction of the machine's memory, used when `memory_limit` is 0
+    /// (0: no limit).
+    pub memory_fraction: f64,
 }
 
 /// Compress frames when a sample shows it pays (the default).
@@ -97,6 +100,7 @@ pub unsafe extern "C" fn dask_config_init(cfg: *mut dask_config) {
             disk_limit: 0,
             spill_compression: DASK_COMPRESSION_AUTO,
             network_compression: DASK_COMPRESSION_AUTO,
+            memory_fraction: 0.0,
         };
     }
 }
@@ -116,10 +120,27 @@ fn config_of(c: &dask_config) -> crate::error::Result<Config> {
             Error::invalid("dask_config.spill_dir is not UTF-8")
         })?))
     };
+    let limit = if c.memory_limit > 0 {
+        Some(c.memory_limit as usize)
+    } else if c.memory_fraction != 0.0 {
+        if !(c.memory_fraction > 0.0 && c.memory_fraction <= 1.0) {
+            return Err(Error::invalid(format!(
+                "dask_config.memory_fraction {} is not in (0, 1]",
+                c.memory_fraction
+            )));
+        }
+        Some(
+            MemoryConfig::limit_fraction(c.memory_fraction).ok_or_else(|| {
+                Error::NotImplemented("the machine's memory size is not known here".into())
+            })?,
+        )
+    } else {
+        None
+    };
     Ok(Config {
         threads: c.threads as usize,
         memory: MemoryConfig {
-            limit: (c.memory_limit > 0).then_some(c.memory_limit as usize),
+            limit,
             target: or(c.memory_target, d.target),
             spill: or(c.memory_spill, d.spill),
             pause: or(c.memory_pause, d.pause),

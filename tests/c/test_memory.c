@@ -63,6 +63,20 @@ static void test_bad_config(void) {
     CHECK_ERR(dask_client_new(&cfg, &c), DASK_ERR_INVALID_ARGUMENT);
     CHECK(last_error_has("DASK_COMPRESSION"), "names the codes: %s", dask_last_error_message());
     dask_config_init(&cfg);
+    cfg.memory_fraction = 2.0;
+    CHECK_ERR(dask_client_new(&cfg, &c), DASK_ERR_INVALID_ARGUMENT);
+    CHECK(last_error_has("memory_fraction"), "names the field: %s", dask_last_error_message());
+    /* A fraction of the machine's memory is a limit: stats work, nothing spills yet. */
+    dask_config_init(&cfg);
+    cfg.memory_fraction = 0.5;
+    if (CHECK_OK(dask_client_new(&cfg, &c))) {
+        dask_memory_stats st;
+        CHECK_OK(dask_client_memory_stats(c, &st));
+        CHECK(st.spill_count == 0 && st.process_bytes > 0, "a fresh limited client");
+        dask_client_free(c);
+        c = NULL;
+    }
+    dask_config_init(&cfg);
     cfg.memory_limit = 1u << 20;
     cfg.memory_pause = 1.5;
     CHECK_ERR(dask_client_new(&cfg, &c), DASK_ERR_INVALID_ARGUMENT);
