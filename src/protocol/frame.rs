@@ -101,10 +101,7 @@ fn sample(raw: &[u8]) -> Vec<u8> {
 }
 
 fn lz4(raw: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; lz4_flex::block::get_maximum_output_size(raw.len())];
-    let n = lz4_flex::block::compress_into(raw, &mut out).expect("output sized for the worst case");
-    out.truncate(n);
-    out
+    super::lz4::compress(raw)
 }
 
 /// The stored form of `raw` under `setting`, with its descriptor.
@@ -148,16 +145,7 @@ pub(super) fn restore(meta: &FrameMeta, stored: &[u8], out: &mut [u8], what: &st
     }
     match meta.codec {
         CODEC_RAW => out.copy_from_slice(stored),
-        _ => {
-            let n = lz4_flex::block::decompress_into(stored, out)
-                .map_err(|e| Error::Corrupt(format!("{what}: lz4 frame: {e}")))?;
-            if n != meta.raw_len {
-                return Err(Error::Corrupt(format!(
-                    "{what}: lz4 frame decoded to {n} bytes, not {}",
-                    meta.raw_len
-                )));
-            }
-        }
+        _ => super::lz4::decompress(stored, out, what)?,
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 
 mod codec;
 mod frame;
+mod lz4;
 mod mapped;
 mod message;
 mod wire;
