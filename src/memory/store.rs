@@ -64,6 +64,9 @@ pub(crate) struct Core {
     clock: AtomicU64,
     next_id: AtomicU64,
     paused: AtomicBool,
+    /// Managed memory is above the target (and spilling can bring it down): tasks that only
+    /// make new data wait, tasks that consume inputs go on.
+    high: AtomicBool,
     /// Why spilling stopped (disk full, disk limit): shown in errors and the pause message.
     stuck: Mutex<Option<String>>,
     exhausted: AtomicBool,
@@ -147,6 +150,7 @@ impl Store {
             clock: AtomicU64::new(0),
             next_id: AtomicU64::new(0),
             paused: AtomicBool::new(false),
+            high: AtomicBool::new(false),
             stuck: Mutex::new(None),
             exhausted: AtomicBool::new(false),
             counters: Default::default(),
@@ -195,11 +199,14 @@ impl Store {
         Stored::Entry(entry)
     }
 
-    /// Waits while memory is above the pause threshold (no new task starts meanwhile).
+    /// Waits while memory is above the pause threshold (no new task starts meanwhile), and,
+    /// for a task that consumes no other task's result (`consumes` false: it only makes new
+    /// data, like creating or reading a block), while managed memory is above the target: with
+    /// memory high, the tasks that free memory run first.
     /// When the stored values exceed the limit and the disk takes no more, it waits too, for
     /// running tasks to let go of values (read-back values can then leave without new disk
     /// space); only when that lasts `EXHAUSTED_GRACE` does the task fail, with a clear error.
-    pub(crate) fn admit(&self) -> Result<()> {
+    pub(crate) fn admit(&self, consumes: bool) -> Result<()> {
         let core = &self.core;
         let mut exhausted_at: Option<Instant> = None;
         while !core.shutdown.load(Relaxed) {
@@ -212,7 +219,7 @@ impl Store {
                         core.config.limit.unwrap_or(0)
                     )));
                 }
-            } else if !core.paused.load(Relaxed) {
+            } else if !core.paused.load(Relaxed) && (consumes || !core.high.load(Relaxed)) {
                 break;
             } else {
                 exhausted_at = None;
@@ -373,6 +380,7 @@ impl Core {
         let managed = self.managed.load(Relaxed) as f64;
         let limit = self.limit() as f64;
         if managed > self.config.target * limit {
+            self.high.store(true, Relaxed);
             self.wake_spiller();
         }
         if managed > self.config.pause * limit {
@@ -454,6 +462,10 @@ impl Core {
         // the limit; then they fail with a clear error.
         self.paused.store(
             (managed_high && !disk_failed) || (process_high && !stuck),
+            Relaxed,
+        );
+        self.high.store(
+            self.managed.load(Relaxed) as f64 > self.config.target * limit && !stuck,
             Relaxed,
         );
         // Exhausted means the values themselves exceed the limit and cannot go to disk;

@@ -393,8 +393,10 @@ impl Run {
             return None;
         }
         let task = node.task.lock().take()?;
-        // Memory first: past the pause threshold no new task starts until memory falls.
-        let admitted = self.shared.store.admit();
+        // Memory first: past the pause threshold no new task starts until memory falls, and
+        // with memory high, tasks that only make new data wait for those that consume it.
+        let consumes = task.inputs.iter().any(|i| !matches!(i, Input::Value(_)));
+        let admitted = self.shared.store.admit(consumes);
         let mut values = Vec::with_capacity(task.inputs.len());
         let mut missing = None;
         for input in &task.inputs {
