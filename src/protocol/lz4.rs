@@ -40,11 +40,23 @@ fn parallel<T: Send, R: Send>(items: Vec<T>, total: usize, f: impl Fn(T) -> R + 
     done.into_iter().map(|d| d.1).collect()
 }
 
+thread_local! {
+    /// Worst-case output room, kept per thread: a fresh zeroed megabyte per block costs more
+    /// than compressing a compressible block.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn compress_block(raw: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; lz4_flex::block::get_maximum_output_size(raw.len())];
-    let n = lz4_flex::block::compress_into(raw, &mut out).expect("output sized for the worst case");
-    out.truncate(n);
-    out
+    SCRATCH.with(|s| {
+        let mut scratch = s.borrow_mut();
+        let room = lz4_flex::block::get_maximum_output_size(raw.len());
+        if scratch.len() < room {
+            scratch.resize(room, 0);
+        }
+        let n = lz4_flex::block::compress_into(raw, &mut scratch[..room])
+            .expect("output sized for the worst case");
+        scratch[..n].to_vec()
+    })
 }
 
 /// `raw` compressed.
