@@ -87,7 +87,7 @@ impl FrameMeta {
 }
 
 pub(super) fn checksum(bytes: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(bytes)
+    twox_hash::XxHash3_64::oneshot(bytes)
 }
 
 /// Five evenly spaced pieces of `raw`, `SAMPLE` bytes in all.
