@@ -17,10 +17,9 @@ fn peak_rss() -> usize {
     kb * 1024
 }
 
-fn sums(client: &Client) -> (f64, f64) {
-    // 2^29 float64 = 4 GiB in 64 MiB blocks.
-    let n = 1usize << 29;
-    let x = Array::random_uniform(
+/// `n` uniform float64 in 64 MiB blocks (the same numbers for every client).
+fn input(n: usize) -> Array {
+    Array::random_uniform(
         11,
         0.0,
         1.0,
@@ -28,7 +27,13 @@ fn sums(client: &Client) -> (f64, f64) {
         DType::Float64,
         &ChunkSpec::Regular(vec![1 << 23]),
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn sums(client: &Client) -> (f64, f64) {
+    // 2^29 float64 = 4 GiB in 64 MiB blocks.
+    let n = 1usize << 29;
+    let x = input(n);
     let total = x
         .sum(None)
         .unwrap()
@@ -106,15 +111,7 @@ fn four_gib_through_a_one_gib_limit() {
     // The same computations without a limit (streamed, nothing kept) give the same numbers.
     let free = Client::new(Config::with_threads(2)).unwrap();
     let n = 1usize << 29;
-    let x = Array::random_uniform(
-        11,
-        0.0,
-        1.0,
-        &[n],
-        DType::Float64,
-        &ChunkSpec::Regular(vec![1 << 23]),
-    )
-    .unwrap();
+    let x = input(n);
     let want_total = x
         .sum(None)
         .unwrap()

@@ -110,7 +110,8 @@ pub(crate) struct Entry {
     core: Arc<Core>,
 }
 
-/// A stored result, as held by the graph node that produced it.
+/// A stored result, as held by the graph node that produced it (cheap to clone).
+#[derive(Clone)]
 pub(crate) enum Stored {
     /// A value without payload (a scalar, None): not counted, never spilled.
     Inline(Arc<Value>),
@@ -332,17 +333,22 @@ impl Drop for Entry {
             core.lru.lock().remove(&tick);
         }
         match self.state.get_mut() {
-            State::Memory { on_disk, .. } => {
+            state @ (State::Memory { .. } | State::Pinned(_)) => {
                 core.managed.fetch_sub(self.nbytes, Relaxed);
                 core.values.fetch_sub(1, Relaxed);
-                if let (Some(len), Some(dir)) = (*on_disk, &core.dir) {
-                    dir.remove(self.id, len);
+                match state {
+                    State::Memory {
+                        on_disk: Some(len), ..
+                    } => {
+                        if let Some(dir) = &core.dir {
+                            dir.remove(self.id, *len);
+                        }
+                    }
+                    State::Pinned(_) => {
+                        core.unspillable.fetch_sub(1, Relaxed);
+                    }
+                    _ => {}
                 }
-            }
-            State::Pinned(_) => {
-                core.managed.fetch_sub(self.nbytes, Relaxed);
-                core.values.fetch_sub(1, Relaxed);
-                core.unspillable.fetch_sub(1, Relaxed);
             }
             State::Disk(len) => {
                 if let Some(dir) = &core.dir {

@@ -164,6 +164,22 @@ fn header(
     Ok((pending, metas, PREFIX + hlen))
 }
 
+/// The parsed header of a message held in memory, its frames checked to be there.
+fn header_in(bytes: &[u8], what: &str) -> Result<(Pending, Vec<FrameMeta>, usize)> {
+    let (pending, metas, head) = header(
+        &bytes[..PREFIX.min(bytes.len())],
+        |hlen| {
+            bytes
+                .get(PREFIX..PREFIX + hlen)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| Error::Corrupt(format!("{what}: the header is truncated")))
+        },
+        what,
+    )?;
+    frames_len(&metas, head, bytes.len(), what)?;
+    Ok((pending, metas, head))
+}
+
 /// The frames' total length in the message (with padding), checked against `available`.
 fn frames_len(metas: &[FrameMeta], head: usize, available: usize, what: &str) -> Result<()> {
     let mut n = head + pad(head);
@@ -193,17 +209,7 @@ pub(super) struct DenseFrame {
 /// For a message holding a dense block in one raw (uncompressed) frame, where that frame is,
 /// so it can be used where it lies (a mapped file). `None` for every other message.
 pub(super) fn dense_frame(bytes: &[u8], what: &str) -> Result<Option<DenseFrame>> {
-    let (pending, metas, head) = header(
-        &bytes[..PREFIX.min(bytes.len())],
-        |hlen| {
-            bytes
-                .get(PREFIX..PREFIX + hlen)
-                .map(<[u8]>::to_vec)
-                .ok_or_else(|| Error::Corrupt(format!("{what}: the header is truncated")))
-        },
-        what,
-    )?;
-    frames_len(&metas, head, bytes.len(), what)?;
+    let (pending, metas, head) = header_in(bytes, what)?;
     Ok(match (pending, metas.as_slice()) {
         (Pending::DenseShape(dtype, shape), [m]) if m.codec == CODEC_RAW => Some(DenseFrame {
             dtype,
@@ -217,17 +223,7 @@ pub(super) fn dense_frame(bytes: &[u8], what: &str) -> Result<Option<DenseFrame>
 
 /// Decodes a whole message held in memory. `what` names the key or file in errors.
 pub fn decode(bytes: &[u8], what: &str) -> Result<Value> {
-    let (mut pending, metas, head) = header(
-        &bytes[..PREFIX.min(bytes.len())],
-        |hlen| {
-            bytes
-                .get(PREFIX..PREFIX + hlen)
-                .map(<[u8]>::to_vec)
-                .ok_or_else(|| Error::Corrupt(format!("{what}: the header is truncated")))
-        },
-        what,
-    )?;
-    frames_len(&metas, head, bytes.len(), what)?;
+    let (mut pending, metas, head) = header_in(bytes, what)?;
     let raw: Vec<usize> = metas.iter().map(|m| m.raw_len).collect();
     pending.allocate(&raw, what)?;
     let mut at = head + pad(head);

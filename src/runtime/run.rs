@@ -444,12 +444,11 @@ impl Run {
     /// it is gone.
     fn value_of(&self, idx: u32) -> Option<Result<Arc<Value>, String>> {
         let stored = match &*self.nodes[idx as usize].slot.lock() {
-            Slot::Value(Stored::Inline(v)) => return Some(Ok(v.clone())),
-            Slot::Value(Stored::Entry(e)) => e.clone(),
+            Slot::Value(s) => s.clone(),
             _ => return None,
         };
         // Outside the slot's lock: reading a spilled value back takes time.
-        Some(Stored::Entry(stored).get().map_err(|e| e.to_string()))
+        Some(stored.get().map_err(|e| e.to_string()))
     }
 
     fn release_inputs(self: &Arc<Self>, inputs: &[Input], work: &mut Vec<Work>) {
@@ -719,15 +718,14 @@ impl Cell {
             return None;
         }
         let stored = match &*self.node().slot.lock() {
-            Slot::Value(Stored::Inline(v)) => return Some(Ok(v.clone())),
-            Slot::Value(Stored::Entry(e)) => e.clone(),
+            Slot::Value(s) => s.clone(),
             Slot::Error(e) => return Some(Err(e.clone())),
             Slot::Empty | Slot::Released => return None,
         };
         // A spilled value is read back outside the slot's lock; a file that cannot be read
         // back fails the future with an error naming the key.
         Some(
-            Stored::Entry(stored)
+            stored
                 .get()
                 .map_err(|e| TaskError::failed(self.key(), e.to_string())),
         )
