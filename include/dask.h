@@ -16,12 +16,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Default target size of an automatically chosen block (`chunks="auto"`).
-#define AUTO_BLOCK_BYTES (128 << 20)
-
-// Elements per tile: 16 KiB of float64 per register keeps a few registers in L1/L2.
-#define TILE 2048
-
 // Compress frames when a sample shows it pays (the default).
 #define DASK_COMPRESSION_AUTO 0
 
@@ -34,10 +28,6 @@
 // Flag for `dask_op_register`: run the operation on the host thread (inside its waits and
 // `dask_client_run_host_tasks`), never on a pool thread. For Julia and R functions.
 #define DASK_OP_HOST 1
-
-// A built-in inner loop. `args[i]` points at the first element of argument i (inputs then
-// output), `steps[i]` is its byte step; the output never aliases an input.
-typedef struct LoopFn LoopFn;
 
 // An array: lazy and chunked (the usual kind), a dense block (a ufunc result on dense
 // inputs), or an object of a kind registered from C. Opaque; immutable (operations return
@@ -456,9 +446,6 @@ typedef int32_t (*dask_opaque_deserialize_fn)(void *ctx,
 
 // A sparse (COO) block (read it through a sparse array, see `dask_sparse_*`).
 #define DASK_VALUE_SPARSE 9
-
-// The loop, as stored in the table.
-#define EXP_F64 exp_f64_loop
 
 
 

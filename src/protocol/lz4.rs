@@ -46,15 +46,20 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Worst-case compressed size of a block of `n` raw bytes (`LZ4_COMPRESSBOUND`).
+fn bound(n: usize) -> usize {
+    n + n / 255 + 16
+}
+
 fn compress_block(raw: &[u8]) -> Vec<u8> {
     SCRATCH.with(|s| {
         let mut scratch = s.borrow_mut();
-        let room = lz4_flex::block::get_maximum_output_size(raw.len());
+        let room = bound(raw.len());
         if scratch.len() < room {
             scratch.resize(room, 0);
         }
-        let n = lz4_flex::block::compress_into(raw, &mut scratch[..room])
-            .expect("output sized for the worst case");
+        let n = lz4::block::compress_to_buffer(raw, None, false, &mut scratch[..room])
+            .expect("a block of at most 1 MiB with worst-case output room");
         scratch[..n].to_vec()
     })
 }
@@ -93,6 +98,9 @@ pub(super) fn decompress(stored: &[u8], out: &mut [u8], what: &str) -> Result<()
     let mut pieces: Vec<(&[u8], &mut [u8])> = Vec::with_capacity(n);
     for (k, dst) in out.chunks_mut(BLOCK).enumerate() {
         let len = word(4 + 4 * k)?;
+        if len > bound(BLOCK) {
+            return Err(corrupt(format!("a block of {len} compressed bytes")));
+        }
         let src = stored
             .get(at..at + len)
             .ok_or_else(|| corrupt("a block runs past the frame".into()))?;
@@ -105,10 +113,11 @@ pub(super) fn decompress(stored: &[u8], out: &mut [u8], what: &str) -> Result<()
     let total = out_len(&pieces);
     let results = parallel(pieces, total, |(src, dst)| {
         let want = dst.len();
-        match lz4_flex::block::decompress_into(src, dst) {
+        // LZ4_decompress_safe: bounds-checked on both sides, whatever the input.
+        match lz4::block::decompress_to_buffer(src, Some(want as i32), dst) {
             Ok(got) if got == want => Ok(()),
             Ok(got) => Err(format!("a block decoded to {got} bytes, not {want}")),
-            Err(e) => Err(e.to_string()),
+            Err(_) => Err("a block does not decode".into()),
         }
     });
     results
