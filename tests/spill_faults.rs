@@ -1,6 +1,6 @@
 //! Spilling when things go wrong: a damaged or truncated spill file is an error naming the
 //! value, never wrong data; a disk limit stops spilling with a message while values stay in
-//! memory (and results stay right); past the limit with nothing able to go to disk, tasks fail
+//! memory (and results stay right), and so does a full disk (a real ENOSPC on a small tmpfs); past the limit with nothing able to go to disk, tasks fail
 //! with a clear out-of-memory error; one value larger than the target is spilled at once.
 
 use dask::array::{Array, ChunkSpec};
@@ -119,6 +119,75 @@ fn a_disk_limit_stops_spilling_and_keeps_values_in_memory() {
     assert!(s.spilled_bytes <= 8 * MIB as u64 + 4096, "{s:?}");
     assert!(s.managed_bytes > 0);
     assert_eq!(total(&p, &c).unwrap(), want(&x));
+}
+
+/// A small tmpfs, unmounted (after the client using it is gone) when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// `None` where mounting is not allowed (not root, no mount namespace rights).
+    fn mount(bytes: usize) -> Option<SmallDisk> {
+        let dir = std::env::temp_dir().join(format!("dask-full-disk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = std::fs::remove_dir(&dir);
+            return None;
+        }
+        Some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_full_disk_stops_spilling_with_a_clear_message_and_loses_nothing() {
+    // A real ENOSPC: the spill directory on a 9 MiB filesystem, 32 MiB of 4 MiB blocks under
+    // a 32 MiB limit. Two blocks fit; the third write fails part-way.
+    let Some(disk) = SmallDisk::mount(9 * MIB) else {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    };
+    let c = Client::new(Config {
+        threads: 2,
+        memory: MemoryConfig {
+            limit: Some(32 * MIB),
+            spill_dir: Some(disk.0.clone()),
+            spill_compression: dask::protocol::Compression::None,
+            ..MemoryConfig::default()
+        },
+    })
+    .unwrap();
+    let x = data(4 * MIB, MIB / 2);
+    let p = x.persist(&c).unwrap();
+    let t = Instant::now();
+    while c.spill_problem().is_none() && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let problem = c.spill_problem().expect("the full disk is reported");
+    assert!(problem.contains("is full"), "{problem}");
+    assert!(!problem.contains("os error"), "no raw OS error: {problem}");
+    // No partial file is left behind: the files on disk are exactly the spilled values.
+    let s = c.memory_stats();
+    let on_disk: u64 = spill_files(&c)
+        .iter()
+        .map(|f| f.metadata().unwrap().len())
+        .sum();
+    assert_eq!(on_disk, s.spilled_bytes, "{s:?}");
+    assert!(s.spilled_values >= 1 && s.managed_bytes > 0, "{s:?}");
+    assert_eq!(total(&p, &c).unwrap(), want(&x));
+    drop(p);
+    drop(c);
 }
 
 #[test]

@@ -78,11 +78,13 @@ impl SpillDir {
         let e =
             encode(value, compression).map_err(|e| SpillError::NotSerializable(e.to_string()))?;
         let len = e.len() as u64;
+        // Reserved before writing: spills run on several threads at once.
+        let before = self.used.fetch_add(len, Ordering::Relaxed);
         if let Some(limit) = self.disk_limit {
-            if self.used() + len > limit {
+            if before + len > limit {
+                self.used.fetch_sub(len, Ordering::Relaxed);
                 return Err(SpillError::NoSpace(format!(
-                    "the spill disk limit of {limit} bytes is reached ({} used)",
-                    self.used()
+                    "the spill disk limit of {limit} bytes is reached ({before} used)"
                 )));
             }
         }
@@ -90,6 +92,7 @@ impl SpillDir {
         let written = File::create(&path).and_then(|mut f| e.write_to(&mut f));
         if let Err(err) = written {
             let _ = std::fs::remove_file(&path);
+            self.used.fetch_sub(len, Ordering::Relaxed);
             return Err(if err.raw_os_error() == Some(libc::ENOSPC) {
                 SpillError::NoSpace(format!(
                     "the disk holding the spill directory {} is full",
@@ -99,7 +102,6 @@ impl SpillDir {
                 SpillError::Io(format!("writing {}: {err}", path.display()))
             });
         }
-        self.used.fetch_add(len, Ordering::Relaxed);
         Ok(len)
     }
 

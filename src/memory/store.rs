@@ -426,28 +426,24 @@ impl Core {
         let mut rounds = self.lru.lock().len();
         let mut failure = None;
         while rounds > 0 && self.over_target(process) {
-            rounds -= 1;
-            let Some((tick, weak)) = self.lru.lock().pop_first() else {
+            let batch = self.victims(&mut rounds);
+            if batch.is_empty() {
                 break;
-            };
-            let Some(entry) = weak.upgrade() else {
-                continue;
-            };
-            if entry.tick.load(Relaxed) != tick {
-                continue; // touched meanwhile; its newer position is in the queue
             }
-            entry.tick.store(0, Relaxed);
             // Once the disk has refused, only values whose file is still there (read back
             // earlier) can go, since that needs no new space.
-            match self.spill(&entry, failure.is_none()) {
-                Attempt::Spilled | Attempt::Gone => {}
-                Attempt::InUse => entry.touch(),
-                Attempt::Failed(SpillError::NotSerializable(_)) => {
-                    self.unspillable.fetch_add(1, Relaxed);
-                }
-                Attempt::Failed(SpillError::NoSpace(why) | SpillError::Io(why)) => {
-                    entry.touch();
-                    failure.get_or_insert(why);
+            let attempts = self.spill_batch(&batch, failure.is_none());
+            for (entry, attempt) in batch.iter().zip(attempts) {
+                match attempt {
+                    Attempt::Spilled | Attempt::Gone => {}
+                    Attempt::InUse => entry.touch(),
+                    Attempt::Failed(SpillError::NotSerializable(_)) => {
+                        self.unspillable.fetch_add(1, Relaxed);
+                    }
+                    Attempt::Failed(SpillError::NoSpace(why) | SpillError::Io(why)) => {
+                        entry.touch();
+                        failure.get_or_insert(why);
+                    }
                 }
             }
             process = process::resident_bytes().unwrap_or(0);
@@ -483,6 +479,55 @@ impl Core {
         {
             process::trim();
         }
+    }
+
+    /// The next least recently used values to spill: one per core (page-cache writes to
+    /// different files scale with the cores, one file's do not), fewer when fewer bytes bring
+    /// managed memory down to the target.
+    fn victims(&self, rounds: &mut usize) -> Vec<Arc<Entry>> {
+        let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let excess = self
+            .managed
+            .load(Relaxed)
+            .saturating_sub((self.config.target * self.limit() as f64) as usize);
+        let mut batch: Vec<Arc<Entry>> = Vec::with_capacity(lanes);
+        let mut bytes = 0;
+        while *rounds > 0 && batch.len() < lanes && (batch.is_empty() || bytes < excess) {
+            *rounds -= 1;
+            let Some((tick, weak)) = self.lru.lock().pop_first() else {
+                break;
+            };
+            let Some(entry) = weak.upgrade() else {
+                continue;
+            };
+            if entry.tick.load(Relaxed) != tick {
+                continue; // touched meanwhile; its newer position is in the queue
+            }
+            entry.tick.store(0, Relaxed);
+            bytes += entry.nbytes;
+            batch.push(entry);
+        }
+        batch
+    }
+
+    /// Spills the entries of `batch` at the same time, one thread each.
+    fn spill_batch(&self, batch: &[Arc<Entry>], may_write: bool) -> Vec<Attempt> {
+        let Some((first, rest)) = batch.split_first() else {
+            return Vec::new();
+        };
+        std::thread::scope(|s| {
+            let others: Vec<_> = rest
+                .iter()
+                .map(|e| s.spawn(move || self.spill(e, may_write)))
+                .collect();
+            let mut attempts = vec![self.spill(first, may_write)];
+            attempts.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("spilling does not panic")),
+            );
+            attempts
+        })
     }
 
     /// Spills `entry`; writes a file only when `may_write` (a value read back earlier still
