@@ -811,6 +811,19 @@ dask_status dask_array_compute_into(const struct dask_client *client,
                                     void *out_data,
                                     size_t nbytes);
 
+// Starts computing the array on `client` and writes one future (owned by the caller) whose
+// result is the whole array: a C-contiguous buffer value, or a sparse value for a sparse
+// array. Does not block: hosts with an event loop wait on it without blocking (see
+// `dask_future_add_done_callback`), hosts that check for interrupts poll it
+// (`dask_future_wait` with a timeout), and `dask_future_cancel` on it cancels the whole
+// computation. An already computed block or sparse array is returned as a finished future.
+//
+// # Safety
+// `client` and `x` are live; `out_future` valid for writes.
+dask_status dask_array_submit(const struct dask_client *client,
+                              const struct dask_array *x,
+                              struct dask_future **out_future);
+
 // Computes the blocks and keeps them in the client's store; `*out_array` is an array over
 // them (owned by the caller). Further operations start from the stored blocks.
 //
@@ -885,6 +898,26 @@ dask_status dask_client_run_host_tasks(const struct dask_client *client,
 dask_status dask_client_set_host_notify(const struct dask_client *client,
                                         dask_callback_fn notify,
                                         void *ctx);
+
+// A release callback (a `dask_release_fn`) that only queues its `ctx` as a token: pass it,
+// with a token of your own cast to a pointer as `ctx`, wherever the library takes a release
+// callback for a host object (`dask_value_wrap_buffer`, `dask_value_from_opaque`). The
+// library may drop its last reference on any thread; the host learns of it on its own
+// thread from `dask_host_refs_released` and unroots the object there (Julia and R objects
+// must not be touched from other threads). Any thread.
+//
+// # Safety
+// None: `token` is never dereferenced.
+void dask_host_ref_release(void *token);
+
+// Writes up to `capacity` tokens released through `dask_host_ref_release` since the last
+// call (oldest first) to `out_tokens`, and their number to `*out_n`. Process-wide; call it
+// from the host's own thread (e.g. after waiting on a future, and from its event loop).
+//
+// # Safety
+// `out_tokens` has room for `capacity` values (may be NULL when `capacity` is 0); `out_n`
+// is valid for writes.
+dask_status dask_host_refs_released(uint64_t *out_tokens, size_t capacity, size_t *out_n);
 
 // Reads the store's counters. Thread-safe.
 //

@@ -1257,7 +1257,7 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// Copies `block` into the C-contiguous array at `out` (of `shape`) at `offset`.
-fn copy_block_into(
+pub(super) fn copy_block_into(
     out: *mut u8,
     shape: &[usize],
     isz: usize,

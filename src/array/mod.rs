@@ -8,6 +8,7 @@ mod chunks;
 mod create;
 mod cumulative;
 mod dispatch;
+mod gather;
 pub(crate) mod index;
 pub mod kernel;
 mod linalg;

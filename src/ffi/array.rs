@@ -1081,6 +1081,35 @@ pub unsafe extern "C" fn dask_array_compute_into(
     })
 }
 
+/// Starts computing the array on `client` and writes one future (owned by the caller) whose
+/// result is the whole array: a C-contiguous buffer value, or a sparse value for a sparse
+/// array. Does not block: hosts with an event loop wait on it without blocking (see
+/// `dask_future_add_done_callback`), hosts that check for interrupts poll it
+/// (`dask_future_wait` with a timeout), and `dask_future_cancel` on it cancels the whole
+/// computation. An already computed block or sparse array is returned as a finished future.
+///
+/// # Safety
+/// `client` and `x` are live; `out_future` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_submit(
+    client: *const dask_client,
+    x: *const dask_array,
+    out_future: *mut *mut super::future::dask_future,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let slot = unsafe { out(out_future, "out_future") }?;
+        let f = match unsafe { handle::get(x) }? {
+            Operand::Block(b) => c.scatter(Value::Buffer(b.clone()))?,
+            Operand::Sparse(s) => c.scatter(Value::Sparse(s.clone()))?,
+            _ => unsafe { array_arg(x) }?.submit(c)?,
+        };
+        *slot = handle::new_handle(f);
+        Ok(())
+    })
+}
+
 /// Computes the blocks and keeps them in the client's store; `*out_array` is an array over
 /// them (owned by the caller). Further operations start from the stored blocks.
 ///

@@ -268,6 +268,49 @@ pub unsafe extern "C" fn dask_client_set_host_notify(
     })
 }
 
+/// A release callback (a `dask_release_fn`) that only queues its `ctx` as a token: pass it,
+/// with a token of your own cast to a pointer as `ctx`, wherever the library takes a release
+/// callback for a host object (`dask_value_wrap_buffer`, `dask_value_from_opaque`). The
+/// library may drop its last reference on any thread; the host learns of it on its own
+/// thread from `dask_host_refs_released` and unroots the object there (Julia and R objects
+/// must not be touched from other threads). Any thread.
+///
+/// # Safety
+/// None: `token` is never dereferenced.
+#[no_mangle]
+pub unsafe extern "C" fn dask_host_ref_release(token: *mut c_void) {
+    crate::runtime::release_host_ref(token as usize as u64);
+}
+
+/// Writes up to `capacity` tokens released through `dask_host_ref_release` since the last
+/// call (oldest first) to `out_tokens`, and their number to `*out_n`. Process-wide; call it
+/// from the host's own thread (e.g. after waiting on a future, and from its event loop).
+///
+/// # Safety
+/// `out_tokens` has room for `capacity` values (may be NULL when `capacity` is 0); `out_n`
+/// is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_host_refs_released(
+    out_tokens: *mut u64,
+    capacity: usize,
+    out_n: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let n = unsafe { out(out_n, "out_n") }?;
+        if capacity > 0 && out_tokens.is_null() {
+            return Err(crate::error::Error::NullArgument("out_tokens".into()));
+        }
+        let tokens = crate::runtime::take_released_host_refs(capacity);
+        for (i, t) in tokens.iter().enumerate() {
+            // SAFETY: `out_tokens` has room for `capacity` >= tokens.len() values.
+            unsafe { *out_tokens.add(i) = *t };
+        }
+        *n = tokens.len();
+        Ok(())
+    })
+}
+
 /// Reads the store's counters. Thread-safe.
 ///
 /// # Safety

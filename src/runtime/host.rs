@@ -75,3 +75,21 @@ impl HostQueue {
         ran
     }
 }
+
+/// Host objects the library no longer references, by the host's own token. A host object
+/// lent to the library (a rooted Julia array wrapped without copying, an R object carried
+/// by a task) may be let go on any thread, but only the host's own thread may unroot it:
+/// the release only queues the token, and the host drains the queue on its thread.
+static RELEASED_HOST_REFS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// Queues `token` as released (any thread).
+pub fn release_host_ref(token: u64) {
+    RELEASED_HOST_REFS.lock().push(token);
+}
+
+/// Takes up to `max` released tokens, oldest first.
+pub fn take_released_host_refs(max: usize) -> Vec<u64> {
+    let mut q = RELEASED_HOST_REFS.lock();
+    let n = max.min(q.len());
+    q.drain(..n).collect()
+}

@@ -1,0 +1,136 @@
+//! One future for a whole array: a last task gathers the computed blocks into one C-ordered
+//! buffer (or one sparse array). Hosts that must not block — Julia's event loop, R's
+//! interrupt checks — wait on, poll and cancel that single future; cancelling it cancels
+//! every block task only it needed.
+
+use super::api::copy_block_into;
+use super::block::contiguous;
+use super::lower::lower_all;
+use super::node::Array;
+use crate::error::{Error, Result};
+use crate::runtime::{register_builtin, Arg as GArg, Client, Future, OpDef, Operation, Task};
+use crate::value::{Buffer, DType, Params, Value};
+use std::sync::{Arc, LazyLock};
+
+/// Parameters of `array.gather`: the whole array's dtype and shape, each block's offset.
+#[derive(Debug)]
+struct GatherBlocks {
+    dtype: DType,
+    shape: Vec<usize>,
+    offsets: Vec<Vec<usize>>,
+}
+
+impl Params for GatherBlocks {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Results at least this large are copied on all cores (fresh pages fault in parallel).
+const PARALLEL_COPY_FROM: usize = 64 << 20;
+
+static GATHER: LazyLock<&'static OpDef> = LazyLock::new(|| {
+    register_builtin("array.gather", |inputs| {
+        let p = inputs
+            .first()
+            .and_then(|v| v.params::<GatherBlocks>())
+            .ok_or("array.gather: missing parameters")?;
+        gather(p, &inputs[1..]).map_err(|e| e.to_string())
+    })
+});
+
+fn gather(p: &GatherBlocks, blocks: &[Arc<Value>]) -> Result<Arc<Value>> {
+    if let Some(Value::Sparse(_)) = blocks.first().map(|b| &**b) {
+        let pieces = blocks
+            .iter()
+            .zip(&p.offsets)
+            .map(|(b, at)| match &**b {
+                Value::Sparse(c) => Ok((at.clone(), c.clone())),
+                other => Err(Error::invalid(format!(
+                    "a sparse array's block is {}",
+                    other.kind_name()
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let whole = super::sparse_blocks::place(&pieces, &p.shape)?;
+        return Ok(Arc::new(Value::Sparse(whole)));
+    }
+    let dense = blocks
+        .iter()
+        .map(|b| {
+            b.as_buffer()
+                .ok_or_else(|| Error::invalid(format!("block task returned {}", b.kind_name())))
+        })
+        .collect::<Result<Vec<&Buffer>>>()?;
+    if let [only] = dense[..] {
+        if only.shape() == p.shape {
+            return Ok(Arc::new(Value::Buffer(contiguous(only)?)));
+        }
+    }
+    let mut out = Buffer::zeros(p.dtype, &p.shape)?;
+    let isz = p.dtype.itemsize();
+    let bytes = out.as_mut_bytes()?;
+    let total = bytes.len();
+    let base = bytes.as_mut_ptr() as usize;
+    let copy = |lane: usize, lanes: usize| -> Result<()> {
+        for (i, (b, at)) in dense.iter().zip(&p.offsets).enumerate() {
+            if i % lanes == lane {
+                copy_block_into(base as *mut u8, &p.shape, isz, at, b)?;
+            }
+        }
+        Ok(())
+    };
+    let lanes = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(dense.len());
+    if lanes <= 1 || total < PARALLEL_COPY_FROM {
+        copy(0, 1)?;
+    } else {
+        // Blocks cover disjoint parts of `out`.
+        std::thread::scope(|s| {
+            let others: Vec<_> = (1..lanes)
+                .map(|l| s.spawn(move || copy(l, lanes)))
+                .collect();
+            let mine = copy(0, lanes);
+            others
+                .into_iter()
+                .map(|h| h.join().expect("copying blocks does not panic"))
+                .chain([mine])
+                .collect::<Result<()>>()
+        })?;
+    }
+    Ok(Arc::new(Value::Buffer(out)))
+}
+
+impl Array {
+    /// Starts computing the array on `client` and returns one future whose result is the
+    /// whole array: a C-contiguous buffer, or a sparse array for sparse blocks. Cancelling
+    /// the future cancels the blocks' tasks.
+    pub fn submit(&self, client: &Client) -> Result<Future> {
+        let (mut graph, outs) = lower_all(&[self])?;
+        let chunks = self.chunks();
+        let offsets = (0..self.nblocks())
+            .map(|i| {
+                chunks
+                    .unravel(i)
+                    .iter()
+                    .enumerate()
+                    .map(|(ax, &k)| chunks.offsets(ax)[k])
+                    .collect()
+            })
+            .collect();
+        let params = GatherBlocks {
+            dtype: self.dtype(),
+            shape: self.shape(),
+            offsets,
+        };
+        let mut args = Vec::with_capacity(outs[0].len() + 1);
+        args.push(GArg::Value(Arc::new(Value::Params(Arc::new(params)))));
+        args.extend(outs[0].iter().cloned());
+        let last = graph.add(Task::new(Operation::Registered(*GATHER), args));
+        Ok(client
+            .compute(graph, &[last])?
+            .pop()
+            .expect("one future per output"))
+    }
+}

@@ -1,0 +1,145 @@
+/*
+ * The parts of the ABI the host-language bindings stand on: one future for a whole array
+ * (dask_array_submit: awaited without blocking, polled, cancelled) and host references
+ * released on the host's own thread (dask_host_ref_release / dask_host_refs_released).
+ */
+#include "harness.h"
+
+/* Sum of all elements of a computed float64 buffer value. */
+static double buffer_sum(const dask_value *v, size_t *out_len) {
+    dask_buffer_view view;
+    if (!CHECK_OK(dask_value_buffer(v, &view))) return -1.0;
+    const double *d = view.data;
+    double s = 0;
+    for (size_t i = 0; i < view.len; ++i) s += d[i];
+    *out_len = view.len;
+    return s;
+}
+
+static void test_submit_matches_compute(const dask_client *c) {
+    size_t shape[2] = {300, 200}, chunks[2] = {64, 50};
+    dask_array *x = NULL, *y = NULL;
+    CHECK_OK(dask_array_random_uniform(7, 0.0, 1.0, 2, shape, chunks, &x));
+    dask_ufunc *e = NULL;
+    CHECK_OK(dask_ufunc_lookup("exp", &e));
+    dask_operand arg = {.kind = DASK_OPERAND_ARRAY, .array = x};
+    CHECK_OK(dask_ufunc_call(e, &arg, 1, &y));
+    dask_future *f = NULL;
+    CHECK_OK(dask_array_submit(c, y, &f));
+    dask_value *got = NULL, *want = NULL;
+    CHECK_OK(dask_future_result(f, -1.0, &got));
+    CHECK_OK(dask_array_compute(c, y, &want));
+    size_t n1 = 0, n2 = 0;
+    dask_buffer_view g, w;
+    CHECK_OK(dask_value_buffer(got, &g));
+    CHECK_OK(dask_value_buffer(want, &w));
+    CHECK(g.ndim == 2 && g.shape[0] == 300 && g.shape[1] == 200 && g.c_contiguous, "shape and layout");
+    CHECK(g.len == w.len && memcmp(g.data, w.data, g.len * 8) == 0, "submit gathers exactly what compute returns");
+    CHECK(buffer_sum(got, &n1) == buffer_sum(want, &n2) && n1 == 60000, "same sum");
+    /* A reduction: one block, passed through. */
+    dask_array *s = NULL;
+    CHECK_OK(dask_array_reduce(y, DASK_REDUCE_SUM, NULL, 0, false, 0.0, 0, &s));
+    dask_future *fs = NULL;
+    dask_value *sv = NULL;
+    CHECK_OK(dask_array_submit(c, s, &fs));
+    CHECK_OK(dask_future_result(fs, -1.0, &sv));
+    double total = buffer_sum(sv, &n2); /* a 0-d buffer */
+    double direct = buffer_sum(want, &n1);
+    double diff = total > direct ? total - direct : direct - total;
+    CHECK(n2 == 1 && diff <= 1e-9 * direct, "sum %.17g vs %.17g", total, direct);
+    dask_value_free(sv);
+    dask_future_free(fs);
+    dask_array_free(s);
+    dask_value_free(got);
+    dask_value_free(want);
+    dask_future_free(f);
+    dask_ufunc_free(e);
+    dask_array_free(y);
+    dask_array_free(x);
+}
+
+static void on_done(void *ctx) { atomic_fetch_add((atomic_int *)ctx, 1); }
+
+static void test_submit_does_not_block_and_cancels(const dask_client *c) {
+    /* Large enough to still be running when cancelled: 64 blocks of 4M elements. */
+    size_t shape[1] = {(size_t)1 << 28}, chunks[1] = {(size_t)1 << 22};
+    dask_array *x = NULL, *y = NULL;
+    CHECK_OK(dask_array_random_uniform(3, 0.0, 1.0, 1, shape, chunks, &x));
+    dask_ufunc *e = NULL;
+    CHECK_OK(dask_ufunc_lookup("exp", &e));
+    dask_operand arg = {.kind = DASK_OPERAND_ARRAY, .array = x};
+    CHECK_OK(dask_ufunc_call(e, &arg, 1, &y));
+    atomic_int done = 0;
+    double t = now_s();
+    dask_future *f = NULL;
+    CHECK_OK(dask_array_submit(c, y, &f));
+    CHECK(now_s() - t < 0.5, "dask_array_submit returns at once (%.3f s)", now_s() - t);
+    CHECK_OK(dask_future_add_done_callback(f, on_done, &done));
+    bool is_done = true;
+    CHECK_OK(dask_future_is_done(f, &is_done));
+    CHECK(!is_done, "2 GiB of exp is not done at once");
+    CHECK_ERR(dask_future_wait(f, 0.01), DASK_ERR_TIMEOUT);
+    CHECK_OK(dask_future_cancel(f));
+    WAIT_UNTIL(atomic_load(&done) == 1, patience_s());
+    CHECK(atomic_load(&done) == 1, "the done callback ran once after cancelling");
+    dask_value *v = NULL;
+    CHECK_ERR(dask_future_result(f, -1.0, &v), DASK_ERR_CANCELLED);
+    dask_future_free(f);
+    dask_ufunc_free(e);
+    dask_array_free(y);
+    dask_array_free(x);
+}
+
+static void test_host_refs(const dask_client *c) {
+    size_t n = 0;
+    uint64_t got[8];
+    CHECK_OK(dask_host_refs_released(got, 8, &n)); /* drain anything earlier */
+    /* A host buffer lent without copying, released through the queue. */
+    static double data[6] = {1, 2, 3, 4, 5, 6};
+    size_t shape[2] = {2, 3};
+    dask_value *v = NULL;
+    CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 2, shape, NULL, data, sizeof data, dask_host_ref_release,
+                                    (void *)(uintptr_t)41, &v));
+    dask_future *f = NULL;
+    CHECK_OK(dask_client_scatter(c, v, &f));
+    dask_value_free(v);
+    CHECK_OK(dask_host_refs_released(got, 8, &n));
+    CHECK(n == 0, "still referenced by the scattered future");
+    dask_future_free(f);
+    CHECK_OK(dask_host_refs_released(got, 8, &n));
+    CHECK(n == 1 && got[0] == 41, "released once the last reference went (n=%zu)", n);
+    /* An opaque host object, released from a pool thread. */
+    dask_value *o = NULL;
+    CHECK_OK(dask_value_from_opaque((void *)(uintptr_t)42, dask_host_ref_release, &o));
+    void *back = NULL;
+    CHECK_OK(dask_value_opaque(o, &back));
+    CHECK((uintptr_t)back == 42, "the token travels as the opaque pointer");
+    dask_value_free(o);
+    CHECK_OK(dask_host_refs_released(got, 8, &n));
+    CHECK(n == 1 && got[0] == 42, "opaque token released");
+    /* Capacity limits the batch; the rest waits for the next call. */
+    for (uintptr_t t = 100; t < 105; ++t) dask_host_ref_release((void *)t);
+    CHECK_OK(dask_host_refs_released(got, 2, &n));
+    CHECK(n == 2 && got[0] == 100 && got[1] == 101, "oldest first, at most capacity");
+    CHECK_OK(dask_host_refs_released(got, 8, &n));
+    CHECK(n == 3 && got[2] == 104, "the rest");
+    CHECK_ERR(dask_host_refs_released(NULL, 4, &n), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_host_refs_released(got, 4, NULL), DASK_ERR_NULL_ARGUMENT);
+    CHECK_OK(dask_host_refs_released(NULL, 0, &n));
+}
+
+int main(void) {
+    watchdog(small_mode() ? 900 : 120);
+    dask_client *c = new_client(2);
+    test_submit_matches_compute(c);
+    test_submit_does_not_block_and_cancels(c);
+    test_host_refs(c);
+    dask_array *bad = NULL;
+    dask_future *f = NULL;
+    CHECK_ERR(dask_array_submit(c, NULL, &f), DASK_ERR_NULL_ARGUMENT);
+    CHECK_OK(dask_array_zeros(DASK_FLOAT64, 1, (size_t[]){4}, (size_t[]){2}, &bad));
+    CHECK_ERR(dask_array_submit(c, bad, NULL), DASK_ERR_NULL_ARGUMENT);
+    dask_array_free(bad);
+    dask_client_free(c);
+    return test_finish();
+}
