@@ -578,7 +578,8 @@ dask_status dask_array_random_normal(uint64_t seed,
 // A chunked array over a buffer value (from `dask_value_copy_buffer` to copy host data, or
 // `dask_value_wrap_buffer` to borrow it without copying: the release callback then runs once
 // the array and everything computed from it no longer need the memory). Blocks are views
-// of the buffer. `chunks`: block shape or NULL (auto).
+// of the buffer. `chunks`: block shape or NULL (auto). A sparse value (a task's sparse result)
+// gives that sparse array, unchunked.
 //
 // # Safety
 // `value` is a live buffer value; `chunks` NULL or `ndim` entries of the buffer's rank.

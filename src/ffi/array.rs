@@ -447,7 +447,8 @@ pub unsafe extern "C" fn dask_array_random_normal(
 /// A chunked array over a buffer value (from `dask_value_copy_buffer` to copy host data, or
 /// `dask_value_wrap_buffer` to borrow it without copying: the release callback then runs once
 /// the array and everything computed from it no longer need the memory). Blocks are views
-/// of the buffer. `chunks`: block shape or NULL (auto).
+/// of the buffer. `chunks`: block shape or NULL (auto). A sparse value (a task's sparse result)
+/// gives that sparse array, unchunked.
 ///
 /// # Safety
 /// `value` is a live buffer value; `chunks` NULL or `ndim` entries of the buffer's rank.
@@ -460,9 +461,18 @@ pub unsafe extern "C" fn dask_array_from_value(
     guard(|| {
         // SAFETY: per the contract.
         let v = unsafe { value_arg(value) }?;
-        let b = v
-            .as_buffer()
-            .ok_or_else(|| Error::DType(format!("value is {}, not a buffer", v.kind_name())))?;
+        if let Value::Sparse(c) = &**v {
+            // A sparse value (e.g. a task's result) is the sparse array itself; `chunks`
+            // applies to buffers only.
+            let slot = unsafe { out(out_array, "out_array") }?;
+            return put_operand(slot, Operand::Sparse(c.clone()));
+        }
+        let b = v.as_buffer().ok_or_else(|| {
+            Error::DType(format!(
+                "value is {}, not a buffer or sparse array",
+                v.kind_name()
+            ))
+        })?;
         put(
             out_array,
             Array::from_buffer(b, &chunk_spec(b.ndim(), chunks)?)?,

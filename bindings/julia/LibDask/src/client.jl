@@ -1,0 +1,122 @@
+"""
+    Client(; threads = 0, memory_limit = nothing, spill_dir = nothing)
+
+A local libdask scheduler: a thread pool (`threads = 0`: one per core) and a store of
+results. `memory_limit` is bytes (`2^30`), a fraction of the machine's memory (`0.5`) or a
+string (`"4GiB"`, `"500MB"`); past it, results spill to `spill_dir` (default: a fresh
+temporary directory). Julia functions submitted as tasks run on Julia's thread, woken
+through the event loop; `close(client)` stops it (a finalizer does otherwise).
+"""
+mutable struct Client
+    ptr::Ptr{dask_client}
+    wake::Base.AsyncCondition
+end
+
+Base.isopen(c::Client) = c.ptr != C_NULL
+function Base.unsafe_convert(::Type{Ptr{dask_client}}, c::Client)
+    c.ptr == C_NULL && throw(DaskError(CAPI.DASK_ERR_INVALID_HANDLE, "this Client was closed"))
+    c.ptr
+end
+
+const UNITS = Dict("" => 1, "B" => 1, "KB" => 10^3, "MB" => 10^6, "GB" => 10^9, "TB" => 10^12,
+                   "KIB" => 2^10, "MIB" => 2^20, "GIB" => 2^30, "TIB" => 2^40)
+
+function parse_bytes(s::AbstractString)
+    m = match(r"^\s*([0-9.]+)\s*([A-Za-z]*)\s*$", s)
+    m === nothing && throw(ArgumentError("memory_limit: cannot read \"$s\" (e.g. \"4GiB\")"))
+    unit = uppercase(m.captures[2])
+    haskey(UNITS, unit) || throw(ArgumentError("memory_limit: unknown unit \"$(m.captures[2])\""))
+    round(UInt64, parse(Float64, m.captures[1]) * UNITS[unit])
+end
+
+function Client(; threads::Integer = 0, memory_limit = nothing, spill_dir = nothing)
+    cfg = Ref{dask_config}()
+    CAPI.dask_config_init(cfg)
+    c = cfg[]
+    limit, fraction = c.memory_limit, c.memory_fraction
+    if memory_limit isa AbstractFloat
+        fraction = Float64(memory_limit)
+    elseif memory_limit isa Integer
+        limit = UInt64(memory_limit)
+    elseif memory_limit isa AbstractString
+        limit = parse_bytes(memory_limit)
+    elseif memory_limit !== nothing
+        throw(ArgumentError("memory_limit: bytes, a fraction or a string, not $(typeof(memory_limit))"))
+    end
+    dir = spill_dir === nothing ? nothing : String(spill_dir)
+    ptr = GC.@preserve dir begin
+        cfg[] = dask_config(c.struct_size, UInt32(threads), limit, c.memory_target,
+                            c.memory_spill, c.memory_pause,
+                            dir === nothing ? Ptr{UInt8}(C_NULL) : pointer(dir),
+                            c.disk_limit, c.spill_compression, c.network_compression, fraction)
+        out_ptr(o -> CAPI.dask_client_new(cfg, o), dask_client)
+    end
+    client = Client(ptr, Base.AsyncCondition())
+    finalizer(close, client)
+    # Host tasks (Julia functions) queue in the library; it signals this condition and a
+    # Julia task runs them. The runner holds the client weakly, so it can be collected.
+    check(CAPI.dask_client_set_host_notify(client, UV_ASYNC_SEND[], client.wake.handle))
+    wr = WeakRef(client)
+    wake = client.wake
+    @async host_loop(wr, wake)
+    client
+end
+
+function host_loop(wr::WeakRef, wake::Base.AsyncCondition)
+    while true
+        try
+            wait(wake)
+        catch
+            return # closed with the client
+        end
+        c = wr.value
+        (c === nothing || !isopen(c)) && return
+        run_host_tasks(c)
+        c = nothing
+        drain_released()
+    end
+end
+
+"""Runs the Julia host tasks queued in `c` (normally done by the client's own Julia task)."""
+function run_host_tasks(c::Client)
+    ran = Ref{Csize_t}(0)
+    check(CAPI.dask_client_run_host_tasks(c, typemax(Csize_t), ran))
+    Int(ran[])
+end
+
+function Base.close(c::Client)
+    p = c.ptr
+    p == C_NULL && return nothing
+    c.ptr = C_NULL
+    CAPI.dask_client_set_host_notify(p, C_NULL, C_NULL)
+    CAPI.dask_client_free(p)
+    close(c.wake)
+    nothing
+end
+
+threads(c::Client) = (n = Ref{Csize_t}(0); check(CAPI.dask_client_threads(c, n)); Int(n[]))
+
+function Base.show(io::IO, c::Client)
+    isopen(c) || return print(io, "Client(closed)")
+    print(io, "Client(", threads(c), " threads)")
+end
+
+const DEFAULT_CLIENT = Ref{Union{Client,Nothing}}(nothing)
+
+"""The client used when none is given: created on first use, one thread per core."""
+function default_client()
+    c = DEFAULT_CLIENT[]
+    if c === nothing || !isopen(c)
+        c = Client()
+        DEFAULT_CLIENT[] = c
+    end
+    c
+end
+
+"""The memory counters of `client` as a NamedTuple (managed, spilled, paused, …)."""
+function memory_stats(client::Client = default_client())
+    s = Ref{dask_memory_stats}()
+    check(CAPI.dask_client_memory_stats(client, s))
+    x = s[]
+    NamedTuple{fieldnames(dask_memory_stats)}(Tuple(getfield(x, f) for f in fieldnames(dask_memory_stats)))
+end

@@ -1,0 +1,269 @@
+# LibDask tests: every wrapped call against plain Julia on the same data.
+# Run: scripts/julia bindings/julia/LibDask/test/runtests.jl   (or `make julia-test`)
+push!(LOAD_PATH, normpath(joinpath(@__DIR__, "..", "..")))
+using LibDask, Test, Statistics, SparseArrays, LinearAlgebra, Random
+using LibDask: CAPI
+
+const JULIA = Base.julia_cmd()
+Random.seed!(42)
+
+@testset "LibDask" begin
+
+@testset "generated ccall layer is current" begin
+    gen = joinpath(@__DIR__, "..", "gen", "generate.jl")
+    include(gen) # defines generate() in Main
+    @test Base.invokelatest(generate) == read(joinpath(@__DIR__, "..", "src", "capi.jl"), String)
+end
+
+@testset "client" begin
+    c = Client(threads = 2)
+    @test LibDask.threads(c) == 2
+    @test occursin("2 threads", sprint(show, c))
+    close(c)
+    close(c) # twice is fine
+    @test !isopen(c)
+    @test_throws DaskError LibDask.threads(c)
+    @test sprint(show, c) == "Client(closed)"
+    lim = Client(threads = 1, memory_limit = "256MiB", spill_dir = tempdir())
+    @test memory_stats(lim).managed_bytes == 0
+    close(lim)
+    @test_throws ArgumentError Client(memory_limit = "12 parsecs")
+    e = try Client(memory_limit = 2^30, spill_dir = "/proc/no/such/dir") catch err err end
+    @test e isa DaskError && occursin("spill directory", e.message)
+    @test default_client() === default_client()
+end
+
+@testset "errors" begin
+    e = try Op("no such operation") catch err err end
+    @test e isa DaskError
+    @test e.code == "DASK_ERR_NOT_FOUND"
+    @test occursin("no such operation", e.message)
+    f = submit(x -> error("boom in a task: $x"), 7)
+    e = try fetch(f) catch err err end
+    @test e isa DaskError && e.code == "DASK_ERR_TASK" && occursin("boom in a task: 7", e.message)
+    x = DaskArray(rand(4, 3))
+    @test_throws DaskError x * DaskArray(rand(4, 3)) # inner dimensions differ
+    @test_throws DimensionMismatch sin.(x) .+ DaskArray(rand(5, 3)) # Julia's own check
+    err = try cbrt.(x) catch e e end
+    @test err isa DaskError && occursin("cbrt", err.message)
+    close(x)
+    @test_throws DaskError sum(x)
+    @test_throws DaskError collect(x)
+    @test occursin("closed", sprint(show, x))
+end
+
+@testset "futures and host tasks" begin
+    f = submit(+, 1, 2)
+    @test fetch(f) == 3
+    @test isready(f)
+    g = submit(x -> x * 10, f) # a future argument is a dependency
+    @test fetch(g) == 30
+    s = submit((a, b) -> string(a, b), "lib", "dask")
+    @test fetch(s) == "libdask"
+    obj = Dict(:a => 1)
+    @test fetch(submit(d -> d, obj)) === obj # any Julia object travels by reference
+    # Scatter once, map over items: every task sees the same array, never a copy.
+    big = rand(1000)
+    shared = scatter(big)
+    seen = Ptr{Float64}[]
+    fs = map(default_client(), 1:20; shared = (shared,)) do i, arr
+        push!(seen, pointer(arr))
+        arr[i] * i
+    end
+    @test [fetch(f) for f in fs] == [big[i] * i for i in 1:20]
+    @test all(==(pointer(big)), seen)
+    # C functions run on the pool: the built-in "sum" operation.
+    @test fetch(submit(Op("sum"), 1, 2, 3)) == 6
+    # Cancel
+    slow = submit(() -> (sleep(0.05); 1))
+    cancel(slow)
+    @test_throws DaskError fetch(slow)
+end
+
+@testset "fetch does not block other Julia tasks" begin
+    x = rand(DaskArray, 4000, 4000; chunks = (500, 500), seed = 3)
+    y = exp.(x) .* 2 .+ 1
+    ticks = Ref(0)
+    ticker = @async while ticks[] >= 0
+        ticks[] += 1
+        sleep(0.001)
+    end
+    f = submit(sum(y; dims = 1))
+    r = fetch(f)
+    n = ticks[]
+    ticks[] = -1
+    wait(ticker)
+    @test n >= 3 # the ticker ran while fetch waited
+    @test size(r) == (1, 4000)
+    @test isapprox(vec(r), vec(sum(exp.(collect(x)) .* 2 .+ 1; dims = 1)); rtol = 1e-12)
+end
+
+@testset "arrays: construction, layout, show" begin
+    a = rand(7, 5, 3)
+    x = DaskArray(a; chunks = (3, 2, 3))
+    @test size(x) == (7, 5, 3)
+    @test chunks(x) == ([3, 3, 1], [2, 2, 1], [3])
+    @test collect(x) == a
+    @test x[2, 3, 1] == a[2, 3, 1]
+    s = sprint(show, MIME"text/plain"(), x)
+    @test occursin("7×5×3 DaskArray{Float64,3}", s) && occursin("lazy", s)
+    @test occursin("persisted", sprint(show, persist(x)))
+    for T in (Float32, Int32, Int64, UInt8, Bool)
+        b = T == Bool ? rand(Bool, 6, 4) : rand(T(0):T(9), 6, 4)
+        @test collect(DaskArray(b; chunks = 3)) == b
+        @test eltype(DaskArray(b)) == T
+    end
+    @test collect(zeros(DaskArray, 3, 4; chunks = 2)) == zeros(3, 4)
+    @test collect(ones(DaskArray{Int32}, 5; chunks = 2)) == ones(Int32, 5)
+    @test collect(fill(2.5, DaskArray, 2, 3)) == fill(2.5, 2, 3)
+    r = rand(DaskArray, 100, 30; chunks = (10, 7), seed = 9)
+    @test collect(r) == collect(rand(DaskArray, 100, 30; chunks = (50, 30), seed = 9))
+    @test all(v -> 0 <= v < 1, collect(r))
+    @test isapprox(mean(collect(randn(DaskArray, 100_000; seed = 1))), 0; atol = 0.02)
+    @test DaskArray(1:10) |> collect == collect(1:10)
+    @test_throws DaskError DaskArray(rand(3, 3); chunks = (1, 1, 1))
+    @test_throws DaskError DaskArray(["a", "b"])
+end
+
+@testset "broadcasting maps onto ufuncs" begin
+    A = rand(300, 200)
+    x = DaskArray(A; chunks = (64, 50))
+    @test collect(exp.(x) .* 2 .+ 1) ≈ exp.(A) .* 2 .+ 1
+    @test collect(x .^ 2 .- sqrt.(x) ./ 3) ≈ A .^ 2 .- sqrt.(A) ./ 3
+    @test collect(x .> 0.5) == (A .> 0.5)
+    @test collect(ifelse.(x .> 0.5, x, 0.0)) == ifelse.(A .> 0.5, A, 0.0)
+    @test collect(max.(x, 0.3) .+ min.(x, 0.6)) ≈ max.(A, 0.3) .+ min.(A, 0.6)
+    @test collect(abs.(-x) .+ floor.(x .* 10)) ≈ abs.(-A) .+ floor.(A .* 10)
+    @test collect(Float32.(x)) == Float32.(A)
+    B = rand(300, 200)
+    @test collect(x .* B .+ 1) ≈ A .* B .+ 1 # a Julia array joins (lent, not copied)
+    @test collect(x + x) ≈ A + A
+    @test collect(2 * x - x / 4) ≈ 2 * A - A / 4
+    v = DaskArray(rand(200))
+    @test collect(x .+ v') ≈ A .+ collect(v)' # broadcasting across dimensions
+    # The whole dotted expression is one fused pass: one task per block.
+    y = exp.(x) .* 2 .+ 1
+    @test LibDask.task_count(y) == length(chunks(x)[1]) * length(chunks(x)[2])
+    i = DaskArray(rand(1:100, 50))
+    @test collect(mod.(i, 7) .+ fld.(i, 3)) == mod.(collect(i), 7) .+ fld.(collect(i), 3)
+end
+
+@testset "reductions" begin
+    A = rand(120, 80)
+    x = DaskArray(A; chunks = (50, 30))
+    @test sum(x) ≈ sum(A)
+    @test collect(sum(x; dims = 1)) ≈ sum(A; dims = 1)
+    @test collect(sum(x; dims = 2)) ≈ sum(A; dims = 2)
+    @test maximum(x) == maximum(A) && minimum(x) == minimum(A)
+    @test collect(maximum(x; dims = 2)) == maximum(A; dims = 2)
+    @test prod(DaskArray(A[1:10, 1:3] .+ 0.5)) ≈ prod(A[1:10, 1:3] .+ 0.5)
+    @test mean(x) ≈ mean(A)
+    @test collect(mean(exp.(x); dims = 1)) ≈ mean(exp.(A); dims = 1)
+    @test std(x) ≈ std(A) && var(x) ≈ var(A)
+    @test var(x; corrected = false) ≈ var(A; corrected = false)
+    @test collect(std(x; dims = 1)) ≈ std(A; dims = 1)
+    B = A .> 0.7
+    @test count(DaskArray(B)) == count(B)
+    @test count(!iszero, DaskArray(round.(A))) == count(!iszero, round.(A))
+    @test count(isnan, DaskArray([1.0, NaN, 2.0, NaN])) == 2
+    @test any(x .> 0.999) == any(A .> 0.999) && all(x .>= 0)
+    @test_throws DaskError sum(x; dims = 3)
+end
+
+@testset "linear algebra, permutations, indexing" begin
+    A, B = rand(60, 40), rand(40, 30)
+    x, y = DaskArray(A; chunks = (25, 15)), DaskArray(B; chunks = (15, 10))
+    @test collect(x * y) ≈ A * B
+    v = rand(40)
+    @test collect(x * DaskArray(v)) ≈ A * v
+    @test collect(x * B) ≈ A * B
+    @test collect(x') == A' && collect(transpose(x)) == transpose(A)
+    C = rand(4, 5, 6)
+    @test collect(permutedims(DaskArray(C), (3, 1, 2))) == permutedims(C, (3, 1, 2))
+    @test collect(x[2:10, :]) == A[2:10, :]
+    @test collect(x[end:-3:1, 5]) == A[end:-3:1, 5]
+    @test collect(x[:, [3, 1, 7]]) == A[:, [3, 1, 7]]
+    @test collect(x[10:-1:2, 2:2:20]) == A[10:-1:2, 2:2:20]
+    @test x[7, 9] == A[7, 9]
+    @test size(x[3, :]) == (40,)
+    @test_throws BoundsError x[61, 1]
+    @test_throws DaskError x[1, 2, 3]
+end
+
+@testset "sparse" begin
+    S = sprand(200, 150, 0.05)
+    s = DaskArray(S)
+    @test SparseMatrixCSC(s) == S
+    @test sum(s) ≈ sum(S)
+    @test collect(sum(s; dims = 1)) ≈ sum(S; dims = 1)
+    @test SparseMatrixCSC(s .* 2) ≈ S .* 2
+    @test SparseMatrixCSC(sin.(s)) ≈ sin.(S) # sin(0) == 0: stays sparse
+    @test maximum(s) == maximum(S)
+    # N-d COO
+    I = [1 3 2; 2 1 4; 5 5 1] # 3 dims × 3 entries
+    V = [1.5, -2.0, 4.0]
+    c = sparse_coo(I, V, (3, 4, 5))
+    D = zeros(3, 4, 5)
+    for k in 1:3
+        D[I[:, k]...] = V[k]
+    end
+    @test sum(c) ≈ sum(D)
+    J, W = coo(c)
+    @test sort(collect(zip(eachcol(J), W))) == sort(collect(zip(eachcol(I), V)))
+    # Chunked random sparse blocks
+    r = sprand(DaskArray, 400, 300; density = 0.01, chunks = (100, 100), seed = 5)
+    R = SparseMatrixCSC(r)
+    @test size(R) == (400, 300)
+    @test isapprox(nnz(R) / (400 * 300), 0.01; rtol = 0.2)
+    @test sum(r) ≈ sum(R)
+end
+
+@testset "finalizers free handles" begin
+    GC.gc(); GC.gc()
+    base = LibDask.live_host_refs()
+    A = rand(10)
+    for i in 1:10_000
+        x = DaskArray(A) # lends A: a host reference each time
+        y = x .+ i
+        i % 1000 == 0 && GC.gc()
+    end
+    GC.gc(); GC.gc(); GC.gc()
+    sleep(0.1)
+    @test LibDask.live_host_refs() <= base + 1
+end
+
+@testset "Ctrl-C cancels the computation" begin
+    lib = LibDask.LIBRARY_PATH[]
+    script = """
+        push!(LOAD_PATH, $(repr(normpath(joinpath(@__DIR__, "..", "..")))))
+        ENV["LIBDASK_PATH"] = $(repr(lib))
+        Base.exit_on_sigint(false)
+        yield()
+        using LibDask
+        x = rand(DaskArray, 40_000, 40_000; chunks = (2000, 2000))
+        f = submit(sum(exp.(sin.(x) .* 3) .+ 1; dims = 1))
+        println("waiting"); flush(stdout)
+        try
+            fetch(f)
+            println("finished")
+        catch e
+            println(typeof(e))
+            println(isready(f) ? "done" : "still running")
+            e2 = try fetch(f) catch err err end
+            println(e2 isa DaskError ? e2.code : "no error")
+        end
+        """
+    out = Pipe()
+    p = run(pipeline(`$JULIA --startup-file=no -e $script`; stdout = out, stderr = devnull); wait = false)
+    close(out.in)
+    @test readline(out) == "waiting"
+    sleep(1.0)
+    t = time()
+    kill(p, Base.SIGINT)
+    rest = readlines(out)
+    wait(p)
+    @test rest == ["InterruptException", "done", "DASK_ERR_CANCELLED"]
+    @test time() - t < 20 # 1.6e9 elements would take much longer
+end
+
+end # testset
