@@ -25,7 +25,7 @@ HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /us
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 
 .PHONY: all build header tools test check examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
-        install-test demo bench bench-c install install-files clean
+        install-test julia-test bench-julia demo bench bench-c install install-files clean
 
 all: build
 
@@ -44,7 +44,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cpp-test examples-test exports-test install-test valgrind-test
+check: build lint rust-test c-test cpp-test examples-test julia-test exports-test install-test valgrind-test
 	@echo "make test: all suites passed"
 
 rust-test:
@@ -100,6 +100,17 @@ examples-test: build $(BUILD)/demo $(BUILD)/array_tour
 	$(BUILD)/demo >/dev/null
 	$(BUILD)/array_tour
 
+# The Julia binding (bindings/julia/LibDask). scripts/julia runs the julia on PATH (>= 1.5),
+# or Debian bullseye's Julia 1.5.3, which it unpacks into build/julia on first use.
+JULIA ?= scripts/julia
+
+julia-test: build
+	$(JULIA) bindings/julia/LibDask/test/runtests.jl
+	$(JULIA) examples/julia/array_tour.jl >/dev/null
+
+bench-julia: build
+	$(JULIA) benches/julia/bench.jl
+
 $(BUILD)/bench_runtime: benches/c/bench_runtime.c include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
@@ -107,9 +118,11 @@ $(BUILD)/bench_runtime: benches/c/bench_runtime.c include/dask.h $(LIB)
 bench-c: build $(BUILD)/bench_runtime
 	$(BUILD)/bench_runtime
 
-bench: build bench-c
+bench: build bench-c bench-julia
 	$(CARGO) bench $(FEATURES) --bench runtime
 	$(CARGO) bench $(FEATURES) --bench array
+	$(CARGO) bench $(FEATURES) --bench sparse
+	$(CARGO) bench $(FEATURES) --bench spill
 
 # Files only (used by install and by the install test, which must not rebuild as another user).
 install-files:

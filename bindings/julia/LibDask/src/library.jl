@@ -7,32 +7,34 @@ const libdask = "libdask.so.0"
 """Where the library was loaded from (set by `__init__`)."""
 const LIBRARY_PATH = Ref{String}("")
 
-function library_candidates()
-    tried = String[]
+"""The repository's build output, when this package sits in the libdask repository."""
+repo_library() = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "target", "release", "libdask.so"))
+
+"""
+Loads libdask from, in order: the file (or directory holding libdask.so) named by the
+environment variable `LIBDASK_PATH`; the repository's build output; the system library
+path. An explicit `LIBDASK_PATH` that names no library is an error, not skipped.
+"""
+function load_library()
     env = get(ENV, "LIBDASK_PATH", "")
     if !isempty(env)
         p = isdir(env) ? joinpath(env, "libdask.so") : env
-        isfile(p) && return p, tried
-        push!(tried, "LIBDASK_PATH=$env (no such file)")
-    else
-        push!(tried, "the environment variable LIBDASK_PATH (not set)")
+        isfile(p) || error("LibDask: LIBDASK_PATH=$env names no libdask.so")
+        Libdl.dlopen(p, Libdl.RTLD_GLOBAL)
+        LIBRARY_PATH[] = p
+        return nothing
     end
-    repo = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "target", "release", "libdask.so"))
-    isfile(repo) && return repo, tried
-    push!(tried, "the repository's build output $repo (run `make build`)")
-    push!(tried, "the system library path ($libdask; `make install`)")
-    return nothing, tried
-end
-
-function load_library()
-    path, tried = library_candidates()
-    if path === nothing
-        h = Libdl.dlopen_e(libdask, Libdl.RTLD_GLOBAL)
-        h == C_NULL && error("LibDask: libdask not found. Looked in:\n  " * join(tried, "\n  "))
-        LIBRARY_PATH[] = Libdl.dlpath(h)
-    else
-        Libdl.dlopen(path, Libdl.RTLD_GLOBAL)
-        LIBRARY_PATH[] = path
+    repo = repo_library()
+    if isfile(repo)
+        Libdl.dlopen(repo, Libdl.RTLD_GLOBAL)
+        LIBRARY_PATH[] = repo
+        return nothing
     end
+    h = Libdl.dlopen_e(libdask, Libdl.RTLD_GLOBAL)
+    h == C_NULL && error("LibDask: libdask not found. Looked in:\n" *
+                         "  1. the environment variable LIBDASK_PATH (not set)\n" *
+                         "  2. the repository's build output $repo (run `make build`)\n" *
+                         "  3. the system library path, as $libdask (`make install`)")
+    LIBRARY_PATH[] = Libdl.dlpath(h)
     nothing
 end

@@ -1,7 +1,7 @@
 # LibDask tests: every wrapped call against plain Julia on the same data.
 # Run: scripts/julia bindings/julia/LibDask/test/runtests.jl   (or `make julia-test`)
 push!(LOAD_PATH, normpath(joinpath(@__DIR__, "..", "..")))
-using LibDask, Test, Statistics, SparseArrays, LinearAlgebra, Random
+using LibDask, Test, Statistics, SparseArrays, LinearAlgebra, Random, Libdl
 using LibDask: CAPI
 
 const JULIA = Base.julia_cmd()
@@ -13,6 +13,18 @@ Random.seed!(42)
     gen = joinpath(@__DIR__, "..", "gen", "generate.jl")
     include(gen) # defines generate() in Main
     @test Base.invokelatest(generate) == read(joinpath(@__DIR__, "..", "src", "capi.jl"), String)
+end
+
+@testset "finding the library" begin
+    @test isfile(LibDask.LIBRARY_PATH[])
+    pkg = normpath(joinpath(@__DIR__, "..", ".."))
+    code = "push!(LOAD_PATH, $(repr(pkg))); using LibDask"
+    err = IOBuffer()
+    ok = withenv("LIBDASK_PATH" => "/no/such/libdask.so") do
+        success(pipeline(`$JULIA --startup-file=no -e $code`; stderr = err))
+    end
+    @test !ok
+    @test occursin("LIBDASK_PATH=/no/such/libdask.so names no libdask.so", String(take!(err)))
 end
 
 @testset "client" begin
@@ -74,6 +86,30 @@ end
     @test all(==(pointer(big)), seen)
     # C functions run on the pool: the built-in "sum" operation.
     @test fetch(submit(Op("sum"), 1, 2, 3)) == 6
+    # A C function from a C library, registered as an operation: runs on the pool.
+    dir = mktempdir()
+    src = joinpath(dir, "twice.c")
+    write(src, """
+        #include "dask.h"
+        int32_t twice(void *ctx, const dask_value *const *in, size_t n, dask_value **out) {
+            (void)ctx; double x;
+            if (n != 1 || dask_value_as_f64(in[0], &x) != DASK_OK) { dask_error_set("twice takes one number"); return DASK_ERR_TASK; }
+            return dask_value_from_f64(2 * x, out);
+        }
+        """)
+    so = joinpath(dir, "libtwice.so")
+    inc = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "include"))
+    run(`gcc -shared -fPIC -O2 -I$inc $src -o $so`)
+    twice = register_op("julia-test.twice.$(getpid())", Libdl.dlsym(Libdl.dlopen(so), :twice))
+    @test fetch(submit(twice, 21.5)) == 43.0
+    e = try fetch(submit(twice, "x")) catch err err end
+    @test e isa DaskError && occursin("twice takes one number", e.message)
+    # A Julia @cfunction is registered as a host operation: it runs on Julia's thread.
+    jl_twice(ctx, inp, n, out) = (x = Ref{Float64}(); CAPI.dask_value_as_f64(unsafe_load(inp), x);
+                                  CAPI.dask_value_from_f64(3 * x[], out))
+    cf = @cfunction($jl_twice, Int32, (Ptr{Cvoid}, Ptr{Ptr{LibDask.dask_value}}, Csize_t, Ptr{Ptr{LibDask.dask_value}}))
+    thrice = register_op("julia-test.thrice.$(getpid())", Base.unsafe_convert(Ptr{Cvoid}, cf); host = true)
+    @test fetch(submit(thrice, 2.0)) == 6.0
     # Cancel
     slow = submit(() -> (sleep(0.05); 1))
     cancel(slow)
