@@ -25,9 +25,15 @@
 // Never compress.
 #define DASK_COMPRESSION_NONE 2
 
+// Bits a host reference token's host id is shifted by: a token is `host << 48 | n`.
+#define DASK_HOST_TAG_SHIFT 48
+
 // Flag for `dask_op_register`: run the operation on the host thread (inside its waits and
 // `dask_client_run_host_tasks`), never on a pool thread. For Julia and R functions.
 #define DASK_OP_HOST 1
+
+// Bits a token's host id is shifted by.
+#define HOST_TAG_SHIFT 48
 
 // An array: lazy and chunked (the usual kind), a dense block (a ufunc result on dense
 // inputs), or an object of a kind registered from C. Opaque; immutable (operations return
@@ -905,20 +911,26 @@ dask_status dask_client_set_host_notify(const struct dask_client *client,
 // callback for a host object (`dask_value_wrap_buffer`, `dask_value_from_opaque`). The
 // library may drop its last reference on any thread; the host learns of it on its own
 // thread from `dask_host_refs_released` and unroots the object there (Julia and R objects
-// must not be touched from other threads). Any thread.
+// must not be touched from other threads). A token's top 16 bits name its host (any id
+// the host picks, e.g. a letter), so hosts sharing a process drain only their own tokens.
+// Any thread.
 //
 // # Safety
 // None: `token` is never dereferenced.
 void dask_host_ref_release(void *token);
 
-// Writes up to `capacity` tokens released through `dask_host_ref_release` since the last
-// call (oldest first) to `out_tokens`, and their number to `*out_n`. Process-wide; call it
-// from the host's own thread (e.g. after waiting on a future, and from its event loop).
+// Writes up to `capacity` tokens of `host` (tokens whose top 16 bits are `host`) released
+// through `dask_host_ref_release` since the last call, oldest first, to `out_tokens`, and
+// their number to `*out_n`. Call it from the host's own thread (e.g. after waiting on a
+// future, and from its event loop).
 //
 // # Safety
 // `out_tokens` has room for `capacity` values (may be NULL when `capacity` is 0); `out_n`
 // is valid for writes.
-dask_status dask_host_refs_released(uint64_t *out_tokens, size_t capacity, size_t *out_n);
+dask_status dask_host_refs_released(uint16_t host,
+                                    uint64_t *out_tokens,
+                                    size_t capacity,
+                                    size_t *out_n);
 
 // Reads the store's counters. Thread-safe.
 //

@@ -268,12 +268,18 @@ pub unsafe extern "C" fn dask_client_set_host_notify(
     })
 }
 
+/// Bits a host reference token's host id is shifted by: a token is `host << 48 | n`.
+pub const DASK_HOST_TAG_SHIFT: u32 = 48;
+const _: () = assert!(DASK_HOST_TAG_SHIFT == crate::runtime::HOST_TAG_SHIFT);
+
 /// A release callback (a `dask_release_fn`) that only queues its `ctx` as a token: pass it,
 /// with a token of your own cast to a pointer as `ctx`, wherever the library takes a release
 /// callback for a host object (`dask_value_wrap_buffer`, `dask_value_from_opaque`). The
 /// library may drop its last reference on any thread; the host learns of it on its own
 /// thread from `dask_host_refs_released` and unroots the object there (Julia and R objects
-/// must not be touched from other threads). Any thread.
+/// must not be touched from other threads). A token's top 16 bits name its host (any id
+/// the host picks, e.g. a letter), so hosts sharing a process drain only their own tokens.
+/// Any thread.
 ///
 /// # Safety
 /// None: `token` is never dereferenced.
@@ -282,15 +288,17 @@ pub unsafe extern "C" fn dask_host_ref_release(token: *mut c_void) {
     crate::runtime::release_host_ref(token as usize as u64);
 }
 
-/// Writes up to `capacity` tokens released through `dask_host_ref_release` since the last
-/// call (oldest first) to `out_tokens`, and their number to `*out_n`. Process-wide; call it
-/// from the host's own thread (e.g. after waiting on a future, and from its event loop).
+/// Writes up to `capacity` tokens of `host` (tokens whose top 16 bits are `host`) released
+/// through `dask_host_ref_release` since the last call, oldest first, to `out_tokens`, and
+/// their number to `*out_n`. Call it from the host's own thread (e.g. after waiting on a
+/// future, and from its event loop).
 ///
 /// # Safety
 /// `out_tokens` has room for `capacity` values (may be NULL when `capacity` is 0); `out_n`
 /// is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn dask_host_refs_released(
+    host: u16,
     out_tokens: *mut u64,
     capacity: usize,
     out_n: *mut usize,
@@ -301,7 +309,7 @@ pub unsafe extern "C" fn dask_host_refs_released(
         if capacity > 0 && out_tokens.is_null() {
             return Err(crate::error::Error::NullArgument("out_tokens".into()));
         }
-        let tokens = crate::runtime::take_released_host_refs(capacity);
+        let tokens = crate::runtime::take_released_host_refs(host, capacity);
         for (i, t) in tokens.iter().enumerate() {
             // SAFETY: `out_tokens` has room for `capacity` >= tokens.len() values.
             unsafe { *out_tokens.add(i) = *t };

@@ -79,17 +79,30 @@ impl HostQueue {
 /// Host objects the library no longer references, by the host's own token. A host object
 /// lent to the library (a rooted Julia array wrapped without copying, an R object carried
 /// by a task) may be let go on any thread, but only the host's own thread may unroot it:
-/// the release only queues the token, and the host drains the queue on its thread.
+/// the release only queues the token, and the host drains the queue on its thread. A token
+/// carries its host's id in its top 16 bits, so that two hosts in one process (R calling
+/// Julia, say) each drain only their own.
 static RELEASED_HOST_REFS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// Bits a token's host id is shifted by.
+pub const HOST_TAG_SHIFT: u32 = 48;
 
 /// Queues `token` as released (any thread).
 pub fn release_host_ref(token: u64) {
     RELEASED_HOST_REFS.lock().push(token);
 }
 
-/// Takes up to `max` released tokens, oldest first.
-pub fn take_released_host_refs(max: usize) -> Vec<u64> {
+/// Takes up to `max` released tokens of `host` (their top 16 bits), oldest first.
+pub fn take_released_host_refs(host: u16, max: usize) -> Vec<u64> {
     let mut q = RELEASED_HOST_REFS.lock();
-    let n = max.min(q.len());
-    q.drain(..n).collect()
+    let mut taken = Vec::new();
+    q.retain(|&t| {
+        if taken.len() < max && (t >> HOST_TAG_SHIFT) as u16 == host {
+            taken.push(t);
+            false
+        } else {
+            true
+        }
+    });
+    taken
 }

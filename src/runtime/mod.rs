@@ -16,7 +16,7 @@ pub use client::Client;
 pub use config::Config;
 pub use future::{wait_all, AsCompleted, Future};
 pub use graph::Graph;
-pub use host::{release_host_ref, take_released_host_refs, HostNotify};
+pub use host::{release_host_ref, take_released_host_refs, HostNotify, HOST_TAG_SHIFT};
 pub(crate) use op::register_builtin;
 pub use op::{lookup_op, op_by_id, register_op, OpDef, OpFn, OpId, Operation};
 pub use progress::ProgressFn;

@@ -90,42 +90,51 @@ static void test_submit_does_not_block_and_cancels(const dask_client *c) {
     dask_array_free(x);
 }
 
+/* This test's host id, in the tokens' top 16 bits. */
+#define HOST 0x43u
+#define TOKEN(n) (((uint64_t)HOST << DASK_HOST_TAG_SHIFT) | (n))
+
 static void test_host_refs(const dask_client *c) {
     size_t n = 0;
     uint64_t got[8];
-    CHECK_OK(dask_host_refs_released(got, 8, &n)); /* drain anything earlier */
+    CHECK_OK(dask_host_refs_released(HOST, got, 8, &n)); /* drain anything earlier */
     /* A host buffer lent without copying, released through the queue. */
     static double data[6] = {1, 2, 3, 4, 5, 6};
     size_t shape[2] = {2, 3};
     dask_value *v = NULL;
     CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 2, shape, NULL, data, sizeof data, dask_host_ref_release,
-                                    (void *)(uintptr_t)41, &v));
+                                    (void *)(uintptr_t)TOKEN(41), &v));
     dask_future *f = NULL;
     CHECK_OK(dask_client_scatter(c, v, &f));
     dask_value_free(v);
-    CHECK_OK(dask_host_refs_released(got, 8, &n));
+    CHECK_OK(dask_host_refs_released(HOST, got, 8, &n));
     CHECK(n == 0, "still referenced by the scattered future");
     dask_future_free(f);
-    CHECK_OK(dask_host_refs_released(got, 8, &n));
-    CHECK(n == 1 && got[0] == 41, "released once the last reference went (n=%zu)", n);
+    CHECK_OK(dask_host_refs_released(HOST + 1, got, 8, &n));
+    CHECK(n == 0, "another host does not see this host's tokens");
+    CHECK_OK(dask_host_refs_released(HOST, got, 8, &n));
+    CHECK(n == 1 && got[0] == TOKEN(41), "released once the last reference went (n=%zu)", n);
     /* An opaque host object, released from a pool thread. */
     dask_value *o = NULL;
-    CHECK_OK(dask_value_from_opaque((void *)(uintptr_t)42, dask_host_ref_release, &o));
+    CHECK_OK(dask_value_from_opaque((void *)(uintptr_t)TOKEN(42), dask_host_ref_release, &o));
     void *back = NULL;
     CHECK_OK(dask_value_opaque(o, &back));
-    CHECK((uintptr_t)back == 42, "the token travels as the opaque pointer");
+    CHECK((uintptr_t)back == TOKEN(42), "the token travels as the opaque pointer");
     dask_value_free(o);
-    CHECK_OK(dask_host_refs_released(got, 8, &n));
-    CHECK(n == 1 && got[0] == 42, "opaque token released");
-    /* Capacity limits the batch; the rest waits for the next call. */
-    for (uintptr_t t = 100; t < 105; ++t) dask_host_ref_release((void *)t);
-    CHECK_OK(dask_host_refs_released(got, 2, &n));
-    CHECK(n == 2 && got[0] == 100 && got[1] == 101, "oldest first, at most capacity");
-    CHECK_OK(dask_host_refs_released(got, 8, &n));
-    CHECK(n == 3 && got[2] == 104, "the rest");
-    CHECK_ERR(dask_host_refs_released(NULL, 4, &n), DASK_ERR_NULL_ARGUMENT);
-    CHECK_ERR(dask_host_refs_released(got, 4, NULL), DASK_ERR_NULL_ARGUMENT);
-    CHECK_OK(dask_host_refs_released(NULL, 0, &n));
+    CHECK_OK(dask_host_refs_released(HOST, got, 8, &n));
+    CHECK(n == 1 && got[0] == TOKEN(42), "opaque token released");
+    /* Capacity limits the batch; the rest waits for the next call; other hosts' tokens stay. */
+    dask_host_ref_release((void *)(uintptr_t)(((uint64_t)(HOST + 1) << DASK_HOST_TAG_SHIFT) | 7));
+    for (uint64_t t = 100; t < 105; ++t) dask_host_ref_release((void *)(uintptr_t)TOKEN(t));
+    CHECK_OK(dask_host_refs_released(HOST, got, 2, &n));
+    CHECK(n == 2 && got[0] == TOKEN(100) && got[1] == TOKEN(101), "oldest first, at most capacity");
+    CHECK_OK(dask_host_refs_released(HOST, got, 8, &n));
+    CHECK(n == 3 && got[2] == TOKEN(104), "the rest");
+    CHECK_OK(dask_host_refs_released(HOST + 1, got, 8, &n));
+    CHECK(n == 1 && got[0] == (((uint64_t)(HOST + 1) << DASK_HOST_TAG_SHIFT) | 7), "the other host's token");
+    CHECK_ERR(dask_host_refs_released(HOST, NULL, 4, &n), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_host_refs_released(HOST, got, 4, NULL), DASK_ERR_NULL_ARGUMENT);
+    CHECK_OK(dask_host_refs_released(HOST, NULL, 0, &n));
 }
 
 int main(void) {

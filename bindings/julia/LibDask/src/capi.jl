@@ -4,6 +4,7 @@
 const DASK_COMPRESSION_AUTO = 0
 const DASK_COMPRESSION_LZ4 = 1
 const DASK_COMPRESSION_NONE = 2
+const DASK_HOST_TAG_SHIFT = 48
 const DASK_OP_HOST = 1
 const DASK_OPERAND_ARRAY = 1
 const DASK_OPERAND_FLOAT = 2
@@ -271,8 +272,8 @@ dask_client_set_host_notify(client, notify, ctx) =
     ccall((:dask_client_set_host_notify, libdask), dask_status, (Ptr{dask_client}, dask_callback_fn, Ptr{Cvoid}), client, notify, ctx)
 dask_host_ref_release(token) =
     ccall((:dask_host_ref_release, libdask), Cvoid, (Ptr{Cvoid},), token)
-dask_host_refs_released(out_tokens, capacity, out_n) =
-    ccall((:dask_host_refs_released, libdask), dask_status, (Ptr{UInt64}, Csize_t, Ptr{Csize_t}), out_tokens, capacity, out_n)
+dask_host_refs_released(host, out_tokens, capacity, out_n) =
+    ccall((:dask_host_refs_released, libdask), dask_status, (UInt16, Ptr{UInt64}, Csize_t, Ptr{Csize_t}), host, out_tokens, capacity, out_n)
 dask_client_memory_stats(client, out_stats) =
     ccall((:dask_client_memory_stats, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_memory_stats}), client, out_stats)
 dask_future_free(future) =

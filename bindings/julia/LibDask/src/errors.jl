@@ -14,7 +14,7 @@ Base.showerror(io::IO, e::DaskError) = print(io, "DaskError (", e.code, "): ", e
 
 function DaskError(status::Integer)
     name = unsafe_string(CAPI.dask_status_name(Int32(status)))
-    msg = CAPI.dask_last_error_message()
+    msg = Ptr{UInt8}(CAPI.dask_last_error_message())
     DaskError(Int32(status), name, msg == C_NULL ? "" : unsafe_string(msg))
 end
 

@@ -4,7 +4,9 @@
 # queue is drained here, on Julia's thread, where unrooting is allowed.
 
 const REFS = Dict{UInt64,Any}()
-const NEXT_REF = Ref{UInt64}(0)
+# Julia's host id ('J') in the tokens' top bits: another host in this process (R) drains its own.
+const HOST_ID = UInt16('J')
+const NEXT_REF = Ref{UInt64}(UInt64(HOST_ID) << CAPI.DASK_HOST_TAG_SHIFT)
 const RELEASE = Ref{Ptr{Cvoid}}(C_NULL)
 const DRAIN_BUFFER = UInt64[]
 
@@ -23,7 +25,7 @@ end
 function drain_released()
     n = Ref{Csize_t}(0)
     while true
-        check(CAPI.dask_host_refs_released(DRAIN_BUFFER, length(DRAIN_BUFFER), n))
+        check(CAPI.dask_host_refs_released(HOST_ID, DRAIN_BUFFER, length(DRAIN_BUFFER), n))
         for i in 1:n[]
             delete!(REFS, DRAIN_BUFFER[i])
         end

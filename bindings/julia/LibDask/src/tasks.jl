@@ -39,7 +39,8 @@ function host_call(::Ptr{Cvoid}, inputs::Ptr{Ptr{dask_value}}, n::Csize_t,
         unsafe_store!(output, to_value(r))
         return CAPI.DASK_OK
     catch e
-        CAPI.dask_error_set(sprint(showerror, e))
+        # No exception may leave a C callback: the message is made safe for a C string.
+        CAPI.dask_error_set(replace(sprint(showerror, e), '\0' => ' '))
         return CAPI.DASK_ERR_TASK
     end
 end
