@@ -146,6 +146,16 @@ fn write_all(dir: &Path, vals: &[Value], c: Compression) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+fn encode_all(vals: &[Value], c: Compression) -> f64 {
+    let t = Instant::now();
+    let mut stored = 0;
+    for v in vals {
+        stored += dask::protocol::encode(v, c).unwrap().stored_bytes();
+    }
+    assert!(stored > 0);
+    t.elapsed().as_secs_f64()
+}
+
 fn read_all(dir: &Path, check: &[Value]) -> f64 {
     let t = Instant::now();
     let mut out = Vec::with_capacity(BLOCKS);
@@ -225,6 +235,11 @@ fn main() {
                 .map(|i| std::fs::metadata(path(&dir, i)).unwrap().len())
                 .sum();
             let r = best(|| read_all(&dir, &vals));
+            let e = best(|| encode_all(&vals, c));
+            println!(
+                "{kind:>12}: {name:<18} encode only {:.2} GiB/s (serialize, compress, checksum)",
+                gib_per_s(e)
+            );
             println!(
                 "{kind:>12}: {name:<18} write {:.2} GiB/s, read {:.2} GiB/s (on disk {:.0}% of raw)",
                 gib_per_s(w),

@@ -275,6 +275,13 @@ impl Drop for Store {
 }
 
 impl Entry {
+    /// True when spilling the entry means writing a file: it is in memory, has no file from
+    /// an earlier spill, and no task or caller holds it.
+    fn needs_write(&self) -> bool {
+        matches!(&*self.state.lock(),
+            State::Memory { value, on_disk: None } if Arc::strong_count(value) == 1)
+    }
+
     /// Marks the entry as just used (it moves to the young end of the spill order).
     fn touch(self: &Arc<Self>) {
         let core = &self.core;
@@ -426,25 +433,15 @@ impl Core {
         let mut rounds = self.lru.lock().len();
         let mut failure = None;
         while rounds > 0 && self.over_target(process) {
-            let batch = self.victims(&mut rounds);
+            let batch = self.victims(&mut rounds, &mut failure);
             if batch.is_empty() {
-                break;
+                break; // nothing left to write (the rounds or the queue are exhausted)
             }
             // Once the disk has refused, only values whose file is still there (read back
             // earlier) can go, since that needs no new space.
             let attempts = self.spill_batch(&batch, failure.is_none());
             for (entry, attempt) in batch.iter().zip(attempts) {
-                match attempt {
-                    Attempt::Spilled | Attempt::Gone => {}
-                    Attempt::InUse => entry.touch(),
-                    Attempt::Failed(SpillError::NotSerializable(_)) => {
-                        self.unspillable.fetch_add(1, Relaxed);
-                    }
-                    Attempt::Failed(SpillError::NoSpace(why) | SpillError::Io(why)) => {
-                        entry.touch();
-                        failure.get_or_insert(why);
-                    }
-                }
+                self.settle(entry, attempt, &mut failure);
             }
             process = process::resident_bytes().unwrap_or(0);
         }
@@ -481,10 +478,27 @@ impl Core {
         }
     }
 
-    /// The next least recently used values to spill: one per core (page-cache writes to
-    /// different files scale with the cores, one file's do not), fewer when fewer bytes bring
-    /// managed memory down to the target.
-    fn victims(&self, rounds: &mut usize) -> Vec<Arc<Entry>> {
+    /// Acts on what an attempt to spill `entry` did.
+    fn settle(&self, entry: &Arc<Entry>, attempt: Attempt, failure: &mut Option<String>) {
+        match attempt {
+            Attempt::Spilled | Attempt::Gone => {}
+            Attempt::InUse => entry.touch(),
+            Attempt::Failed(SpillError::NotSerializable(_)) => {
+                self.unspillable.fetch_add(1, Relaxed);
+            }
+            Attempt::Failed(SpillError::NoSpace(why) | SpillError::Io(why)) => {
+                entry.touch();
+                failure.get_or_insert(why);
+            }
+        }
+    }
+
+    /// The next least recently used values that need a file written: one per core
+    /// (page-cache writes to different files scale with the cores, one file's do not),
+    /// fewer when fewer bytes bring managed memory down to the target. Values on the way
+    /// that need no write (in use, or read back with their file still there) are settled
+    /// here, on this thread.
+    fn victims(&self, rounds: &mut usize, failure: &mut Option<String>) -> Vec<Arc<Entry>> {
         let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
         let excess = self
             .managed
@@ -504,8 +518,17 @@ impl Core {
                 continue; // touched meanwhile; its newer position is in the queue
             }
             entry.tick.store(0, Relaxed);
-            bytes += entry.nbytes;
-            batch.push(entry);
+            if entry.needs_write() {
+                bytes += entry.nbytes;
+                batch.push(entry);
+            } else {
+                let attempt = self.spill(&entry, failure.is_none());
+                let freed = matches!(attempt, Attempt::Spilled);
+                self.settle(&entry, attempt, failure);
+                if freed && !self.over_target(process::resident_bytes().unwrap_or(0)) {
+                    break;
+                }
+            }
         }
         batch
     }

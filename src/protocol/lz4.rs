@@ -40,43 +40,56 @@ fn parallel<T: Send, R: Send>(items: Vec<T>, total: usize, f: impl Fn(T) -> R + 
     done.into_iter().map(|d| d.1).collect()
 }
 
-thread_local! {
-    /// Worst-case output room, kept per thread: a fresh zeroed megabyte per block costs more
-    /// than compressing a compressible block.
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// Worst-case compressed size of a block of `n` raw bytes (`LZ4_COMPRESSBOUND`).
 fn bound(n: usize) -> usize {
     n + n / 255 + 16
 }
 
-fn compress_block(raw: &[u8]) -> Vec<u8> {
-    SCRATCH.with(|s| {
-        let mut scratch = s.borrow_mut();
-        let room = bound(raw.len());
-        if scratch.len() < room {
-            scratch.resize(room, 0);
-        }
-        let n = lz4::block::compress_to_buffer(raw, None, false, &mut scratch[..room])
-            .expect("a block of at most 1 MiB with worst-case output room");
-        scratch[..n].to_vec()
-    })
-}
-
-/// `raw` compressed.
+/// `raw` compressed. Every block is compressed straight into the output, at its worst-case
+/// offset, and the blocks are then moved together: one allocation per frame, never zeroed,
+/// of which only the bytes lz4 writes are touched (a compressible 8 MiB frame becomes a few
+/// pages), and no per-block buffers to allocate, copy and free.
 pub(super) fn compress(raw: &[u8]) -> Vec<u8> {
     let blocks: Vec<&[u8]> = raw.chunks(BLOCK).collect();
-    let packed = parallel(blocks, raw.len(), compress_block);
-    let body: usize = packed.iter().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(4 + 4 * packed.len() + body);
-    out.extend_from_slice(&(packed.len() as u32).to_le_bytes());
-    for p in &packed {
-        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+    let head = 4 + 4 * blocks.len();
+    let mut starts = Vec::with_capacity(blocks.len());
+    let mut room = head;
+    for b in &blocks {
+        starts.push(room);
+        room += bound(b.len());
     }
-    for p in &packed {
-        out.extend_from_slice(p);
+    let mut out: Vec<u8> = Vec::with_capacity(room);
+    let base = out.as_mut_ptr() as usize;
+    let jobs: Vec<(&[u8], usize)> = blocks.into_iter().zip(starts.iter().copied()).collect();
+    let sizes = parallel(jobs, raw.len(), |(block, start)| {
+        // SAFETY: a block is at most 1 MiB, so the sizes fit a C int; each job writes only
+        // its own [start, start + bound) range of `out`'s capacity, disjoint from the others'.
+        let n = unsafe {
+            lz4::liblz4::LZ4_compress_default(
+                block.as_ptr().cast(),
+                (base + start) as *mut std::ffi::c_char,
+                block.len() as std::ffi::c_int,
+                bound(block.len()) as std::ffi::c_int,
+            )
+        };
+        assert!(n > 0, "lz4 cannot fail with worst-case room");
+        n as usize
+    });
+    let mut at = head;
+    for (&len, &start) in sizes.iter().zip(&starts) {
+        // SAFETY: `at <= start`, both inside the capacity; `copy` allows the overlap.
+        unsafe { std::ptr::copy((base + start) as *const u8, (base + at) as *mut u8, len) };
+        at += len;
     }
+    let mut table = Vec::with_capacity(head);
+    table.extend_from_slice(&(sizes.len() as u32).to_le_bytes());
+    for &len in &sizes {
+        table.extend_from_slice(&(len as u32).to_le_bytes());
+    }
+    // SAFETY: the table goes into the first `head` bytes of the capacity.
+    unsafe { std::ptr::copy_nonoverlapping(table.as_ptr(), base as *mut u8, head) };
+    // SAFETY: bytes [0, at) are all written: the table, then the packed blocks.
+    unsafe { out.set_len(at) };
     out
 }
 
