@@ -25,7 +25,7 @@ HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /us
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 
 .PHONY: all build header tools test check examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
-        install-test julia-test bench-julia demo bench bench-c install install-files clean
+        install-test julia-test bench-julia r-test bench-r demo bench bench-c install install-files clean
 
 all: build
 
@@ -44,7 +44,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cpp-test examples-test julia-test exports-test install-test valgrind-test
+check: build lint rust-test c-test cpp-test examples-test julia-test r-test exports-test install-test valgrind-test
 	@echo "make test: all suites passed"
 
 rust-test:
@@ -111,6 +111,14 @@ julia-test: build
 bench-julia: build
 	$(JULIA) benches/julia/bench.jl
 
+# The R binding (bindings/r/libdask): scripts/install-r.sh installs R from Debian when
+# missing; R CMD check --no-manual (with the testthat suite), a gctorture run, the example.
+r-test: build
+	bash bindings/r/libdask/tools/check.sh
+
+bench-r: r-test
+	R_LIBS=$(BUILD)/r/libdask.Rcheck Rscript benches/r/bench.R
+
 $(BUILD)/bench_runtime: benches/c/bench_runtime.c include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
@@ -118,7 +126,7 @@ $(BUILD)/bench_runtime: benches/c/bench_runtime.c include/dask.h $(LIB)
 bench-c: build $(BUILD)/bench_runtime
 	$(BUILD)/bench_runtime
 
-bench: build bench-c bench-julia
+bench: build bench-c bench-julia bench-r
 	$(CARGO) bench $(FEATURES) --bench runtime
 	$(CARGO) bench $(FEATURES) --bench array
 	$(CARGO) bench $(FEATURES) --bench sparse

@@ -1,0 +1,90 @@
+# The dask_array class: a lazy, chunked array of the library, seen with R's own dims.
+#
+# Layout: an R array of dim (d1, ..., dk) is the library array of shape (dk, ..., d1) over
+# the same memory (R is column-major, the library row-major), so dims, chunks and axes are
+# reversed at this boundary and data is never transposed. A 1-d array is like an R vector
+# (no dim); a 0-d array (a full reduction) is like a single number.
+
+.dtypes <- c("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+             "float32", "float64")
+.dtype_code <- function(name) {
+  code <- match(name, c(.dtypes, "logical", "integer", "double", "numeric"))
+  if (is.na(code)) .dask_stop("unknown type '", name, "'")
+  c(seq_along(.dtypes), 1L, 4L, 11L, 11L)[code]
+}
+
+is_dask_array <- function(x) inherits(x, "dask_array")
+
+as_dask_array <- function(x, chunks = NULL, ...) UseMethod("as_dask_array")
+
+as_dask_array.dask_array <- function(x, chunks = NULL, ...) {
+  if (is.null(chunks)) x else rechunk(x, chunks)
+}
+
+# Doubles and integers are used in place (no copy); logicals are copied into bools. Integer
+# or logical NA cannot be represented and is an error (convert with as.double()).
+as_dask_array.default <- function(x, chunks = NULL, ...) {
+  if (!(is.double(x) || is.integer(x) || is.logical(x)) || is.object(x) && !is.matrix(x) && !is.array(x))
+    .dask_stop("cannot make a dask_array from an object of class ", class(x)[1L])
+  dc_from_r(x, chunks)
+}
+
+.shape <- function(dim, chunks) {
+  if (!is.numeric(dim) || anyNA(dim) || any(dim < 0)) .dask_stop("dim must be non-negative numbers")
+  if (!is.null(chunks) && length(chunks) != length(dim))
+    .dask_stop("chunks must have one entry per dimension")
+  list(shape = rev(as.double(dim)), chunks = if (is.null(chunks)) NULL else rev(as.double(chunks)))
+}
+
+dask_runif <- function(dim, min = 0, max = 1, seed = 1, chunks = NULL) {
+  s <- .shape(dim, chunks)
+  dc_make(0L, s$shape, s$chunks, as.double(seed), as.double(min), as.double(max), 11L)
+}
+
+dask_rnorm <- function(dim, mean = 0, sd = 1, seed = 1, chunks = NULL) {
+  s <- .shape(dim, chunks)
+  dc_make(1L, s$shape, s$chunks, as.double(seed), as.double(mean), as.double(sd), 11L)
+}
+
+dask_full <- function(dim, value, type = "double", chunks = NULL) {
+  s <- .shape(dim, chunks)
+  dc_make(2L, s$shape, s$chunks, 0, as.double(value), 0, .dtype_code(type))
+}
+
+dask_zeros <- function(dim, type = "double", chunks = NULL) dask_full(dim, 0, type, chunks)
+dask_ones <- function(dim, type = "double", chunks = NULL) dask_full(dim, 1, type, chunks)
+
+.info <- function(x) dc_info(x)
+.rdim <- function(x) rev(dc_info(x)$shape)
+
+dim.dask_array <- function(x) {
+  d <- .rdim(x)
+  if (length(d) < 2L) NULL else d
+}
+
+length.dask_array <- function(x) {
+  if (dc_is_closed(x)) return(0L)
+  prod(.rdim(x))
+}
+
+# The element type as the library names it ("float64", "int32", "bool", ...).
+dask_dtype <- function(x) .dtypes[dc_info(x)$dtype]
+
+# The block sizes along each of R's dims (a list, one numeric vector per dim).
+dask_chunks <- function(x) rev(dc_info(x)$chunks)
+
+# Tasks the array's graph would run after optimisation (0 once computed or persisted).
+dask_ntasks <- function(x) dc_info(x)$tasks
+
+rechunk <- function(x, chunks) {
+  d <- .rdim(x)
+  if (length(chunks) != length(d)) .dask_stop("chunks must have one entry per dimension")
+  dc_rechunk(x, rev(as.double(chunks)))
+}
+
+persist <- function(x, client = NULL) dc_persist(.client(client), x)
+
+# R dims -> library shape (one entry may be -1).
+.reshape <- function(x, dim) dc_reshape(x, rev(as.double(dim)))
+
+astype <- function(x, type) dc_astype(x, .dtype_code(type))

@@ -1,0 +1,37 @@
+# colSums, rowSums, colMeans and rowMeans. Base R's are not generic; the Matrix package
+# makes them S4 generics (with base R's as the default), so dask_arrays get methods on those
+# same generics: with or without Matrix attached, one colSums() serves R matrices, Matrix
+# objects and dask_arrays. R's first `dims` dims are the library's last axes.
+
+# Library axes reduced by col* (over R's first `dims` dims) or row* (over the others).
+.margin_axes <- function(x, dims, cols) {
+  nd <- length(.rdim(x))
+  if (nd < 2L) .dask_stop("'x' must be an array of at least two dimensions")
+  if (!is.numeric(dims) || length(dims) != 1L || dims < 1 || dims > nd - 1)
+    .dask_stop("invalid 'dims'")
+  if (cols) (nd - dims):(nd - 1) else 0:(nd - dims - 1)
+}
+
+.margin <- function(x, na.rm, dims, cols, op) {
+  .no_na_rm(na.rm)
+  .reduce(x, op, .margin_axes(x, dims, cols))
+}
+
+methods::setOldClass("dask_array")
+methods::setMethod("colSums", "dask_array", function(x, na.rm = FALSE, dims = 1, ...)
+  .margin(x, na.rm, dims, TRUE, "sum"))
+methods::setMethod("rowSums", "dask_array", function(x, na.rm = FALSE, dims = 1, ...)
+  .margin(x, na.rm, dims, FALSE, "sum"))
+methods::setMethod("colMeans", "dask_array", function(x, na.rm = FALSE, dims = 1, ...)
+  .margin(x, na.rm, dims, TRUE, "mean"))
+methods::setMethod("rowMeans", "dask_array", function(x, na.rm = FALSE, dims = 1, ...)
+  .margin(x, na.rm, dims, FALSE, "mean"))
+
+# Variance and standard deviation (sample, as R's var() and sd(): ddof 1) of all elements.
+dask_var <- function(x) .reduce(.operand(x), "var", ddof = 1)
+dask_sd <- function(x) .reduce(.operand(x), "sd", ddof = 1)
+
+# Positions (1-based, in R's element order) of the smallest and largest element, as R's
+# which.min/which.max; lazy int64 0-d arrays plus 1.
+dask_which_min <- function(x) dc_arg_reduce(x, FALSE) + 1
+dask_which_max <- function(x) dc_arg_reduce(x, TRUE) + 1

@@ -1,0 +1,82 @@
+/* Making arrays and reading their properties. */
+#include "glue.h"
+
+bool dk_is_sparse(const dask_array *x);
+
+SEXP dk_from_r(SEXP x, SEXP chunks) {
+    dk_drain();
+    dask_array *a = dk_vector_to_array(x, chunks);
+    return dk_wrap(DK_ARRAY, a, R_NilValue);
+}
+
+/* shape and chunks arrive in the library's order (R reverses them). */
+static const size_t *opt_sizes(SEXP x, size_t ndim) {
+    if (Rf_isNull(x)) return NULL;
+    size_t n = 0;
+    const size_t *s = dk_sizes(x, &n);
+    if (n != ndim) dk_fail(DASK_ERR_INVALID_ARGUMENT, "chunks must have one entry per dimension");
+    return s;
+}
+
+/* kind: 0 uniform(a, b), 1 normal(a = mean, b = sd), 2 full(a) of dtype. */
+SEXP dk_make(SEXP kind, SEXP shape, SEXP chunks, SEXP seed, SEXP a, SEXP b, SEXP dtype) {
+    dk_drain();
+    size_t ndim = 0;
+    const size_t *s = dk_sizes(shape, &ndim);
+    const size_t *ch = opt_sizes(chunks, ndim);
+    dask_array *out = NULL;
+    uint64_t sd = (uint64_t)Rf_asReal(seed);
+    switch (Rf_asInteger(kind)) {
+    case 0: dk_check(dask_array_random_uniform(sd, Rf_asReal(a), Rf_asReal(b), ndim, s, ch, &out)); break;
+    case 1: dk_check(dask_array_random_normal(sd, Rf_asReal(a), Rf_asReal(b), ndim, s, ch, &out)); break;
+    default:
+        dk_check(dask_array_full((dask_dtype)Rf_asInteger(dtype), ndim, s, ch, Rf_asReal(a), &out));
+    }
+    return dk_wrap(DK_ARRAY, out, R_NilValue);
+}
+
+/* list(shape, dtype, chunks (list per axis), tasks, sparse, nnz) in the library's order. */
+SEXP dk_info(SEXP x) {
+    dk_drain();
+    dask_array *a = dk_array(x);
+    size_t ndim = 0;
+    dk_check(dask_array_ndim(a, &ndim));
+    size_t *shape = (size_t *)R_alloc(ndim + 1, sizeof *shape);
+    dk_check(dask_array_shape(a, shape));
+    dask_dtype dt = 0;
+    dk_check(dask_array_dtype(a, &dt));
+    bool sparse = dk_is_sparse(a);
+    size_t nnz = 0;
+    if (sparse) dk_check(dask_sparse_info(a, &nnz, NULL, NULL));
+
+    SEXP out = PROTECT(Rf_allocVector(VECSXP, 6));
+    SEXP sh = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)ndim));
+    for (size_t k = 0; k < ndim; ++k) REAL(sh)[k] = (double)shape[k];
+    SET_VECTOR_ELT(out, 0, sh);
+    SET_VECTOR_ELT(out, 1, Rf_ScalarInteger((int)dt));
+    SEXP chunks = PROTECT(Rf_allocVector(VECSXP, (R_xlen_t)ndim));
+    SEXP tasks = PROTECT(Rf_ScalarReal(NA_REAL));
+    if (!sparse) {
+        for (size_t k = 0; k < ndim; ++k) {
+            size_t count = 0;
+            dk_check(dask_array_chunks(a, k, NULL, 0, &count));
+            size_t *sizes = (size_t *)R_alloc(count + 1, sizeof *sizes);
+            dk_check(dask_array_chunks(a, k, sizes, count, &count));
+            SEXP c = Rf_allocVector(REALSXP, (R_xlen_t)count);
+            SET_VECTOR_ELT(chunks, (R_xlen_t)k, c);
+            for (size_t i = 0; i < count; ++i) REAL(c)[i] = (double)sizes[i];
+        }
+        size_t t = 0;
+        if (dask_array_task_count(a, &t) == DASK_OK) REAL(tasks)[0] = (double)t;
+    }
+    SET_VECTOR_ELT(out, 2, chunks);
+    SET_VECTOR_ELT(out, 3, tasks);
+    SET_VECTOR_ELT(out, 4, Rf_ScalarLogical(sparse));
+    SET_VECTOR_ELT(out, 5, Rf_ScalarReal((double)nnz));
+    SEXP nm = PROTECT(Rf_allocVector(STRSXP, 6));
+    const char *names[] = {"shape", "dtype", "chunks", "tasks", "sparse", "nnz"};
+    for (int i = 0; i < 6; ++i) SET_STRING_ELT(nm, i, Rf_mkChar(names[i]));
+    Rf_setAttrib(out, R_NamesSymbol, nm);
+    UNPROTECT(5);
+    return out;
+}

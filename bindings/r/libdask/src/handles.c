@@ -1,0 +1,94 @@
+/* Library handles as classed R external pointers. The C finalizer (also run at exit) frees
+ * the handle; close() frees it early and clears the pointer, after which any use is a
+ * dask_error ("... was closed"), never a dangling pointer. */
+#include "glue.h"
+
+static const char *names[] = {"dask_array", "dask_client", "dask_future"};
+static double live[3];
+
+static void free_handle(dk_kind kind, void *h) {
+    switch (kind) {
+    case DK_ARRAY: dask_array_free(h); break;
+    case DK_CLIENT: dask_client_free(h); break;
+    case DK_FUTURE: dask_future_free(h); break;
+    }
+    live[kind] -= 1;
+}
+
+static dk_kind kind_of(SEXP p) {
+    SEXP tag = R_ExternalPtrTag(p);
+    for (int k = 0; k < 3; ++k)
+        if (tag == Rf_install(names[k])) return (dk_kind)k;
+    return (dk_kind)-1;
+}
+
+static void finalize(SEXP p) {
+    void *h = R_ExternalPtrAddr(p);
+    if (!h) return;
+    R_ClearExternalPtr(p);
+    free_handle(kind_of(p), h);
+}
+
+SEXP dk_wrap(dk_kind kind, void *handle, SEXP prot) {
+    SEXP p = PROTECT(R_MakeExternalPtr(handle, Rf_install(names[kind]), prot));
+    R_RegisterCFinalizerEx(p, finalize, TRUE);
+    live[kind] += 1;
+    Rf_setAttrib(p, R_ClassSymbol, Rf_mkString(names[kind]));
+    UNPROTECT(1);
+    return p;
+}
+
+void *dk_get(SEXP x, dk_kind kind) {
+    if (TYPEOF(x) != EXTPTRSXP || R_ExternalPtrTag(x) != Rf_install(names[kind])) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "expected a %s", names[kind]);
+        dk_fail(DASK_ERR_INVALID_ARGUMENT, msg);
+    }
+    void *h = R_ExternalPtrAddr(x);
+    if (!h) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "this %s was closed", names[kind]);
+        dk_fail(DASK_ERR_INVALID_HANDLE, msg);
+    }
+    return h;
+}
+
+dask_array *dk_array(SEXP x) { return dk_get(x, DK_ARRAY); }
+dask_client *dk_client(SEXP x) { return dk_get(x, DK_CLIENT); }
+dask_future *dk_future(SEXP x) { return dk_get(x, DK_FUTURE); }
+double dk_live(dk_kind kind) { return live[kind]; }
+
+/* close(x) for any handle: frees it now; closing twice is harmless. */
+SEXP dk_close(SEXP x) {
+    dk_drain();
+    if (TYPEOF(x) != EXTPTRSXP) dk_fail(DASK_ERR_INVALID_ARGUMENT, "not a libdask handle");
+    dk_kind k = kind_of(x);
+    if ((int)k < 0) dk_fail(DASK_ERR_INVALID_ARGUMENT, "not a libdask handle");
+    void *h = R_ExternalPtrAddr(x);
+    if (h) {
+        R_ClearExternalPtr(x);
+        free_handle(k, h);
+    }
+    dk_drain();
+    return R_NilValue;
+}
+
+SEXP dk_is_closed(SEXP x) {
+    return Rf_ScalarLogical(TYPEOF(x) == EXTPTRSXP && R_ExternalPtrAddr(x) == NULL);
+}
+
+/* Live handles per kind and rooted R objects: for the leak tests. */
+SEXP dk_live_counts(void) {
+    dk_drain();
+    SEXP out = PROTECT(Rf_allocVector(REALSXP, 4));
+    SEXP nm = PROTECT(Rf_allocVector(STRSXP, 4));
+    for (int k = 0; k < 3; ++k) {
+        REAL(out)[k] = live[k];
+        SET_STRING_ELT(nm, k, Rf_mkChar(names[k] + 5));
+    }
+    REAL(out)[3] = (double)dk_ref_live();
+    SET_STRING_ELT(nm, 3, Rf_mkChar("r_objects"));
+    Rf_setAttrib(out, R_NamesSymbol, nm);
+    UNPROTECT(2);
+    return out;
+}

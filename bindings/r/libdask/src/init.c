@@ -1,0 +1,93 @@
+/* Registers the .Call routines; symbols are not looked up dynamically (R_useDynamicSymbols
+ * FALSE) and R code must name them through their objects (R_forceSymbols TRUE: C_dk_*). */
+#include "glue.h"
+
+#include <R_ext/Rdynload.h>
+
+SEXP dk_close(SEXP);
+SEXP dk_is_closed(SEXP);
+SEXP dk_live_counts(void);
+SEXP dk_version(void);
+SEXP dk_compute(SEXP, SEXP);
+SEXP dk_persist(SEXP, SEXP);
+SEXP dk_from_r(SEXP, SEXP);
+SEXP dk_make(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_info(SEXP);
+SEXP dk_ufunc(SEXP, SEXP);
+SEXP dk_reduce(SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_arg_reduce(SEXP, SEXP);
+SEXP dk_accumulate(SEXP, SEXP, SEXP);
+SEXP dk_where(SEXP, SEXP, SEXP);
+SEXP dk_set_where(SEXP, SEXP, SEXP);
+SEXP dk_select(SEXP, SEXP, SEXP);
+SEXP dk_astype(SEXP, SEXP);
+SEXP dk_matmul(SEXP, SEXP);
+SEXP dk_transpose(SEXP, SEXP);
+SEXP dk_slice(SEXP, SEXP);
+SEXP dk_take(SEXP, SEXP, SEXP);
+SEXP dk_reshape(SEXP, SEXP);
+SEXP dk_rechunk(SEXP, SEXP);
+SEXP dk_join(SEXP, SEXP, SEXP);
+SEXP dk_client_new(SEXP, SEXP, SEXP);
+SEXP dk_client_threads(SEXP);
+SEXP dk_submit(SEXP, SEXP, SEXP);
+SEXP dk_future_value(SEXP);
+SEXP dk_future_resolved(SEXP);
+SEXP dk_future_status(SEXP);
+SEXP dk_future_cancel(SEXP);
+SEXP dk_sparse_from_csc(SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_sparse_from_triplets(SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_sparse_export(SEXP, SEXP, SEXP);
+
+SEXP dk_version(void) {
+    SEXP v = PROTECT(Rf_allocVector(STRSXP, 2));
+    SET_STRING_ELT(v, 0, Rf_mkChar(dask_version()));
+    char abi[16];
+    snprintf(abi, sizeof abi, "%u", (unsigned)dask_abi_version());
+    SET_STRING_ELT(v, 1, Rf_mkChar(abi));
+    UNPROTECT(1);
+    return v;
+}
+
+static const R_CallMethodDef calls[] = {
+    {"dk_close", (DL_FUNC)&dk_close, 1},
+    {"dk_is_closed", (DL_FUNC)&dk_is_closed, 1},
+    {"dk_live_counts", (DL_FUNC)&dk_live_counts, 0},
+    {"dk_version", (DL_FUNC)&dk_version, 0},
+    {"dk_compute", (DL_FUNC)&dk_compute, 2},
+    {"dk_persist", (DL_FUNC)&dk_persist, 2},
+    {"dk_from_r", (DL_FUNC)&dk_from_r, 2},
+    {"dk_make", (DL_FUNC)&dk_make, 7},
+    {"dk_info", (DL_FUNC)&dk_info, 1},
+    {"dk_ufunc", (DL_FUNC)&dk_ufunc, 2},
+    {"dk_reduce", (DL_FUNC)&dk_reduce, 5},
+    {"dk_arg_reduce", (DL_FUNC)&dk_arg_reduce, 2},
+    {"dk_accumulate", (DL_FUNC)&dk_accumulate, 3},
+    {"dk_where", (DL_FUNC)&dk_where, 3},
+    {"dk_set_where", (DL_FUNC)&dk_set_where, 3},
+    {"dk_select", (DL_FUNC)&dk_select, 3},
+    {"dk_astype", (DL_FUNC)&dk_astype, 2},
+    {"dk_matmul", (DL_FUNC)&dk_matmul, 2},
+    {"dk_transpose", (DL_FUNC)&dk_transpose, 2},
+    {"dk_slice", (DL_FUNC)&dk_slice, 2},
+    {"dk_take", (DL_FUNC)&dk_take, 3},
+    {"dk_reshape", (DL_FUNC)&dk_reshape, 2},
+    {"dk_rechunk", (DL_FUNC)&dk_rechunk, 2},
+    {"dk_join", (DL_FUNC)&dk_join, 3},
+    {"dk_client_new", (DL_FUNC)&dk_client_new, 3},
+    {"dk_client_threads", (DL_FUNC)&dk_client_threads, 1},
+    {"dk_submit", (DL_FUNC)&dk_submit, 3},
+    {"dk_future_value", (DL_FUNC)&dk_future_value, 1},
+    {"dk_future_resolved", (DL_FUNC)&dk_future_resolved, 1},
+    {"dk_future_status", (DL_FUNC)&dk_future_status, 1},
+    {"dk_future_cancel", (DL_FUNC)&dk_future_cancel, 1},
+    {"dk_sparse_from_csc", (DL_FUNC)&dk_sparse_from_csc, 5},
+    {"dk_sparse_from_triplets", (DL_FUNC)&dk_sparse_from_triplets, 5},
+    {"dk_sparse_export", (DL_FUNC)&dk_sparse_export, 3},
+    {NULL, NULL, 0}};
+
+void R_init_libdask(DllInfo *dll) {
+    R_registerRoutines(dll, NULL, calls, NULL, NULL);
+    R_useDynamicSymbols(dll, FALSE);
+    R_forceSymbols(dll, TRUE);
+}

@@ -1,0 +1,4 @@
+library(testthat)
+library(libdask)
+
+test_check("libdask")

@@ -1,0 +1,10 @@
+# Shared data: every test compares libdask's result with base R's on the same R objects.
+set.seed(42)
+m <- matrix(runif(600 * 400), 600, 400)
+v <- rnorm(1000)
+a3 <- array(runif(24 * 10 * 7), c(24, 10, 7))
+mi <- matrix(sample(-50:50, 300 * 20, replace = TRUE), 300, 20)
+dm <- as_dask_array(m, chunks = c(128, 100))
+dv <- as_dask_array(v, chunks = 300)
+da3 <- as_dask_array(a3, chunks = c(10, 4, 3))
+dmi <- as_dask_array(mi, chunks = c(64, 8))

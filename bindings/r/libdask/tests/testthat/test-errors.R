@@ -1,0 +1,29 @@
+test_that("library failures are dask_error conditions with the user's call and status", {
+  e <- tryCatch(dm + matrix(1, 3, 3), error = identity)
+  expect_s3_class(e, "dask_error")
+  expect_match(conditionMessage(e), "broadcast")
+  expect_equal(e$status, "DASK_ERR_SHAPE")
+  expect_equal(deparse(conditionCall(e)), "dm + matrix(1, 3, 3)")
+  e <- tryCatch(colSums(da3, dims = 5), error = identity)
+  expect_equal(deparse(conditionCall(e)), "colSums(da3, dims = 5)")
+  expect_error(as_dask_array("a"), class = "dask_error")
+  expect_error(as_dask_array(factor("a")), class = "dask_error")
+  expect_error(rechunk(dm, c(0, 1)), class = "dask_error")
+  expect_error(dask_runif(c(-1, 2)), class = "dask_error")
+})
+
+test_that("a closed handle is a clear error, not a crash", {
+  x <- as_dask_array(runif(10))
+  y <- x + 1
+  close(x)
+  expect_true(is_closed(x))
+  expect_error(x + 1, class = "dask_error", regexp = "closed")
+  expect_error(compute(x), class = "dask_error", regexp = "closed")
+  expect_equal(format(x), "<dask_array> (closed)")
+  close(x) # twice is harmless
+  expect_length(as.vector(y), 10) # arrays made from it live on
+  cl <- dask_client(threads = 1)
+  close(cl)
+  expect_error(compute(y, client = cl), class = "dask_error", regexp = "closed")
+  expect_error(libdask:::dc_compute(dm, dm), class = "dask_error", regexp = "expected a dask_client")
+})

@@ -1,0 +1,48 @@
+# PROTECT discipline: the C glue's entry points under gctorture (a garbage collection every
+# LIBDASK_GCTORTURE_STEP allocations: 25 by default, which takes ~15 s; 1, a collection at
+# every allocation, takes ~5 min and passes too), on small data. Each result is checked
+# against base R; an unprotected object would be collected and show up as a crash or a
+# wrong value. Run by tools/check.sh, or: Rscript tools/gctorture.R
+suppressPackageStartupMessages({
+  library(libdask)
+  library(Matrix)
+})
+m <- matrix(as.double(1:12), 3, 4)
+sp <- Matrix::sparseMatrix(i = c(1, 3, 2), j = c(1, 2, 4), x = c(1.5, 2, 3), dims = c(3, 4))
+cl <- dask_client(threads = 2)
+invisible(dask_default_client(cl))
+x0 <- as_dask_array(m, chunks = c(2, 2)) # warm up (first use registers the host op, ...)
+invisible(compute(sum(x0)))
+
+checks <- 0L
+check <- function(ok, what) {
+  if (!isTRUE(ok)) stop("gctorture check failed: ", what)
+  checks <<- checks + 1L
+}
+
+invisible(gctorture2(step = as.integer(Sys.getenv("LIBDASK_GCTORTURE_STEP", "25"))))
+x <- as_dask_array(m, chunks = c(2, 2))
+check(identical(as.matrix(x), m), "round trip")
+check(isTRUE(all.equal(as.matrix(exp(x) * 2 + 1), exp(m) * 2 + 1)), "fused ufuncs")
+check(compute(sum(x)) == sum(m), "sum")
+check(identical(compute(colSums(x)), colSums(m)), "colSums")
+check(identical(as.matrix(x[2:3, c(4, 1)]), m[2:3, c(4, 1)]), "slice and take")
+y <- x
+y[y > 6] <- 0
+check(identical(as.vector(y[y > 0]), m[m > 0 & m <= 6]), "masked assign and select")
+check(identical(as.matrix(t(x) %*% x), t(m) %*% m), "matmul")
+check(nchar(format(x)) > 0, "format")
+check(identical(as.vector(as_dask_array(c(TRUE, FALSE))), c(TRUE, FALSE)), "logical")
+f <- dask_submit(function(a, b) a * b, 6, 7)
+check(value(f) == 42, "host task")
+e <- tryCatch(value(dask_submit(function() stop("no"))), dask_error = conditionMessage)
+check(grepl("no", e), "host task error")
+e <- tryCatch(x + matrix(1, 5, 5), dask_error = function(e) e$status)
+check(identical(e, "DASK_ERR_SHAPE"), "dask_error")
+s <- as_dask_array(sp)
+check(identical(as.matrix(as_dgCMatrix(s * 2)), as.matrix(sp * 2)), "dgCMatrix")
+check(identical(as.matrix(as_dgTMatrix(s)), as.matrix(sp)), "dgTMatrix")
+close(x)
+check(inherits(tryCatch(x + 1, error = identity), "dask_error"), "closed handle")
+invisible(gctorture2(0))
+cat(sprintf("gctorture: %d checks passed, 0 failed\n", checks))
