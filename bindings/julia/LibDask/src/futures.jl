@@ -44,7 +44,11 @@ end
 function wait_done(f::Future)
     isready(f) && return nothing
     cond = Base.AsyncCondition()
-    check(CAPI.dask_future_add_done_callback(f, UV_ASYNC_SEND[], cond.handle))
+    st = CAPI.dask_future_add_done_callback(f, UV_ASYNC_SEND[], cond.handle)
+    if st != CAPI.DASK_OK
+        close(cond) # never registered: nothing will signal it
+        throw(DaskError(st))
+    end
     interrupted = false
     try
         wait(cond) # the callback signals exactly once, when the task is done
