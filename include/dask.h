@@ -320,6 +320,22 @@ typedef int32_t (*dask_opaque_deserialize_fn)(void *ctx,
 
 #define DASK_REDUCE_COUNT_NONZERO 10
 
+// NaN-skipping reductions (NumPy's nansum … nanstd; R's `na.rm = TRUE`): a slice without a
+// number gives 0 (sum), 1 (prod) or NaN (the others). Dense arrays; integers reduce as usual.
+#define DASK_REDUCE_NANSUM 11
+
+#define DASK_REDUCE_NANPROD 12
+
+#define DASK_REDUCE_NANMEAN 13
+
+#define DASK_REDUCE_NANMIN 14
+
+#define DASK_REDUCE_NANMAX 15
+
+#define DASK_REDUCE_NANVAR 16
+
+#define DASK_REDUCE_NANSTD 17
+
 // Waiting for its inputs or for a thread.
 #define DASK_FUTURE_PENDING 0
 

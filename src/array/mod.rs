@@ -13,6 +13,7 @@ pub(crate) mod index;
 pub mod kernel;
 mod linalg;
 mod lower;
+mod nan_reduce;
 mod node;
 mod ops;
 pub mod reduce_kernel;
@@ -26,6 +27,7 @@ pub use dispatch::{
     ForeignKind,
 };
 pub use linalg::uses_blas;
+pub use nan_reduce::NanOp;
 pub use node::Array;
 pub use reduce_kernel::ReduceOp;
 pub use scalar::Scalar;

@@ -6,7 +6,7 @@ use super::handle::{self, handle_type, Shell};
 use super::op::dask_op_id;
 use super::value::{dask_dtype, dask_value, value_arg, ValueRef};
 use super::{dask_status, guard, guard_void, out, slice};
-use crate::array::{Array, ChunkSpec, Index, Operand, ReduceOp, Scalar};
+use crate::array::{Array, ChunkSpec, Index, NanOp, Operand, ReduceOp, Scalar};
 use crate::error::{Error, Result};
 use crate::runtime::{op_by_id, OpId};
 use crate::value::{DType, Value};
@@ -74,6 +74,15 @@ pub const DASK_REDUCE_STD: dask_reduce_op = 7;
 pub const DASK_REDUCE_ANY: dask_reduce_op = 8;
 pub const DASK_REDUCE_ALL: dask_reduce_op = 9;
 pub const DASK_REDUCE_COUNT_NONZERO: dask_reduce_op = 10;
+/// NaN-skipping reductions (NumPy's nansum … nanstd; R's `na.rm = TRUE`): a slice without a
+/// number gives 0 (sum), 1 (prod) or NaN (the others). Dense arrays; integers reduce as usual.
+pub const DASK_REDUCE_NANSUM: dask_reduce_op = 11;
+pub const DASK_REDUCE_NANPROD: dask_reduce_op = 12;
+pub const DASK_REDUCE_NANMEAN: dask_reduce_op = 13;
+pub const DASK_REDUCE_NANMIN: dask_reduce_op = 14;
+pub const DASK_REDUCE_NANMAX: dask_reduce_op = 15;
+pub const DASK_REDUCE_NANVAR: dask_reduce_op = 16;
+pub const DASK_REDUCE_NANSTD: dask_reduce_op = 17;
 
 /// Receives each computed block of `dask_array_store`: its row-major block number, its
 /// offset in the array (ndim entries), and the block (borrowed for the call). Return 0 to go
@@ -707,6 +716,28 @@ pub unsafe extern "C" fn dask_array_reduce(
     guard(|| {
         // SAFETY: per the contract.
         let axes_list = unsafe { slice(axes, n_axes, "axes") }?;
+        let axes = (n_axes > 0).then_some(axes_list);
+        let every = if split_every == 0 { 8 } else { split_every };
+        let nan_op = match op {
+            DASK_REDUCE_NANSUM => Some(NanOp::Sum),
+            DASK_REDUCE_NANPROD => Some(NanOp::Prod),
+            DASK_REDUCE_NANMEAN => Some(NanOp::Mean),
+            DASK_REDUCE_NANMIN => Some(NanOp::Min),
+            DASK_REDUCE_NANMAX => Some(NanOp::Max),
+            DASK_REDUCE_NANVAR => Some(NanOp::Var { ddof }),
+            DASK_REDUCE_NANSTD => Some(NanOp::Std { ddof }),
+            _ => None,
+        };
+        if let Some(nan_op) = nan_op {
+            // SAFETY: per the contract.
+            if unsafe { sparse_arg(x) }?.is_some() {
+                return Err(Error::NotImplemented(
+                    "NaN-skipping reductions of sparse arrays".into(),
+                ));
+            }
+            let a = unsafe { array_arg(x) }?;
+            return put(out_array, a.nan_reduce(nan_op, axes, keepdims, every)?);
+        }
         let op = match op {
             DASK_REDUCE_SUM => ReduceOp::Sum,
             DASK_REDUCE_PROD => ReduceOp::Prod,
@@ -724,14 +755,12 @@ pub unsafe extern "C" fn dask_array_reduce(
                 )))
             }
         };
-        let axes = (n_axes > 0).then_some(axes_list);
         // SAFETY: per the contract.
         if let Some(s) = unsafe { sparse_arg(x) }? {
             let slot = unsafe { out(out_array, "out_array") }?;
             return put_operand(slot, super::sparse::reduce_sparse(s, op, axes, keepdims)?);
         }
         let a = unsafe { array_arg(x) }?;
-        let every = if split_every == 0 { 8 } else { split_every };
         put(out_array, a.reduce(op, axes, keepdims, every)?)
     })
 }

@@ -1,9 +1,12 @@
 /*
  * The parts of the ABI the host-language bindings stand on: one future for a whole array
  * (dask_array_submit: awaited without blocking, polled, cancelled) and host references
- * released on the host's own thread (dask_host_ref_release / dask_host_refs_released).
+ * released on the host's own thread (dask_host_ref_release / dask_host_refs_released), and
+ * the NaN-skipping reductions behind R's na.rm = TRUE.
  */
 #include "harness.h"
+
+#define NAN_VALUE (0.0 / 0.0)
 
 /* Sum of all elements of a computed float64 buffer value. */
 static double buffer_sum(const dask_value *v, size_t *out_len) {
@@ -137,12 +140,69 @@ static void test_host_refs(const dask_client *c) {
     CHECK_OK(dask_host_refs_released(HOST, NULL, 0, &n));
 }
 
+/* na.rm = TRUE for R: the NaN-skipping reductions, against a plain loop. */
+static void test_nan_reductions(const dask_client *c) {
+    enum { R = 40, C = 30 };
+    static double data[R * C];
+    for (size_t i = 0; i < R * C; ++i) data[i] = (i % 7 == 0 || i / C == 3) ? NAN_VALUE : (double)(i % 11) - 5.0;
+    size_t shape[2] = {R, C}, chunks[2] = {16, 16};
+    dask_value *v = NULL;
+    CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 2, shape, NULL, data, sizeof data, NULL, NULL, &v));
+    dask_array *x = NULL;
+    CHECK_OK(dask_array_from_value(v, chunks, &x));
+    size_t axis = 1;
+    dask_array *sum = NULL, *mean = NULL, *max = NULL;
+    CHECK_OK(dask_array_reduce(x, DASK_REDUCE_NANSUM, &axis, 1, false, 0, 0, &sum));
+    CHECK_OK(dask_array_reduce(x, DASK_REDUCE_NANMEAN, &axis, 1, false, 0, 0, &mean));
+    CHECK_OK(dask_array_reduce(x, DASK_REDUCE_NANMAX, &axis, 1, false, 0, 0, &max));
+    double got_sum[R], got_mean[R], got_max[R];
+    CHECK_OK(dask_array_compute_into(c, sum, got_sum, sizeof got_sum));
+    CHECK_OK(dask_array_compute_into(c, mean, got_mean, sizeof got_mean));
+    CHECK_OK(dask_array_compute_into(c, max, got_max, sizeof got_max));
+    int bad = 0;
+    for (size_t r = 0; r < R; ++r) {
+        double s = 0, m = -1e300;
+        size_t n = 0;
+        for (size_t k = 0; k < C; ++k) {
+            double e = data[r * C + k];
+            if (e != e) continue;
+            s += e;
+            m = e > m ? e : m;
+            ++n;
+        }
+        if (n == 0) {
+            /* row 3 is all NaN: sum 0, mean and max NaN */
+            bad += got_sum[r] != 0 || got_mean[r] == got_mean[r] || got_max[r] == got_max[r];
+        } else {
+            bad += got_sum[r] != s || got_max[r] != m;
+            double mm = s / (double)n, d = got_mean[r] - mm;
+            bad += d > 1e-12 || d < -1e-12;
+        }
+    }
+    CHECK(bad == 0, "%d rows differ from the plain loop", bad);
+    /* Sparse arrays: a clear NOT_IMPLEMENTED, not wrong numbers. */
+    dask_array *sp = NULL, *out = NULL;
+    CHECK_OK(dask_array_random_sparse(1, 0.1, 2, shape, NULL, &sp));
+    dask_array *whole = NULL;
+    CHECK_OK(dask_array_compute_sparse(c, sp, &whole));
+    CHECK_ERR(dask_array_reduce(whole, DASK_REDUCE_NANSUM, NULL, 0, false, 0, 0, &out), DASK_ERR_NOT_IMPLEMENTED);
+    CHECK_ERR(dask_array_reduce(x, 99, NULL, 0, false, 0, 0, &out), DASK_ERR_INVALID_ARGUMENT);
+    dask_array_free(whole);
+    dask_array_free(sp);
+    dask_array_free(sum);
+    dask_array_free(mean);
+    dask_array_free(max);
+    dask_array_free(x);
+    dask_value_free(v);
+}
+
 int main(void) {
     watchdog(small_mode() ? 900 : 120);
     dask_client *c = new_client(2);
     test_submit_matches_compute(c);
     test_submit_does_not_block_and_cancels(c);
     test_host_refs(c);
+    test_nan_reductions(c);
     dask_array *bad = NULL;
     dask_future *f = NULL;
     CHECK_ERR(dask_array_submit(c, NULL, &f), DASK_ERR_NULL_ARGUMENT);

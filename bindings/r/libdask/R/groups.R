@@ -77,32 +77,28 @@ Math.dask_array <- function(x, ...) {
 .reduce_codes <- c(sum = 1L, prod = 2L, mean = 3L, min = 4L, max = 5L, var = 6L, sd = 7L,
                    any = 8L, all = 9L, count_nonzero = 10L)
 
-.reduce <- function(x, op, axes = NULL, ddof = 0) {
-  dc_reduce(x, .reduce_codes[[op]], if (is.null(axes)) NULL else as.double(axes), FALSE, ddof)
-}
+# na.rm = TRUE: the library's NaN-skipping reductions (R's NA_real_ is a NaN to it).
+.nan_codes <- c(sum = 11L, prod = 12L, mean = 13L, min = 14L, max = 15L, var = 16L, sd = 17L)
 
-.no_na_rm <- function(na.rm) {
-  if (isTRUE(na.rm))
-    .dask_stop("na.rm = TRUE is not supported on dask_arrays yet (libdask has no NaN-skipping ",
-               "reductions); NA and NaN propagate")
+.reduce <- function(x, op, axes = NULL, ddof = 0, na.rm = FALSE) {
+  code <- if (isTRUE(na.rm) && !is.na(.nan_codes[op])) .nan_codes[[op]] else .reduce_codes[[op]]
+  dc_reduce(x, code, if (is.null(axes)) NULL else as.double(axes), FALSE, ddof)
 }
 
 # Reductions are lazy too: sum(x) is a 0-d dask_array; compute() or as.numeric() gives the
 # number.
 Summary.dask_array <- function(..., na.rm = FALSE) {
-  .no_na_rm(na.rm)
   args <- list(...)
   if (length(args) != 1L)
     .dask_stop(.Generic, "() of several arguments is not supported on dask_arrays; combine them first")
   x <- .operand(args[[1L]])
   if (.Generic == "range")
-    return(dc_join(list(.reduce(x, "min"), .reduce(x, "max")), 0L, TRUE))
-  .reduce(x, .Generic)
+    return(dc_join(list(.reduce(x, "min", na.rm = na.rm), .reduce(x, "max", na.rm = na.rm)), 0L, TRUE))
+  .reduce(x, .Generic, na.rm = na.rm)
 }
 
-mean.dask_array <- function(x, ...) {
-  .no_na_rm(list(...)$na.rm)
-  .reduce(x, "mean")
+mean.dask_array <- function(x, ..., na.rm = FALSE) {
+  .reduce(x, "mean", na.rm = na.rm)
 }
 
 is.na.dask_array <- function(x) .ufunc("isnan", x)

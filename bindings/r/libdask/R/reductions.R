@@ -13,8 +13,7 @@
 }
 
 .margin <- function(x, na.rm, dims, cols, op) {
-  .no_na_rm(na.rm)
-  .reduce(x, op, .margin_axes(x, dims, cols))
+  .reduce(x, op, .margin_axes(x, dims, cols), na.rm = na.rm)
 }
 
 methods::setOldClass("dask_array")
@@ -28,8 +27,8 @@ methods::setMethod("rowMeans", "dask_array", function(x, na.rm = FALSE, dims = 1
   .margin(x, na.rm, dims, FALSE, "mean"))
 
 # Variance and standard deviation (sample, as R's var() and sd(): ddof 1) of all elements.
-dask_var <- function(x) .reduce(.operand(x), "var", ddof = 1)
-dask_sd <- function(x) .reduce(.operand(x), "sd", ddof = 1)
+dask_var <- function(x, na.rm = FALSE) .reduce(.operand(x), "var", ddof = 1, na.rm = na.rm)
+dask_sd <- function(x, na.rm = FALSE) .reduce(.operand(x), "sd", ddof = 1, na.rm = na.rm)
 
 # Positions (1-based, in R's element order) of the smallest and largest element, as R's
 # which.min/which.max; lazy int64 0-d arrays plus 1.

@@ -82,7 +82,7 @@ test_that("integer arrays: integer results where R gives integers, doubles for /
   expect_equal(compute(colSums(dmi)), colSums(mi))
 })
 
-test_that("NA and NaN propagate like base R's (is.na agrees; na.rm is refused)", {
+test_that("NA and NaN propagate like base R's (is.na agrees)", {
   x <- c(1, NA, 3, NaN, 5, Inf, -Inf)
   dx <- as_dask_array(x)
   expect_identical(is.na(as.vector(dx + 1)), is.na(x + 1))
@@ -93,8 +93,30 @@ test_that("NA and NaN propagate like base R's (is.na agrees; na.rm is refused)",
   expect_true(is.na(compute(sum(dx))))
   expect_true(is.na(compute(mean(dx))))
   expect_true(is.na(compute(colSums(as_dask_array(matrix(x[1:6], 3)))))[1])
-  expect_error(sum(dx, na.rm = TRUE), class = "dask_error", regexp = "na.rm")
-  expect_error(colMeans(dm, na.rm = TRUE), class = "dask_error", regexp = "na.rm")
+})
+
+test_that("na.rm = TRUE skips NA and NaN as base R does", {
+  x <- c(1, NA, 3, NaN, 5, -2)
+  dx <- as_dask_array(x)
+  expect_equal(compute(sum(dx, na.rm = TRUE)), sum(x, na.rm = TRUE))
+  expect_equal(compute(prod(dx, na.rm = TRUE)), prod(x, na.rm = TRUE))
+  expect_equal(compute(mean(dx, na.rm = TRUE)), mean(x, na.rm = TRUE))
+  expect_equal(compute(max(dx, na.rm = TRUE)), max(x, na.rm = TRUE))
+  expect_equal(compute(min(dx, na.rm = TRUE)), min(x, na.rm = TRUE))
+  expect_equal(as.vector(compute(range(dx, na.rm = TRUE))), range(x, na.rm = TRUE))
+  expect_equal(compute(dask_var(dx, na.rm = TRUE)), var(x, na.rm = TRUE))
+  expect_equal(compute(dask_sd(dx, na.rm = TRUE)), sd(x, na.rm = TRUE))
+  mna <- m
+  mna[sample(length(mna), length(mna) %/% 5)] <- NA
+  mna[, 2] <- NA # a column with no number at all
+  dmna <- as_dask_array(mna, chunks = c(7, 3))
+  expect_equal(compute(colSums(dmna, na.rm = TRUE)), colSums(mna, na.rm = TRUE))
+  expect_equal(compute(rowSums(dmna, na.rm = TRUE)), rowSums(mna, na.rm = TRUE))
+  expect_equal(compute(colMeans(dmna, na.rm = TRUE)), colMeans(mna, na.rm = TRUE)) # NaN for column 2
+  expect_equal(compute(rowMeans(dmna, na.rm = TRUE)), rowMeans(mna, na.rm = TRUE))
+  expect_equal(compute(sum(dmna, na.rm = TRUE)), sum(mna, na.rm = TRUE))
+  # Where base R gives -Inf/Inf with a warning (no number left), the library gives NaN.
+  expect_true(is.nan(compute(max(as_dask_array(c(NA_real_, NA_real_)), na.rm = TRUE))))
 })
 
 test_that("dask_where is an elementwise ifelse", {
