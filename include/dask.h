@@ -75,6 +75,9 @@ typedef uint32_t dask_dtype;
 // Identifier of a registered operation.
 typedef uint32_t dask_op_id;
 
+// What an array handle holds (`dask_array_get_kind`).
+typedef uint32_t dask_array_kind;
+
 // Kinds of `dask_operand`.
 typedef uint32_t dask_operand_kind;
 
@@ -335,6 +338,24 @@ typedef int32_t (*dask_opaque_deserialize_fn)(void *ctx,
 #define DASK_REDUCE_NANVAR 16
 
 #define DASK_REDUCE_NANSTD 17
+
+// A chunked array (lazy or persisted) with dense blocks.
+#define DASK_ARRAY_CHUNKED 1
+
+// A chunked array whose blocks are sparse (`dask_array_to_sparse`, `dask_array_random_sparse`).
+#define DASK_ARRAY_CHUNKED_SPARSE 2
+
+// One computed dense block.
+#define DASK_ARRAY_BLOCK 3
+
+// One whole sparse (COO) array: the `dask_sparse_*` functions apply.
+#define DASK_ARRAY_SPARSE 4
+
+// An object of a kind registered from C (`dask_kind_register`).
+#define DASK_ARRAY_FOREIGN 5
+
+// A scalar (a ufunc's result on scalars).
+#define DASK_ARRAY_SCALAR 6
 
 // Waiting for its inputs or for a thread.
 #define DASK_FUTURE_PENDING 0
@@ -621,6 +642,13 @@ dask_status dask_array_from_block_fn(dask_op_id op,
                                      const size_t *shape,
                                      const size_t *chunks,
                                      struct dask_array **out_array);
+
+// Writes what `x` holds (`DASK_ARRAY_*`), so bindings can pick a path without probing
+// other calls for errors. Never computes.
+//
+// # Safety
+// `x` is live; `out_kind` valid for writes.
+dask_status dask_array_get_kind(const struct dask_array *x, dask_array_kind *out_kind);
 
 // The number of dimensions (any kind of array with a shape; objects of C kinds have none).
 //
@@ -1519,7 +1547,8 @@ dask_status dask_value_wrap_buffer(dask_dtype dtype,
 
 // Wraps a host pointer the library never looks into (e.g. a rooted Julia or R object):
 // `release(ptr)` runs once, from any thread, when the last reference goes (NULL: nothing to
-// release). Owned by the caller.
+// release) — also when this call fails, so the caller never releases it itself. Owned by
+// the caller.
 //
 // # Safety
 // `release`, if not NULL, is safe to call with `ptr` from any thread.

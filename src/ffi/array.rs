@@ -517,6 +517,46 @@ pub unsafe extern "C" fn dask_array_from_block_fn(
     })
 }
 
+/// What an array handle holds (`dask_array_get_kind`).
+pub type dask_array_kind = u32;
+/// A chunked array (lazy or persisted) with dense blocks.
+pub const DASK_ARRAY_CHUNKED: dask_array_kind = 1;
+/// A chunked array whose blocks are sparse (`dask_array_to_sparse`, `dask_array_random_sparse`).
+pub const DASK_ARRAY_CHUNKED_SPARSE: dask_array_kind = 2;
+/// One computed dense block.
+pub const DASK_ARRAY_BLOCK: dask_array_kind = 3;
+/// One whole sparse (COO) array: the `dask_sparse_*` functions apply.
+pub const DASK_ARRAY_SPARSE: dask_array_kind = 4;
+/// An object of a kind registered from C (`dask_kind_register`).
+pub const DASK_ARRAY_FOREIGN: dask_array_kind = 5;
+/// A scalar (a ufunc's result on scalars).
+pub const DASK_ARRAY_SCALAR: dask_array_kind = 6;
+
+/// Writes what `x` holds (`DASK_ARRAY_*`), so bindings can pick a path without probing
+/// other calls for errors. Never computes.
+///
+/// # Safety
+/// `x` is live; `out_kind` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_get_kind(
+    x: *const dask_array,
+    out_kind: *mut dask_array_kind,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_kind, "out_kind") }?;
+        *slot = match unsafe { handle::get(x) }? {
+            Operand::Array(a) if a.is_sparse() => DASK_ARRAY_CHUNKED_SPARSE,
+            Operand::Array(_) => DASK_ARRAY_CHUNKED,
+            Operand::Block(_) => DASK_ARRAY_BLOCK,
+            Operand::Sparse(_) => DASK_ARRAY_SPARSE,
+            Operand::Foreign(_) => DASK_ARRAY_FOREIGN,
+            Operand::Scalar(_) => DASK_ARRAY_SCALAR,
+        };
+        Ok(())
+    })
+}
+
 /// The number of dimensions (any kind of array with a shape; objects of C kinds have none).
 ///
 /// # Safety

@@ -305,7 +305,8 @@ pub unsafe extern "C" fn dask_value_wrap_buffer(
 
 /// Wraps a host pointer the library never looks into (e.g. a rooted Julia or R object):
 /// `release(ptr)` runs once, from any thread, when the last reference goes (NULL: nothing to
-/// release). Owned by the caller.
+/// release) — also when this call fails, so the caller never releases it itself. Owned by
+/// the caller.
 ///
 /// # Safety
 /// `release`, if not NULL, is safe to call with `ptr` from any thread.

@@ -186,6 +186,16 @@ static void test_nan_reductions(const dask_client *c) {
     dask_array *whole = NULL;
     CHECK_OK(dask_array_compute_sparse(c, sp, &whole));
     CHECK_ERR(dask_array_reduce(whole, DASK_REDUCE_NANSUM, NULL, 0, false, 0, 0, &out), DASK_ERR_NOT_IMPLEMENTED);
+    /* What each handle holds, without probing other calls for errors. */
+    dask_array_kind kind = 0;
+    CHECK_OK(dask_array_get_kind(x, &kind));
+    CHECK(kind == DASK_ARRAY_CHUNKED, "a chunked dense array (kind %u)", kind);
+    CHECK_OK(dask_array_get_kind(sp, &kind));
+    CHECK(kind == DASK_ARRAY_CHUNKED_SPARSE, "chunked sparse blocks (kind %u)", kind);
+    CHECK_OK(dask_array_get_kind(whole, &kind));
+    CHECK(kind == DASK_ARRAY_SPARSE, "one whole sparse array (kind %u)", kind);
+    CHECK_ERR(dask_array_get_kind(x, NULL), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_array_get_kind(NULL, &kind), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_array_reduce(x, 99, NULL, 0, false, 0, 0, &out), DASK_ERR_INVALID_ARGUMENT);
     dask_array_free(whole);
     dask_array_free(sp);

@@ -23,6 +23,19 @@ const DASK_REDUCE_STD = 7
 const DASK_REDUCE_ANY = 8
 const DASK_REDUCE_ALL = 9
 const DASK_REDUCE_COUNT_NONZERO = 10
+const DASK_REDUCE_NANSUM = 11
+const DASK_REDUCE_NANPROD = 12
+const DASK_REDUCE_NANMEAN = 13
+const DASK_REDUCE_NANMIN = 14
+const DASK_REDUCE_NANMAX = 15
+const DASK_REDUCE_NANVAR = 16
+const DASK_REDUCE_NANSTD = 17
+const DASK_ARRAY_CHUNKED = 1
+const DASK_ARRAY_CHUNKED_SPARSE = 2
+const DASK_ARRAY_BLOCK = 3
+const DASK_ARRAY_SPARSE = 4
+const DASK_ARRAY_FOREIGN = 5
+const DASK_ARRAY_SCALAR = 6
 const DASK_FUTURE_PENDING = 0
 const DASK_FUTURE_RUNNING = 1
 const DASK_FUTURE_FINISHED = 2
@@ -85,6 +98,7 @@ mutable struct dask_value end
 const dask_status = Int32
 const dask_dtype = UInt32
 const dask_op_id = UInt32
+const dask_array_kind = UInt32
 const dask_operand_kind = UInt32
 struct dask_operand
     kind::dask_operand_kind
@@ -204,6 +218,8 @@ dask_array_from_value(value, chunks, out_array) =
     ccall((:dask_array_from_value, libdask), dask_status, (Ptr{dask_value}, Ptr{Csize_t}, Ptr{Ptr{dask_array}}), value, chunks, out_array)
 dask_array_from_block_fn(op, dt, ndim, shape, chunks, out_array) =
     ccall((:dask_array_from_block_fn, libdask), dask_status, (dask_op_id, dask_dtype, Csize_t, Ptr{Csize_t}, Ptr{Csize_t}, Ptr{Ptr{dask_array}}), op, dt, ndim, shape, chunks, out_array)
+dask_array_get_kind(x, out_kind) =
+    ccall((:dask_array_get_kind, libdask), dask_status, (Ptr{dask_array}, Ptr{dask_array_kind}), x, out_kind)
 dask_array_ndim(x, out_ndim) =
     ccall((:dask_array_ndim, libdask), dask_status, (Ptr{dask_array}, Ptr{Csize_t}), x, out_ndim)
 dask_array_shape(x, out_shape) =

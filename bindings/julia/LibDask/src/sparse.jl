@@ -17,11 +17,16 @@ function DaskArray(s::SparseMatrixCSC{Tv}; chunks = nothing) where {Tv}
     end
 end
 
-"""Whether `x` is one computed sparse array (not chunked)."""
-function is_coo(x::DaskArray)
-    nnz, nb, dens = Ref{Csize_t}(0), Ref{Csize_t}(0), Ref{Float64}(0)
-    CAPI.dask_sparse_info(x, nnz, nb, dens) == CAPI.DASK_OK
+"""What `x` holds: `:chunked`, `:chunked_sparse`, `:block`, `:sparse` (one computed sparse
+array), `:foreign` or `:scalar`. Never computes."""
+function kind(x::DaskArray)
+    k = Ref{UInt32}(0)
+    check(CAPI.dask_array_get_kind(x, k))
+    (:chunked, :chunked_sparse, :block, :sparse, :foreign, :scalar)[k[]]
 end
+
+"""Whether `x` is one computed sparse array (not chunked)."""
+is_coo(x::DaskArray) = kind(x) === :sparse
 
 """The whole sparse array behind `x`, computing chunked sparse blocks first."""
 function as_coo(x::DaskArray; client::Client = default_client())

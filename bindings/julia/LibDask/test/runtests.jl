@@ -229,6 +229,7 @@ end
 @testset "sparse" begin
     S = sprand(200, 150, 0.05)
     s = DaskArray(S)
+    @test LibDask.kind(s) === :sparse && LibDask.kind(DaskArray(rand(3))) === :chunked
     @test SparseMatrixCSC(s) == S
     @test sum(s) ≈ sum(S)
     @test collect(sum(s; dims = 1)) ≈ sum(S; dims = 1)
@@ -248,6 +249,7 @@ end
     @test sort(collect(zip(eachcol(J), W))) == sort(collect(zip(eachcol(I), V)))
     # Chunked random sparse blocks
     r = sprand(DaskArray, 400, 300; density = 0.01, chunks = (100, 100), seed = 5)
+    @test LibDask.kind(r) === :chunked_sparse
     R = SparseMatrixCSC(r)
     @test size(R) == (400, 300)
     @test isapprox(nnz(R) / (400 * 300), 0.01; rtol = 0.2)

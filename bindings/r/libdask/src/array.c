@@ -1,7 +1,6 @@
 /* Making arrays and reading their properties. */
 #include "glue.h"
 
-bool dk_is_sparse(const dask_array *x);
 
 SEXP dk_from_r(SEXP x, SEXP chunks) {
     dk_drain();

@@ -16,8 +16,9 @@ static dask_value *compute_value(dask_client *c, dask_array *x) {
 
 /* Whether x is a (single, in-memory) sparse array. */
 bool dk_is_sparse(const dask_array *x) {
-    size_t nnz = 0;
-    return dask_sparse_info(x, &nnz, NULL, NULL) == DASK_OK;
+    dask_array_kind kind = 0;
+    dk_check(dask_array_get_kind(x, &kind));
+    return kind == DASK_ARRAY_SPARSE;
 }
 
 SEXP dk_compute(SEXP client, SEXP x) {

@@ -48,6 +48,7 @@ const size_t *dk_sizes(SEXP x, size_t *n);          /* R numbers -> size_t (R_al
 
 /* wait.c: waits on a future from R, interruptible. */
 void dk_wait(dask_future *f, bool owned);
+bool dk_is_sparse(const dask_array *x); /* one whole sparse array (not chunked) */
 
 /* errors.c */
 SEXP dk_namespace(void);

@@ -59,9 +59,8 @@ SEXP dk_sparse_from_triplets(SEXP i, SEXP j, SEXP x, SEXP nrow, SEXP ncol) {
 
 /* A sparse array, or a chunked array computed into one (its blocks made sparse first). */
 static dask_array *as_sparse(SEXP client, dask_array *x, bool *owned) {
-    size_t nnz = 0;
     *owned = false;
-    if (dask_sparse_info(x, &nnz, NULL, NULL) == DASK_OK) return x;
+    if (dk_is_sparse(x)) return x;
     dask_array *blocks = NULL, *out = NULL;
     dk_check(dask_array_to_sparse(x, 0.0, &blocks));
     dask_status st = dask_array_compute_sparse(dk_client(client), blocks, &out);
