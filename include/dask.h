@@ -749,7 +749,8 @@ dask_status dask_array_tensordot(const struct dask_array *a,
                                  size_t n_axes,
                                  struct dask_array **out_array);
 
-// The matrix product `a @ b` (1-d and 2-d arrays). Lazy.
+// The matrix product `a @ b` (1-d and 2-d arrays). Lazy. A whole sparse matrix times a
+// chunked array (or the other way round) is a chunked product over sparse blocks.
 //
 // # Safety
 // `a`, `b` are live; `out_array` valid for writes.

@@ -863,7 +863,11 @@ pub unsafe extern "C" fn dask_array_tensordot(
     })
 }
 
-/// The matrix product `a @ b` (1-d and 2-d arrays). Lazy.
+/// Rows (or columns) per block when a whole sparse matrix is cut to meet a chunked operand.
+const SPARSE_ROWS: usize = 4096;
+
+/// The matrix product `a @ b` (1-d and 2-d arrays). Lazy. A whole sparse matrix times a
+/// chunked array (or the other way round) is a chunked product over sparse blocks.
 ///
 /// # Safety
 /// `a`, `b` are live; `out_array` valid for writes.
@@ -875,7 +879,32 @@ pub unsafe extern "C" fn dask_array_matmul(
 ) -> dask_status {
     // SAFETY: per the contract.
     guard(|| {
-        if unsafe { sparse_arg(a) }?.is_some() || unsafe { sparse_arg(b) }?.is_some() {
+        let (sa, sb) = unsafe { (sparse_arg(a)?, sparse_arg(b)?) };
+        // A whole sparse array meeting a chunked one: cut into sparse blocks that line up
+        // with the chunked operand along the contracted axis, then a chunked product (the
+        // sparse side is never densified).
+        match (sa, sb, unsafe { handle::get(a) }?, unsafe {
+            handle::get(b)
+        }?) {
+            (Some(s), None, _, Operand::Array(y)) if s.ndim() == 2 && y.ndim() >= 1 => {
+                let k = y.chunks().axis(0).first().copied().unwrap_or(1).max(1);
+                let x = Array::from_sparse_blocks(s, &[s.shape()[0].clamp(1, SPARSE_ROWS), k])?;
+                return put(out_array, x.matmul(y)?);
+            }
+            (None, Some(s), Operand::Array(x), _) if s.ndim() == 2 && x.ndim() >= 1 => {
+                let k = x
+                    .chunks()
+                    .axis(x.ndim() - 1)
+                    .first()
+                    .copied()
+                    .unwrap_or(1)
+                    .max(1);
+                let y = Array::from_sparse_blocks(s, &[k, s.shape()[1].clamp(1, SPARSE_ROWS)])?;
+                return put(out_array, x.matmul(&y)?);
+            }
+            _ => {}
+        }
+        if sa.is_some() || sb.is_some() {
             let slot = unsafe { out(out_array, "out_array") }?;
             return put_operand(slot, unsafe { super::sparse::matmul_any(a, b, 0) }?);
         }

@@ -206,6 +206,56 @@ static void test_nan_reductions(const dask_client *c) {
     dask_value_free(v);
 }
 
+/* A whole sparse matrix times a chunked dense array, both ways, against a plain loop. */
+static void test_sparse_times_chunked(const dask_client *c) {
+    enum { M = 30, K = 40, N = 7 };
+    uint64_t coords[2 * 3] = {0, 5, 29, /* rows */ 1, 39, 0 /* cols */};
+    static double vals[3] = {2.0, -1.5, 4.0};
+    size_t shape_s[2] = {M, K}, one[1] = {3};
+    dask_value *data = NULL;
+    CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 1, one, NULL, vals, sizeof vals, NULL, NULL, &data));
+    dask_array *s = NULL;
+    CHECK_OK(dask_sparse_from_triplets(2, shape_s, coords, data, 0.0, &s));
+    static double dense[K * N];
+    for (size_t i = 0; i < K * N; ++i) dense[i] = (double)(i % 13) - 6.0;
+    size_t shape_d[2] = {K, N}, chunks_d[2] = {16, 4};
+    dask_value *dv = NULL;
+    CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 2, shape_d, NULL, dense, sizeof dense, NULL, NULL, &dv));
+    dask_array *d = NULL, *p = NULL;
+    CHECK_OK(dask_array_from_value(dv, chunks_d, &d));
+    CHECK_OK(dask_array_matmul(s, d, &p));
+    dask_array_kind kind = 0;
+    CHECK_OK(dask_array_get_kind(p, &kind));
+    CHECK(kind == DASK_ARRAY_CHUNKED, "a chunked result (kind %u)", kind);
+    double got[M * N], want[M * N] = {0};
+    CHECK_OK(dask_array_compute_into(c, p, got, sizeof got));
+    for (size_t e = 0; e < 3; ++e)
+        for (size_t j = 0; j < N; ++j) want[coords[e] * N + j] += vals[e] * dense[coords[3 + e] * N + j];
+    CHECK(memcmp(got, want, sizeof got) == 0, "sparse @ chunked equals the plain loop");
+    /* dense (N x M) @ sparse (M x K) */
+    static double left[N * M];
+    for (size_t i = 0; i < N * M; ++i) left[i] = (double)(i % 5) + 0.5;
+    size_t shape_l[2] = {N, M}, chunks_l[2] = {4, 8};
+    dask_value *lv = NULL;
+    dask_array *l = NULL, *q = NULL;
+    CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 2, shape_l, NULL, left, sizeof left, NULL, NULL, &lv));
+    CHECK_OK(dask_array_from_value(lv, chunks_l, &l));
+    CHECK_OK(dask_array_matmul(l, s, &q));
+    double got2[N * K], want2[N * K] = {0};
+    CHECK_OK(dask_array_compute_into(c, q, got2, sizeof got2));
+    for (size_t i = 0; i < N; ++i)
+        for (size_t e = 0; e < 3; ++e) want2[i * K + coords[3 + e]] += left[i * M + coords[e]] * vals[e];
+    CHECK(memcmp(got2, want2, sizeof got2) == 0, "chunked @ sparse equals the plain loop");
+    dask_array_free(q);
+    dask_array_free(l);
+    dask_value_free(lv);
+    dask_array_free(p);
+    dask_array_free(d);
+    dask_value_free(dv);
+    dask_array_free(s);
+    dask_value_free(data);
+}
+
 int main(void) {
     watchdog(small_mode() ? 900 : 120);
     dask_client *c = new_client(2);
@@ -213,6 +263,7 @@ int main(void) {
     test_submit_does_not_block_and_cancels(c);
     test_host_refs(c);
     test_nan_reductions(c);
+    test_sparse_times_chunked(c);
     dask_array *bad = NULL;
     dask_future *f = NULL;
     CHECK_ERR(dask_array_submit(c, NULL, &f), DASK_ERR_NULL_ARGUMENT);

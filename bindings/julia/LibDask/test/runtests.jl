@@ -236,6 +236,11 @@ end
     @test SparseMatrixCSC(s .* 2) ≈ S .* 2
     @test SparseMatrixCSC(sin.(s)) ≈ sin.(S) # sin(0) == 0: stays sparse
     @test maximum(s) == maximum(S)
+    # A sparse matrix times a chunked dense array (either side): chunked, never densified.
+    B = rand(150, 20)
+    @test collect(s * DaskArray(B; chunks = (64, 10))) ≈ S * B
+    C = rand(9, 200)
+    @test collect(DaskArray(C; chunks = (9, 64)) * s) ≈ C * S
     # N-d COO
     I = [1 3 2; 2 1 4; 5 5 1] # 3 dims × 3 entries
     V = [1.5, -2.0, 4.0]

@@ -1,7 +1,6 @@
 /* Making arrays and reading their properties. */
 #include "glue.h"
 
-
 SEXP dk_from_r(SEXP x, SEXP chunks) {
     dk_drain();
     dask_array *a = dk_vector_to_array(x, chunks);

@@ -31,8 +31,11 @@ test_that("the same generics work on sparse arrays", {
   expect_equal(as.matrix(t(ds)), t(spd))
   b <- rsparsematrix(150, 40, density = 0.1)
   expect_equal(as.matrix(ds %*% as_dask_array(b)), spd %*% as.matrix(b))
-  # A sparse times a chunked dense array is not in the library (yet): a clear error.
-  expect_error(ds %*% matrix(1, 150, 2), class = "dask_error", regexp = "not implemented")
+  # A sparse matrix times a chunked dense array: a chunked product over sparse blocks.
+  dense <- matrix(runif(150 * 7), 150, 7)
+  expect_equal(as.matrix(ds %*% dense), spd %*% dense)
+  left <- matrix(runif(5 * nrow(spd)), 5)
+  expect_equal(as.matrix(as_dask_array(left, chunks = c(5, 16)) %*% ds), left %*% spd)
   expect_equal(as.matrix(ds[1:20, 5:9]), spd[1:20, 5:9])
   expect_equal(as.matrix(ds + 1), spd + 1) # a sparse array with fill value 1
   # Mixing with a chunked dense array is refused, never silently densified.
