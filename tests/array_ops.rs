@@ -65,6 +65,10 @@ const UNARY: &[(&str, F, f64, f64)] = &[
     ("floor", f64::floor, -5.0, 5.0),
     ("ceil", f64::ceil, -5.0, 5.0),
     ("rint", f64::round_ties_even, -5.0, 5.0),
+    ("trunc", f64::trunc, -5.0, 5.0),
+    ("cbrt", f64::cbrt, -5.0, 5.0),
+    ("exp2", f64::exp2, -5.0, 5.0),
+    ("reciprocal", |x| 1.0 / x, 0.1, 5.0),
     ("round", f64::round_ties_even, -5.0, 5.0),
     ("negative", |x| -x, -5.0, 5.0),
     ("absolute", f64::abs, -5.0, 5.0),
@@ -204,6 +208,9 @@ const BINARY: &[(&str, G)] = &[
     ("fmax", f64::max),
     ("fmin", f64::min),
     ("arctan2", f64::atan2),
+    ("hypot", f64::hypot),
+    ("fmod", |a, b| a % b),
+    ("copysign", f64::copysign),
 ];
 
 #[test]

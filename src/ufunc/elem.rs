@@ -63,6 +63,7 @@ pub trait Int: Num {
 /// Floating-point-only operations.
 pub trait Float: Num {
     fn map(a: Self, f: fn(f64) -> f64) -> Self;
+    fn map2(a: Self, b: Self, f: fn(f64, f64) -> f64) -> Self;
     fn true_div(a: Self, b: Self) -> Self;
     fn atan2(a: Self, b: Self) -> Self;
     fn exp(a: Self) -> Self;
@@ -179,6 +180,7 @@ macro_rules! float {
         }
         impl Float for $t {
             fn map(a: Self, f: fn(f64) -> f64) -> Self { f(a as f64) as $t }
+            fn map2(a: Self, b: Self, f: fn(f64, f64) -> f64) -> Self { f(a as f64, b as f64) as $t }
             fn true_div(a: Self, b: Self) -> Self { a / b }
             fn atan2(a: Self, b: Self) -> Self { a.atan2(b) }
             fn exp(a: Self) -> Self { a.exp() }

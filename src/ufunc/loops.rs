@@ -346,6 +346,14 @@ unary_op!(Tanh, Float, T, |x| T::map(x, f64::tanh));
 unary_op!(Floor, Float, T, |x| T::floor(x));
 unary_op!(Ceil, Float, T, |x| T::ceil(x));
 unary_op!(Rint, Float, T, |x| T::rint(x));
+unary_op!(Trunc, Float, T, |x| T::map(x, f64::trunc));
+unary_op!(Cbrt, Float, T, |x| T::map(x, f64::cbrt));
+unary_op!(Exp2, Float, T, |x| T::map(x, f64::exp2));
+unary_op!(Reciprocal, Float, T, |x| T::true_div(T::ONE, x));
+binary_op!(Hypot, Float, T, |a, b| T::map2(a, b, f64::hypot));
+// C's fmod: the remainder with the sign of the dividend (Rust's `%` on floats).
+binary_op!(Fmod, Float, T, |a, b| T::map2(a, b, |x, y| x % y));
+binary_op!(Copysign, Float, T, |a, b| T::map2(a, b, f64::copysign));
 
 /// Boolean versions of the operations NumPy defines on bool ('??->?' loops).
 pub mod boolean {

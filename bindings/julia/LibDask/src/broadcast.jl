@@ -26,6 +26,9 @@ const UFUNCS = IdDict{Any,Tuple{Union{String,Nothing},Union{String,Nothing}}}(
     (!) => ("logical_not", nothing), (&) => (nothing, "bitwise_and"), (|) => (nothing, "bitwise_or"),
     xor => (nothing, "bitwise_xor"), (~) => ("invert", nothing), min => (nothing, "minimum"),
     max => (nothing, "maximum"), (<<) => (nothing, "left_shift"), (>>) => (nothing, "right_shift"),
+    trunc => ("trunc", nothing), cbrt => ("cbrt", nothing), exp2 => ("exp2", nothing),
+    inv => ("reciprocal", nothing), hypot => (nothing, "hypot"), rem => (nothing, "fmod"),
+    copysign => (nothing, "copysign"),
 )
 
 const UFUNC_CACHE = Dict{String,Ptr{dask_ufunc}}()

@@ -47,6 +47,7 @@ Ops.dask_array <- function(e1, e2) {
 }
 
 .math <- c(abs = "absolute", sign = "sign", sqrt = "sqrt", floor = "floor", ceiling = "ceil",
+           trunc = "trunc",
            exp = "exp", expm1 = "expm1", log1p = "log1p", log2 = "log2", log10 = "log10",
            cos = "cos", sin = "sin", tan = "tan", acos = "arccos", asin = "arcsin",
            atan = "arctan", cosh = "cosh", sinh = "sinh", tanh = "tanh")

@@ -38,6 +38,7 @@ test_that("Math maps onto the library's ufuncs", {
     fun <- get(f)
     expect_equal(as.matrix(fun(dp - 0.5)), suppressWarnings(fun(p - 0.5)), info = f)
   }
+  expect_equal(as.matrix(trunc((dp - 0.5) * 10)), trunc((p - 0.5) * 10))
   expect_equal(as.matrix(log(dp, base = 3)), log(p, base = 3))
   expect_equal(as.matrix(round(dp * 10)), round(p * 10))
   expect_equal(as.vector(round(as_dask_array(c(0.5, 1.5, 2.5, -0.5)))), round(c(0.5, 1.5, 2.5, -0.5)))
