@@ -866,6 +866,12 @@ pub unsafe extern "C" fn dask_array_tensordot(
 /// Rows (or columns) per block when a whole sparse matrix is cut to meet a chunked operand.
 const SPARSE_ROWS: usize = 4096;
 
+/// A 2-d sparse matrix with fill 0: its products are sums over its entries alone, so it can
+/// be cut into blocks (other fills give the product's own clear error).
+fn cuttable(s: &crate::sparse::Coo) -> bool {
+    s.ndim() == 2 && s.fill_value().as_f64() == 0.0
+}
+
 /// The matrix product `a @ b` (1-d and 2-d arrays). Lazy. A whole sparse matrix times a
 /// chunked array (or the other way round) is a chunked product over sparse blocks.
 ///
@@ -886,12 +892,12 @@ pub unsafe extern "C" fn dask_array_matmul(
         match (sa, sb, unsafe { handle::get(a) }?, unsafe {
             handle::get(b)
         }?) {
-            (Some(s), None, _, Operand::Array(y)) if s.ndim() == 2 && y.ndim() >= 1 => {
+            (Some(s), None, _, Operand::Array(y)) if cuttable(s) && y.ndim() >= 1 => {
                 let k = y.chunks().axis(0).first().copied().unwrap_or(1).max(1);
                 let x = Array::from_sparse_blocks(s, &[s.shape()[0].clamp(1, SPARSE_ROWS), k])?;
                 return put(out_array, x.matmul(y)?);
             }
-            (None, Some(s), Operand::Array(x), _) if s.ndim() == 2 && x.ndim() >= 1 => {
+            (None, Some(s), Operand::Array(x), _) if cuttable(s) && x.ndim() >= 1 => {
                 let k = x
                     .chunks()
                     .axis(x.ndim() - 1)
@@ -901,6 +907,14 @@ pub unsafe extern "C" fn dask_array_matmul(
                     .max(1);
                 let y = Array::from_sparse_blocks(s, &[k, s.shape()[1].clamp(1, SPARSE_ROWS)])?;
                 return put(out_array, x.matmul(&y)?);
+            }
+            (Some(s), None, _, Operand::Array(_)) | (None, Some(s), Operand::Array(_), _)
+                if !cuttable(s) && s.ndim() == 2 =>
+            {
+                return Err(Error::invalid(format!(
+                    "a product of a sparse array needs fill value 0, not {}",
+                    s.fill_value().as_f64()
+                )));
             }
             _ => {}
         }
