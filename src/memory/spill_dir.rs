@@ -21,7 +21,11 @@ pub(crate) enum SpillError {
 pub(crate) struct SpillDir {
     path: PathBuf,
     disk_limit: Option<u64>,
+    /// Bytes of complete spill files (what `used` reports).
     used: AtomicU64,
+    /// `used` plus the bytes of writes in flight: checked against the disk limit, so that
+    /// spills running on several threads at once cannot overshoot it together.
+    claimed: AtomicU64,
 }
 
 static NEXT_DIR: AtomicUsize = AtomicUsize::new(0);
@@ -52,6 +56,7 @@ impl SpillDir {
             path,
             disk_limit,
             used: AtomicU64::new(0),
+            claimed: AtomicU64::new(0),
         })
     }
 
@@ -78,11 +83,10 @@ impl SpillDir {
         let e =
             encode(value, compression).map_err(|e| SpillError::NotSerializable(e.to_string()))?;
         let len = e.len() as u64;
-        // Reserved before writing: spills run on several threads at once.
-        let before = self.used.fetch_add(len, Ordering::Relaxed);
+        let before = self.claimed.fetch_add(len, Ordering::Relaxed);
         if let Some(limit) = self.disk_limit {
             if before + len > limit {
-                self.used.fetch_sub(len, Ordering::Relaxed);
+                self.claimed.fetch_sub(len, Ordering::Relaxed);
                 return Err(SpillError::NoSpace(format!(
                     "the spill disk limit of {limit} bytes is reached ({before} used)"
                 )));
@@ -92,7 +96,7 @@ impl SpillDir {
         let written = File::create(&path).and_then(|mut f| e.write_to(&mut f));
         if let Err(err) = written {
             let _ = std::fs::remove_file(&path);
-            self.used.fetch_sub(len, Ordering::Relaxed);
+            self.claimed.fetch_sub(len, Ordering::Relaxed);
             return Err(if err.raw_os_error() == Some(libc::ENOSPC) {
                 SpillError::NoSpace(format!(
                     "the disk holding the spill directory {} is full",
@@ -102,6 +106,7 @@ impl SpillDir {
                 SpillError::Io(format!("writing {}: {err}", path.display()))
             });
         }
+        self.used.fetch_add(len, Ordering::Relaxed);
         Ok(len)
     }
 
@@ -125,6 +130,7 @@ impl SpillDir {
     pub(crate) fn remove(&self, id: u64, len: u64) {
         let _ = std::fs::remove_file(self.file(id));
         self.used.fetch_sub(len, Ordering::Relaxed);
+        self.claimed.fetch_sub(len, Ordering::Relaxed);
     }
 }
 

@@ -69,6 +69,9 @@ pub(crate) struct Core {
     high: AtomicBool,
     /// Why spilling stopped (disk full, disk limit): shown in errors and the pause message.
     stuck: Mutex<Option<String>>,
+    /// The last refused write: when, why, and the bytes on disk then. New writes wait for
+    /// `RETRY_REFUSED` or for files to be removed, instead of failing every round.
+    refused: Mutex<Option<(Instant, String, u64)>>,
     exhausted: AtomicBool,
     counters: [AtomicU64; 6],
     wake: (Mutex<bool>, Condvar),
@@ -84,6 +87,10 @@ const UNSPILL_NANOS: usize = 5;
 
 /// How long a task waits for memory over the limit to come down before it fails.
 const EXHAUSTED_GRACE: Duration = Duration::from_secs(1);
+
+/// How long after a refused write (disk full, disk limit) before writing is tried again,
+/// unless spill files are removed first.
+const RETRY_REFUSED: Duration = Duration::from_secs(1);
 
 /// How often the spiller looks at process memory when nothing wakes it.
 const POLL: Duration = Duration::from_millis(20);
@@ -153,6 +160,7 @@ impl Store {
             paused: AtomicBool::new(false),
             high: AtomicBool::new(false),
             stuck: Mutex::new(None),
+            refused: Mutex::new(None),
             exhausted: AtomicBool::new(false),
             counters: Default::default(),
             wake: (Mutex::new(false), Condvar::new()),
@@ -372,6 +380,8 @@ enum Attempt {
     Spilled,
     /// A task holds the value right now: writing it would free nothing.
     InUse,
+    /// It needs a new file and the disk refused a write recently: it waits in memory.
+    HeldBack,
     Gone,
     Failed(SpillError),
 }
@@ -431,7 +441,7 @@ impl Core {
     fn balance(&self) {
         let mut process = process::resident_bytes().unwrap_or(0);
         let mut rounds = self.lru.lock().len();
-        let mut failure = None;
+        let mut failure = self.recent_refusal();
         while rounds > 0 && self.over_target(process) {
             let batch = self.victims(&mut rounds, &mut failure);
             if batch.is_empty() {
@@ -482,15 +492,26 @@ impl Core {
     fn settle(&self, entry: &Arc<Entry>, attempt: Attempt, failure: &mut Option<String>) {
         match attempt {
             Attempt::Spilled | Attempt::Gone => {}
-            Attempt::InUse => entry.touch(),
+            Attempt::InUse | Attempt::HeldBack => entry.touch(),
             Attempt::Failed(SpillError::NotSerializable(_)) => {
                 self.unspillable.fetch_add(1, Relaxed);
             }
             Attempt::Failed(SpillError::NoSpace(why) | SpillError::Io(why)) => {
                 entry.touch();
+                let on_disk = self.dir.as_ref().map_or(0, SpillDir::used);
+                *self.refused.lock() = Some((Instant::now(), why.clone(), on_disk));
                 failure.get_or_insert(why);
             }
         }
+    }
+
+    /// Why writing is held back: a write was refused less than `RETRY_REFUSED` ago and no
+    /// spill file has been removed since.
+    fn recent_refusal(&self) -> Option<String> {
+        let refused = self.refused.lock();
+        let (at, why, on_disk) = refused.as_ref()?;
+        let used = self.dir.as_ref().map_or(0, SpillDir::used);
+        (at.elapsed() < RETRY_REFUSED && used >= *on_disk).then(|| why.clone())
     }
 
     /// The next least recently used values that need a file written: one per core
@@ -539,16 +560,21 @@ impl Core {
             return Vec::new();
         };
         std::thread::scope(|s| {
+            // A thread that cannot be started (resources exhausted) leaves its value to
+            // this thread: the spiller itself must not die.
             let others: Vec<_> = rest
                 .iter()
-                .map(|e| s.spawn(move || self.spill(e, may_write)))
+                .map(|e| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, move || self.spill(e, may_write))
+                        .map_err(|_| e)
+                })
                 .collect();
             let mut attempts = vec![self.spill(first, may_write)];
-            attempts.extend(
-                others
-                    .into_iter()
-                    .map(|h| h.join().expect("spilling does not panic")),
-            );
+            attempts.extend(others.into_iter().map(|h| match h {
+                Ok(h) => h.join().expect("spilling does not panic"),
+                Err(e) => self.spill(e, may_write),
+            }));
             attempts
         })
     }
@@ -569,9 +595,7 @@ impl Core {
         let written = match *on_disk {
             Some(len) => Ok(len), // its file is still there
             None if may_write => dir.write(entry.id, v, self.config.spill_compression),
-            None => Err(SpillError::NoSpace(
-                "the disk refused an earlier write".into(),
-            )),
+            None => return Attempt::HeldBack,
         };
         match written {
             Ok(len) => {

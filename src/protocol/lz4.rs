@@ -24,16 +24,33 @@ fn parallel<T: Send, R: Send>(items: Vec<T>, total: usize, f: impl Fn(T) -> R + 
         lanes[i % threads].push((i, item));
     }
     let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        // A lane whose thread cannot be started (resources exhausted) runs here instead.
         let handles: Vec<_> = lanes
             .into_iter()
             .map(|lane| {
                 let f = &f;
-                s.spawn(move || lane.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>())
+                let run = move |lane: Vec<(usize, T)>| {
+                    lane.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>()
+                };
+                let (tx, rx) = std::sync::mpsc::channel();
+                match std::thread::Builder::new().spawn_scoped(s, move || {
+                    let lane: Vec<(usize, T)> = rx.recv().expect("the lane is sent");
+                    run(lane)
+                }) {
+                    Ok(h) => {
+                        tx.send(lane).expect("the lane thread waits for its lane");
+                        Ok(h)
+                    }
+                    Err(_) => Err(run(lane)),
+                }
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("lz4 threads do not panic"))
+            .flat_map(|h| match h {
+                Ok(h) => h.join().expect("lz4 threads do not panic"),
+                Err(done) => done,
+            })
             .collect()
     });
     done.sort_unstable_by_key(|d| d.0);
