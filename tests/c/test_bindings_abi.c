@@ -73,10 +73,8 @@ static void test_submit_does_not_block_and_cancels(const dask_client *c) {
     dask_operand arg = {.kind = DASK_OPERAND_ARRAY, .array = x};
     CHECK_OK(dask_ufunc_call(e, &arg, 1, &y));
     atomic_int done = 0;
-    double t = now_s();
     dask_future *f = NULL;
-    CHECK_OK(dask_array_submit(c, y, &f));
-    CHECK(now_s() - t < 0.5, "dask_array_submit returns at once (%.3f s)", now_s() - t);
+    CHECK_OK(dask_array_submit(c, y, &f)); /* returns without waiting: not done below */
     CHECK_OK(dask_future_add_done_callback(f, on_done, &done));
     bool is_done = true;
     CHECK_OK(dask_future_is_done(f, &is_done));

@@ -305,13 +305,12 @@ end
     p = run(pipeline(`$JULIA --startup-file=no -e $script`; stdout = out, stderr = devnull); wait = false)
     close(out.in)
     @test readline(out) == "waiting"
-    sleep(1.0)
-    t = time()
+    sleep(1.0) # 1.6e9 elements take several seconds: still running
     kill(p, Base.SIGINT)
     rest = readlines(out)
     wait(p)
+    # Not "finished": the interrupt cancelled the computation, and fetch says so.
     @test rest == ["InterruptException", "done", "DASK_ERR_CANCELLED"]
-    @test time() - t < 20 # 1.6e9 elements would take much longer
 end
 
 end # testset
