@@ -1127,12 +1127,7 @@ impl Array {
                     )))
                 }
             };
-            let offset: Vec<usize> = chunks
-                .unravel(i)
-                .iter()
-                .enumerate()
-                .map(|(ax, &k)| chunks.offsets(ax)[k])
-                .collect();
+            let offset = chunks.block_offset(i);
             pieces.push((offset, c));
         }
         super::sparse_blocks::place(&pieces, &self.shape())
@@ -1236,12 +1231,7 @@ impl Array {
             let b = v
                 .as_buffer()
                 .ok_or_else(|| Error::invalid(format!("block task returned {}", v.kind_name())))?;
-            let offset: Vec<usize> = chunks
-                .unravel(idx)
-                .iter()
-                .enumerate()
-                .map(|(ax, &k)| chunks.offsets(ax)[k])
-                .collect();
+            let offset = chunks.block_offset(idx);
             write(idx, &offset, b)?;
         }
         Ok(())

@@ -121,6 +121,15 @@ impl Chunks {
         out
     }
 
+    /// Where the block with row-major number `linear` starts in the array.
+    pub fn block_offset(&self, linear: usize) -> Vec<usize> {
+        self.unravel(linear)
+            .iter()
+            .enumerate()
+            .map(|(ax, &k)| self.0[ax][..k].iter().sum())
+            .collect()
+    }
+
     /// Grid position of the block with row-major number `linear`.
     pub fn unravel(&self, mut linear: usize) -> Vec<usize> {
         let grid = self.grid();

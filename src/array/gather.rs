@@ -108,16 +108,8 @@ impl Array {
     /// the future cancels the blocks' tasks.
     pub fn submit(&self, client: &Client) -> Result<Future> {
         let (mut graph, outs) = lower_all(&[self])?;
-        let chunks = self.chunks();
         let offsets = (0..self.nblocks())
-            .map(|i| {
-                chunks
-                    .unravel(i)
-                    .iter()
-                    .enumerate()
-                    .map(|(ax, &k)| chunks.offsets(ax)[k])
-                    .collect()
-            })
+            .map(|i| self.chunks().block_offset(i))
             .collect();
         let params = GatherBlocks {
             dtype: self.dtype(),

@@ -11,6 +11,9 @@ const BLOCK: usize = 1 << 20;
 /// Frames below this are done on the calling thread.
 const PARALLEL_FROM: usize = 4 * BLOCK;
 
+/// A lane of numbered items, until a thread takes it.
+type Slot<T> = std::sync::Mutex<Option<Vec<(usize, T)>>>;
+
 /// Runs `f` over `items` on up to the machine's cores, keeping the order of the results.
 fn parallel<T: Send, R: Send>(items: Vec<T>, total: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
@@ -23,35 +26,29 @@ fn parallel<T: Send, R: Send>(items: Vec<T>, total: usize, f: impl Fn(T) -> R + 
     for (i, item) in items.into_iter().enumerate() {
         lanes[i % threads].push((i, item));
     }
+    // Each lane runs on its own thread, or here when its thread cannot be started
+    // (resources exhausted): whoever takes the lane out of its slot runs it.
+    let slots: Vec<Slot<T>> = lanes
+        .into_iter()
+        .map(|l| std::sync::Mutex::new(Some(l)))
+        .collect();
+    let run = |slot: &Slot<T>| -> Vec<(usize, R)> {
+        let lane = slot.lock().expect("lanes do not panic").take();
+        lane.into_iter().flatten().map(|(i, t)| (i, f(t))).collect()
+    };
     let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
-        // A lane whose thread cannot be started (resources exhausted) runs here instead.
-        let handles: Vec<_> = lanes
-            .into_iter()
-            .map(|lane| {
-                let f = &f;
-                let run = move |lane: Vec<(usize, T)>| {
-                    lane.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>()
-                };
-                let (tx, rx) = std::sync::mpsc::channel();
-                match std::thread::Builder::new().spawn_scoped(s, move || {
-                    let lane: Vec<(usize, T)> = rx.recv().expect("the lane is sent");
-                    run(lane)
-                }) {
-                    Ok(h) => {
-                        tx.send(lane).expect("the lane thread waits for its lane");
-                        Ok(h)
-                    }
-                    Err(_) => Err(run(lane)),
-                }
-            })
+        let handles: Vec<_> = slots
+            .iter()
+            .map(|slot| std::thread::Builder::new().spawn_scoped(s, || run(slot)))
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h {
+        let mut done = Vec::new();
+        for (slot, h) in slots.iter().zip(handles) {
+            done.extend(match h {
                 Ok(h) => h.join().expect("lz4 threads do not panic"),
-                Err(done) => done,
-            })
-            .collect()
+                Err(_) => run(slot),
+            });
+        }
+        done
     });
     done.sort_unstable_by_key(|d| d.0);
     done.into_iter().map(|d| d.1).collect()

@@ -19,14 +19,23 @@ static double buffer_sum(const dask_value *v, size_t *out_len) {
     return s;
 }
 
+/* exp of random numbers, lazy: `*x` the random array, the result `exp(x)`. */
+static dask_array *exp_of_random(uint64_t seed, size_t ndim, const size_t *shape, const size_t *chunks,
+                                 dask_array **x) {
+    dask_array *y = NULL;
+    dask_ufunc *e = NULL;
+    CHECK_OK(dask_array_random_uniform(seed, 0.0, 1.0, ndim, shape, chunks, x));
+    CHECK_OK(dask_ufunc_lookup("exp", &e));
+    dask_operand arg = {.kind = DASK_OPERAND_ARRAY, .array = *x};
+    CHECK_OK(dask_ufunc_call(e, &arg, 1, &y));
+    dask_ufunc_free(e);
+    return y;
+}
+
 static void test_submit_matches_compute(const dask_client *c) {
     size_t shape[2] = {300, 200}, chunks[2] = {64, 50};
-    dask_array *x = NULL, *y = NULL;
-    CHECK_OK(dask_array_random_uniform(7, 0.0, 1.0, 2, shape, chunks, &x));
-    dask_ufunc *e = NULL;
-    CHECK_OK(dask_ufunc_lookup("exp", &e));
-    dask_operand arg = {.kind = DASK_OPERAND_ARRAY, .array = x};
-    CHECK_OK(dask_ufunc_call(e, &arg, 1, &y));
+    dask_array *x = NULL;
+    dask_array *y = exp_of_random(7, 2, shape, chunks, &x);
     dask_future *f = NULL;
     CHECK_OK(dask_array_submit(c, y, &f));
     dask_value *got = NULL, *want = NULL;
@@ -56,7 +65,6 @@ static void test_submit_matches_compute(const dask_client *c) {
     dask_value_free(got);
     dask_value_free(want);
     dask_future_free(f);
-    dask_ufunc_free(e);
     dask_array_free(y);
     dask_array_free(x);
 }
@@ -66,12 +74,8 @@ static void on_done(void *ctx) { atomic_fetch_add((atomic_int *)ctx, 1); }
 static void test_submit_does_not_block_and_cancels(const dask_client *c) {
     /* Large enough to still be running when cancelled: 64 blocks of 4M elements. */
     size_t shape[1] = {(size_t)1 << 28}, chunks[1] = {(size_t)1 << 22};
-    dask_array *x = NULL, *y = NULL;
-    CHECK_OK(dask_array_random_uniform(3, 0.0, 1.0, 1, shape, chunks, &x));
-    dask_ufunc *e = NULL;
-    CHECK_OK(dask_ufunc_lookup("exp", &e));
-    dask_operand arg = {.kind = DASK_OPERAND_ARRAY, .array = x};
-    CHECK_OK(dask_ufunc_call(e, &arg, 1, &y));
+    dask_array *x = NULL;
+    dask_array *y = exp_of_random(3, 1, shape, chunks, &x);
     atomic_int done = 0;
     dask_future *f = NULL;
     CHECK_OK(dask_array_submit(c, y, &f)); /* returns without waiting: not done below */
@@ -86,7 +90,6 @@ static void test_submit_does_not_block_and_cancels(const dask_client *c) {
     dask_value *v = NULL;
     CHECK_ERR(dask_future_result(f, -1.0, &v), DASK_ERR_CANCELLED);
     dask_future_free(f);
-    dask_ufunc_free(e);
     dask_array_free(y);
     dask_array_free(x);
 }
