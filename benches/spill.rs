@@ -2,7 +2,8 @@
 //! blocks, random and compressible, with and without lz4, against plain file writes and reads
 //! of the same bytes in the same run. No fsync (spill files are transient), as for the peers.
 //! Reproduce: `cargo bench --features blas --bench spill` (files go to target/spill-bench);
-//! peers: `python anchors.py spill`. Best of 3.
+//! peers: `python anchors.py spill`. Best of 3. Sections alone: `... --bench spill -- spiller`
+//! (sections: plain, codecs, spiller, ooc; `random` or `compressible` picks one data kind).
 
 use dask::protocol::{read_file, write_value, Compression};
 use dask::value::{Buffer, Value};
@@ -150,7 +151,8 @@ fn encode_all(vals: &[Value], c: Compression) -> f64 {
     let t = Instant::now();
     let mut stored = 0;
     for v in vals {
-        stored += dask::protocol::encode(v, c).unwrap().stored_bytes();
+        let e = dask::protocol::encode(v, c).unwrap();
+        stored += e.stored_bytes() + e.sealed_head().len();
     }
     assert!(stored > 0);
     t.elapsed().as_secs_f64()
@@ -206,6 +208,28 @@ fn raw_read(dir: &Path) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+/// Sections named on the command line, or all.
+fn wanted(section: &str) -> bool {
+    let names: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let kinds = ["random", "compressible"];
+    let sections: Vec<&String> = names
+        .iter()
+        .filter(|n| !kinds.contains(&n.as_str()))
+        .collect();
+    let picked: Vec<&String> = names
+        .iter()
+        .filter(|n| kinds.contains(&n.as_str()))
+        .collect();
+    if kinds.contains(&section) {
+        picked.is_empty() || picked.iter().any(|n| *n == section)
+    } else {
+        sections.is_empty() || sections.iter().any(|n| *n == section)
+    }
+}
+
 fn main() {
     println!("libdask spill I/O benchmarks: {BLOCKS} blocks of 8 MiB float64 (2 GiB), no fsync");
     println!("reproduce: cargo bench --features blas --bench spill");
@@ -213,23 +237,31 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for compressible in [false, true] {
-        let vals = blocks(compressible);
         let kind = if compressible {
             "compressible"
         } else {
             "random"
         };
-        let w = best(|| raw_write(&dir, &vals));
-        let r = best(|| raw_read(&dir));
-        println!(
-            "{kind:>12}: plain files          write {:.2} GiB/s, read {:.2} GiB/s",
-            gib_per_s(w),
-            gib_per_s(r)
-        );
+        if !wanted(kind) {
+            continue;
+        }
+        let vals = blocks(compressible);
+        if wanted("plain") {
+            let w = best(|| raw_write(&dir, &vals));
+            let r = best(|| raw_read(&dir));
+            println!(
+                "{kind:>12}: plain files          write {:.2} GiB/s, read {:.2} GiB/s",
+                gib_per_s(w),
+                gib_per_s(r)
+            );
+        }
         for (name, c) in [
             ("lz4 auto", Compression::Auto),
             ("no compression", Compression::None),
         ] {
+            if !wanted("codecs") {
+                break;
+            }
             let w = best(|| write_all(&dir, &vals, c));
             let stored: u64 = (0..BLOCKS)
                 .map(|i| std::fs::metadata(path(&dir, i)).unwrap().len())
@@ -251,6 +283,9 @@ fn main() {
             ("lz4 auto", Compression::Auto),
             ("no compression", Compression::None),
         ] {
+            if !wanted("spiller") {
+                break;
+            }
             let (w, r) = best_pair(|| through_a_client(&dir, &vals, c));
             println!(
                 "{kind:>12}: spiller, {name:<9} write {:.2} GiB/s, read {:.2} GiB/s (a client's store)",
@@ -260,14 +295,18 @@ fn main() {
         }
         // Plain files again, after the codecs: the page cache is then as full as it was for
         // them (the first plain run meets an emptier one).
-        let w = best(|| raw_write(&dir, &vals));
-        println!(
-            "{kind:>12}: plain files again    write {:.2} GiB/s",
-            gib_per_s(w)
-        );
+        if wanted("plain") {
+            let w = best(|| raw_write(&dir, &vals));
+            println!(
+                "{kind:>12}: plain files again    write {:.2} GiB/s",
+                gib_per_s(w)
+            );
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
-    out_of_core();
+    if wanted("ooc") {
+        out_of_core();
+    }
 }
 
 /// A transform 3x the memory limit persisted then reduced, with and without the limit.

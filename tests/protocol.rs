@@ -4,7 +4,7 @@
 
 use dask::array::Scalar;
 use dask::error::Error;
-use dask::protocol::{decode, encode, read_value, write_value, Compression};
+use dask::protocol::{decode, encode, read_file, read_value, write_value, Compression};
 use dask::sparse::Coo;
 use dask::value::{Buffer, DType, Value};
 use proptest::prelude::*;
@@ -102,7 +102,27 @@ fn round_trip(v: &Value, ctx: &str) {
         assert_eq!(n, file.len());
         let back = read_value(&mut &file[..], file.len(), ctx).unwrap();
         assert!(same(v, &back), "{ctx} {c:?}: read_value differs");
+        // The spill path: written into a file (frames hashed as written, header last), the
+        // same bytes as the stream, read back through the file (mapped when large).
+        let path = scratch_file();
+        e.write_file(&std::fs::File::create(&path).unwrap())
+            .unwrap();
+        assert!(std::fs::read(&path).unwrap() == bytes, "{ctx} {c:?}: file differs");
+        let back = read_file(&path, bytes.len(), ctx).unwrap();
+        assert!(same(v, &back), "{ctx} {c:?}: read_file differs");
+        std::fs::remove_file(&path).unwrap();
     }
+}
+
+/// A fresh file name under the system's temporary directory.
+fn scratch_file() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "dask-protocol-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
 }
 
 const DTYPES: [DType; 11] = [
@@ -135,6 +155,20 @@ fn scalars_strings_and_bytes_round_trip() {
         Value::Bytes(Arc::from(vec![7u8; 100_000])),
     ] {
         round_trip(&v, &format!("{v:?}"));
+    }
+}
+
+#[test]
+fn blocks_of_several_mebibytes_round_trip_through_files() {
+    // Frames that span several 2 MiB pieces of a file and start mid-piece, and blocks in
+    // huge-page memory (from 2 MiB on); read back mapped.
+    for (shape, compressible) in [
+        (&[700_001usize][..], false),
+        (&[1 << 18], false),
+        (&[900, 1000], true),
+    ] {
+        let b = buffer(DType::Float64, shape, 11, compressible);
+        round_trip(&Value::Buffer(b), &format!("{shape:?}"));
     }
 }
 

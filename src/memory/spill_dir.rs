@@ -93,7 +93,7 @@ impl SpillDir {
             }
         }
         let path = self.file(id);
-        let written = File::create(&path).and_then(|mut f| e.write_to(&mut f));
+        let written = File::create(&path).and_then(|f| e.write_file(&f));
         if let Err(err) = written {
             let _ = std::fs::remove_file(&path);
             self.claimed.fetch_sub(len, Ordering::Relaxed);

@@ -94,6 +94,14 @@ const RETRY_REFUSED: Duration = Duration::from_secs(1);
 
 /// How often the spiller looks at process memory when nothing wakes it.
 const POLL: Duration = Duration::from_millis(20);
+/// Values a spill round hands each core: enough that the cores rarely wait for each other's
+/// last write, few enough that the round's picks stay the least recently used.
+const PER_LANE: usize = 4;
+
+/// Threads that write spill files at once: one per core.
+fn lanes() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
 
 enum State {
     /// In memory; `on_disk` is the length of a spill file that still holds the same value
@@ -514,20 +522,20 @@ impl Core {
         (at.elapsed() < RETRY_REFUSED && used >= *on_disk).then(|| why.clone())
     }
 
-    /// The next least recently used values that need a file written: one per core
+    /// The next least recently used values that need a file written: a few per core
     /// (page-cache writes to different files scale with the cores, one file's do not),
     /// fewer when fewer bytes bring managed memory down to the target. Values on the way
     /// that need no write (in use, or read back with their file still there) are settled
     /// here, on this thread.
     fn victims(&self, rounds: &mut usize, failure: &mut Option<String>) -> Vec<Arc<Entry>> {
-        let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let most = lanes() * PER_LANE;
         let excess = self
             .managed
             .load(Relaxed)
             .saturating_sub((self.config.target * self.limit() as f64) as usize);
-        let mut batch: Vec<Arc<Entry>> = Vec::with_capacity(lanes);
+        let mut batch: Vec<Arc<Entry>> = Vec::with_capacity(most);
         let mut bytes = 0;
-        while *rounds > 0 && batch.len() < lanes && (batch.is_empty() || bytes < excess) {
+        while *rounds > 0 && batch.len() < most && (batch.is_empty() || bytes < excess) {
             *rounds -= 1;
             let Some((tick, weak)) = self.lru.lock().pop_first() else {
                 break;
@@ -554,29 +562,52 @@ impl Core {
         batch
     }
 
-    /// Spills the entries of `batch` at the same time, one thread each.
+    /// Spills the entries of `batch` on one thread per core, each taking the next entry as
+    /// soon as its last write is done (a slow write holds up only its own thread). Once the
+    /// disk refuses a write, the rest of the batch writes nothing.
     fn spill_batch(&self, batch: &[Arc<Entry>], may_write: bool) -> Vec<Attempt> {
-        let Some((first, rest)) = batch.split_first() else {
-            return Vec::new();
+        let next = AtomicUsize::new(0);
+        let refused = AtomicBool::new(!may_write);
+        let threads = lanes().min(batch.len());
+        let lane = || {
+            let run = || {
+                let mut done = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Relaxed);
+                    let Some(entry) = batch.get(i) else {
+                        return done;
+                    };
+                    let attempt = self.spill(entry, !refused.load(Relaxed));
+                    if matches!(
+                        attempt,
+                        Attempt::Failed(SpillError::NoSpace(_) | SpillError::Io(_))
+                    ) {
+                        refused.store(true, Relaxed);
+                    }
+                    done.push((i, attempt));
+                }
+            };
+            // With a lane on every core, a frame's compression stays on its lane.
+            if threads > 1 {
+                crate::protocol::on_this_core(run)
+            } else {
+                run()
+            }
         };
-        std::thread::scope(|s| {
-            // A thread that cannot be started (resources exhausted) leaves its value to
-            // this thread: the spiller itself must not die.
-            let others: Vec<_> = rest
-                .iter()
-                .map(|e| {
-                    std::thread::Builder::new()
-                        .spawn_scoped(s, move || self.spill(e, may_write))
-                        .map_err(|_| e)
-                })
+        let mut done = std::thread::scope(|s| {
+            // A thread that cannot be started (resources exhausted) leaves its share to the
+            // others and this thread: the spiller itself must not die.
+            let others: Vec<_> = (1..threads)
+                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, lane).ok())
                 .collect();
-            let mut attempts = vec![self.spill(first, may_write)];
-            attempts.extend(others.into_iter().map(|h| match h {
-                Ok(h) => h.join().expect("spilling does not panic"),
-                Err(e) => self.spill(e, may_write),
-            }));
-            attempts
-        })
+            let mut done = lane();
+            for h in others {
+                done.extend(h.join().expect("spilling does not panic"));
+            }
+            done
+        });
+        done.sort_unstable_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, attempt)| attempt).collect()
     }
 
     /// Spills `entry`; writes a file only when `may_write` (a value read back earlier still

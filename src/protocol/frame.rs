@@ -104,7 +104,10 @@ fn lz4(raw: &[u8]) -> Vec<u8> {
     super::lz4::compress(raw)
 }
 
-/// The stored form of `raw` under `setting`, with its descriptor.
+/// The stored form of `raw` under `setting`, with its descriptor. A frame stored raw gets
+/// its checksum later, while it is written (`Encoded` knows which ones): hashing a large
+/// block piece by piece just before each piece is copied out reads it from memory once, not
+/// twice.
 pub(super) fn store(raw: &[u8], setting: Compression) -> (FrameMeta, Cow<'_, [u8]>) {
     let compressed = match setting {
         Compression::None => None,
@@ -128,7 +131,11 @@ pub(super) fn store(raw: &[u8], setting: Compression) -> (FrameMeta, Cow<'_, [u8
         raw_len: raw.len(),
         stored_len: stored.len(),
         codec,
-        checksum: checksum(&stored),
+        checksum: if codec == CODEC_RAW {
+            0
+        } else {
+            checksum(&stored)
+        },
     };
     (meta, stored)
 }

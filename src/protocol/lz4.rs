@@ -14,12 +14,27 @@ const PARALLEL_FROM: usize = 4 * BLOCK;
 /// A lane of numbered items, until a thread takes it.
 type Slot<T> = std::sync::Mutex<Option<Vec<(usize, T)>>>;
 
+thread_local! {
+    /// Set on threads whose caller already keeps every core busy.
+    static ONE_CORE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with the lz4 work it does kept on the calling thread: for callers that already
+/// run one such thread per core (the spiller's lanes), where splitting each frame over the
+/// cores again would only add threads to start and switch between.
+pub(crate) fn on_this_core<R>(f: impl FnOnce() -> R) -> R {
+    let was = ONE_CORE.replace(true);
+    let r = f();
+    ONE_CORE.set(was);
+    r
+}
+
 /// Runs `f` over `items` on up to the machine's cores, keeping the order of the results.
 fn parallel<T: Send, R: Send>(items: Vec<T>, total: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(items.len());
-    if threads <= 1 || total < PARALLEL_FROM {
+    if threads <= 1 || total < PARALLEL_FROM || ONE_CORE.get() {
         return items.into_iter().map(f).collect();
     }
     let mut lanes: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();

@@ -26,9 +26,20 @@ fn pad(n: usize) -> usize {
 /// A value ready to be written: the prefix and header, then its stored frames (borrowed
 /// from the value where they are raw and contiguous).
 pub struct Encoded<'a> {
+    /// The prefix and header, with the checksums of raw frames still zero: they are
+    /// computed as the frames are written (see `store`), then the header is sealed.
     head: Vec<u8>,
     frames: Vec<Cow<'a, [u8]>>,
+    /// For each frame, where its checksum goes in `head` if it is still to be computed.
+    unsummed: Vec<Option<usize>>,
 }
+
+/// Raw frames are hashed and written in pieces that end at multiples of this offset in the
+/// file: the page cache then holds each piece in one 2 MiB folio (smaller or straddling
+/// writes make smaller folios, which a mapped read pages in at half the speed), and the
+/// piece the hash has just read is still in the last-level cache when the copy to the file
+/// reads it again.
+const PIECE: u64 = 2 << 20;
 
 impl Encoded<'_> {
     /// Bytes of the whole message.
@@ -49,16 +60,66 @@ impl Encoded<'_> {
         self.frames.iter().map(|f| f.len()).sum()
     }
 
-    /// Writes the message.
+    /// The prefix and header with every checksum in place (hashing the raw frames whose
+    /// checksum is still to be computed).
+    pub fn sealed_head(&self) -> Vec<u8> {
+        let mut head = self.head.clone();
+        for (f, at) in self.frames.iter().zip(&self.unsummed) {
+            if let Some(at) = *at {
+                head[at..at + 8].copy_from_slice(&super::frame::checksum(f).to_le_bytes());
+            }
+        }
+        seal(&mut head);
+        head
+    }
+
+    /// Writes the message to a stream.
     pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
         const ZEROS: [u8; ALIGN] = [0; ALIGN];
-        w.write_all(&self.head)?;
-        w.write_all(&ZEROS[..pad(self.head.len())])?;
+        let head = self.sealed_head();
+        w.write_all(&head)?;
+        w.write_all(&ZEROS[..pad(head.len())])?;
         for f in &self.frames {
             w.write_all(f)?;
             w.write_all(&ZEROS[..pad(f.len())])?;
         }
         Ok(())
+    }
+
+    /// Writes the message into `file`, a new empty file. Its whole length is reserved first,
+    /// so a full disk refuses the write before any byte is copied; raw frames are hashed
+    /// piece by piece as they are written; the header goes last, so a write cut short leaves
+    /// a file that fails to read (bad magic), never one that reads wrong.
+    pub fn write_file(&self, file: &std::fs::File) -> std::io::Result<()> {
+        use std::hash::Hasher;
+        use std::os::unix::fs::FileExt;
+        reserve(file, self.len() as u64)?;
+        let mut head = self.head.clone();
+        let mut at = (head.len() + pad(head.len())) as u64;
+        for (f, sum_at) in self.frames.iter().zip(&self.unsummed) {
+            match *sum_at {
+                Some(sum_at) => {
+                    let mut hash = twox_hash::XxHash3_64::new();
+                    let mut rest: &[u8] = f;
+                    while !rest.is_empty() {
+                        let n = ((PIECE - at % PIECE) as usize).min(rest.len());
+                        let (piece, tail) = rest.split_at(n);
+                        hash.write(piece);
+                        file.write_all_at(piece, at)?;
+                        at += n as u64;
+                        rest = tail;
+                    }
+                    head[sum_at..sum_at + 8].copy_from_slice(&hash.finish().to_le_bytes());
+                }
+                None => {
+                    file.write_all_at(f, at)?;
+                    at += f.len() as u64;
+                }
+            }
+            at += pad(f.len()) as u64; // padding reads as zeros: the file already has its length
+        }
+        seal(&mut head);
+        file.write_all_at(&head, 0)
     }
 
     /// The message as one vector.
@@ -70,12 +131,46 @@ impl Encoded<'_> {
     }
 }
 
+/// Gives `file` its final length `len`, with the disk space allocated up front where the
+/// file system can (elsewhere the file is only extended and space is found as it is written).
+fn reserve(file: &std::fs::File, len: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if allocate(file, len)? {
+        return Ok(());
+    }
+    file.set_len(len)
+}
+
+/// `fallocate`: true when the space is allocated, false when the file system cannot.
+#[cfg(target_os = "linux")]
+fn allocate(file: &std::fs::File, len: u64) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let len =
+        libc::off_t::try_from(len).map_err(|_| std::io::Error::from_raw_os_error(libc::EFBIG))?;
+    // SAFETY: a valid open descriptor; fallocate only reads its arguments.
+    if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) } == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(err),
+    }
+}
+
+/// Puts the header's checksum into the prefix (once the frames' checksums are in the header).
+fn seal(head: &mut [u8]) {
+    let sum = super::frame::checksum(&head[PREFIX..]);
+    head[12..20].copy_from_slice(&sum.to_le_bytes());
+}
+
 /// Encodes `value` with frames compressed per `compression`. Fails for values that cannot be
 /// serialized (opaque host values without a serializer, operation parameters).
 pub fn encode(value: &Value, compression: Compression) -> Result<Encoded<'_>> {
     let (mut header, raw) = layout(value)?;
     header.u32(raw.len() as u32);
     let mut frames = Vec::with_capacity(raw.len());
+    let mut unsummed = Vec::with_capacity(raw.len());
     for r in raw {
         let (meta, stored) = match r {
             Cow::Borrowed(b) => store(b, compression),
@@ -85,6 +180,8 @@ pub fn encode(value: &Value, compression: Compression) -> Result<Encoded<'_>> {
             }
         };
         meta.write(&mut header);
+        // The checksum is the descriptor's last field.
+        unsummed.push((meta.codec == CODEC_RAW).then(|| PREFIX + header.bytes.len() - 8));
         frames.push(stored);
     }
     let mut head = Writer::default();
@@ -92,11 +189,12 @@ pub fn encode(value: &Value, compression: Compression) -> Result<Encoded<'_>> {
     head.raw(&VERSION.to_le_bytes());
     head.raw(&0u16.to_le_bytes());
     head.u32(header.bytes.len() as u32);
-    head.u64(super::frame::checksum(&header.bytes));
+    head.u64(0); // the header's checksum: `seal`
     head.raw(&header.bytes);
     Ok(Encoded {
         head: head.bytes,
         frames,
+        unsummed,
     })
 }
 

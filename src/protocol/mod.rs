@@ -16,5 +16,6 @@ mod message;
 mod wire;
 
 pub use frame::Compression;
+pub(crate) use lz4::on_this_core;
 pub use mapped::read_file;
 pub use message::{decode, encode, encoded_len, read_value, write_value, Encoded};

@@ -1,8 +1,10 @@
 //! Typed n-dimensional buffers: the form in which array blocks cross task and language
 //! boundaries (pointer, dtype, shape, byte strides), DuckDB-vector style rather than
-//! element by element. Memory is either Rust-owned or lent by the host with a release callback.
+//! element by element. Memory is Rust-owned, mapped by the library (large blocks, `huge`), or
+//! lent by the host with a release callback.
 
 use super::dtype::{DType, Element};
+use super::huge::{HugeBlock, HUGE_FROM};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -17,6 +19,8 @@ pub struct Storage {
 enum Owner {
     /// Keeps a Rust allocation (a `Vec<T>` moved into a box, so its heap pointer is stable).
     Rust(#[allow(dead_code)] Box<dyn Send + Sync>),
+    /// A large block mapped by the library (`huge`), unmapped when dropped.
+    Mapped(#[allow(dead_code)] HugeBlock),
     /// Host memory: the callback gives it back when the last reference goes.
     Foreign(Option<Box<dyn FnOnce() + Send + Sync>>),
 }
@@ -63,7 +67,7 @@ impl Storage {
 impl std::fmt::Debug for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.owner {
-            Owner::Rust(_) => "owned",
+            Owner::Rust(_) | Owner::Mapped(_) => "owned",
             Owner::Foreign(_) => "borrowed",
         };
         write!(f, "Storage({} bytes, {kind})", self.len)
@@ -126,10 +130,19 @@ impl Buffer {
         let bytes = element_count(shape)?
             .checked_mul(dtype.itemsize())
             .ok_or_else(|| Error::Shape(format!("shape {shape:?} is too large")))?;
-        // u64 words keep every dtype aligned.
-        let words = zeroed_words(bytes.div_ceil(8))?;
-        let mut storage = Storage::from_vec(words);
-        storage.len = bytes;
+        let storage = match (bytes >= HUGE_FROM).then(|| super::huge::zeroed(bytes)) {
+            Some(Some(block)) => Storage {
+                ptr: block.ptr(),
+                len: bytes,
+                owner: Owner::Mapped(block),
+            },
+            _ => {
+                // u64 words keep every dtype aligned.
+                let mut storage = Storage::from_vec(zeroed_words(bytes.div_ceil(8))?);
+                storage.len = bytes;
+                storage
+            }
+        };
         Ok(Buffer {
             dtype,
             shape: shape.to_vec(),
@@ -329,7 +342,9 @@ impl Buffer {
         if !self.is_c_contiguous() {
             return Err(Error::invalid("buffer is not C-contiguous"));
         }
-        if !Arc::get_mut(&mut self.storage).is_some_and(|s| matches!(s.owner, Owner::Rust(_))) {
+        if !Arc::get_mut(&mut self.storage)
+            .is_some_and(|s| matches!(s.owner, Owner::Rust(_) | Owner::Mapped(_)))
+        {
             return Err(Error::invalid(
                 "buffer is shared or borrowed, and therefore read-only",
             ));

@@ -6,6 +6,7 @@
 
 mod buffer;
 mod dtype;
+mod huge;
 mod opaque;
 
 /// Layout helpers shared with the array kernels.
