@@ -115,6 +115,12 @@ fn through_a_client(dir: &Path, vals: &[Value], c: Compression) -> (f64, f64) {
     let stats = client.memory_stats();
     assert_eq!(stats.spill_count as usize, BLOCKS, "{stats:?}");
     let w = last.1.as_secs_f64();
+    if std::env::var("SPILL_BENCH_ALL").is_ok() {
+        eprintln!(
+            "  wall {w:.3} s, time inside spill writes {:.3} s",
+            stats.spill_nanos as f64 * 1e-9
+        );
+    }
     let t = Instant::now();
     let back: Vec<_> = futures.iter().map(|f| f.result().unwrap()).collect();
     let r = t.elapsed().as_secs_f64();

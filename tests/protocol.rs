@@ -107,7 +107,10 @@ fn round_trip(v: &Value, ctx: &str) {
         let path = scratch_file();
         e.write_file(&std::fs::File::create(&path).unwrap())
             .unwrap();
-        assert!(std::fs::read(&path).unwrap() == bytes, "{ctx} {c:?}: file differs");
+        assert!(
+            std::fs::read(&path).unwrap() == bytes,
+            "{ctx} {c:?}: file differs"
+        );
         let back = read_file(&path, bytes.len(), ctx).unwrap();
         assert!(same(v, &back), "{ctx} {c:?}: read_file differs");
         std::fs::remove_file(&path).unwrap();

@@ -1,10 +1,11 @@
 //! Large zeroed blocks straight from the kernel, in 2 MiB pages where it can give them.
 //!
-//! A fresh block is written once by whoever fills it (a kernel's output, a decoded spill
-//! file). In 4 KiB pages every page's first write is a fault: filling fresh 8 MiB blocks runs
-//! at 1.8 GiB/s on the benchmark machine, and at 13 GiB/s in 2 MiB pages (512 times fewer
+//! A block read back from a spill file is written once, as a whole, into fresh memory. In
+//! 4 KiB pages every page's first write is a fault: filling fresh 8 MiB blocks runs at
+//! 1.8 GiB/s on the benchmark machine, and at 13 GiB/s in 2 MiB pages (512 times fewer
 //! faults). Such blocks also go back to the system the moment they are dropped, instead of
-//! staying in the allocator's heap, which is what the memory manager counts on after a spill.
+//! staying in the allocator's heap. `Buffer::zeros_to_fill` says who uses them and why not
+//! everyone does.
 
 /// Blocks from this size on are mapped this way; smaller ones come from the allocator.
 pub(super) const HUGE_FROM: usize = 2 << 20;
