@@ -94,13 +94,21 @@ const RETRY_REFUSED: Duration = Duration::from_secs(1);
 
 /// How often the spiller looks at process memory when nothing wakes it.
 const POLL: Duration = Duration::from_millis(20);
-/// Values a spill round hands each core: enough that the cores rarely wait for each other's
-/// last write, few enough that the round's picks stay the least recently used.
-const PER_LANE: usize = 4;
-
 /// Threads that write spill files at once: one per core.
 fn lanes() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// What the lanes of one spill round share.
+struct Round {
+    /// Values still to look at (each is looked at once per round).
+    rounds: usize,
+    /// Why the disk refused a write, once it has.
+    failure: Option<String>,
+    /// Process memory as last read.
+    process: usize,
+    /// Bytes of the values being written right now.
+    in_flight: usize,
 }
 
 enum State {
@@ -437,32 +445,34 @@ impl Core {
         }
     }
 
-    /// True while memory is above where spilling should start.
-    fn over_target(&self, process: usize) -> bool {
+    /// True while memory is above where spilling should start, once the `in_flight` bytes
+    /// being written now are gone.
+    fn over_target(&self, process: usize, in_flight: usize) -> bool {
         let limit = self.limit() as f64;
-        self.managed.load(Relaxed) as f64 > self.config.target * limit
-            || process as f64 > self.config.spill * limit
+        let managed = self.managed.load(Relaxed).saturating_sub(in_flight);
+        managed as f64 > self.config.target * limit
+            || process.saturating_sub(in_flight) as f64 > self.config.spill * limit
     }
 
     /// Spills least recently used values until memory is below the thresholds, then sets the
     /// pause flag from what memory is.
     fn balance(&self) {
-        let mut process = process::resident_bytes().unwrap_or(0);
-        let mut rounds = self.lru.lock().len();
-        let mut failure = self.recent_refusal();
-        while rounds > 0 && self.over_target(process) {
-            let batch = self.victims(&mut rounds, &mut failure);
-            if batch.is_empty() {
-                break; // nothing left to write (the rounds or the queue are exhausted)
-            }
-            // Once the disk has refused, only values whose file is still there (read back
-            // earlier) can go, since that needs no new space.
-            let attempts = self.spill_batch(&batch, failure.is_none());
-            for (entry, attempt) in batch.iter().zip(attempts) {
-                self.settle(entry, attempt, &mut failure);
-            }
-            process = process::resident_bytes().unwrap_or(0);
+        let round = Mutex::new(Round {
+            rounds: self.lru.lock().len(),
+            failure: self.recent_refusal(),
+            process: process::resident_bytes().unwrap_or(0),
+            in_flight: 0,
+        });
+        let work = {
+            let r = round.lock();
+            r.rounds > 0 && self.over_target(r.process, 0)
+        };
+        if work {
+            self.spill_round(&round);
         }
+        let Round {
+            failure, process, ..
+        } = round.into_inner();
         let nothing_left = self.lru.lock().is_empty();
         let limit = self.limit() as f64;
         let managed_high = self.managed.load(Relaxed) as f64 > self.config.pause * limit;
@@ -522,24 +532,13 @@ impl Core {
         (at.elapsed() < RETRY_REFUSED && used >= *on_disk).then(|| why.clone())
     }
 
-    /// The next least recently used values that need a file written: a few per core
-    /// (page-cache writes to different files scale with the cores, one file's do not),
-    /// fewer when fewer bytes bring managed memory down to the target. Values on the way
-    /// that need no write (in use, or read back with their file still there) are settled
-    /// here, on this thread.
-    fn victims(&self, rounds: &mut usize, failure: &mut Option<String>) -> Vec<Arc<Entry>> {
-        let most = lanes() * PER_LANE;
-        let excess = self
-            .managed
-            .load(Relaxed)
-            .saturating_sub((self.config.target * self.limit() as f64) as usize);
-        let mut batch: Vec<Arc<Entry>> = Vec::with_capacity(most);
-        let mut bytes = 0;
-        while *rounds > 0 && batch.len() < most && (batch.is_empty() || bytes < excess) {
-            *rounds -= 1;
-            let Some((tick, weak)) = self.lru.lock().pop_first() else {
-                break;
-            };
+    /// The next least recently used value that needs a file written, while memory is over
+    /// the target (counting the values being written as gone). Values on the way that need
+    /// no write (in use, or read back with their file still there) are settled here.
+    fn next_victim(&self, r: &mut Round) -> Option<Arc<Entry>> {
+        while r.rounds > 0 && self.over_target(r.process, r.in_flight) {
+            r.rounds -= 1;
+            let (tick, weak) = self.lru.lock().pop_first()?;
             let Some(entry) = weak.upgrade() else {
                 continue;
             };
@@ -548,44 +547,40 @@ impl Core {
             }
             entry.tick.store(0, Relaxed);
             if entry.needs_write() {
-                bytes += entry.nbytes;
-                batch.push(entry);
-            } else {
-                let attempt = self.spill(&entry, failure.is_none());
-                let freed = matches!(attempt, Attempt::Spilled);
-                self.settle(&entry, attempt, failure);
-                if freed && !self.over_target(process::resident_bytes().unwrap_or(0)) {
-                    break;
-                }
+                r.in_flight += entry.nbytes;
+                return Some(entry);
+            }
+            let attempt = self.spill(&entry, r.failure.is_none());
+            let freed = matches!(attempt, Attempt::Spilled);
+            self.settle(&entry, attempt, &mut r.failure);
+            if freed {
+                r.process = process::resident_bytes().unwrap_or(0);
             }
         }
-        batch
+        None
     }
 
-    /// Spills the entries of `batch` on one thread per core, each taking the next entry as
-    /// soon as its last write is done (a slow write holds up only its own thread). Once the
-    /// disk refuses a write, the rest of the batch writes nothing.
-    fn spill_batch(&self, batch: &[Arc<Entry>], may_write: bool) -> Vec<Attempt> {
-        let next = AtomicUsize::new(0);
-        let refused = AtomicBool::new(!may_write);
-        let threads = lanes().min(batch.len());
+    /// Writes victims on one lane per core until none is left: each lane takes the next
+    /// least recently used value as soon as its last write is done, so no core waits for
+    /// another's write. Once the disk has refused, only values whose file is still there
+    /// (read back earlier) go, since that needs no new space.
+    fn spill_round(&self, round: &Mutex<Round>) {
+        let threads = lanes();
         let lane = || {
-            let run = || {
-                let mut done = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Relaxed);
-                    let Some(entry) = batch.get(i) else {
-                        return done;
-                    };
-                    let attempt = self.spill(entry, !refused.load(Relaxed));
-                    if matches!(
-                        attempt,
-                        Attempt::Failed(SpillError::NoSpace(_) | SpillError::Io(_))
-                    ) {
-                        refused.store(true, Relaxed);
+            let run = || loop {
+                let (entry, may_write) = {
+                    let mut r = round.lock();
+                    match self.next_victim(&mut r) {
+                        Some(e) => (e, r.failure.is_none()),
+                        None => return,
                     }
-                    done.push((i, attempt));
-                }
+                };
+                let attempt = self.spill(&entry, may_write);
+                let process = process::resident_bytes().unwrap_or(0);
+                let mut r = round.lock();
+                r.in_flight -= entry.nbytes;
+                r.process = process;
+                self.settle(&entry, attempt, &mut r.failure);
             };
             // With a lane on every core, a frame's compression stays on its lane.
             if threads > 1 {
@@ -594,20 +589,14 @@ impl Core {
                 run()
             }
         };
-        let mut done = std::thread::scope(|s| {
-            // A thread that cannot be started (resources exhausted) leaves its share to the
+        std::thread::scope(|s| {
+            // A lane that cannot be started (resources exhausted) leaves the work to the
             // others and this thread: the spiller itself must not die.
-            let others: Vec<_> = (1..threads)
-                .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, lane).ok())
-                .collect();
-            let mut done = lane();
-            for h in others {
-                done.extend(h.join().expect("spilling does not panic"));
+            for _ in 1..threads {
+                let _ = std::thread::Builder::new().spawn_scoped(s, lane);
             }
-            done
+            lane();
         });
-        done.sort_unstable_by_key(|(i, _)| *i);
-        done.into_iter().map(|(_, attempt)| attempt).collect()
     }
 
     /// Spills `entry`; writes a file only when `may_write` (a value read back earlier still
