@@ -10,7 +10,6 @@
 /// Blocks from this size on are mapped this way; smaller ones come from the allocator.
 pub(super) const HUGE_FROM: usize = 2 << 20;
 const HUGE_PAGE: usize = 2 << 20;
-const PAGE: usize = 4096;
 
 /// An anonymous private mapping this value owns; unmapped on drop.
 pub(super) struct HugeBlock {
@@ -36,7 +35,9 @@ impl Drop for HugeBlock {
 /// system has no mapping to give (the caller falls back to the allocator).
 #[cfg(target_os = "linux")]
 pub(super) fn zeroed(len: usize) -> Option<HugeBlock> {
-    let len = len.checked_next_multiple_of(PAGE)?;
+    // SAFETY: sysconf only reads its argument.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    let len = len.checked_next_multiple_of(page)?;
     let span = len.checked_add(HUGE_PAGE)?; // room to slide to a 2 MiB boundary
                                             // SAFETY: a fresh anonymous mapping; failure is reported as MAP_FAILED.
     let p = unsafe {
