@@ -23,6 +23,15 @@ const size_t *dk_sizes(SEXP x, size_t *n) {
     return out;
 }
 
+const int64_t *dk_int64s(SEXP x, size_t *n) {
+    if (TYPEOF(x) != REALSXP) dk_fail(DASK_ERR_INVALID_ARGUMENT, "positions and shapes must be doubles");
+    R_xlen_t len = Rf_xlength(x);
+    int64_t *out = (int64_t *)R_alloc((size_t)len + 1, sizeof *out);
+    for (R_xlen_t i = 0; i < len; ++i) out[i] = (int64_t)REAL(x)[i];
+    *n = (size_t)len;
+    return out;
+}
+
 /* The dims of an R vector as a library shape (reversed); a vector without dim is 1-d. */
 static const size_t *lib_shape(SEXP x, size_t *ndim) {
     SEXP dim = Rf_getAttrib(x, R_DimSymbol);

@@ -45,6 +45,7 @@ SEXP dk_buffer_to_r(const dask_value *v);
 SEXP dk_value_to_r_free(dask_value *v); /* frees v, also on an R error */
 dask_array *dk_vector_to_array(SEXP x, SEXP chunks); /* caller owns the result */
 const size_t *dk_sizes(SEXP x, size_t *n);          /* R numbers -> size_t (R_alloc) */
+const int64_t *dk_int64s(SEXP x, size_t *n);        /* R doubles -> int64_t, truncated (R_alloc) */
 
 /* wait.c: waits on a future from R, interruptible. */
 void dk_wait(dask_future *f, bool owned);

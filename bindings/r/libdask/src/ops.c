@@ -147,21 +147,19 @@ SEXP dk_slice(SEXP x, SEXP index) {
 /* indices: 0-based positions along library `axis`. */
 SEXP dk_take(SEXP x, SEXP indices, SEXP axis) {
     dk_drain();
-    R_xlen_t n = Rf_xlength(indices);
-    int64_t *ix = (int64_t *)R_alloc((size_t)n + 1, sizeof *ix);
-    for (R_xlen_t i = 0; i < n; ++i) ix[i] = (int64_t)REAL(indices)[i];
+    size_t n = 0;
+    const int64_t *ix = dk_int64s(indices, &n);
     dask_array *out = NULL;
-    dk_check(dask_array_take(dk_array(x), ix, (size_t)n, (size_t)Rf_asInteger(axis), &out));
+    dk_check(dask_array_take(dk_array(x), ix, n, (size_t)Rf_asInteger(axis), &out));
     return wrap(out);
 }
 
 SEXP dk_reshape(SEXP x, SEXP shape) {
     dk_drain();
-    R_xlen_t n = Rf_xlength(shape);
-    int64_t *s = (int64_t *)R_alloc((size_t)n + 1, sizeof *s);
-    for (R_xlen_t i = 0; i < n; ++i) s[i] = (int64_t)REAL(shape)[i];
+    size_t n = 0;
+    const int64_t *s = dk_int64s(shape, &n);
     dask_array *out = NULL;
-    dk_check(dask_array_reshape(dk_array(x), (size_t)n, s, &out));
+    dk_check(dask_array_reshape(dk_array(x), n, s, &out));
     return wrap(out);
 }
 
