@@ -48,6 +48,54 @@ pub struct Program {
 }
 
 impl Program {
+    /// The operands an instruction reads.
+    fn operands(instr: &Instr) -> &[Src] {
+        match instr {
+            Instr::Cast { src, .. } => std::slice::from_ref(src),
+            Instr::Apply { args, .. } => args,
+        }
+    }
+
+    /// Which tile register each instruction writes, and how many registers there are: a
+    /// register is reused once the last instruction reading it has run, so a chain of any
+    /// length runs in a few registers. An instruction's register differs from those of its
+    /// operands (loops never write over their inputs).
+    pub fn register_slots(&self) -> (Vec<usize>, usize) {
+        let n = self.instrs.len();
+        let mut last_use: Vec<Option<usize>> = vec![None; n];
+        for (i, instr) in self.instrs.iter().enumerate() {
+            for src in Self::operands(instr) {
+                if let Src::Reg(k) = *src {
+                    last_use[k] = Some(i);
+                }
+            }
+        }
+        if let Some(Src::Reg(out)) = self.output {
+            last_use[out] = Some(usize::MAX); // the result is read after the program
+        }
+        let mut slot_of = vec![0usize; n];
+        let mut free: Vec<usize> = Vec::new();
+        let mut nslots = 0;
+        for (i, instr) in self.instrs.iter().enumerate() {
+            slot_of[i] = free.pop().unwrap_or_else(|| {
+                nslots += 1;
+                nslots - 1
+            });
+            for (j, src) in Self::operands(instr).iter().enumerate() {
+                if let Src::Reg(k) = *src {
+                    let repeated = Self::operands(instr)[..j].contains(src);
+                    if last_use[k] == Some(i) && !repeated {
+                        free.push(slot_of[k]);
+                    }
+                }
+            }
+            if last_use[i].is_none() {
+                free.push(slot_of[i]); // computed but never read
+            }
+        }
+        (slot_of, nslots)
+    }
+
     /// The dtype an operand has.
     pub fn dtype_of(&self, s: Src) -> DType {
         match s {
@@ -294,7 +342,8 @@ pub fn eval(
             ))
         }
     };
-    let mut regs: Vec<Vec<u64>> = program.instrs.iter().map(|_| vec![0u64; TILE]).collect();
+    let (slot_of, nslots) = program.register_slots();
+    let mut regs: Vec<Vec<u64>> = (0..nslots).map(|_| vec![0u64; TILE]).collect();
     let last_reg = program.instrs.len().checked_sub(1);
     let mut start = 0;
     while start < n {
@@ -336,14 +385,14 @@ pub fn eval(
                     direct = true;
                     p
                 }
-                None => regs[i].as_mut_ptr() as *mut u8,
+                None => regs[slot_of[i]].as_mut_ptr() as *mut u8,
             };
             let operand = |s: Src| -> (*mut u8, isize) {
                 match s {
                     Src::Input(k) => (input_ptrs[k].0 as *mut u8, input_ptrs[k].1),
                     Src::Const(k) => (program.consts[k].1.as_ptr() as *mut u8, 0),
                     Src::Reg(k) => (
-                        regs[k].as_ptr() as *mut u8,
+                        regs[slot_of[k]].as_ptr() as *mut u8,
                         program.dtype_of(Src::Reg(k)).itemsize() as isize,
                     ),
                 }
@@ -384,7 +433,9 @@ pub fn eval(
         } else {
             // SAFETY: the output register holds TILE u64 slots, of which the first `len`
             // elements of `isz` bytes were just written.
-            unsafe { std::slice::from_raw_parts(regs[out_reg].as_ptr() as *const u8, len * isz) }
+            unsafe {
+                std::slice::from_raw_parts(regs[slot_of[out_reg]].as_ptr() as *const u8, len * isz)
+            }
         };
         sink.tile(data, start, len, direct);
         start += len;

@@ -21,7 +21,8 @@ use crate::runtime::{Arg as GArg, Graph, OpDef, Operation, Task, TaskId};
 use crate::ufunc::promote::{promote, weak_scalar_dtype};
 use crate::ufunc::{ufunc, Ufunc};
 use crate::value::{DType, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -45,8 +46,57 @@ pub(crate) enum Expr {
     Map {
         ufunc: Arc<Ufunc>,
         args: Vec<Rc<Expr>>,
+        /// Operations in this expression (what its compiled program will hold at most).
+        size: usize,
     },
-    Cast(Rc<Expr>, DType),
+    Cast(Rc<Expr>, DType, usize),
+}
+
+/// Elementwise operations fused into one kernel at most: a chain longer than this (an
+/// iterative algorithm's `x = x + 1` a million times) becomes a chain of kernels of this
+/// size, so each task's program and registers stay small and the work stays linear.
+pub(crate) const FUSE_LIMIT: usize = 128;
+
+impl Expr {
+    fn size(&self) -> usize {
+        match self {
+            Expr::Leaf { .. } | Expr::Const(..) => 0,
+            Expr::Map { size, .. } | Expr::Cast(_, _, size) => *size,
+        }
+    }
+
+    fn map(ufunc: Arc<Ufunc>, args: Vec<Rc<Expr>>) -> Rc<Expr> {
+        let size = 1 + args.iter().map(|a| a.size()).sum::<usize>();
+        Rc::new(Expr::Map { ufunc, args, size })
+    }
+
+    fn cast(inner: Rc<Expr>, dtype: DType) -> Rc<Expr> {
+        let size = 1 + inner.size();
+        Rc::new(Expr::Cast(inner, dtype, size))
+    }
+
+    /// The sub-expressions, taken out (for the iterative drop).
+    fn take_children(&mut self) -> Vec<Rc<Expr>> {
+        match self {
+            Expr::Map { args, .. } => std::mem::take(args),
+            Expr::Cast(inner, ..) => vec![std::mem::replace(
+                inner,
+                Rc::new(Expr::Const(Scalar::Bool(false), DType::Bool)),
+            )],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Drop for Expr {
+    fn drop(&mut self) {
+        let mut stack = self.take_children();
+        while let Some(e) = stack.pop() {
+            if let Some(mut e) = Rc::into_inner(e) {
+                stack.extend(e.take_children());
+            }
+        }
+    }
 }
 
 fn arg_key(a: &GArg) -> (u8, usize, usize) {
@@ -77,38 +127,80 @@ impl Compiler {
         }
     }
 
-    pub(crate) fn compile(&mut self, e: &Expr) -> Result<Src> {
-        Ok(match e {
-            Expr::Leaf { arg, dtype } => {
-                let key = arg_key(arg);
-                if let Some(&s) = self.seen.get(&key) {
-                    return Ok(s);
+    /// Compiles `root` in post-order with an explicit stack (expressions may be deep).
+    pub(crate) fn compile(&mut self, root: &Rc<Expr>) -> Result<Src> {
+        // Compiled sub-expressions by address: an expression reached twice compiles once.
+        let mut done: HashMap<*const Expr, Src> = HashMap::new();
+        let mut stack: Vec<(&Rc<Expr>, bool)> = vec![(root, false)];
+        while let Some((e, children_done)) = stack.pop() {
+            let key = Rc::as_ptr(e);
+            if done.contains_key(&key) {
+                continue;
+            }
+            if !children_done {
+                stack.push((e, true));
+                match &**e {
+                    Expr::Map { args, .. } => stack.extend(args.iter().rev().map(|a| (a, false))),
+                    Expr::Cast(inner, ..) => stack.push((inner, false)),
+                    _ => {}
                 }
-                let s = self.program.add_input(*dtype);
-                self.leaves.push(arg.clone());
-                self.seen.insert(key, s);
-                s
+                continue;
             }
-            Expr::Const(s, d) => self.program.add_const(*s, *d),
-            Expr::Cast(inner, d) => {
-                let s = self.compile(inner)?;
-                self.program.cast(s, *d)
-            }
-            Expr::Map { ufunc, args } => {
-                let srcs = args
-                    .iter()
-                    .map(|a| self.compile(a))
-                    .collect::<Result<Vec<_>>>()?;
-                self.program.apply(ufunc, &srcs)?
-            }
-        })
+            let src = match &**e {
+                Expr::Leaf { arg, dtype } => {
+                    let k = arg_key(arg);
+                    match self.seen.get(&k) {
+                        Some(&s) => s,
+                        None => {
+                            let s = self.program.add_input(*dtype);
+                            self.leaves.push(arg.clone());
+                            self.seen.insert(k, s);
+                            s
+                        }
+                    }
+                }
+                Expr::Const(s, d) => self.program.add_const(*s, *d),
+                Expr::Cast(inner, d, _) => {
+                    let s = done[&Rc::as_ptr(inner)];
+                    self.program.cast(s, *d)
+                }
+                Expr::Map { ufunc, args, .. } => {
+                    let srcs: Vec<Src> = args.iter().map(|a| done[&Rc::as_ptr(a)]).collect();
+                    self.program.apply(ufunc, &srcs)?
+                }
+            };
+            done.insert(key, src);
+        }
+        Ok(done[&Rc::as_ptr(root)])
     }
 }
 
+/// Hashes node ids (unique counters) by one multiplication: lowering a million-node chain
+/// spends its time on the graph, not on SipHash.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
+
 pub(crate) struct Lowerer {
     pub(crate) graph: Graph,
-    slots: HashMap<u64, Vec<Slot>>,
-    users: HashMap<u64, usize>,
+    slots: IdMap<Vec<Slot>>,
+    users: IdMap<usize>,
 }
 
 fn task(op: &'static OpDef, params: Value, args: Vec<GArg>) -> Task {
@@ -134,12 +226,12 @@ pub(crate) fn scalar_dtype(s: Scalar, arrays: &[DType]) -> DType {
 impl Lowerer {
     /// Prepares to lower `roots` (counting how many consumers each node has).
     pub(crate) fn new(roots: &[&Array]) -> Lowerer {
-        let mut users: HashMap<u64, usize> = HashMap::new();
+        let mut users: IdMap<usize> = IdMap::default();
         let mut stack: Vec<&Array> = roots.to_vec();
         for r in roots {
             *users.entry(r.node.id).or_default() += 1;
         }
-        let mut visited = std::collections::HashSet::new();
+        let mut visited = IdSet::default();
         while let Some(a) = stack.pop() {
             if !visited.insert(a.node.id) {
                 continue;
@@ -151,7 +243,7 @@ impl Lowerer {
         }
         Lowerer {
             graph: Graph::new(),
-            slots: HashMap::new(),
+            slots: IdMap::default(),
             users,
         }
     }
@@ -208,11 +300,41 @@ impl Lowerer {
         }
     }
 
-    /// Lowers `a` (memoised), returning one slot per block.
+    /// Lowers `a` (memoised), returning one slot per block. The nodes below `a` that are not
+    /// lowered yet are lowered first, in post-order found with an explicit stack: a chain of
+    /// a million operations is a loop here, not a million nested calls.
     pub(crate) fn lower(&mut self, a: &Array) -> Result<Vec<Slot>> {
         if let Some(s) = self.slots.get(&a.node.id) {
             return Ok(s.clone());
         }
+        let mut order: Vec<Array> = Vec::new();
+        let mut expanded = IdSet::default();
+        let mut stack: Vec<(Array, bool)> = vec![(a.clone(), false)];
+        while let Some((x, inputs_pushed)) = stack.pop() {
+            if inputs_pushed {
+                order.push(x);
+                continue;
+            }
+            if self.slots.contains_key(&x.node.id) || !expanded.insert(x.node.id) {
+                continue;
+            }
+            let inputs: Vec<Array> = x.inputs().into_iter().cloned().collect();
+            stack.push((x, true));
+            for input in inputs.into_iter().rev() {
+                if !self.slots.contains_key(&input.node.id) && !expanded.contains(&input.node.id) {
+                    stack.push((input, false));
+                }
+            }
+        }
+        for x in &order {
+            let slots = self.lower_node(x)?;
+            self.slots.insert(x.node.id, slots);
+        }
+        Ok(self.slots[&a.node.id].clone())
+    }
+
+    /// Lowers one node whose inputs are lowered already.
+    fn lower_node(&mut self, a: &Array) -> Result<Vec<Slot>> {
         let chunks = a.chunks().clone();
         let grid = chunks.grid();
         let shape = chunks.shape();
@@ -285,19 +407,14 @@ impl Lowerer {
                                 _ => unreachable!("arrays are lowered"),
                             })
                             .collect();
-                        Slot::Fuse(Rc::new(Expr::Map {
-                            ufunc: ufunc.clone(),
-                            args: exprs,
-                        }))
+                        Slot::Fuse(Expr::map(ufunc.clone(), exprs))
                     })
                     .collect()
             }
             Op::Astype(x) => {
                 let xs = self.lower(x)?;
                 xs.iter()
-                    .map(|s| {
-                        Slot::Fuse(Rc::new(Expr::Cast(Self::expr_of(s, x.dtype()), a.dtype())))
-                    })
+                    .map(|s| Slot::Fuse(Expr::cast(Self::expr_of(s, x.dtype()), a.dtype())))
                     .collect()
             }
             Op::Reduce {
@@ -444,9 +561,13 @@ impl Lowerer {
                 tasks.into_iter().map(Slot::Ready).collect()
             }
         };
-        // A node several consumers read is materialised once rather than recomputed by each.
-        let slots = if self.users.get(&a.node.id).copied().unwrap_or(0) > 1
-            && slots.iter().any(|s| matches!(s, Slot::Fuse(_)))
+        // A node several consumers read is materialised once rather than recomputed by each;
+        // an expression that reached the fusion limit is materialised so that what builds on
+        // it starts a new kernel.
+        let shared = self.users.get(&a.node.id).copied().unwrap_or(0) > 1;
+        let slots = if slots
+            .iter()
+            .any(|s| matches!(s, Slot::Fuse(e) if shared || e.size() >= FUSE_LIMIT))
         {
             slots
                 .iter()
@@ -459,7 +580,6 @@ impl Lowerer {
         } else {
             slots
         };
-        self.slots.insert(a.node.id, slots.clone());
         Ok(slots)
     }
 

@@ -133,6 +133,50 @@ pub(crate) enum Op {
     },
 }
 
+impl Op {
+    /// The arrays this operation reads, taken out of it (what `Drop` walks).
+    fn into_inputs(self) -> Vec<Array> {
+        match self {
+            Op::Blocks(_) | Op::Futures(_) | Op::Create(_) | Op::BlockFn { .. } => vec![],
+            Op::Map { args, .. } => args
+                .into_iter()
+                .filter_map(|a| match a {
+                    Arg::Array(x) => Some(x),
+                    Arg::Scalar(_) => None,
+                })
+                .collect(),
+            Op::Astype(x)
+            | Op::Reduce { input: x, .. }
+            | Op::ArgReduce { input: x, .. }
+            | Op::Transpose { input: x, .. }
+            | Op::Assemble { input: x, .. }
+            | Op::Reshape { input: x }
+            | Op::Cumulative { input: x, .. }
+            | Op::ToSparse { input: x, .. }
+            | Op::ToDense { input: x } => vec![x],
+            Op::Concatenate { inputs, .. } | Op::MapBlocks { inputs, .. } => inputs,
+            Op::Tensordot { a, b, .. } => vec![a, b],
+            Op::Select { input, mask } => vec![input, mask],
+        }
+    }
+}
+
+/// Dropping the last handle on a chain of a million operations must not recurse a million
+/// times: the nodes that lose their last reference here are taken apart on an explicit stack.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let op = std::mem::replace(&mut self.op, Op::Blocks(Vec::new()));
+        let mut stack = op.into_inputs();
+        while let Some(a) = stack.pop() {
+            if let Some(mut node) = Arc::into_inner(a.node) {
+                let op = std::mem::replace(&mut node.op, Op::Blocks(Vec::new()));
+                stack.extend(op.into_inputs());
+                // `node` drops here with an empty operation: nothing below it is reached.
+            }
+        }
+    }
+}
+
 impl Array {
     pub(crate) fn new(dtype: DType, chunks: Chunks, op: Op) -> Array {
         // Sparse blocks stay sparse through operations that keep the block kind.
