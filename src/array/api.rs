@@ -31,7 +31,7 @@ pub enum ChunkSpec {
 impl ChunkSpec {
     pub fn resolve(&self, shape: &[usize], dtype: DType) -> Result<Chunks> {
         match self {
-            ChunkSpec::Auto => Ok(Chunks::auto(shape, dtype.itemsize(), AUTO_BLOCK_BYTES)),
+            ChunkSpec::Auto => Chunks::auto(shape, dtype.itemsize(), AUTO_BLOCK_BYTES),
             ChunkSpec::Regular(b) => Chunks::regular(shape, b),
             ChunkSpec::Explicit(s) => Chunks::from_sizes(shape, s.clone()),
         }

@@ -21,7 +21,7 @@ mod scalar;
 mod sparse_blocks;
 
 pub use api::{ChunkSpec, Index, Operand};
-pub use chunks::{Chunks, AUTO_BLOCK_BYTES};
+pub use chunks::{checked_len, Chunks, AUTO_BLOCK_BYTES, MAX_BLOCKS, MAX_ELEMENTS};
 pub use dispatch::{
     apply_ufunc, register_foreign_kind, register_kind, ArrayKind, ForeignArray, ForeignCall,
     ForeignKind,

@@ -222,13 +222,28 @@ fn dtype(d: dask_dtype) -> Result<DType> {
     DType::from_code(d)
 }
 
+/// Most axes an array may have (NumPy's limit): a larger `ndim` is a caller's mistake,
+/// refused before the library reads that many entries.
+const MAX_NDIM: usize = 64;
+
+fn check_ndim(ndim: usize) -> Result<()> {
+    if ndim > MAX_NDIM {
+        return Err(Error::Shape(format!(
+            "ndim {ndim} is more than the {MAX_NDIM} axes an array may have"
+        )));
+    }
+    Ok(())
+}
+
 fn shape_of<'a>(ndim: usize, shape: *const usize) -> Result<&'a [usize]> {
+    check_ndim(ndim)?;
     // SAFETY: exported functions pass their caller's arrays, valid per their contract.
     unsafe { slice(shape, ndim, "shape") }
 }
 
 /// The chunk spec: `chunks` NULL means "auto" (~128 MiB blocks), else a block shape.
 fn chunk_spec(ndim: usize, chunks: *const usize) -> Result<ChunkSpec> {
+    check_ndim(ndim)?;
     if chunks.is_null() {
         return Ok(ChunkSpec::Auto);
     }

@@ -721,12 +721,38 @@ static void test_registration(void) {
     drop_all();
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Shapes too large to exist, and grids with too many blocks: refused when the array is made
+ * (they used to abort the process allocating the block sizes, or wrap around silently).
+ * ------------------------------------------------------------------------------------- */
+
+static void test_huge(void) {
+    dask_array *r = NULL;
+    size_t n36 = (size_t)1 << 36, one = 1;
+    CHECK_FAILS(dask_array_zeros(DASK_FLOAT64, 1, &n36, &one, &r), DASK_ERR_SHAPE, "larger chunks", r);
+    size_t n60 = (size_t)1 << 60;
+    CHECK_FAILS(dask_array_zeros(DASK_FLOAT64, 1, &n60, NULL, &r), DASK_ERR_SHAPE, "too large", r);
+    size_t n59 = (size_t)1 << 59; /* 512 PiB of int8: addressable, but 2^32 auto blocks */
+    CHECK_FAILS(dask_array_zeros(DASK_INT8, 1, &n59, NULL, &r), DASK_ERR_SHAPE, "blocks", r);
+    size_t half[2] = {SIZE_MAX / 2, 2}, maxes[2] = {SIZE_MAX, SIZE_MAX};
+    CHECK_FAILS(dask_array_zeros(DASK_FLOAT64, 2, half, NULL, &r), DASK_ERR_SHAPE, "too large", r);
+    CHECK_FAILS(dask_array_zeros(DASK_FLOAT64, 2, maxes, maxes, &r), DASK_ERR_SHAPE, "too large", r);
+    size_t big[2] = {(size_t)1 << 33, (size_t)1 << 33};
+    CHECK_FAILS(dask_array_random_uniform(1, 0, 1, 2, big, big, &r), DASK_ERR_SHAPE, "too large", r);
+    CHECK_FAILS(dask_array_zeros(DASK_FLOAT64, 65, maxes, NULL, &r), DASK_ERR_SHAPE, "ndim 65", r);
+    /* Large but possible shapes stay lazy and work. */
+    size_t ok_shape[2] = {(size_t)1 << 29, (size_t)1 << 30}, ok_chunks[2] = {(size_t)1 << 16, (size_t)1 << 16};
+    CHECK_OK(dask_array_zeros(DASK_FLOAT64, 2, ok_shape, ok_chunks, &r));
+    dask_array_free(r);
+}
+
 int main(void) {
     watchdog(small_mode() ? 300 : 60);
     C = new_client(2);
     double t0 = now_s();
     test_null();
     test_shapes();
+    test_huge();
     test_handles_and_ufuncs();
     test_callbacks();
     test_registration();
