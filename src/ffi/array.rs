@@ -162,7 +162,7 @@ pub(crate) fn borrowed_operands(ops: &[Operand]) -> (Vec<dask_array>, Vec<dask_o
     let handles: Vec<dask_array> = ops
         .iter()
         .filter(|op| !matches!(op, Operand::Scalar(_)))
-        .map(|op| handle::unboxed(op.clone()))
+        .map(|op| handle::borrowed(op.clone()))
         .collect();
     let mut next = 0;
     let operands = ops

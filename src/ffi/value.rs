@@ -35,7 +35,7 @@ impl ValueRef {
 
 /// A value handle that borrows `v` (task callback inputs); never boxed, never freed by users.
 pub(crate) fn borrowed_handle(v: &Arc<Value>) -> dask_value {
-    handle::unboxed(ValueRef::Borrowed(v as *const Arc<Value>))
+    handle::borrowed(ValueRef::Borrowed(v as *const Arc<Value>))
 }
 
 /// Turns a handle returned by a callback into the value it holds, consuming owned handles.
@@ -46,8 +46,7 @@ pub(crate) unsafe fn take_value(ptr: *mut dask_value) -> Result<Arc<Value>> {
     // SAFETY: per the contract.
     let v = unsafe { handle::get(ptr) }?.arc().clone();
     // SAFETY: per the contract.
-    let owned = matches!(unsafe { handle::get(ptr) }?, ValueRef::Owned(_));
-    if owned {
+    if !unsafe { handle::is_borrowed(ptr) }? {
         // SAFETY: per the contract.
         unsafe { handle::free(ptr) }?;
     }
@@ -507,19 +506,8 @@ pub unsafe extern "C" fn dask_value_clone(
 /// `value` is NULL or a value handle from this library.
 #[no_mangle]
 pub unsafe extern "C" fn dask_value_free(value: *mut dask_value) {
-    guard_void(|| {
-        // SAFETY: per the contract.
-        if let Some(ValueRef::Borrowed(_)) = unsafe { value.as_ref() }
-            .map(|_| unsafe { handle::get(value) })
-            .transpose()?
-        {
-            return Err(Error::invalid(
-                "task inputs are borrowed from the library; do not free them",
-            ));
-        }
-        // SAFETY: per the contract.
-        unsafe { handle::free(value) }
-    })
+    // SAFETY: per the contract; a lent handle (a task input) is refused by `free`.
+    guard_void(|| unsafe { handle::free(value) })
 }
 
 /// Serializes an opaque host object: writes a new bytes value (`dask_value_from_bytes`) to
