@@ -9,7 +9,7 @@ CARGO   ?= cargo
 CC      ?= gcc
 CXX     ?= g++
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-ABI     := 0
+ABI     := 1
 LIBDIR  := target/release
 BUILD   := build
 LIB     := $(LIBDIR)/libdask.so
@@ -24,12 +24,12 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
 HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || ldconfig -p 2>/dev/null | grep -q 'libopenblas.so ' && echo yes)
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 
-.PHONY: all build header tools test check examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: all build header tools test check abi-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c install install-files clean
 
 all: build
 
-# The soname is libdask.so.0: link it beside the build output so programs linked here run.
+# The soname is libdask.so.1: link it beside the build output so programs linked here run.
 build:
 	$(CARGO) build --release --quiet $(FEATURES)
 	@ln -sf libdask.so $(LIBDIR)/libdask.so.$(ABI)
@@ -44,7 +44,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cpp-test examples-test julia-test r-test exports-test install-test valgrind-test
+check: build lint rust-test c-test cpp-test abi-test examples-test julia-test r-test exports-test install-test valgrind-test
 	@echo "make test: all suites passed"
 
 rust-test:
@@ -76,6 +76,18 @@ $(BUILD)/cpp/header_test: tests/cpp/header_test.cpp include/dask.h $(LIB)
 
 cpp-test: build $(BUILD)/cpp/header_test
 	$(BUILD)/cpp/header_test
+
+# A caller compiled against a header whose versioned structs have an older, smaller layout
+# keeps working with this library (and nothing reads or writes past its structs).
+$(BUILD)/abi/dask.h: include/dask.h tests/abi/shrink-header.sh
+	bash tests/abi/shrink-header.sh $< $@
+
+$(BUILD)/abi/old_layout: tests/abi/old_layout.c tests/c/harness.h $(BUILD)/abi/dask.h $(LIB)
+	$(CC) $(CFLAGS_STRICT) -I$(BUILD)/abi $< -o $@ $(LINK)
+
+abi-test: build $(BUILD)/abi/old_layout
+	$(BUILD)/abi/old_layout
+	valgrind -q --error-exitcode=99 $(BUILD)/abi/old_layout
 
 exports-test: build
 	bash scripts/check-exports.sh $(LIB)

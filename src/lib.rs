@@ -37,4 +37,4 @@ pub use value::{Buffer, DType, Value};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The ABI version: the `N` in the soname `libdask.so.N`. Bumped only on incompatible change.
-pub const ABI_VERSION: u32 = 0;
+pub const ABI_VERSION: u32 = 1;

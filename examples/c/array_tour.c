@@ -78,17 +78,10 @@ static void report(const char *what, double got, double want, double rtol, doubl
         printf("%s\n", verdict);
 }
 
-/* A 0-d array's value as a double (float64 or int64). */
+/* A 0-d array's value as a double (an int64 result is converted on the way). */
 static double scalar(const dask_array *a) {
-    dask_dtype dt = 0;
-    TRY(dask_array_dtype(a, &dt));
-    if (dt == DASK_INT64) {
-        int64_t i = 0;
-        TRY(dask_array_compute_into(client, a, &i, sizeof i));
-        return (double)i;
-    }
     double x = 0;
-    TRY(dask_array_compute_into(client, a, &x, sizeof x));
+    TRY(dask_array_compute_into(client, a, DASK_FLOAT64, &x, sizeof x));
     return x;
 }
 
@@ -126,7 +119,7 @@ static dask_operand num(double f) {
 
 int main(void) {
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     TRY(dask_client_new(&cfg, &client));
     size_t threads = 0;
     TRY(dask_client_threads(client, &threads));
@@ -146,7 +139,7 @@ int main(void) {
     double *X = malloc(sizeof(double) * ROWS * COLS), *Y = malloc(sizeof(double) * ROWS * COLS);
     if (!X || !Y) return 2;
     t = now();
-    TRY(dask_array_compute_into(client, x, X, sizeof(double) * ROWS * COLS));
+    TRY(dask_array_compute_into(client, x, DASK_FLOAT64, X, sizeof(double) * ROWS * COLS));
     printf("  computed into host memory in %.1f ms\n\n", (now() - t) * 1e3);
 
     /* y = x; y[x < 0.9] = 0 */
@@ -154,7 +147,7 @@ int main(void) {
     dask_operand zero = num(0.0);
     dask_array *y = NULL;
     TRY(dask_array_set_where(x, mask, &zero, &y));
-    TRY(dask_array_compute_into(client, y, Y, sizeof(double) * ROWS * COLS));
+    TRY(dask_array_compute_into(client, y, DASK_FLOAT64, Y, sizeof(double) * ROWS * COLS));
     size_t n = (size_t)ROWS * COLS, kept = 0, y_ok = 0;
     for (size_t i = 0; i < n; ++i) {
         kept += X[i] >= 0.9;
@@ -203,7 +196,7 @@ int main(void) {
     double *M0 = malloc(sizeof(double) * COLS), *W0 = calloc(COLS, sizeof(double));
     if (!M0 || !W0) return 2;
     t = now();
-    TRY(dask_array_compute_into(client, m0, M0, sizeof(double) * COLS));
+    TRY(dask_array_compute_into(client, m0, DASK_FLOAT64, M0, sizeof(double) * COLS));
     dt = now() - t;
     for (size_t i = 0; i < ROWS; ++i)
         for (size_t j = 0; j < COLS; ++j) W0[j] += X[i * COLS + j];
@@ -252,7 +245,7 @@ int main(void) {
     TRY(dask_array_slice(g, corner, 2, &gc));
     double G[16];
     t = now();
-    TRY(dask_array_compute_into(client, gc, G, sizeof G));
+    TRY(dask_array_compute_into(client, gc, DASK_FLOAT64, G, sizeof G));
     dt = now() - t;
     size_t entries_ok = 0;
     double worst = 0;

@@ -44,7 +44,7 @@ static int32_t chunk_op(void *ctx, const dask_value *const *in, size_t n_in, das
     (void)ctx;
     int64_t i;
     dask_buffer_view v;
-    if (n_in != 2 || dask_value_as_i64(in[0], &i) != DASK_OK || dask_value_buffer(in[1], &v) != DASK_OK) {
+    if (n_in != 2 || dask_value_as_i64(in[0], &i) != DASK_OK || dask_value_buffer(in[1], &v, sizeof v) != DASK_OK) {
         dask_error_set("chunk_op takes (index, shared float64 array)");
         return DASK_ERR_INVALID_ARGUMENT;
     }

@@ -627,6 +627,16 @@ impl Array {
 
     /// Matrix product (`@`) of 1-d and 2-d arrays.
     pub fn matmul(&self, other: &Array) -> Result<Array> {
+        if let (Some(&k), Some(&k2)) = (self.shape().last(), other.shape().first()) {
+            if (1..=2).contains(&self.ndim()) && (1..=2).contains(&other.ndim()) && k != k2 {
+                return Err(Error::Shape(format!(
+                    "matmul: the last axis of the first operand {:?} has length {k}, the \
+                     first axis of the second {:?} has length {k2}",
+                    self.shape(),
+                    other.shape()
+                )));
+            }
+        }
         match (self.ndim(), other.ndim()) {
             (2, 2) | (1, 2) => self.tensordot(other, &[self.ndim() - 1], &[0]),
             (2, 1) | (1, 1) => self.tensordot(other, &[self.ndim() - 1], &[0]),
@@ -977,6 +987,17 @@ impl Array {
         let first = arrays
             .first()
             .ok_or_else(|| Error::invalid("stack needs at least one array"))?;
+        if let Some((i, a)) = arrays
+            .iter()
+            .enumerate()
+            .find(|(_, a)| a.shape() != first.shape())
+        {
+            return Err(Error::Shape(format!(
+                "stack: all arrays must have one shape; array 0 has {:?}, array {i} {:?}",
+                first.shape(),
+                a.shape()
+            )));
+        }
         if axis > first.ndim() {
             return Err(Error::invalid(format!(
                 "axis {axis} is out of bounds for stacking {}-d arrays",
@@ -1138,6 +1159,12 @@ impl Array {
     /// Number of tasks of the optimised graph (after culling and fusion).
     pub fn task_count(&self) -> Result<usize> {
         Ok(lower_all(&[self])?.0.len())
+    }
+
+    /// Starts computing the array on `client` and returns one future per block (row-major),
+    /// without waiting: Dask's `client.compute` on the blocks.
+    pub fn submit_blocks(&self, client: &Client) -> Result<Vec<Future>> {
+        self.run(client)
     }
 
     fn run(&self, client: &Client) -> Result<Vec<Future>> {

@@ -62,15 +62,26 @@ pub fn resolve_slice(
 
 /// A new shape for `n` elements, with one `-1` inferred (NumPy's `reshape` rule).
 pub fn resolve_shape(n: usize, shape: &[i64]) -> Result<Vec<usize>> {
-    let known: usize = shape
+    if let Some(&bad) = shape.iter().find(|&&s| s < -1) {
+        return Err(Error::invalid(format!(
+            "reshape: negative dimension {bad} in {shape:?} (only -1, one length inferred, is allowed)"
+        )));
+    }
+    if shape.iter().filter(|&&s| s == -1).count() > 1 {
+        return Err(Error::invalid(format!(
+            "reshape: can only infer one length, but {shape:?} has several -1"
+        )));
+    }
+    let known = shape
         .iter()
         .filter(|&&s| s >= 0)
-        .map(|&s| s as usize)
-        .product();
-    let infer = shape.iter().filter(|&&s| s < 0).count();
-    if infer > 1 || shape.iter().any(|&s| s < -1) {
-        return Err(Error::invalid("reshape: at most one -1 allowed"));
-    }
+        .try_fold(1usize, |acc, &s| acc.checked_mul(s as usize));
+    let too_big = || {
+        Error::Shape(format!(
+            "cannot reshape array of size {n} into shape {shape:?}"
+        ))
+    };
+    let known = known.ok_or_else(too_big)?;
     let new: Vec<usize> = shape
         .iter()
         .map(|&s| {
@@ -81,10 +92,8 @@ pub fn resolve_shape(n: usize, shape: &[i64]) -> Result<Vec<usize>> {
             }
         })
         .collect();
-    if new.iter().product::<usize>() != n {
-        return Err(Error::Shape(format!(
-            "cannot reshape array of size {n} into shape {shape:?}"
-        )));
+    if new.iter().try_fold(1usize, |acc, &s| acc.checked_mul(s)) != Some(n) {
+        return Err(too_big());
     }
     Ok(new)
 }

@@ -194,9 +194,12 @@ impl Hasher for IdHasher {
     }
 }
 
+/// cbindgen:ignore
 type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+/// cbindgen:ignore
 type IdSet = HashSet<u64, BuildHasherDefault<IdHasher>>;
 
+/// cbindgen:ignore
 pub(crate) struct Lowerer {
     pub(crate) graph: Graph,
     slots: IdMap<Vec<Slot>>,

@@ -42,14 +42,16 @@ pub struct dask_operand {
 
 /// Kinds of `dask_index`.
 pub type dask_index_kind = u32;
-/// `start:stop:step` (`has_start`/`has_stop` false: the default bound).
+/// `start:stop:step` (`has_start`/`has_stop` false: the default bound; `step` 0 means 1).
+/// Kind 0 is a slice too, so a zero-initialised `dask_index` is `:`.
 pub const DASK_INDEX_SLICE: dask_index_kind = 1;
 /// A single position `start` (negative counts from the end); the axis is dropped.
 pub const DASK_INDEX_AT: dask_index_kind = 2;
 /// `np.newaxis`.
 pub const DASK_INDEX_NEWAXIS: dask_index_kind = 3;
 
-/// One entry of a basic index (`x[2:10:-1, 3, newaxis]`).
+/// One entry of a basic index (`x[2:10:-1, 3, newaxis]`). Zero-initialised, it is `:` (the
+/// whole axis). A fixed-layout element struct (passed in arrays): it never changes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct dask_index {
@@ -644,6 +646,34 @@ pub unsafe extern "C" fn dask_array_dtype(
     })
 }
 
+/// Writes the bytes the array's elements take as `dt` (0: the array's own dtype): its length
+/// times the item size, what `dask_array_compute_into` needs (for a sparse array, the size of
+/// its dense form). Any thread.
+///
+/// # Safety
+/// `x` is live; `out_nbytes` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_array_nbytes(
+    x: *const dask_array,
+    dt: dask_dtype,
+    out_nbytes: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let (len, own) = match unsafe { handle::get(x) }? {
+            Operand::Array(a) => (a.len(), a.dtype()),
+            Operand::Block(b) => (b.len(), b.dtype()),
+            Operand::Sparse(c) => (c.size(), c.dtype()),
+            other => return Err(no_layout(other)),
+        };
+        let d = if dt == 0 { own } else { dtype(dt)? };
+        *unsafe { out(out_nbytes, "out_nbytes") }? = len
+            .checked_mul(d.itemsize())
+            .ok_or_else(|| Error::Shape("the array's size in bytes overflows size_t".into()))?;
+        Ok(())
+    })
+}
+
 /// Writes the block sizes along `axis` into `out_sizes` (room for `capacity` entries) and
 /// their count to `*out_count` (also when the room is too small: call again with more).
 ///
@@ -994,10 +1024,11 @@ pub unsafe extern "C" fn dask_array_slice(
             .iter()
             .enumerate()
             .map(|(i, e)| match e.kind {
-                DASK_INDEX_SLICE => Ok(Index::Slice(
+                // A zeroed entry is `:` (kind 0 is a slice, step 0 means 1).
+                0 | DASK_INDEX_SLICE => Ok(Index::Slice(
                     e.has_start.then_some(e.start),
                     e.has_stop.then_some(e.stop),
-                    e.step,
+                    if e.step == 0 { 1 } else { e.step },
                 )),
                 DASK_INDEX_AT => Ok(Index::At(e.start)),
                 DASK_INDEX_NEWAXIS => Ok(Index::NewAxis),
@@ -1190,8 +1221,11 @@ pub unsafe extern "C" fn dask_array_compute(
     })
 }
 
-/// Computes the array into caller memory: `out` holds `nbytes` bytes, exactly the array's
-/// size in C order.
+/// Computes the array into caller memory holding elements of `dt`: `out` holds `nbytes`
+/// bytes, exactly the array's length times the size of `dt`, in C order. Elements are
+/// converted to `dt` as `dask_array_astype` converts them (so an int64 array computed into
+/// `double` memory gives doubles). Blocks as they finish. The caller's memory is written
+/// only during the call. Thread-safe.
 ///
 /// # Safety
 /// `client` and `x` are live; `out` is valid for writes of `nbytes` bytes.
@@ -1199,13 +1233,14 @@ pub unsafe extern "C" fn dask_array_compute(
 pub unsafe extern "C" fn dask_array_compute_into(
     client: *const dask_client,
     x: *const dask_array,
+    dt: dask_dtype,
     out_data: *mut c_void,
     nbytes: usize,
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
         let c = unsafe { handle::get(client) }?;
-        let a = unsafe { array_arg(x) }?;
+        let a = unsafe { array_arg(x) }?.astype(dtype(dt)?);
         if out_data.is_null() && nbytes > 0 {
             return Err(Error::NullArgument("out is NULL".into()));
         }

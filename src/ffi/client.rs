@@ -16,8 +16,10 @@ handle_type!(dask_client, Client, 0x6461_736b_636c_6e74, "dask_client");
 #[allow(non_camel_case_types)]
 pub type dask_callback_fn = Option<unsafe extern "C" fn(ctx: *mut c_void)>;
 
-/// Client configuration. Initialise with `dask_config_init`, then set fields: new fields are
-/// only ever appended, and `struct_size` tells the library which ones the caller knows.
+/// Client configuration, a versioned struct: fill it with `dask_config_init(&cfg, sizeof cfg)`,
+/// then set fields. Fields are only ever appended; the library reads only those the caller's
+/// `struct_size` covers (the others keep their defaults), so a program compiled against an
+/// older header keeps working (see "Versioned structs" at the top of this header).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct dask_config {
@@ -46,6 +48,46 @@ pub struct dask_config {
     pub memory_fraction: f64,
 }
 
+/// The defaults of every field (what `dask_config_init` writes).
+fn config_defaults(struct_size: u32) -> dask_config {
+    dask_config {
+        struct_size,
+        threads: 0,
+        memory_limit: 0,
+        memory_target: 0.0,
+        memory_spill: 0.0,
+        memory_pause: 0.0,
+        spill_dir: std::ptr::null(),
+        disk_limit: 0,
+        spill_compression: DASK_COMPRESSION_AUTO,
+        network_compression: DASK_COMPRESSION_AUTO,
+        memory_fraction: 0.0,
+    }
+}
+
+macro_rules! config_fields {
+    ($m:ident, $ptr:expr, $size:expr, $src:expr) => {
+        super::versioned::$m!(
+            $ptr,
+            $size,
+            dask_config,
+            $src,
+            [
+                threads,
+                memory_limit,
+                memory_target,
+                memory_spill,
+                memory_pause,
+                spill_dir,
+                disk_limit,
+                spill_compression,
+                network_compression,
+                memory_fraction,
+            ]
+        )
+    };
+}
+
 /// Compress frames when a sample shows it pays (the default).
 pub const DASK_COMPRESSION_AUTO: u32 = 0;
 /// Compress every frame that shrinks.
@@ -53,10 +95,12 @@ pub const DASK_COMPRESSION_LZ4: u32 = 1;
 /// Never compress.
 pub const DASK_COMPRESSION_NONE: u32 = 2;
 
-/// What the client's store holds.
+/// What the client's store holds: a versioned output struct (see `dask_client_memory_stats`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct dask_memory_stats {
+    /// Bytes the library filled (set by the call).
+    pub struct_size: u32,
     /// Bytes of payload held by stored values.
     pub managed_bytes: u64,
     /// Stored values holding a payload.
@@ -81,28 +125,56 @@ pub struct dask_memory_stats {
     pub paused: bool,
 }
 
-/// Fills `cfg` with the defaults (one thread per core). NULL is a no-op. Any thread.
+/// Fills the caller's config of `struct_size` bytes (pass `sizeof(dask_config)` as compiled)
+/// with the defaults (one thread per core, no memory limit) and sets its `struct_size`. Only
+/// the fields that `struct_size` covers are written; bytes past the library's own
+/// `dask_config` are zeroed. Any thread.
 ///
 /// # Safety
-/// `cfg` is NULL or valid for writes.
+/// `cfg` is valid for writes of `struct_size` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn dask_config_init(cfg: *mut dask_config) {
+pub unsafe extern "C" fn dask_config_init(
+    cfg: *mut dask_config,
+    struct_size: usize,
+) -> dask_status {
+    guard(|| {
+        if cfg.is_null() {
+            return Err(Error::NullArgument("cfg is NULL".into()));
+        }
+        if struct_size < 8 || struct_size > u32::MAX as usize {
+            return Err(Error::invalid(format!(
+                "struct_size {struct_size}: pass sizeof(dask_config)"
+            )));
+        }
+        // SAFETY: per the contract, `struct_size` bytes are writable.
+        let filled = unsafe { super::versioned::zero_unknown(cfg, struct_size) };
+        let defaults = config_defaults(struct_size as u32);
+        config_fields!(write_fields, cfg, filled, defaults);
+        // SAFETY: `struct_size` (4 bytes at offset 0) is within the caller's struct.
+        unsafe { std::ptr::addr_of_mut!((*cfg).struct_size).write_unaligned(struct_size as u32) };
+        Ok(())
+    })
+}
+
+/// The config a caller passed, read field by field as far as its `struct_size` goes.
+///
+/// # Safety
+/// `cfg` is NULL or a config whose `struct_size` bytes are readable.
+unsafe fn read_config(cfg: *const dask_config) -> crate::error::Result<dask_config> {
     // SAFETY: per the contract.
-    if let Some(cfg) = unsafe { cfg.as_mut() } {
-        *cfg = dask_config {
-            struct_size: std::mem::size_of::<dask_config>() as u32,
-            threads: 0,
-            memory_limit: 0,
-            memory_target: 0.0,
-            memory_spill: 0.0,
-            memory_pause: 0.0,
-            spill_dir: std::ptr::null(),
-            disk_limit: 0,
-            spill_compression: DASK_COMPRESSION_AUTO,
-            network_compression: DASK_COMPRESSION_AUTO,
-            memory_fraction: 0.0,
-        };
-    }
+    let size = unsafe { super::versioned::struct_size(cfg, 8, "dask_config") }.map_err(|e| {
+        Error::invalid(format!(
+            "{e}; call dask_config_init(&cfg, sizeof cfg) first"
+        ))
+    })?;
+    // SAFETY: per the contract.
+    unsafe { super::versioned::check_unknown_zero(cfg, size, "dask_config") }?;
+    Ok(config_fields!(
+        read_fields,
+        cfg,
+        size,
+        config_defaults(size as u32)
+    ))
 }
 
 /// The Rust configuration of a full `dask_config`.
@@ -152,11 +224,12 @@ fn config_of(c: &dask_config) -> crate::error::Result<Config> {
     })
 }
 
-/// Starts a client: a pool of worker threads. `cfg` may be NULL (defaults). On success `*out`
-/// is a new client, owned by the caller: free it with `dask_client_free`. Any thread.
+/// Starts a client: a pool of worker threads. `cfg` may be NULL (defaults); it is read during
+/// the call only (`spill_dir` is copied). On success `*out_client` is a new client, owned by
+/// the caller: free it with `dask_client_free`. Any thread.
 ///
 /// # Safety
-/// `cfg` is NULL or an initialised config; `out` is valid for writes.
+/// `cfg` is NULL or a config set up by `dask_config_init`; `out_client` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn dask_client_new(
     cfg: *const dask_config,
@@ -166,18 +239,11 @@ pub unsafe extern "C" fn dask_client_new(
         // SAFETY: per the contract.
         let slot = unsafe { out(out_client, "out_client") }?;
         *slot = std::ptr::null_mut();
-        let config = match unsafe { cfg.as_ref() } {
-            None => Config::default(),
-            Some(c) if (c.struct_size as usize) < std::mem::size_of::<u32>() * 2 => {
-                return Err(Error::invalid(
-                    "dask_config.struct_size is not set: call dask_config_init first",
-                ))
-            }
-            Some(c) if (c.struct_size as usize) < std::mem::size_of::<dask_config>() => {
-                // A caller built against an older header knows the thread count only.
-                Config::with_threads(c.threads as usize)
-            }
-            Some(c) => config_of(c)?,
+        let config = if cfg.is_null() {
+            Config::default()
+        } else {
+            // SAFETY: per the contract.
+            config_of(&unsafe { read_config(cfg) }?)?
         };
         *slot = handle::new_handle(Client::new(config)?);
         Ok(())
@@ -319,20 +385,28 @@ pub unsafe extern "C" fn dask_host_refs_released(
     })
 }
 
-/// Reads the store's counters. Thread-safe.
+/// Reads the store's counters into the caller's `dask_memory_stats` of `struct_size` bytes
+/// (pass `sizeof(dask_memory_stats)`): the fields that size covers are written, and
+/// `struct_size` is set to the bytes filled. Thread-safe.
 ///
 /// # Safety
-/// `client` is a live client; `out_stats` is valid for writes.
+/// `client` is a live client; `out_stats` is valid for writes of `struct_size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn dask_client_memory_stats(
     client: *const dask_client,
     out_stats: *mut dask_memory_stats,
+    struct_size: usize,
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
         let c = unsafe { handle::get(client) }?;
+        let size = super::versioned::check_size(struct_size, 4, "dask_memory_stats")?;
+        if out_stats.is_null() {
+            return Err(Error::NullArgument("out_stats is NULL".into()));
+        }
         let s = c.memory_stats();
-        *unsafe { out(out_stats, "out_stats") }? = dask_memory_stats {
+        let stats = dask_memory_stats {
+            struct_size: 0,
             managed_bytes: s.managed_bytes as u64,
             values: s.values as u64,
             unmanaged_bytes: s.unmanaged_bytes as u64,
@@ -348,6 +422,32 @@ pub unsafe extern "C" fn dask_client_memory_stats(
             unspillable_values: s.unspillable_values as u64,
             paused: s.paused,
         };
+        // SAFETY: `size` bytes are writable per the contract.
+        let filled = unsafe { super::versioned::zero_unknown(out_stats, size) };
+        super::versioned::write_fields!(
+            out_stats,
+            filled,
+            dask_memory_stats,
+            stats,
+            [
+                managed_bytes,
+                values,
+                unmanaged_bytes,
+                process_bytes,
+                spilled_bytes,
+                spilled_values,
+                spill_count,
+                spill_bytes,
+                spill_seconds,
+                unspill_count,
+                unspill_bytes,
+                unspill_seconds,
+                unspillable_values,
+                paused,
+            ]
+        );
+        // SAFETY: the first 4 bytes are the caller's struct_size.
+        unsafe { out_stats.cast::<u32>().write_unaligned(filled as u32) };
         Ok(())
     })
 }

@@ -23,6 +23,7 @@ mod sparse;
 mod status;
 mod ufunc;
 mod value;
+mod versioned;
 
 pub use array::*;
 pub use client::*;
@@ -136,7 +137,30 @@ pub(crate) fn clear_callback_error() {
     CALLBACK_ERROR.with(|e| *e.borrow_mut() = None);
 }
 
-/// The library version, e.g. "0.1.0". Static storage; never free it. Any thread.
+/// The major version of the header (and library) the caller compiled against. Compare with
+/// `dask_version_number()` at run time to learn which library was loaded.
+pub const DASK_VERSION_MAJOR: u32 = 0;
+/// The minor version of the header.
+pub const DASK_VERSION_MINOR: u32 = 2;
+/// The patch version of the header.
+pub const DASK_VERSION_PATCH: u32 = 0;
+/// `MAJOR * 1000000 + MINOR * 1000 + PATCH` of the header (as `dask_version_number()`).
+pub const DASK_VERSION_NUMBER: u32 =
+    DASK_VERSION_MAJOR * 1_000_000 + DASK_VERSION_MINOR * 1_000 + DASK_VERSION_PATCH;
+/// The ABI version of the header: the N of the soname `libdask.so.N`, bumped only on an
+/// incompatible change (compare with `dask_abi_version()`).
+pub const DASK_ABI_VERSION: u32 = 1;
+
+const _: () = assert!(DASK_ABI_VERSION == crate::ABI_VERSION);
+
+/// The library's version number, `MAJOR * 1000000 + MINOR * 1000 + PATCH` (compare with
+/// `DASK_VERSION_NUMBER` of the header compiled against). Any thread.
+#[no_mangle]
+pub extern "C" fn dask_version_number() -> u32 {
+    DASK_VERSION_NUMBER
+}
+
+/// The library version, e.g. "0.2.0". Static storage; never free it. Any thread.
 #[no_mangle]
 pub extern "C" fn dask_version() -> *const c_char {
     static VERSION: &CStr =
@@ -200,4 +224,24 @@ pub(crate) fn owned_c_string(s: &str) -> *mut c_char {
     CString::new(s.replace('\0', " "))
         .unwrap_or_default()
         .into_raw()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn header_version_constants_are_the_crate_version() {
+        let parse = |s: &str| s.parse::<u32>().unwrap();
+        assert_eq!(
+            super::DASK_VERSION_MAJOR,
+            parse(env!("CARGO_PKG_VERSION_MAJOR"))
+        );
+        assert_eq!(
+            super::DASK_VERSION_MINOR,
+            parse(env!("CARGO_PKG_VERSION_MINOR"))
+        );
+        assert_eq!(
+            super::DASK_VERSION_PATCH,
+            parse(env!("CARGO_PKG_VERSION_PATCH"))
+        );
+    }
 }

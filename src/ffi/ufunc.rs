@@ -204,11 +204,13 @@ pub unsafe extern "C" fn dask_ufunc_register(
     })
 }
 
-/// The functions of an array kind implemented in C.
+/// The functions of an array kind implemented in C: a versioned input struct (set
+/// `struct_size` to `sizeof(dask_kind_vtable)`; functions past the caller's size count as
+/// NULL).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct dask_kind_vtable {
-    /// `sizeof(dask_kind_vtable)`.
+    /// `sizeof(dask_kind_vtable)` as the caller was compiled.
     pub struct_size: u32,
     /// Implements `ufunc_name` over `n` operands (arrays of this or other kinds, scalars):
     /// write a new object of this kind to `*out_object` and return `DASK_OK`; return
@@ -270,15 +272,26 @@ pub unsafe extern "C" fn dask_kind_register(
     guard(|| {
         // SAFETY: per the contract.
         let name = unsafe { c_str(name, "name") }?.to_string();
-        let vt = *unsafe { vtable.as_ref() }
-            .ok_or_else(|| Error::NullArgument("vtable is NULL".into()))?;
+        let size = unsafe { super::versioned::struct_size(vtable, 4, "dask_kind_vtable") }?;
+        unsafe { super::versioned::check_unknown_zero(vtable, size, "dask_kind_vtable") }?;
+        let none = dask_kind_vtable {
+            struct_size: size as u32,
+            ufunc_call: None,
+            release: None,
+        };
+        let vt = super::versioned::read_fields!(
+            vtable,
+            size,
+            dask_kind_vtable,
+            none,
+            [ufunc_call, release]
+        );
         let slot = unsafe { out(out_kind, "out_kind") }?;
-        if (vt.struct_size as usize) < std::mem::size_of::<dask_kind_vtable>() {
-            return Err(Error::invalid("dask_kind_vtable.struct_size is too small"));
-        }
-        let call = vt
-            .ufunc_call
-            .ok_or_else(|| Error::NullArgument("vtable.ufunc_call is NULL".into()))?;
+        let call = vt.ufunc_call.ok_or_else(|| {
+            Error::NullArgument(format!(
+                "vtable.ufunc_call is NULL or beyond the vtable's struct_size ({size})"
+            ))
+        })?;
         let ctx = SendPtr(kind_ctx);
         let mut kinds = C_KINDS.lock();
         let id = kinds.len() as u32;

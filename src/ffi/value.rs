@@ -105,9 +105,12 @@ pub const DASK_VALUE_SPARSE: dask_value_kind = 9;
 pub type dask_release_fn = Option<unsafe extern "C" fn(ctx: *mut c_void)>;
 
 /// A typed n-d buffer as the library lends it: valid while the value it came from is alive.
+/// A versioned output struct (see `dask_value_buffer`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct dask_buffer_view {
+    /// Bytes the library filled (set by the call).
+    pub struct_size: u32,
     /// Address of element (0, …, 0). Read-only.
     pub data: *const c_void,
     pub dtype: dask_dtype,
@@ -356,7 +359,17 @@ pub unsafe extern "C" fn dask_value_get_kind(
     })
 }
 
-/// Reads an int or bool value as int64 (`DASK_ERR_DTYPE` for other kinds). Any thread.
+/// The kind of a value for messages: a buffer with its dtype and shape.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Buffer(b) => format!("a {} buffer of shape {:?}", b.dtype().name(), b.shape()),
+        other => other.kind_name().to_string(),
+    }
+}
+
+/// Reads an int or bool value, or a 0-d buffer of integers or booleans (the result of a full
+/// reduction such as a sum), as int64; `DASK_ERR_DTYPE` for other kinds, floats, and uint64
+/// values above INT64_MAX. Any thread.
 ///
 /// # Safety
 /// `value` is a live value; `out_x` is valid for writes.
@@ -370,13 +383,14 @@ pub unsafe extern "C" fn dask_value_as_i64(
         let v = unsafe { value_arg(value) }?;
         let x = v
             .as_i64()
-            .ok_or_else(|| Error::DType(format!("value is {}, not an int", v.kind_name())))?;
+            .ok_or_else(|| Error::DType(format!("value is {}, not an int", describe(v))))?;
         *unsafe { out(out_x, "out_x") }? = x;
         Ok(())
     })
 }
 
-/// Reads a numeric value as double (`DASK_ERR_DTYPE` for other kinds). Any thread.
+/// Reads a numeric value, or a 0-d buffer of numbers (the result of a full reduction such as
+/// a sum), as double; `DASK_ERR_DTYPE` for other kinds. Any thread.
 ///
 /// # Safety
 /// `value` is a live value; `out_x` is valid for writes.
@@ -390,7 +404,7 @@ pub unsafe extern "C" fn dask_value_as_f64(
         let v = unsafe { value_arg(value) }?;
         let x = v
             .as_f64()
-            .ok_or_else(|| Error::DType(format!("value is {}, not a number", v.kind_name())))?;
+            .ok_or_else(|| Error::DType(format!("value is {}, not a number", describe(v))))?;
         *unsafe { out(out_x, "out_x") }? = x;
         Ok(())
     })
@@ -426,15 +440,17 @@ pub unsafe extern "C" fn dask_value_bytes(
     })
 }
 
-/// Describes a buffer value (pointer, dtype, shape, strides); the view borrows from the value
-/// and is valid while it is alive. Any thread.
+/// Describes a buffer value (pointer, dtype, shape, strides) in the caller's view of
+/// `struct_size` bytes (pass `sizeof(dask_buffer_view)`); the view borrows from the value and
+/// is valid while it is alive. Any thread.
 ///
 /// # Safety
-/// `value` is a live value; `out_view` is valid for writes.
+/// `value` is a live value; `out_view` is valid for writes of `struct_size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn dask_value_buffer(
     value: *const dask_value,
     out_view: *mut dask_buffer_view,
+    struct_size: usize,
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
@@ -442,7 +458,12 @@ pub unsafe extern "C" fn dask_value_buffer(
         let b = v
             .as_buffer()
             .ok_or_else(|| Error::DType(format!("value is {}, not a buffer", v.kind_name())))?;
-        *unsafe { out(out_view, "out_view") }? = dask_buffer_view {
+        let size = super::versioned::check_size(struct_size, 4, "dask_buffer_view")?;
+        if out_view.is_null() {
+            return Err(Error::NullArgument("out_view is NULL".into()));
+        }
+        let view = dask_buffer_view {
+            struct_size: 0,
             data: b.as_ptr() as *const c_void,
             dtype: b.dtype() as u32,
             itemsize: b.dtype().itemsize(),
@@ -452,6 +473,26 @@ pub unsafe extern "C" fn dask_value_buffer(
             len: b.len(),
             c_contiguous: b.is_c_contiguous(),
         };
+        // SAFETY: `size` bytes are writable per the contract.
+        let filled = unsafe { super::versioned::zero_unknown(out_view, size) };
+        super::versioned::write_fields!(
+            out_view,
+            filled,
+            dask_buffer_view,
+            view,
+            [
+                data,
+                dtype,
+                itemsize,
+                ndim,
+                shape,
+                strides,
+                len,
+                c_contiguous
+            ]
+        );
+        // SAFETY: the first 4 bytes are the caller's struct_size.
+        unsafe { out_view.cast::<u32>().write_unaligned(filled as u32) };
         Ok(())
     })
 }

@@ -85,7 +85,7 @@ impl HostQueue {
 static RELEASED_HOST_REFS: Mutex<Vec<u64>> = Mutex::new(Vec::new());
 
 /// Bits a token's host id is shifted by.
-pub const HOST_TAG_SHIFT: u32 = 48;
+pub(crate) const HOST_TAG_SHIFT: u32 = 48;
 
 /// Queues `token` as released (any thread).
 pub fn release_host_ref(token: u64) {

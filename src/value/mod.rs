@@ -84,21 +84,33 @@ impl Value {
         }
     }
 
-    /// The value as an integer, when it is a bool or int.
+    /// The value as an integer, when it is a bool or int, or a 0-d buffer of booleans or
+    /// integers that int64 holds (the result of a full reduction, NumPy's `int(x.sum())`).
     pub fn as_i64(&self) -> Option<i64> {
-        match *self {
-            Value::Int(i) => Some(i),
-            Value::Bool(b) => Some(b as i64),
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Bool(b) => Some(*b as i64),
+            Value::Buffer(b) => match zero_d(b)? {
+                Zero::Int(i) => Some(i),
+                Zero::UInt(u) => i64::try_from(u).ok(),
+                Zero::Float(_) => None,
+            },
             _ => None,
         }
     }
 
-    /// The value as a float, when it is a number.
+    /// The value as a float, when it is a number or a 0-d buffer of numbers (the result of a
+    /// full reduction).
     pub fn as_f64(&self) -> Option<f64> {
-        match *self {
-            Value::Float(x) => Some(x),
-            Value::Int(i) => Some(i as f64),
-            Value::Bool(b) => Some(b as i64 as f64),
+        match self {
+            Value::Float(x) => Some(*x),
+            Value::Int(i) => Some(*i as f64),
+            Value::Bool(b) => Some(*b as i64 as f64),
+            Value::Buffer(b) => Some(match zero_d(b)? {
+                Zero::Int(i) => i as f64,
+                Zero::UInt(u) => u as f64,
+                Zero::Float(x) => x,
+            }),
             _ => None,
         }
     }
@@ -117,6 +129,37 @@ impl Value {
             Value::Buffer(b) => Some(b),
             _ => None,
         }
+    }
+}
+
+/// The element of a 0-d buffer, widened.
+enum Zero {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+}
+
+fn zero_d(b: &Buffer) -> Option<Zero> {
+    if b.ndim() != 0 {
+        return None;
+    }
+    let p = b.as_ptr();
+    // SAFETY: a 0-d buffer holds one element of its dtype at `as_ptr`, aligned (checked when
+    // the buffer was made).
+    unsafe {
+        Some(match b.dtype() {
+            DType::Bool => Zero::Int((*p != 0) as i64),
+            DType::Int8 => Zero::Int(*(p as *const i8) as i64),
+            DType::Int16 => Zero::Int(*(p as *const i16) as i64),
+            DType::Int32 => Zero::Int(*(p as *const i32) as i64),
+            DType::Int64 => Zero::Int(*(p as *const i64)),
+            DType::UInt8 => Zero::UInt(*p as u64),
+            DType::UInt16 => Zero::UInt(*(p as *const u16) as u64),
+            DType::UInt32 => Zero::UInt(*(p as *const u32) as u64),
+            DType::UInt64 => Zero::UInt(*(p as *const u64)),
+            DType::Float32 => Zero::Float(*(p as *const f32) as f64),
+            DType::Float64 => Zero::Float(*(p as *const f64)),
+        })
     }
 }
 

@@ -509,7 +509,7 @@ static inline long count_threads(void) {
 
 static inline dask_client *new_client(uint32_t threads) {
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = threads;
     dask_client *c = NULL;
     if (!CHECK_OK(dask_client_new(&cfg, &c))) {

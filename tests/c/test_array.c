@@ -119,7 +119,7 @@ static bool fetch_as(const dask_array *a, host *h, const char *what) {
         return false;
     }
     dask_buffer_view bv;
-    bool ok = CHECK_OK(dask_value_buffer(v, &bv));
+    bool ok = CHECK_OK(dask_value_buffer(v, &bv, sizeof bv));
     if (ok) ok = CHECK(bv.ndim <= 8 && bv.itemsize == dtype_size(bv.dtype), "a sane buffer view");
     if (ok) {
         size_t n = 1;
@@ -387,7 +387,7 @@ static int32_t double_task(void *ctx, const dask_value *const *in, size_t n, das
     double_ctx *c = ctx;
     atomic_fetch_add(&c->calls, 1);
     dask_buffer_view v;
-    if (n != 1 || dask_value_buffer(in[0], &v) != DASK_OK || v.dtype != DASK_FLOAT64) {
+    if (n != 1 || dask_value_buffer(in[0], &v, sizeof v) != DASK_OK || v.dtype != DASK_FLOAT64) {
         atomic_fetch_add(&c->bad, 1);
         dask_error_set("double takes one float64 block");
         return DASK_ERR_INVALID_ARGUMENT;
@@ -1465,7 +1465,7 @@ static int32_t blockfn_task(void *ctx, const dask_value *const *in, size_t n, da
     blockfn_ctx *c = ctx;
     atomic_fetch_add(&c->calls, 1);
     dask_buffer_view v;
-    if (n != 1 || dask_value_buffer(in[0], &v) != DASK_OK || v.dtype != DASK_INT64 || v.ndim != 2 ||
+    if (n != 1 || dask_value_buffer(in[0], &v, sizeof v) != DASK_OK || v.dtype != DASK_INT64 || v.ndim != 2 ||
         v.shape[0] != 3 || v.shape[1] != 2) {
         atomic_fetch_add(&c->bad, 1);
         dask_error_set("block fn: want an int64 (3, 2) info buffer");
@@ -1558,7 +1558,7 @@ static int32_t store_block(void *ctx, size_t block, const size_t *offset, const 
     ++s->calls;
     if (!pthread_equal(pthread_self(), main_thread)) ++s->bad;
     dask_buffer_view v;
-    if (dask_value_buffer(value, &v) != DASK_OK || v.dtype != DASK_FLOAT64 || v.ndim != 2) {
+    if (dask_value_buffer(value, &v, sizeof v) != DASK_OK || v.dtype != DASK_FLOAT64 || v.ndim != 2) {
         ++s->bad;
         return 0;
     }
@@ -1605,11 +1605,11 @@ static void test_store_into_persist(void) {
 
     /* compute_into */
     for (size_t i = 0; i < R * K; ++i) dst[i] = -99;
-    CHECK_OK(dask_array_compute_into(C, y, dst, R * K * sizeof(double)));
+    CHECK_OK(dask_array_compute_into(C, y, DASK_FLOAT64, dst, R * K * sizeof(double)));
     CHECK(memcmp(dst, hy.d, R * K * sizeof(double)) == 0, "compute_into wrote exactly what compute gives");
     int32_t idst[12];
     dask_array *ai = MK(dask_array_arange(0.0, 12.0, 1.0, DASK_INT32, 5, OUT));
-    CHECK_OK(dask_array_compute_into(C, ai, idst, sizeof idst));
+    CHECK_OK(dask_array_compute_into(C, ai, DASK_INT32, idst, sizeof idst));
     bool ok = true;
     for (int i = 0; i < 12; ++i) ok = ok && idst[i] == i;
     CHECK(ok, "compute_into of an int32 arange");
@@ -1635,13 +1635,13 @@ static void test_store_into_persist(void) {
     CHECK(atomic_load(&dctx.calls) == 24, "computing from the persisted array reruns nothing (%ld)",
           atomic_load(&dctx.calls));
     dask_memory_stats ms;
-    CHECK_OK(dask_client_memory_stats(C, &ms));
+    CHECK_OK(dask_client_memory_stats(C, &ms, sizeof ms));
     CHECK(ms.managed_bytes >= R * K * sizeof(double), "persisted blocks are held in the store (%llu bytes)",
           (unsigned long long)ms.managed_bytes);
     host_free(&hx);
     host_free(&hy);
     drop_all();
-    CHECK(WAIT_UNTIL((dask_client_memory_stats(C, &ms), ms.managed_bytes < R * K * sizeof(double)), patience_s()),
+    CHECK(WAIT_UNTIL((dask_client_memory_stats(C, &ms, sizeof ms), ms.managed_bytes < R * K * sizeof(double)), patience_s()),
           "freeing the persisted array frees its blocks (%llu bytes left)", (unsigned long long)ms.managed_bytes);
 }
 
@@ -1699,12 +1699,12 @@ static void *share_thread(void *arg) {
         dask_array *r = NULL;
         double got = -1;
         if (dask_array_reduce(s->x, DASK_REDUCE_SUM, NULL, 0, false, 0, 0, &r) != DASK_OK ||
-            dask_array_compute_into(C, r, &got, sizeof got) != DASK_OK || !close_enough(got, s->want_sum, 1e-12, 0))
+            dask_array_compute_into(C, r, DASK_FLOAT64, &got, sizeof got) != DASK_OK || !close_enough(got, s->want_sum, 1e-12, 0))
             atomic_fetch_add(&s->bad, 1);
         dask_array_free(r);
         double *buf = malloc(s->n * sizeof(double));
         if (!buf) exit(2);
-        if (dask_array_compute_into(C, s->x, buf, s->n * sizeof(double)) != DASK_OK ||
+        if (dask_array_compute_into(C, s->x, DASK_FLOAT64, buf, s->n * sizeof(double)) != DASK_OK ||
             memcmp(buf, s->want_data, s->n * sizeof(double)) != 0)
             atomic_fetch_add(&s->bad, 1);
         free(buf);

@@ -64,7 +64,7 @@ static double sum_of(const dask_array *a) {
     dask_array *s = NULL;
     double x = -1;
     if (CHECK_OK(dask_array_reduce(a, DASK_REDUCE_SUM, NULL, 0, false, 0, 0, &s)))
-        CHECK_OK(dask_array_compute_into(C, s, &x, sizeof x));
+        CHECK_OK(dask_array_compute_into(C, s, DASK_FLOAT64, &x, sizeof x));
     dask_array_free(s);
     return x;
 }
@@ -88,8 +88,8 @@ static void test_null(void) {
     CHECK_ERR(dask_array_compute(C, x, NULL), DASK_ERR_NULL_ARGUMENT);
     CHECK(v == NULL, "no value on failure");
     double buf[12];
-    CHECK_ERR(dask_array_compute_into(C, x, NULL, sizeof buf), DASK_ERR_NULL_ARGUMENT);
-    CHECK_ERR(dask_array_compute_into(NULL, x, buf, sizeof buf), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_array_compute_into(C, x, DASK_FLOAT64, NULL, sizeof buf), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_array_compute_into(NULL, x, DASK_FLOAT64, buf, sizeof buf), DASK_ERR_NULL_ARGUMENT);
     CHECK_FAILS(dask_array_persist(C, NULL, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
     CHECK_ERR(dask_array_store(C, x, NULL, NULL), DASK_ERR_NULL_ARGUMENT);
     CHECK_FAILS(dask_array_select(NULL, x, x, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
@@ -182,7 +182,7 @@ static void test_shapes(void) {
     CHECK_FAILS(dask_array_select(C, x, mt, &r), DASK_ERR_SHAPE, NULL, r);
     const dask_array *pair[2] = {x, xt};
     CHECK_FAILS(dask_array_concatenate(pair, 2, 0, &r), DASK_ERR_SHAPE, NULL, r);
-    CHECK_FAILS(dask_array_stack(pair, 2, 0, &r), DASK_ERR_SHAPE, NULL, r);
+    CHECK_FAILS(dask_array_stack(pair, 2, 0, &r), DASK_ERR_SHAPE, "stack:", r);
     dask_op_id op_sum = 0;
     CHECK_OK(dask_op_lookup("identity", &op_sum));
     dask_array *y = rand2(40, 30, 10, 10);
@@ -192,7 +192,7 @@ static void test_shapes(void) {
     /* tensordot / matmul with mismatched sizes */
     size_t a1 = 1, a0 = 0, a2 = 2;
     CHECK_FAILS(dask_array_tensordot(x, x, &a1, &a0, 1, &r), DASK_ERR_SHAPE, "tensordot", r);
-    CHECK_FAILS(dask_array_matmul(x, x, &r), DASK_ERR_SHAPE, NULL, r);
+    CHECK_FAILS(dask_array_matmul(x, x, &r), DASK_ERR_SHAPE, "matmul:", r);
     CHECK_FAILS(dask_array_tensordot(x, x, &a2, &a0, 1, &r), DASK_ERR_INVALID_ARGUMENT, "axis 2", r);
     size_t rep_a[2] = {1, 1}, rep_b[2] = {1, 1};
     CHECK_FAILS(dask_array_tensordot(x, xt, rep_a, rep_b, 2, &r), DASK_ERR_SHAPE, NULL, r);
@@ -208,7 +208,9 @@ static void test_shapes(void) {
     int64_t s77[2] = {7, 7}, two_inf[2] = {-1, -1}, neg[2] = {-2, 600}, inf_bad[2] = {-1, 7};
     CHECK_FAILS(dask_array_reshape(x, 2, s77, &r), DASK_ERR_SHAPE, "1200", r);
     CHECK_FAILS(dask_array_reshape(x, 2, two_inf, &r), DASK_ERR_INVALID_ARGUMENT, "-1", r);
-    CHECK_FAILS(dask_array_reshape(x, 2, neg, &r), DASK_ERR_INVALID_ARGUMENT, NULL, r);
+    CHECK_FAILS(dask_array_reshape(x, 2, neg, &r), DASK_ERR_INVALID_ARGUMENT, "negative dimension -2", r);
+    int64_t neg3[2] = {-3, 4};
+    CHECK_FAILS(dask_array_reshape(x, 2, neg3, &r), DASK_ERR_INVALID_ARGUMENT, "negative dimension -3", r);
     CHECK_FAILS(dask_array_reshape(x, 2, inf_bad, &r), DASK_ERR_SHAPE, NULL, r);
 
     /* bad dtype codes */
@@ -272,11 +274,14 @@ static void test_shapes(void) {
     memset(three, 0, sizeof three);
     for (int i = 0; i < 3; ++i) three[i].kind = DASK_INDEX_AT;
     CHECK_FAILS(dask_array_slice(x, three, 3, &r), DASK_ERR_INVALID_ARGUMENT, "too many", r);
-    dask_index step0;
-    memset(&step0, 0, sizeof step0);
-    step0.kind = DASK_INDEX_SLICE;
-    step0.step = 0;
-    CHECK_FAILS(dask_array_slice(x, &step0, 1, &r), DASK_ERR_INVALID_ARGUMENT, "step", r);
+    /* A zeroed entry is `:` (kind 0 is a slice and step 0 means 1), so a zeroed index works. */
+    dask_index zeroed[2];
+    memset(zeroed, 0, sizeof zeroed);
+    if (CHECK_OK(dask_array_slice(x, zeroed, 2, &r))) {
+        CHECK(sum_of(r) == sum_of(x), "a zeroed index is the whole array");
+        dask_array_free(r);
+        r = NULL;
+    }
     dask_index badkind;
     memset(&badkind, 0, sizeof badkind);
     badkind.kind = 9;
@@ -406,14 +411,14 @@ static void test_handles_and_ufuncs(void) {
     /* compute_into with a wrong size writes nothing */
     double buf[31];
     for (int i = 0; i < 31; ++i) buf[i] = -7.0;
-    CHECK_ERR(dask_array_compute_into(C, cl, buf, 29 * sizeof(double)), DASK_ERR_SHAPE);
+    CHECK_ERR(dask_array_compute_into(C, cl, DASK_FLOAT64, buf, 29 * sizeof(double)), DASK_ERR_SHAPE);
     CHECK(last_error_has("240"), "names the needed size: %s", dask_last_error_message());
-    CHECK_ERR(dask_array_compute_into(C, cl, buf, 31 * sizeof(double)), DASK_ERR_SHAPE);
-    CHECK_ERR(dask_array_compute_into(C, cl, buf, 0), DASK_ERR_SHAPE);
+    CHECK_ERR(dask_array_compute_into(C, cl, DASK_FLOAT64, buf, 31 * sizeof(double)), DASK_ERR_SHAPE);
+    CHECK_ERR(dask_array_compute_into(C, cl, DASK_FLOAT64, buf, 0), DASK_ERR_SHAPE);
     bool untouched = true;
     for (int i = 0; i < 31; ++i) untouched = untouched && buf[i] == -7.0;
     CHECK(untouched, "a failed compute_into wrote nothing");
-    CHECK_OK(dask_array_compute_into(C, cl, buf, 30 * sizeof(double)));
+    CHECK_OK(dask_array_compute_into(C, cl, DASK_FLOAT64, buf, 30 * sizeof(double)));
     CHECK(buf[0] == 1.0 && buf[29] == 1.0 && buf[30] == -7.0, "the right size works and stays in bounds");
 
     dask_ufunc_free(add);
@@ -433,7 +438,7 @@ static dask_op_id op_fail_some, op_wrong_shape, op_wrong_shape_bf, op_wrong_dtyp
 static int32_t fail_some_task(void *ctx, const dask_value *const *in, size_t n, dask_value **out) {
     (void)ctx;
     dask_buffer_view v;
-    if (n != 1 || dask_value_buffer(in[0], &v) != DASK_OK || v.dtype != DASK_FLOAT64) return DASK_ERR_INVALID_ARGUMENT;
+    if (n != 1 || dask_value_buffer(in[0], &v, sizeof v) != DASK_OK || v.dtype != DASK_FLOAT64) return DASK_ERR_INVALID_ARGUMENT;
     double first;
     memcpy(&first, v.data, sizeof first);
     if (first == 3.0) {
@@ -454,7 +459,7 @@ static int32_t fail_some_task(void *ctx, const dask_value *const *in, size_t n, 
 static int32_t wrong_shape_task(void *ctx, const dask_value *const *in, size_t n, dask_value **out) {
     (void)ctx;
     dask_buffer_view v;
-    if (n != 1 || dask_value_buffer(in[0], &v) != DASK_OK || v.len < 2) return DASK_ERR_INVALID_ARGUMENT;
+    if (n != 1 || dask_value_buffer(in[0], &v, sizeof v) != DASK_OK || v.len < 2) return DASK_ERR_INVALID_ARGUMENT;
     size_t shape[1] = {v.len - 1};
     void *data = NULL;
     return dask_value_new_buffer(DASK_FLOAT64, 1, shape, out, &data);
@@ -464,7 +469,7 @@ static int32_t wrong_shape_task(void *ctx, const dask_value *const *in, size_t n
 static int32_t wrong_shape_blockfn(void *ctx, const dask_value *const *in, size_t n, dask_value **out) {
     (void)ctx;
     dask_buffer_view v;
-    if (n != 1 || dask_value_buffer(in[0], &v) != DASK_OK || v.dtype != DASK_INT64 || v.len != 3)
+    if (n != 1 || dask_value_buffer(in[0], &v, sizeof v) != DASK_OK || v.dtype != DASK_INT64 || v.len != 3)
         return DASK_ERR_INVALID_ARGUMENT;
     int64_t info[3];
     memcpy(info, v.data, sizeof info);
@@ -477,7 +482,7 @@ static int32_t wrong_shape_blockfn(void *ctx, const dask_value *const *in, size_
 static int32_t wrong_dtype_task(void *ctx, const dask_value *const *in, size_t n, dask_value **out) {
     (void)ctx;
     dask_buffer_view v;
-    if (n != 1 || dask_value_buffer(in[0], &v) != DASK_OK) return DASK_ERR_INVALID_ARGUMENT;
+    if (n != 1 || dask_value_buffer(in[0], &v, sizeof v) != DASK_OK) return DASK_ERR_INVALID_ARGUMENT;
     void *data = NULL;
     return dask_value_new_buffer(DASK_INT64, v.ndim, v.shape, out, &data);
 }
@@ -527,7 +532,7 @@ static void test_callbacks(void) {
     CHECK(last_error_has(FAIL_TEXT), "the task's message comes through: %s", dask_last_error_message());
     CHECK(v == NULL, "no value on failure");
     double buf[12];
-    CHECK_ERR(dask_array_compute_into(C, r, buf, sizeof buf), DASK_ERR_TASK);
+    CHECK_ERR(dask_array_compute_into(C, r, DASK_FLOAT64, buf, sizeof buf), DASK_ERR_TASK);
     dask_array *s = NULL;
     CHECK_OK(dask_array_reduce(r, DASK_REDUCE_SUM, NULL, 0, false, 0, 0, &s));
     keep(s);
@@ -678,8 +683,10 @@ static void test_registration(void) {
     dask_kind_id k = 0;
     dask_kind_vtable small = vt;
     small.struct_size = 4;
-    CHECK_ERR(dask_kind_register("ctest.e.kind", 5, &small, NULL, &k), DASK_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(dask_kind_register("ctest.e.kind", 5, &small, NULL, &k), DASK_ERR_NULL_ARGUMENT);
     CHECK(last_error_has("struct_size"), "names struct_size: %s", dask_last_error_message());
+    small.struct_size = 3;
+    CHECK_ERR(dask_kind_register("ctest.e.kind", 5, &small, NULL, &k), DASK_ERR_INVALID_ARGUMENT);
     dask_kind_vtable nocall = vt;
     nocall.ufunc_call = NULL;
     CHECK_ERR(dask_kind_register("ctest.e.kind", 5, &nocall, NULL, &k), DASK_ERR_NULL_ARGUMENT);
@@ -746,6 +753,37 @@ static void test_huge(void) {
     dask_array_free(r);
 }
 
+/* A full reduction's 0-d result reads as a number with dask_value_as_f64 / _as_i64; what
+ * does not fit (a float as an integer, a uint64 above INT64_MAX, a 1-d block) is refused. */
+static void test_zero_d(void) {
+    size_t n = 100, ch = 30;
+    dask_array *x = NULL, *s = NULL, *f = NULL, *fs = NULL, *big = NULL, *bs = NULL;
+    dask_value *v = NULL, *fv = NULL, *bv = NULL, *whole = NULL;
+    CHECK_OK(dask_array_arange(0, 100, 1, DASK_INT64, ch, &x));
+    CHECK_OK(dask_array_reduce(x, DASK_REDUCE_SUM, NULL, 0, false, 0, 0, &s));
+    CHECK_OK(dask_array_compute(C, s, &v));
+    int64_t i = 0;
+    double d = 0;
+    CHECK(CHECK_OK(dask_value_as_i64(v, &i)) && i == 4950, "int64 sum as int64: %lld", (long long)i);
+    CHECK(CHECK_OK(dask_value_as_f64(v, &d)) && d == 4950.0, "int64 sum as double: %g", d);
+    CHECK_OK(dask_array_astype(x, DASK_FLOAT32, &f));
+    CHECK_OK(dask_array_reduce(f, DASK_REDUCE_MEAN, NULL, 0, false, 0, 0, &fs));
+    CHECK_OK(dask_array_compute(C, fs, &fv));
+    CHECK(CHECK_OK(dask_value_as_f64(fv, &d)) && d == 49.5, "float32 mean as double: %g", d);
+    CHECK_ERR(dask_value_as_i64(fv, &i), DASK_ERR_DTYPE);
+    CHECK(last_error_has("float32"), "the message names the dtype");
+    CHECK_OK(dask_array_full(DASK_UINT64, 1, &n, &ch, 1.8446744073709552e19 / 2 + 4096, &big));
+    CHECK_OK(dask_array_reduce(big, DASK_REDUCE_MAX, NULL, 0, false, 0, 0, &bs));
+    CHECK_OK(dask_array_compute(C, bs, &bv));
+    CHECK_ERR(dask_value_as_i64(bv, &i), DASK_ERR_DTYPE);
+    CHECK_OK(dask_array_compute(C, x, &whole));
+    CHECK_ERR(dask_value_as_f64(whole, &d), DASK_ERR_DTYPE);
+    CHECK(last_error_has("shape [100]"), "a 1-d block is not a number: %s", dask_last_error_message());
+    dask_value_free(v), dask_value_free(fv), dask_value_free(bv), dask_value_free(whole);
+    dask_array_free(x), dask_array_free(s), dask_array_free(f), dask_array_free(fs);
+    dask_array_free(big), dask_array_free(bs);
+}
+
 int main(void) {
     watchdog(small_mode() ? 300 : 60);
     C = new_client(2);
@@ -753,6 +791,7 @@ int main(void) {
     test_null();
     test_shapes();
     test_huge();
+    test_zero_d();
     test_handles_and_ufuncs();
     test_callbacks();
     test_registration();

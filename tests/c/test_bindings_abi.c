@@ -11,7 +11,7 @@
 /* Sum of all elements of a computed float64 buffer value. */
 static double buffer_sum(const dask_value *v, size_t *out_len) {
     dask_buffer_view view;
-    if (!CHECK_OK(dask_value_buffer(v, &view))) return -1.0;
+    if (!CHECK_OK(dask_value_buffer(v, &view, sizeof view))) return -1.0;
     const double *d = view.data;
     double s = 0;
     for (size_t i = 0; i < view.len; ++i) s += d[i];
@@ -43,8 +43,8 @@ static void test_submit_matches_compute(const dask_client *c) {
     CHECK_OK(dask_array_compute(c, y, &want));
     size_t n1 = 0, n2 = 0;
     dask_buffer_view g, w;
-    CHECK_OK(dask_value_buffer(got, &g));
-    CHECK_OK(dask_value_buffer(want, &w));
+    CHECK_OK(dask_value_buffer(got, &g, sizeof g));
+    CHECK_OK(dask_value_buffer(want, &w, sizeof w));
     CHECK(g.ndim == 2 && g.shape[0] == 300 && g.shape[1] == 200 && g.c_contiguous, "shape and layout");
     CHECK(g.len == w.len && memcmp(g.data, w.data, g.len * 8) == 0, "submit gathers exactly what compute returns");
     CHECK(buffer_sum(got, &n1) == buffer_sum(want, &n2) && n1 == 60000, "same sum");
@@ -157,9 +157,9 @@ static void test_nan_reductions(const dask_client *c) {
     CHECK_OK(dask_array_reduce(x, DASK_REDUCE_NANMEAN, &axis, 1, false, 0, 0, &mean));
     CHECK_OK(dask_array_reduce(x, DASK_REDUCE_NANMAX, &axis, 1, false, 0, 0, &max));
     double got_sum[R], got_mean[R], got_max[R];
-    CHECK_OK(dask_array_compute_into(c, sum, got_sum, sizeof got_sum));
-    CHECK_OK(dask_array_compute_into(c, mean, got_mean, sizeof got_mean));
-    CHECK_OK(dask_array_compute_into(c, max, got_max, sizeof got_max));
+    CHECK_OK(dask_array_compute_into(c, sum, DASK_FLOAT64, got_sum, sizeof got_sum));
+    CHECK_OK(dask_array_compute_into(c, mean, DASK_FLOAT64, got_mean, sizeof got_mean));
+    CHECK_OK(dask_array_compute_into(c, max, DASK_FLOAT64, got_max, sizeof got_max));
     int bad = 0;
     for (size_t r = 0; r < R; ++r) {
         double s = 0, m = -1e300;
@@ -229,7 +229,7 @@ static void test_sparse_times_chunked(const dask_client *c) {
     CHECK_OK(dask_array_get_kind(p, &kind));
     CHECK(kind == DASK_ARRAY_CHUNKED, "a chunked result (kind %u)", kind);
     double got[M * N], want[M * N] = {0};
-    CHECK_OK(dask_array_compute_into(c, p, got, sizeof got));
+    CHECK_OK(dask_array_compute_into(c, p, DASK_FLOAT64, got, sizeof got));
     for (size_t e = 0; e < 3; ++e)
         for (size_t j = 0; j < N; ++j) want[coords[e] * N + j] += vals[e] * dense[coords[3 + e] * N + j];
     CHECK(memcmp(got, want, sizeof got) == 0, "sparse @ chunked equals the plain loop");
@@ -243,7 +243,7 @@ static void test_sparse_times_chunked(const dask_client *c) {
     CHECK_OK(dask_array_from_value(lv, chunks_l, &l));
     CHECK_OK(dask_array_matmul(l, s, &q));
     double got2[N * K], want2[N * K] = {0};
-    CHECK_OK(dask_array_compute_into(c, q, got2, sizeof got2));
+    CHECK_OK(dask_array_compute_into(c, q, DASK_FLOAT64, got2, sizeof got2));
     for (size_t i = 0; i < N; ++i)
         for (size_t e = 0; e < 3; ++e) want2[i * K + coords[3 + e]] += left[i * M + coords[e]] * vals[e];
     CHECK(memcmp(got2, want2, sizeof got2) == 0, "chunked @ sparse equals the plain loop");

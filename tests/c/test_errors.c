@@ -208,8 +208,8 @@ static void test_null_arguments(const dask_client *c) {
     CHECK(last_error_has("NULL"), "message names the NULL argument: %s", dask_last_error_message());
     CHECK_ERR(dask_client_threads(NULL, &n), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_client_threads(c, NULL), DASK_ERR_NULL_ARGUMENT);
-    CHECK_ERR(dask_client_memory_stats(NULL, &ms), DASK_ERR_NULL_ARGUMENT);
-    CHECK_ERR(dask_client_memory_stats(c, NULL), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_client_memory_stats(NULL, &ms, sizeof ms), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_client_memory_stats(c, NULL, sizeof(dask_memory_stats)), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_client_run_host_tasks(NULL, 1, &n), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_client_set_host_notify(NULL, NULL, NULL), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_client_submit(NULL, op_mix, NULL, 0, &f), DASK_ERR_NULL_ARGUMENT);
@@ -303,7 +303,7 @@ static void test_null_arguments(const dask_client *c) {
     CHECK_ERR(dask_value_get_kind(NULL, &k), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_value_get_kind(one, NULL), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_value_bytes(NULL, &p, &n), DASK_ERR_NULL_ARGUMENT);
-    CHECK_ERR(dask_value_buffer(NULL, &view), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_value_buffer(NULL, &view, sizeof view), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_value_opaque(NULL, &pv), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_value_clone(NULL, &v), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_value_clone(one, NULL), DASK_ERR_NULL_ARGUMENT);
@@ -330,7 +330,7 @@ static void test_null_arguments(const dask_client *c) {
     dask_value_free(NULL);
     dask_as_completed_free(NULL);
     dask_string_free(NULL);
-    dask_config_init(NULL);
+    dask_config_init(NULL, sizeof(dask_config));
     CHECK(true, "every _free accepts NULL");
     (void)cl;
 }
@@ -468,7 +468,7 @@ static void test_task_failure(const dask_client *c) {
      * one-thread client, after a task that set a message but succeeded (no stale text). */
     dask_client *c1 = NULL;
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = 1;
     CHECK_OK(dask_client_new(&cfg, &c1));
     CHECK_OK(dask_graph_new(&g));
@@ -631,7 +631,7 @@ static void test_value_errors(void) {
     CHECK_ERR(dask_value_as_i64(s, &x), DASK_ERR_DTYPE);
     CHECK(last_error_has("not an int"), "as_i64 on a string says it is not an int: %s", dask_last_error_message());
     CHECK_ERR(dask_value_as_f64(s, &d), DASK_ERR_DTYPE);
-    CHECK_ERR(dask_value_buffer(s, &view), DASK_ERR_DTYPE);
+    CHECK_ERR(dask_value_buffer(s, &view, sizeof view), DASK_ERR_DTYPE);
     CHECK_ERR(dask_value_opaque(s, &p), DASK_ERR_DTYPE);
     dask_value *i = NULL;
     CHECK_OK(dask_value_from_i64(3, &i));
@@ -750,7 +750,7 @@ static void test_cancel_chain(const dask_client *c) {
 static void test_free_client_with_pending(void) {
     dask_client *c = NULL;
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = 1;
     CHECK_OK(dask_client_new(&cfg, &c));
     enum { M = 12 };
@@ -819,7 +819,7 @@ static void test_free_client_with_pending(void) {
  * (a host task nobody runs): the close must not hang, and the futures end. */
 static void test_free_client_while_task_waits(void) {
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = 1;
     CHECK_OK(dask_client_new(&cfg, &inner_client));
     dask_future *a = NULL;
@@ -874,7 +874,7 @@ int main(void) {
     register_ops();
     dask_client *c = NULL;
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = 3;
     if (!CHECK_OK(dask_client_new(&cfg, &c))) return test_finish();
     test_status_names();

@@ -10,7 +10,7 @@ static double array_sum(const dask_client *c, const dask_array *x) {
     if (!CHECK_OK(dask_array_reduce(x, DASK_REDUCE_SUM, NULL, 0, false, 0.0, 0, &s))) return out;
     if (CHECK_OK(dask_array_compute(c, s, &v))) {
         dask_buffer_view view;
-        if (CHECK_OK(dask_value_buffer(v, &view))) out = *(const double *)view.data;
+        if (CHECK_OK(dask_value_buffer(v, &view, sizeof view))) out = *(const double *)view.data;
         dask_value_free(v);
     }
     dask_array_free(s);
@@ -19,7 +19,7 @@ static double array_sum(const dask_client *c, const dask_array *x) {
 
 static void test_spill(void) {
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = 2;
     bool small = small_mode(); /* under valgrind: an eighth of the sizes */
     cfg.memory_limit = small ? 2u << 20 : 16u << 20;
@@ -32,13 +32,13 @@ static void test_spill(void) {
     CHECK_OK(dask_array_random_uniform(5, 0.0, 1.0, 1, shape, chunks, &x));
     CHECK_OK(dask_array_persist(c, x, &p));
     dask_memory_stats st;
-    CHECK_OK(dask_client_memory_stats(c, &st));
+    CHECK_OK(dask_client_memory_stats(c, &st, sizeof st));
     CHECK(st.spill_count > 0 && st.spilled_bytes > 0, "4x the limit spills (%llu spills)",
           (unsigned long long)st.spill_count);
     CHECK(st.managed_bytes <= cfg.memory_limit, "managed %llu bytes within the limit",
           (unsigned long long)st.managed_bytes);
     double got = array_sum(c, p);
-    CHECK_OK(dask_client_memory_stats(c, &st));
+    CHECK_OK(dask_client_memory_stats(c, &st, sizeof st));
     CHECK(st.unspill_count > 0, "the sum read spilled blocks back");
     dask_client *free_c = new_client(2);
     double want = array_sum(free_c, x);
@@ -51,32 +51,32 @@ static void test_spill(void) {
 
 static void test_bad_config(void) {
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.memory_limit = 1u << 20;
     cfg.spill_dir = "/proc/no-such-dir/spill";
     dask_client *c = NULL;
     CHECK_ERR(dask_client_new(&cfg, &c), DASK_ERR_IO);
     CHECK(last_error_has("spill directory"), "names the spill directory: %s", dask_last_error_message());
     CHECK(c == NULL, "no client on failure");
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.spill_compression = 7;
     CHECK_ERR(dask_client_new(&cfg, &c), DASK_ERR_INVALID_ARGUMENT);
     CHECK(last_error_has("DASK_COMPRESSION"), "names the codes: %s", dask_last_error_message());
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.memory_fraction = 2.0;
     CHECK_ERR(dask_client_new(&cfg, &c), DASK_ERR_INVALID_ARGUMENT);
     CHECK(last_error_has("memory_fraction"), "names the field: %s", dask_last_error_message());
     /* A fraction of the machine's memory is a limit: stats work, nothing spills yet. */
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.memory_fraction = 0.5;
     if (CHECK_OK(dask_client_new(&cfg, &c))) {
         dask_memory_stats st;
-        CHECK_OK(dask_client_memory_stats(c, &st));
+        CHECK_OK(dask_client_memory_stats(c, &st, sizeof st));
         CHECK(st.spill_count == 0 && st.process_bytes > 0, "a fresh limited client");
         dask_client_free(c);
         c = NULL;
     }
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.memory_limit = 1u << 20;
     cfg.memory_pause = 1.5;
     CHECK_ERR(dask_client_new(&cfg, &c), DASK_ERR_INVALID_ARGUMENT);
@@ -131,7 +131,7 @@ static void test_opaque_codec(void) {
 
     bool small = small_mode();
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = 2;
     cfg.memory_limit = small ? 2u << 20 : 16u << 20;
     dask_client *c = NULL;
@@ -147,7 +147,7 @@ static void test_opaque_codec(void) {
         dask_value_free(bv);
     }
     dask_memory_stats st;
-    WAIT_UNTIL((dask_client_memory_stats(c, &st) == DASK_OK && st.spilled_values >= N / 2), patience_s());
+    WAIT_UNTIL((dask_client_memory_stats(c, &st, sizeof st) == DASK_OK && st.spilled_values >= N / 2), patience_s());
     CHECK(st.spilled_values >= N / 2, "opaque values were spilled (%llu)", (unsigned long long)st.spilled_values);
     CHECK(atomic_load(&blobs_serialized) >= N / 2, "through the codec");
     for (size_t k = 0; k < N; ++k) {

@@ -35,7 +35,7 @@ static int32_t scale_task(void *ctx, const dask_value *const *in, size_t n, dask
     (void)ctx;
     dask_buffer_view v;
     double f;
-    if (n != 2 || dask_value_buffer(in[0], &v) != DASK_OK || dask_value_as_f64(in[1], &f) != DASK_OK) {
+    if (n != 2 || dask_value_buffer(in[0], &v, sizeof v) != DASK_OK || dask_value_as_f64(in[1], &f) != DASK_OK) {
         dask_error_set("scale takes (float64 buffer, number)");
         return DASK_ERR_INVALID_ARGUMENT;
     }
@@ -57,7 +57,7 @@ static int32_t scale_task(void *ctx, const dask_value *const *in, size_t n, dask
 static int32_t pass_task(void *ctx, const dask_value *const *in, size_t n, dask_value **out) {
     if (n < 1) return DASK_ERR_INVALID_ARGUMENT;
     dask_buffer_view v;
-    if (dask_value_buffer(in[0], &v) == DASK_OK) atomic_store((atomic_uintptr_t *)ctx, (uintptr_t)v.data);
+    if (dask_value_buffer(in[0], &v, sizeof v) == DASK_OK) atomic_store((atomic_uintptr_t *)ctx, (uintptr_t)v.data);
     *out = (dask_value *)in[0];
     return 0;
 }
@@ -81,7 +81,7 @@ static int32_t mapitem_task(void *ctx, const dask_value *const *in, size_t n, da
     atomic_fetch_add(&m->calls, 1);
     int64_t i;
     dask_buffer_view v;
-    if (n != 2 || dask_value_as_i64(in[0], &i) != DASK_OK || dask_value_buffer(in[1], &v) != DASK_OK ||
+    if (n != 2 || dask_value_as_i64(in[0], &i) != DASK_OK || dask_value_buffer(in[1], &v, sizeof v) != DASK_OK ||
         v.dtype != DASK_FLOAT64 || v.len != m->len || !v.c_contiguous) {
         atomic_fetch_add(&m->bad_input, 1);
         dask_error_set("mapitem takes (int, float64 buffer)");
@@ -220,7 +220,7 @@ static int64_t result_i64(const dask_future *f) {
 static dask_memory_stats stats_of(const dask_client *c) {
     dask_memory_stats s;
     memset(&s, 0xff, sizeof s); /* poison: the call must overwrite every field read */
-    CHECK_OK(dask_client_memory_stats(c, &s));
+    CHECK_OK(dask_client_memory_stats(c, &s, sizeof s));
     return s;
 }
 
@@ -282,8 +282,23 @@ static void test_basics(const dask_client *c) {
     CHECK(threads == 4, "client has the 4 threads asked for (%zu)", threads);
     dask_config cfg;
     memset(&cfg, 0xff, sizeof cfg);
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     CHECK(cfg.struct_size == sizeof(dask_config) && cfg.threads == 0, "dask_config_init sets the defaults");
+    {
+        /* A newer caller's larger config: accepted when the fields this library does not know
+         * are zero, refused (not ignored) otherwise. */
+        struct {
+            dask_config cfg;
+            uint64_t newer_field;
+        } big;
+        CHECK_OK(dask_config_init(&big.cfg, sizeof big));
+        CHECK(big.newer_field == 0 && big.cfg.struct_size == sizeof big, "init zeroes what it does not know");
+        dask_client *bc = NULL;
+        if (CHECK_OK(dask_client_new(&big.cfg, &bc))) dask_client_free(bc);
+        big.newer_field = 7;
+        CHECK_ERR(dask_client_new(&big.cfg, &bc), DASK_ERR_INVALID_ARGUMENT);
+        CHECK(last_error_has("does not know"), "the message says the library does not know the field");
+    }
 }
 
 static void test_values(void) {
@@ -375,7 +390,7 @@ static void test_buffers(const dask_client *c) {
     CHECK_OK(dask_value_copy_buffer(DASK_FLOAT64, 2, shape, host, &b));
     dask_buffer_view v;
     memset(&v, 0, sizeof v);
-    CHECK_OK(dask_value_buffer(b, &v));
+    CHECK_OK(dask_value_buffer(b, &v, sizeof v));
     CHECK(v.dtype == DASK_FLOAT64 && v.itemsize == 8 && v.ndim == 2 && v.shape[0] == 3 && v.shape[1] == 5 &&
               v.strides[0] == 40 && v.strides[1] == 8 && v.len == 15 && v.c_contiguous,
           "copied buffer view: dtype, shape, strides, len, contiguity");
@@ -406,8 +421,8 @@ static void test_buffers(const dask_client *c) {
     dask_buffer_view v0, v1;
     memset(&v0, 0, sizeof v0);
     memset(&v1, 0, sizeof v1);
-    CHECK_OK(dask_value_buffer(r0, &v0));
-    CHECK_OK(dask_value_buffer(r1, &v1));
+    CHECK_OK(dask_value_buffer(r0, &v0, sizeof v0));
+    CHECK_OK(dask_value_buffer(r1, &v1, sizeof v1));
     bool ok = v0.len == 15 && v1.len == 15 && v1.ndim == 2 && v1.shape[0] == 3 && v1.shape[1] == 5;
     for (int i = 0; ok && i < 15; ++i) {
         double e0 = host[i] * 2.5 + 1.0, e1 = e0 * -1.0 + 1.0;
@@ -430,7 +445,7 @@ static void test_buffers(const dask_client *c) {
     CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 2, tshape, tstrides, t, sizeof t, release_counter, &wrap_released,
                                     &w));
     memset(&v, 0, sizeof v);
-    CHECK_OK(dask_value_buffer(w, &v));
+    CHECK_OK(dask_value_buffer(w, &v, sizeof v));
     CHECK(v.data == (const void *)t && !v.c_contiguous && v.strides[0] == 8 && v.strides[1] == 24 && v.len == 12,
           "wrapped strided buffer: same memory, not C-contiguous, strides kept");
     dask_arg sa[2] = {arg_value(w), arg_value(f2)};
@@ -439,7 +454,7 @@ static void test_buffers(const dask_client *c) {
     dask_value *sr = NULL;
     CHECK_OK(dask_future_result(sf, -1.0, &sr));
     memset(&v, 0, sizeof v);
-    CHECK_OK(dask_value_buffer(sr, &v));
+    CHECK_OK(dask_value_buffer(sr, &v, sizeof v));
     ok = v.len == 12 && v.ndim == 2 && v.shape[0] == 3 && v.shape[1] == 4 && v.c_contiguous;
     for (size_t i = 0; ok && i < 3; ++i)
         for (size_t j = 0; ok && j < 4; ++j) ok = ((const double *)v.data)[i * 4 + j] == t[j * 3 + i] * -1.0 + 1.0;
@@ -642,7 +657,7 @@ static void test_scatter_map(const dask_client *c) {
     dask_future *sc = NULL;
     CHECK_OK(dask_client_scatter(c, buf, &sc));
     dask_buffer_view v;
-    CHECK_OK(dask_value_buffer(buf, &v));
+    CHECK_OK(dask_value_buffer(buf, &v, sizeof v));
     CHECK(v.data == data, "the value's data is the pointer new_buffer gave");
     dask_memory_stats s = stats_of(c);
     CHECK(s.managed_bytes >= L * 8 && s.values >= 1, "scattered buffer is accounted (%llu bytes, %llu values)",
@@ -936,7 +951,7 @@ static void test_memory_stats(void) {
     dask_value *r = NULL;
     CHECK_OK(dask_future_result(last, -1.0, &r));
     dask_buffer_view v;
-    CHECK_OK(dask_value_buffer(r, &v));
+    CHECK_OK(dask_value_buffer(r, &v, sizeof v));
     bool ok = v.len == 1000;
     for (size_t i = 0; ok && i < 1000; ++i) ok = ((const double *)v.data)[i] == (((double)i * 2 + 1) * 2 + 1) * 2 + 1;
     CHECK(ok, "chain of scales matches");
@@ -977,7 +992,7 @@ static void test_wrap_release(const dask_client *c) {
     CHECK_OK(dask_future_result(pf, -1.0, &r));
     CHECK(atomic_load(&pass_seen) == (uintptr_t)host, "the task saw the host memory itself");
     dask_buffer_view v;
-    CHECK_OK(dask_value_buffer(r, &v));
+    CHECK_OK(dask_value_buffer(r, &v, sizeof v));
     CHECK(v.data == (const void *)host && v.len == 64, "a returned input is the same memory (no copy)");
     dask_future_free(sc);
     CHECK(atomic_load(&rel) == 0, "not released: the pass-through result holds it");
@@ -1021,7 +1036,7 @@ static void test_wrap_release(const dask_client *c) {
     size_t s5[1] = {5};
     w = NULL;
     CHECK_OK(dask_value_wrap_buffer(DASK_FLOAT64, 1, s5, st16, host, 72, release_counter, &rel5, &w));
-    CHECK_OK(dask_value_buffer(w, &v));
+    CHECK_OK(dask_value_buffer(w, &v, sizeof v));
     bool ok = v.len == 5 && !v.c_contiguous;
     for (size_t i = 0; ok && i < 5; ++i) ok = view_f64(&v, i) == host[2 * i];
     CHECK(ok, "a strided wrap that just fits reads every other element");
@@ -1080,8 +1095,8 @@ static void test_edge_buffers(const dask_client *c) {
     memset(&we, 0, sizeof we);
     CHECK_OK(dask_future_result(r0, -1.0, &v0));
     CHECK_OK(dask_future_result(re, -1.0, &ve));
-    CHECK_OK(dask_value_buffer(v0, &w0));
-    CHECK_OK(dask_value_buffer(ve, &we));
+    CHECK_OK(dask_value_buffer(v0, &w0, sizeof w0));
+    CHECK_OK(dask_value_buffer(ve, &we, sizeof we));
     CHECK(w0.ndim == 0 && w0.len == 1 && *(const double *)w0.data == 13.0, "0-d buffer through a task (len %zu)",
           w0.len);
     CHECK(we.ndim == 2 && we.len == 0 && we.shape[0] == 3 && we.shape[1] == 0, "empty buffer through a task");

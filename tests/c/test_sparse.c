@@ -112,7 +112,7 @@ static void host_free(host *h) {
 static bool host_of_value(dask_value *v, host *h, const char *what) {
     memset(h, 0, sizeof *h);
     dask_buffer_view bv;
-    bool ok = CHECK_OK(dask_value_buffer(v, &bv));
+    bool ok = CHECK_OK(dask_value_buffer(v, &bv, sizeof bv));
     if (ok) ok = CHECK(bv.ndim <= 8, "%s: rank %zu", what, bv.ndim);
     if (ok) {
         size_t n = 1;
@@ -1034,7 +1034,7 @@ static void test_products(void) {
     /* A sparse matrix times a chunked dense one: a chunked product over sparse blocks. */
     dask_array *Ach = MK(dask_array_matmul(A, ch, OUT));
     double *got_ch = malloc(M * N * sizeof *got_ch);
-    CHECK_OK(dask_array_compute_into(C, Ach, got_ch, M * N * sizeof *got_ch));
+    CHECK_OK(dask_array_compute_into(C, Ach, DASK_FLOAT64, got_ch, M * N * sizeof *got_ch));
     bool same = true;
     for (size_t i = 0; i < M; ++i) {
         double row = 0;
@@ -1230,7 +1230,7 @@ static void test_chunked(void) {
     dask_value_free(v);
     double *buf = alloc_d(N);
     error_sentinel();
-    dask_status st = dask_array_compute_into(C, X, buf, N * sizeof(double));
+    dask_status st = dask_array_compute_into(C, X, DASK_FLOAT64, buf, N * sizeof(double));
     CHECK(st != DASK_OK && last_error_has("sparse"), "compute_into of a chunked sparse array fails: %s (%s)",
           dask_status_name(st), dask_last_error_message());
     size_t blocks = 0;

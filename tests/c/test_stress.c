@@ -137,7 +137,7 @@ static void test_concurrent_submitters(void) {
     memset(&s, 1, sizeof s);
     double deadline = now_s() + patience_s();
     do {
-        CHECK_OK(dask_client_memory_stats(shared_client, &s));
+        CHECK_OK(dask_client_memory_stats(shared_client, &s, sizeof s));
         if (s.managed_bytes == 0 && s.values == 0) break;
         sleep_ms(1);
     } while (now_s() < deadline);
@@ -230,7 +230,7 @@ static void test_client_churn(void) {
     size_t bad = 0;
     for (size_t i = 0; i < rounds; ++i) {
         dask_config cfg;
-        dask_config_init(&cfg);
+        dask_config_init(&cfg, sizeof cfg);
         cfg.threads = 1 + (uint32_t)(i % 3);
         dask_client *c = NULL;
         dask_status st = dask_client_new(&cfg, &c);

@@ -27,7 +27,7 @@ extern "C" int32_t twice(void *, const dask_value *const *inputs, size_t n, dask
         return DASK_ERR_INVALID_ARGUMENT;
     }
     dask_buffer_view view;
-    if (dask_value_buffer(inputs[0], &view) != DASK_OK || view.dtype != DASK_FLOAT64 || !view.c_contiguous) {
+    if (dask_value_buffer(inputs[0], &view, sizeof view) != DASK_OK || view.dtype != DASK_FLOAT64 || !view.c_contiguous) {
         dask_error_set("twice takes a contiguous float64 buffer");
         return DASK_ERR_DTYPE;
     }
@@ -42,7 +42,7 @@ extern "C" int32_t twice(void *, const dask_value *const *inputs, size_t n, dask
 
 int main() {
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = 2;
     dask_client *client = nullptr;
     CHECK(dask_client_new(&cfg, &client) == DASK_OK);
@@ -69,7 +69,7 @@ int main() {
     dask_value *result = nullptr;
     CHECK(dask_future_result(f, -1.0, &result) == DASK_OK);
     dask_buffer_view view;
-    CHECK(dask_value_buffer(result, &view) == DASK_OK);
+    CHECK(dask_value_buffer(result, &view, sizeof view) == DASK_OK);
     const double *out = static_cast<const double *>(view.data);
     bool same = view.len == host.size();
     for (size_t i = 0; same && i < host.size(); ++i) same = out[i] == 2.0 * host[i];

@@ -31,7 +31,7 @@ end
 
 function Client(; threads::Integer = 0, memory_limit = nothing, spill_dir = nothing)
     cfg = Ref{dask_config}()
-    CAPI.dask_config_init(cfg)
+    check(CAPI.dask_config_init(cfg, sizeof(dask_config)))
     c = cfg[]
     limit, fraction = c.memory_limit, c.memory_fraction
     if memory_limit isa AbstractFloat
@@ -116,7 +116,8 @@ end
 """The memory counters of `client` as a NamedTuple (managed, spilled, paused, …)."""
 function memory_stats(client::Client = default_client())
     s = Ref{dask_memory_stats}()
-    check(CAPI.dask_client_memory_stats(client, s))
+    check(CAPI.dask_client_memory_stats(client, s, sizeof(dask_memory_stats)))
     x = s[]
-    NamedTuple{fieldnames(dask_memory_stats)}(Tuple(getfield(x, f) for f in fieldnames(dask_memory_stats)))
+    names = filter(!=(:struct_size), fieldnames(dask_memory_stats))
+    NamedTuple{names}(Tuple(getfield(x, f) for f in names))
 end

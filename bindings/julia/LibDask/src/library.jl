@@ -2,7 +2,7 @@
 # loaded, the dynamic linker answers every later lookup of that soname with it.
 
 """The soname every `ccall` in CAPI names."""
-const libdask = "libdask.so.0"
+const libdask = "libdask.so.1"
 
 """Where the library was loaded from (set by `__init__`)."""
 const LIBRARY_PATH = Ref{String}("")

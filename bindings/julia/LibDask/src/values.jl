@@ -92,7 +92,7 @@ end
 """Wraps a buffer value (whose handle the result takes over) as a Julia Array."""
 function wrap_buffer(v::Ptr{dask_value})
     view = Ref{dask_buffer_view}()
-    st = CAPI.dask_value_buffer(v, view)
+    st = CAPI.dask_value_buffer(v, view, sizeof(dask_buffer_view))
     if st != CAPI.DASK_OK
         err = DaskError(st)
         CAPI.dask_value_free(v)

@@ -18,6 +18,9 @@ end
 
 @testset "finding the library" begin
     @test isfile(LibDask.LIBRARY_PATH[])
+    # The soname the ccalls name is the header's ABI, and the loaded library has that ABI.
+    @test LibDask.libdask == "libdask.so.$(CAPI.DASK_ABI_VERSION)"
+    @test CAPI.dask_abi_version() == CAPI.DASK_ABI_VERSION
     pkg = normpath(joinpath(@__DIR__, "..", ".."))
     code = "push!(LOAD_PATH, $(repr(pkg))); using LibDask"
     err = IOBuffer()

@@ -145,7 +145,7 @@ static double elem(const dask_buffer_view *v, size_t flat) {
  * dims are the reversed shape; 0-d and 1-d results are plain vectors. */
 SEXP dk_buffer_to_r(const dask_value *value) {
     dask_buffer_view v;
-    dk_check(dask_value_buffer(value, &v));
+    dk_check(dask_value_buffer(value, &v, sizeof v));
     SEXPTYPE type;
     switch (v.dtype) {
     case DASK_BOOL: type = LGLSXP; break;

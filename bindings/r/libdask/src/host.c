@@ -77,7 +77,7 @@ static void ensure_host_op(void) {
 SEXP dk_client_new(SEXP threads, SEXP memory_limit, SEXP spill_dir) {
     dk_drain();
     dask_config cfg;
-    dask_config_init(&cfg);
+    dask_config_init(&cfg, sizeof cfg);
     cfg.threads = (uint32_t)Rf_asInteger(threads);
     cfg.memory_limit = (uint64_t)Rf_asReal(memory_limit);
     if (!Rf_isNull(spill_dir)) cfg.spill_dir = Rf_translateCharUTF8(STRING_ELT(spill_dir, 0));
