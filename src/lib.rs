@@ -18,6 +18,7 @@
 
 pub mod array;
 pub mod error;
+pub mod failpoint;
 pub mod ffi;
 pub mod memory;
 pub mod protocol;

@@ -75,6 +75,12 @@ pub(crate) struct Core {
     exhausted: AtomicBool,
     counters: [AtomicU64; 6],
     wake: (Mutex<bool>, Condvar),
+    /// Tasks waiting in `admit` sleep here; the spiller wakes them whenever it has updated
+    /// the flags they wait on (the counter makes a wake-up between check and sleep count).
+    admission: (Mutex<u64>, Condvar),
+    /// Why the spiller's last round panicked, if it did: tasks waiting for memory then fail
+    /// with this instead of waiting forever.
+    spiller_failure: Mutex<Option<String>>,
     shutdown: AtomicBool,
 }
 
@@ -180,6 +186,8 @@ impl Store {
             exhausted: AtomicBool::new(false),
             counters: Default::default(),
             wake: (Mutex::new(false), Condvar::new()),
+            admission: (Mutex::new(0), Condvar::new()),
+            spiller_failure: Mutex::new(None),
             shutdown: AtomicBool::new(false),
         });
         let spiller = match config.limit {
@@ -231,11 +239,20 @@ impl Store {
     /// When the stored values exceed the limit and the disk takes no more, it waits too, for
     /// running tasks to let go of values (read-back values can then leave without new disk
     /// space); only when that lasts `EXHAUSTED_GRACE` does the task fail, with a clear error.
+    /// Waiting is event-driven: the task sleeps until the spiller has re-examined memory
+    /// (it wakes the waiters after every round), never polling.
     pub(crate) fn admit(&self, consumes: bool) -> Result<()> {
         let core = &self.core;
+        let free = || !core.paused.load(Relaxed) && (consumes || !core.high.load(Relaxed));
+        if core.config.limit.is_none() || (free() && !core.exhausted.load(Relaxed)) {
+            return Ok(()); // the common case: no lock, no wait
+        }
         let mut exhausted_at: Option<Instant> = None;
+        let mut rounds_waited = 0;
+        let (lock, cv) = &core.admission;
+        let mut round = lock.lock();
         while !core.shutdown.load(Relaxed) {
-            if core.exhausted.load(Relaxed) {
+            let deadline = if core.exhausted.load(Relaxed) {
                 let since = *exhausted_at.get_or_insert_with(Instant::now);
                 if since.elapsed() > EXHAUSTED_GRACE {
                     let why = core.stuck.lock().clone().unwrap_or_default();
@@ -244,13 +261,35 @@ impl Store {
                         core.config.limit.unwrap_or(0)
                     )));
                 }
-            } else if !core.paused.load(Relaxed) && (consumes || !core.high.load(Relaxed)) {
+                Some(since + EXHAUSTED_GRACE)
+            } else if free() {
                 break;
             } else {
                 exhausted_at = None;
-            }
+                // A failure of a round that ran while this task waited (an older one may
+                // be cured by now).
+                if rounds_waited > 0 {
+                    if let Some(why) = core.spiller_failure.lock().clone() {
+                        return Err(Error::Memory(format!(
+                            "memory is above the pause threshold and the spiller failed: {why}"
+                        )));
+                    }
+                }
+                None
+            };
             core.wake_spiller();
-            std::thread::sleep(Duration::from_millis(2));
+            let seen = *round;
+            rounds_waited += 1;
+            while *round == seen && !core.shutdown.load(Relaxed) {
+                match deadline {
+                    Some(d) => {
+                        if cv.wait_until(&mut round, d).timed_out() {
+                            break;
+                        }
+                    }
+                    None => cv.wait(&mut round),
+                }
+            }
         }
         Ok(())
     }
@@ -292,6 +331,7 @@ impl Drop for Store {
     fn drop(&mut self) {
         self.core.shutdown.store(true, Relaxed);
         self.core.wake_spiller();
+        self.core.wake_admission();
         if let Some(t) = self.spiller.take() {
             let _ = t.join();
         }
@@ -359,6 +399,10 @@ impl Entry {
 impl Drop for Entry {
     fn drop(&mut self) {
         let core = &self.core;
+        if core.paused.load(Relaxed) || core.high.load(Relaxed) {
+            // Memory falls: let the spiller look again now, so waiting tasks go on at once.
+            core.wake_spiller();
+        }
         let tick = self.tick.load(Relaxed);
         if tick != 0 {
             core.lru.lock().remove(&tick);
@@ -428,6 +472,13 @@ impl Core {
         }
     }
 
+    /// Wakes the tasks waiting in `admit` to look at the flags again.
+    fn wake_admission(&self) {
+        let (lock, cv) = &self.admission;
+        *lock.lock() += 1;
+        cv.notify_all();
+    }
+
     fn spiller(self: Arc<Self>) {
         let (lock, cv) = &self.wake;
         loop {
@@ -441,7 +492,20 @@ impl Core {
             if self.shutdown.load(Relaxed) {
                 return;
             }
-            self.balance();
+            // A panic in a round must not end the spiller (memory would never come down and
+            // paused tasks would wait forever): it is recorded, tasks waiting for memory
+            // fail with it, and the next round tries again.
+            let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::failpoint::hit("spiller.round");
+                self.balance()
+            }));
+            *self.spiller_failure.lock() = round.err().map(|p| {
+                p.downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into())
+            });
+            self.wake_admission();
         }
     }
 

@@ -272,19 +272,24 @@ pub(crate) fn worker_main(shared: Arc<Shared>, local: Worker<Job>, index: usize)
         signal: Arc::new(Signal::default()),
     });
     WORKER.with(|w| *w.borrow_mut() = Some(ctx.clone()));
-    'outer: while !ctx.shared.is_shut_down() {
-        if let Some(job) = ctx.find_job() {
-            run_job(job);
-            continue;
-        }
-        for _ in 0..SPIN_ROUNDS {
-            std::hint::spin_loop();
+    while !ctx.shared.is_shut_down() {
+        // A panic in the loop's own machinery (a task's is contained in `Run::execute`)
+        // must not end the thread: the pool would lose a worker for good.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::failpoint::hit("worker.loop");
             if let Some(job) = ctx.find_job() {
                 run_job(job);
-                continue 'outer;
+                return;
             }
-        }
-        ctx.sleep(&|| false, None);
+            for _ in 0..SPIN_ROUNDS {
+                std::hint::spin_loop();
+                if let Some(job) = ctx.find_job() {
+                    run_job(job);
+                    return;
+                }
+            }
+            ctx.sleep(&|| false, None);
+        }));
     }
     // Jobs left in our deque hold their runs, which hold this pool: drop them (their nodes are
     // cancelled by the shutdown).

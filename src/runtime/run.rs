@@ -383,7 +383,50 @@ impl Run {
 
     /// Runs node `idx` if it is still ready; returns a dependent that became ready and that
     /// the calling worker should run next (depth-first, without a trip through a queue).
+    ///
+    /// A panic anywhere in it — not only in the task's own body, which fails just that task,
+    /// but in admitting it, reading its inputs, storing its result or telling its waiters — is
+    /// contained here: the thread goes on, and a node left without an outcome fails with an
+    /// error naming the panic (its dependents with it), so no future waits forever.
     pub(crate) fn execute(self: &Arc<Self>, idx: u32) -> Option<u32> {
+        match catch_unwind(AssertUnwindSafe(|| self.execute_inner(idx))) {
+            Ok(next) => next,
+            Err(payload) => {
+                self.fail_internal(idx, &panic_message(payload));
+                None
+            }
+        }
+    }
+
+    /// Fails node `idx` after a panic in the runtime's own handling of it, if the panic left
+    /// it without an outcome.
+    fn fail_internal(self: &Arc<Self>, idx: u32, why: &str) {
+        let node = &self.nodes[idx as usize];
+        if node.state.load(SeqCst) != RUNNING {
+            return; // concluded before the panic, or never claimed
+        }
+        let error = TaskError::failed(
+            self.key(idx),
+            format!("internal error in the runtime while running the task: {why}"),
+        );
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let mut work = Vec::new();
+            if let Some(task) = node.task.lock().take() {
+                self.release_inputs(&task.inputs, &mut work);
+            }
+            self.conclude(idx, Slot::Error(error.clone()), &mut work);
+            for &d in self.dependents_of(idx) {
+                work.push(Work::Terminate {
+                    cell: self.cell(d),
+                    error: error.clone(),
+                    explicit: false,
+                });
+            }
+            process(work);
+        }));
+    }
+
+    fn execute_inner(self: &Arc<Self>, idx: u32) -> Option<u32> {
         let node = &self.nodes[idx as usize];
         if node
             .state
@@ -497,6 +540,7 @@ impl Run {
                 return None;
             }
         };
+        crate::failpoint::hit("run.finish");
         let stored = self.shared.store.keep(value, || Arc::from(self.key(idx)));
         self.conclude(idx, Slot::Value(stored), work);
 
