@@ -24,7 +24,7 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
 HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || ldconfig -p 2>/dev/null | grep -q 'libopenblas.so ' && echo yes)
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 
-.PHONY: all build header tools test check abi-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: all build header tools test check abi-test travel-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c install install-files clean
 
 all: build
@@ -44,11 +44,16 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cpp-test abi-test examples-test julia-test r-test exports-test install-test valgrind-test
+check: build lint rust-test c-test travel-test cpp-test abi-test examples-test julia-test r-test exports-test install-test valgrind-test
 	@echo "make test: all suites passed"
 
+# The Rust and C suites record the library tasks they run (DASK_CAPTURE_TASKS); travel-test
+# then runs them again in a fresh process and compares every result.
+CAPTURED := $(abspath $(BUILD)/captured)
+
 rust-test:
-	$(CARGO) test --release $(FEATURES)
+	rm -rf $(CAPTURED)
+	DASK_CAPTURE_TASKS=$(CAPTURED) $(CARGO) test --release $(FEATURES)
 ifneq ($(HAVE_BLAS),)
 	@echo "== linear algebra again without BLAS (the pure-Rust kernels)"
 	CARGO_TARGET_DIR=target/no-blas $(CARGO) test --release --test array_linalg
@@ -63,7 +68,12 @@ $(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h include/dask
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
 
 c-test: build $(C_TESTS)
-	@set -e; for t in $(C_TESTS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(C_TESTS); do echo "== $$t"; DASK_CAPTURE_TASKS=$(CAPTURED) $$t; done
+
+# Tasks that travel: every kind of task the suites above ran, decoded, run and checked in a
+# fresh process (tests that ran before here: rust-test, c-test).
+travel-test: build
+	$(LIBDIR)/dask replay-tasks --require-all $(CAPTURED)
 
 valgrind-test: build $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== valgrind $$t"; \

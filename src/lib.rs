@@ -17,6 +17,7 @@
 //! ```
 
 pub mod array;
+pub mod catalog;
 pub mod error;
 pub mod failpoint;
 pub mod ffi;

@@ -113,6 +113,29 @@ fn graph_results_match_sequential_evaluation_100k() {
 }
 
 #[test]
+fn the_built_in_noop_and_identity_operations() {
+    let c = client(2);
+    let data: Arc<Value> = Arc::new(Value::from(vec![1u8, 2, 3]));
+    let mut g = Graph::new();
+    let id = g.add(Task::new(
+        Operation::named("identity").unwrap(),
+        vec![Arg::Value(data.clone())],
+    ));
+    let none = g.add(Task::new(
+        Operation::named("noop").unwrap(),
+        vec![Arg::Task(id)],
+    ));
+    let out = c.compute(g, &[id, none]).unwrap();
+    // identity hands its input on, shared rather than copied.
+    assert!(Arc::ptr_eq(&out[0].result().unwrap(), &data));
+    assert!(matches!(*out[1].result().unwrap(), Value::None));
+    let empty = c
+        .submit(Task::new(Operation::named("identity").unwrap(), vec![]))
+        .unwrap();
+    assert!(empty.result().is_err(), "identity of nothing is an error");
+}
+
+#[test]
 fn culled_outputs_only_and_intermediates_are_freed() {
     let c = client(2);
     let (g, expected, keys) = random_dag(20_000, 7);

@@ -217,3 +217,55 @@ fn a_value_larger_than_the_target_is_spilled_at_once_and_read_back_exactly() {
     assert_eq!(total(&p, &c).unwrap(), want(&x));
     assert_eq!(c.memory_stats().unspill_count, 1);
 }
+
+#[test]
+fn reduction_partials_spill_and_read_back_like_any_value() {
+    use dask::array::reduce_kernel::{Partial, ReduceOp};
+    use dask::value::{Buffer, Value};
+    use std::sync::Arc;
+    dask::catalog::ensure();
+    let c = limited(8 * MIB, None);
+    // Sixteen 1 MiB partials (count, mean, M2 of a variance) under an 8 MiB limit.
+    let partials: Vec<Value> = (0..16)
+        .map(|k| {
+            let bufs = (0..3)
+                .map(|j| {
+                    let v: Vec<f64> = (0..(MIB / 8 / 3))
+                        .map(|i| (k * 7 + j * 3 + i) as f64)
+                        .collect();
+                    let n = v.len();
+                    Buffer::from_vec(v, &[1, n]).unwrap()
+                })
+                .collect();
+            Value::Params(Arc::new(Partial {
+                op: ReduceOp::Var { ddof: 1.0 },
+                bufs,
+            }))
+        })
+        .collect();
+    let futures: Vec<_> = partials
+        .iter()
+        .map(|p| c.scatter(p.clone()).unwrap())
+        .collect();
+    assert!(spilled_at_least(&c, 4), "partials went to disk");
+    assert_eq!(
+        c.memory_stats().unspillable_values,
+        0,
+        "no partial is pinned in memory"
+    );
+    for (f, want) in futures.iter().zip(&partials) {
+        let got = f.result().unwrap();
+        let (g, w) = (
+            got.params::<Partial>().expect("a partial comes back"),
+            want.params::<Partial>().unwrap(),
+        );
+        assert_eq!(g.op, w.op);
+        for (gb, wb) in g.bufs.iter().zip(&w.bufs) {
+            assert_eq!(gb.as_slice::<f64>().unwrap(), wb.as_slice::<f64>().unwrap());
+        }
+    }
+    assert!(
+        c.memory_stats().unspill_count > 0,
+        "some were read back from disk"
+    );
+}

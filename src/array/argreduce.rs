@@ -5,7 +5,7 @@ use super::block::contiguous;
 use super::kernel::for_each_run;
 use crate::error::{Error, Result};
 use crate::ufunc::loops::B8;
-use crate::value::{Buffer, DType, Element, Params};
+use crate::value::{Buffer, DType, Element};
 
 /// Parameters of the per-block step.
 #[derive(Debug, Clone)]
@@ -16,27 +16,12 @@ pub struct ArgBlock {
     pub array_shape: Vec<usize>,
 }
 
-impl Params for ArgBlock {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
-
 /// Best values (in the input dtype) and their global indices, shaped like the result.
 #[derive(Debug, Clone)]
 pub struct ArgPartial {
     pub max: bool,
     pub values: Buffer,
     pub indices: Vec<i64>,
-}
-
-impl Params for ArgPartial {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn nbytes(&self) -> usize {
-        self.values.storage_len() + self.indices.len() * 8
-    }
 }
 
 trait Ordered: Element + Copy {

@@ -5,7 +5,7 @@
 use super::scalar::Scalar;
 use crate::error::Result;
 use crate::sparse::Coo;
-use crate::value::{Buffer, DType, Params};
+use crate::value::{Buffer, DType};
 
 /// What to fill blocks with.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,12 +70,6 @@ pub struct CreateBlock {
     pub array_shape: Vec<usize>,
     pub offset: Vec<usize>,
     pub shape: Vec<usize>,
-}
-
-impl Params for CreateBlock {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
 }
 
 /// SplitMix64: a counter-based generator (each index hashed independently).

@@ -9,7 +9,7 @@ use super::lower::lower_all;
 use super::node::Array;
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, Arg as GArg, Client, Future, OpDef, Operation, Task};
-use crate::value::{Buffer, DType, Params, Value};
+use crate::value::{Buffer, DType, Params, ParamsReader, ParamsWriter, Value};
 use std::sync::{Arc, LazyLock};
 
 /// Parameters of `array.gather`: the whole array's dtype and shape, each block's offset.
@@ -24,12 +24,34 @@ impl Params for GatherBlocks {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    fn tag(&self) -> &'static str {
+        "array.gather"
+    }
+    fn encode(&self, w: &mut ParamsWriter) {
+        w.dtype(self.dtype);
+        w.usizes(&self.shape);
+        w.usize(self.offsets.len());
+        self.offsets.iter().for_each(|o| w.usizes(o));
+    }
+}
+
+fn decode_gather(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
+    let dtype = r.dtype()?;
+    let shape = r.usizes()?;
+    let n = r.count()?;
+    let offsets = (0..n).map(|_| r.usizes()).collect::<Result<_>>()?;
+    Ok(Arc::new(GatherBlocks {
+        dtype,
+        shape,
+        offsets,
+    }))
 }
 
 /// Results at least this large are copied on all cores (fresh pages fault in parallel).
 const PARALLEL_COPY_FROM: usize = 64 << 20;
 
-static GATHER: LazyLock<&'static OpDef> = LazyLock::new(|| {
+pub(super) static GATHER: LazyLock<&'static OpDef> = LazyLock::new(|| {
+    crate::value::register_params("array.gather", decode_gather);
     register_builtin("array.gather", |inputs| {
         let p = inputs
             .first()

@@ -19,6 +19,7 @@ mod ops;
 pub mod reduce_kernel;
 mod scalar;
 mod sparse_blocks;
+mod wire;
 
 pub use api::{ChunkSpec, Index, Operand};
 pub use chunks::{checked_len, Chunks, AUTO_BLOCK_BYTES, MAX_BLOCKS, MAX_ELEMENTS};
@@ -31,3 +32,10 @@ pub use nan_reduce::NanOp;
 pub use node::Array;
 pub use reduce_kernel::ReduceOp;
 pub use scalar::Scalar;
+
+/// Registers the array operations and their parameter types (they are otherwise registered
+/// on first use): a process that runs array tasks made by another calls this first.
+pub fn register_ops() {
+    std::sync::LazyLock::force(&ops::OPS);
+    std::sync::LazyLock::force(&gather::GATHER);
+}

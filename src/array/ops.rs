@@ -11,16 +11,8 @@ use super::reduce_kernel::{combine, finalize, reduce_block, Partial, ReduceOp};
 use super::sparse_blocks as sb;
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
-use crate::value::{Buffer, DType, Params, Value};
+use crate::value::{Buffer, DType, Value};
 use std::sync::{Arc, LazyLock};
-
-macro_rules! params_type {
-    ($($t:ty),*) => {$(
-        impl Params for $t {
-            fn as_any(&self) -> &dyn std::any::Any { self }
-        }
-    )*};
-}
 
 /// A fused elementwise program over a block's inputs.
 #[derive(Debug, Clone)]
@@ -86,17 +78,6 @@ pub struct CumBlock {
     pub multiply: bool,
 }
 
-params_type!(
-    FusedBlock,
-    ReduceBlock,
-    FinalizeBlock,
-    AssembleBlock,
-    TransposeBlock,
-    ReshapeBlock,
-    TensordotBlock,
-    CumBlock
-);
-
 fn params<'a, T: 'static>(
     inputs: &'a [Arc<Value>],
     what: &str,
@@ -144,12 +125,6 @@ pub struct ToSparse {
     pub fill: super::scalar::Scalar,
 }
 
-impl Params for ToSparse {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
-
 fn ok_block(r: Result<Buffer>) -> std::result::Result<Arc<Value>, String> {
     r.map(|b| Arc::new(Value::Buffer(b)))
         .map_err(|e| e.to_string())
@@ -179,232 +154,236 @@ pub struct ArrayOps {
     pub check: &'static OpDef,
 }
 
-pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| ArrayOps {
-    fused: register_builtin("array.fused", |inputs| {
-        let p = params::<FusedBlock>(inputs, "array.fused")?;
-        if any_sparse(&inputs[1..]) {
-            let refs: Vec<&Arc<Value>> = inputs[1..].iter().collect();
-            return ok_value(sb::interpret(&p.program, &refs).and_then(sb::value_of));
-        }
-        ok_block(eval_block(
-            &p.program,
-            &blocks(&inputs[1..], "array.fused")?,
-            &p.shape,
-        ))
-    }),
-    create: register_builtin("array.create", |inputs| {
-        let p = params::<CreateBlock>(inputs, "array.create")?;
-        if matches!(p.spec, CreateSpec::SparseUniform { .. }) {
-            return ok_value(create_sparse_block(p).map(Value::Sparse));
-        }
-        ok_block(create_block(p))
-    }),
-    reduce_block: register_builtin("array.reduce_block", |inputs| {
-        let p = params::<ReduceBlock>(inputs, "array.reduce_block")?;
-        if any_sparse(&inputs[1..]) {
-            let refs: Vec<&Arc<Value>> = inputs[1..].iter().collect();
-            let part = sb::interpret(&p.program, &refs).and_then(|op| match op {
-                Operand::Sparse(c) => sb::sparse_partial(p.op, &c, &p.reduced),
-                other => {
-                    let b = other.into_block()?;
-                    let mut id = Program::default();
-                    let x = id.add_input(b.dtype());
-                    id.finish(x);
-                    reduce_block(p.op, b.dtype(), &p.shape, &p.reduced, |sink| {
-                        eval(&id, &[&b], &p.shape, sink)
-                    })
-                }
-            });
-            return part
-                .map(|part| Arc::new(Value::Params(Arc::new(part))))
-                .map_err(|e| e.to_string());
-        }
-        let bs = blocks(&inputs[1..], "array.reduce_block")?;
-        let dtype = p.program.out_dtype();
-        reduce_block(p.op, dtype, &p.shape, &p.reduced, |sink| {
-            eval(&p.program, &bs, &p.shape, sink)
-        })
-        .map(|part| Arc::new(Value::Params(Arc::new(part))))
-        .map_err(|e| e.to_string())
-    }),
-    reduce_combine: register_builtin("array.reduce_combine", |inputs| {
-        let parts = inputs
-            .iter()
-            .map(partial)
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        combine(&parts)
-            .map(|p| Arc::new(Value::Params(Arc::new(p))))
-            .map_err(|e| e.to_string())
-    }),
-    reduce_finalize: register_builtin("array.reduce_finalize", |inputs| {
-        let p = params::<FinalizeBlock>(inputs, "array.reduce_finalize")?;
-        let part = partial(inputs.get(1).ok_or("array.reduce_finalize: no partial")?)?;
-        ok_block(finalize(part, p.dtype, &p.shape))
-    }),
-    assemble: register_builtin("array.assemble", |inputs| {
-        let p = params::<AssembleBlock>(inputs, "array.assemble")?;
-        if any_sparse(&inputs[1..]) {
-            let cs = sparse_blocks(&inputs[1..])?;
-            return ok_value(sb::assemble_sparse(p, &cs).map(Value::Sparse));
-        }
-        ok_block(assemble(p, &blocks(&inputs[1..], "array.assemble")?))
-    }),
-    transpose: register_builtin("array.transpose", |inputs| {
-        let p = params::<TransposeBlock>(inputs, "array.transpose")?;
-        if let Some(Value::Sparse(c)) = inputs.get(1).map(|v| &**v) {
-            return ok_value(c.transpose(&p.perm).map(Value::Sparse));
-        }
-        ok_block(transpose_block(
-            buffer(&inputs[1], "array.transpose")?,
-            &p.perm,
-        ))
-    }),
-    reshape: register_builtin("array.reshape", |inputs| {
-        let p = params::<ReshapeBlock>(inputs, "array.reshape")?;
-        if let Some(Value::Sparse(c)) = inputs.get(1).map(|v| &**v) {
-            return ok_value(c.reshape(&p.shape).map(Value::Sparse));
-        }
-        ok_block(reshape_block(
-            buffer(&inputs[1], "array.reshape")?,
-            &p.shape,
-        ))
-    }),
-    tensordot: register_builtin("array.tensordot", |inputs| {
-        let p = params::<TensordotBlock>(inputs, "array.tensordot")?;
-        if any_sparse(&inputs[1..]) {
-            let pairs: Vec<(&Value, &Value)> =
-                inputs[1..].chunks(2).map(|c| (&*c[0], &*c[1])).collect();
-            return ok_value(
-                sb::tensordot_pairs(&pairs, &p.axes_a, &p.axes_b).and_then(sb::value_of),
-            );
-        }
-        let bs = blocks(&inputs[1..], "array.tensordot")?;
-        if bs.len() % 2 != 0 || bs.is_empty() {
-            return Err("array.tensordot takes pairs of blocks".into());
-        }
-        ok_block(tensordot_blocks(&bs, &p.axes_a, &p.axes_b))
-    }),
-    add_blocks: register_builtin("array.add_blocks", |inputs| {
-        if any_sparse(inputs) {
-            let add = crate::ufunc::ufunc("add").map_err(|e| e.to_string())?;
-            let mut acc = sb::operand_of(&inputs[0]).map_err(|e| e.to_string())?;
-            for v in &inputs[1..] {
-                let op = sb::operand_of(v).map_err(|e| e.to_string())?;
-                acc = super::dispatch::apply_ufunc(&add, &[acc, op]).map_err(|e| e.to_string())?;
+pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| {
+    super::wire::register_decoders();
+    ArrayOps {
+        fused: register_builtin("array.fused", |inputs| {
+            let p = params::<FusedBlock>(inputs, "array.fused")?;
+            if any_sparse(&inputs[1..]) {
+                let refs: Vec<&Arc<Value>> = inputs[1..].iter().collect();
+                return ok_value(sb::interpret(&p.program, &refs).and_then(sb::value_of));
             }
-            return ok_value(sb::value_of(acc));
-        }
-        ok_block(add_blocks(&blocks(inputs, "array.add_blocks")?))
-    }),
-    to_sparse: register_builtin("array.to_sparse", |inputs| {
-        let fill = params::<ToSparse>(inputs, "array.to_sparse")?.fill;
-        match inputs.get(1).map(|v| &**v) {
-            Some(Value::Sparse(c)) => Ok(Arc::new(Value::Sparse(c.clone()))),
-            Some(v) => {
-                let b = v.as_buffer().ok_or("array.to_sparse: not a block")?;
-                ok_value(crate::sparse::Coo::from_dense(b, fill).map(Value::Sparse))
+            ok_block(eval_block(
+                &p.program,
+                &blocks(&inputs[1..], "array.fused")?,
+                &p.shape,
+            ))
+        }),
+        create: register_builtin("array.create", |inputs| {
+            let p = params::<CreateBlock>(inputs, "array.create")?;
+            if matches!(p.spec, CreateSpec::SparseUniform { .. }) {
+                return ok_value(create_sparse_block(p).map(Value::Sparse));
             }
-            None => Err("array.to_sparse: no block".into()),
-        }
-    }),
-    to_dense: register_builtin("array.to_dense", |inputs| {
-        match inputs.first().map(|v| &**v) {
-            Some(Value::Sparse(c)) => ok_block(c.to_dense()),
-            Some(v @ Value::Buffer(_)) => Ok(Arc::new(v.clone())),
-            _ => Err("array.to_dense: not a block".into()),
-        }
-    }),
-    cum_block: register_builtin("array.cum_block", |inputs| {
-        let p = params::<CumBlock>(inputs, "array.cum_block")?;
-        ok_block(super::cumulative::cum_block(
-            buffer(&inputs[1], "array.cum_block")?,
-            p.axis,
-            p.multiply,
-        ))
-    }),
-    cum_carry: register_builtin("array.cum_carry", |inputs| {
-        let p = params::<CumBlock>(inputs, "array.cum_carry")?;
-        ok_block(super::cumulative::cum_carry(
-            buffer(&inputs[1], "array.cum_carry")?,
-            buffer(&inputs[2], "array.cum_carry")?,
-            p.axis,
-            p.multiply,
-        ))
-    }),
-    select: register_builtin("array.select", |inputs| {
-        let bs = blocks(inputs, "array.select")?;
-        ok_block(super::index::select_block(bs[0], bs[1]))
-    }),
-    arg_block: register_builtin("array.arg_block", |inputs| {
-        let p = params::<super::argreduce::ArgBlock>(inputs, "array.arg_block")?;
-        super::argreduce::arg_block(p, buffer(&inputs[1], "array.arg_block")?)
-            .map(|a| Arc::new(Value::Params(Arc::new(a))))
-            .map_err(|e| e.to_string())
-    }),
-    arg_combine: register_builtin("array.arg_combine", |inputs| {
-        let parts = inputs
-            .iter()
-            .map(|v| {
-                v.params::<super::argreduce::ArgPartial>()
-                    .ok_or("not an arg partial")
+            ok_block(create_block(p))
+        }),
+        reduce_block: register_builtin("array.reduce_block", |inputs| {
+            let p = params::<ReduceBlock>(inputs, "array.reduce_block")?;
+            if any_sparse(&inputs[1..]) {
+                let refs: Vec<&Arc<Value>> = inputs[1..].iter().collect();
+                let part = sb::interpret(&p.program, &refs).and_then(|op| match op {
+                    Operand::Sparse(c) => sb::sparse_partial(p.op, &c, &p.reduced),
+                    other => {
+                        let b = other.into_block()?;
+                        let mut id = Program::default();
+                        let x = id.add_input(b.dtype());
+                        id.finish(x);
+                        reduce_block(p.op, b.dtype(), &p.shape, &p.reduced, |sink| {
+                            eval(&id, &[&b], &p.shape, sink)
+                        })
+                    }
+                });
+                return part
+                    .map(|part| Arc::new(Value::Params(Arc::new(part))))
+                    .map_err(|e| e.to_string());
+            }
+            let bs = blocks(&inputs[1..], "array.reduce_block")?;
+            let dtype = p.program.out_dtype();
+            reduce_block(p.op, dtype, &p.shape, &p.reduced, |sink| {
+                eval(&p.program, &bs, &p.shape, sink)
             })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        super::argreduce::arg_combine(&parts)
-            .map(|a| Arc::new(Value::Params(Arc::new(a))))
+            .map(|part| Arc::new(Value::Params(Arc::new(part))))
             .map_err(|e| e.to_string())
-    }),
-    arg_finalize: register_builtin("array.arg_finalize", |inputs| {
-        let p = params::<FinalizeBlock>(inputs, "array.arg_finalize")?;
-        let part = inputs
-            .get(1)
-            .and_then(|v| v.params::<super::argreduce::ArgPartial>())
-            .ok_or("array.arg_finalize: no partial")?;
-        ok_block(super::argreduce::arg_finalize(part, &p.shape))
-    }),
-    check: register_builtin("array.check", |inputs| {
-        let p = params::<FinalizeBlock>(inputs, "array.check")?;
-        let v = inputs.get(1).ok_or("array.check: no block")?;
-        if let Value::Sparse(c) = &**v {
-            if c.dtype() != p.dtype || c.shape() != p.shape.as_slice() {
-                return Err(format!(
+        }),
+        reduce_combine: register_builtin("array.reduce_combine", |inputs| {
+            let parts = inputs
+                .iter()
+                .map(partial)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            combine(&parts)
+                .map(|p| Arc::new(Value::Params(Arc::new(p))))
+                .map_err(|e| e.to_string())
+        }),
+        reduce_finalize: register_builtin("array.reduce_finalize", |inputs| {
+            let p = params::<FinalizeBlock>(inputs, "array.reduce_finalize")?;
+            let part = partial(inputs.get(1).ok_or("array.reduce_finalize: no partial")?)?;
+            ok_block(finalize(part, p.dtype, &p.shape))
+        }),
+        assemble: register_builtin("array.assemble", |inputs| {
+            let p = params::<AssembleBlock>(inputs, "array.assemble")?;
+            if any_sparse(&inputs[1..]) {
+                let cs = sparse_blocks(&inputs[1..])?;
+                return ok_value(sb::assemble_sparse(p, &cs).map(Value::Sparse));
+            }
+            ok_block(assemble(p, &blocks(&inputs[1..], "array.assemble")?))
+        }),
+        transpose: register_builtin("array.transpose", |inputs| {
+            let p = params::<TransposeBlock>(inputs, "array.transpose")?;
+            if let Some(Value::Sparse(c)) = inputs.get(1).map(|v| &**v) {
+                return ok_value(c.transpose(&p.perm).map(Value::Sparse));
+            }
+            ok_block(transpose_block(
+                buffer(&inputs[1], "array.transpose")?,
+                &p.perm,
+            ))
+        }),
+        reshape: register_builtin("array.reshape", |inputs| {
+            let p = params::<ReshapeBlock>(inputs, "array.reshape")?;
+            if let Some(Value::Sparse(c)) = inputs.get(1).map(|v| &**v) {
+                return ok_value(c.reshape(&p.shape).map(Value::Sparse));
+            }
+            ok_block(reshape_block(
+                buffer(&inputs[1], "array.reshape")?,
+                &p.shape,
+            ))
+        }),
+        tensordot: register_builtin("array.tensordot", |inputs| {
+            let p = params::<TensordotBlock>(inputs, "array.tensordot")?;
+            if any_sparse(&inputs[1..]) {
+                let pairs: Vec<(&Value, &Value)> =
+                    inputs[1..].chunks(2).map(|c| (&*c[0], &*c[1])).collect();
+                return ok_value(
+                    sb::tensordot_pairs(&pairs, &p.axes_a, &p.axes_b).and_then(sb::value_of),
+                );
+            }
+            let bs = blocks(&inputs[1..], "array.tensordot")?;
+            if bs.len() % 2 != 0 || bs.is_empty() {
+                return Err("array.tensordot takes pairs of blocks".into());
+            }
+            ok_block(tensordot_blocks(&bs, &p.axes_a, &p.axes_b))
+        }),
+        add_blocks: register_builtin("array.add_blocks", |inputs| {
+            if any_sparse(inputs) {
+                let add = crate::ufunc::ufunc("add").map_err(|e| e.to_string())?;
+                let mut acc = sb::operand_of(&inputs[0]).map_err(|e| e.to_string())?;
+                for v in &inputs[1..] {
+                    let op = sb::operand_of(v).map_err(|e| e.to_string())?;
+                    acc = super::dispatch::apply_ufunc(&add, &[acc, op])
+                        .map_err(|e| e.to_string())?;
+                }
+                return ok_value(sb::value_of(acc));
+            }
+            ok_block(add_blocks(&blocks(inputs, "array.add_blocks")?))
+        }),
+        to_sparse: register_builtin("array.to_sparse", |inputs| {
+            let fill = params::<ToSparse>(inputs, "array.to_sparse")?.fill;
+            match inputs.get(1).map(|v| &**v) {
+                Some(Value::Sparse(c)) => Ok(Arc::new(Value::Sparse(c.clone()))),
+                Some(v) => {
+                    let b = v.as_buffer().ok_or("array.to_sparse: not a block")?;
+                    ok_value(crate::sparse::Coo::from_dense(b, fill).map(Value::Sparse))
+                }
+                None => Err("array.to_sparse: no block".into()),
+            }
+        }),
+        to_dense: register_builtin("array.to_dense", |inputs| {
+            match inputs.first().map(|v| &**v) {
+                Some(Value::Sparse(c)) => ok_block(c.to_dense()),
+                Some(v @ Value::Buffer(_)) => Ok(Arc::new(v.clone())),
+                _ => Err("array.to_dense: not a block".into()),
+            }
+        }),
+        cum_block: register_builtin("array.cum_block", |inputs| {
+            let p = params::<CumBlock>(inputs, "array.cum_block")?;
+            ok_block(super::cumulative::cum_block(
+                buffer(&inputs[1], "array.cum_block")?,
+                p.axis,
+                p.multiply,
+            ))
+        }),
+        cum_carry: register_builtin("array.cum_carry", |inputs| {
+            let p = params::<CumBlock>(inputs, "array.cum_carry")?;
+            ok_block(super::cumulative::cum_carry(
+                buffer(&inputs[1], "array.cum_carry")?,
+                buffer(&inputs[2], "array.cum_carry")?,
+                p.axis,
+                p.multiply,
+            ))
+        }),
+        select: register_builtin("array.select", |inputs| {
+            let bs = blocks(inputs, "array.select")?;
+            ok_block(super::index::select_block(bs[0], bs[1]))
+        }),
+        arg_block: register_builtin("array.arg_block", |inputs| {
+            let p = params::<super::argreduce::ArgBlock>(inputs, "array.arg_block")?;
+            super::argreduce::arg_block(p, buffer(&inputs[1], "array.arg_block")?)
+                .map(|a| Arc::new(Value::Params(Arc::new(a))))
+                .map_err(|e| e.to_string())
+        }),
+        arg_combine: register_builtin("array.arg_combine", |inputs| {
+            let parts = inputs
+                .iter()
+                .map(|v| {
+                    v.params::<super::argreduce::ArgPartial>()
+                        .ok_or("not an arg partial")
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            super::argreduce::arg_combine(&parts)
+                .map(|a| Arc::new(Value::Params(Arc::new(a))))
+                .map_err(|e| e.to_string())
+        }),
+        arg_finalize: register_builtin("array.arg_finalize", |inputs| {
+            let p = params::<FinalizeBlock>(inputs, "array.arg_finalize")?;
+            let part = inputs
+                .get(1)
+                .and_then(|v| v.params::<super::argreduce::ArgPartial>())
+                .ok_or("array.arg_finalize: no partial")?;
+            ok_block(super::argreduce::arg_finalize(part, &p.shape))
+        }),
+        check: register_builtin("array.check", |inputs| {
+            let p = params::<FinalizeBlock>(inputs, "array.check")?;
+            let v = inputs.get(1).ok_or("array.check: no block")?;
+            if let Value::Sparse(c) = &**v {
+                if c.dtype() != p.dtype || c.shape() != p.shape.as_slice() {
+                    return Err(format!(
                     "a block function returned a sparse {} block of shape {:?}; the array needs {} blocks of shape {:?}",
                     c.dtype().name(),
                     c.shape(),
                     p.dtype.name(),
                     p.shape
                 ));
+                }
+                return Ok(v.clone());
             }
-            return Ok(v.clone());
-        }
-        let b = buffer(v, "a block function")?;
-        if b.dtype() != p.dtype || b.shape() != p.shape.as_slice() {
-            return Err(format!(
+            let b = buffer(v, "a block function")?;
+            if b.dtype() != p.dtype || b.shape() != p.shape.as_slice() {
+                return Err(format!(
                 "a block function returned a {} block of shape {:?}; the array needs {} blocks of shape {:?} here",
                 b.dtype().name(),
                 b.shape(),
                 p.dtype.name(),
                 p.shape
             ));
-        }
-        Ok(v.clone())
-    }),
-    count_block: register_builtin("array.count_block", |inputs| {
-        let b = buffer(
-            inputs.first().ok_or("array.count_block: no block")?,
-            "array.count_block",
-        )?;
-        let bytes = super::block::cast_block(b, DType::Bool)
-            .and_then(|m| contiguous(&m))
-            .map_err(|e| e.to_string())?;
-        // SAFETY: a contiguous boolean block of `len` one-byte elements.
-        let flags = if bytes.is_empty() {
-            &[][..]
-        } else {
-            unsafe { std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) }
-        };
-        let count = flags.iter().filter(|&&f| f != 0).count() as i64;
-        ok_block(Buffer::from_vec(vec![count], &vec![1; b.ndim()]))
-    }),
+            }
+            Ok(v.clone())
+        }),
+        count_block: register_builtin("array.count_block", |inputs| {
+            let b = buffer(
+                inputs.first().ok_or("array.count_block: no block")?,
+                "array.count_block",
+            )?;
+            let bytes = super::block::cast_block(b, DType::Bool)
+                .and_then(|m| contiguous(&m))
+                .map_err(|e| e.to_string())?;
+            // SAFETY: a contiguous boolean block of `len` one-byte elements.
+            let flags = if bytes.is_empty() {
+                &[][..]
+            } else {
+                unsafe { std::slice::from_raw_parts(bytes.as_ptr(), bytes.len()) }
+            };
+            let count = flags.iter().filter(|&&f| f != 0).count() as i64;
+            ok_block(Buffer::from_vec(vec![count], &vec![1; b.ndim()]))
+        }),
+    }
 });
 
 /// Cuts the pieces out of the input blocks and places them; a single piece covering the whole

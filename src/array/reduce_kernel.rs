@@ -9,7 +9,7 @@ use super::kernel::{for_each_run, Sink};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
 use crate::ufunc::loops::B8;
-use crate::value::{Buffer, DType, Element, Params};
+use crate::value::{Buffer, DType, Element};
 
 /// What a reduction computes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,15 +147,6 @@ pub fn sum_dtype(d: DType) -> DType {
 pub struct Partial {
     pub op: ReduceOp,
     pub bufs: Vec<Buffer>,
-}
-
-impl Params for Partial {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn nbytes(&self) -> usize {
-        self.bufs.iter().map(Buffer::storage_len).sum()
-    }
 }
 
 /// Pairwise summation (NumPy's scheme): blocks of 128 summed with 8 accumulators, halves

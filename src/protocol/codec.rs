@@ -18,6 +18,7 @@ const KIND_BYTES: u8 = 5;
 const KIND_DENSE: u8 = 6;
 const KIND_SPARSE: u8 = 7;
 const KIND_OPAQUE: u8 = 8;
+const KIND_PARAMS: u8 = 9;
 
 /// Most axes a header may declare (NumPy's limit is 64).
 const MAX_NDIM: u32 = 64;
@@ -112,10 +113,23 @@ pub(super) fn layout(v: &Value) -> Result<(Writer, Vec<Cow<'_, [u8]>>)> {
             w.u64(o.nbytes() as u64);
             frames.push(Cow::Owned(codec.serialize(o.address())?));
         }
-        Value::Params(_) => {
-            return Err(Error::NotImplemented(
-                "operation parameters are not serialized".into(),
-            ))
+        Value::Params(p) => {
+            // The tag and each buffer's layout in the header; the parameters' bytes, then
+            // each buffer's bytes, in frames.
+            let mut pw = crate::value::ParamsWriter::default();
+            p.encode(&mut pw);
+            w.u8(KIND_PARAMS);
+            let tag = p.tag().as_bytes();
+            w.u32(tag.len() as u32);
+            w.raw(tag);
+            w.u32(pw.buffers.len() as u32);
+            for b in &pw.buffers {
+                write_shape(&mut w, b.dtype(), b.shape());
+            }
+            frames.push(Cow::Owned(pw.bytes));
+            for b in &pw.buffers {
+                frames.push(Cow::Owned(bytes_of(&contiguous(b)?).to_vec()));
+            }
         }
     }
     Ok((w, frames))
@@ -139,6 +153,14 @@ pub(super) enum Pending {
         coords: Coords,
         data: Buffer,
         fill: [u8; 8],
+    },
+    /// Operation parameters: the tag, the byte stream, the buffers (their layouts first,
+    /// then their memory once allocated).
+    Params {
+        tag: String,
+        bytes: Vec<u8>,
+        layouts: Vec<(DType, Vec<usize>)>,
+        buffers: Vec<Buffer>,
     },
 }
 
@@ -239,6 +261,37 @@ pub(super) fn parse(r: &mut Reader) -> Result<(Pending, Vec<usize>)> {
                 vec![usize::MAX],
             )
         }
+        KIND_PARAMS => {
+            let n = r.u32()? as usize;
+            let tag = String::from_utf8(r.take(n)?.to_vec())
+                .map_err(|_| r.corrupt("a parameter tag is not UTF-8"))?;
+            let nbuf = r.u32()?;
+            if nbuf > 1024 {
+                return Err(r.corrupt(format!("{nbuf} parameter buffers")));
+            }
+            let mut layouts = Vec::new();
+            let mut sizes = vec![usize::MAX]; // the byte stream's length comes with its frame
+            for _ in 0..nbuf {
+                let (dtype, shape) = read_shape(r)?;
+                let n = shape
+                    .iter()
+                    .try_fold(dtype.itemsize(), |acc, &d| acc.checked_mul(d))
+                    .ok_or_else(|| {
+                        r.corrupt(format!("a parameter buffer {shape:?} is too large"))
+                    })?;
+                sizes.push(n);
+                layouts.push((dtype, shape));
+            }
+            (
+                Pending::Params {
+                    tag,
+                    bytes: Vec::new(),
+                    layouts,
+                    buffers: Vec::new(),
+                },
+                sizes,
+            )
+        }
         k => return Err(r.corrupt(format!("value kind {k}"))),
     })
 }
@@ -267,6 +320,18 @@ impl Pending {
                 *coords = zeroed_coords(coords.width() as u8, nnz * shape.len(), &r)?;
                 *data = Buffer::zeros(dtype, &[nnz])?;
             }
+            Pending::Params {
+                bytes,
+                layouts,
+                buffers,
+                ..
+            } => {
+                *bytes = byte_vec(raw[0])?;
+                *buffers = layouts
+                    .iter()
+                    .map(|(d, s)| Buffer::zeros(*d, s))
+                    .collect::<Result<_>>()?;
+            }
         }
         Ok(())
     }
@@ -293,6 +358,13 @@ impl Pending {
                     Coords::U64(v) => cast(v),
                 };
                 vec![c, data.as_mut_bytes()?]
+            }
+            Pending::Params { bytes, buffers, .. } => {
+                let mut out: Vec<&mut [u8]> = vec![&mut bytes[..]];
+                for b in buffers.iter_mut() {
+                    out.push(b.as_mut_bytes()?);
+                }
+                out
             }
         })
     }
@@ -324,6 +396,12 @@ impl Pending {
             Pending::DenseShape(..) => {
                 return Err(Error::Corrupt(format!("{what}: a frame is missing")))
             }
+            Pending::Params {
+                tag,
+                bytes,
+                buffers,
+                ..
+            } => Value::Params(crate::value::decode_params(&tag, &bytes, buffers, what)?),
             Pending::Sparse {
                 shape,
                 coords,

@@ -13,9 +13,11 @@ mod frame;
 mod lz4;
 mod mapped;
 mod message;
+mod task;
 mod wire;
 
 pub use frame::Compression;
 pub(crate) use lz4::on_this_core;
 pub use mapped::read_file;
 pub use message::{decode, encode, encoded_len, read_value, write_value, Encoded};
+pub use task::{decode_task, encode_task, WireArg, WireTask};

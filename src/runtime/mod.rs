@@ -1,5 +1,6 @@
 //! The task runtime: clients, graphs, the scheduler and its thread pool, futures.
 
+mod capture;
 mod client;
 mod config;
 mod future;
@@ -19,10 +20,10 @@ pub use graph::Graph;
 pub(crate) use host::HOST_TAG_SHIFT;
 pub use host::{release_host_ref, take_released_host_refs, HostNotify};
 pub(crate) use op::register_builtin;
-pub use op::{lookup_op, op_by_id, register_op, OpDef, OpFn, OpId, Operation};
+pub use op::{library_op_names, lookup_op, op_by_id, register_op, OpDef, OpFn, OpId, Operation};
 pub use progress::ProgressFn;
 pub use run::FutureStatus;
-pub use task::{Arg, Task, TaskId};
+pub use task::{run_wire_task, Arg, Task, TaskId};
 
 /// True on a worker thread of some client's pool: code that could spread work over threads
 /// of its own stays on one there, as the pool already runs tasks side by side.

@@ -22,6 +22,9 @@ pub struct OpDef {
     id: OpId,
     name: String,
     host_affine: bool,
+    /// One of the library's own operations (every process that links the library has it,
+    /// under the same name), not one a host registered.
+    library: bool,
     func: Box<OpFn>,
 }
 
@@ -36,6 +39,11 @@ impl OpDef {
     /// never on pool threads: that is how Julia and R functions join graphs.
     pub fn is_host_affine(&self) -> bool {
         self.host_affine
+    }
+    /// True for the library's own operations (array, sparse, runtime built-ins): they exist
+    /// under the same name in every process, so their tasks can run anywhere.
+    pub fn is_library(&self) -> bool {
+        self.library
     }
     pub(crate) fn call(&self, inputs: &[Arc<Value>]) -> std::result::Result<Arc<Value>, String> {
         (self.func)(inputs)
@@ -60,14 +68,20 @@ static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
     };
     for (name, func) in builtins() {
         registry
-            .insert(name.to_string(), false, func)
+            .insert(name.to_string(), false, true, func)
             .expect("built-in names are unique");
     }
     RwLock::new(registry)
 });
 
 impl Registry {
-    fn insert(&mut self, name: String, host_affine: bool, func: Box<OpFn>) -> Result<OpId> {
+    fn insert(
+        &mut self,
+        name: String,
+        host_affine: bool,
+        library: bool,
+        func: Box<OpFn>,
+    ) -> Result<OpId> {
         if name.is_empty() {
             return Err(Error::invalid("operation name is empty"));
         }
@@ -81,6 +95,7 @@ impl Registry {
             id,
             name: name.clone(),
             host_affine,
+            library,
             func,
         }));
         self.ops.push(def);
@@ -97,7 +112,7 @@ where
 {
     let mut registry = REGISTRY.write();
     let id = registry
-        .insert(name.to_string(), false, Box::new(func))
+        .insert(name.to_string(), false, true, Box::new(func))
         .expect("library operation names are unique");
     registry.ops[id.0 as usize]
 }
@@ -109,7 +124,21 @@ where
 {
     REGISTRY
         .write()
-        .insert(name.to_string(), host_affine, Box::new(func))
+        .insert(name.to_string(), host_affine, false, Box::new(func))
+}
+
+/// The names of the library's own operations registered so far (see
+/// [`OpDef::is_library`]), sorted.
+pub fn library_op_names() -> Vec<String> {
+    let mut names: Vec<String> = REGISTRY
+        .read()
+        .ops
+        .iter()
+        .filter(|d| d.library)
+        .map(|d| d.name.clone())
+        .collect();
+    names.sort();
+    names
 }
 
 /// The operation registered under `name`.

@@ -471,6 +471,9 @@ impl Run {
                 Err(payload) => Err(format!("panicked: {}", panic_message(payload))),
             },
         };
+        if let Ok(v) = &result {
+            super::capture::record(&task.op, || self.key(idx), &values, v);
+        }
         drop(values);
         let result = result.map_err(|msg| TaskError::failed(self.key(idx), msg));
         let mut work = Vec::new();

@@ -4,7 +4,7 @@ use super::coords::{linear_strides, Coords};
 use crate::array::block::{cast_block, contiguous};
 use crate::array::Scalar;
 use crate::error::{Error, Result};
-use crate::value::{Buffer, DType, Params};
+use crate::value::{Buffer, DType};
 use std::sync::Arc;
 
 /// An n-dimensional sparse array in coordinate format (pydata/sparse's `COO`), in canonical
@@ -17,15 +17,6 @@ pub struct Coo {
     pub(crate) data: Buffer,
     /// The fill value as one element of the dtype (native byte order, zero-padded).
     pub(crate) fill: [u8; 8],
-}
-
-impl Params for Coo {
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn nbytes(&self) -> usize {
-        Coo::nbytes(self)
-    }
 }
 
 /// The bytes of element `i` of a contiguous buffer.

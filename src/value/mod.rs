@@ -8,6 +8,7 @@ mod buffer;
 mod dtype;
 mod huge;
 mod opaque;
+mod params;
 
 /// Layout helpers shared with the array kernels.
 pub mod buffer_layout {
@@ -17,6 +18,9 @@ pub mod buffer_layout {
 pub use buffer::{Buffer, Storage};
 pub use dtype::{DType, Element};
 pub use opaque::{opaque_codec, register_opaque_codec, Opaque, OpaqueCodec};
+pub use params::{
+    decode_params, register_params, Params, ParamsDecoder, ParamsReader, ParamsWriter,
+};
 
 use std::sync::Arc;
 
@@ -38,20 +42,11 @@ pub enum Value {
     /// through its callback when the last reference goes.
     Opaque(Arc<Opaque>),
     /// Parameters of a library operation (a chunk's slice, a fused kernel's program, a
-    /// reduction's partial state): plain Rust data, no pointers or closures, so a task that
-    /// carries them can be inspected and, later, serialised.
+    /// reduction's partial state): plain data with a stable tag, encoded and decoded like
+    /// any other value (see `params`), so tasks that carry them travel and partials spill.
     Params(Arc<dyn Params>),
     /// A sparse (COO) block.
     Sparse(crate::sparse::Coo),
-}
-
-/// Plain-data parameters carried by [`Value::Params`].
-pub trait Params: std::fmt::Debug + Send + Sync + 'static {
-    fn as_any(&self) -> &dyn std::any::Any;
-    /// Bytes of payload held (for accounting).
-    fn nbytes(&self) -> usize {
-        0
-    }
 }
 
 impl Value {
