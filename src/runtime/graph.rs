@@ -7,7 +7,7 @@
 //! few intermediate results alive at a time (the idea behind Dask's `order`).
 
 use super::progress::ProgressFn;
-use super::run::{NodeSpec, SpecInput};
+use super::scheduler::{NodeSpec, SpecInput};
 use super::task::{Arg, Task, TaskId};
 use crate::error::{Error, Result};
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! Tasks: an operation plus its arguments, each a value or a dependency.
 
-use super::future::Future;
 use super::op::{lookup_op, Operation};
+use super::scheduler::Future;
 use crate::error::{Error, Result};
 use crate::protocol::{WireArg, WireTask};
 use crate::value::Value;

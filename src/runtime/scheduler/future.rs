@@ -5,9 +5,7 @@
 //! cancelled. Waiting blocks the calling thread without spinning; a pool thread waiting inside a
 //! task runs other pool work meanwhile, and a host thread runs queued host tasks meanwhile.
 
-use super::pool::{current_worker, run_job};
 use super::run::{Cell, FutureStatus, Waiter};
-use super::signal::Signal;
 use crate::error::{Error, Result};
 use crate::value::Value;
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -24,10 +22,6 @@ pub struct Future {
     cell: Cell,
     /// Where this handle's async waker lives, registered once with the node.
     waker: Option<Arc<Mutex<Option<Waker>>>>,
-}
-
-thread_local! {
-    static HOST_SIGNAL: Arc<Signal> = Arc::new(Signal::default());
 }
 
 impl Future {
@@ -73,32 +67,9 @@ impl Future {
         if self.cell.is_terminal() {
             return true;
         }
-        match current_worker() {
-            Some(worker) => worker.help_until(&self.cell, deadline),
-            None => self.wait_as_host(deadline),
-        }
-    }
-
-    /// A non-pool thread waits: it runs queued host tasks of this client meanwhile.
-    fn wait_as_host(&self, deadline: Option<Instant>) -> bool {
-        let signal = HOST_SIGNAL.with(Arc::clone);
-        let host = &self.cell.run.shared.host;
-        self.cell.wake_on_finish(&signal);
-        host.add_waiter(&signal);
-        let done = loop {
-            if self.cell.is_terminal() {
-                break true;
-            }
-            if let Some(job) = host.pop() {
-                run_job(job);
-                continue;
-            }
-            if !signal.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
-                break self.cell.is_terminal();
-            }
-        };
-        host.remove_waiter(&signal);
-        done
+        // The executor that runs the task decides how a thread waits for it (a pool thread
+        // runs other pool work meanwhile, a host thread runs host tasks).
+        self.cell.run.exec.wait(&self.cell, deadline)
     }
 
     /// Waits for the task and returns its value, or the error it failed with.

@@ -1,4 +1,4 @@
-//! The work-stealing thread pool of the embedded runtime.
+//! The work-stealing thread pool of the embedded runtime: the local [`Executor`].
 //!
 //! Each worker owns a LIFO deque: a task's newly ready dependents go there, so a worker keeps
 //! going depth-first and frees intermediate results early (Dask's `order` idea, applied
@@ -7,9 +7,10 @@
 //! There is no busy-waiting: the spin is bounded and the sleep is a condition variable.
 
 use super::host::HostQueue;
-use super::run::{Cell, Run};
-use super::signal::Signal;
+use crate::error::Result;
 use crate::memory::Store;
+use crate::runtime::scheduler::{Cell, Executor, Job, Run};
+use crate::runtime::signal::Signal;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use parking_lot::Mutex;
 use std::cell::RefCell;
@@ -18,14 +19,8 @@ use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-/// One task to run: a node of a submitted graph.
-pub(crate) struct Job {
-    pub(crate) run: Arc<Run>,
-    pub(crate) idx: u32,
-}
-
 /// State shared by a client's workers, its host queue and every graph it runs.
-pub(crate) struct Shared {
+pub(crate) struct Pool {
     injector: Injector<Job>,
     stealers: Vec<Stealer<Job>>,
     sleepers: Mutex<Vec<Arc<Signal>>>,
@@ -47,7 +42,7 @@ struct RunRegistry {
 /// What a worker thread knows about itself; reachable through a thread-local so that code
 /// deep in task completion can push to the local deque.
 pub(crate) struct WorkerCtx {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) pool: Arc<Pool>,
     local: Worker<Job>,
     index: usize,
     pub(crate) signal: Arc<Signal>,
@@ -62,12 +57,12 @@ pub(crate) fn current_worker() -> Option<Rc<WorkerCtx>> {
     WORKER.with(|w| w.borrow().clone())
 }
 
-/// True when the current thread is a worker of `shared`'s pool.
-pub(crate) fn is_worker_of(shared: &Arc<Shared>) -> bool {
+/// True when the current thread is a worker of `pool`.
+pub(crate) fn is_worker_of(pool: &Pool) -> bool {
     WORKER.with(|w| {
         w.borrow()
             .as_ref()
-            .is_some_and(|w| Arc::ptr_eq(&w.shared, shared))
+            .is_some_and(|w| std::ptr::eq(Arc::as_ptr(&w.pool), pool))
     })
 }
 
@@ -75,11 +70,11 @@ pub(crate) fn is_worker_of(shared: &Arc<Shared>) -> bool {
 /// short enough not to burn a core.
 const SPIN_ROUNDS: usize = 64;
 
-impl Shared {
+impl Pool {
     /// Creates the shared state and the workers' deques (one per thread, to move into threads).
-    pub(crate) fn new(threads: usize, store: Store) -> (Arc<Shared>, Vec<Worker<Job>>) {
+    pub(crate) fn new(threads: usize, store: Store) -> (Arc<Pool>, Vec<Worker<Job>>) {
         let locals: Vec<Worker<Job>> = (0..threads).map(|_| Worker::new_lifo()).collect();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Pool {
             injector: Injector::new(),
             stealers: locals.iter().map(Worker::stealer).collect(),
             sleepers: Mutex::new(Vec::new()),
@@ -100,24 +95,11 @@ impl Shared {
         self.shutdown.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn next_run_id(&self) -> u64 {
-        self.next_run_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub(crate) fn register_run(&self, run: &Arc<Run>) {
-        let mut reg = self.runs.lock();
-        reg.runs.push(Arc::downgrade(run));
-        if reg.runs.len() >= reg.prune_at {
-            reg.runs.retain(|w| w.strong_count() > 0);
-            reg.prune_at = reg.runs.len() * 2 + 64;
-        }
-    }
-
     /// Queues a ready pool task: on the current worker's own deque when this thread is one of
     /// our workers (depth-first), else on the injector. Wakes a sleeper if there is one.
-    pub(crate) fn push(self: &Arc<Self>, job: Job) {
+    pub(crate) fn push(&self, job: Job) {
         let job = WORKER.with(|w| match w.borrow().as_ref() {
-            Some(w) if Arc::ptr_eq(&w.shared, self) => {
+            Some(w) if std::ptr::eq(Arc::as_ptr(&w.pool), self) => {
                 w.local.push(job);
                 None
             }
@@ -194,15 +176,15 @@ impl WorkerCtx {
             return Some(job);
         }
         loop {
-            match self.shared.injector.steal_batch_and_pop(&self.local) {
+            match self.pool.injector.steal_batch_and_pop(&self.local) {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => continue,
                 Steal::Empty => break,
             }
         }
-        let n = self.shared.stealers.len();
+        let n = self.pool.stealers.len();
         for k in 1..n {
-            let victim = &self.shared.stealers[(self.index + k) % n];
+            let victim = &self.pool.stealers[(self.index + k) % n];
             loop {
                 match victim.steal() {
                     Steal::Success(job) => return Some(job),
@@ -217,7 +199,7 @@ impl WorkerCtx {
     /// Sleeps until work is pushed, `done()` turns true (the caller registered our signal
     /// where that happens), shutdown, or the deadline.
     pub(crate) fn sleep(&self, done: &dyn Fn() -> bool, deadline: Option<Instant>) {
-        let shared = &self.shared;
+        let shared = &self.pool;
         {
             let mut sleepers = shared.sleepers.lock();
             sleepers.push(self.signal.clone());
@@ -254,25 +236,21 @@ impl WorkerCtx {
     }
 }
 
-/// Runs a job and then, while the run hands back a ready dependent to continue with, that one
-/// too: chains never go through a queue.
+/// Runs a job (see [`Job::run`]).
 pub(crate) fn run_job(job: Job) {
-    let Job { run, mut idx } = job;
-    while let Some(next) = run.execute(idx) {
-        idx = next;
-    }
+    job.run()
 }
 
 /// The body of a worker thread.
-pub(crate) fn worker_main(shared: Arc<Shared>, local: Worker<Job>, index: usize) {
+pub(crate) fn worker_main(shared: Arc<Pool>, local: Worker<Job>, index: usize) {
     let ctx = Rc::new(WorkerCtx {
-        shared,
+        pool: shared,
         local,
         index,
         signal: Arc::new(Signal::default()),
     });
     WORKER.with(|w| *w.borrow_mut() = Some(ctx.clone()));
-    while !ctx.shared.is_shut_down() {
+    while !ctx.pool.is_shut_down() {
         // A panic in the loop's own machinery (a task's is contained in `Run::execute`)
         // must not end the thread: the pool would lose a worker for good.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -295,4 +273,81 @@ pub(crate) fn worker_main(shared: Arc<Shared>, local: Worker<Job>, index: usize)
     // cancelled by the shutdown).
     while ctx.local.pop().is_some() {}
     WORKER.with(|w| *w.borrow_mut() = None);
+}
+
+thread_local! {
+    /// What a host thread (one that is no pool's worker) sleeps on while it waits.
+    static HOST_SIGNAL: Arc<Signal> = Arc::new(Signal::default());
+}
+
+impl Pool {
+    /// A non-pool thread waits: it runs queued host tasks of this client meanwhile.
+    fn wait_as_host(&self, cell: &Cell, deadline: Option<Instant>) -> bool {
+        let signal = HOST_SIGNAL.with(Arc::clone);
+        let host = &self.host;
+        cell.wake_on_finish(&signal);
+        host.add_waiter(&signal);
+        let done = loop {
+            if cell.is_terminal() {
+                break true;
+            }
+            if let Some(job) = host.pop() {
+                run_job(job);
+                continue;
+            }
+            if !signal.wait(deadline) && deadline.is_some_and(|d| Instant::now() >= d) {
+                break cell.is_terminal();
+            }
+        };
+        host.remove_waiter(&signal);
+        done
+    }
+}
+
+impl Executor for Pool {
+    fn queue(&self, job: Job) {
+        self.push(job);
+    }
+
+    fn queue_host(&self, job: Job) {
+        self.host.push(job);
+    }
+
+    fn on_worker(&self) -> bool {
+        is_worker_of(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.is_shut_down()
+    }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn admit(&self, consumes: bool) -> Result<()> {
+        self.store.admit(consumes)
+    }
+
+    fn wait(&self, cell: &Cell, deadline: Option<Instant>) -> bool {
+        // A pool thread (of this client or another) keeps running its own pool's work while
+        // it waits; any other thread runs this client's host tasks.
+        match current_worker() {
+            Some(worker) => worker.help_until(cell, deadline),
+            None => self.wait_as_host(cell, deadline),
+        }
+    }
+
+    fn next_run_id(&self) -> u64 {
+        self.next_run_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn register_run(&self, run: &Arc<Run>) {
+        let mut reg = self.runs.lock();
+        reg.runs.push(Arc::downgrade(run));
+        if reg.runs.len() >= reg.prune_at {
+            reg.runs.retain(|w| w.strong_count() > 0);
+            reg.prune_at = reg.runs.len() * 2 + 64;
+        }
+    }
 }

@@ -3,8 +3,9 @@
 //! thread waits on a future (it runs them while it waits) or polls `run_host_tasks` from its
 //! event loop; an optional notifier tells the host that something was queued.
 
-use super::pool::{run_job, Job};
-use super::signal::Signal;
+use super::pool::run_job;
+use crate::runtime::scheduler::Job;
+use crate::runtime::signal::Signal;
 use parking_lot::{Mutex, RwLock};
 use std::collections::VecDeque;
 use std::sync::Arc;

@@ -12,12 +12,12 @@
 //! Cross-graph dependencies (a task reading an earlier future) are waiters on the other node.
 
 use super::future::Future;
-use super::op::Operation;
-use super::pool::{is_worker_of, Job, Shared};
-use super::progress::{Progress, ProgressFn};
-use super::signal::Signal;
+use super::{Executor, Job};
 use crate::error::TaskError;
 use crate::memory::Stored;
+use crate::runtime::op::Operation;
+use crate::runtime::progress::{Progress, ProgressFn};
+use crate::runtime::signal::Signal;
 use crate::value::Value;
 use parking_lot::Mutex;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -94,7 +94,8 @@ struct Node {
 }
 
 pub(crate) struct Run {
-    pub(crate) shared: Arc<Shared>,
+    /// Who runs this graph's tasks.
+    pub(crate) exec: Arc<dyn Executor>,
     id: u64,
     nodes: Box<[Node]>,
     /// Dependents in CSR form: those of node i are `dependents[dep_offsets[i]..dep_offsets[i+1]]`,
@@ -160,7 +161,7 @@ impl Run {
     /// Builds a run from nodes in dependency order, returns futures on `outputs`, and starts
     /// the nodes that have nothing to wait for.
     pub(crate) fn start(
-        shared: &Arc<Shared>,
+        exec: &Arc<dyn Executor>,
         specs: Vec<NodeSpec>,
         outputs: &[u32],
         progress: Option<ProgressFn>,
@@ -228,14 +229,14 @@ impl Run {
             });
         }
         let run = Arc::new(Run {
-            shared: shared.clone(),
-            id: shared.next_run_id(),
+            exec: exec.clone(),
+            id: exec.next_run_id(),
             nodes: nodes.into_boxed_slice(),
             dep_offsets: offsets.into_boxed_slice(),
             dependents: dependents.into_boxed_slice(),
             progress: progress.map(|p| Progress::new(n, p)),
         });
-        shared.register_run(&run);
+        exec.register_run(&run);
         let futures = outputs
             .iter()
             .map(|&o| {
@@ -273,7 +274,7 @@ impl Run {
         let roots = (0..n as u32).filter(|&i| {
             !has_extern[i as usize] && run.nodes[i as usize].remaining.load(SeqCst) == 0
         });
-        if is_worker_of(shared) {
+        if exec.on_worker() {
             // Our own deque is LIFO: push in reverse so the highest priority runs first.
             let roots: Vec<u32> = roots.collect();
             for i in roots.into_iter().rev() {
@@ -289,11 +290,11 @@ impl Run {
 
     /// A run of one node that is finished already, holding `value` (scatter).
     pub(crate) fn finished(
-        shared: &Arc<Shared>,
+        exec: &Arc<dyn Executor>,
         key: Option<Arc<str>>,
         value: Arc<Value>,
     ) -> Future {
-        let stored = shared.store.keep(value, || {
+        let stored = exec.store().keep(value, || {
             key.clone().unwrap_or_else(|| Arc::from("scattered value"))
         });
         let node = Node {
@@ -312,8 +313,8 @@ impl Run {
             waiters: Mutex::new(Vec::new()),
         };
         let run = Arc::new(Run {
-            shared: shared.clone(),
-            id: shared.next_run_id(),
+            exec: exec.clone(),
+            id: exec.next_run_id(),
             nodes: vec![node].into_boxed_slice(),
             dep_offsets: vec![0, 0].into_boxed_slice(),
             dependents: Box::new([]),
@@ -364,7 +365,7 @@ impl Run {
     }
 
     fn schedule(self: &Arc<Self>, idx: u32) {
-        if self.shared.is_shut_down() {
+        if self.exec.is_closed() {
             // Nobody will run it: cancel rather than queue (a queued job would also keep its
             // run, and through it the pool, alive).
             self.cancel_one(idx, "the client was closed");
@@ -375,9 +376,9 @@ impl Run {
             idx,
         };
         if self.nodes[idx as usize].host_affine {
-            self.shared.host.push(job);
+            self.exec.queue_host(job);
         } else {
-            self.shared.push(job);
+            self.exec.queue(job);
         }
     }
 
@@ -439,7 +440,7 @@ impl Run {
         // Memory first: past the pause threshold no new task starts until memory falls, and
         // with memory high, tasks that only make new data wait for those that consume it.
         let consumes = task.inputs.iter().any(|i| !matches!(i, Input::Value(_)));
-        let admitted = self.shared.store.admit(consumes);
+        let admitted = self.exec.admit(consumes);
         let mut values = Vec::with_capacity(task.inputs.len());
         let mut missing = None;
         for input in &task.inputs {
@@ -472,7 +473,7 @@ impl Run {
             },
         };
         if let Ok(v) = &result {
-            super::capture::record(&task.op, || self.key(idx), &values, v);
+            crate::runtime::capture::record(&task.op, || self.key(idx), &values, v);
         }
         drop(values);
         let result = result.map_err(|msg| TaskError::failed(self.key(idx), msg));
@@ -544,10 +545,10 @@ impl Run {
             }
         };
         crate::failpoint::hit("run.finish");
-        let stored = self.shared.store.keep(value, || Arc::from(self.key(idx)));
+        let stored = self.exec.store().keep(value, || Arc::from(self.key(idx)));
         self.conclude(idx, Slot::Value(stored), work);
 
-        let in_pool = is_worker_of(&self.shared);
+        let in_pool = self.exec.on_worker();
         let mut next = None;
         let mut extra = Vec::new();
         for &d in self.dependents_of(idx) {

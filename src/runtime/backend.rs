@@ -1,0 +1,141 @@
+//! The seam between a client and what runs its graphs. Every public call — from Rust, C,
+//! Julia or R — reaches a backend through [`Client`](super::Client), whichever backend it is:
+//! the local thread pool now, a connection to a remote scheduler next.
+
+use super::config::Config;
+use super::graph::Plan;
+use super::local::{is_worker_of, worker_main, HostNotify, Pool};
+use super::scheduler::{Executor, Future, Run};
+use crate::error::{Error, Result};
+use crate::memory::MemoryStats;
+use crate::value::Value;
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// What a client asks of the runtime behind it.
+pub(crate) trait Backend: Send + Sync {
+    /// Worker threads (of this process, or of the cluster).
+    fn threads(&self) -> usize;
+    /// Starts a lowered graph; one future per requested output.
+    fn compute(&self, plan: Plan) -> Result<Vec<Future>>;
+    /// Puts a value into the store once.
+    fn scatter(&self, value: Arc<Value>) -> Result<Future>;
+    /// Runs up to `max` queued host tasks on the calling thread.
+    fn run_host_tasks(&self, max: usize) -> usize;
+    fn pending_host_tasks(&self) -> usize;
+    fn set_host_notify(&self, notify: Option<HostNotify>);
+    fn memory_stats(&self) -> MemoryStats;
+    fn spill_problem(&self) -> Option<String>;
+    fn spill_dir(&self) -> Option<std::path::PathBuf>;
+}
+
+/// The embedded default: a work-stealing pool of threads in this process, with the store.
+/// Dropped (with the last client clone), it stops its threads and cancels what is pending.
+pub(crate) struct LocalBackend {
+    pool: Arc<Pool>,
+    exec: Arc<dyn Executor>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    n_threads: usize,
+}
+
+impl LocalBackend {
+    pub(crate) fn start(config: Config) -> Result<LocalBackend> {
+        let n = config.resolved_threads();
+        let store = crate::memory::Store::new(&config.memory)?;
+        let (pool, locals) = Pool::new(n, store);
+        let mut threads = Vec::with_capacity(n);
+        for (index, local) in locals.into_iter().enumerate() {
+            let for_thread = pool.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("dask-worker-{index}"))
+                .spawn(move || worker_main(for_thread, local, index));
+            match spawned {
+                Ok(h) => threads.push(h),
+                Err(e) => {
+                    pool.shut_down();
+                    for h in threads {
+                        let _ = h.join();
+                    }
+                    return Err(Error::Io(format!(
+                        "cannot start worker thread {index}: {e}"
+                    )));
+                }
+            }
+        }
+        let exec: Arc<dyn Executor> = pool.clone();
+        Ok(LocalBackend {
+            pool,
+            exec,
+            threads: Mutex::new(threads),
+            n_threads: n,
+        })
+    }
+
+    fn open(&self) -> Result<()> {
+        if self.pool.is_shut_down() {
+            return Err(Error::Closed("no new work is accepted".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LocalBackend {
+    fn drop(&mut self) {
+        self.pool.shut_down();
+        // Cancel before joining: a task waiting inside the pool on pending work then returns,
+        // so its thread can exit.
+        self.pool.cancel_all();
+        let handles = std::mem::take(&mut *self.threads.lock());
+        // A client dropped from one of its own tasks cannot join its own thread; the threads
+        // exit on their own once they see the shutdown.
+        if !is_worker_of(&self.pool) {
+            for h in handles {
+                let _ = h.join();
+            }
+        }
+        // Work submitted while the first sweep ran is cancelled by this one.
+        self.pool.cancel_all();
+    }
+}
+
+impl Backend for LocalBackend {
+    fn threads(&self) -> usize {
+        self.n_threads
+    }
+
+    fn compute(&self, plan: Plan) -> Result<Vec<Future>> {
+        self.open()?;
+        let (_, futures) = Run::start(&self.exec, plan.nodes, &plan.outputs, plan.progress);
+        Ok(futures)
+    }
+
+    fn scatter(&self, value: Arc<Value>) -> Result<Future> {
+        self.open()?;
+        Ok(Run::finished(&self.exec, None, value))
+    }
+
+    fn run_host_tasks(&self, max: usize) -> usize {
+        self.pool.host.run_pending(max)
+    }
+
+    fn pending_host_tasks(&self) -> usize {
+        self.pool.host.len()
+    }
+
+    fn set_host_notify(&self, notify: Option<HostNotify>) {
+        self.pool.host.set_notify(notify);
+    }
+
+    fn memory_stats(&self) -> MemoryStats {
+        self.pool.store.stats()
+    }
+
+    fn spill_problem(&self) -> Option<String> {
+        self.pool.store.spill_problem()
+    }
+
+    fn spill_dir(&self) -> Option<std::path::PathBuf> {
+        self.pool.store.spill_dir().map(|p| p.to_path_buf())
+    }
+}
