@@ -359,9 +359,11 @@ fn out_of_core() {
     assert_eq!(s1, s2);
     println!(
         "out-of-core: 3 GiB persisted + summed under a 1 GiB limit {t_limited:.2} s \
-         (in memory {t_free:.2} s); spilled {:.1} GiB in {:.2} s, read back {:.1} GiB in {:.2} s",
+         (in memory {t_free:.2} s); moved out {:.1} GiB in {:.2} s (written to disk {:.1} GiB, \
+         once each), read back {:.1} GiB in {:.2} s",
         st.spill_bytes as f64 / (1u64 << 30) as f64,
         st.spill_nanos as f64 * 1e-9,
+        st.file_bytes_written as f64 / (1u64 << 30) as f64,
         st.unspill_bytes as f64 / (1u64 << 30) as f64,
         st.unspill_nanos as f64 * 1e-9
     );

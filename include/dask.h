@@ -190,7 +190,7 @@ typedef struct dask_memory_stats {
   // Spill files on disk: bytes, and the values whose only copy they are.
   uint64_t spilled_bytes;
   uint64_t spilled_values;
-  // Values spilled so far: count, in-memory bytes, seconds spent.
+  // Values moved out of memory so far: count, in-memory bytes, seconds spent.
   uint64_t spill_count;
   uint64_t spill_bytes;
   double spill_seconds;
@@ -202,6 +202,10 @@ typedef struct dask_memory_stats {
   uint64_t unspillable_values;
   // True while new tasks wait for memory to fall (the pause threshold).
   bool paused;
+  // Spill files written so far, and their bytes on disk: each value is written once, however
+  // often it is read back and goes out again (`spill_count` counts every time it goes out).
+  uint64_t files_written;
+  uint64_t file_bytes_written;
 } dask_memory_stats;
 
 // Future states (`dask_future_state`).

@@ -22,6 +22,7 @@ pub mod error;
 pub mod failpoint;
 pub mod ffi;
 pub mod memory;
+mod parallel;
 pub mod protocol;
 pub mod runtime;
 pub mod sparse;

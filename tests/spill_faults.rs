@@ -215,7 +215,14 @@ fn a_value_larger_than_the_target_is_spilled_at_once_and_read_back_exactly() {
     assert!(spilled_at_least(&c, 1), "{:?}", c.memory_stats());
     assert_eq!(c.memory_stats().managed_bytes, 0);
     assert_eq!(total(&p, &c).unwrap(), want(&x));
-    assert_eq!(c.memory_stats().unspill_count, 1);
+    // The block is read back once; the reduction's partial (8 bytes) may have been spilled
+    // and read back too, as any value may under a process-wide memory threshold.
+    let stats = c.memory_stats();
+    let block = (6 * MIB * 8) as u64;
+    assert!(
+        stats.unspill_bytes >= block && stats.unspill_bytes < 2 * block,
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -267,5 +274,33 @@ fn reduction_partials_spill_and_read_back_like_any_value() {
     assert!(
         c.memory_stats().unspill_count > 0,
         "some were read back from disk"
+    );
+}
+
+#[test]
+fn a_value_read_back_goes_out_again_without_being_written_again() {
+    let c = limited(64 * MIB, None);
+    // 192 MiB in 24 blocks of 8 MiB, persisted under a 64 MiB limit, then summed twice.
+    let x = data(24 * MIB, MIB);
+    let p = x.persist(&c).unwrap();
+    let want_total = want(&x);
+    for _ in 0..2 {
+        assert_eq!(total(&p, &c).unwrap(), want_total);
+    }
+    let s = c.memory_stats();
+    let array_bytes = (24 * MIB * 8) as u64;
+    assert!(
+        s.unspill_count >= 24,
+        "both passes read spilled blocks back: {s:?}"
+    );
+    assert!(
+        s.spill_count > s.files_written,
+        "blocks read back went out again without a write: {s:?}"
+    );
+    // Each block is written once (plus small partials that may have gone out too).
+    assert!(
+        s.file_bytes_written < array_bytes + array_bytes / 20,
+        "{} bytes written for a {array_bytes}-byte array: {s:?}",
+        s.file_bytes_written
     );
 }

@@ -94,32 +94,25 @@ fn gather(p: &GatherBlocks, blocks: &[Arc<Value>]) -> Result<Arc<Value>> {
     let bytes = out.as_mut_bytes()?;
     let total = bytes.len();
     let base = bytes.as_mut_ptr() as usize;
-    let copy = |lane: usize, lanes: usize| -> Result<()> {
-        for (i, (b, at)) in dense.iter().zip(&p.offsets).enumerate() {
-            if i % lanes == lane {
-                copy_block_into(base as *mut u8, &p.shape, isz, at, b)?;
-            }
-        }
-        Ok(())
+    let copy = |i: usize| -> Result<()> {
+        copy_block_into(base as *mut u8, &p.shape, isz, &p.offsets[i], dense[i])
     };
-    let lanes = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(dense.len());
-    if lanes <= 1 || total < PARALLEL_COPY_FROM {
-        copy(0, 1)?;
+    if total < PARALLEL_COPY_FROM {
+        (0..dense.len()).try_for_each(copy)?;
     } else {
-        // Blocks cover disjoint parts of `out`.
-        std::thread::scope(|s| {
-            let others: Vec<_> = (1..lanes)
-                .map(|l| s.spawn(move || copy(l, lanes)))
-                .collect();
-            let mine = copy(0, lanes);
-            others
-                .into_iter()
-                .map(|h| h.join().expect("copying blocks does not panic"))
-                .chain([mine])
-                .collect::<Result<()>>()
-        })?;
+        // Blocks cover disjoint parts of `out`: copied on the client's pool.
+        let failed = parking_lot::Mutex::new(None);
+        let done = crate::parallel::for_each(dense.len(), |i| {
+            if let Err(e) = copy(i) {
+                failed.lock().get_or_insert(e);
+            }
+        });
+        if let Some(e) = failed.into_inner() {
+            return Err(e);
+        }
+        if !done {
+            return Err(Error::invalid("gathering the blocks was cancelled"));
+        }
     }
     Ok(Arc::new(Value::Buffer(out)))
 }

@@ -111,7 +111,7 @@ pub struct dask_memory_stats {
     /// Spill files on disk: bytes, and the values whose only copy they are.
     pub spilled_bytes: u64,
     pub spilled_values: u64,
-    /// Values spilled so far: count, in-memory bytes, seconds spent.
+    /// Values moved out of memory so far: count, in-memory bytes, seconds spent.
     pub spill_count: u64,
     pub spill_bytes: u64,
     pub spill_seconds: f64,
@@ -123,6 +123,10 @@ pub struct dask_memory_stats {
     pub unspillable_values: u64,
     /// True while new tasks wait for memory to fall (the pause threshold).
     pub paused: bool,
+    /// Spill files written so far, and their bytes on disk: each value is written once, however
+    /// often it is read back and goes out again (`spill_count` counts every time it goes out).
+    pub files_written: u64,
+    pub file_bytes_written: u64,
 }
 
 /// Fills the caller's config of `struct_size` bytes (pass `sizeof(dask_config)` as compiled)
@@ -421,6 +425,8 @@ pub unsafe extern "C" fn dask_client_memory_stats(
             unspill_seconds: s.unspill_nanos as f64 * 1e-9,
             unspillable_values: s.unspillable_values as u64,
             paused: s.paused,
+            files_written: s.files_written,
+            file_bytes_written: s.file_bytes_written,
         };
         // SAFETY: `size` bytes are writable per the contract.
         let filled = unsafe { super::versioned::zero_unknown(out_stats, size) };
@@ -444,6 +450,8 @@ pub unsafe extern "C" fn dask_client_memory_stats(
                 unspill_seconds,
                 unspillable_values,
                 paused,
+                files_written,
+                file_bytes_written,
             ]
         );
         // SAFETY: the first 4 bytes are the caller's struct_size.

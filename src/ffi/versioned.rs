@@ -158,11 +158,12 @@ mod tests {
         );
         check(
             "dask_memory_stats",
-            &[size_of::<dask_memory_stats>()],
+            // ABI 1 released it without the files_written fields (120 bytes).
+            &[120, size_of::<dask_memory_stats>()],
             &fields!(dask_memory_stats: struct_size, managed_bytes, values, unmanaged_bytes,
                 process_bytes, spilled_bytes, spilled_values, spill_count, spill_bytes,
                 spill_seconds, unspill_count, unspill_bytes, unspill_seconds,
-                unspillable_values, paused),
+                unspillable_values, paused, files_written, file_bytes_written),
         );
         check(
             "dask_buffer_view",

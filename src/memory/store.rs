@@ -31,10 +31,15 @@ pub struct MemoryStats {
     /// Resident memory of the process, and the part of it that is not stored values.
     pub process_bytes: usize,
     pub unmanaged_bytes: usize,
-    /// Values written to disk so far: how many, their in-memory bytes, the time it took.
+    /// Values moved out of memory so far: how many, their in-memory bytes, the time it took.
+    /// A value read back whose file is still there goes out again without a write.
     pub spill_count: u64,
     pub spill_bytes: u64,
     pub spill_nanos: u64,
+    /// Spill files written so far, and their bytes (each value is written once however often
+    /// it goes out and comes back).
+    pub files_written: u64,
+    pub file_bytes_written: u64,
     /// Values read back from disk so far.
     pub unspill_count: u64,
     pub unspill_bytes: u64,
@@ -49,6 +54,15 @@ pub struct MemoryStats {
 pub(crate) struct Store {
     core: Arc<Core>,
     spiller: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What a task waiting for admission remembers between looks (see `Store::admission`).
+#[derive(Default)]
+pub(crate) struct AdmitWait {
+    exhausted_at: Option<Instant>,
+    /// Admission rounds seen while waiting, and the last one.
+    rounds: usize,
+    last_round: u64,
 }
 
 /// State shared by the store, its entries and the spiller thread.
@@ -73,7 +87,7 @@ pub(crate) struct Core {
     /// `RETRY_REFUSED` or for files to be removed, instead of failing every round.
     refused: Mutex<Option<(Instant, String, u64)>>,
     exhausted: AtomicBool,
-    counters: [AtomicU64; 6],
+    counters: [AtomicU64; 8],
     wake: (Mutex<bool>, Condvar),
     /// Tasks waiting in `admit` sleep here; the spiller wakes them whenever it has updated
     /// the flags they wait on (the counter makes a wake-up between check and sleep count).
@@ -81,6 +95,8 @@ pub(crate) struct Core {
     /// Why the spiller's last round panicked, if it did: tasks waiting for memory then fail
     /// with this instead of waiting forever.
     spiller_failure: Mutex<Option<String>>,
+    /// The client's pool: the spiller's lanes run on it.
+    lanes: std::sync::OnceLock<std::sync::Weak<dyn crate::parallel::Lanes>>,
     shutdown: AtomicBool,
 }
 
@@ -90,6 +106,8 @@ const SPILL_NANOS: usize = 2;
 const UNSPILL_COUNT: usize = 3;
 const UNSPILL_BYTES: usize = 4;
 const UNSPILL_NANOS: usize = 5;
+const FILES_WRITTEN: usize = 6;
+const FILE_BYTES_WRITTEN: usize = 7;
 
 /// How long a task waits for memory over the limit to come down before it fails.
 const EXHAUSTED_GRACE: Duration = Duration::from_secs(1);
@@ -100,9 +118,9 @@ const RETRY_REFUSED: Duration = Duration::from_secs(1);
 
 /// How often the spiller looks at process memory when nothing wakes it.
 const POLL: Duration = Duration::from_millis(20);
-/// Threads that write spill files at once: one per core.
+/// Lanes that write spill files at once: one per thread of the client's pool.
 fn lanes() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    crate::parallel::width()
 }
 
 /// What the lanes of one spill round share.
@@ -188,6 +206,7 @@ impl Store {
             wake: (Mutex::new(false), Condvar::new()),
             admission: (Mutex::new(0), Condvar::new()),
             spiller_failure: Mutex::new(None),
+            lanes: std::sync::OnceLock::new(),
             shutdown: AtomicBool::new(false),
         });
         let spiller = match config.limit {
@@ -232,66 +251,94 @@ impl Store {
         Stored::Entry(entry)
     }
 
-    /// Waits while memory is above the pause threshold (no new task starts meanwhile), and,
-    /// for a task that consumes no other task's result (`consumes` false: it only makes new
-    /// data, like creating or reading a block), while managed memory is above the target: with
-    /// memory high, the tasks that free memory run first.
-    /// When the stored values exceed the limit and the disk takes no more, it waits too, for
-    /// running tasks to let go of values (read-back values can then leave without new disk
-    /// space); only when that lasts `EXHAUSTED_GRACE` does the task fail, with a clear error.
-    /// Waiting is event-driven: the task sleeps until the spiller has re-examined memory
-    /// (it wakes the waiters after every round), never polling.
-    pub(crate) fn admit(&self, consumes: bool) -> Result<()> {
+    /// Whether a task may start now, as far as memory goes: `None` when it may; otherwise the
+    /// admission round to wait for (see `wait_admission`) and, when set, the moment the wait
+    /// must be looked at again; an error when the task must fail.
+    ///
+    /// A task waits while memory is above the pause threshold (no new task starts
+    /// meanwhile), and, for a task that consumes no other task's result (`consumes` false: it
+    /// only makes new data, like creating or reading a block), while managed memory is above
+    /// the target: with memory high, the tasks that free memory run first. When the stored
+    /// values exceed the limit and the disk takes no more, it waits too, for running tasks to
+    /// let go of values (read-back values can then leave without new disk space); only when
+    /// that lasts `EXHAUSTED_GRACE` does the task fail, with a clear error. Waiting is
+    /// event-driven: the spiller starts a new round of admission after each of its rounds.
+    pub(crate) fn admission(
+        &self,
+        consumes: bool,
+        wait: &mut AdmitWait,
+    ) -> Result<Option<(u64, Option<Instant>)>> {
         let core = &self.core;
         let free = || !core.paused.load(Relaxed) && (consumes || !core.high.load(Relaxed));
-        if core.config.limit.is_none() || (free() && !core.exhausted.load(Relaxed)) {
-            return Ok(()); // the common case: no lock, no wait
+        if core.config.limit.is_none()
+            || core.shutdown.load(Relaxed)
+            || (free() && !core.exhausted.load(Relaxed))
+        {
+            return Ok(None); // the common case: no lock, no wait
         }
-        let mut exhausted_at: Option<Instant> = None;
-        let mut rounds_waited = 0;
-        let (lock, cv) = &core.admission;
-        let mut round = lock.lock();
-        while !core.shutdown.load(Relaxed) {
-            let deadline = if core.exhausted.load(Relaxed) {
-                let since = *exhausted_at.get_or_insert_with(Instant::now);
-                if since.elapsed() > EXHAUSTED_GRACE {
-                    let why = core.stuck.lock().clone().unwrap_or_default();
+        let round = *core.admission.0.lock();
+        let deadline = if core.exhausted.load(Relaxed) {
+            let since = *wait.exhausted_at.get_or_insert_with(Instant::now);
+            if since.elapsed() > EXHAUSTED_GRACE {
+                let why = core.stuck.lock().clone().unwrap_or_default();
+                return Err(Error::Memory(format!(
+                    "memory is above the limit of {} bytes and cannot be spilled: {why}",
+                    core.config.limit.unwrap_or(0)
+                )));
+            }
+            Some(since + EXHAUSTED_GRACE)
+        } else if free() {
+            return Ok(None);
+        } else {
+            wait.exhausted_at = None;
+            // A failure of a round that ran while this task waited (an older one may be
+            // cured by now).
+            if wait.rounds > 0 {
+                if let Some(why) = core.spiller_failure.lock().clone() {
                     return Err(Error::Memory(format!(
-                        "memory is above the limit of {} bytes and cannot be spilled: {why}",
-                        core.config.limit.unwrap_or(0)
+                        "memory is above the pause threshold and the spiller failed: {why}"
                     )));
                 }
-                Some(since + EXHAUSTED_GRACE)
-            } else if free() {
-                break;
-            } else {
-                exhausted_at = None;
-                // A failure of a round that ran while this task waited (an older one may
-                // be cured by now).
-                if rounds_waited > 0 {
-                    if let Some(why) = core.spiller_failure.lock().clone() {
-                        return Err(Error::Memory(format!(
-                            "memory is above the pause threshold and the spiller failed: {why}"
-                        )));
+            }
+            None
+        };
+        if round != wait.last_round {
+            wait.last_round = round;
+            wait.rounds += 1;
+        }
+        core.wake_spiller();
+        Ok(Some((round, deadline)))
+    }
+
+    /// Sleeps until the admission round moves past `round` (the spiller finished a round, or
+    /// parallel work was offered) or `deadline` passes.
+    pub(crate) fn wait_admission(&self, round: u64, deadline: Option<Instant>) {
+        let core = &self.core;
+        let (lock, cv) = &core.admission;
+        let mut current = lock.lock();
+        while *current == round && !core.shutdown.load(Relaxed) {
+            match deadline {
+                Some(d) => {
+                    if cv.wait_until(&mut current, d).timed_out() {
+                        return;
                     }
                 }
-                None
-            };
-            core.wake_spiller();
-            let seen = *round;
-            rounds_waited += 1;
-            while *round == seen && !core.shutdown.load(Relaxed) {
-                match deadline {
-                    Some(d) => {
-                        if cv.wait_until(&mut round, d).timed_out() {
-                            break;
-                        }
-                    }
-                    None => cv.wait(&mut round),
-                }
+                None => cv.wait(&mut current),
             }
         }
-        Ok(())
+    }
+
+    /// Starts a new admission round: tasks waiting for memory look again (used when
+    /// parallel work is offered, which waiting tasks take on).
+    pub(crate) fn poke_admission(&self) {
+        if self.core.config.limit.is_some() {
+            self.core.wake_admission();
+        }
+    }
+
+    /// The pool the spiller's lanes run on (set once by the runtime, which owns the pool).
+    pub(crate) fn set_lanes(&self, lanes: std::sync::Weak<dyn crate::parallel::Lanes>) {
+        let _ = self.core.lanes.set(lanes);
     }
 
     pub(crate) fn stats(&self) -> MemoryStats {
@@ -308,6 +355,8 @@ impl Store {
             spill_count: c.counters[SPILL_COUNT].load(Relaxed),
             spill_bytes: c.counters[SPILL_BYTES].load(Relaxed),
             spill_nanos: c.counters[SPILL_NANOS].load(Relaxed),
+            files_written: c.counters[FILES_WRITTEN].load(Relaxed),
+            file_bytes_written: c.counters[FILE_BYTES_WRITTEN].load(Relaxed),
             unspill_count: c.counters[UNSPILL_COUNT].load(Relaxed),
             unspill_bytes: c.counters[UNSPILL_BYTES].load(Relaxed),
             unspill_nanos: c.counters[UNSPILL_NANOS].load(Relaxed),
@@ -333,7 +382,11 @@ impl Drop for Store {
         self.core.wake_spiller();
         self.core.wake_admission();
         if let Some(t) = self.spiller.take() {
-            let _ = t.join();
+            // The store may be dropped on the spiller thread itself (it held the pool last
+            // during a round): that thread ends on its own, seeing the shutdown.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -495,10 +548,15 @@ impl Core {
             // A panic in a round must not end the spiller (memory would never come down and
             // paused tasks would wait forever): it is recorded, tasks waiting for memory
             // fail with it, and the next round tries again.
+            // The round's lanes run on the client's pool (its idle threads, and threads of
+            // tasks waiting for memory).
+            let pool = self.lanes.get().and_then(std::sync::Weak::upgrade);
+            crate::parallel::set_thread_lanes(pool);
             let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 crate::failpoint::hit("spiller.round");
                 self.balance()
             }));
+            crate::parallel::set_thread_lanes(None);
             *self.spiller_failure.lock() = round.err().map(|p| {
                 p.downcast_ref::<&str>()
                     .map(|s| s.to_string())
@@ -653,14 +711,7 @@ impl Core {
                 run()
             }
         };
-        std::thread::scope(|s| {
-            // A lane that cannot be started (resources exhausted) leaves the work to the
-            // others and this thread: the spiller itself must not die.
-            for _ in 1..threads {
-                let _ = std::thread::Builder::new().spawn_scoped(s, lane);
-            }
-            lane();
-        });
+        crate::parallel::lanes(threads, &lane);
     }
 
     /// Spills `entry`; writes a file only when `may_write` (a value read back earlier still
@@ -677,8 +728,15 @@ impl Core {
         let dir = self.dir.as_ref().expect("a limit has a spill directory");
         let t = Instant::now();
         let written = match *on_disk {
-            Some(len) => Ok(len), // its file is still there
-            None if may_write => dir.write(entry.id, v, self.config.spill_compression),
+            Some(len) => Ok(len), // its file is still there: nothing is written again
+            None if may_write => {
+                let r = dir.write(entry.id, v, self.config.spill_compression);
+                if let Ok(len) = r {
+                    self.counters[FILES_WRITTEN].fetch_add(1, Relaxed);
+                    self.counters[FILE_BYTES_WRITTEN].fetch_add(len, Relaxed);
+                }
+                r
+            }
             None => return Attempt::HeldBack,
         };
         match written {

@@ -1,18 +1,16 @@
-//! LZ4 frames as independent 1 MiB blocks, compressed and decompressed on the machine's
-//! cores: one 8 MiB frame goes through lz4 several times faster than as one block, and the
-//! spiller usually runs while tasks are paused, with the cores free.
+//! LZ4 frames as independent 1 MiB blocks, compressed and decompressed on the client's pool:
+//! one 8 MiB frame goes through lz4 several times faster than as one block, and the spiller
+//! usually runs while tasks are paused, with the cores free.
 //!
 //! Stored layout: block count (u32), each block's compressed length (u32), the blocks.
 
 use crate::error::{Error, Result};
+use parking_lot::Mutex;
 
 /// Raw bytes per block.
 const BLOCK: usize = 1 << 20;
 /// Frames below this are done on the calling thread.
 const PARALLEL_FROM: usize = 4 * BLOCK;
-
-/// A lane of numbered items, until a thread takes it.
-type Slot<T> = std::sync::Mutex<Option<Vec<(usize, T)>>>;
 
 thread_local! {
     /// Set on threads whose caller already keeps every core busy.
@@ -29,44 +27,27 @@ pub(crate) fn on_this_core<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Runs `f` over `items` on up to the machine's cores, keeping the order of the results.
+/// Runs `f` over `items` on the client's pool (see `crate::parallel`), keeping the order of
+/// the results.
 fn parallel<T: Send, R: Send>(items: Vec<T>, total: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if threads <= 1 || total < PARALLEL_FROM || ONE_CORE.get() {
+    if items.len() <= 1 || total < PARALLEL_FROM || ONE_CORE.get() {
         return items.into_iter().map(f).collect();
     }
-    let mut lanes: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, item) in items.into_iter().enumerate() {
-        lanes[i % threads].push((i, item));
-    }
-    // Each lane runs on its own thread, or here when its thread cannot be started
-    // (resources exhausted): whoever takes the lane out of its slot runs it.
-    let slots: Vec<Slot<T>> = lanes
-        .into_iter()
-        .map(|l| std::sync::Mutex::new(Some(l)))
-        .collect();
-    let run = |slot: &Slot<T>| -> Vec<(usize, R)> {
-        let lane = slot.lock().expect("lanes do not panic").take();
-        lane.into_iter().flatten().map(|(i, t)| (i, f(t))).collect()
-    };
-    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
-        let handles: Vec<_> = slots
-            .iter()
-            .map(|slot| std::thread::Builder::new().spawn_scoped(s, || run(slot)))
-            .collect();
-        let mut done = Vec::new();
-        for (slot, h) in slots.iter().zip(handles) {
-            done.extend(match h {
-                Ok(h) => h.join().expect("lz4 threads do not panic"),
-                Err(_) => run(slot),
-            });
+    let n = items.len();
+    let inputs: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+    let outputs: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let run = |i: usize| {
+        if let Some(t) = inputs[i].lock().take() {
+            *outputs[i].lock() = Some(f(t));
         }
-        done
-    });
-    done.sort_unstable_by_key(|d| d.0);
-    done.into_iter().map(|d| d.1).collect()
+    };
+    // Frames are written and read whole: a cancelled task's leftovers run here.
+    crate::parallel::for_each(n, run);
+    (0..n).for_each(run);
+    outputs
+        .into_iter()
+        .map(|o| o.into_inner().expect("every block was done"))
+        .collect()
 }
 
 /// Worst-case compressed size of a block of `n` raw bytes (`LZ4_COMPRESSBOUND`).

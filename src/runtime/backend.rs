@@ -64,6 +64,10 @@ impl LocalBackend {
             }
         }
         let exec: Arc<dyn Executor> = pool.clone();
+        // The newest client's pool runs parallel work started outside any pool (as Dask's
+        // newest client becomes the default).
+        let lanes: Arc<dyn crate::parallel::Lanes> = pool.clone();
+        crate::parallel::set_default_lanes(Arc::downgrade(&lanes));
         Ok(LocalBackend {
             pool,
             exec,

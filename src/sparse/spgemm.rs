@@ -300,7 +300,7 @@ fn multiply_as<T: Element + Num, I: Index, C: Coord>(
 /// work is small or the caller is a pool worker (the pool already runs blocks side by side).
 fn split_rows(start: &[usize], total: usize) -> Vec<Range<usize>> {
     let rows = start.len() - 1;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::parallel::width();
     if threads == 1
         || crate::runtime::on_worker_thread()
         || total < PARALLEL_PRODUCTS
@@ -322,8 +322,8 @@ fn split_rows(start: &[usize], total: usize) -> Vec<Range<usize>> {
     bounds.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
-/// Runs the ranges (on scoped threads when there are several) and returns the entries each
-/// wrote, in order.
+/// Runs the ranges (on the client's pool when there are several) and returns the entries
+/// each wrote, in order.
 fn run_jobs<T: Element + Num, I: Index, C: Coord>(
     a: &Csr<T, I>,
     b: &Csr<T, I>,
@@ -336,38 +336,35 @@ fn run_jobs<T: Element + Num, I: Index, C: Coord>(
             .map(|(rows, out)| rows_into(a, b, rows, out))
             .collect();
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
     let n = jobs.len();
-    let queue = parking_lot::Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>());
-    let mut written = vec![0usize; n];
-    let done: Vec<(usize, usize)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    while let Some((i, (rows, out))) = {
-                        let mut q = queue.lock();
-                        if q.is_empty() {
-                            None
-                        } else {
-                            Some(q.remove(0))
-                        }
-                    } {
-                        mine.push((i, rows_into(a, b, rows, out)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("product threads do not panic"))
-            .collect()
+    type Slot<'o, T, C> = parking_lot::Mutex<Option<(Range<usize>, Out<'o, T, C>)>>;
+    let slots: Vec<Slot<T, C>> = jobs
+        .into_iter()
+        .map(|j| parking_lot::Mutex::new(Some(j)))
+        .collect();
+    let written: Vec<std::sync::atomic::AtomicUsize> = (0..n)
+        .map(|_| std::sync::atomic::AtomicUsize::new(0))
+        .collect();
+    // Every range runs even in a cancelled task: the caller needs all of them to assemble.
+    crate::parallel::for_each(n, |i| {
+        if let Some((rows, out)) = slots[i].lock().take() {
+            written[i].store(
+                rows_into(a, b, rows, out),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
     });
-    for (i, w) in done {
-        written[i] = w;
+    for (i, slot) in slots.iter().enumerate() {
+        // Ranges a cancelled task did not hand out run here.
+        if let Some((rows, out)) = slot.lock().take() {
+            written[i].store(
+                rows_into(a, b, rows, out),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
     }
     written
+        .into_iter()
+        .map(std::sync::atomic::AtomicUsize::into_inner)
+        .collect()
 }

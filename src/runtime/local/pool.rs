@@ -8,7 +8,8 @@
 
 use super::host::HostQueue;
 use crate::error::Result;
-use crate::memory::Store;
+use crate::memory::{AdmitWait, Store};
+use crate::parallel::{HelpJob, Lanes};
 use crate::runtime::scheduler::{Cell, Executor, Job, Run};
 use crate::runtime::signal::Signal;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
@@ -23,6 +24,9 @@ use std::time::Instant;
 pub(crate) struct Pool {
     injector: Injector<Job>,
     stealers: Vec<Stealer<Job>>,
+    /// Parallel work inside running tasks (`crate::parallel`): idle workers take it before
+    /// starting new tasks, as it finishes a task already under way.
+    help: Injector<Arc<dyn HelpJob>>,
     sleepers: Mutex<Vec<Arc<Signal>>>,
     n_sleepers: AtomicUsize,
     shutdown: AtomicBool,
@@ -77,6 +81,7 @@ impl Pool {
         let shared = Arc::new(Pool {
             injector: Injector::new(),
             stealers: locals.iter().map(Worker::stealer).collect(),
+            help: Injector::new(),
             sleepers: Mutex::new(Vec::new()),
             n_sleepers: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
@@ -88,6 +93,9 @@ impl Pool {
             }),
             next_run_id: AtomicU64::new(1),
         });
+        // The spiller's lanes run on this pool.
+        let weak: std::sync::Weak<dyn Lanes> = Arc::downgrade(&(shared.clone() as Arc<dyn Lanes>));
+        shared.store.set_lanes(weak);
         (shared, locals)
     }
 
@@ -140,7 +148,20 @@ impl Pool {
     }
 
     fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.help.is_empty()
+            || !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// The next piece of parallel work offered by a running task, if any.
+    pub(crate) fn pop_help(&self) -> Option<Arc<dyn HelpJob>> {
+        loop {
+            match self.help.steal() {
+                Steal::Success(h) => return Some(h),
+                Steal::Retry => continue,
+                Steal::Empty => return None,
+            }
+        }
     }
 
     /// Stops the workers (they finish the task in hand) and cancels all pending tasks.
@@ -216,6 +237,22 @@ impl WorkerCtx {
         }
     }
 
+    /// Runs one piece of work if there is one (parallel work of a running task first, then
+    /// a task); false when there was none.
+    pub(crate) fn run_next(&self) -> bool {
+        if let Some(h) = self.pool.pop_help() {
+            h.help();
+            return true;
+        }
+        match self.find_job() {
+            Some(job) => {
+                run_job(job);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Runs pool work until `cell` has finished (or the deadline passes): a task that waits on
     /// a future from inside the pool keeps its thread useful and cannot deadlock the pool.
     pub(crate) fn help_until(&self, cell: &Cell, deadline: Option<Instant>) -> bool {
@@ -223,8 +260,7 @@ impl WorkerCtx {
             if cell.is_terminal() {
                 return true;
             }
-            if let Some(job) = self.find_job() {
-                run_job(job);
+            if self.run_next() {
                 continue;
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -250,19 +286,19 @@ pub(crate) fn worker_main(shared: Arc<Pool>, local: Worker<Job>, index: usize) {
         signal: Arc::new(Signal::default()),
     });
     WORKER.with(|w| *w.borrow_mut() = Some(ctx.clone()));
+    // Parallel work inside this thread's tasks is shared with this pool.
+    crate::parallel::set_thread_lanes(Some(ctx.pool.clone() as Arc<dyn Lanes>));
     while !ctx.pool.is_shut_down() {
         // A panic in the loop's own machinery (a task's is contained in `Run::execute`)
         // must not end the thread: the pool would lose a worker for good.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::failpoint::hit("worker.loop");
-            if let Some(job) = ctx.find_job() {
-                run_job(job);
+            if ctx.run_next() {
                 return;
             }
             for _ in 0..SPIN_ROUNDS {
                 std::hint::spin_loop();
-                if let Some(job) = ctx.find_job() {
-                    run_job(job);
+                if ctx.run_next() {
                     return;
                 }
             }
@@ -272,6 +308,7 @@ pub(crate) fn worker_main(shared: Arc<Pool>, local: Worker<Job>, index: usize) {
     // Jobs left in our deque hold their runs, which hold this pool: drop them (their nodes are
     // cancelled by the shutdown).
     while ctx.local.pop().is_some() {}
+    crate::parallel::set_thread_lanes(None);
     WORKER.with(|w| *w.borrow_mut() = None);
 }
 
@@ -326,7 +363,19 @@ impl Executor for Pool {
     }
 
     fn admit(&self, consumes: bool) -> Result<()> {
-        self.store.admit(consumes)
+        // While a task waits for memory, its thread takes parallel work of running tasks
+        // (the spiller's lanes among them): the wait is what lets the spiller use the pool.
+        let mut wait = AdmitWait::default();
+        loop {
+            let Some((round, deadline)) = self.store.admission(consumes, &mut wait)? else {
+                return Ok(());
+            };
+            if let Some(h) = self.pop_help() {
+                h.help();
+                continue;
+            }
+            self.store.wait_admission(round, deadline);
+        }
     }
 
     fn wait(&self, cell: &Cell, deadline: Option<Instant>) -> bool {
@@ -349,5 +398,23 @@ impl Executor for Pool {
             reg.runs.retain(|w| w.strong_count() > 0);
             reg.prune_at = reg.runs.len() * 2 + 64;
         }
+    }
+}
+
+impl Lanes for Pool {
+    fn width(&self) -> usize {
+        self.stealers.len()
+    }
+
+    fn offer(&self, helpers: usize, job: Arc<dyn HelpJob>) {
+        if self.is_shut_down() {
+            return;
+        }
+        for _ in 0..helpers {
+            self.help.push(job.clone());
+            self.wake_one();
+        }
+        // Tasks waiting for memory take parallel work too.
+        self.store.poke_admission();
     }
 }

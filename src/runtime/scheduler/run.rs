@@ -467,7 +467,10 @@ impl Run {
         let result = match (admitted, missing) {
             (Err(e), _) => Err(e.to_string()),
             (_, Some(why)) => Err(why),
-            (Ok(()), None) => match catch_unwind(AssertUnwindSafe(|| task.op.call(&values))) {
+            (Ok(()), None) => match catch_unwind(AssertUnwindSafe(|| {
+                // Parallel work inside the task stops being handed out once it is cancelled.
+                crate::parallel::with_cancel_flag(&node.cancel_requested, || task.op.call(&values))
+            })) {
                 Ok(r) => r,
                 Err(payload) => Err(format!("panicked: {}", panic_message(payload))),
             },

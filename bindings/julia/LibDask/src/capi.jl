@@ -151,6 +151,8 @@ struct dask_memory_stats
     unspill_seconds::Cdouble
     unspillable_values::UInt64
     paused::Bool
+    files_written::UInt64
+    file_bytes_written::UInt64
 end
 const dask_future_state = UInt32
 const dask_arg_kind = UInt32
