@@ -44,7 +44,7 @@ fn indexing_matches_the_dense_array() {
         assert_eq!(got.shape(), want.shape(), "{idx:?}");
         assert_eq!(
             got.to_dense().unwrap().as_slice::<f64>().unwrap(),
-            dask::array::block::contiguous(&want)
+            dask::value::block::contiguous(&want)
                 .unwrap()
                 .as_slice::<f64>()
                 .unwrap(),

@@ -1,10 +1,10 @@
 //! argmin / argmax: per block the best value and its global index, combined across blocks
 //! (ties and NaNs resolve to the first occurrence, as in NumPy).
 
-use super::block::contiguous;
-use super::kernel::for_each_run;
 use crate::error::{Error, Result};
+use crate::ufunc::kernel::for_each_run;
 use crate::ufunc::loops::B8;
+use crate::value::block::contiguous;
 use crate::value::{Buffer, DType, Element};
 
 /// Parameters of the per-block step.

@@ -2,9 +2,9 @@
 //! the values never depend on the chunking (the same seed gives the same numbers whatever the
 //! chunks).
 
-use super::scalar::Scalar;
 use crate::error::Result;
 use crate::sparse::Coo;
+use crate::value::Scalar;
 use crate::value::{Buffer, DType};
 
 /// What to fill blocks with.
@@ -184,7 +184,7 @@ pub fn create_block(p: &CreateBlock) -> Result<Buffer> {
         strides[a] = strides[a + 1] * p.array_shape[a + 1];
     }
     let mut values = Vec::with_capacity(n);
-    super::kernel::for_each_run(&p.shape, 0, n, |_, run, idx| {
+    crate::ufunc::kernel::for_each_run(&p.shape, 0, n, |_, run, idx| {
         let base: usize = idx
             .iter()
             .zip(&p.offset)
@@ -248,8 +248,8 @@ pub fn create_block(p: &CreateBlock) -> Result<Buffer> {
                     start as i64 + (p.offset.first().copied().unwrap_or(0) + i) as i64 * step as i64
                 })
                 .collect();
-            return super::block::cast_block(&Buffer::from_vec(exact, &p.shape)?, p.dtype);
+            return crate::ufunc::kernel::cast_block(&Buffer::from_vec(exact, &p.shape)?, p.dtype);
         }
     }
-    super::block::cast_block(&b, p.dtype)
+    crate::ufunc::kernel::cast_block(&b, p.dtype)
 }

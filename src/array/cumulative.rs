@@ -2,10 +2,11 @@
 //! running total of the previous block along the axis is carried in (a chain per row of
 //! blocks, like `dask.array.cumsum`).
 
-use super::block::{cast_block, contiguous};
 use super::reduce_kernel::sum_dtype;
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
+use crate::ufunc::kernel::cast_block;
+use crate::value::block::contiguous;
 use crate::value::{Buffer, DType, Element};
 
 fn cum_typed<T: Num + Element>(b: &Buffer, axis: usize, multiply: bool) -> Result<Buffer> {

@@ -5,13 +5,12 @@
 //! Nothing ever converts an operand to another kind behind the caller's back: a ufunc no kind
 //! implements is an error that names the kinds.
 
-use super::api::Operand;
-use super::kernel::{broadcast_shapes, eval_block, Program};
-use super::lower::scalar_dtype;
 use super::node::Array;
+use super::operand::Operand;
 use crate::error::{Error, Result};
+use crate::ufunc::kernel::{apply_dense, DenseArg};
 use crate::ufunc::Ufunc;
-use crate::value::{Buffer, DType};
+use crate::value::Buffer;
 use parking_lot::RwLock;
 use std::sync::{Arc, LazyLock};
 
@@ -46,30 +45,17 @@ impl ArrayKind for DenseKind {
         {
             return Ok(None);
         }
-        let blocks: Vec<&Buffer> = args
+        let dense: Vec<DenseArg> = args
             .iter()
-            .filter_map(|a| match a {
-                Operand::Block(b) => Some(b),
-                _ => None,
-            })
-            .collect();
-        let dtypes: Vec<DType> = blocks.iter().map(|b| b.dtype()).collect();
-        let shapes: Vec<&[usize]> = blocks.iter().map(|b| b.shape()).collect();
-        let shape = broadcast_shapes(&shapes)?;
-        let mut p = Program::default();
-        let mut srcs = Vec::with_capacity(args.len());
-        for a in args {
-            srcs.push(match a {
-                Operand::Block(b) => p.add_input(b.dtype()),
-                Operand::Scalar(s) => p.add_const(*s, scalar_dtype(*s, &dtypes)),
+            .map(|a| match a {
+                Operand::Block(b) => DenseArg::Block(b),
+                Operand::Scalar(s) => DenseArg::Scalar(*s),
                 Operand::Array(_) | Operand::Foreign(_) | Operand::Sparse(_) => {
                     unreachable!("declined above")
                 }
-            });
-        }
-        let out = p.apply(ufunc, &srcs)?;
-        p.finish(out);
-        Ok(Some(Operand::Block(eval_block(&p, &blocks, &shape)?)))
+            })
+            .collect();
+        Ok(Some(Operand::Block(apply_dense(ufunc, &dense)?)))
     }
 }
 
@@ -286,7 +272,7 @@ impl Operand {
     }
 }
 
-fn scalar_block(s: super::scalar::Scalar) -> Result<Buffer> {
+fn scalar_block(s: crate::value::Scalar) -> Result<Buffer> {
     let d = crate::ufunc::promote::scalar_default_dtype(s.kind());
     let mut b = Buffer::zeros(d, &[])?;
     b.as_mut_bytes()?

@@ -4,11 +4,11 @@
 //! every block task only it needed.
 
 use super::api::copy_block_into;
-use super::block::contiguous;
 use super::lower::lower_all;
 use super::node::Array;
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, Arg as GArg, Client, Future, OpDef, Operation, Task};
+use crate::value::block::contiguous;
 use crate::value::{Buffer, DType, Params, ParamsReader, ParamsWriter, Value};
 use std::sync::{Arc, LazyLock};
 

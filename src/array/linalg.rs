@@ -2,9 +2,10 @@
 //! through ndarray's `general_mat_mul` (the `matrixmultiply` kernels, or the system BLAS when
 //! the crate is built with the `blas` feature).
 
-use super::block::{cast_block, contiguous, transpose_block};
 use crate::error::{Error, Result};
+use crate::ufunc::kernel::cast_block;
 use crate::ufunc::promote::promote;
+use crate::value::block::{contiguous, transpose_block};
 use crate::value::{Buffer, DType, Element};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, LinalgScalar, ShapeBuilder};

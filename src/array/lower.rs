@@ -8,18 +8,17 @@
 
 use super::chunks::grid_positions;
 use super::create::CreateBlock;
-use super::kernel::{Program, Src};
 use super::node::{Arg, Array, Op};
 use super::ops::{
     AssembleBlock, CumBlock, FinalizeBlock, FusedBlock, Piece, ReduceBlock, ReshapeBlock,
     TensordotBlock, TransposeBlock, OPS,
 };
 use super::reduce_kernel::ReduceOp;
-use super::scalar::Scalar;
 use crate::error::Result;
 use crate::runtime::{Arg as GArg, Graph, OpDef, Operation, Task, TaskId};
-use crate::ufunc::promote::{promote, weak_scalar_dtype};
+use crate::ufunc::kernel::{Program, Src};
 use crate::ufunc::{ufunc, Ufunc};
+use crate::value::Scalar;
 use crate::value::{DType, Value};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -217,14 +216,7 @@ fn params<P: crate::value::Params>(p: P) -> Value {
     Value::Params(Arc::new(p))
 }
 
-/// The dtype a scalar operand takes in an elementwise operation with `arrays` (NEP 50).
-pub(crate) fn scalar_dtype(s: Scalar, arrays: &[DType]) -> DType {
-    let joined = arrays.iter().copied().reduce(promote);
-    match joined {
-        Some(d) => weak_scalar_dtype(s.kind(), d),
-        None => crate::ufunc::promote::scalar_default_dtype(s.kind()),
-    }
-}
+pub(crate) use crate::ufunc::promote::scalar_dtype;
 
 impl Lowerer {
     /// Prepares to lower `roots` (counting how many consumers each node has).

@@ -3,25 +3,24 @@
 
 mod api;
 mod argreduce;
-pub mod block;
 mod chunks;
 mod create;
 mod cumulative;
 mod dispatch;
 mod gather;
 pub(crate) mod index;
-pub mod kernel;
 mod linalg;
 mod lower;
 mod nan_reduce;
 mod node;
+mod operand;
 mod ops;
 pub mod reduce_kernel;
-mod scalar;
 mod sparse_blocks;
 mod wire;
 
-pub use api::{ChunkSpec, Index, Operand};
+pub use crate::value::Scalar;
+pub use api::{ChunkSpec, Index};
 pub use chunks::{checked_len, Chunks, AUTO_BLOCK_BYTES, MAX_BLOCKS, MAX_ELEMENTS};
 pub use dispatch::{
     apply_ufunc, register_foreign_kind, register_kind, ArrayKind, ForeignArray, ForeignCall,
@@ -30,8 +29,8 @@ pub use dispatch::{
 pub use linalg::uses_blas;
 pub use nan_reduce::NanOp;
 pub use node::Array;
+pub use operand::Operand;
 pub use reduce_kernel::ReduceOp;
-pub use scalar::Scalar;
 
 /// Registers the array operations and their parameter types (they are otherwise registered
 /// on first use): a process that runs array tasks made by another calls this first.

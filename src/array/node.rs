@@ -3,9 +3,9 @@
 use super::chunks::Chunks;
 use super::create::CreateSpec;
 use super::reduce_kernel::ReduceOp;
-use super::scalar::Scalar;
 use crate::runtime::{Future, OpDef};
 use crate::ufunc::Ufunc;
+use crate::value::Scalar;
 use crate::value::{DType, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

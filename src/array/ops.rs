@@ -2,15 +2,15 @@
 //! `Value::Params`) and blocks, and returns a block or a partial result; they are registered
 //! once, by name, so array graphs are data like any other graph.
 
-use super::api::Operand;
-use super::block::{contiguous, reshape_block, slice_block, transpose_block};
 use super::create::{create_block, create_sparse_block, CreateBlock, CreateSpec};
-use super::kernel::{eval, eval_block, Program};
 use super::linalg::tensordot_blocks;
+use super::operand::Operand;
 use super::reduce_kernel::{combine, finalize, reduce_block, Partial, ReduceOp};
 use super::sparse_blocks as sb;
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
+use crate::ufunc::kernel::{eval, eval_block, Program};
+use crate::value::block::{contiguous, reshape_block, slice_block, transpose_block};
 use crate::value::{Buffer, DType, Value};
 use std::sync::{Arc, LazyLock};
 
@@ -122,7 +122,7 @@ fn sparse_blocks(vs: &[Arc<Value>]) -> std::result::Result<Vec<&crate::sparse::C
 /// Parameters of `array.to_sparse`: the fill value.
 #[derive(Debug, Clone)]
 pub struct ToSparse {
-    pub fill: super::scalar::Scalar,
+    pub fill: crate::value::Scalar,
 }
 
 fn ok_block(r: Result<Buffer>) -> std::result::Result<Arc<Value>, String> {
@@ -371,7 +371,7 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| {
                 inputs.first().ok_or("array.count_block: no block")?,
                 "array.count_block",
             )?;
-            let bytes = super::block::cast_block(b, DType::Bool)
+            let bytes = crate::ufunc::kernel::cast_block(b, DType::Bool)
                 .and_then(|m| contiguous(&m))
                 .map_err(|e| e.to_string())?;
             // SAFETY: a contiguous boolean block of `len` one-byte elements.
@@ -417,7 +417,7 @@ pub fn assemble(p: &AssembleBlock, inputs: &[&Buffer]) -> Result<Buffer> {
             let sp = src.as_ptr();
             let shape = src.shape().to_vec();
             let n = src.len();
-            super::kernel::for_each_run(&shape, 0, n, |at, run, idx| {
+            crate::ufunc::kernel::for_each_run(&shape, 0, n, |at, run, idx| {
                 let off: isize = idx
                     .iter()
                     .zip(&strides)

@@ -5,141 +5,13 @@
 //! variances combine (count, mean, M2) triples with Chan's formula, which stays accurate where
 //! the textbook `E[x²] - E[x]²` cancels catastrophically.
 
-use super::kernel::{for_each_run, Sink};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
+use crate::ufunc::kernel::{for_each_run, Sink};
 use crate::ufunc::loops::B8;
 use crate::value::{Buffer, DType, Element};
 
-/// What a reduction computes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ReduceOp {
-    Sum,
-    Prod,
-    Min,
-    Max,
-    Any,
-    All,
-    CountNonzero,
-    Mean,
-    Var {
-        ddof: f64,
-    },
-    Std {
-        ddof: f64,
-    },
-    /// `ufunc.reduce` for any binary ufunc with an identity (bitwise_and, logical_xor, user
-    /// ufuncs, …), folding with the ufunc's own loop.
-    Ufunc(UfuncRef),
-}
-
-/// A ufunc usable in [`ReduceOp::Ufunc`]: an index into an append-only table, so reduction
-/// parameters stay plain `Copy` data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UfuncRef(u32);
-
-static REDUCIBLE: parking_lot::RwLock<Vec<std::sync::Arc<crate::ufunc::Ufunc>>> =
-    parking_lot::RwLock::new(Vec::new());
-
-impl UfuncRef {
-    /// The reference for a binary ufunc with an identity (else a clear error).
-    pub fn of(u: &std::sync::Arc<crate::ufunc::Ufunc>) -> Result<UfuncRef> {
-        if u.nin() != 2 || u.identity().is_none() {
-            return Err(Error::invalid(format!(
-                "reduce needs a binary ufunc with an identity; '{}' is not one",
-                u.name()
-            )));
-        }
-        let mut table = REDUCIBLE.write();
-        if let Some(i) = table.iter().position(|x| std::sync::Arc::ptr_eq(x, u)) {
-            return Ok(UfuncRef(i as u32));
-        }
-        table.push(u.clone());
-        Ok(UfuncRef(table.len() as u32 - 1))
-    }
-
-    pub fn ufunc(self) -> std::sync::Arc<crate::ufunc::Ufunc> {
-        REDUCIBLE.read()[self.0 as usize].clone()
-    }
-
-    /// The loop that folds elements of dtype `d`: (t, t) -> t.
-    fn fold_loop(self, d: DType) -> Result<crate::ufunc::Loop> {
-        let u = self.ufunc();
-        let lp = u.resolve(&[d, d])?.clone();
-        if lp.output() != lp.inputs()[0] || lp.inputs()[0] != lp.inputs()[1] {
-            return Err(Error::DType(format!(
-                "reduce with '{}' needs a loop of the form (t, t) -> t for {}",
-                u.name(),
-                d.name()
-            )));
-        }
-        Ok(lp)
-    }
-}
-
-impl ReduceOp {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReduceOp::Sum => "sum",
-            ReduceOp::Prod => "prod",
-            ReduceOp::Min => "min",
-            ReduceOp::Max => "max",
-            ReduceOp::Any => "any",
-            ReduceOp::All => "all",
-            ReduceOp::CountNonzero => "count_nonzero",
-            ReduceOp::Mean => "mean",
-            ReduceOp::Var { .. } => "var",
-            ReduceOp::Std { .. } => "std",
-            ReduceOp::Ufunc(_) => "reduce",
-        }
-    }
-
-    /// The dtype elements are converted to before accumulating (NumPy's accumulator types:
-    /// integer sums in 64 bits, means and variances in float64).
-    pub fn input_dtype(self, d: DType) -> DType {
-        match self {
-            ReduceOp::Sum | ReduceOp::Prod => sum_dtype(d),
-            ReduceOp::Min | ReduceOp::Max => d,
-            ReduceOp::Any | ReduceOp::All | ReduceOp::CountNonzero => DType::Bool,
-            ReduceOp::Mean | ReduceOp::Var { .. } | ReduceOp::Std { .. } => DType::Float64,
-            ReduceOp::Ufunc(r) => r.fold_loop(d).map(|l| l.output()).unwrap_or(d),
-        }
-    }
-
-    /// The dtype of the final result for input dtype `d`.
-    pub fn result_dtype(self, d: DType) -> DType {
-        match self {
-            ReduceOp::CountNonzero => DType::Int64,
-            ReduceOp::Mean | ReduceOp::Var { .. } | ReduceOp::Std { .. } => match d {
-                DType::Float32 => DType::Float32,
-                _ => DType::Float64,
-            },
-            other => other.input_dtype(d),
-        }
-    }
-
-    /// True when the reduction of nothing is defined (min and max of nothing are errors).
-    pub fn has_identity(self) -> bool {
-        !matches!(self, ReduceOp::Min | ReduceOp::Max)
-    }
-
-    /// Checks that the reduction is defined for input dtype `d` (a clear error up front).
-    pub fn check(self, d: DType) -> Result<()> {
-        if let ReduceOp::Ufunc(r) = self {
-            r.fold_loop(d)?;
-        }
-        Ok(())
-    }
-}
-
-/// NumPy's accumulator dtype for sum/prod.
-pub fn sum_dtype(d: DType) -> DType {
-    match d {
-        DType::Bool | DType::Int8 | DType::Int16 | DType::Int32 | DType::Int64 => DType::Int64,
-        DType::UInt8 | DType::UInt16 | DType::UInt32 | DType::UInt64 => DType::UInt64,
-        f => f,
-    }
-}
+pub use crate::ufunc::reduce_op::{sum_dtype, ReduceOp, UfuncRef};
 
 /// A partial reduction: one buffer (monoids) or several (count and sum for means; count,
 /// mean and M2 for variances), all shaped like the block with reduced axes of length 1.
@@ -498,7 +370,7 @@ fn ufunc_partial(
 ) -> Result<Vec<Buffer>> {
     let lp = r.fold_loop(dtype)?;
     let identity =
-        super::scalar::Scalar::Int(r.ufunc().identity().expect("checked by UfuncRef::of"))
+        crate::value::Scalar::Int(r.ufunc().identity().expect("checked by UfuncRef::of"))
             .to_element(dtype);
     let isz = dtype.itemsize();
     let mut b = Buffer::zeros(dtype, pshape)?;
@@ -523,9 +395,9 @@ fn ufunc_combine(r: UfuncRef, parts: &[&Partial]) -> Result<Buffer> {
     let lp = r.fold_loop(dtype)?;
     let n = first.len();
     let s = dtype.itemsize() as isize;
-    let mut acc = super::block::contiguous(first)?;
+    let mut acc = crate::value::block::contiguous(first)?;
     for p in &parts[1..] {
-        let other = super::block::contiguous(&p.bufs[0])?;
+        let other = crate::value::block::contiguous(&p.bufs[0])?;
         let mut out = Buffer::zeros(dtype, first.shape())?;
         let mut args = [
             acc.as_ptr() as *mut u8,
@@ -751,7 +623,7 @@ pub fn finalize(p: &Partial, out: DType, shape: &[usize]) -> Result<Buffer> {
             reshape_contiguous(b, shape)?
         }
     };
-    super::block::cast_block(&values, out)
+    crate::ufunc::kernel::cast_block(&values, out)
 }
 
 /// The same contiguous data under another shape of equal size.
@@ -762,5 +634,5 @@ pub fn reshape_contiguous(b: &Buffer, shape: &[usize]) -> Result<Buffer> {
             b.shape()
         )));
     }
-    super::block::reshape_block(b, shape)
+    crate::value::block::reshape_block(b, shape)
 }

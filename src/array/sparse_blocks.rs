@@ -2,13 +2,13 @@
 //! operations as dense blocks, dispatching on the block kind, so a chunked sparse computation
 //! never densifies a block unless asked (`to_dense`).
 
-use super::api::Operand;
-use super::kernel::{Instr, Program, Src};
+use super::operand::Operand;
 use super::ops::{AssembleBlock, Piece};
 use super::reduce_kernel::{Partial, ReduceOp};
-use super::scalar::Scalar;
 use crate::error::{Error, Result};
 use crate::sparse::{self, Coo, Reduced};
+use crate::ufunc::kernel::{Instr, Program, Src};
+use crate::value::Scalar;
 use crate::value::{Buffer, DType, Value};
 use std::sync::Arc;
 
@@ -37,8 +37,8 @@ pub(crate) fn value_of(op: Operand) -> Result<Value> {
 fn cast(op: Operand, to: DType) -> Result<Operand> {
     Ok(match op {
         Operand::Sparse(c) => Operand::Sparse(c.astype(to)?),
-        Operand::Block(b) => Operand::Block(super::block::cast_block(&b, to)?),
-        Operand::Scalar(s) => Operand::Block(super::block::cast_block(
+        Operand::Block(b) => Operand::Block(crate::ufunc::kernel::cast_block(&b, to)?),
+        Operand::Scalar(s) => Operand::Block(crate::ufunc::kernel::cast_block(
             &Operand::Scalar(s).into_block()?,
             to,
         )?),
@@ -104,7 +104,7 @@ pub(crate) fn sparse_partial(op: ReduceOp, block: &Coo, reduced: &[bool]) -> Res
             Reduced::Dense(b) => b,
             Reduced::Sparse(c) => c.to_dense()?,
         };
-        super::block::reshape_block(&b, &pshape)
+        crate::value::block::reshape_block(&b, &pshape)
     };
     let bufs = match op {
         ReduceOp::Mean => {
@@ -137,7 +137,7 @@ pub(crate) fn sparse_partial(op: ReduceOp, block: &Coo, reduced: &[bool]) -> Res
             } else {
                 other.input_dtype(block.dtype())
             };
-            vec![super::block::cast_block(&r, dt)?]
+            vec![crate::ufunc::kernel::cast_block(&r, dt)?]
         }
     };
     Ok(Partial { op, bufs })
@@ -176,7 +176,7 @@ pub(crate) fn place(pieces: &[(Vec<usize>, Coo)], shape: &[usize]) -> Result<Coo
         .first()
         .map(|p| p.1.dtype())
         .unwrap_or(DType::Float64);
-    let strides = crate::sparse::coords::linear_strides(shape)?;
+    let strides = crate::value::coords::linear_strides(shape)?;
     let isz = dtype.itemsize();
     for (_, c) in pieces {
         if c.dtype() != dtype || !crate::sparse::same_scalar(c.fill_value(), fill) {

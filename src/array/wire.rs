@@ -6,14 +6,14 @@
 
 use super::argreduce::{ArgBlock, ArgPartial};
 use super::create::{CreateBlock, CreateSpec};
-use super::kernel::{Instr, Program, Src};
 use super::ops::{
     AssembleBlock, CumBlock, FinalizeBlock, FusedBlock, Piece, ReduceBlock, ReshapeBlock,
     TensordotBlock, ToSparse, TransposeBlock,
 };
 use super::reduce_kernel::{Partial, ReduceOp, UfuncRef};
-use super::scalar::Scalar;
 use crate::error::Result;
+use crate::ufunc::kernel::{Instr, Program, Src};
+use crate::value::Scalar;
 use crate::value::{register_params, Buffer, DType, Params, ParamsReader, ParamsWriter};
 use std::sync::Arc;
 

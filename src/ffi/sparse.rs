@@ -61,7 +61,7 @@ pub(crate) fn reduce_sparse(
         .collect();
     Ok(match r {
         Reduced::Dense(b) if keepdims => {
-            Operand::Block(crate::array::block::reshape_block(&b, &keep_shape)?)
+            Operand::Block(crate::value::block::reshape_block(&b, &keep_shape)?)
         }
         Reduced::Dense(b) => Operand::Block(b),
         Reduced::Sparse(c) if keepdims => Operand::Sparse(c.reshape(&keep_shape)?),

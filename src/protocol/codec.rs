@@ -3,10 +3,10 @@
 //! final memory first (`Pending`), so frames are read or decompressed straight into it.
 
 use super::wire::{Reader, Writer};
-use crate::array::block::contiguous;
 use crate::error::{Error, Result};
-use crate::sparse::{Coo, Coords};
+use crate::value::block::contiguous;
 use crate::value::{Buffer, DType, Value};
+use crate::value::{Coo, Coords};
 use std::borrow::Cow;
 
 const KIND_NONE: u8 = 0;

@@ -1,10 +1,10 @@
 //! 2-d sparse arrays to and from compressed rows/columns, through `sprs` (Rust's sparse
 //! matrix crate): its constructors validate what hosts hand in (sorted, in-range indices).
 
-use super::coo::Coo;
+use crate::value::Coo;
 
-use crate::array::Scalar;
 use crate::error::{Error, Result};
+use crate::value::Scalar;
 use crate::value::{Buffer, DType, Element};
 use sprs::CsMat;
 
@@ -127,7 +127,7 @@ pub fn from_compressed(
         indices: Vec<usize>,
         data: &Buffer,
     ) -> Result<Coo> {
-        let values = crate::array::block::contiguous(data)?
+        let values = crate::value::block::contiguous(data)?
             .as_slice::<T>()?
             .to_vec();
         let m = match layout {

@@ -3,12 +3,13 @@
 //! accumulator per row), and the result is shaped back. Sparse x sparse gives a sparse result
 //! by default; any dense operand gives a dense one; `return_type` overrides both.
 
-use super::coo::Coo;
 use super::matrix::{to_csr, Csr, Index};
-use crate::array::block::{cast_block, contiguous, transpose_block};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
+use crate::ufunc::kernel::cast_block;
 use crate::ufunc::promote::promote;
+use crate::value::block::{contiguous, transpose_block};
+use crate::value::Coo;
 use crate::value::{Buffer, DType, Element};
 
 /// The layout of a tensordot result.
@@ -136,7 +137,7 @@ fn typed_with<T: Element + Num, I: Index>(
     Ok(match (result, rt) {
         (DotResult::Sparse(c), ReturnType::Dense) => DotResult::Dense(c.to_dense()?),
         (DotResult::Dense(d), ReturnType::Sparse) => {
-            DotResult::Sparse(Coo::from_dense(&d, crate::array::Scalar::Int(0))?)
+            DotResult::Sparse(Coo::from_dense(&d, crate::value::Scalar::Int(0))?)
         }
         (r, _) => r,
     })

@@ -6,13 +6,14 @@
 //! the whole dense operand; otherwise the result would be dense, and the densify policy
 //! decides: an error by default (saying how to allow it), or a dense result when allowed.
 
-use super::coo::{elem, Coo};
-use crate::array::block::contiguous;
-use crate::array::kernel::{broadcast_shapes, eval_block, Program};
-use crate::array::Scalar;
 use crate::error::{Error, Result};
+use crate::ufunc::kernel::{broadcast_shapes, eval_block, Program};
 use crate::ufunc::promote::{promote, weak_scalar_dtype};
 use crate::ufunc::Ufunc;
+use crate::value::block::contiguous;
+use crate::value::coo::elem;
+use crate::value::Coo;
+use crate::value::Scalar;
 use crate::value::{Buffer, DType};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -98,7 +99,7 @@ fn broadcast_entries(s: &Coo, shape: &[usize]) -> Entries {
     }
     let nd = shape.len();
     let lead = nd - s.ndim();
-    let strides = super::coords::linear_strides(shape).expect("checked");
+    let strides = crate::value::coords::linear_strides(shape).expect("checked");
     let mut out: Vec<(u64, usize)> = Vec::with_capacity(s.nnz());
     let mut partial: Vec<u64> = Vec::new();
     for i in 0..s.nnz() {
@@ -218,7 +219,7 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
         broadcast_shapes(&dense_shapes)?
     };
     let refs: Vec<&Buffer> = fill_inputs.iter().collect();
-    let fills = crate::array::block::contiguous(&eval_block(&p, &refs, &fill_shape)?)?;
+    let fills = crate::value::block::contiguous(&eval_block(&p, &refs, &fill_shape)?)?;
     let isz = out_dtype.itemsize();
     if fills.is_empty() {
         // No elements at all (a zero-length axis): the result is empty, any fill is right.
@@ -296,7 +297,7 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
     let union = union_of(&lists);
     let n = union.len();
     // Gather each operand's values at the union positions.
-    let strides = super::coords::linear_strides(&shape)?;
+    let strides = crate::value::coords::linear_strides(&shape)?;
     let mut gathered: Vec<Buffer> = Vec::new();
     for (a, entries) in args.iter().zip(&per_sparse) {
         match (a, entries) {
@@ -327,7 +328,7 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
                 gathered.push(b);
             }
             (SparseArg::Dense(d), _) => {
-                let d = crate::array::block::contiguous(d)?;
+                let d = crate::value::block::contiguous(d)?;
                 let isz = d.dtype().itemsize();
                 let lead = shape.len() - d.ndim();
                 let mut dstr = vec![0u64; d.ndim()];

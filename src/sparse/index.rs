@@ -1,10 +1,9 @@
 //! NumPy basic indexing of a sparse array (`s[1, ::2, None]`): slices, integer positions
 //! (the axis is dropped) and new axes, resolved with the same rules as dense arrays.
 
-use super::coo::Coo;
-use crate::array::index::{resolve_index, resolve_slice};
-use crate::array::Index;
 use crate::error::{Error, Result};
+use crate::value::index::{resolve_index, resolve_slice, Index};
+use crate::value::Coo;
 
 impl Coo {
     /// `self[idx]`: missing trailing entries mean `:`; `Index::NewAxis` inserts an axis of

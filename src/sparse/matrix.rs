@@ -3,10 +3,10 @@
 //! already is the matrix's, so a block task that multiplies by a large shared operand does not
 //! copy it.
 
-use super::coo::Coo;
-use super::coords::Coords;
-use crate::array::block::cast_block;
 use crate::error::{Error, Result};
+use crate::ufunc::kernel::cast_block;
+use crate::value::Coo;
+use crate::value::Coords;
 use crate::value::Element;
 use std::borrow::Cow;
 

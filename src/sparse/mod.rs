@@ -3,7 +3,6 @@
 //! ufunc tables, reductions, tensordot/matmul, and restructuring.
 
 mod coo;
-pub mod coords;
 mod csr;
 mod dot;
 mod elementwise;
@@ -12,9 +11,9 @@ mod matrix;
 mod reduce;
 mod spgemm;
 
-pub(crate) use coo::same_scalar;
-pub use coo::Coo;
-pub use coords::Coords;
+pub(crate) use crate::value::coo::same_scalar;
+pub use crate::value::coords;
+pub use crate::value::{Coo, Coords};
 pub use csr::{from_compressed, from_sprs, to_compressed, to_sprs, Compressed};
 pub use dot::{matmul, tensordot, DotArg, DotResult, ReturnType};
 pub use elementwise::{auto_densify, elementwise, set_auto_densify, SparseArg, SparseResult};

@@ -3,12 +3,14 @@
 //! is exact whatever the fill. Reducing every axis gives a dense 0-d result; otherwise the
 //! result is sparse, with the reduction of the fill as its new fill value.
 
-use super::coo::Coo;
-use crate::array::block::{cast_block, contiguous};
-use crate::array::{ReduceOp, Scalar};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
+use crate::ufunc::kernel::cast_block;
 use crate::ufunc::loops::B8;
+use crate::ufunc::ReduceOp;
+use crate::value::block::contiguous;
+use crate::value::Coo;
+use crate::value::Scalar;
 use crate::value::{Buffer, DType, Element};
 
 /// The result of a reduction.
@@ -124,7 +126,7 @@ fn reduce_typed<T: Acc>(op: ReduceOp, x: &Coo, reduced: &[bool], m: u64) -> Resu
         return Ok(Reduced::Dense(Buffer::from_vec(vec![v], &[])?));
     }
     // Output position of every entry.
-    let strides = super::coords::linear_strides(&out_shape)?;
+    let strides = crate::value::coords::linear_strides(&out_shape)?;
     let mut keys = vec![0u64; nnz];
     for (a, &s) in (0..x.ndim()).filter(|&a| !reduced[a]).zip(&strides) {
         x.coords.add_scaled(a, nnz, s, &mut keys);
@@ -232,9 +234,13 @@ pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
             let div = crate::ufunc::ufunc("true_divide")?;
             let denom = Scalar::Float(m as f64);
             let r = match s {
-                Reduced::Dense(b) => Reduced::Dense(
-                    crate::array::apply_ufunc(&div, &[b.into(), denom.into()])?.into_block()?,
-                ),
+                Reduced::Dense(b) => Reduced::Dense(crate::ufunc::kernel::apply_dense(
+                    &div,
+                    &[
+                        crate::ufunc::kernel::DenseArg::Block(&b),
+                        crate::ufunc::kernel::DenseArg::Scalar(denom),
+                    ],
+                )?),
                 Reduced::Sparse(c) => match super::elementwise::elementwise(
                     &div,
                     &[

@@ -9,11 +9,11 @@
 //! the call comes from a host thread; the parts are then closed up in place. A 10 M entry
 //! result is never copied from buffer to buffer.
 
-use super::coo::Coo;
-use super::coords::Coords;
 use super::matrix::{Csr, Index};
 use crate::error::Result;
 use crate::ufunc::elem::Num;
+use crate::value::Coo;
+use crate::value::Coords;
 use crate::value::{Buffer, Element};
 use std::ops::Range;
 

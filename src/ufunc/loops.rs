@@ -4,7 +4,7 @@
 //! contiguous data and for a scalar operand (step 0), which the compiler vectorises.
 
 use super::elem::{Float, Int, Num};
-use crate::value::{DType, Element};
+use crate::value::Element;
 use std::ffi::c_void;
 use std::mem::size_of;
 
@@ -12,23 +12,7 @@ use std::mem::size_of;
 /// output), `steps[i]` is its byte step; the output never aliases an input.
 pub type LoopFn = unsafe fn(args: &[*mut u8], n: usize, steps: &[isize], data: *const c_void);
 
-/// Storage of a boolean element: one byte, 0 or 1 (any non-zero byte reads as true).
-#[repr(transparent)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct B8(pub u8);
-
-impl Element for B8 {
-    const DTYPE: DType = DType::Bool;
-}
-
-impl B8 {
-    pub fn of(b: bool) -> B8 {
-        B8(b as u8)
-    }
-    pub fn get(self) -> bool {
-        self.0 != 0
-    }
-}
+pub use crate::value::B8;
 
 /// Element types a loop can be instantiated for.
 pub trait Elem: Element + Copy {}

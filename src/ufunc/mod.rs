@@ -9,10 +9,13 @@ mod builtin;
 pub mod cast;
 pub mod elem;
 pub mod fastmath;
+pub mod kernel;
 pub mod loops;
 pub mod promote;
+pub mod reduce_op;
 mod registry;
 
+pub use reduce_op::ReduceOp;
 pub use registry::{
     register_ufunc, register_user_ufunc, ufunc, ufunc_names, ForeignLoopFn, Loop, Ufunc, UserLoop,
 };

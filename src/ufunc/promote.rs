@@ -57,13 +57,7 @@ pub fn promote(a: DType, b: DType) -> DType {
     DType::Float64
 }
 
-/// The kind of a Python-like scalar operand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScalarKind {
-    Bool,
-    Int,
-    Float,
-}
+pub use crate::value::ScalarKind;
 
 /// The dtype a weak scalar of `kind` takes next to an array of `array` (NEP 50): within the
 /// array's kind or below, the array's dtype; a float scalar with an integer array, float64;
@@ -75,6 +69,14 @@ pub fn weak_scalar_dtype(kind_of_scalar: ScalarKind, array: DType) -> DType {
         (ScalarKind::Int, _) => DType::Int64,
         (ScalarKind::Float, 3) => array,
         (ScalarKind::Float, _) => DType::Float64,
+    }
+}
+
+/// The dtype a scalar operand takes in an elementwise operation with `arrays` (NEP 50).
+pub fn scalar_dtype(s: crate::value::Scalar, arrays: &[DType]) -> DType {
+    match arrays.iter().copied().reduce(promote) {
+        Some(d) => weak_scalar_dtype(s.kind(), d),
+        None => scalar_default_dtype(s.kind()),
     }
 }
 

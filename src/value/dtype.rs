@@ -86,3 +86,21 @@ macro_rules! element {
 }
 element!(i8 => Int8, i16 => Int16, i32 => Int32, i64 => Int64, u8 => UInt8, u16 => UInt16,
          u32 => UInt32, u64 => UInt64, f32 => Float32, f64 => Float64);
+
+/// Storage of a boolean element: one byte, 0 or 1 (any non-zero byte reads as true).
+#[repr(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct B8(pub u8);
+
+impl Element for B8 {
+    const DTYPE: DType = DType::Bool;
+}
+
+impl B8 {
+    pub fn of(b: bool) -> B8 {
+        B8(b as u8)
+    }
+    pub fn get(self) -> bool {
+        self.0 != 0
+    }
+}

@@ -4,11 +4,16 @@
 //! can handle each kind deliberately. Large payloads sit behind `Arc`, so handing a value to
 //! many tasks never copies it.
 
+pub mod block;
 mod buffer;
+pub mod coo;
+pub mod coords;
 mod dtype;
 mod huge;
+pub mod index;
 mod opaque;
 mod params;
+mod scalar;
 
 /// Layout helpers shared with the array kernels.
 pub mod buffer_layout {
@@ -16,11 +21,15 @@ pub mod buffer_layout {
 }
 
 pub use buffer::{Buffer, Storage};
-pub use dtype::{DType, Element};
+pub use coo::Coo;
+pub use coords::Coords;
+pub use dtype::{DType, Element, B8};
+pub use index::Index;
 pub use opaque::{opaque_codec, register_opaque_codec, Opaque, OpaqueCodec};
 pub use params::{
     decode_params, register_params, Params, ParamsDecoder, ParamsReader, ParamsWriter,
 };
+pub use scalar::{Scalar, ScalarKind};
 
 use std::sync::Arc;
 
@@ -46,7 +55,7 @@ pub enum Value {
     /// any other value (see `params`), so tasks that carry them travel and partials spill.
     Params(Arc<dyn Params>),
     /// A sparse (COO) block.
-    Sparse(crate::sparse::Coo),
+    Sparse(Coo),
 }
 
 impl Value {

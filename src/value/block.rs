@@ -1,21 +1,48 @@
-//! Operations on single dense blocks (typed buffers): casts, copies, views, concatenation.
-//! These are the kernels behind chunk tasks; they work on any layout.
+//! Layout operations on single dense blocks (typed buffers): copies to C order, views,
+//! concatenation, and walking a shape in row-major runs. No arithmetic here (that is the
+//! ufunc layer's): these are shared by every layer that holds blocks.
 
-use super::kernel::{eval_block, Program};
+use super::buffer::c_strides;
+use super::Buffer;
 use crate::error::{Error, Result};
-use crate::value::buffer_layout::c_strides;
-use crate::value::{Buffer, DType};
 
-/// `b` converted to `dtype` (a new C-contiguous block), or `b` itself when it has that dtype.
-pub fn cast_block(b: &Buffer, dtype: DType) -> Result<Buffer> {
-    if b.dtype() == dtype {
-        return Ok(b.clone());
+/// Calls `f(offset_elements_in_run, run_len, multi_index)` for each innermost-axis run of the
+/// flat range `[start, end)` of `shape` (row-major).
+pub fn for_each_run(
+    shape: &[usize],
+    start: usize,
+    end: usize,
+    mut f: impl FnMut(usize, usize, &[usize]),
+) {
+    if start >= end {
+        return;
     }
-    let mut p = Program::default();
-    let x = p.add_input(b.dtype());
-    let y = p.cast(x, dtype);
-    p.finish(y);
-    eval_block(&p, &[b], b.shape())
+    let nd = shape.len();
+    if nd == 0 {
+        if start < end {
+            f(0, 1, &[]);
+        }
+        return;
+    }
+    let mut idx = vec![0usize; nd];
+    let mut rest = start;
+    for a in (0..nd).rev() {
+        idx[a] = rest % shape[a];
+        rest /= shape[a];
+    }
+    let mut pos = start;
+    while pos < end {
+        let run = (shape[nd - 1] - idx[nd - 1]).min(end - pos);
+        f(pos - start, run, &idx);
+        pos += run;
+        idx[nd - 1] += run;
+        let mut a = nd - 1;
+        while a > 0 && idx[a] >= shape[a] {
+            idx[a] = 0;
+            idx[a - 1] += 1;
+            a -= 1;
+        }
+    }
 }
 
 /// A C-contiguous copy of `b` (or `b` itself when it is one already).
@@ -23,10 +50,41 @@ pub fn contiguous(b: &Buffer) -> Result<Buffer> {
     if b.is_c_contiguous() {
         return Ok(b.clone());
     }
-    let mut p = Program::default();
-    let x = p.add_input(b.dtype());
-    p.finish(x);
-    eval_block(&p, &[b], b.shape())
+    let mut out = Buffer::zeros(b.dtype(), b.shape())?;
+    let n = b.len();
+    if n == 0 {
+        return Ok(out);
+    }
+    let isz = b.dtype().itemsize();
+    let (shape, strides) = (b.shape().to_vec(), b.strides().to_vec());
+    let inner = *strides.last().unwrap_or(&0);
+    let src = b.as_ptr();
+    let dst = out.as_mut_bytes()?.as_mut_ptr();
+    for_each_run(&shape, 0, n, |at, run, idx| {
+        let off: isize = idx
+            .iter()
+            .zip(&strides)
+            .map(|(&i, &s)| i as isize * s)
+            .sum();
+        // SAFETY: the index lies inside the view (its shape and strides were checked when it
+        // was made) and `out` holds `n` elements in C order.
+        unsafe {
+            let from = src.offset(off);
+            let to = dst.add(at * isz);
+            if inner == isz as isize {
+                std::ptr::copy_nonoverlapping(from, to, run * isz);
+            } else {
+                for j in 0..run {
+                    std::ptr::copy_nonoverlapping(
+                        from.offset(j as isize * inner),
+                        to.add(j * isz),
+                        isz,
+                    );
+                }
+            }
+        }
+    });
+    Ok(out)
 }
 
 /// `b` with another shape of the same size (a view when `b` is contiguous).

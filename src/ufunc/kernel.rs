@@ -3,11 +3,10 @@
 //! reads each element of `x` once and writes no intermediate chunk: every intermediate lives in
 //! a tile-sized register that stays in cache.
 
-use super::scalar::Scalar;
+use super::cast::cast_loop;
+use super::Ufunc;
 use crate::error::{Error, Result};
-use crate::ufunc::cast::cast_loop;
-use crate::ufunc::Ufunc;
-use crate::value::{Buffer, DType};
+use crate::value::{Buffer, DType, Scalar};
 use std::sync::Arc;
 
 /// Elements per tile: 16 KiB of float64 per register keeps a few registers in L1/L2.
@@ -225,44 +224,7 @@ pub fn broadcast_strides(b: &Buffer, shape: &[usize]) -> Result<Vec<isize>> {
     Ok(strides)
 }
 
-/// Calls `f(offset_elements_in_run, run_len, multi_index)` for each innermost-axis run of the
-/// flat range `[start, end)` of `shape` (row-major).
-pub fn for_each_run(
-    shape: &[usize],
-    start: usize,
-    end: usize,
-    mut f: impl FnMut(usize, usize, &[usize]),
-) {
-    if start >= end {
-        return;
-    }
-    let nd = shape.len();
-    if nd == 0 {
-        if start < end {
-            f(0, 1, &[]);
-        }
-        return;
-    }
-    let mut idx = vec![0usize; nd];
-    let mut rest = start;
-    for a in (0..nd).rev() {
-        idx[a] = rest % shape[a];
-        rest /= shape[a];
-    }
-    let mut pos = start;
-    while pos < end {
-        let run = (shape[nd - 1] - idx[nd - 1]).min(end - pos);
-        f(pos - start, run, &idx);
-        pos += run;
-        idx[nd - 1] += run;
-        let mut a = nd - 1;
-        while a > 0 && idx[a] >= shape[a] {
-            idx[a] = 0;
-            idx[a - 1] += 1;
-            a -= 1;
-        }
-    }
-}
+pub use crate::value::block::for_each_run;
 
 fn gather(
     base: *const u8,
@@ -508,4 +470,48 @@ pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
         }
     }
     Ok(out)
+}
+
+/// `b` converted to `dtype` (a new C-contiguous block), or `b` itself when it has that dtype.
+pub fn cast_block(b: &Buffer, dtype: DType) -> Result<Buffer> {
+    if b.dtype() == dtype {
+        return Ok(b.clone());
+    }
+    let mut p = Program::default();
+    let x = p.add_input(b.dtype());
+    let y = p.cast(x, dtype);
+    p.finish(y);
+    eval_block(&p, &[b], b.shape())
+}
+
+/// An operand of a ufunc applied to dense blocks at once: a block, or a (weak) scalar.
+pub enum DenseArg<'a> {
+    Block(&'a Buffer),
+    Scalar(Scalar),
+}
+
+/// `u(args…)` over dense blocks broadcast together, scalars taking NEP 50's weak dtypes: a
+/// one-instruction program evaluated into a new block.
+pub fn apply_dense(u: &Arc<Ufunc>, args: &[DenseArg]) -> Result<Buffer> {
+    let blocks: Vec<&Buffer> = args
+        .iter()
+        .filter_map(|a| match a {
+            DenseArg::Block(b) => Some(*b),
+            DenseArg::Scalar(_) => None,
+        })
+        .collect();
+    let dtypes: Vec<DType> = blocks.iter().map(|b| b.dtype()).collect();
+    let shapes: Vec<&[usize]> = blocks.iter().map(|b| b.shape()).collect();
+    let shape = broadcast_shapes(&shapes)?;
+    let mut p = Program::default();
+    let mut srcs = Vec::with_capacity(args.len());
+    for a in args {
+        srcs.push(match a {
+            DenseArg::Block(b) => p.add_input(b.dtype()),
+            DenseArg::Scalar(s) => p.add_const(*s, super::promote::scalar_dtype(*s, &dtypes)),
+        });
+    }
+    let out = p.apply(u, &srcs)?;
+    p.finish(out);
+    eval_block(&p, &blocks, &shape)
 }
