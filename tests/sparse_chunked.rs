@@ -210,3 +210,51 @@ fn random_sparse_in_three_dims_across_segments_and_extreme_densities() {
         );
     }
 }
+
+#[test]
+fn a_whole_sparse_matrix_times_a_chunked_array_is_a_chunked_product_from_rust_too() {
+    use dask::array::Operand;
+    use dask::sparse::ReturnType;
+    let c = client();
+    let (_, dense) = sparse_and_dense();
+    let whole = dense.to_sparse(0.0).compute_sparse(c).unwrap();
+    let y = Array::random_uniform(
+        4,
+        -1.0,
+        1.0,
+        &[90, 30],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![40, 30]),
+    )
+    .unwrap();
+    let product = Operand::Sparse(whole.clone())
+        .matmul(&Operand::Array(y.clone()), ReturnType::Auto)
+        .unwrap();
+    let Operand::Array(p) = product else {
+        panic!("a sparse matrix times a chunked array is a chunked array")
+    };
+    assert!(
+        p.task_count().unwrap() > 2,
+        "cut into sparse blocks along the contraction"
+    );
+    let got = p.to_dense().compute(c).unwrap();
+    // Plain triple loop over the dense values.
+    let (a, b) = (dense.compute(c).unwrap(), y.compute(c).unwrap());
+    let (a, b) = (a.as_slice::<f64>().unwrap(), b.as_slice::<f64>().unwrap());
+    let mut want = vec![0.0; 120 * 30];
+    for i in 0..120 {
+        for k in 0..90 {
+            for j in 0..30 {
+                want[i * 30 + j] += a[i * 90 + k] * b[k * 30 + j];
+            }
+        }
+    }
+    close(got.as_slice::<f64>().unwrap(), &want);
+    // A fill other than 0 is refused with the product's own message.
+    let ones = Operand::Sparse(dense.to_sparse(1.0).compute_sparse(c).unwrap());
+    let err = ones
+        .matmul(&Operand::Array(y), ReturnType::Auto)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("fill value 0"), "{err}");
+}

@@ -126,11 +126,16 @@ static KINDS: LazyLock<RwLock<Vec<Arc<dyn ArrayKind>>>> = LazyLock::new(|| {
 /// decline.
 pub type ForeignCall = dyn Fn(&Arc<Ufunc>, &[Operand]) -> Result<Option<Operand>> + Send + Sync;
 
+/// Releases an object of a foreign kind (by address) once its last array is gone.
+pub type ForeignRelease = dyn Fn(usize) + Send + Sync;
+
 /// An array kind defined outside the library (e.g. registered from C with a vtable).
 pub struct ForeignKind {
     pub name: String,
     pub priority: i32,
     pub call: Box<ForeignCall>,
+    /// How its objects are let go (None: they need nothing).
+    pub release: Option<Arc<ForeignRelease>>,
 }
 
 /// An array of a foreign kind: an object the library never looks into.
@@ -151,6 +156,33 @@ impl std::fmt::Debug for ForeignArray {
     }
 }
 
+impl ForeignArray {
+    /// An array of `kind` over `object` (an address the kind understands); the array owns the
+    /// object and the kind releases it with the last array.
+    pub fn new(kind: &Arc<ForeignKind>, object: usize) -> ForeignArray {
+        let release = kind
+            .release
+            .clone()
+            .map(|f| Box::new(move || f(object)) as Box<dyn FnOnce() + Send + Sync>);
+        ForeignArray {
+            kind: kind.clone(),
+            object: crate::value::Opaque::new(object, release),
+        }
+    }
+}
+
+/// Foreign kinds by id, in registration order (ids are what the C ABI hands out).
+static FOREIGN_KINDS: RwLock<Vec<Arc<ForeignKind>>> = RwLock::new(Vec::new());
+
+/// The foreign kind with id `id`.
+pub fn foreign_kind(id: u32) -> Result<Arc<ForeignKind>> {
+    FOREIGN_KINDS
+        .read()
+        .get(id as usize)
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("no array kind with id {id}")))
+}
+
 struct ForeignKindImpl(Arc<ForeignKind>);
 
 impl ArrayKind for ForeignKindImpl {
@@ -168,9 +200,13 @@ impl ArrayKind for ForeignKindImpl {
     }
 }
 
-/// Registers a foreign kind; its arrays are `Operand::Foreign` values of it.
-pub fn register_foreign_kind(kind: Arc<ForeignKind>) -> Result<()> {
-    register_kind(Arc::new(ForeignKindImpl(kind)))
+/// Registers a foreign kind; its arrays are `Operand::Foreign` values of it. Returns its id
+/// (see [`foreign_kind`]).
+pub fn register_foreign_kind(kind: Arc<ForeignKind>) -> Result<u32> {
+    let mut ids = FOREIGN_KINDS.write();
+    register_kind(Arc::new(ForeignKindImpl(kind.clone())))?;
+    ids.push(kind);
+    Ok(ids.len() as u32 - 1)
 }
 
 /// Adds an array kind (sparse arrays, kinds registered from C).

@@ -9,6 +9,7 @@ use super::{dask_status, guard, guard_void, out, slice};
 use crate::array::{Array, ChunkSpec, Index, NanOp, Operand, ReduceOp, Scalar};
 use crate::error::{Error, Result};
 use crate::runtime::{op_by_id, OpId};
+use crate::sparse::ReturnType;
 use crate::value::{DType, Value};
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -104,21 +105,7 @@ pub type dask_block_fn = Option<
 /// `ptr` is NULL or an array handle.
 pub(crate) unsafe fn array_arg<'a>(ptr: *const dask_array) -> Result<&'a Array> {
     // SAFETY: per the contract.
-    match unsafe { handle::get(ptr) }? {
-        Operand::Array(a) => Ok(a),
-        Operand::Block(_) => Err(Error::invalid(
-            "this is a dense block, not a chunked array (wrap it with dask_array_from_value)",
-        )),
-        Operand::Foreign(f) => Err(Error::NotImplemented(format!(
-            "this operation is not implemented for arrays of kind '{}'",
-            f.kind.name
-        ))),
-        Operand::Scalar(_) => Err(Error::invalid("this is a scalar, not an array")),
-        Operand::Sparse(_) => Err(Error::NotImplemented(
-            "this operation is not implemented for sparse arrays (see the dask_sparse_* functions)"
-                .into(),
-        )),
-    }
+    unsafe { handle::get(ptr) }?.as_array()
 }
 
 pub(crate) fn put_operand(slot: &mut *mut dask_array, op: Operand) -> Result<()> {
@@ -813,15 +800,11 @@ pub unsafe extern "C" fn dask_array_reduce(
             DASK_REDUCE_NANSTD => Some(NanOp::Std { ddof }),
             _ => None,
         };
+        // SAFETY: per the contract.
+        let x = unsafe { handle::get(x) }?;
+        let slot = unsafe { out(out_array, "out_array") }?;
         if let Some(nan_op) = nan_op {
-            // SAFETY: per the contract.
-            if unsafe { sparse_arg(x) }?.is_some() {
-                return Err(Error::NotImplemented(
-                    "NaN-skipping reductions of sparse arrays".into(),
-                ));
-            }
-            let a = unsafe { array_arg(x) }?;
-            return put(out_array, a.nan_reduce(nan_op, axes, keepdims, every)?);
+            return put_operand(slot, x.nan_reduce(nan_op, axes, keepdims, every)?);
         }
         let op = match op {
             DASK_REDUCE_SUM => ReduceOp::Sum,
@@ -840,13 +823,7 @@ pub unsafe extern "C" fn dask_array_reduce(
                 )))
             }
         };
-        // SAFETY: per the contract.
-        if let Some(s) = unsafe { sparse_arg(x) }? {
-            let slot = unsafe { out(out_array, "out_array") }?;
-            return put_operand(slot, super::sparse::reduce_sparse(s, op, axes, keepdims)?);
-        }
-        let a = unsafe { array_arg(x) }?;
-        put(out_array, a.reduce(op, axes, keepdims, every)?)
+        put_operand(slot, x.reduce(op, axes, keepdims, every)?)
     })
 }
 
@@ -897,24 +874,10 @@ pub unsafe extern "C" fn dask_array_tensordot(
         let (ia, ib) = (unsafe { slice(axes_a, n_axes, "axes_a") }?, unsafe {
             slice(axes_b, n_axes, "axes_b")
         }?);
-        if unsafe { sparse_arg(a) }?.is_some() || unsafe { sparse_arg(b) }?.is_some() {
-            let slot = unsafe { out(out_array, "out_array") }?;
-            return put_operand(slot, unsafe {
-                super::sparse::tensordot_any(a, b, ia, ib, 0)
-            }?);
-        }
-        let (x, y) = (unsafe { array_arg(a) }?, unsafe { array_arg(b) }?);
-        put(out_array, x.tensordot(y, ia, ib)?)
+        let (x, y) = unsafe { (handle::get(a)?, handle::get(b)?) };
+        let slot = unsafe { out(out_array, "out_array") }?;
+        put_operand(slot, x.tensordot(y, ia, ib, ReturnType::Auto)?)
     })
-}
-
-/// Rows (or columns) per block when a whole sparse matrix is cut to meet a chunked operand.
-const SPARSE_ROWS: usize = 4096;
-
-/// A 2-d sparse matrix with fill 0: its products are sums over its entries alone, so it can
-/// be cut into blocks (other fills give the product's own clear error).
-fn cuttable(s: &crate::sparse::Coo) -> bool {
-    s.ndim() == 2 && s.fill_value().as_f64() == 0.0
 }
 
 /// The matrix product `a @ b` (1-d and 2-d arrays). Lazy. A whole sparse matrix times a
@@ -930,47 +893,9 @@ pub unsafe extern "C" fn dask_array_matmul(
 ) -> dask_status {
     // SAFETY: per the contract.
     guard(|| {
-        let (sa, sb) = unsafe { (sparse_arg(a)?, sparse_arg(b)?) };
-        // A whole sparse array meeting a chunked one: cut into sparse blocks that line up
-        // with the chunked operand along the contracted axis, then a chunked product (the
-        // sparse side is never densified).
-        match (sa, sb, unsafe { handle::get(a) }?, unsafe {
-            handle::get(b)
-        }?) {
-            (Some(s), None, _, Operand::Array(y)) if cuttable(s) && y.ndim() >= 1 => {
-                let k = y.chunks().axis(0).first().copied().unwrap_or(1).max(1);
-                let x = Array::from_sparse_blocks(s, &[s.shape()[0].clamp(1, SPARSE_ROWS), k])?;
-                return put(out_array, x.matmul(y)?);
-            }
-            (None, Some(s), Operand::Array(x), _) if cuttable(s) && x.ndim() >= 1 => {
-                let k = x
-                    .chunks()
-                    .axis(x.ndim() - 1)
-                    .first()
-                    .copied()
-                    .unwrap_or(1)
-                    .max(1);
-                let y = Array::from_sparse_blocks(s, &[k, s.shape()[1].clamp(1, SPARSE_ROWS)])?;
-                return put(out_array, x.matmul(&y)?);
-            }
-            (Some(s), None, _, Operand::Array(_)) | (None, Some(s), Operand::Array(_), _)
-                if !cuttable(s) && s.ndim() == 2 =>
-            {
-                return Err(Error::invalid(format!(
-                    "a product of a sparse array needs fill value 0, not {}",
-                    s.fill_value().as_f64()
-                )));
-            }
-            _ => {}
-        }
-        if sa.is_some() || sb.is_some() {
-            let slot = unsafe { out(out_array, "out_array") }?;
-            return put_operand(slot, unsafe { super::sparse::matmul_any(a, b, 0) }?);
-        }
-        put(
-            out_array,
-            unsafe { array_arg(a) }?.matmul(unsafe { array_arg(b) }?)?,
-        )
+        let (x, y) = unsafe { (handle::get(a)?, handle::get(b)?) };
+        let slot = unsafe { out(out_array, "out_array") }?;
+        put_operand(slot, x.matmul(y, ReturnType::Auto)?)
     })
 }
 
@@ -986,22 +911,20 @@ pub unsafe extern "C" fn dask_array_transpose(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        if let Some(s) = unsafe { sparse_arg(x) }? {
-            let p: Vec<usize> = if perm.is_null() {
-                (0..s.ndim()).rev().collect()
-            } else {
-                unsafe { slice(perm, s.ndim(), "perm") }?.to_vec()
-            };
-            let slot = unsafe { out(out_array, "out_array") }?;
-            return put_operand(slot, Operand::Sparse(s.transpose(&p)?));
-        }
-        let a = unsafe { array_arg(x) }?;
-        let t = if perm.is_null() {
-            a.t()
+        let x = unsafe { handle::get(x) }?;
+        let perm = if perm.is_null() {
+            None
         } else {
-            a.transpose(unsafe { slice(perm, a.ndim(), "perm") }?)?
+            let ndim = match x {
+                Operand::Array(a) => a.ndim(),
+                Operand::Sparse(c) => c.ndim(),
+                Operand::Block(b) => b.ndim(),
+                other => return Err(no_layout(other)),
+            };
+            Some(unsafe { slice(perm, ndim, "perm") }?)
         };
-        put(out_array, t)
+        let slot = unsafe { out(out_array, "out_array") }?;
+        put_operand(slot, x.transpose(perm)?)
     })
 }
 
@@ -1019,7 +942,7 @@ pub unsafe extern "C" fn dask_array_slice(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let sparse = unsafe { sparse_arg(x) }?;
+        let x = unsafe { handle::get(x) }?;
         let idx = unsafe { slice(index, n, "index") }?
             .iter()
             .enumerate()
@@ -1037,11 +960,8 @@ pub unsafe extern "C" fn dask_array_slice(
                 ))),
             })
             .collect::<Result<Vec<_>>>()?;
-        if let Some(s) = sparse {
-            let slot = unsafe { out(out_array, "out_array") }?;
-            return put_operand(slot, Operand::Sparse(s.index(&idx)?));
-        }
-        put(out_array, unsafe { array_arg(x) }?.slice(&idx)?)
+        let slot = unsafe { out(out_array, "out_array") }?;
+        put_operand(slot, x.slice(&idx)?)
     })
 }
 
@@ -1103,12 +1023,9 @@ pub unsafe extern "C" fn dask_array_reshape(
     // SAFETY: per the contract.
     guard(|| {
         let shape = unsafe { slice(shape, ndim, "shape") }?;
-        if let Some(s) = unsafe { sparse_arg(x) }? {
-            let slot = unsafe { out(out_array, "out_array") }?;
-            let new = crate::array::index::resolve_shape(s.size(), shape)?;
-            return put_operand(slot, Operand::Sparse(s.reshape(&new)?));
-        }
-        put(out_array, unsafe { array_arg(x) }?.reshape(shape)?)
+        let x = unsafe { handle::get(x) }?;
+        let slot = unsafe { out(out_array, "out_array") }?;
+        put_operand(slot, x.reshape(shape)?)
     })
 }
 

@@ -7,9 +7,9 @@ use super::array::{dask_array, put_operand, sparse_arg};
 use super::handle;
 use super::value::{dask_value, value_arg, ValueRef};
 use super::{dask_status, guard, out, slice};
-use crate::array::{Operand, ReduceOp, Scalar};
+use crate::array::{Operand, Scalar};
 use crate::error::{Error, Result};
-use crate::sparse::{self, Coo, DotArg, DotResult, Reduced, ReturnType};
+use crate::sparse::{self, Coo, ReturnType};
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -36,64 +36,9 @@ fn return_type(rt: dask_return_type) -> Result<ReturnType> {
     }
 }
 
-pub(crate) fn reduce_sparse(
-    s: &Coo,
-    op: ReduceOp,
-    axes: Option<&[usize]>,
-    keepdims: bool,
-) -> Result<Operand> {
-    let nd = s.ndim();
-    let mut flags = vec![axes.is_none(); nd];
-    for &a in axes.unwrap_or(&[]) {
-        if a >= nd {
-            return Err(Error::invalid(format!(
-                "axis {a} is out of bounds for a {nd}-d array"
-            )));
-        }
-        flags[a] = true;
-    }
-    let r = sparse::reduce(s, op, &flags)?;
-    let keep_shape: Vec<usize> = s
-        .shape()
-        .iter()
-        .zip(&flags)
-        .map(|(&n, &r)| if r { 1 } else { n })
-        .collect();
-    Ok(match r {
-        Reduced::Dense(b) if keepdims => {
-            Operand::Block(crate::value::block::reshape_block(&b, &keep_shape)?)
-        }
-        Reduced::Dense(b) => Operand::Block(b),
-        Reduced::Sparse(c) if keepdims => Operand::Sparse(c.reshape(&keep_shape)?),
-        Reduced::Sparse(c) => Operand::Sparse(c),
-    })
-}
-
-/// The operand of a product: sparse, or a dense block.
-///
-/// # Safety
-/// `x` is a live array handle.
-unsafe fn dot_arg<'a>(x: *const dask_array) -> Result<DotArg<'a>> {
-    // SAFETY: per the contract.
-    match unsafe { handle::get(x) }? {
-        Operand::Sparse(s) => Ok(DotArg::Sparse(s)),
-        Operand::Block(b) => Ok(DotArg::Dense(b)),
-        _ => Err(Error::NotImplemented(
-            "products of sparse arrays take sparse arrays or dense blocks (compute chunked arrays first)".into(),
-        )),
-    }
-}
-
-fn dot_operand(r: DotResult) -> Operand {
-    match r {
-        DotResult::Sparse(c) => Operand::Sparse(c),
-        DotResult::Dense(b) => Operand::Block(b),
-    }
-}
-
 /// # Safety
 /// `a` and `b` are live array handles.
-pub(crate) unsafe fn tensordot_any(
+unsafe fn tensordot_any(
     a: *const dask_array,
     b: *const dask_array,
     axes_a: &[usize],
@@ -101,26 +46,8 @@ pub(crate) unsafe fn tensordot_any(
     rt: dask_return_type,
 ) -> Result<Operand> {
     // SAFETY: per the contract.
-    let (x, y) = unsafe { (dot_arg(a)?, dot_arg(b)?) };
-    Ok(dot_operand(sparse::tensordot(
-        &x,
-        &y,
-        axes_a,
-        axes_b,
-        return_type(rt)?,
-    )?))
-}
-
-/// # Safety
-/// `a` and `b` are live array handles.
-pub(crate) unsafe fn matmul_any(
-    a: *const dask_array,
-    b: *const dask_array,
-    rt: dask_return_type,
-) -> Result<Operand> {
-    // SAFETY: per the contract.
-    let (x, y) = unsafe { (dot_arg(a)?, dot_arg(b)?) };
-    Ok(dot_operand(sparse::matmul(&x, &y, return_type(rt)?)?))
+    let (x, y) = unsafe { (handle::get(a)?, handle::get(b)?) };
+    x.tensordot(y, axes_a, axes_b, return_type(rt)?)
 }
 
 /// Makes a sparse array from triplets: `coords` holds `ndim x nnz` coordinates (axis-major:

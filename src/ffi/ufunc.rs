@@ -8,7 +8,7 @@ use super::{c_str, dask_status, guard, guard_void, out, slice, DASK_ERR_NOT_IMPL
 use crate::array::{apply_ufunc, register_foreign_kind, ForeignArray, ForeignKind, Operand};
 use crate::error::{Error, Result};
 use crate::ufunc::{register_user_ufunc, ufunc, Ufunc, UserLoop};
-use crate::value::{DType, Opaque};
+use crate::value::DType;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 
@@ -232,29 +232,6 @@ pub struct dask_kind_vtable {
 /// Identifies a registered array kind.
 pub type dask_kind_id = u32;
 
-struct CKind {
-    kind: Arc<ForeignKind>,
-    release: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
-    ctx: SendPtr,
-}
-
-static C_KINDS: parking_lot::Mutex<Vec<Arc<CKind>>> = parking_lot::Mutex::new(Vec::new());
-
-fn wrap_object(kind: &Arc<CKind>, object: *mut c_void) -> ForeignArray {
-    let (release, ctx, obj) = (kind.release, kind.ctx, SendPtr(object));
-    let rel: Option<Box<dyn FnOnce() + Send + Sync>> = release.map(|f| {
-        Box::new(move || {
-            let (ctx, obj) = (ctx, obj);
-            // SAFETY: the kind's release function, called once for the object it made.
-            unsafe { f(ctx.0, obj.0) }
-        }) as Box<dyn FnOnce() + Send + Sync>
-    });
-    ForeignArray {
-        kind: kind.kind.clone(),
-        object: Opaque::new(object as usize, rel),
-    }
-}
-
 /// Registers an array kind implemented in C with `priority` (the built-in kinds: dense 0,
 /// chunked 10; higher is asked first). Its arrays are made with `dask_array_from_object`.
 /// `vtable` is copied; `kind_ctx` must stay valid for the rest of the process. Thread-safe.
@@ -293,47 +270,51 @@ pub unsafe extern "C" fn dask_kind_register(
             ))
         })?;
         let ctx = SendPtr(kind_ctx);
-        let mut kinds = C_KINDS.lock();
-        let id = kinds.len() as u32;
-        let kind = Arc::new_cyclic(|_weak: &std::sync::Weak<ForeignKind>| ForeignKind {
-            name: name.clone(),
-            priority,
-            call: Box::new(move |u: &Arc<Ufunc>, ops: &[Operand]| {
+        let release = vt.release.map(|f| {
+            Arc::new(move |object: usize| {
                 let ctx = &ctx;
-                let (handles, c_ops) = super::array::borrowed_operands(ops);
-                let uname = CString::new(u.name()).unwrap_or_default();
-                let mut obj: *mut c_void = std::ptr::null_mut();
-                super::clear_callback_error();
-                // SAFETY: the registrant's callback, with borrowed operands valid for the call.
-                let rc =
-                    unsafe { call(ctx.0, uname.as_ptr(), c_ops.as_ptr(), c_ops.len(), &mut obj) };
-                drop(handles);
-                let message = super::take_callback_error();
-                match rc {
-                    DASK_OK => {
-                        let kinds = C_KINDS.lock();
-                        let me = kinds
-                            .get(id as usize)
-                            .cloned()
-                            .ok_or_else(|| Error::invalid("kind vanished"))?;
-                        drop(kinds);
-                        Ok(Some(Operand::Foreign(wrap_object(&me, obj))))
-                    }
-                    DASK_ERR_NOT_IMPLEMENTED => Ok(None),
-                    rc => Err(super::error_from_status(
-                        rc,
-                        message.unwrap_or_else(|| format!("kind '{name}' failed with status {rc}")),
-                    )),
-                }
-            }),
+                // SAFETY: the kind's release function, called once for each object it made.
+                unsafe { f(ctx.0, object as *mut c_void) }
+            }) as Arc<crate::array::ForeignRelease>
         });
-        register_foreign_kind(kind.clone())?;
-        kinds.push(Arc::new(CKind {
-            kind,
-            release: vt.release,
-            ctx,
-        }));
-        *slot = id;
+        let kind = Arc::new_cyclic(|me: &std::sync::Weak<ForeignKind>| {
+            let me = me.clone();
+            ForeignKind {
+                name: name.clone(),
+                priority,
+                release,
+                call: Box::new(move |u: &Arc<Ufunc>, ops: &[Operand]| {
+                    let ctx = &ctx;
+                    let (handles, c_ops) = super::array::borrowed_operands(ops);
+                    let uname = CString::new(u.name()).unwrap_or_default();
+                    let mut obj: *mut c_void = std::ptr::null_mut();
+                    super::clear_callback_error();
+                    // SAFETY: the registrant's callback, with borrowed operands valid for the
+                    // call.
+                    let rc = unsafe {
+                        call(ctx.0, uname.as_ptr(), c_ops.as_ptr(), c_ops.len(), &mut obj)
+                    };
+                    drop(handles);
+                    let message = super::take_callback_error();
+                    match rc {
+                        DASK_OK => {
+                            let me = me
+                                .upgrade()
+                                .ok_or_else(|| Error::invalid("kind vanished"))?;
+                            Ok(Some(Operand::Foreign(ForeignArray::new(&me, obj as usize))))
+                        }
+                        DASK_ERR_NOT_IMPLEMENTED => Ok(None),
+                        rc => Err(super::error_from_status(
+                            rc,
+                            message.unwrap_or_else(|| {
+                                format!("kind '{name}' failed with status {rc}")
+                            }),
+                        )),
+                    }
+                }),
+            }
+        });
+        *slot = register_foreign_kind(kind)?;
         Ok(())
     })
 }
@@ -352,11 +333,10 @@ pub unsafe extern "C" fn dask_array_from_object(
     guard(|| {
         // SAFETY: per the contract.
         let slot = unsafe { out(out_array, "out_array") }?;
-        let k = C_KINDS
-            .lock()
-            .get(kind as usize)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("no array kind with id {kind}")))?;
-        put_operand(slot, Operand::Foreign(wrap_object(&k, object)))
+        let k = crate::array::foreign_kind(kind)?;
+        put_operand(
+            slot,
+            Operand::Foreign(ForeignArray::new(&k, object as usize)),
+        )
     })
 }
