@@ -110,7 +110,13 @@ impl Backend for LocalBackend {
 
     fn compute(&self, plan: Plan) -> Result<Vec<Future>> {
         self.open()?;
-        let (_, futures) = Run::start(&self.exec, plan.nodes, &plan.outputs, plan.progress);
+        let (_, futures) = Run::start(
+            &self.exec,
+            plan.nodes,
+            &plan.outputs,
+            plan.progress,
+            plan.pace,
+        );
         Ok(futures)
     }
 

@@ -43,6 +43,22 @@ impl Client {
         self.backend.compute(graph.lower(outputs)?)
     }
 
+    /// Like [`compute`](Self::compute), for a consumer that takes the outputs one by one:
+    /// while `window` outputs are finished and their futures still held, the graph's tasks
+    /// that have not started wait. Dropping an output's future lets the next one go. A
+    /// computation larger than memory then streams through a slow consumer in bounded
+    /// memory, with or without a memory limit (`Array::store` works this way).
+    pub fn compute_paced(
+        &self,
+        graph: Graph,
+        outputs: &[TaskId],
+        window: usize,
+    ) -> Result<Vec<Future>> {
+        let mut plan = graph.lower(outputs)?;
+        plan.pace = Some(window);
+        self.backend.compute(plan)
+    }
+
     /// Submits one task.
     pub fn submit(&self, task: Task) -> Result<Future> {
         let mut graph = Graph::new();
@@ -83,6 +99,7 @@ impl Client {
             nodes,
             outputs,
             progress,
+            pace: None,
         })
     }
 

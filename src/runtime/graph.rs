@@ -27,6 +27,8 @@ pub(crate) struct Plan {
     pub(crate) nodes: Vec<NodeSpec>,
     pub(crate) outputs: Vec<u32>,
     pub(crate) progress: Option<ProgressFn>,
+    /// Hold back the run's tasks while this many outputs are finished and held.
+    pub(crate) pace: Option<usize>,
 }
 
 impl Graph {
@@ -188,6 +190,7 @@ impl Graph {
             nodes,
             outputs: outputs.iter().map(|o| position[o.index()]).collect(),
             progress: self.progress,
+            pace: None,
         })
     }
 

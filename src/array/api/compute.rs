@@ -22,10 +22,20 @@ impl Array {
     }
 
     pub(super) fn run(&self, client: &Client) -> Result<Vec<Future>> {
+        self.run_paced(client, None)
+    }
+
+    /// Starts the blocks' graph; with `pace`, at most that many finished blocks are held at
+    /// a time (see `Client::compute_paced`).
+    fn run_paced(&self, client: &Client, pace: Option<usize>) -> Result<Vec<Future>> {
         let (graph, outs) = lower_all(&[self])?;
         let blocks = &outs[0];
         let ids = task_ids(blocks);
-        let mut computed = client.compute(graph, &ids)?.into_iter();
+        let computed = match pace {
+            Some(window) => client.compute_paced(graph, &ids, window)?,
+            None => client.compute(graph, &ids)?,
+        };
+        let mut computed = computed.into_iter();
         blocks
             .iter()
             .map(|b| match b {
@@ -92,7 +102,9 @@ impl Array {
     }
 
     /// Computes the array and hands each block to `write(block_index, offset, block)` as it is
-    /// finished, then lets it go: a result larger than memory can be written out.
+    /// finished, then lets it go: a result larger than memory can be written out. The graph
+    /// runs at most `threads + 2` finished blocks ahead of `write`, so a slow consumer holds
+    /// memory to a few blocks, with or without a memory limit.
     pub fn store(
         &self,
         client: &Client,
@@ -103,7 +115,9 @@ impl Array {
                 "the array's blocks are sparse: store writes dense blocks; densify explicitly with to_dense",
             ));
         }
-        let fs = self.run(client)?;
+        // Blocks are computed ahead of the consumer by at most a few per thread: a result
+        // larger than memory streams through `write` in bounded memory, limit or not.
+        let fs = self.run_paced(client, Some(client.threads() + 2))?;
         let chunks = self.chunks().clone();
         let mut done = AsCompleted::new(fs);
         while let Some((idx, f)) = done.next_timeout(None)? {

@@ -68,8 +68,13 @@ impl Future {
             return true;
         }
         // The executor that runs the task decides how a thread waits for it (a pool thread
-        // runs other pool work meanwhile, a host thread runs host tasks).
-        self.cell.run.exec.wait(&self.cell, deadline)
+        // runs other pool work meanwhile, a host thread runs host tasks). A paced run does
+        // not hold back what the waited-on node needs.
+        let run = &self.cell.run;
+        run.wait_begins(self.cell.idx);
+        let done = run.exec.wait(&self.cell, deadline);
+        run.wait_ends();
+        done
     }
 
     /// Waits for the task and returns its value, or the error it failed with.

@@ -93,9 +93,28 @@ struct Node {
     waiters: Mutex<Vec<Waiter>>,
 }
 
+/// Pacing of a run whose outputs a consumer takes one by one (`Client::compute_paced`): while
+/// `window` outputs are finished and still held, the run's tasks that have not started wait
+/// (parked, not queued), so a slow consumer bounds the memory of a computation larger than
+/// memory even without a memory limit.
+struct Pace {
+    window: usize,
+    /// Outputs finished and not yet let go by the consumer.
+    held: AtomicU32,
+    is_output: Box<[bool]>,
+    parked: Mutex<Vec<u32>>,
+    /// Threads waiting on a future of the run right now, and the highest node index they
+    /// wait on. A consumer that waits for an output it needs next must never find it held
+    /// back behind outputs it has not let go: nodes up to that index (its inputs among them,
+    /// as nodes come in dependency order) are not held back while it waits.
+    waiting: AtomicU32,
+    waited_upto: AtomicU32,
+}
+
 pub(crate) struct Run {
     /// Who runs this graph's tasks.
     pub(crate) exec: Arc<dyn Executor>,
+    pace: Option<Pace>,
     id: u64,
     nodes: Box<[Node]>,
     /// Dependents in CSR form: those of node i are `dependents[dep_offsets[i]..dep_offsets[i+1]]`,
@@ -165,8 +184,23 @@ impl Run {
         specs: Vec<NodeSpec>,
         outputs: &[u32],
         progress: Option<ProgressFn>,
+        pace: Option<usize>,
     ) -> (Arc<Run>, Vec<Future>) {
         let n = specs.len();
+        let pace = pace.map(|window| {
+            let mut is_output = vec![false; n];
+            for &o in outputs {
+                is_output[o as usize] = true;
+            }
+            Pace {
+                window: window.max(1),
+                held: AtomicU32::new(0),
+                is_output: is_output.into_boxed_slice(),
+                parked: Mutex::new(Vec::new()),
+                waiting: AtomicU32::new(0),
+                waited_upto: AtomicU32::new(0),
+            }
+        });
         let mut offsets = vec![0u32; n + 1];
         for spec in &specs {
             for input in &spec.inputs {
@@ -230,6 +264,7 @@ impl Run {
         }
         let run = Arc::new(Run {
             exec: exec.clone(),
+            pace,
             id: exec.next_run_id(),
             nodes: nodes.into_boxed_slice(),
             dep_offsets: offsets.into_boxed_slice(),
@@ -314,6 +349,7 @@ impl Run {
         };
         let run = Arc::new(Run {
             exec: exec.clone(),
+            pace: None,
             id: exec.next_run_id(),
             nodes: vec![node].into_boxed_slice(),
             dep_offsets: vec![0, 0].into_boxed_slice(),
@@ -428,6 +464,9 @@ impl Run {
     }
 
     fn execute_inner(self: &Arc<Self>, idx: u32) -> Option<u32> {
+        if self.park(idx) {
+            return None;
+        }
         let node = &self.nodes[idx as usize];
         if node
             .state
@@ -549,6 +588,11 @@ impl Run {
         };
         crate::failpoint::hit("run.finish");
         let stored = self.exec.store().keep(value, || Arc::from(self.key(idx)));
+        if let Some(pace) = &self.pace {
+            if pace.is_output[idx as usize] {
+                pace.held.fetch_add(1, SeqCst);
+            }
+        }
         self.conclude(idx, Slot::Value(stored), work);
 
         let in_pool = self.exec.on_worker();
@@ -653,6 +697,69 @@ impl Run {
         }
     }
 
+    /// Parks ready node `idx` instead of running it when the run is paced and its window of
+    /// held outputs is full; true when parked.
+    fn park(&self, idx: u32) -> bool {
+        let Some(pace) = &self.pace else {
+            return false;
+        };
+        let mut parked = pace.parked.lock();
+        if pace.held.load(SeqCst) < pace.window as u32
+            || (pace.waiting.load(SeqCst) > 0 && idx <= pace.waited_upto.load(SeqCst))
+        {
+            return false;
+        }
+        parked.push(idx);
+        true
+    }
+
+    /// A thread starts waiting on node `idx` of this run: it and the nodes before it are not
+    /// held back meanwhile.
+    pub(crate) fn wait_begins(self: &Arc<Self>, idx: u32) {
+        let Some(pace) = &self.pace else {
+            return;
+        };
+        let mut ready = {
+            let mut parked = pace.parked.lock();
+            pace.waiting.fetch_add(1, SeqCst);
+            let upto = pace.waited_upto.fetch_max(idx, SeqCst).max(idx);
+            let (go, stay): (Vec<u32>, Vec<u32>) = parked.iter().partition(|&&i| i <= upto);
+            *parked = stay;
+            go
+        };
+        ready.sort_unstable();
+        for i in ready {
+            self.schedule(i);
+        }
+    }
+
+    /// The wait that `wait_begins` announced is over.
+    pub(crate) fn wait_ends(&self) {
+        if let Some(pace) = &self.pace {
+            let _parked = pace.parked.lock();
+            if pace.waiting.fetch_sub(1, SeqCst) == 1 {
+                pace.waited_upto.store(0, SeqCst);
+            }
+        }
+    }
+
+    /// The consumer let go of a finished output: parked nodes go back to the queue (in
+    /// priority order; those that find the window full again park again).
+    fn unpark(self: &Arc<Self>) {
+        let Some(pace) = &self.pace else {
+            return;
+        };
+        let mut ready = {
+            let mut parked = pace.parked.lock();
+            pace.held.fetch_sub(1, SeqCst);
+            std::mem::take(&mut *parked)
+        };
+        ready.sort_unstable();
+        for idx in ready {
+            self.schedule(idx);
+        }
+    }
+
     /// Frees a finished value, or cancels a pending node, once nobody needs it.
     fn release(self: &Arc<Self>, idx: u32, work: &mut Vec<Work>) {
         let node = &self.nodes[idx as usize];
@@ -663,7 +770,16 @@ impl Run {
             DONE => {
                 // Dropped outside the lock: freeing a spilled value deletes its file.
                 let old = std::mem::replace(&mut *node.slot.lock(), Slot::Released);
+                let was_value = matches!(old, Slot::Value(_));
                 drop(old);
+                if was_value
+                    && self
+                        .pace
+                        .as_ref()
+                        .is_some_and(|p| p.is_output[idx as usize])
+                {
+                    self.unpark();
+                }
             }
             WAITING | READY => work.push(Work::Terminate {
                 cell: self.cell(idx),
