@@ -25,7 +25,8 @@ HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /us
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 
 .PHONY: all build header tools test check abi-test travel-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
-        install-test julia-test bench-julia r-test bench-r demo bench bench-c install install-files clean
+        install-test julia-test bench-julia r-test bench-r demo bench bench-c dist install install-files \
+        install-debug clean
 
 all: build
 
@@ -99,10 +100,10 @@ abi-test: build $(BUILD)/abi/old_layout
 	$(BUILD)/abi/old_layout
 	valgrind -q --error-exitcode=99 $(BUILD)/abi/old_layout
 
-exports-test: build
-	bash scripts/check-exports.sh $(LIB)
+exports-test: dist
+	bash scripts/check-exports.sh $(LIB) $(DIST)/libdask.so $(DIST)/libdask.a
 
-install-test: build
+install-test: dist
 	bash scripts/test-install.sh
 
 $(BUILD)/demo: examples/c/demo.c include/dask.h $(LIB)
@@ -154,19 +155,50 @@ bench: build bench-c bench-julia bench-r
 	$(CARGO) bench $(FEATURES) --bench sparse
 	$(CARGO) bench $(FEATURES) --bench spill
 
+# What is installed (build/dist), made from the build output:
+# - libdask.so without its debug sections (27 MiB of the 29), which go to libdask.so.debug,
+#   found by debuggers through the library's .gnu_debuglink (`make install-debug`);
+# - libdask.a as one relocatable object whose only global symbols are dask_*: the bundled
+#   liblz4, ndarray and the Rust runtime stay private, so they cannot clash with the
+#   application's own (a program with its own LZ4_compress_default links with it).
+DIST := $(BUILD)/dist
+
+$(DIST)/libdask.so: $(LIB)
+	@mkdir -p $(DIST)
+	objcopy --only-keep-debug $(LIB) $(DIST)/libdask.so.debug
+	objcopy --strip-debug --strip-unneeded --remove-section=.llvmbc --remove-section=.llvmcmd \
+	  --add-gnu-debuglink=$(DIST)/libdask.so.debug $(LIB) $@
+
+$(DIST)/libdask.a: $(LIB)
+	@mkdir -p $(DIST)
+	ld -r --whole-archive $(LIBDIR)/libdask.a -o $(DIST)/libdask.o
+	readelf -s --wide $(DIST)/libdask.o | awk '$$5=="GLOBAL" && $$7!="UND" && $$8 ~ /^dask_/ {print $$8}' \
+	  | sort -u > $(DIST)/dask.syms
+	objcopy --keep-global-symbols=$(DIST)/dask.syms --strip-debug --remove-section=.llvmbc \
+	  --remove-section=.llvmcmd $(DIST)/libdask.o
+	rm -f $@ && ar rcs $@ $(DIST)/libdask.o && rm -f $(DIST)/libdask.o
+
+dist: build $(DIST)/libdask.so $(DIST)/libdask.a
+
 # Files only (used by install and by the install test, which must not rebuild as another user).
 install-files:
 	install -d $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/lib/pkgconfig $(PREFIX)/lib/cmake/Dask
-	install -m 755 $(LIB) $(PREFIX)/lib/libdask.so.$(VERSION)
+	install -m 755 $(DIST)/libdask.so $(PREFIX)/lib/libdask.so.$(VERSION)
 	ln -sf libdask.so.$(VERSION) $(PREFIX)/lib/libdask.so.$(ABI)
 	ln -sf libdask.so.$(ABI) $(PREFIX)/lib/libdask.so
-	install -m 644 $(LIBDIR)/libdask.a $(PREFIX)/lib/libdask.a
+	install -m 644 $(DIST)/libdask.a $(PREFIX)/lib/libdask.a
 	install -m 644 include/dask.h $(PREFIX)/include/dask.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bindings/c/dask.pc.in > $(PREFIX)/lib/pkgconfig/dask.pc
-	install -m 644 bindings/c/DaskConfig.cmake $(PREFIX)/lib/cmake/Dask/DaskConfig.cmake
+	sed -e 's|@ABI@|$(ABI)|g' bindings/c/DaskConfig.cmake.in > $(PREFIX)/lib/cmake/Dask/DaskConfig.cmake
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@ABI@|$(ABI)|g' bindings/c/DaskConfigVersion.cmake.in > $(PREFIX)/lib/cmake/Dask/DaskConfigVersion.cmake
 
-install: build install-files
+# The debug information of the installed library, beside it (where gdb looks for the file
+# its .gnu_debuglink names).
+install-debug: dist
+	install -d $(PREFIX)/lib
+	install -m 644 $(DIST)/libdask.so.debug $(PREFIX)/lib/libdask.so.debug
+
+install: dist install-files
 
 clean:
 	$(CARGO) clean

@@ -32,6 +32,7 @@ fi
 
 if cmp -s "$work/pc.out" "$work/cmake.out"; then pass=$((pass+1)); else fail=$((fail+1)); echo "install: outputs differ"; fi
 # The installed soname chain resolves.
-if [ -L "$prefix/lib/libdask.so" ] && [ -e "$prefix/lib/libdask.so.0" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "install: soname links missing"; fi
+abi=$(sed -n "s/^#define DASK_ABI_VERSION \\([0-9]*\\)$/\\1/p" "$root/include/dask.h")
+if [ -L "$prefix/lib/libdask.so" ] && [ -e "$prefix/lib/libdask.so.$abi" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "install: soname links missing"; fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
