@@ -27,3 +27,104 @@ fn committed_header_matches_a_fresh_generation() {
         "include/dask.h is out of date with src/ffi: run `make header` and commit it"
     );
 }
+
+/// The lines of the comment block right above line `i` of `lines`.
+fn comment_above(lines: &[&str], i: usize) -> String {
+    let mut j = i;
+    while j > 0 && lines[j - 1].starts_with("//") {
+        j -= 1;
+    }
+    lines[j..i].join(" ")
+}
+
+/// The header's hygiene: every identifier it declares carries the library's prefix, and every
+/// function says which threads may call it and who owns what it takes and gives (the rule of
+/// the header's preamble; sqlite3.h and libgit2's headers do the same).
+#[test]
+fn every_declaration_is_prefixed_and_every_function_states_threads_and_ownership() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("include/dask.h")).expect("the header");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut problems = Vec::new();
+    let threads = [
+        "any thread",
+        "thread-safe",
+        "one thread at a time",
+        "calling thread",
+        "host's thread",
+        "host's own thread",
+    ];
+    let ownership = [
+        "owned by",
+        "borrow",
+        "lent",
+        "copied",
+        "copies",
+        "static storage",
+        "ownership",
+        "kept",
+        "nothing to free",
+        "never free",
+        "valid while",
+        "valid until",
+    ];
+    let mut functions = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(rest) = line.strip_prefix("#define ") {
+            let name = rest.split_whitespace().next().unwrap_or("");
+            if !name.starts_with("DASK_") {
+                problems.push(format!("macro {name} lacks the DASK_ prefix"));
+            }
+        }
+        if let Some(rest) = line.strip_prefix("typedef ") {
+            // The declared name: the last identifier before ';' or '{', or the pointer name
+            // of a function-pointer typedef.
+            let decl = rest.trim_end_matches(['{', ';', ' ']);
+            let name = if let Some(p) = decl.find("(*") {
+                decl[p + 2..].split(')').next().unwrap_or("")
+            } else {
+                decl.split_whitespace().last().unwrap_or("")
+            };
+            let name = name.trim_start_matches('*');
+            if !name.starts_with("dask_") {
+                problems.push(format!("type {name} lacks the dask_ prefix"));
+            }
+        }
+        if line.starts_with("//") || line.starts_with(' ') || line.starts_with('#') {
+            continue;
+        }
+        // A prototype: `<return type> name(` at the start of a line.
+        let Some(open) = line.find('(') else { continue };
+        if line.starts_with("typedef") || !line.contains(' ') {
+            continue;
+        }
+        let name = line[..open].split_whitespace().last().unwrap_or("").trim_start_matches('*');
+        if name.is_empty() || name.contains('*') && !name.starts_with("dask_") {
+            continue;
+        }
+        functions += 1;
+        if !name.starts_with("dask_") {
+            problems.push(format!("function {name} lacks the dask_ prefix"));
+        }
+        let doc = comment_above(&lines, i).to_lowercase();
+        if !threads.iter().any(|k| doc.contains(k)) {
+            problems.push(format!("{name}: says nothing of threads"));
+        }
+        let mut proto = line.to_string();
+        let mut k = i;
+        while !proto.contains(");") && k + 1 < lines.len() {
+            k += 1;
+            proto.push_str(lines[k]);
+        }
+        if proto.contains('*') && !ownership.iter().any(|k| doc.contains(k)) {
+            problems.push(format!("{name}: says nothing of ownership"));
+        }
+    }
+    assert!(functions > 100, "found only {functions} functions: the parser is wrong");
+    assert!(
+        problems.is_empty(),
+        "{} problems in include/dask.h:\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}

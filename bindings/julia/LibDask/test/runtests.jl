@@ -269,6 +269,30 @@ end
     @test sum(r) ≈ sum(R)
 end
 
+@testset "a loop of 10,000 broadcasts builds, computes and frees" begin
+    # An iterative algorithm's `x = x .+ 1`: a chain of 10,000 lazy operations.
+    A = rand(1000)
+    x = DaskArray(A; chunks = 300)
+    B = copy(A)
+    for i in 1:10_000
+        x = x .+ 1
+        B = B .+ 1
+    end
+    @test collect(x) == B # the same additions in the same order: identical
+    @test sum(x) ≈ sum(B)
+    @test eltype(x) == eltype(B) == Float64
+    # Integers the same way (Julia's own wrap-free Int64 arithmetic here).
+    n = DaskArray(collect(1:100); chunks = 30)
+    m = collect(1:100)
+    for i in 1:10_000
+        n = n .+ 3
+        m = m .+ 3
+    end
+    @test collect(n) == m && eltype(n) == eltype(m) == Int64
+    x = nothing; n = nothing
+    GC.gc(); GC.gc() # the chains are freed (iteratively, in the library)
+end
+
 @testset "finalizers free handles" begin
     GC.gc(); GC.gc()
     base = LibDask.live_host_refs()
