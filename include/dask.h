@@ -558,26 +558,33 @@ const char *dask_last_error_message(void);
 
 // Sets the error message of the running task callback: call it from a `dask_task_fn` before
 // returning a non-zero status, and the task fails with this message. `message` is copied;
-// NULL clears it. Call it only from the thread running the callback.
+// NULL clears it. Call it only from the thread running the callback. The message is kept per
+// thread: it applies to the callback running on the calling thread, and another thread's callback
+// never sees it.
 //
 // # Safety
 // `message` is NULL or a NUL-terminated string.
 void dask_error_set(const char *message);
 
-// Frees a string returned by the library (e.g. by `dask_future_key`). NULL is a no-op.
+// Frees a string returned by the library (e.g. by `dask_future_key`). NULL is a no-op. Only for
+// strings whose ownership the library gave to the caller (so far `dask_future_key`); never for the
+// strings it lends (`dask_last_error_message`, `dask_future_error_message`) or keeps in
+// static storage (`dask_version`, `dask_status_name`). Any thread, once per string.
 //
 // # Safety
 // `s` is NULL or a string returned by the library, not freed before.
 void dask_string_free(char *s);
 
-// Frees an array handle. NULL is a no-op. Any thread.
+// Frees an array handle. NULL is a no-op. Any thread, but not while another thread still uses `x`.
+// Only this handle's ownership ends: arrays made from `x` keep what they need and stay valid.
 //
 // # Safety
 // `x` is NULL or an array handle.
 void dask_array_free(struct dask_array *x);
 
 // An array of zeros (`chunks`: block shape with `ndim` entries, or NULL for auto).
-// `*out_array` owned by the caller. Lazy: nothing is allocated until computed.
+// `*out_array` owned by the caller. Lazy: nothing is allocated until computed. `shape` and
+// `chunks` are copied. Any thread.
 //
 // # Safety
 // `shape` (and `chunks`, unless NULL) hold `ndim` entries; `out_array` valid for writes.
@@ -587,7 +594,8 @@ dask_status dask_array_zeros(dask_dtype dt,
                              const size_t *chunks,
                              struct dask_array **out_array);
 
-// An array of ones (see `dask_array_zeros`).
+// An array of ones (see `dask_array_zeros`). `*out_array` is a new array owned by the caller (free
+// it with `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 //
 // # Safety
 // As `dask_array_zeros`.
@@ -597,7 +605,8 @@ dask_status dask_array_ones(dask_dtype dt,
                             const size_t *chunks,
                             struct dask_array **out_array);
 
-// An array filled with `value` (converted to `dt`).
+// An array filled with `value` (converted to `dt`). `*out_array` is a new array owned by the
+// caller (free it with `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 //
 // # Safety
 // As `dask_array_zeros`.
@@ -609,6 +618,7 @@ dask_status dask_array_full(dask_dtype dt,
                             struct dask_array **out_array);
 
 // `arange(start, stop, step)` as a 1-d array of `dt`; `chunk` elements per block (0: auto).
+// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). Any thread.
 //
 // # Safety
 // `out_array` valid for writes.
@@ -620,6 +630,7 @@ dask_status dask_array_arange(double start,
                               struct dask_array **out_array);
 
 // `linspace(start, stop, num, endpoint)` as a 1-d float64 array; `chunk` per block (0: auto).
+// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). Any thread.
 //
 // # Safety
 // `out_array` valid for writes.
@@ -630,7 +641,8 @@ dask_status dask_array_linspace(double start,
                                 size_t chunk,
                                 struct dask_array **out_array);
 
-// An `n` x `m` array with ones on diagonal `k`; `chunk` x `chunk` blocks (0: auto).
+// An `n` x `m` array with ones on diagonal `k`; `chunk` x `chunk` blocks (0: auto). `*out_array`
+// is a new array owned by the caller (free it with `dask_array_free`). Any thread.
 //
 // # Safety
 // `out_array` valid for writes.
@@ -642,7 +654,8 @@ dask_status dask_array_eye(size_t n,
                            struct dask_array **out_array);
 
 // Uniform random float64 numbers in [low, high) from `seed` (the same seed gives the same
-// numbers whatever the chunking).
+// numbers whatever the chunking). `*out_array` is a new array owned by the caller (free it with
+// `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 //
 // # Safety
 // As `dask_array_zeros`.
@@ -654,7 +667,9 @@ dask_status dask_array_random_uniform(uint64_t seed,
                                       const size_t *chunks,
                                       struct dask_array **out_array);
 
-// Normally distributed float64 numbers (mean, std) from `seed`, chunking-independent.
+// Normally distributed float64 numbers (mean, std) from `seed`, chunking-independent. `*out_array`
+// is a new array owned by the caller (free it with `dask_array_free`). `shape` and `chunks` are
+// copied. Any thread.
 //
 // # Safety
 // As `dask_array_zeros`.
@@ -670,7 +685,9 @@ dask_status dask_array_random_normal(uint64_t seed,
 // `dask_value_wrap_buffer` to borrow it without copying: the release callback then runs once
 // the array and everything computed from it no longer need the memory). Blocks are views
 // of the buffer. `chunks`: block shape or NULL (auto). A sparse value (a task's sparse result)
-// gives that sparse array, unchunked.
+// gives that sparse array, unchunked. `value` is borrowed for the call (the array keeps its own
+// reference to the buffer, so the caller may free `value` right after); `*out_array` is a new
+// array owned by the caller (free it with `dask_array_free`). Any thread.
 //
 // # Safety
 // `value` is a live buffer value; `chunks` NULL or `ndim` entries of the buffer's rank.
@@ -680,7 +697,8 @@ dask_status dask_array_from_value(const struct dask_value *value,
 
 // An array whose blocks come from a registered operation (`dask_op_register`): the task
 // receives one int64 buffer of shape (3, ndim) — block grid index, block shape, block offset —
-// and returns a buffer of `dt` with that shape.
+// and returns a buffer of `dt` with that shape. `*out_array` is a new array owned by the caller
+// (free it with `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 //
 // # Safety
 // As `dask_array_zeros`.
@@ -692,25 +710,31 @@ dask_status dask_array_from_block_fn(dask_op_id op,
                                      struct dask_array **out_array);
 
 // Writes what `x` holds (`DASK_ARRAY_*`), so bindings can pick a path without probing
-// other calls for errors. Never computes.
+// other calls for errors. Never computes. Writes `*out_kind` only; nothing to free. Any thread,
+// also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `out_kind` valid for writes.
 dask_status dask_array_get_kind(const struct dask_array *x, dask_array_kind *out_kind);
 
-// The number of dimensions (any kind of array with a shape; objects of C kinds have none).
+// The number of dimensions (any kind of array with a shape; objects of C kinds have none). Writes
+// `*out_ndim` only; nothing to free. Any thread, also concurrently on the same arrays (arrays are
+// immutable).
 //
 // # Safety
 // `x` is live; `out_ndim` valid for writes.
 dask_status dask_array_ndim(const struct dask_array *x, size_t *out_ndim);
 
-// Writes the shape (`ndim` entries; see `dask_array_ndim`).
+// Writes the shape (`ndim` entries; see `dask_array_ndim`). The caller's `out_shape` is written
+// during the call only; nothing to free. Any thread, also concurrently on the same arrays (arrays
+// are immutable).
 //
 // # Safety
 // `x` is live; `out_shape` has room for `ndim` entries.
 dask_status dask_array_shape(const struct dask_array *x, size_t *out_shape);
 
-// Writes the element type.
+// Writes the element type. Writes `*out_dtype` only; nothing to free. Any thread, also
+// concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `out_dtype` valid for writes.
@@ -718,14 +742,16 @@ dask_status dask_array_dtype(const struct dask_array *x, dask_dtype *out_dtype);
 
 // Writes the bytes the array's elements take as `dt` (0: the array's own dtype): its length
 // times the item size, what `dask_array_compute_into` needs (for a sparse array, the size of
-// its dense form). Any thread.
+// its dense form). Any thread. Writes `*out_nbytes` only; nothing to free.
 //
 // # Safety
 // `x` is live; `out_nbytes` valid for writes.
 dask_status dask_array_nbytes(const struct dask_array *x, dask_dtype dt, size_t *out_nbytes);
 
 // Writes the block sizes along `axis` into `out_sizes` (room for `capacity` entries) and
-// their count to `*out_count` (also when the room is too small: call again with more).
+// their count to `*out_count` (also when the room is too small: call again with more). Writes the
+// caller's `out_sizes` and `*out_count` during the call only; nothing to free. Any thread, also
+// concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `out_sizes` has room for `capacity` entries (may be NULL when 0).
@@ -736,13 +762,17 @@ dask_status dask_array_chunks(const struct dask_array *x,
                               size_t *out_count);
 
 // Whether the array is lazy (not computed), and its number of tasks after optimisation
-// (culling, fusion): the graph `dask_array_compute` would run.
+// (culling, fusion): the graph `dask_array_compute` would run. Writes `*out_tasks` only;
+// nothing to free. Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `out_tasks` valid for writes.
 dask_status dask_array_task_count(const struct dask_array *x, size_t *out_tasks);
 
-// The array converted to `dt` (lazy).
+// The array converted to `dt` (lazy). `*out_array` is a new array owned by the caller (free it
+// with `dask_array_free`). `x` is borrowed for the call: the new array keeps what it needs, so the
+// caller may free it right after. Any thread, also concurrently on the same arrays (arrays are
+// immutable).
 //
 // # Safety
 // `x` is live; `out_array` valid for writes.
@@ -750,7 +780,10 @@ dask_status dask_array_astype(const struct dask_array *x,
                               dask_dtype dt,
                               struct dask_array **out_array);
 
-// `where(cond, a, b)` elementwise (lazy).
+// `where(cond, a, b)` elementwise (lazy). `*out_array` is a new array owned by the caller (free it
+// with `dask_array_free`). `cond` and the arrays in `a` and `b` are borrowed for the call (the new
+// array keeps what it needs). Any thread, also concurrently on the same arrays (arrays are
+// immutable).
 //
 // # Safety
 // `cond` is live; `a` and `b` point to valid operands.
@@ -759,7 +792,10 @@ dask_status dask_array_where(const struct dask_array *cond,
                              const struct dask_operand *b,
                              struct dask_array **out_array);
 
-// The masked assignment `x[mask] = value` as a new array of `x`'s dtype (lazy).
+// The masked assignment `x[mask] = value` as a new array of `x`'s dtype (lazy). `*out_array` is a
+// new array owned by the caller (free it with `dask_array_free`). `x`, `mask` and an array in
+// `value` are borrowed for the call: the new array keeps what it needs, so the caller may free
+// them right after. Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` and `mask` are live; `value` points to a valid operand.
@@ -769,7 +805,10 @@ dask_status dask_array_set_where(const struct dask_array *x,
                                  struct dask_array **out_array);
 
 // Reduces over `n_axes` axes (`axes` NULL and `n_axes` 0: all axes). `ddof` is used by
-// var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy.
+// var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy. `*out_array` is a
+// new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
+// the new array keeps what it needs, so the caller may free it right after. `axes` is copied.
+// Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `axes` holds `n_axes` entries.
@@ -783,7 +822,10 @@ dask_status dask_array_reduce(const struct dask_array *x,
                               struct dask_array **out_array);
 
 // Index of the smallest (`max` false) or largest element along `axis`, or over the flattened
-// array when `all_axes`. Ties and NaN resolve to the first occurrence. Lazy; int64.
+// array when `all_axes`. Ties and NaN resolve to the first occurrence. Lazy; int64. `*out_array`
+// is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the
+// call: the new array keeps what it needs, so the caller may free it right after. Any thread, also
+// concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `out_array` valid for writes.
@@ -794,7 +836,10 @@ dask_status dask_array_arg_reduce(const struct dask_array *x,
                                   struct dask_array **out_array);
 
 // `tensordot(a, b, axes=(axes_a, axes_b))` with `n_axes` contracted pairs. Lazy; a
-// contraction over many chunks streams (partial products are summed in a tree).
+// contraction over many chunks streams (partial products are summed in a tree). `*out_array` is a
+// new array owned by the caller (free it with `dask_array_free`). `a` and `b` are borrowed for the
+// call: the new array keeps what it needs, so the caller may free them right after. `axes_a` and
+// `axes_b` are copied. Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries.
@@ -806,7 +851,10 @@ dask_status dask_array_tensordot(const struct dask_array *a,
                                  struct dask_array **out_array);
 
 // The matrix product `a @ b` (1-d and 2-d arrays). Lazy. A whole sparse matrix times a
-// chunked array (or the other way round) is a chunked product over sparse blocks.
+// chunked array (or the other way round) is a chunked product over sparse blocks. `*out_array` is
+// a new array owned by the caller (free it with `dask_array_free`). `a` and `b` are borrowed for
+// the call: the new array keeps what it needs, so the caller may free them right after.
+// Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `a`, `b` are live; `out_array` valid for writes.
@@ -814,7 +862,10 @@ dask_status dask_array_matmul(const struct dask_array *a,
                               const struct dask_array *b,
                               struct dask_array **out_array);
 
-// The axes permuted (`perm` has `ndim` entries; NULL reverses them, like `.T`). Lazy.
+// The axes permuted (`perm` has `ndim` entries; NULL reverses them, like `.T`). Lazy. `*out_array`
+// is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the
+// call: the new array keeps what it needs, so the caller may free it right after. `perm` is
+// copied. Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `perm` NULL or `ndim` entries.
@@ -823,7 +874,10 @@ dask_status dask_array_transpose(const struct dask_array *x,
                                  struct dask_array **out_array);
 
 // Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy for chunked
-// arrays; a sparse array is indexed at once (a new sparse array).
+// arrays; a sparse array is indexed at once (a new sparse array). `*out_array` is a new array
+// owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the new
+// array keeps what it needs, so the caller may free it right after. `index` is copied. Any thread,
+// also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `index` holds `n` entries.
@@ -832,7 +886,10 @@ dask_status dask_array_slice(const struct dask_array *x,
                              size_t n,
                              struct dask_array **out_array);
 
-// Elements at `indices` (negative count from the end) along `axis`. Lazy.
+// Elements at `indices` (negative count from the end) along `axis`. Lazy. `*out_array` is a new
+// array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
+// new array keeps what it needs, so the caller may free it right after. `indices` is copied.
+// Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `indices` holds `n` entries.
@@ -843,7 +900,10 @@ dask_status dask_array_take(const struct dask_array *x,
                             struct dask_array **out_array);
 
 // `x[mask]` for a boolean mask of `x`'s shape: the selected elements as a 1-d array. Counts
-// the mask per block on `client` first (the selection itself stays lazy).
+// the mask per block on `client` first (the selection itself stays lazy). `*out_array` is a new
+// array owned by the caller (free it with `dask_array_free`). `x` and `mask` are borrowed for the
+// call: the new array keeps what it needs, so the caller may free them right after. Any thread
+// (the client is thread-safe; the arrays are immutable).
 //
 // # Safety
 // `client`, `x`, `mask` are live; `out_array` valid for writes.
@@ -853,7 +913,10 @@ dask_status dask_array_select(const struct dask_client *client,
                               struct dask_array **out_array);
 
 // A new shape (`ndim` entries; one may be -1). Lazy; rechunks first where blocks do not
-// line up. A sparse array is reshaped at once (a new sparse array).
+// line up. A sparse array is reshaped at once (a new sparse array). `*out_array` is a new array
+// owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the new
+// array keeps what it needs, so the caller may free it right after. `shape` is copied. Any thread,
+// also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `shape` holds `ndim` entries.
@@ -862,7 +925,10 @@ dask_status dask_array_reshape(const struct dask_array *x,
                                const int64_t *shape,
                                struct dask_array **out_array);
 
-// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy.
+// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy. `*out_array` is a new
+// array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
+// new array keeps what it needs, so the caller may free it right after. `chunks` is copied.
+// Any thread, also concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `x` is live; `chunks` NULL or `ndim` entries.
@@ -870,7 +936,10 @@ dask_status dask_array_rechunk(const struct dask_array *x,
                                const size_t *chunks,
                                struct dask_array **out_array);
 
-// Joins `n` arrays along existing `axis` (dtypes promoted). Lazy.
+// Joins `n` arrays along existing `axis` (dtypes promoted). Lazy. `*out_array` is a new array
+// owned by the caller (free it with `dask_array_free`). The list `arrays` and its arrays are
+// borrowed for the call (the new array keeps what it needs). Any thread, also concurrently on the
+// same arrays (arrays are immutable).
 //
 // # Safety
 // `arrays` holds `n` live arrays.
@@ -879,7 +948,10 @@ dask_status dask_array_concatenate(const struct dask_array *const *arrays,
                                    size_t axis,
                                    struct dask_array **out_array);
 
-// Joins `n` arrays of one shape along a new `axis`. Lazy.
+// Joins `n` arrays of one shape along a new `axis`. Lazy. `*out_array` is a new array owned by the
+// caller (free it with `dask_array_free`). The list `arrays` and its arrays are borrowed for the
+// call (the new array keeps what it needs). Any thread, also concurrently on the same arrays
+// (arrays are immutable).
 //
 // # Safety
 // `arrays` holds `n` live arrays.
@@ -890,7 +962,10 @@ dask_status dask_array_stack(const struct dask_array *const *arrays,
 
 // Applies a registered operation (`dask_op_register`; its task callback receives the aligned
 // blocks of the `n` inputs as buffer values) to every block; the results form an array of
-// `dt` with the first input's chunks. Lazy. Also `blockwise` over aligned inputs.
+// `dt` with the first input's chunks. Lazy. Also `blockwise` over aligned inputs. `*out_array` is
+// a new array owned by the caller (free it with `dask_array_free`). The list `inputs` and its
+// arrays are borrowed for the call (the new array keeps what it needs). Any thread, also
+// concurrently on the same arrays (arrays are immutable).
 //
 // # Safety
 // `inputs` holds `n` live arrays.
@@ -902,6 +977,7 @@ dask_status dask_array_map_blocks(dask_op_id op,
 
 // Computes the array on `client` into a new C-contiguous buffer value (owned by the caller).
 // A dense-kind array is returned as it is. Blocks until done; runs host tasks meanwhile.
+// Any thread, also several at once on the same client and array.
 //
 // # Safety
 // `client` and `x` are live; `out_value` valid for writes.
@@ -913,7 +989,7 @@ dask_status dask_array_compute(const struct dask_client *client,
 // bytes, exactly the array's length times the size of `dt`, in C order. Elements are
 // converted to `dt` as `dask_array_astype` converts them (so an int64 array computed into
 // `double` memory gives doubles). Blocks as they finish. The caller's memory is written
-// only during the call. Thread-safe.
+// only during the call. Thread-safe. No pointer to `out_data` is kept after the call returns.
 //
 // # Safety
 // `client` and `x` are live; `out` is valid for writes of `nbytes` bytes.
@@ -928,7 +1004,8 @@ dask_status dask_array_compute_into(const struct dask_client *client,
 // array. Does not block: hosts with an event loop wait on it without blocking (see
 // `dask_future_add_done_callback`), hosts that check for interrupts poll it
 // (`dask_future_wait` with a timeout), and `dask_future_cancel` on it cancels the whole
-// computation. An already computed block or sparse array is returned as a finished future.
+// computation. An already computed block or sparse array is returned as a finished future. `x` is
+// only borrowed for the call. Any thread, also several at once on the same client.
 //
 // # Safety
 // `client` and `x` are live; `out_future` valid for writes.
@@ -937,7 +1014,8 @@ dask_status dask_array_submit(const struct dask_client *client,
                               struct dask_future **out_future);
 
 // Computes the blocks and keeps them in the client's store; `*out_array` is an array over
-// them (owned by the caller). Further operations start from the stored blocks.
+// them (owned by the caller). Further operations start from the stored blocks. `x` is only
+// borrowed for the call. Any thread, also several at once on the same client.
 //
 // # Safety
 // `client` and `x` are live; `out_array` valid for writes.
@@ -946,7 +1024,11 @@ dask_status dask_array_persist(const struct dask_client *client,
                                struct dask_array **out_array);
 
 // Computes the array and hands each block to `write` as it is finished, then frees it: a
-// result larger than memory can be written out block by block.
+// result larger than memory can be written out block by block. `write` runs on the calling thread,
+// one block at a time, and never after this function returns, so `ctx` need only be valid for the
+// call; the block value and `offset` are lent to `write` for the duration of its call
+// (`dask_value_clone` keeps the block). Any thread may call this, also several at once on the same
+// client.
 //
 // # Safety
 // `client` and `x` are live; `write` is callable with `ctx` on this thread.
@@ -955,7 +1037,9 @@ dask_status dask_array_store(const struct dask_client *client,
                              dask_block_fn write,
                              void *ctx);
 
-// The object of a C-kind array (borrowed; see `dask_array_from_object`).
+// The object of a C-kind array (borrowed; see `dask_array_from_object`). The object stays owned by
+// the array (its kind's `release` frees it): never free it; it is valid while `x` is alive.
+// Any thread.
 //
 // # Safety
 // `x` is live; `out_object` valid for writes.
@@ -964,7 +1048,8 @@ dask_status dask_array_object(const struct dask_array *x, void **out_object);
 // Fills the caller's config of `struct_size` bytes (pass `sizeof(dask_config)` as compiled)
 // with the defaults (one thread per core, no memory limit) and sets its `struct_size`. Only
 // the fields that `struct_size` covers are written; bytes past the library's own
-// `dask_config` are zeroed. Any thread.
+// `dask_config` are zeroed. Any thread. The library keeps no pointer to `cfg`: it is written
+// during the call only, and there is nothing to free.
 //
 // # Safety
 // `cfg` is valid for writes of `struct_size` bytes.
@@ -980,13 +1065,15 @@ dask_status dask_client_new(const struct dask_config *cfg, struct dask_client **
 
 // Closes a client: stops its threads (running tasks finish first) and cancels every task
 // that has not finished; futures stay valid and report `DASK_ERR_CANCELLED`. NULL is a
-// no-op. Do not call it while other threads use the client.
+// no-op. Call it from any thread, but only once no other thread uses the client: it must not race
+// with other calls on it. Ownership of the client ends here; futures and values obtained through
+// it remain owned by the caller and are still freed with their own `dask_*_free`.
 //
 // # Safety
 // `client` is NULL or a client from `dask_client_new`, not used after this call.
 void dask_client_free(struct dask_client *client);
 
-// The number of worker threads. Thread-safe.
+// The number of worker threads. Thread-safe. Writes `*out_threads` only; nothing to free.
 //
 // # Safety
 // `client` is a live client; `out_threads` is valid for writes.
@@ -995,7 +1082,7 @@ dask_status dask_client_threads(const struct dask_client *client, size_t *out_th
 // Runs up to `max` queued host tasks (tasks of operations registered with `DASK_OP_HOST`) on
 // the calling thread, and writes how many ran to `*out_ran` (may be NULL). Call it from the
 // host's event loop, on the thread where host code may run. Waiting on a future from a
-// non-pool thread runs host tasks too.
+// non-pool thread runs host tasks too. Writes `*out_ran` only; nothing to free.
 //
 // # Safety
 // `client` is a live client; `out_ran` is NULL or valid for writes.
@@ -1022,7 +1109,7 @@ dask_status dask_client_set_host_notify(const struct dask_client *client,
 // thread from `dask_host_refs_released` and unroots the object there (Julia and R objects
 // must not be touched from other threads). A token's top 16 bits name its host (any id
 // the host picks, e.g. a letter), so hosts sharing a process drain only their own tokens.
-// Any thread.
+// Any thread. `token` is kept as a number only (never dereferenced, never freed).
 //
 // # Safety
 // None: `token` is never dereferenced.
@@ -1031,7 +1118,8 @@ void dask_host_ref_release(void *token);
 // Writes up to `capacity` tokens of `host` (tokens whose top 16 bits are `host`) released
 // through `dask_host_ref_release` since the last call, oldest first, to `out_tokens`, and
 // their number to `*out_n`. Call it from the host's own thread (e.g. after waiting on a
-// future, and from its event loop).
+// future, and from its event loop). The tokens are copied into the caller's `out_tokens` and
+// removed from the library's queue, so each is returned once; nothing to free.
 //
 // # Safety
 // `out_tokens` has room for `capacity` values (may be NULL when `capacity` is 0); `out_n`
@@ -1043,7 +1131,8 @@ dask_status dask_host_refs_released(uint16_t host,
 
 // Reads the store's counters into the caller's `dask_memory_stats` of `struct_size` bytes
 // (pass `sizeof(dask_memory_stats)`): the fields that size covers are written, and
-// `struct_size` is set to the bytes filled. Thread-safe.
+// `struct_size` is set to the bytes filled. Thread-safe. The caller's struct is written during the
+// call only; nothing to free.
 //
 // # Safety
 // `client` is a live client; `out_stats` is valid for writes of `struct_size` bytes.
@@ -1051,7 +1140,9 @@ dask_status dask_client_memory_stats(const struct dask_client *client,
                                      struct dask_memory_stats *out_stats,
                                      size_t struct_size);
 
-// Frees a future handle. NULL is a no-op.
+// Frees a future handle. NULL is a no-op. Ownership of this handle ends here: the result is freed
+// with its last handle, and other handles on it (`dask_future_clone`) stay valid. Any thread, but
+// not while another thread still uses this handle.
 //
 // # Safety
 // `future` is NULL or a future handle not in use by other threads.
@@ -1066,19 +1157,22 @@ dask_status dask_future_clone(const struct dask_future *future, struct dask_futu
 // Waits until the task is done (finished, failed or cancelled): `DASK_OK`, or
 // `DASK_ERR_TIMEOUT` after `timeout_seconds` (negative: wait forever). Called from a host
 // thread, it runs queued host tasks while it waits; called inside a task, it runs other pool
-// tasks meanwhile (no deadlock). Thread-safe.
+// tasks meanwhile (no deadlock). Thread-safe. `future` is only borrowed for the call;
+// nothing to free.
 //
 // # Safety
 // `future` is live.
 dask_status dask_future_wait(const struct dask_future *future, double timeout_seconds);
 
-// Writes whether the task is done (finished, failed or cancelled). Never blocks.
+// Writes whether the task is done (finished, failed or cancelled). Never blocks. Writes
+// `*out_done` only; nothing to free. Any thread.
 //
 // # Safety
 // `future` is live; `out_done` valid for writes.
 dask_status dask_future_is_done(const struct dask_future *future, bool *out_done);
 
-// Writes the state (`DASK_FUTURE_*`). Never blocks.
+// Writes the state (`DASK_FUTURE_*`). Never blocks. Writes `*out_state` only; nothing to free.
+// Any thread.
 //
 // # Safety
 // `future` is live; `out_state` valid for writes.
@@ -1097,20 +1191,22 @@ dask_status dask_future_result(const struct dask_future *future,
 
 // Writes the error message of a failed or cancelled task ("task 'k' failed: …"), or NULL if
 // the task has not failed. The string belongs to the future and stays valid while it is
-// alive. Never blocks.
+// alive. Never blocks. Any thread.
 //
 // # Safety
 // `future` is live; `out_message` valid for writes.
 dask_status dask_future_error_message(const struct dask_future *future, const char **out_message);
 
-// Writes the task's key as a new string (free it with `dask_string_free`).
+// Writes the task's key as a new string (free it with `dask_string_free`). The string is owned by
+// the caller. Any thread.
 //
 // # Safety
 // `future` is live; `out_key` valid for writes.
 dask_status dask_future_key(const struct dask_future *future, char **out_key);
 
 // Cancels the task if it has not finished, and the tasks only it needed; tasks depending on
-// it fail as cancelled. A running task completes but its result is dropped. Thread-safe.
+// it fail as cancelled. A running task completes but its result is dropped. Thread-safe. The
+// handle stays owned by the caller, who still frees it with `dask_future_free`.
 //
 // # Safety
 // `future` is live.
@@ -1118,7 +1214,9 @@ dask_status dask_future_cancel(const struct dask_future *future);
 
 // Calls `callback(ctx)` once the task is done: on the thread that finishes it (usually a
 // pool thread, so the callback must be thread-safe and quick; Julia passes `uv_async_send`),
-// or immediately on this thread if it is done already. Thread-safe.
+// or immediately on this thread if it is done already. Thread-safe. The library keeps `callback`
+// and `ctx` until the callback has run, once: `ctx` must stay valid until then. `future` is only
+// borrowed for this call.
 //
 // # Safety
 // `future` is live; `callback` is callable from any thread with `ctx`, which stays valid
@@ -1128,7 +1226,8 @@ dask_status dask_future_add_done_callback(const struct dask_future *future,
                                           void *ctx);
 
 // Waits until all `n` futures are done, or `DASK_ERR_TIMEOUT` after `timeout_seconds`
-// (negative: forever). Thread-safe.
+// (negative: forever). Thread-safe. The list and its futures are only borrowed for the call;
+// nothing to free.
 //
 // # Safety
 // `futures` holds `n` live futures.
@@ -1137,7 +1236,9 @@ dask_status dask_wait_all(const struct dask_future *const *futures,
                           double timeout_seconds);
 
 // Starts iterating over `n` futures in completion order; the iterator (owned by the caller,
-// `dask_as_completed_free`) holds its own references to them.
+// `dask_as_completed_free`) holds its own references to them. The caller's future handles stay
+// owned by the caller and may be freed right after. Any thread; the iterator is then used from
+// one thread at a time.
 //
 // # Safety
 // `futures` holds `n` live futures; `out_iter` valid for writes.
@@ -1148,7 +1249,8 @@ dask_status dask_as_completed_new(const struct dask_future *const *futures,
 // Waits for the next future to finish and writes its position in the list given to
 // `dask_as_completed_new` to `*out_index`, with `*out_has_next` true; when every future has
 // been returned, `*out_has_next` is false. `DASK_ERR_TIMEOUT` after `timeout_seconds`
-// (negative: forever).
+// (negative: forever). Use `iter` from one thread at a time (it is not thread-safe). Writes
+// `*out_has_next` and `*out_index` only; no future handle is made, so there is nothing to free.
 //
 // # Safety
 // `iter` is live; the out-pointers are valid for writes.
@@ -1157,7 +1259,9 @@ dask_status dask_as_completed_next(struct dask_as_completed *iter,
                                    bool *out_has_next,
                                    size_t *out_index);
 
-// Frees the iterator. NULL is a no-op.
+// Frees the iterator. NULL is a no-op. Ownership of the iterator ends here (with its own
+// references to the futures; the caller's future handles stay theirs). Any thread, but not while
+// another thread uses `iter`.
 //
 // # Safety
 // `iter` is NULL or a live iterator.
@@ -1169,7 +1273,9 @@ void dask_as_completed_free(struct dask_as_completed *iter);
 // `out_graph` is valid for writes.
 dask_status dask_graph_new(struct dask_graph **out_graph);
 
-// Frees a graph (and the references its tasks hold). NULL is a no-op.
+// Frees a graph (and the references its tasks hold). NULL is a no-op. Ownership of the graph ends
+// here; the value and future handles the caller passed as arguments stay owned by the caller.
+// Any thread, but not while another thread uses the graph.
 //
 // # Safety
 // `graph` is NULL or a graph handle not in use elsewhere.
@@ -1178,7 +1284,8 @@ void dask_graph_free(struct dask_graph *graph);
 // Adds a task: operation `op` applied to `n_args` arguments. `key` (copied) may be NULL for
 // an anonymous task; keys are unique within a graph. The task's index (for `DASK_ARG_TASK`
 // and the outputs of `dask_client_compute`) goes to `*out_index` (may be NULL). Arguments
-// are referenced, not copied; the caller keeps its own handles.
+// are referenced, not copied; the caller keeps its own handles. Build a graph from
+// one thread at a time (different graphs may be built on different threads at once).
 //
 // # Safety
 // `graph` is a live graph; `args` holds `n_args` valid arguments; `key` is NULL or a string.
@@ -1189,20 +1296,24 @@ dask_status dask_graph_add_task(struct dask_graph *graph,
                                 size_t n_args,
                                 size_t *out_index);
 
-// The index of the task with `key` (`DASK_ERR_NOT_FOUND` if none).
+// The index of the task with `key` (`DASK_ERR_NOT_FOUND` if none). `key` is read during the call
+// only; writes `*out_index` only, nothing to free. Use a graph from one thread at a time.
 //
 // # Safety
 // `graph` is a live graph; `key` a string; `out_index` valid for writes.
 dask_status dask_graph_index_of(const struct dask_graph *graph, const char *key, size_t *out_index);
 
-// The number of tasks in the graph.
+// The number of tasks in the graph. Writes `*out_len` only; nothing to free. Use a graph from
+// one thread at a time.
 //
 // # Safety
 // `graph` is a live graph; `out_len` valid for writes.
 dask_status dask_graph_len(const struct dask_graph *graph, size_t *out_len);
 
 // Attaches a progress callback to the computation of this graph (NULL `fn` removes it);
-// see `dask_progress_fn` for how long `ctx` must stay valid.
+// see `dask_progress_fn` for how long `ctx` must stay valid. `fn` and `ctx` are kept by the
+// graph, and its computation (`dask_client_compute`) takes them over; `fn` is then called from
+// pool threads. Use a graph from one thread at a time.
 //
 // # Safety
 // `graph` is a live graph; `fn` is NULL or callable from pool threads with `ctx`.
@@ -1265,7 +1376,8 @@ dask_status dask_client_map(const struct dask_client *client,
 
 // Registers a C function as an operation named `name` (unique in the process) and writes its
 // id. `flags` is 0 or `DASK_OP_HOST`. Operations live for the rest of the process, so `ctx`
-// must stay valid that long. Thread-safe.
+// must stay valid that long. Thread-safe. `name` is copied; `fn` and `ctx` are kept for the rest
+// of the process (operations are never unregistered).
 //
 // # Safety
 // `name` is a NUL-terminated string; `fn` follows the `dask_task_fn` contract with `ctx`;
@@ -1276,7 +1388,8 @@ dask_status dask_op_register(const char *name,
                              uint32_t flags,
                              dask_op_id *out_id);
 
-// Looks up an operation by name (built-ins: "noop", "identity", "sum"). Thread-safe.
+// Looks up an operation by name (built-ins: "noop", "identity", "sum"). Thread-safe. `name` is
+// read during the call only; an operation id is a plain number, nothing to free.
 //
 // # Safety
 // `name` is a NUL-terminated string; `out_id` is valid for writes.
@@ -1285,7 +1398,8 @@ dask_status dask_op_lookup(const char *name, dask_op_id *out_id);
 // Makes a sparse array from triplets: `coords` holds `ndim x nnz` coordinates (axis-major:
 // all coordinates of axis 0, then axis 1, …), `data` is a 1-d buffer value of `nnz` values
 // (any dtype); duplicates are summed, entries equal to `fill` dropped, out-of-range
-// coordinates rejected. `*out_array` is owned by the caller.
+// coordinates rejected. `*out_array` is owned by the caller. `shape` and `coords` are copied, and
+// so are the values of `data`, whose handle stays the caller's. Any thread.
 //
 // # Safety
 // `shape` holds `ndim` entries; `coords` holds `ndim * nnz` entries where `nnz` is the length
@@ -1297,7 +1411,9 @@ dask_status dask_sparse_from_triplets(size_t ndim,
                                       double fill,
                                       struct dask_array **out_array);
 
-// Makes a sparse array of the elements of a dense buffer value that differ from `fill`.
+// Makes a sparse array of the elements of a dense buffer value that differ from `fill` (they are
+// copied; `value` is only borrowed for the call). `*out_array` is a new array owned by the caller
+// (free it with `dask_array_free`). Any thread.
 //
 // # Safety
 // `value` is a live buffer value; `out_array` valid for writes.
@@ -1305,14 +1421,16 @@ dask_status dask_sparse_from_dense(const struct dask_value *value,
                                    double fill,
                                    struct dask_array **out_array);
 
-// Densifies explicitly: a new C-contiguous buffer value (owned by the caller).
+// Densifies explicitly: a new C-contiguous buffer value (owned by the caller). `x` is only
+// borrowed for the call. Any thread.
 //
 // # Safety
 // `x` is a live sparse array; `out_value` valid for writes.
 dask_status dask_sparse_to_dense(const struct dask_array *x, struct dask_value **out_value);
 
 // Writes the number of stored entries, the bytes of coordinates and data (as pydata/sparse
-// counts `nbytes`) and the density; any out-pointer may be NULL.
+// counts `nbytes`) and the density; any out-pointer may be NULL. Writes the non-NULL out-pointers
+// only; nothing to free. Any thread.
 //
 // # Safety
 // `x` is a live sparse array; non-NULL out-pointers are valid for writes.
@@ -1322,30 +1440,35 @@ dask_status dask_sparse_info(const struct dask_array *x,
                              double *out_density);
 
 // Copies the coordinates (`ndim x nnz`, axis-major, sorted row-major) into `out_coords`.
+// Any thread.
 //
 // # Safety
 // `x` is a live sparse array; `out_coords` has room for `ndim * nnz` entries.
 dask_status dask_sparse_coords(const struct dask_array *x, uint64_t *out_coords);
 
-// The stored values as a 1-d buffer value (shared, not copied; owned by the caller).
+// The stored values as a 1-d buffer value (shared, not copied; owned by the caller). Any thread.
 //
 // # Safety
 // `x` is a live sparse array; `out_value` valid for writes.
 dask_status dask_sparse_data(const struct dask_array *x, struct dask_value **out_value);
 
-// The fill value (as a double).
+// The fill value (as a double). Writes `*out_fill` only; nothing to free. Any thread.
 //
 // # Safety
 // `x` is a live sparse array; `out_fill` valid for writes.
 dask_status dask_sparse_fill_value(const struct dask_array *x, double *out_fill);
 
 // Whether operations on sparse arrays may produce dense results (e.g. adding a dense
-// array): false (the default) makes them fail with a message saying so. Process-wide.
+// array): false (the default) makes them fail with a message saying so. Process-wide. Any thread
+// may call it, but the setting is global: it applies at once to every thread and every client of
+// the process (set it once at start-up rather than around a call).
 void dask_sparse_set_auto_densify(bool allow);
 
 // `tensordot` with at least one sparse operand (the other sparse or a dense array) and an
 // explicit `return_type` (`DASK_RETURN_*`). `dask_array_tensordot` is the same with
-// `DASK_RETURN_AUTO`.
+// `DASK_RETURN_AUTO`. `*out_array` is a new array owned by the caller (free it with
+// `dask_array_free`). `a` and `b` are borrowed for the call: the new array keeps what it needs, so
+// the caller may free them right after. `axes_a` and `axes_b` are copied. Any thread.
 //
 // # Safety
 // `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries; `out_array` valid for writes.
@@ -1357,7 +1480,9 @@ dask_status dask_sparse_tensordot(const struct dask_array *a,
                                   dask_return_type rt,
                                   struct dask_array **out_array);
 
-// The sparse array with another shape of the same size.
+// The sparse array with another shape of the same size. `*out_array` is a new array owned by the
+// caller (free it with `dask_array_free`). `x` is borrowed for the call: the new array keeps what
+// it needs, so the caller may free it right after. `shape` is copied. Any thread.
 //
 // # Safety
 // `x` is a live sparse array; `shape` holds `ndim` entries; `out_array` valid for writes.
@@ -1366,7 +1491,9 @@ dask_status dask_sparse_reshape(const struct dask_array *x,
                                 const size_t *shape,
                                 struct dask_array **out_array);
 
-// Joins `n` sparse arrays (one dtype and fill value) along `axis`.
+// Joins `n` sparse arrays (one dtype and fill value) along `axis`. `*out_array` is a new array
+// owned by the caller (free it with `dask_array_free`). The list `arrays` and its arrays are
+// borrowed for the call. Any thread.
 //
 // # Safety
 // `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
@@ -1375,7 +1502,9 @@ dask_status dask_sparse_concatenate(const struct dask_array *const *arrays,
                                     size_t axis,
                                     struct dask_array **out_array);
 
-// Joins `n` sparse arrays of one shape along a new `axis`.
+// Joins `n` sparse arrays of one shape along a new `axis`. `*out_array` is a new array owned by
+// the caller (free it with `dask_array_free`). The list `arrays` and its arrays are borrowed for
+// the call. Any thread.
 //
 // # Safety
 // `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
@@ -1385,7 +1514,9 @@ dask_status dask_sparse_stack(const struct dask_array *const *arrays,
                               struct dask_array **out_array);
 
 // The chunked array with sparse blocks (`x.map_blocks(sparse.COO)`): each block keeps the
-// elements that differ from `fill`. Lazy; operations then dispatch on the block kind.
+// elements that differ from `fill`. Lazy; operations then dispatch on the block kind. `*out_array`
+// is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the
+// call: the new array keeps what it needs, so the caller may free it right after. Any thread.
 //
 // # Safety
 // `x` is a live chunked array; `out_array` valid for writes.
@@ -1394,6 +1525,9 @@ dask_status dask_array_to_sparse(const struct dask_array *x,
                                  struct dask_array **out_array);
 
 // The chunked array with dense blocks: the explicit densify of a chunked sparse array. Lazy.
+// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). `x` is
+// borrowed for the call: the new array keeps what it needs, so the caller may free it right after.
+// Any thread.
 //
 // # Safety
 // `x` is a live chunked array; `out_array` valid for writes.
@@ -1402,6 +1536,8 @@ dask_status dask_array_to_dense(const struct dask_array *x, struct dask_array **
 // A random sparse float64 chunked array: elements stored with probability `density`, values
 // uniform in (0, 1]; chunking-independent for a seed. `chunks`: block shape or NULL (auto).
 // Blocks are generated sparse: the cost follows the stored elements, not the dense size.
+// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). `shape` and
+// `chunks` are copied. Any thread.
 //
 // # Safety
 // `shape` (and `chunks` unless NULL) hold `ndim` entries; `out_array` valid for writes.
@@ -1412,7 +1548,8 @@ dask_status dask_array_random_sparse(uint64_t seed,
                                      const size_t *chunks,
                                      struct dask_array **out_array);
 
-// Computes a chunked sparse array into one sparse array (owned by the caller).
+// Computes a chunked sparse array into one sparse array (owned by the caller). `x` is only
+// borrowed for the call. Any thread, also several at once on the same client.
 //
 // # Safety
 // `client` and `x` are live; `out_array` valid for writes.
@@ -1423,7 +1560,8 @@ dask_status dask_array_compute_sparse(const struct dask_client *client,
 // Writes a 2-d sparse array (fill 0) in compressed form, through `sprs`: CSR when
 // `by_columns` is false (`out_indptr` gets rows + 1 entries, `out_indices` the column of each
 // of the nnz entries), CSC when true (cols + 1 pointers, row indices). `*out_data` gets the
-// values as a new 1-d buffer value (owned by the caller).
+// values as a new 1-d buffer value (owned by the caller). `out_indptr` and `out_indices` are
+// written during the call only. Any thread.
 //
 // # Safety
 // `x` is a live sparse array; `out_indptr` and `out_indices` have room as described (see
@@ -1436,7 +1574,8 @@ dask_status dask_sparse_to_compressed(const struct dask_array *x,
 
 // Makes a 2-d sparse array (fill 0) from compressed arrays, validated by `sprs` (monotone
 // pointers, sorted in-range indices): CSR when `by_columns` is false, CSC when true. `data`
-// is a 1-d buffer value with one value per index. The arrays are copied.
+// is a 1-d buffer value with one value per index. The arrays are copied. `*out_array` is owned by
+// the caller; `data` is only borrowed for the call. Any thread.
 //
 // # Safety
 // `indptr` holds rows + 1 (CSR) or cols + 1 (CSC) entries and `indices` as many as `data`
@@ -1459,13 +1598,15 @@ const char *dask_status_name(dask_status status);
 // `name` is a string; `out_ufunc` is valid for writes.
 dask_status dask_ufunc_lookup(const char *name, struct dask_ufunc **out_ufunc);
 
-// Frees a ufunc handle. NULL is a no-op.
+// Frees a ufunc handle. NULL is a no-op. Only the handle's ownership ends: the ufunc itself
+// (built-in or registered) stays available to `dask_ufunc_lookup`. Any thread, but not while
+// another thread still uses `u`.
 //
 // # Safety
 // `u` is NULL or a ufunc handle.
 void dask_ufunc_free(struct dask_ufunc *u);
 
-// The number of inputs of the ufunc.
+// The number of inputs of the ufunc. Writes `*out_nin` only; nothing to free. Any thread.
 //
 // # Safety
 // `u` is a live ufunc; `out_nin` valid for writes.
@@ -1486,7 +1627,9 @@ dask_status dask_ufunc_call(const struct dask_ufunc *u,
 
 // `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`) with any
 // binary ufunc that has an identity (`add.reduce` is a sum; `bitwise_or`, `logical_xor` and
-// user ufuncs fold with their own loops). Lazy. `*out_array` owned by the caller.
+// user ufuncs fold with their own loops). Lazy. `*out_array` owned by the caller. `x` is borrowed
+// for the call: the new array keeps what it needs, so the caller may free it right after.
+// Any thread.
 //
 // # Safety
 // `u` and `x` are live; `out_array` valid for writes.
@@ -1497,7 +1640,9 @@ dask_status dask_ufunc_reduce(const struct dask_ufunc *u,
                               bool keepdims,
                               struct dask_array **out_array);
 
-// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy.
+// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy. `*out_array` is a
+// new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
+// the new array keeps what it needs, so the caller may free it right after. Any thread.
 //
 // # Safety
 // `u` and `x` are live; `out_array` valid for writes.
@@ -1535,7 +1680,8 @@ dask_status dask_kind_register(const char *name,
                                dask_kind_id *out_kind);
 
 // Makes an array of a C kind from `object` (ownership moves to the array: the kind's
-// `release` frees it with the last handle). `*out_array` is owned by the caller.
+// `release` frees it with the last handle). `*out_array` is owned by the caller. Any thread; the
+// kind's `release` may run on whichever thread drops the last handle.
 //
 // # Safety
 // `out_array` valid for writes; `object` is an object of that kind.
@@ -1560,12 +1706,13 @@ dask_status dask_value_from_f64(double x, struct dask_value **out_value);
 dask_status dask_value_from_bool(bool x, struct dask_value **out_value);
 
 // Creates a string value from a NUL-terminated UTF-8 string (copied); owned by the caller.
+// Any thread.
 //
 // # Safety
 // `s` is a NUL-terminated string; `out_value` is valid for writes.
 dask_status dask_value_from_string(const char *s, struct dask_value **out_value);
 
-// Creates a bytes value from `len` bytes at `data` (copied); owned by the caller.
+// Creates a bytes value from `len` bytes at `data` (copied); owned by the caller. Any thread.
 //
 // # Safety
 // `data` is valid for `len` bytes (may be NULL when `len` is 0); `out_value` valid for writes.
@@ -1624,7 +1771,8 @@ dask_status dask_value_from_opaque(void *ptr,
                                    dask_release_fn release,
                                    struct dask_value **out_value);
 
-// Writes the kind of the value (`DASK_VALUE_*`). Any thread.
+// Writes the kind of the value (`DASK_VALUE_*`). Any thread. Writes `*out_kind` only;
+// nothing to free.
 //
 // # Safety
 // `value` is a live value; `out_kind` is valid for writes.
@@ -1632,14 +1780,15 @@ dask_status dask_value_get_kind(const struct dask_value *value, dask_value_kind 
 
 // Reads an int or bool value, or a 0-d buffer of integers or booleans (the result of a full
 // reduction such as a sum), as int64; `DASK_ERR_DTYPE` for other kinds, floats, and uint64
-// values above INT64_MAX. Any thread.
+// values above INT64_MAX. Any thread. Writes `*out_x` only; nothing to free.
 //
 // # Safety
 // `value` is a live value; `out_x` is valid for writes.
 dask_status dask_value_as_i64(const struct dask_value *value, int64_t *out_x);
 
 // Reads a numeric value, or a 0-d buffer of numbers (the result of a full reduction such as
-// a sum), as double; `DASK_ERR_DTYPE` for other kinds. Any thread.
+// a sum), as double; `DASK_ERR_DTYPE` for other kinds. Any thread. Writes `*out_x` only;
+// nothing to free.
 //
 // # Safety
 // `value` is a live value; `out_x` is valid for writes.
@@ -1664,7 +1813,9 @@ dask_status dask_value_buffer(const struct dask_value *value,
                               struct dask_buffer_view *out_view,
                               size_t struct_size);
 
-// The pointer wrapped by `dask_value_from_opaque`. Any thread.
+// The pointer wrapped by `dask_value_from_opaque`. Any thread. The pointer is lent: the value
+// still owns the object (its `release` runs with the last reference), so never free it; it is
+// valid while the value is alive.
 //
 // # Safety
 // `value` is a live value; `out_ptr` is valid for writes.

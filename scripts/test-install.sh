@@ -31,6 +31,8 @@ else
 fi
 
 if cmp -s "$work/pc.out" "$work/cmake.out"; then pass=$((pass+1)); else fail=$((fail+1)); echo "install: outputs differ"; fi
+# The suppressions file is where pkg-config says.
+if [ -f "$(pkg-config --variable=suppressions dask)" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "install: no valgrind suppressions file"; fi
 # The installed soname chain resolves.
 abi=$(sed -n "s/^#define DASK_ABI_VERSION \\([0-9]*\\)$/\\1/p" "$root/include/dask.h")
 if [ -L "$prefix/lib/libdask.so" ] && [ -e "$prefix/lib/libdask.so.$abi" ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "install: soname links missing"; fi

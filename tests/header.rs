@@ -98,7 +98,11 @@ fn every_declaration_is_prefixed_and_every_function_states_threads_and_ownership
         if line.starts_with("typedef") || !line.contains(' ') {
             continue;
         }
-        let name = line[..open].split_whitespace().last().unwrap_or("").trim_start_matches('*');
+        let name = line[..open]
+            .split_whitespace()
+            .last()
+            .unwrap_or("")
+            .trim_start_matches('*');
         if name.is_empty() || name.contains('*') && !name.starts_with("dask_") {
             continue;
         }
@@ -120,7 +124,10 @@ fn every_declaration_is_prefixed_and_every_function_states_threads_and_ownership
             problems.push(format!("{name}: says nothing of ownership"));
         }
     }
-    assert!(functions > 100, "found only {functions} functions: the parser is wrong");
+    assert!(
+        functions > 100,
+        "found only {functions} functions: the parser is wrong"
+    );
     assert!(
         problems.is_empty(),
         "{} problems in include/dask.h:\n  {}",

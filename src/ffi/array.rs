@@ -242,7 +242,8 @@ fn chunk_spec(ndim: usize, chunks: *const usize) -> Result<ChunkSpec> {
     ))
 }
 
-/// Frees an array handle. NULL is a no-op. Any thread.
+/// Frees an array handle. NULL is a no-op. Any thread, but not while another thread still uses `x`.
+/// Only this handle's ownership ends: arrays made from `x` keep what they need and stay valid.
 ///
 /// # Safety
 /// `x` is NULL or an array handle.
@@ -253,7 +254,8 @@ pub unsafe extern "C" fn dask_array_free(x: *mut dask_array) {
 }
 
 /// An array of zeros (`chunks`: block shape with `ndim` entries, or NULL for auto).
-/// `*out_array` owned by the caller. Lazy: nothing is allocated until computed.
+/// `*out_array` owned by the caller. Lazy: nothing is allocated until computed. `shape` and
+/// `chunks` are copied. Any thread.
 ///
 /// # Safety
 /// `shape` (and `chunks`, unless NULL) hold `ndim` entries; `out_array` valid for writes.
@@ -277,7 +279,8 @@ pub unsafe extern "C" fn dask_array_zeros(
     })
 }
 
-/// An array of ones (see `dask_array_zeros`).
+/// An array of ones (see `dask_array_zeros`). `*out_array` is a new array owned by the caller (free
+/// it with `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 ///
 /// # Safety
 /// As `dask_array_zeros`.
@@ -301,7 +304,8 @@ pub unsafe extern "C" fn dask_array_ones(
     })
 }
 
-/// An array filled with `value` (converted to `dt`).
+/// An array filled with `value` (converted to `dt`). `*out_array` is a new array owned by the
+/// caller (free it with `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 ///
 /// # Safety
 /// As `dask_array_zeros`.
@@ -328,6 +332,7 @@ pub unsafe extern "C" fn dask_array_full(
 }
 
 /// `arange(start, stop, step)` as a 1-d array of `dt`; `chunk` elements per block (0: auto).
+/// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). Any thread.
 ///
 /// # Safety
 /// `out_array` valid for writes.
@@ -354,6 +359,7 @@ pub unsafe extern "C" fn dask_array_arange(
 }
 
 /// `linspace(start, stop, num, endpoint)` as a 1-d float64 array; `chunk` per block (0: auto).
+/// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). Any thread.
 ///
 /// # Safety
 /// `out_array` valid for writes.
@@ -379,7 +385,8 @@ pub unsafe extern "C" fn dask_array_linspace(
     })
 }
 
-/// An `n` x `m` array with ones on diagonal `k`; `chunk` x `chunk` blocks (0: auto).
+/// An `n` x `m` array with ones on diagonal `k`; `chunk` x `chunk` blocks (0: auto). `*out_array`
+/// is a new array owned by the caller (free it with `dask_array_free`). Any thread.
 ///
 /// # Safety
 /// `out_array` valid for writes.
@@ -403,7 +410,8 @@ pub unsafe extern "C" fn dask_array_eye(
 }
 
 /// Uniform random float64 numbers in [low, high) from `seed` (the same seed gives the same
-/// numbers whatever the chunking).
+/// numbers whatever the chunking). `*out_array` is a new array owned by the caller (free it with
+/// `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 ///
 /// # Safety
 /// As `dask_array_zeros`.
@@ -430,7 +438,9 @@ pub unsafe extern "C" fn dask_array_random_uniform(
     })
 }
 
-/// Normally distributed float64 numbers (mean, std) from `seed`, chunking-independent.
+/// Normally distributed float64 numbers (mean, std) from `seed`, chunking-independent. `*out_array`
+/// is a new array owned by the caller (free it with `dask_array_free`). `shape` and `chunks` are
+/// copied. Any thread.
 ///
 /// # Safety
 /// As `dask_array_zeros`.
@@ -461,7 +471,9 @@ pub unsafe extern "C" fn dask_array_random_normal(
 /// `dask_value_wrap_buffer` to borrow it without copying: the release callback then runs once
 /// the array and everything computed from it no longer need the memory). Blocks are views
 /// of the buffer. `chunks`: block shape or NULL (auto). A sparse value (a task's sparse result)
-/// gives that sparse array, unchunked.
+/// gives that sparse array, unchunked. `value` is borrowed for the call (the array keeps its own
+/// reference to the buffer, so the caller may free `value` right after); `*out_array` is a new
+/// array owned by the caller (free it with `dask_array_free`). Any thread.
 ///
 /// # Safety
 /// `value` is a live buffer value; `chunks` NULL or `ndim` entries of the buffer's rank.
@@ -495,7 +507,8 @@ pub unsafe extern "C" fn dask_array_from_value(
 
 /// An array whose blocks come from a registered operation (`dask_op_register`): the task
 /// receives one int64 buffer of shape (3, ndim) — block grid index, block shape, block offset —
-/// and returns a buffer of `dt` with that shape.
+/// and returns a buffer of `dt` with that shape. `*out_array` is a new array owned by the caller
+/// (free it with `dask_array_free`). `shape` and `chunks` are copied. Any thread.
 ///
 /// # Safety
 /// As `dask_array_zeros`.
@@ -537,7 +550,8 @@ pub const DASK_ARRAY_FOREIGN: dask_array_kind = 5;
 pub const DASK_ARRAY_SCALAR: dask_array_kind = 6;
 
 /// Writes what `x` holds (`DASK_ARRAY_*`), so bindings can pick a path without probing
-/// other calls for errors. Never computes.
+/// other calls for errors. Never computes. Writes `*out_kind` only; nothing to free. Any thread,
+/// also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `out_kind` valid for writes.
@@ -561,7 +575,9 @@ pub unsafe extern "C" fn dask_array_get_kind(
     })
 }
 
-/// The number of dimensions (any kind of array with a shape; objects of C kinds have none).
+/// The number of dimensions (any kind of array with a shape; objects of C kinds have none). Writes
+/// `*out_ndim` only; nothing to free. Any thread, also concurrently on the same arrays (arrays are
+/// immutable).
 ///
 /// # Safety
 /// `x` is live; `out_ndim` valid for writes.
@@ -583,7 +599,9 @@ pub unsafe extern "C" fn dask_array_ndim(
     })
 }
 
-/// Writes the shape (`ndim` entries; see `dask_array_ndim`).
+/// Writes the shape (`ndim` entries; see `dask_array_ndim`). The caller's `out_shape` is written
+/// during the call only; nothing to free. Any thread, also concurrently on the same arrays (arrays
+/// are immutable).
 ///
 /// # Safety
 /// `x` is live; `out_shape` has room for `ndim` entries.
@@ -611,7 +629,8 @@ pub unsafe extern "C" fn dask_array_shape(
     })
 }
 
-/// Writes the element type.
+/// Writes the element type. Writes `*out_dtype` only; nothing to free. Any thread, also
+/// concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `out_dtype` valid for writes.
@@ -635,7 +654,7 @@ pub unsafe extern "C" fn dask_array_dtype(
 
 /// Writes the bytes the array's elements take as `dt` (0: the array's own dtype): its length
 /// times the item size, what `dask_array_compute_into` needs (for a sparse array, the size of
-/// its dense form). Any thread.
+/// its dense form). Any thread. Writes `*out_nbytes` only; nothing to free.
 ///
 /// # Safety
 /// `x` is live; `out_nbytes` valid for writes.
@@ -662,7 +681,9 @@ pub unsafe extern "C" fn dask_array_nbytes(
 }
 
 /// Writes the block sizes along `axis` into `out_sizes` (room for `capacity` entries) and
-/// their count to `*out_count` (also when the room is too small: call again with more).
+/// their count to `*out_count` (also when the room is too small: call again with more). Writes the
+/// caller's `out_sizes` and `*out_count` during the call only; nothing to free. Any thread, also
+/// concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `out_sizes` has room for `capacity` entries (may be NULL when 0).
@@ -694,7 +715,8 @@ pub unsafe extern "C" fn dask_array_chunks(
 }
 
 /// Whether the array is lazy (not computed), and its number of tasks after optimisation
-/// (culling, fusion): the graph `dask_array_compute` would run.
+/// (culling, fusion): the graph `dask_array_compute` would run. Writes `*out_tasks` only;
+/// nothing to free. Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `out_tasks` valid for writes.
@@ -711,7 +733,10 @@ pub unsafe extern "C" fn dask_array_task_count(
     })
 }
 
-/// The array converted to `dt` (lazy).
+/// The array converted to `dt` (lazy). `*out_array` is a new array owned by the caller (free it
+/// with `dask_array_free`). `x` is borrowed for the call: the new array keeps what it needs, so the
+/// caller may free it right after. Any thread, also concurrently on the same arrays (arrays are
+/// immutable).
 ///
 /// # Safety
 /// `x` is live; `out_array` valid for writes.
@@ -730,7 +755,10 @@ fn one_operand(o: *const dask_operand) -> Result<Operand> {
     Ok(unsafe { operand_list(o, 1) }?.remove(0))
 }
 
-/// `where(cond, a, b)` elementwise (lazy).
+/// `where(cond, a, b)` elementwise (lazy). `*out_array` is a new array owned by the caller (free it
+/// with `dask_array_free`). `cond` and the arrays in `a` and `b` are borrowed for the call (the new
+/// array keeps what it needs). Any thread, also concurrently on the same arrays (arrays are
+/// immutable).
 ///
 /// # Safety
 /// `cond` is live; `a` and `b` point to valid operands.
@@ -751,7 +779,10 @@ pub unsafe extern "C" fn dask_array_where(
     })
 }
 
-/// The masked assignment `x[mask] = value` as a new array of `x`'s dtype (lazy).
+/// The masked assignment `x[mask] = value` as a new array of `x`'s dtype (lazy). `*out_array` is a
+/// new array owned by the caller (free it with `dask_array_free`). `x`, `mask` and an array in
+/// `value` are borrowed for the call: the new array keeps what it needs, so the caller may free
+/// them right after. Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` and `mask` are live; `value` points to a valid operand.
@@ -770,7 +801,10 @@ pub unsafe extern "C" fn dask_array_set_where(
 }
 
 /// Reduces over `n_axes` axes (`axes` NULL and `n_axes` 0: all axes). `ddof` is used by
-/// var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy.
+/// var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy. `*out_array` is a
+/// new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
+/// the new array keeps what it needs, so the caller may free it right after. `axes` is copied.
+/// Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `axes` holds `n_axes` entries.
@@ -828,7 +862,10 @@ pub unsafe extern "C" fn dask_array_reduce(
 }
 
 /// Index of the smallest (`max` false) or largest element along `axis`, or over the flattened
-/// array when `all_axes`. Ties and NaN resolve to the first occurrence. Lazy; int64.
+/// array when `all_axes`. Ties and NaN resolve to the first occurrence. Lazy; int64. `*out_array`
+/// is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the
+/// call: the new array keeps what it needs, so the caller may free it right after. Any thread, also
+/// concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `out_array` valid for writes.
@@ -856,7 +893,10 @@ pub unsafe extern "C" fn dask_array_arg_reduce(
 }
 
 /// `tensordot(a, b, axes=(axes_a, axes_b))` with `n_axes` contracted pairs. Lazy; a
-/// contraction over many chunks streams (partial products are summed in a tree).
+/// contraction over many chunks streams (partial products are summed in a tree). `*out_array` is a
+/// new array owned by the caller (free it with `dask_array_free`). `a` and `b` are borrowed for the
+/// call: the new array keeps what it needs, so the caller may free them right after. `axes_a` and
+/// `axes_b` are copied. Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries.
@@ -881,7 +921,10 @@ pub unsafe extern "C" fn dask_array_tensordot(
 }
 
 /// The matrix product `a @ b` (1-d and 2-d arrays). Lazy. A whole sparse matrix times a
-/// chunked array (or the other way round) is a chunked product over sparse blocks.
+/// chunked array (or the other way round) is a chunked product over sparse blocks. `*out_array` is
+/// a new array owned by the caller (free it with `dask_array_free`). `a` and `b` are borrowed for
+/// the call: the new array keeps what it needs, so the caller may free them right after.
+/// Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `a`, `b` are live; `out_array` valid for writes.
@@ -899,7 +942,10 @@ pub unsafe extern "C" fn dask_array_matmul(
     })
 }
 
-/// The axes permuted (`perm` has `ndim` entries; NULL reverses them, like `.T`). Lazy.
+/// The axes permuted (`perm` has `ndim` entries; NULL reverses them, like `.T`). Lazy. `*out_array`
+/// is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the
+/// call: the new array keeps what it needs, so the caller may free it right after. `perm` is
+/// copied. Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `perm` NULL or `ndim` entries.
@@ -929,7 +975,10 @@ pub unsafe extern "C" fn dask_array_transpose(
 }
 
 /// Basic indexing with `n` entries (missing trailing entries mean `:`). Lazy for chunked
-/// arrays; a sparse array is indexed at once (a new sparse array).
+/// arrays; a sparse array is indexed at once (a new sparse array). `*out_array` is a new array
+/// owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the new
+/// array keeps what it needs, so the caller may free it right after. `index` is copied. Any thread,
+/// also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `index` holds `n` entries.
@@ -965,7 +1014,10 @@ pub unsafe extern "C" fn dask_array_slice(
     })
 }
 
-/// Elements at `indices` (negative count from the end) along `axis`. Lazy.
+/// Elements at `indices` (negative count from the end) along `axis`. Lazy. `*out_array` is a new
+/// array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
+/// new array keeps what it needs, so the caller may free it right after. `indices` is copied.
+/// Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `indices` holds `n` entries.
@@ -987,7 +1039,10 @@ pub unsafe extern "C" fn dask_array_take(
 }
 
 /// `x[mask]` for a boolean mask of `x`'s shape: the selected elements as a 1-d array. Counts
-/// the mask per block on `client` first (the selection itself stays lazy).
+/// the mask per block on `client` first (the selection itself stays lazy). `*out_array` is a new
+/// array owned by the caller (free it with `dask_array_free`). `x` and `mask` are borrowed for the
+/// call: the new array keeps what it needs, so the caller may free them right after. Any thread
+/// (the client is thread-safe; the arrays are immutable).
 ///
 /// # Safety
 /// `client`, `x`, `mask` are live; `out_array` valid for writes.
@@ -1009,7 +1064,10 @@ pub unsafe extern "C" fn dask_array_select(
 }
 
 /// A new shape (`ndim` entries; one may be -1). Lazy; rechunks first where blocks do not
-/// line up. A sparse array is reshaped at once (a new sparse array).
+/// line up. A sparse array is reshaped at once (a new sparse array). `*out_array` is a new array
+/// owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the new
+/// array keeps what it needs, so the caller may free it right after. `shape` is copied. Any thread,
+/// also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `shape` holds `ndim` entries.
@@ -1029,7 +1087,10 @@ pub unsafe extern "C" fn dask_array_reshape(
     })
 }
 
-/// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy.
+/// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy. `*out_array` is a new
+/// array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
+/// new array keeps what it needs, so the caller may free it right after. `chunks` is copied.
+/// Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `x` is live; `chunks` NULL or `ndim` entries.
@@ -1054,7 +1115,10 @@ fn array_list(xs: *const *const dask_array, n: usize) -> Result<Vec<Array>> {
         .collect()
 }
 
-/// Joins `n` arrays along existing `axis` (dtypes promoted). Lazy.
+/// Joins `n` arrays along existing `axis` (dtypes promoted). Lazy. `*out_array` is a new array
+/// owned by the caller (free it with `dask_array_free`). The list `arrays` and its arrays are
+/// borrowed for the call (the new array keeps what it needs). Any thread, also concurrently on the
+/// same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `arrays` holds `n` live arrays.
@@ -1073,7 +1137,10 @@ pub unsafe extern "C" fn dask_array_concatenate(
     })
 }
 
-/// Joins `n` arrays of one shape along a new `axis`. Lazy.
+/// Joins `n` arrays of one shape along a new `axis`. Lazy. `*out_array` is a new array owned by the
+/// caller (free it with `dask_array_free`). The list `arrays` and its arrays are borrowed for the
+/// call (the new array keeps what it needs). Any thread, also concurrently on the same arrays
+/// (arrays are immutable).
 ///
 /// # Safety
 /// `arrays` holds `n` live arrays.
@@ -1089,7 +1156,10 @@ pub unsafe extern "C" fn dask_array_stack(
 
 /// Applies a registered operation (`dask_op_register`; its task callback receives the aligned
 /// blocks of the `n` inputs as buffer values) to every block; the results form an array of
-/// `dt` with the first input's chunks. Lazy. Also `blockwise` over aligned inputs.
+/// `dt` with the first input's chunks. Lazy. Also `blockwise` over aligned inputs. `*out_array` is
+/// a new array owned by the caller (free it with `dask_array_free`). The list `inputs` and its
+/// arrays are borrowed for the call (the new array keeps what it needs). Any thread, also
+/// concurrently on the same arrays (arrays are immutable).
 ///
 /// # Safety
 /// `inputs` holds `n` live arrays.
@@ -1116,6 +1186,7 @@ pub unsafe extern "C" fn dask_array_map_blocks(
 
 /// Computes the array on `client` into a new C-contiguous buffer value (owned by the caller).
 /// A dense-kind array is returned as it is. Blocks until done; runs host tasks meanwhile.
+/// Any thread, also several at once on the same client and array.
 ///
 /// # Safety
 /// `client` and `x` are live; `out_value` valid for writes.
@@ -1142,7 +1213,7 @@ pub unsafe extern "C" fn dask_array_compute(
 /// bytes, exactly the array's length times the size of `dt`, in C order. Elements are
 /// converted to `dt` as `dask_array_astype` converts them (so an int64 array computed into
 /// `double` memory gives doubles). Blocks as they finish. The caller's memory is written
-/// only during the call. Thread-safe.
+/// only during the call. Thread-safe. No pointer to `out_data` is kept after the call returns.
 ///
 /// # Safety
 /// `client` and `x` are live; `out` is valid for writes of `nbytes` bytes.
@@ -1175,7 +1246,8 @@ pub unsafe extern "C" fn dask_array_compute_into(
 /// array. Does not block: hosts with an event loop wait on it without blocking (see
 /// `dask_future_add_done_callback`), hosts that check for interrupts poll it
 /// (`dask_future_wait` with a timeout), and `dask_future_cancel` on it cancels the whole
-/// computation. An already computed block or sparse array is returned as a finished future.
+/// computation. An already computed block or sparse array is returned as a finished future. `x` is
+/// only borrowed for the call. Any thread, also several at once on the same client.
 ///
 /// # Safety
 /// `client` and `x` are live; `out_future` valid for writes.
@@ -1200,7 +1272,8 @@ pub unsafe extern "C" fn dask_array_submit(
 }
 
 /// Computes the blocks and keeps them in the client's store; `*out_array` is an array over
-/// them (owned by the caller). Further operations start from the stored blocks.
+/// them (owned by the caller). Further operations start from the stored blocks. `x` is only
+/// borrowed for the call. Any thread, also several at once on the same client.
 ///
 /// # Safety
 /// `client` and `x` are live; `out_array` valid for writes.
@@ -1218,7 +1291,11 @@ pub unsafe extern "C" fn dask_array_persist(
 }
 
 /// Computes the array and hands each block to `write` as it is finished, then frees it: a
-/// result larger than memory can be written out block by block.
+/// result larger than memory can be written out block by block. `write` runs on the calling thread,
+/// one block at a time, and never after this function returns, so `ctx` need only be valid for the
+/// call; the block value and `offset` are lent to `write` for the duration of its call
+/// (`dask_value_clone` keeps the block). Any thread may call this, also several at once on the same
+/// client.
 ///
 /// # Safety
 /// `client` and `x` are live; `write` is callable with `ctx` on this thread.
@@ -1251,7 +1328,9 @@ pub unsafe extern "C" fn dask_array_store(
     })
 }
 
-/// The object of a C-kind array (borrowed; see `dask_array_from_object`).
+/// The object of a C-kind array (borrowed; see `dask_array_from_object`). The object stays owned by
+/// the array (its kind's `release` frees it): never free it; it is valid while `x` is alive.
+/// Any thread.
 ///
 /// # Safety
 /// `x` is live; `out_object` valid for writes.

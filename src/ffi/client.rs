@@ -132,7 +132,8 @@ pub struct dask_memory_stats {
 /// Fills the caller's config of `struct_size` bytes (pass `sizeof(dask_config)` as compiled)
 /// with the defaults (one thread per core, no memory limit) and sets its `struct_size`. Only
 /// the fields that `struct_size` covers are written; bytes past the library's own
-/// `dask_config` are zeroed. Any thread.
+/// `dask_config` are zeroed. Any thread. The library keeps no pointer to `cfg`: it is written
+/// during the call only, and there is nothing to free.
 ///
 /// # Safety
 /// `cfg` is valid for writes of `struct_size` bytes.
@@ -256,7 +257,9 @@ pub unsafe extern "C" fn dask_client_new(
 
 /// Closes a client: stops its threads (running tasks finish first) and cancels every task
 /// that has not finished; futures stay valid and report `DASK_ERR_CANCELLED`. NULL is a
-/// no-op. Do not call it while other threads use the client.
+/// no-op. Call it from any thread, but only once no other thread uses the client: it must not race
+/// with other calls on it. Ownership of the client ends here; futures and values obtained through
+/// it remain owned by the caller and are still freed with their own `dask_*_free`.
 ///
 /// # Safety
 /// `client` is NULL or a client from `dask_client_new`, not used after this call.
@@ -266,7 +269,7 @@ pub unsafe extern "C" fn dask_client_free(client: *mut dask_client) {
     guard_void(|| unsafe { handle::free(client) })
 }
 
-/// The number of worker threads. Thread-safe.
+/// The number of worker threads. Thread-safe. Writes `*out_threads` only; nothing to free.
 ///
 /// # Safety
 /// `client` is a live client; `out_threads` is valid for writes.
@@ -286,7 +289,7 @@ pub unsafe extern "C" fn dask_client_threads(
 /// Runs up to `max` queued host tasks (tasks of operations registered with `DASK_OP_HOST`) on
 /// the calling thread, and writes how many ran to `*out_ran` (may be NULL). Call it from the
 /// host's event loop, on the thread where host code may run. Waiting on a future from a
-/// non-pool thread runs host tasks too.
+/// non-pool thread runs host tasks too. Writes `*out_ran` only; nothing to free.
 ///
 /// # Safety
 /// `client` is a live client; `out_ran` is NULL or valid for writes.
@@ -349,7 +352,7 @@ const _: () = assert!(DASK_HOST_TAG_SHIFT == crate::runtime::HOST_TAG_SHIFT);
 /// thread from `dask_host_refs_released` and unroots the object there (Julia and R objects
 /// must not be touched from other threads). A token's top 16 bits name its host (any id
 /// the host picks, e.g. a letter), so hosts sharing a process drain only their own tokens.
-/// Any thread.
+/// Any thread. `token` is kept as a number only (never dereferenced, never freed).
 ///
 /// # Safety
 /// None: `token` is never dereferenced.
@@ -361,7 +364,8 @@ pub unsafe extern "C" fn dask_host_ref_release(token: *mut c_void) {
 /// Writes up to `capacity` tokens of `host` (tokens whose top 16 bits are `host`) released
 /// through `dask_host_ref_release` since the last call, oldest first, to `out_tokens`, and
 /// their number to `*out_n`. Call it from the host's own thread (e.g. after waiting on a
-/// future, and from its event loop).
+/// future, and from its event loop). The tokens are copied into the caller's `out_tokens` and
+/// removed from the library's queue, so each is returned once; nothing to free.
 ///
 /// # Safety
 /// `out_tokens` has room for `capacity` values (may be NULL when `capacity` is 0); `out_n`
@@ -391,7 +395,8 @@ pub unsafe extern "C" fn dask_host_refs_released(
 
 /// Reads the store's counters into the caller's `dask_memory_stats` of `struct_size` bytes
 /// (pass `sizeof(dask_memory_stats)`): the fields that size covers are written, and
-/// `struct_size` is set to the bytes filled. Thread-safe.
+/// `struct_size` is set to the bytes filled. Thread-safe. The caller's struct is written during the
+/// call only; nothing to free.
 ///
 /// # Safety
 /// `client` is a live client; `out_stats` is valid for writes of `struct_size` bytes.

@@ -68,7 +68,9 @@ pub(crate) unsafe fn put_futures(futures: Vec<Future>, dst: *mut *mut dask_futur
     }
 }
 
-/// Frees a future handle. NULL is a no-op.
+/// Frees a future handle. NULL is a no-op. Ownership of this handle ends here: the result is freed
+/// with its last handle, and other handles on it (`dask_future_clone`) stay valid. Any thread, but
+/// not while another thread still uses this handle.
 ///
 /// # Safety
 /// `future` is NULL or a future handle not in use by other threads.
@@ -99,7 +101,8 @@ pub unsafe extern "C" fn dask_future_clone(
 /// Waits until the task is done (finished, failed or cancelled): `DASK_OK`, or
 /// `DASK_ERR_TIMEOUT` after `timeout_seconds` (negative: wait forever). Called from a host
 /// thread, it runs queued host tasks while it waits; called inside a task, it runs other pool
-/// tasks meanwhile (no deadlock). Thread-safe.
+/// tasks meanwhile (no deadlock). Thread-safe. `future` is only borrowed for the call;
+/// nothing to free.
 ///
 /// # Safety
 /// `future` is live.
@@ -123,7 +126,8 @@ pub unsafe extern "C" fn dask_future_wait(
     })
 }
 
-/// Writes whether the task is done (finished, failed or cancelled). Never blocks.
+/// Writes whether the task is done (finished, failed or cancelled). Never blocks. Writes
+/// `*out_done` only; nothing to free. Any thread.
 ///
 /// # Safety
 /// `future` is live; `out_done` valid for writes.
@@ -139,7 +143,8 @@ pub unsafe extern "C" fn dask_future_is_done(
     })
 }
 
-/// Writes the state (`DASK_FUTURE_*`). Never blocks.
+/// Writes the state (`DASK_FUTURE_*`). Never blocks. Writes `*out_state` only; nothing to free.
+/// Any thread.
 ///
 /// # Safety
 /// `future` is live; `out_state` valid for writes.
@@ -191,7 +196,7 @@ pub unsafe extern "C" fn dask_future_result(
 
 /// Writes the error message of a failed or cancelled task ("task 'k' failed: …"), or NULL if
 /// the task has not failed. The string belongs to the future and stays valid while it is
-/// alive. Never blocks.
+/// alive. Never blocks. Any thread.
 ///
 /// # Safety
 /// `future` is live; `out_message` valid for writes.
@@ -213,7 +218,8 @@ pub unsafe extern "C" fn dask_future_error_message(
     })
 }
 
-/// Writes the task's key as a new string (free it with `dask_string_free`).
+/// Writes the task's key as a new string (free it with `dask_string_free`). The string is owned by
+/// the caller. Any thread.
 ///
 /// # Safety
 /// `future` is live; `out_key` valid for writes.
@@ -232,7 +238,8 @@ pub unsafe extern "C" fn dask_future_key(
 }
 
 /// Cancels the task if it has not finished, and the tasks only it needed; tasks depending on
-/// it fail as cancelled. A running task completes but its result is dropped. Thread-safe.
+/// it fail as cancelled. A running task completes but its result is dropped. Thread-safe. The
+/// handle stays owned by the caller, who still frees it with `dask_future_free`.
 ///
 /// # Safety
 /// `future` is live.
@@ -247,7 +254,9 @@ pub unsafe extern "C" fn dask_future_cancel(future: *const dask_future) -> dask_
 
 /// Calls `callback(ctx)` once the task is done: on the thread that finishes it (usually a
 /// pool thread, so the callback must be thread-safe and quick; Julia passes `uv_async_send`),
-/// or immediately on this thread if it is done already. Thread-safe.
+/// or immediately on this thread if it is done already. Thread-safe. The library keeps `callback`
+/// and `ctx` until the callback has run, once: `ctx` must stay valid until then. `future` is only
+/// borrowed for this call.
 ///
 /// # Safety
 /// `future` is live; `callback` is callable from any thread with `ctx`, which stays valid
@@ -273,7 +282,8 @@ pub unsafe extern "C" fn dask_future_add_done_callback(
 }
 
 /// Waits until all `n` futures are done, or `DASK_ERR_TIMEOUT` after `timeout_seconds`
-/// (negative: forever). Thread-safe.
+/// (negative: forever). Thread-safe. The list and its futures are only borrowed for the call;
+/// nothing to free.
 ///
 /// # Safety
 /// `futures` holds `n` live futures.
@@ -291,7 +301,9 @@ pub unsafe extern "C" fn dask_wait_all(
 }
 
 /// Starts iterating over `n` futures in completion order; the iterator (owned by the caller,
-/// `dask_as_completed_free`) holds its own references to them.
+/// `dask_as_completed_free`) holds its own references to them. The caller's future handles stay
+/// owned by the caller and may be freed right after. Any thread; the iterator is then used from
+/// one thread at a time.
 ///
 /// # Safety
 /// `futures` holds `n` live futures; `out_iter` valid for writes.
@@ -313,7 +325,8 @@ pub unsafe extern "C" fn dask_as_completed_new(
 /// Waits for the next future to finish and writes its position in the list given to
 /// `dask_as_completed_new` to `*out_index`, with `*out_has_next` true; when every future has
 /// been returned, `*out_has_next` is false. `DASK_ERR_TIMEOUT` after `timeout_seconds`
-/// (negative: forever).
+/// (negative: forever). Use `iter` from one thread at a time (it is not thread-safe). Writes
+/// `*out_has_next` and `*out_index` only; no future handle is made, so there is nothing to free.
 ///
 /// # Safety
 /// `iter` is live; the out-pointers are valid for writes.
@@ -340,7 +353,9 @@ pub unsafe extern "C" fn dask_as_completed_next(
     })
 }
 
-/// Frees the iterator. NULL is a no-op.
+/// Frees the iterator. NULL is a no-op. Ownership of the iterator ends here (with its own
+/// references to the futures; the caller's future handles stay theirs). Any thread, but not while
+/// another thread uses `iter`.
 ///
 /// # Safety
 /// `iter` is NULL or a live iterator.

@@ -113,7 +113,9 @@ pub unsafe extern "C" fn dask_graph_new(out_graph: *mut *mut dask_graph) -> dask
     })
 }
 
-/// Frees a graph (and the references its tasks hold). NULL is a no-op.
+/// Frees a graph (and the references its tasks hold). NULL is a no-op. Ownership of the graph ends
+/// here; the value and future handles the caller passed as arguments stay owned by the caller.
+/// Any thread, but not while another thread uses the graph.
 ///
 /// # Safety
 /// `graph` is NULL or a graph handle not in use elsewhere.
@@ -126,7 +128,8 @@ pub unsafe extern "C" fn dask_graph_free(graph: *mut dask_graph) {
 /// Adds a task: operation `op` applied to `n_args` arguments. `key` (copied) may be NULL for
 /// an anonymous task; keys are unique within a graph. The task's index (for `DASK_ARG_TASK`
 /// and the outputs of `dask_client_compute`) goes to `*out_index` (may be NULL). Arguments
-/// are referenced, not copied; the caller keeps its own handles.
+/// are referenced, not copied; the caller keeps its own handles. Build a graph from
+/// one thread at a time (different graphs may be built on different threads at once).
 ///
 /// # Safety
 /// `graph` is a live graph; `args` holds `n_args` valid arguments; `key` is NULL or a string.
@@ -155,7 +158,8 @@ pub unsafe extern "C" fn dask_graph_add_task(
     })
 }
 
-/// The index of the task with `key` (`DASK_ERR_NOT_FOUND` if none).
+/// The index of the task with `key` (`DASK_ERR_NOT_FOUND` if none). `key` is read during the call
+/// only; writes `*out_index` only, nothing to free. Use a graph from one thread at a time.
 ///
 /// # Safety
 /// `graph` is a live graph; `key` a string; `out_index` valid for writes.
@@ -177,7 +181,8 @@ pub unsafe extern "C" fn dask_graph_index_of(
     })
 }
 
-/// The number of tasks in the graph.
+/// The number of tasks in the graph. Writes `*out_len` only; nothing to free. Use a graph from
+/// one thread at a time.
 ///
 /// # Safety
 /// `graph` is a live graph; `out_len` valid for writes.
@@ -194,7 +199,9 @@ pub unsafe extern "C" fn dask_graph_len(
 }
 
 /// Attaches a progress callback to the computation of this graph (NULL `fn` removes it);
-/// see `dask_progress_fn` for how long `ctx` must stay valid.
+/// see `dask_progress_fn` for how long `ctx` must stay valid. `fn` and `ctx` are kept by the
+/// graph, and its computation (`dask_client_compute`) takes them over; `fn` is then called from
+/// pool threads. Use a graph from one thread at a time.
 ///
 /// # Safety
 /// `graph` is a live graph; `fn` is NULL or callable from pool threads with `ctx`.

@@ -188,7 +188,9 @@ pub extern "C" fn dask_last_error_message() -> *const c_char {
 
 /// Sets the error message of the running task callback: call it from a `dask_task_fn` before
 /// returning a non-zero status, and the task fails with this message. `message` is copied;
-/// NULL clears it. Call it only from the thread running the callback.
+/// NULL clears it. Call it only from the thread running the callback. The message is kept per
+/// thread: it applies to the callback running on the calling thread, and another thread's callback
+/// never sees it.
 ///
 /// # Safety
 /// `message` is NULL or a NUL-terminated string.
@@ -207,7 +209,10 @@ pub unsafe extern "C" fn dask_error_set(message: *const c_char) {
     CALLBACK_ERROR.with(|e| *e.borrow_mut() = text);
 }
 
-/// Frees a string returned by the library (e.g. by `dask_future_key`). NULL is a no-op.
+/// Frees a string returned by the library (e.g. by `dask_future_key`). NULL is a no-op. Only for
+/// strings whose ownership the library gave to the caller (so far `dask_future_key`); never for the
+/// strings it lends (`dask_last_error_message`, `dask_future_error_message`) or keeps in
+/// static storage (`dask_version`, `dask_status_name`). Any thread, once per string.
 ///
 /// # Safety
 /// `s` is NULL or a string returned by the library, not freed before.

@@ -77,7 +77,8 @@ fn call_c_task(
 
 /// Registers a C function as an operation named `name` (unique in the process) and writes its
 /// id. `flags` is 0 or `DASK_OP_HOST`. Operations live for the rest of the process, so `ctx`
-/// must stay valid that long. Thread-safe.
+/// must stay valid that long. Thread-safe. `name` is copied; `fn` and `ctx` are kept for the rest
+/// of the process (operations are never unregistered).
 ///
 /// # Safety
 /// `name` is a NUL-terminated string; `fn` follows the `dask_task_fn` contract with `ctx`;
@@ -107,7 +108,8 @@ pub unsafe extern "C" fn dask_op_register(
     })
 }
 
-/// Looks up an operation by name (built-ins: "noop", "identity", "sum"). Thread-safe.
+/// Looks up an operation by name (built-ins: "noop", "identity", "sum"). Thread-safe. `name` is
+/// read during the call only; an operation id is a plain number, nothing to free.
 ///
 /// # Safety
 /// `name` is a NUL-terminated string; `out_id` is valid for writes.

@@ -53,7 +53,8 @@ unsafe fn tensordot_any(
 /// Makes a sparse array from triplets: `coords` holds `ndim x nnz` coordinates (axis-major:
 /// all coordinates of axis 0, then axis 1, …), `data` is a 1-d buffer value of `nnz` values
 /// (any dtype); duplicates are summed, entries equal to `fill` dropped, out-of-range
-/// coordinates rejected. `*out_array` is owned by the caller.
+/// coordinates rejected. `*out_array` is owned by the caller. `shape` and `coords` are copied, and
+/// so are the values of `data`, whose handle stays the caller's. Any thread.
 ///
 /// # Safety
 /// `shape` holds `ndim` entries; `coords` holds `ndim * nnz` entries where `nnz` is the length
@@ -83,7 +84,9 @@ pub unsafe extern "C" fn dask_sparse_from_triplets(
     })
 }
 
-/// Makes a sparse array of the elements of a dense buffer value that differ from `fill`.
+/// Makes a sparse array of the elements of a dense buffer value that differ from `fill` (they are
+/// copied; `value` is only borrowed for the call). `*out_array` is a new array owned by the caller
+/// (free it with `dask_array_free`). Any thread.
 ///
 /// # Safety
 /// `value` is a live buffer value; `out_array` valid for writes.
@@ -107,7 +110,8 @@ pub unsafe extern "C" fn dask_sparse_from_dense(
     })
 }
 
-/// Densifies explicitly: a new C-contiguous buffer value (owned by the caller).
+/// Densifies explicitly: a new C-contiguous buffer value (owned by the caller). `x` is only
+/// borrowed for the call. Any thread.
 ///
 /// # Safety
 /// `x` is a live sparse array; `out_value` valid for writes.
@@ -126,7 +130,8 @@ pub unsafe extern "C" fn dask_sparse_to_dense(
 }
 
 /// Writes the number of stored entries, the bytes of coordinates and data (as pydata/sparse
-/// counts `nbytes`) and the density; any out-pointer may be NULL.
+/// counts `nbytes`) and the density; any out-pointer may be NULL. Writes the non-NULL out-pointers
+/// only; nothing to free. Any thread.
 ///
 /// # Safety
 /// `x` is a live sparse array; non-NULL out-pointers are valid for writes.
@@ -156,6 +161,7 @@ pub unsafe extern "C" fn dask_sparse_info(
 }
 
 /// Copies the coordinates (`ndim x nnz`, axis-major, sorted row-major) into `out_coords`.
+/// Any thread.
 ///
 /// # Safety
 /// `x` is a live sparse array; `out_coords` has room for `ndim * nnz` entries.
@@ -178,7 +184,7 @@ pub unsafe extern "C" fn dask_sparse_coords(
     })
 }
 
-/// The stored values as a 1-d buffer value (shared, not copied; owned by the caller).
+/// The stored values as a 1-d buffer value (shared, not copied; owned by the caller). Any thread.
 ///
 /// # Safety
 /// `x` is a live sparse array; `out_value` valid for writes.
@@ -196,7 +202,7 @@ pub unsafe extern "C" fn dask_sparse_data(
     })
 }
 
-/// The fill value (as a double).
+/// The fill value (as a double). Writes `*out_fill` only; nothing to free. Any thread.
 ///
 /// # Safety
 /// `x` is a live sparse array; `out_fill` valid for writes.
@@ -214,7 +220,9 @@ pub unsafe extern "C" fn dask_sparse_fill_value(
 }
 
 /// Whether operations on sparse arrays may produce dense results (e.g. adding a dense
-/// array): false (the default) makes them fail with a message saying so. Process-wide.
+/// array): false (the default) makes them fail with a message saying so. Process-wide. Any thread
+/// may call it, but the setting is global: it applies at once to every thread and every client of
+/// the process (set it once at start-up rather than around a call).
 #[no_mangle]
 pub extern "C" fn dask_sparse_set_auto_densify(allow: bool) {
     sparse::set_auto_densify(allow);
@@ -222,7 +230,9 @@ pub extern "C" fn dask_sparse_set_auto_densify(allow: bool) {
 
 /// `tensordot` with at least one sparse operand (the other sparse or a dense array) and an
 /// explicit `return_type` (`DASK_RETURN_*`). `dask_array_tensordot` is the same with
-/// `DASK_RETURN_AUTO`.
+/// `DASK_RETURN_AUTO`. `*out_array` is a new array owned by the caller (free it with
+/// `dask_array_free`). `a` and `b` are borrowed for the call: the new array keeps what it needs, so
+/// the caller may free them right after. `axes_a` and `axes_b` are copied. Any thread.
 ///
 /// # Safety
 /// `a`, `b` are live; `axes_a`, `axes_b` hold `n_axes` entries; `out_array` valid for writes.
@@ -246,7 +256,9 @@ pub unsafe extern "C" fn dask_sparse_tensordot(
     })
 }
 
-/// The sparse array with another shape of the same size.
+/// The sparse array with another shape of the same size. `*out_array` is a new array owned by the
+/// caller (free it with `dask_array_free`). `x` is borrowed for the call: the new array keeps what
+/// it needs, so the caller may free it right after. `shape` is copied. Any thread.
 ///
 /// # Safety
 /// `x` is a live sparse array; `shape` holds `ndim` entries; `out_array` valid for writes.
@@ -273,7 +285,9 @@ fn coo_list<'a>(xs: *const *const dask_array, n: usize) -> Result<Vec<&'a Coo>> 
         .collect()
 }
 
-/// Joins `n` sparse arrays (one dtype and fill value) along `axis`.
+/// Joins `n` sparse arrays (one dtype and fill value) along `axis`. `*out_array` is a new array
+/// owned by the caller (free it with `dask_array_free`). The list `arrays` and its arrays are
+/// borrowed for the call. Any thread.
 ///
 /// # Safety
 /// `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
@@ -294,7 +308,9 @@ pub unsafe extern "C" fn dask_sparse_concatenate(
     })
 }
 
-/// Joins `n` sparse arrays of one shape along a new `axis`.
+/// Joins `n` sparse arrays of one shape along a new `axis`. `*out_array` is a new array owned by
+/// the caller (free it with `dask_array_free`). The list `arrays` and its arrays are borrowed for
+/// the call. Any thread.
 ///
 /// # Safety
 /// `arrays` holds `n` live sparse arrays; `out_array` valid for writes.
@@ -316,7 +332,9 @@ pub unsafe extern "C" fn dask_sparse_stack(
 }
 
 /// The chunked array with sparse blocks (`x.map_blocks(sparse.COO)`): each block keeps the
-/// elements that differ from `fill`. Lazy; operations then dispatch on the block kind.
+/// elements that differ from `fill`. Lazy; operations then dispatch on the block kind. `*out_array`
+/// is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the
+/// call: the new array keeps what it needs, so the caller may free it right after. Any thread.
 ///
 /// # Safety
 /// `x` is a live chunked array; `out_array` valid for writes.
@@ -335,6 +353,9 @@ pub unsafe extern "C" fn dask_array_to_sparse(
 }
 
 /// The chunked array with dense blocks: the explicit densify of a chunked sparse array. Lazy.
+/// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). `x` is
+/// borrowed for the call: the new array keeps what it needs, so the caller may free it right after.
+/// Any thread.
 ///
 /// # Safety
 /// `x` is a live chunked array; `out_array` valid for writes.
@@ -354,6 +375,8 @@ pub unsafe extern "C" fn dask_array_to_dense(
 /// A random sparse float64 chunked array: elements stored with probability `density`, values
 /// uniform in (0, 1]; chunking-independent for a seed. `chunks`: block shape or NULL (auto).
 /// Blocks are generated sparse: the cost follows the stored elements, not the dense size.
+/// `*out_array` is a new array owned by the caller (free it with `dask_array_free`). `shape` and
+/// `chunks` are copied. Any thread.
 ///
 /// # Safety
 /// `shape` (and `chunks` unless NULL) hold `ndim` entries; `out_array` valid for writes.
@@ -384,7 +407,8 @@ pub unsafe extern "C" fn dask_array_random_sparse(
     })
 }
 
-/// Computes a chunked sparse array into one sparse array (owned by the caller).
+/// Computes a chunked sparse array into one sparse array (owned by the caller). `x` is only
+/// borrowed for the call. Any thread, also several at once on the same client.
 ///
 /// # Safety
 /// `client` and `x` are live; `out_array` valid for writes.
@@ -406,7 +430,8 @@ pub unsafe extern "C" fn dask_array_compute_sparse(
 /// Writes a 2-d sparse array (fill 0) in compressed form, through `sprs`: CSR when
 /// `by_columns` is false (`out_indptr` gets rows + 1 entries, `out_indices` the column of each
 /// of the nnz entries), CSC when true (cols + 1 pointers, row indices). `*out_data` gets the
-/// values as a new 1-d buffer value (owned by the caller).
+/// values as a new 1-d buffer value (owned by the caller). `out_indptr` and `out_indices` are
+/// written during the call only. Any thread.
 ///
 /// # Safety
 /// `x` is a live sparse array; `out_indptr` and `out_indices` have room as described (see
@@ -448,7 +473,8 @@ pub unsafe extern "C" fn dask_sparse_to_compressed(
 
 /// Makes a 2-d sparse array (fill 0) from compressed arrays, validated by `sprs` (monotone
 /// pointers, sorted in-range indices): CSR when `by_columns` is false, CSC when true. `data`
-/// is a 1-d buffer value with one value per index. The arrays are copied.
+/// is a 1-d buffer value with one value per index. The arrays are copied. `*out_array` is owned by
+/// the caller; `data` is only borrowed for the call. Any thread.
 ///
 /// # Safety
 /// `indptr` holds rows + 1 (CSR) or cols + 1 (CSC) entries and `indices` as many as `data`

@@ -52,7 +52,9 @@ pub unsafe extern "C" fn dask_ufunc_lookup(
     })
 }
 
-/// Frees a ufunc handle. NULL is a no-op.
+/// Frees a ufunc handle. NULL is a no-op. Only the handle's ownership ends: the ufunc itself
+/// (built-in or registered) stays available to `dask_ufunc_lookup`. Any thread, but not while
+/// another thread still uses `u`.
 ///
 /// # Safety
 /// `u` is NULL or a ufunc handle.
@@ -62,7 +64,7 @@ pub unsafe extern "C" fn dask_ufunc_free(u: *mut dask_ufunc) {
     guard_void(|| unsafe { handle::free(u) })
 }
 
-/// The number of inputs of the ufunc.
+/// The number of inputs of the ufunc. Writes `*out_nin` only; nothing to free. Any thread.
 ///
 /// # Safety
 /// `u` is a live ufunc; `out_nin` valid for writes.
@@ -101,7 +103,9 @@ pub unsafe extern "C" fn dask_ufunc_call(
 
 /// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`) with any
 /// binary ufunc that has an identity (`add.reduce` is a sum; `bitwise_or`, `logical_xor` and
-/// user ufuncs fold with their own loops). Lazy. `*out_array` owned by the caller.
+/// user ufuncs fold with their own loops). Lazy. `*out_array` owned by the caller. `x` is borrowed
+/// for the call: the new array keeps what it needs, so the caller may free it right after.
+/// Any thread.
 ///
 /// # Safety
 /// `u` and `x` are live; `out_array` valid for writes.
@@ -129,7 +133,9 @@ pub unsafe extern "C" fn dask_ufunc_reduce(
     })
 }
 
-/// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy.
+/// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy. `*out_array` is a
+/// new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
+/// the new array keeps what it needs, so the caller may free it right after. Any thread.
 ///
 /// # Safety
 /// `u` and `x` are live; `out_array` valid for writes.
@@ -320,7 +326,8 @@ pub unsafe extern "C" fn dask_kind_register(
 }
 
 /// Makes an array of a C kind from `object` (ownership moves to the array: the kind's
-/// `release` frees it with the last handle). `*out_array` is owned by the caller.
+/// `release` frees it with the last handle). `*out_array` is owned by the caller. Any thread; the
+/// kind's `release` may run on whichever thread drops the last handle.
 ///
 /// # Safety
 /// `out_array` valid for writes; `object` is an object of that kind.

@@ -169,6 +169,7 @@ pub unsafe extern "C" fn dask_value_from_bool(
 }
 
 /// Creates a string value from a NUL-terminated UTF-8 string (copied); owned by the caller.
+/// Any thread.
 ///
 /// # Safety
 /// `s` is a NUL-terminated string; `out_value` is valid for writes.
@@ -181,7 +182,7 @@ pub unsafe extern "C" fn dask_value_from_string(
     guard(|| put(out_value, Value::Str(unsafe { c_str(s, "s") }?.into())))
 }
 
-/// Creates a bytes value from `len` bytes at `data` (copied); owned by the caller.
+/// Creates a bytes value from `len` bytes at `data` (copied); owned by the caller. Any thread.
 ///
 /// # Safety
 /// `data` is valid for `len` bytes (may be NULL when `len` is 0); `out_value` valid for writes.
@@ -331,7 +332,8 @@ pub unsafe extern "C" fn dask_value_from_opaque(
     })
 }
 
-/// Writes the kind of the value (`DASK_VALUE_*`). Any thread.
+/// Writes the kind of the value (`DASK_VALUE_*`). Any thread. Writes `*out_kind` only;
+/// nothing to free.
 ///
 /// # Safety
 /// `value` is a live value; `out_kind` is valid for writes.
@@ -369,7 +371,7 @@ fn describe(v: &Value) -> String {
 
 /// Reads an int or bool value, or a 0-d buffer of integers or booleans (the result of a full
 /// reduction such as a sum), as int64; `DASK_ERR_DTYPE` for other kinds, floats, and uint64
-/// values above INT64_MAX. Any thread.
+/// values above INT64_MAX. Any thread. Writes `*out_x` only; nothing to free.
 ///
 /// # Safety
 /// `value` is a live value; `out_x` is valid for writes.
@@ -390,7 +392,8 @@ pub unsafe extern "C" fn dask_value_as_i64(
 }
 
 /// Reads a numeric value, or a 0-d buffer of numbers (the result of a full reduction such as
-/// a sum), as double; `DASK_ERR_DTYPE` for other kinds. Any thread.
+/// a sum), as double; `DASK_ERR_DTYPE` for other kinds. Any thread. Writes `*out_x` only;
+/// nothing to free.
 ///
 /// # Safety
 /// `value` is a live value; `out_x` is valid for writes.
@@ -497,7 +500,9 @@ pub unsafe extern "C" fn dask_value_buffer(
     })
 }
 
-/// The pointer wrapped by `dask_value_from_opaque`. Any thread.
+/// The pointer wrapped by `dask_value_from_opaque`. Any thread. The pointer is lent: the value
+/// still owns the object (its `release` runs with the last reference), so never free it; it is
+/// valid while the value is alive.
 ///
 /// # Safety
 /// `value` is a live value; `out_ptr` is valid for writes.

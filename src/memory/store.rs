@@ -56,6 +56,11 @@ pub(crate) struct Store {
     spiller: Option<std::thread::JoinHandle<()>>,
 }
 
+thread_local! {
+    /// Set on a spiller thread (a store dropped there must not join its own thread).
+    static ON_SPILLER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// What a task waiting for admission remembers between looks (see `Store::admission`).
 #[derive(Default)]
 pub(crate) struct AdmitWait {
@@ -384,7 +389,7 @@ impl Drop for Store {
         if let Some(t) = self.spiller.take() {
             // The store may be dropped on the spiller thread itself (it held the pool last
             // during a round): that thread ends on its own, seeing the shutdown.
-            if t.thread().id() != std::thread::current().id() {
+            if !ON_SPILLER.get() {
                 let _ = t.join();
             }
         }
@@ -533,6 +538,7 @@ impl Core {
     }
 
     fn spiller(self: Arc<Self>) {
+        ON_SPILLER.set(true);
         let (lock, cv) = &self.wake;
         loop {
             {
