@@ -117,6 +117,20 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, n: usize, what: &str) -> Result
     Ok(unsafe { std::slice::from_raw_parts(ptr, n) })
 }
 
+/// A copy of caller data whose size the caller chose: an error, not an abort, when the memory
+/// is not there.
+pub(crate) fn try_copy<T: Clone>(src: &[T], what: &str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(src.len()).map_err(|_| {
+        Error::Memory(format!(
+            "cannot allocate {} bytes to copy {what}",
+            std::mem::size_of_val(src)
+        ))
+    })?;
+    v.extend_from_slice(src);
+    Ok(v)
+}
+
 /// A timeout in seconds as the C ABI takes it: negative means wait forever.
 pub(crate) fn timeout(seconds: f64) -> Result<Option<std::time::Duration>> {
     if seconds.is_nan() {

@@ -497,8 +497,8 @@ pub unsafe extern "C" fn dask_sparse_from_compressed(
             .as_buffer()
             .ok_or_else(|| Error::DType(format!("data is {}, not a buffer", v.kind_name())))?;
         let outer = if by_columns { cols } else { rows };
-        let ptr = unsafe { slice(indptr, outer + 1, "indptr") }?.to_vec();
-        let idx = unsafe { slice(indices, d.len(), "indices") }?.to_vec();
+        let ptr = super::try_copy(unsafe { slice(indptr, outer + 1, "indptr") }?, "indptr")?;
+        let idx = super::try_copy(unsafe { slice(indices, d.len(), "indices") }?, "indices")?;
         let layout = if by_columns {
             sparse::Compressed::Cols
         } else {

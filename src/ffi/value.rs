@@ -196,7 +196,9 @@ pub unsafe extern "C" fn dask_value_from_bytes(
     guard(|| {
         put(
             out_value,
-            Value::Bytes(unsafe { slice(data as *const u8, len, "data") }?.into()),
+            Value::Bytes(
+                super::try_copy(unsafe { slice(data as *const u8, len, "data") }?, "data")?.into(),
+            ),
         )
     })
 }

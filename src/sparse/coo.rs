@@ -73,7 +73,11 @@ impl Coo {
             )));
         }
         let strides = linear_strides(shape)?;
-        let mut linear = vec![0u64; nnz];
+        let mut linear = Vec::new();
+        linear.try_reserve_exact(nnz).map_err(|_| {
+            Error::Memory(format!("cannot allocate the positions of {nnz} entries"))
+        })?;
+        linear.resize(nnz, 0u64);
         for a in 0..nd {
             for i in 0..nnz {
                 let c = coords[a * nnz + i];

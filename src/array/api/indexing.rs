@@ -77,10 +77,13 @@ impl Array {
     pub fn take(&self, indices: &[i64], axis: usize) -> Result<Array> {
         check_axis(axis, self.ndim())?;
         let n = self.shape()[axis];
-        let resolved = indices
-            .iter()
-            .map(|&i| resolve_index(n, i))
-            .collect::<Result<Vec<_>>>()?;
+        let mut resolved = Vec::new();
+        resolved
+            .try_reserve_exact(indices.len())
+            .map_err(|_| Error::Memory(format!("cannot allocate {} indices", indices.len())))?;
+        for &i in indices {
+            resolved.push(resolve_index(n, i)?);
+        }
         let block = self
             .chunks()
             .axis(axis)

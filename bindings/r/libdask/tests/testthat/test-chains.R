@@ -8,7 +8,7 @@ test_that("a loop of 10,000 operations builds, computes and frees", {
     w <- w + 1
   }
   expect_identical(as.vector(compute(x)), w) # the same additions in the same order
-  expect_equal(sum(x), sum(w))
+  expect_equal(compute(sum(x)), sum(w))
   expect_type(compute(x), "double")
   # A matrix, with a scalar multiply now and then, against base R's matrix arithmetic.
   m <- matrix(runif(60), 6, 10)
