@@ -26,7 +26,7 @@ HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /us
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 
 .PHONY: all build header tools test check check-fast abi-test travel-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
-        install-test julia-test bench-julia r-test bench-r demo bench bench-c dist install install-files \
+        install-test julia-test bench-julia r-test bench-r demo bench bench-c bench-deep dist install install-files \
         install-debug clean
 
 all: build
@@ -161,6 +161,13 @@ $(BUILD)/bench_runtime: benches/c/bench_runtime.c include/dask.h $(LIB)
 
 bench-c: build $(BUILD)/bench_runtime
 	$(BUILD)/bench_runtime
+
+$(BUILD)/bench_deep: benches/c/deep_chain.c include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
+
+bench-deep: build $(BUILD)/bench_deep
+	$(BUILD)/bench_deep
 
 bench: build bench-c bench-julia bench-r
 	$(CARGO) bench $(FEATURES) --bench runtime
