@@ -30,6 +30,7 @@ pub use linalg::uses_blas;
 pub use nan_reduce::NanOp;
 pub use node::Array;
 pub use operand::Operand;
+pub use ops::FusedBlock;
 pub use reduce_kernel::ReduceOp;
 
 /// Registers the array operations and their parameter types (they are otherwise registered

@@ -83,6 +83,11 @@ impl ParamsWriter {
         self.usize(self.buffers.len());
         self.buffers.push(b.clone());
     }
+
+    /// The byte stream and the buffers written (what `decode_params` takes back).
+    pub fn finish(self) -> (Vec<u8>, Vec<Buffer>) {
+        (self.bytes, self.buffers)
+    }
 }
 
 /// Reads encoded parameters back; every read is checked (a short or damaged stream is a
