@@ -24,6 +24,10 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
 # libopenblas-dev); otherwise ndarray's pure-Rust kernels. `make test` tests both paths.
 HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || ldconfig -p 2>/dev/null | grep -q 'libopenblas.so ' && echo yes)
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
+# What a program linking libdask.a statically needs besides it (pkg-config's Libs.private,
+# CMake's Dask::dask_static): the Rust standard library's system libraries, and OpenBLAS
+# when the library was built with it.
+STATIC_LIBS := $(if $(HAVE_BLAS),-lopenblas )-lgcc_s -lutil -lrt -lpthread -lm -ldl
 
 .PHONY: all build header tools test check check-fast abi-test travel-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c bench-deep dist install install-files \
@@ -114,7 +118,7 @@ abi-test: build $(BUILD)/abi/old_layout
 	valgrind -q --error-exitcode=99 $(BUILD)/abi/old_layout
 
 exports-test: dist
-	bash scripts/check-exports.sh $(LIB) $(DIST)/libdask.so $(DIST)/libdask.a
+	DASK_STATIC_LIBS="$(STATIC_LIBS)" bash scripts/check-exports.sh $(LIB) $(DIST)/libdask.so $(DIST)/libdask.a
 
 install-test: dist
 	bash scripts/test-install.sh
@@ -208,10 +212,12 @@ install-files:
 	ln -sf libdask.so.$(ABI) $(PREFIX)/lib/libdask.so
 	install -m 644 $(DIST)/libdask.a $(PREFIX)/lib/libdask.a
 	install -m 644 include/dask.h $(PREFIX)/include/dask.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' bindings/c/dask.pc.in > $(PREFIX)/lib/pkgconfig/dask.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|g' \
+	  bindings/c/dask.pc.in > $(PREFIX)/lib/pkgconfig/dask.pc
 	install -d $(PREFIX)/share/libdask
 	install -m 644 bindings/c/libdask.supp $(PREFIX)/share/libdask/libdask.supp
-	sed -e 's|@ABI@|$(ABI)|g' bindings/c/DaskConfig.cmake.in > $(PREFIX)/lib/cmake/Dask/DaskConfig.cmake
+	sed -e 's|@ABI@|$(ABI)|g' -e 's|@STATIC_LIBS@|$(subst $() ,;,$(patsubst -l%,%,$(STATIC_LIBS)))|g' \
+	  bindings/c/DaskConfig.cmake.in > $(PREFIX)/lib/cmake/Dask/DaskConfig.cmake
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@ABI@|$(ABI)|g' bindings/c/DaskConfigVersion.cmake.in > $(PREFIX)/lib/cmake/Dask/DaskConfigVersion.cmake
 
 # The debug information of the installed library, beside it (where gdb looks for the file

@@ -51,7 +51,7 @@ int main(void) {
     return LZ4_compress_default(0, 0, 7, 0) == -7 ? 0 : 1;
 }
 C
-if gcc -std=c11 -I"$root/include" "$work/clash.c" "$dist_a" -lpthread -ldl -lm -lgcc_s -o "$work/clash" 2>"$work/clash.log" \
+if gcc -std=c11 -I"$root/include" "$work/clash.c" "$dist_a" ${DASK_STATIC_LIBS:--lgcc_s -lutil -lrt -lpthread -lm -ldl} -o "$work/clash" 2>"$work/clash.log" \
    && "$work/clash"; then
   ok "a program with its own LZ4_compress_default links statically and keeps its own"
 else

@@ -21,11 +21,30 @@ else
   fail=$((fail+1)); echo "install: pkg-config build FAILED"
 fi
 
+# Static: libdask.a and the Libs.private pkg-config names (OpenBLAS among them when the
+# library was built with it); the program must not need libdask.so at all.
+static_libs=$(pkg-config --static --libs dask | tr ' ' '\n' | grep -vx -- -ldask | tr '\n' ' ')
+if gcc -std=c11 -Wall -Wextra -Werror "$work/quickstart.c" $(pkg-config --cflags dask) \
+     "$prefix/lib/libdask.a" $static_libs -o "$work/quickstart_static" \
+   && ! readelf -d "$work/quickstart_static" | grep -q 'libdask' \
+   && "$work/quickstart_static" >"$work/static.out" && cmp -s "$work/pc.out" "$work/static.out"; then
+  pass=$((pass+1)); echo "install: static build (pkg-config --static) runs without libdask.so"
+else
+  fail=$((fail+1)); echo "install: static build FAILED"
+fi
+
 if cmake -S "$root/tests/install" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
       -DQUICKSTART_SOURCE="$work/quickstart.c" -DCMAKE_BUILD_RPATH="$prefix/lib" >"$work/cmake.log" 2>&1 \
    && cmake --build "$work/cmake-build" >>"$work/cmake.log" 2>&1 \
    && "$work/cmake-build/quickstart_cmake" >"$work/cmake.out"; then
   pass=$((pass+1)); echo "install: find_package(Dask) build runs: $(head -1 "$work/cmake.out")"
+  if ! readelf -d "$work/cmake-build/quickstart_cmake_static" | grep -q 'libdask' \
+     && "$work/cmake-build/quickstart_cmake_static" >"$work/cmake_static.out" \
+     && cmp -s "$work/cmake.out" "$work/cmake_static.out"; then
+    pass=$((pass+1)); echo "install: Dask::dask_static build runs without libdask.so"
+  else
+    fail=$((fail+1)); echo "install: Dask::dask_static build FAILED"
+  fi
 else
   fail=$((fail+1)); echo "install: CMake build FAILED"; cat "$work/cmake.log"
 fi
