@@ -68,10 +68,16 @@ pub(crate) fn width() -> usize {
 /// Runs `f` with `flag` as the calling thread's task cancel flag (the scheduler wraps each
 /// task's body in this).
 pub(crate) fn with_cancel_flag<R>(flag: &AtomicBool, f: impl FnOnce() -> R) -> R {
-    let previous = CANCEL.with(|c| c.replace(flag as *const AtomicBool));
-    let r = f();
-    CANCEL.with(|c| c.set(previous));
-    r
+    /// Puts the previous flag back even when `f` panics, so the thread never keeps a pointer
+    /// to a flag that outlives its task.
+    struct Restore(*const AtomicBool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CANCEL.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CANCEL.with(|c| c.replace(flag as *const AtomicBool)));
+    f()
 }
 
 struct ScopeState {
@@ -179,4 +185,25 @@ pub(crate) fn for_each(n: usize, f: impl Fn(usize) + Sync) -> bool {
         f(i);
     });
     !stop() || next.load(Ordering::Relaxed) >= n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_task_body_leaves_no_cancel_flag_behind() {
+        let flag = AtomicBool::new(true);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            with_cancel_flag(&flag, || {
+                if flag.load(Ordering::Relaxed) {
+                    panic!("task body")
+                }
+            })
+        }));
+        assert!(r.is_err());
+        assert!(CANCEL.with(Cell::get).is_null());
+        // With no flag left behind, parallel work on this thread is not "cancelled".
+        assert!(for_each(3, |_| {}));
+    }
 }
