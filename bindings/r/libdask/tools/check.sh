@@ -41,6 +41,15 @@ fi
 
 echo "== R binding: gctorture"
 R_LIBS="$libs" Rscript "$pkg/tools/gctorture.R"
+echo "== R binding: configure against a plain cargo build (target/debug, no soname link)"
+# target/debug has libdask.so only; configure must make the libdask.so.1 link the loader
+# looks for. A copy of the release library stands in for the debug one.
+fake="$work/debug-home"
+mkdir -p "$fake/include" "$fake/target/debug" "$work/debug-lib"
+cp "$root/include/dask.h" "$fake/include/"
+cp "$root/target/release/libdask.so" "$fake/target/debug/"
+LIBDASK_HOME="$fake" R CMD INSTALL -l "$work/debug-lib" "$tarball" >debug-install.log 2>&1 || { cat debug-install.log; exit 1; }
+R_LIBS="$work/debug-lib" Rscript -e 'suppressPackageStartupMessages(library(libdask)); stopifnot(identical(compute(as_dask_array(c(1, 2)) * 2), c(2, 4)))'
 echo "== R binding: examples/r/array_tour.R"
 R_LIBS="$libs" Rscript "$root/examples/r/array_tour.R"
 
