@@ -925,8 +925,9 @@ dask_status dask_array_reshape(const struct dask_array *x,
                                const int64_t *shape,
                                struct dask_array **out_array);
 
-// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy. `*out_array` is a new
-// array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
+// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy. A sparse array
+// (one COO: `DASK_ARRAY_SPARSE`) is cut into sparse blocks of `chunks` (NULL is an error): a
+// chunked sparse array. `*out_array` is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
 // new array keeps what it needs, so the caller may free it right after. `chunks` is copied.
 // Any thread, also concurrently on the same arrays (arrays are immutable).
 //

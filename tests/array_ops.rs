@@ -1494,3 +1494,65 @@ fn set_where_with_broadcast_values() {
     });
     assert_exact(&fetch::<f64>(&got), &want, "x[x>.5] = row");
 }
+
+// ---- checked integer ufuncs ----------------------------------------------------------------
+
+/// The `checked_*` ufuncs agree with a plain evaluation where the integer result is defined
+/// and fail the computation (never a placeholder value) where it is not; afterwards the same
+/// thread computes normally (the fault does not linger).
+#[test]
+fn checked_integer_ufuncs_fail_where_the_result_is_undefined() {
+    let chunks = ChunkSpec::Regular(vec![3]);
+    let a = mk(&Nd::new(&[6], vec![-7i64, 7, 9, -9, 1, i64::MIN]), &chunks);
+    let ok_b = mk(&Nd::new(&[6], vec![2i64, -2, 4, 4, 3, 1]), &chunks);
+    let call = |name: &str, x: &Array, y: &Array| {
+        Array::ufunc(name, &[x.into(), y.into()])
+            .unwrap()
+            .into_array()
+            .unwrap()
+    };
+    let av = [-7i64, 7, 9, -9, 1, i64::MIN];
+    let bv = [2i64, -2, 4, 4, 3, 1];
+    // Python's floor division (exact in f64 for these small values; MIN / 1 is checked apart).
+    let fd: Vec<i64> = av
+        .iter()
+        .zip(&bv)
+        .map(|(&x, &y)| (x as f64 / y as f64).floor() as i64)
+        .collect();
+    let got = fetch::<i64>(&call("checked_floor_divide", &a, &ok_b)).data;
+    assert_eq!((&got[..5], got[5]), (&fd[..5], i64::MIN));
+    let rem: Vec<i64> = av
+        .iter()
+        .zip(&bv)
+        .map(|(&x, &y)| x.wrapping_rem(y))
+        .collect();
+    assert_eq!(fetch::<i64>(&call("checked_fmod", &a, &ok_b)).data, rem);
+    let pw = mk(&Nd::new(&[6], vec![0i64, 1, 2, 3, 4, 5]), &chunks);
+    let want: Vec<i64> = av
+        .iter()
+        .zip(0u32..)
+        .map(|(&x, e)| x.wrapping_pow(e))
+        .collect();
+    assert_eq!(fetch::<i64>(&call("checked_power", &a, &pw)).data, want);
+
+    let zero = mk(&Nd::new(&[6], vec![1i64, 1, 1, 1, 0, 1]), &chunks);
+    let minus_one = mk(&Nd::new(&[6], vec![1i64, 1, 1, 1, 1, -1]), &chunks);
+    let negative = mk(&Nd::new(&[6], vec![1i64, 1, -1, 1, 1, 1]), &chunks);
+    for (name, b, why) in [
+        ("checked_floor_divide", &zero, "integer division by zero"),
+        ("checked_remainder", &zero, "integer division by zero"),
+        ("checked_fmod", &zero, "integer division by zero"),
+        (
+            "checked_floor_divide",
+            &minus_one,
+            "integer division overflow",
+        ),
+        ("checked_power", &negative, "integer to a negative power"),
+    ] {
+        let e = call(name, &a, b).compute(client()).expect_err(name);
+        assert!(e.to_string().contains(why), "{name}: {e}");
+    }
+    // NumPy's own ufuncs keep NumPy's results, and the pool's threads carry no fault over.
+    assert_eq!(fetch::<i64>(&call("floor_divide", &a, &zero)).data[4], 0);
+    assert_eq!(fetch::<i64>(&call("add", &a, &ok_b)).data[0], -5);
+}

@@ -310,7 +310,9 @@ impl UfuncSink {
         let mut args = [a as *mut u8, b as *mut u8, out];
         let s = self.isz as isize;
         // SAFETY: `n` contiguous elements of the loop's type each; `out` never aliases.
-        unsafe { self.lp.run(&mut args, n, &[s, s, s]) };
+        let ran = unsafe { self.lp.run(&mut args, n, &[s, s, s]) };
+        // Reductions take ufuncs with an identity; no loop of those raises faults.
+        debug_assert!(ran.is_ok(), "a reduction loop faulted: {ran:?}");
     }
 
     fn fold_run(&self, vals: &[u8], n: usize) -> Vec<u8> {
@@ -405,7 +407,7 @@ fn ufunc_combine(r: UfuncRef, parts: &[&Partial]) -> Result<Buffer> {
             out.as_mut_bytes()?.as_mut_ptr(),
         ];
         // SAFETY: three distinct contiguous buffers of `n` elements of the loop's type.
-        unsafe { lp.run(&mut args, n, &[s, s, s]) };
+        unsafe { lp.run(&mut args, n, &[s, s, s]) }?;
         acc = out;
     }
     Ok(acc)

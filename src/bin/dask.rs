@@ -7,6 +7,11 @@
 //! capture), decodes each in this fresh process, runs it here and checks that its result
 //! is identical, byte for byte, to the one recorded where it first ran. With
 //! `--require-all`, every library operation must have been seen at least once.
+//!
+//! One exception: block products through a system BLAS (OpenBLAS) are not bit-reproducible
+//! from one process to the next (its kernels' paths depend on the memory's alignment), so
+//! their floating-point results must agree to within a few rounding errors of the largest
+//! magnitude instead.
 
 use dask::protocol::{decode, decode_task, encode, Compression};
 use std::collections::BTreeMap;
@@ -49,6 +54,38 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, what: &str) -> Result<&'a [u8], Str
     Ok(body)
 }
 
+/// Same dtype and shape, and every float element within 64 rounding errors of the largest
+/// recorded magnitude (a different summation order, not a different computation).
+fn within_rounding(got: &dask::Value, want: &dask::Value) -> bool {
+    use dask::value::{DType, Value};
+    let (Value::Buffer(g), Value::Buffer(w)) = (got, want) else {
+        return false;
+    };
+    if g.dtype() != w.dtype() || g.shape() != w.shape() {
+        return false;
+    }
+    fn close<T: Copy + Into<f64>>(g: &[T], w: &[T], eps: f64) -> bool {
+        let scale = w.iter().map(|&x| x.into().abs()).fold(0.0, f64::max);
+        g.len() == w.len()
+            && g.iter()
+                .zip(w)
+                .all(|(&a, &b)| (a.into() - b.into()).abs() <= 64.0 * eps * scale)
+    }
+    let (Ok(g), Ok(w)) = (
+        dask::value::block::contiguous(g),
+        dask::value::block::contiguous(w),
+    ) else {
+        return false;
+    };
+    match g.dtype() {
+        DType::Float64 => matches!((g.as_slice::<f64>(), w.as_slice::<f64>()),
+            (Ok(a), Ok(b)) if close(a, b, f64::EPSILON)),
+        DType::Float32 => matches!((g.as_slice::<f32>(), w.as_slice::<f32>()),
+            (Ok(a), Ok(b)) if close(a, b, f32::EPSILON as f64)),
+        _ => false,
+    }
+}
+
 fn replay(paths: &[String], require_all: bool) -> Result<bool, String> {
     dask::catalog::ensure();
     let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
@@ -89,6 +126,9 @@ fn replay(paths: &[String], require_all: bool) -> Result<bool, String> {
                     let got = encode(&v, Compression::None).map(|e| e.to_vec());
                     let want = encode(&recorded, Compression::None).map(|e| e.to_vec());
                     matches!((got, want), (Ok(g), Ok(w)) if g == w)
+                        || (task.op == "array.tensordot"
+                            && dask::array::uses_blas()
+                            && within_rounding(&v, &recorded))
                 }
                 Err(e) => {
                     eprintln!("task '{}' ({}) failed here: {e}", task.key, task.op);

@@ -1087,8 +1087,9 @@ pub unsafe extern "C" fn dask_array_reshape(
     })
 }
 
-/// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy. `*out_array` is a new
-/// array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
+/// Recuts into blocks of shape `chunks` (`ndim` entries; NULL: auto). Lazy. A sparse array
+/// (one COO: `DASK_ARRAY_SPARSE`) is cut into sparse blocks of `chunks` (NULL is an error): a
+/// chunked sparse array. `*out_array` is a new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call: the
 /// new array keeps what it needs, so the caller may free it right after. `chunks` is copied.
 /// Any thread, also concurrently on the same arrays (arrays are immutable).
 ///
@@ -1102,7 +1103,20 @@ pub unsafe extern "C" fn dask_array_rechunk(
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
-        let a = unsafe { array_arg(x) }?;
+        let x = unsafe { handle::get(x) }?;
+        if let Operand::Sparse(c) = x {
+            // One sparse array cut into sparse blocks of `chunks` (a chunked sparse array).
+            let block = match chunk_spec(c.ndim(), chunks)? {
+                ChunkSpec::Regular(b) => b,
+                _ => {
+                    return Err(Error::invalid(
+                        "chunking a sparse array needs a block shape",
+                    ))
+                }
+            };
+            return put(out_array, Array::from_sparse_blocks(c, &block)?);
+        }
+        let a = x.as_array()?;
         put(out_array, a.rechunk(&chunk_spec(a.ndim(), chunks)?)?)
     })
 }

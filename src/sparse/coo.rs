@@ -115,7 +115,7 @@ impl Coo {
                 let mut res = [0u8; 8];
                 let mut args = [acc.as_mut_ptr(), v.as_ptr() as *mut u8, res.as_mut_ptr()];
                 // SAFETY: one element each, of the loop's type; distinct buffers.
-                unsafe { lp.run(&mut args, 1, &[0, 0, 0]) };
+                unsafe { lp.run(&mut args, 1, &[0, 0, 0]) }?;
                 out_bytes[k..].copy_from_slice(&res[..isz]);
             } else {
                 out_lin.push(linear[i]);

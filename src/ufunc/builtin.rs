@@ -43,6 +43,17 @@ pub(super) fn builtins() -> Vec<Ufunc> {
         make("floor_divide", 2, None, nums!(binary, FloorDiv)),
         make("power", 2, None, nums!(binary, Pow)),
         make("remainder", 2, None, nums!(binary, Mod)),
+        // Integer division and power that fail where the result is undefined (for hosts
+        // that raise there: Julia), instead of NumPy's 0. See `fault`.
+        make(
+            "checked_floor_divide",
+            2,
+            None,
+            nums!(binary, CheckedFloorDiv),
+        ),
+        make("checked_remainder", 2, None, nums!(binary, CheckedMod)),
+        make("checked_fmod", 2, None, nums!(binary, CheckedRem)),
+        make("checked_power", 2, None, nums!(binary, CheckedPow)),
         make("negative", 1, None, nums!(unary, Neg)),
         make("absolute", 1, None, with_bool!(unary, Abs, nums)),
         make("sign", 1, None, nums!(unary, Sign)),

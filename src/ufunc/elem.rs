@@ -2,6 +2,8 @@
 //! `builtin.rs` are generic. Integers wrap on overflow (as NumPy does); integer division or
 //! modulo by zero gives 0 (NumPy gives 0 with a warning); floats follow IEEE 754.
 
+use super::fault::{raise, Fault};
+
 /// Arithmetic shared by every numeric element type.
 pub trait Num: Copy + PartialOrd + Send + Sync + 'static {
     const ZERO: Self;
@@ -13,6 +15,19 @@ pub trait Num: Copy + PartialOrd + Send + Sync + 'static {
     /// Python-style modulo: the result has the sign of the divisor.
     fn modulo(a: Self, b: Self) -> Self;
     fn power(a: Self, b: Self) -> Self;
+    /// `floor_div`, `modulo`, the truncated remainder (C's `fmod`, the sign of the dividend)
+    /// and `power`, raising a fault (`super::fault`) where an integer result is undefined
+    /// instead of NumPy's placeholder values. Floats never fault.
+    fn checked_floor_div(a: Self, b: Self) -> Self {
+        Self::floor_div(a, b)
+    }
+    fn checked_modulo(a: Self, b: Self) -> Self {
+        Self::modulo(a, b)
+    }
+    fn checked_rem(a: Self, b: Self) -> Self;
+    fn checked_power(a: Self, b: Self) -> Self {
+        Self::power(a, b)
+    }
     fn neg(a: Self) -> Self;
     fn abs(a: Self) -> Self;
     fn sign(a: Self) -> Self;
@@ -75,6 +90,21 @@ pub trait Float: Num {
     fn rint(a: Self) -> Self;
 }
 
+/// `a` to the power `e` with wrapping products, by squaring (exact for any 64-bit `e`).
+macro_rules! pow_wrapping {
+    ($a:expr, $e:expr) => {{
+        let (mut base, mut e, mut r) = ($a, $e, 1 as Self);
+        while e > 0 {
+            if e & 1 == 1 {
+                r = r.wrapping_mul(base);
+            }
+            base = base.wrapping_mul(base);
+            e >>= 1;
+        }
+        r
+    }};
+}
+
 macro_rules! signed_int {
     ($($t:ty),*) => {$(
         impl Num for $t {
@@ -96,6 +126,29 @@ macro_rules! signed_int {
             fn power(a: Self, b: Self) -> Self {
                 if b < 0 { return if a == 1 { 1 } else if a == -1 { if b % 2 == 0 { 1 } else { -1 } } else { 0 }; }
                 a.wrapping_pow(b as u32)
+            }
+            fn checked_floor_div(a: Self, b: Self) -> Self {
+                if b == 0 { raise(Fault::DivideByZero); return 0; }
+                if a == <$t>::MIN && b == -1 { raise(Fault::DivideOverflow); return a; }
+                Self::floor_div(a, b)
+            }
+            fn checked_modulo(a: Self, b: Self) -> Self {
+                if b == 0 { raise(Fault::DivideByZero); return 0; }
+                Self::modulo(a, b)
+            }
+            fn checked_rem(a: Self, b: Self) -> Self {
+                if b == 0 { raise(Fault::DivideByZero); return 0; }
+                a.wrapping_rem(b)
+            }
+            fn checked_power(a: Self, b: Self) -> Self {
+                if b < 0 {
+                    return match a {
+                        1 => 1,
+                        -1 => if b % 2 == 0 { 1 } else { -1 },
+                        _ => { raise(Fault::NegativePower); 0 }
+                    };
+                }
+                pow_wrapping!(a, b as u64)
             }
             fn neg(a: Self) -> Self { a.wrapping_neg() }
             fn abs(a: Self) -> Self { a.wrapping_abs() }
@@ -128,6 +181,16 @@ macro_rules! unsigned_int {
             fn floor_div(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a / b } }
             fn modulo(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a % b } }
             fn power(a: Self, b: Self) -> Self { a.wrapping_pow(b.min(u32::MAX as $t) as u32) }
+            fn checked_floor_div(a: Self, b: Self) -> Self {
+                if b == 0 { raise(Fault::DivideByZero); return 0; }
+                a / b
+            }
+            fn checked_modulo(a: Self, b: Self) -> Self {
+                if b == 0 { raise(Fault::DivideByZero); return 0; }
+                a % b
+            }
+            fn checked_rem(a: Self, b: Self) -> Self { Self::checked_modulo(a, b) }
+            fn checked_power(a: Self, b: Self) -> Self { pow_wrapping!(a, b as u64) }
             fn neg(a: Self) -> Self { a.wrapping_neg() }
             fn abs(a: Self) -> Self { a }
             fn sign(a: Self) -> Self { (a > 0) as $t }
@@ -171,6 +234,7 @@ macro_rules! float {
                 if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r }
             }
             fn power(a: Self, b: Self) -> Self { a.powf(b) }
+            fn checked_rem(a: Self, b: Self) -> Self { a % b }
             fn neg(a: Self) -> Self { -a }
             fn abs(a: Self) -> Self { a.abs() }
             fn sign(a: Self) -> Self { if a > 0.0 { 1.0 } else if a < 0.0 { -1.0 } else { a } }
@@ -212,5 +276,58 @@ mod tests {
         assert_eq!(<f64 as Float>::rint(2.5), 2.0);
         assert!(<f64 as Num>::maximum(f64::NAN, 1.0).is_nan());
         assert_eq!(<f64 as Num>::fmax(f64::NAN, 1.0), 1.0);
+    }
+
+    #[test]
+    fn checked_integer_operations_fault_where_the_result_is_undefined() {
+        use crate::ufunc::fault::check;
+        assert_eq!(<i32 as Num>::checked_floor_div(-7, 2), -4);
+        assert_eq!(
+            <i64 as Num>::checked_rem(-7, 2),
+            -1,
+            "the sign of the dividend"
+        );
+        assert_eq!(<i8 as Num>::checked_power(-1, -3), -1);
+        assert_eq!(<i64 as Num>::checked_power(3, 40), 3i64.wrapping_pow(40));
+        assert_eq!(
+            <u64 as Num>::checked_power(2, 1 << 40),
+            0,
+            "a wide exponent is not truncated"
+        );
+        assert!(check().is_ok());
+        let cases: [(fn(), Fault); 4] = [
+            (
+                || {
+                    let _ = <i32 as Num>::checked_floor_div(1, 0);
+                },
+                Fault::DivideByZero,
+            ),
+            (
+                || {
+                    let _ = <i8 as Num>::checked_floor_div(i8::MIN, -1);
+                },
+                Fault::DivideOverflow,
+            ),
+            (
+                || {
+                    let _ = <u16 as Num>::checked_modulo(1, 0);
+                },
+                Fault::DivideByZero,
+            ),
+            (
+                || {
+                    let _ = <i64 as Num>::checked_power(2, -1);
+                },
+                Fault::NegativePower,
+            ),
+        ];
+        for (op, want) in cases {
+            op();
+            let e = check().expect_err("the fault is reported");
+            assert!(e.to_string().contains(want.message()), "{e}");
+            assert!(check().is_ok(), "and cleared");
+        }
+        assert!(<f64 as Num>::checked_floor_div(1.0, 0.0).is_infinite());
+        assert!(check().is_ok(), "floats never fault");
     }
 }

@@ -385,7 +385,8 @@ pub fn eval(
                     steps.push(out_dt.itemsize() as isize);
                     // SAFETY: operands hold `len` elements of the loop's types (casts were
                     // inserted when the program was built); the output register is distinct.
-                    unsafe { ufunc.loops()[*lp].run(&mut ptrs, len, &steps) };
+                    unsafe { ufunc.loops()[*lp].run(&mut ptrs, len, &steps) }
+                        .map_err(|e| Error::invalid(format!("{}: {e}", ufunc.name())))?;
                 }
             }
         }

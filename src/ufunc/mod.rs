@@ -9,6 +9,7 @@ mod builtin;
 pub mod cast;
 pub mod elem;
 pub mod fastmath;
+pub mod fault;
 pub mod kernel;
 pub mod loops;
 pub mod promote;

@@ -60,12 +60,13 @@ impl Loop {
         *self.types.last().expect("a loop has an output")
     }
 
-    /// Runs the loop over `n` elements.
+    /// Runs the loop over `n` elements; fails with the fault a checked loop met (the output
+    /// is then incomplete and must not be used).
     ///
     /// # Safety
     /// `args` (inputs then output) and `steps` describe `n` valid elements of the loop's types;
     /// the output does not alias an input.
-    pub(crate) unsafe fn run(&self, args: &mut [*mut u8], n: usize, steps: &[isize]) {
+    pub(crate) unsafe fn run(&self, args: &mut [*mut u8], n: usize, steps: &[isize]) -> Result<()> {
         match self.imp {
             // SAFETY: per the contract.
             LoopImpl::Rust(f) => unsafe { f(args, n, steps, std::ptr::null()) },
@@ -74,6 +75,7 @@ impl Loop {
                 unsafe { func(args.as_mut_ptr(), n, steps.as_ptr(), data as *mut c_void) }
             }
         }
+        super::fault::check()
     }
 }
 
