@@ -54,21 +54,51 @@ dask_full <- function(dim, value, type = "double", chunks = NULL) {
 dask_zeros <- function(dim, type = "double", chunks = NULL) dask_full(dim, 0, type, chunks)
 dask_ones <- function(dim, type = "double", chunks = NULL) dask_full(dim, 1, type, chunks)
 
-.info <- function(x) dc_info(x)
-.rdim <- function(x) rev(dc_info(x)$shape)
+.info <- function(x) dc_meta(x)
+.rdim <- function(x) rev(dc_meta(x)$shape)
 
+# R's dim() is integer; a 1-d array is like a vector (no dim).
 dim.dask_array <- function(x) {
   d <- .rdim(x)
-  if (length(d) < 2L) NULL else d
+  if (length(d) < 2L) NULL else as.integer(d)
 }
 
 length.dask_array <- function(x) {
   if (dc_is_closed(x)) return(0L)
-  prod(.rdim(x))
+  n <- prod(.rdim(x))
+  if (n <= .Machine$integer.max) as.integer(n) else n
 }
 
+# What compute() gives: a sparse array with fill value 0 is a dgCMatrix (not an R matrix, as
+# is.matrix() says of one); others are R vectors (0-d, 1-d) and matrices or arrays.
+.computes_to_dgc <- function(info) isTRUE(info$sparse) && identical(info$fill, 0)
+is.numeric.dask_array <- function(x) {
+  info <- dc_meta(x)
+  info$dtype != 1L && !.computes_to_dgc(info)
+}
+is.array.dask_array <- function(x) {
+  info <- dc_meta(x)
+  length(info$shape) >= 2L && !.computes_to_dgc(info)
+}
+is.matrix.dask_array <- function(x) {
+  info <- dc_meta(x)
+  length(info$shape) == 2L && !.computes_to_dgc(info)
+}
+
+# dim(x) <- d is the lazy reshape in R's (column-major) order: the library's C order of the
+# reversed dims, so no data moves. As in R, it drops dimnames and names.
+`dim<-.dask_array` <- function(x, value) {
+  n <- length(x)
+  if (is.null(value)) return(.reshape(x, n))
+  if (!is.numeric(value) || anyNA(value) || any(value < 0))
+    .dask_stop("the dims contain missing or negative values")
+  if (prod(value) != n)
+    .dask_fail("DASK_ERR_SHAPE", sprintf("dims [product %s] do not match the length of object [%s]",
+                                         format(prod(value), scientific = FALSE), format(n, scientific = FALSE)))
+  .reshape(x, value)
+}
 # The element type as the library names it ("float64", "int32", "bool", ...).
-dask_dtype <- function(x) .dtypes[dc_info(x)$dtype]
+dask_dtype <- function(x) .dtypes[dc_meta(x)$dtype]
 
 # The block sizes along each of R's dims (a list, one numeric vector per dim).
 dask_chunks <- function(x) rev(dc_info(x)$chunks)
@@ -86,5 +116,9 @@ persist <- function(x, client = NULL) dc_persist(.client(client), x)
 
 # R dims -> library shape (one entry may be -1).
 .reshape <- function(x, dim) dc_reshape(x, rev(as.double(dim)))
+
+# A new handle on the same array, for a result whose R attributes (dimnames) differ: the
+# handle is an external pointer, which R never copies, so attributes are set only on new ones.
+.clone <- function(x) dc_reshape(x, dc_meta(x)$shape)
 
 astype <- function(x, type) dc_astype(x, .dtype_code(type))

@@ -1,28 +1,31 @@
 # Computing: a dask_array becomes an R object only here. Results come back in R's layout
 # (the library's C order is R's column-major order of the reversed dims) and types: float64,
 # float32 and the 64-bit integers as double, int32 and smaller integers as integer, bool as
-# logical. A sparse array computes to a Matrix dgCMatrix.
+# logical; with the array's dimnames (or names). A sparse array with fill value 0 computes
+# to a Matrix dgCMatrix; one with another fill value (x + 1) to a dense R matrix, as
+# Matrix's own sparse + 1 is dense.
 
 compute <- function(x, ...) UseMethod("compute")
 compute.default <- function(x, ...) x
 
 compute.dask_array <- function(x, client = NULL, ...) {
-  info <- dc_info(x)
-  if (isTRUE(info$sparse) && length(info$shape) == 2L) return(as_dgCMatrix(x, client))
-  dc_compute(.client(client), x)
+  info <- dc_meta(x)
+  r <- if (.computes_to_dgc(info) && length(info$shape) == 2L) as_dgCMatrix(x, client)
+       else dc_compute(.client(client), x)
+  .label(r, .dn(x))
 }
 
-as.array.dask_array <- function(x, ...) {
-  r <- dc_compute(dask_default_client(), x)
-  if (is.null(dim(r))) array(r, length(r)) else r
+# The as.* conversions are base R's on the computed value (so names and dims follow R).
+.computed <- function(x) compute.dask_array(x)
+.dense <- function(x) {
+  r <- .computed(x)
+  if (methods::is(r, "Matrix")) as.matrix(r) else r
 }
 
-as.matrix.dask_array <- function(x, ...) {
-  r <- dc_compute(dask_default_client(), x)
-  if (is.null(dim(r))) matrix(r, ncol = 1L) else r
-}
-
-as.vector.dask_array <- function(x, mode = "any") as.vector(dc_compute(dask_default_client(), x), mode)
-as.double.dask_array <- function(x, ...) as.double(dc_compute(dask_default_client(), x))
-as.integer.dask_array <- function(x, ...) as.integer(dc_compute(dask_default_client(), x))
-as.logical.dask_array <- function(x, ...) as.logical(dc_compute(dask_default_client(), x))
+as.array.dask_array <- function(x, ...) as.array(.dense(x), ...)
+as.matrix.dask_array <- function(x, ...) as.matrix(.dense(x), ...)
+as.vector.dask_array <- function(x, mode = "any") as.vector(.dense(x), mode)
+as.double.dask_array <- function(x, ...) as.double(.dense(x), ...)
+as.integer.dask_array <- function(x, ...) as.integer(.dense(x), ...)
+as.logical.dask_array <- function(x, ...) as.logical(.dense(x), ...)
+as.character.dask_array <- function(x, ...) as.character(.dense(x), ...)

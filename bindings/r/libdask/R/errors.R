@@ -19,23 +19,39 @@
       # A group-generic method (Ops.dask_array, ...) is reported as the operator the user
       # wrote: x + y, exp(x).
       generic <- get0(".Generic", envir = sys.frame(i), inherits = FALSE)
-      if (is.character(generic) && is.call(call)) call[[1L]] <- as.name(generic)
+      if (is.character(generic) && is.call(call)) {
+        call[[1L]] <- as.name(generic)
+        call <- .unevaluate(call, sys.frame(sys.parents()[i]))
+      }
       return(call)
     }
   }
   NULL
 }
 
+# Builtins (sum, max, round, ...) dispatch with their arguments already evaluated, so the
+# method's call holds the dask_array objects themselves, not the user's expressions (which R
+# does not keep). Each is shown as the name it has in the caller's frame when there is one
+# (max(x, y)), else as a description (`<dask_array 3 x 4>`): never as a raw pointer.
+.unevaluate <- function(call, env) {
+  for (k in seq_along(call)[-1L]) {
+    a <- call[[k]]
+    if (inherits(a, "dask_array")) {
+      nm <- dc_binding_name(env, a)
+      call[[k]] <- as.name(if (is.null(nm)) .describe(a) else nm)
+    }
+  }
+  call
+}
+
 # A usage error of the binding itself (wrong R argument), as a dask_error too.
 .dask_stop <- function(...) .dask_raise(paste0(...), "DASK_ERR_INVALID_ARGUMENT")
 
-# Runs an R function as a host task (called from C, on R's thread, inside the library's
-# wait). Errors and interrupts are caught here: nothing may unwind through the library.
-# Returns list(ok, value or message, interrupted).
-.dask_run_host <- function(args) {
-  tryCatch(
-    list(TRUE, do.call(args[[1L]], args[-1L]), FALSE),
-    error = function(e) list(FALSE, conditionMessage(e), FALSE),
-    interrupt = function(e) list(FALSE, "interrupted", TRUE)
-  )
+# The same with another status (e.g. "DASK_ERR_SHAPE" for R's "non-conformable arrays").
+.dask_fail <- function(status, ...) .dask_raise(paste0(...), status)
+
+# A warning reported against the user's call, as base R's own warnings are.
+.dask_warn <- function(...) {
+  warning(structure(class = c("simpleWarning", "warning", "condition"),
+                    list(message = paste0(...), call = .user_call())))
 }

@@ -1,49 +1,135 @@
-# R's group generics on dask_arrays: each operator or function is one library ufunc or
-# reduction, and the result is a new lazy dask_array (the library fuses elementwise chains,
-# so exp(x) * 2 + 1 runs as one pass per block). The R analog of NumPy's __array_ufunc__.
+# R's group generics on dask_arrays: each operator or function is one library ufunc (the
+# library fuses elementwise chains, so exp(x) * 2 + 1 runs as one pass per block) and the
+# result is a new lazy dask_array. The R analog of NumPy's __array_ufunc__.
 #
-# Operands: a dask_array, a single number (a weak scalar: it does not widen the array's
-# type, as in NumPy), or an R vector/matrix, which is wrapped without copying. Shapes follow
-# NumPy broadcasting on the library's layout, which for an R matrix and a vector of length
-# nrow is R's recycling down the columns; other recycling is an error.
+# R's rules, not NumPy's, decide what the user sees, and are applied here before the
+# library is called:
+#   - types: operands are cast (lazily; casts fuse) so that the result has base R's type:
+#     arithmetic on logicals and integers is integer, / and ^ are double, comparisons and
+#     & | ! logical, and math functions double except abs() and the cumulative ones;
+#   - shapes: arrays must have the same dims ("non-conformable arrays" otherwise); a vector
+#     is recycled over an array or a longer vector in R's (column-major) order when its
+#     length divides the other's, done with lazy reshapes and the library's broadcasting;
+#     fractional recycling (a warning in R) is refused;
+#   - dimnames and names are kept as base R keeps them.
+# A single number is a weak scalar (it does not widen the array's type beyond R's rule); an
+# R vector or matrix operand is wrapped without copying.
 
 .operand <- function(x) {
   if (inherits(x, "dask_array")) return(x)
   if ((is.double(x) || is.integer(x) || is.logical(x)) && length(x) == 1L && is.null(dim(x)))
-    return(x)
+    return(as.vector(x))
   as_dask_array(x)
 }
 
 .ufunc <- function(name, ...) dc_ufunc(name, lapply(list(...), .operand))
+
+# R's type of what an operand computes to: "logical", "integer" or "double".
+.int_dtypes <- c("int8", "int16", "int32", "uint8", "uint16")
+.rtype <- function(x) {
+  if (!inherits(x, "dask_array")) return(if (is.logical(x)) "logical" else if (is.integer(x)) "integer" else "double")
+  dt <- dask_dtype(x)
+  if (dt == "bool") "logical" else if (dt %in% .int_dtypes) "integer" else "double"
+}
+.rank <- c(logical = 1L, integer = 2L, double = 3L)
+
+# An operand as R's `type` (the library's int32, float64 or bool), lazily.
+.as_rtype <- function(x, type) {
+  if (!inherits(x, "dask_array")) {
+    if (typeof(x) != type) storage.mode(x) <- type # keeps dims
+    return(x)
+  }
+  target <- c(logical = "bool", integer = "int32", double = "float64")[[type]]
+  if (dask_dtype(x) == target) x else astype(x, target)
+}
 
 .ops <- c("+" = "add", "-" = "subtract", "*" = "multiply", "/" = "true_divide",
           "^" = "power", "%%" = "remainder", "%/%" = "floor_divide",
           "==" = "equal", "!=" = "not_equal", "<" = "less", ">" = "greater",
           "<=" = "less_equal", ">=" = "greater_equal", "&" = "logical_and", "|" = "logical_or")
 
-.is_intlike <- function(x) {
-  if (inherits(x, "dask_array")) dask_dtype(x) %in% .dtypes[1:9] else is.integer(x) || is.logical(x)
-}
-.as_double <- function(x) {
-  if (inherits(x, "dask_array")) astype(x, "float64") else as.double(x)
-}
-
 Ops.dask_array <- function(e1, e2) {
   if (nargs() == 1L) {
-    return(switch(.Generic,
-      "+" = e1,
-      "-" = .ufunc("negative", e1),
+    if (.Generic == "+") return(e1)
+    r <- switch(.Generic,
+      "-" = .ufunc("negative", .as_rtype(e1, if (.rtype(e1) == "double") "double" else "integer")),
       "!" = .ufunc("logical_not", e1),
-      .dask_stop("unary ", .Generic, " is not defined for dask_arrays")))
+      .dask_stop("unary ", .Generic, " is not defined for dask_arrays"))
+    return(.set_dn(r, .dn(e1)))
   }
-  name <- .ops[.Generic]
-  if (is.na(name)) .dask_stop(.Generic, " is not defined for dask_arrays")
-  # R's ^ gives doubles for integer operands (NumPy's power keeps integers).
-  if (.Generic == "^") {
-    if (.is_intlike(e1)) e1 <- .as_double(e1)
-    if (.is_intlike(e2)) e2 <- .as_double(e2)
+  name <- .ops[[.Generic]]
+  if (is.null(name)) .dask_stop(.Generic, " is not defined for dask_arrays")
+  for (e in list(e1, e2))
+    if (!inherits(e, "dask_array") && !(is.numeric(e) || is.logical(e)) || is.object(e) && !inherits(e, "dask_array"))
+      .dask_stop(.Generic, " of a dask_array and an object of class ", class(e)[1L], " is not supported")
+  if (.Generic %in% c("+", "-", "*", "%%", "%/%", "/", "^")) {
+    type <- if (.Generic %in% c("/", "^")) "double"
+            else names(.rank)[max(2L, .rank[[.rtype(e1)]], .rank[[.rtype(e2)]])]
+    e1 <- .as_rtype(e1, type)
+    e2 <- .as_rtype(e2, type)
   }
-  .ufunc(name, e1, e2)
+  .elementwise(name, e1, e2)
+}
+
+# R's view of an operand's shape: dims (NULL for vectors and 0-d arrays) and length.
+.rshape <- function(x) {
+  if (inherits(x, "dask_array")) {
+    d <- .rdim(x)
+    list(dim = if (length(d) >= 2L) d else NULL, n = prod(d), sparse = isTRUE(dc_meta(x)$sparse))
+  } else {
+    list(dim = dim(x), n = length(x), sparse = FALSE)
+  }
+}
+
+# A binary ufunc with R's conformability and recycling rules (see the top of the file).
+.elementwise <- function(name, e1, e2) {
+  s1 <- .rshape(e1)
+  s2 <- .rshape(e2)
+  dn <- .result_dimnames(e1, e2, s1, s2)
+  if (s1$n == 1L && is.null(s1$dim) || s2$n == 1L && is.null(s2$dim) || s1$sparse || s2$sparse)
+    return(.set_dn(.ufunc(name, e1, e2), dn))
+  if (!is.null(s1$dim) && !is.null(s2$dim)) {
+    if (!identical(as.numeric(s1$dim), as.numeric(s2$dim))) .dask_fail("DASK_ERR_SHAPE", "non-conformable arrays")
+    return(.set_dn(.ufunc(name, e1, e2), dn))
+  }
+  if (s1$n == 0 || s2$n == 0) .dask_stop("arithmetic with a zero-length operand is not supported on dask_arrays")
+  # The longer (or the array) is `big`; `small` is recycled over it.
+  swap <- is.null(s1$dim) && (!is.null(s2$dim) || s2$n > s1$n)
+  big <- if (swap) s2 else s1
+  small <- if (swap) s1 else s2
+  if (!is.null(big$dim) && small$n > big$n)
+    .dask_fail("DASK_ERR_SHAPE", sprintf("dims [product %s] do not match the length of object [%s]",
+                                         format(big$n, scientific = FALSE), format(small$n, scientific = FALSE)))
+  if (big$n %% small$n != 0)
+    .dask_fail("DASK_ERR_NOT_IMPLEMENTED", "longer object length is not a multiple of shorter object length: ",
+               "R recycles fractionally (with a warning); dask_arrays do not")
+  d <- if (is.null(big$dim)) big$n else big$dim
+  # small covers R's first dims of big (length d1 * ... * dk): give it those dims, and the
+  # library broadcasts it over the rest; else view big as a (small$n x rest) matrix.
+  k <- match(small$n, cumprod(d))
+  if (!is.na(k)) {
+    sm <- .reshape(.operand(if (swap) e1 else e2), d[seq_len(k)])
+    r <- if (swap) .ufunc(name, sm, e2) else .ufunc(name, e1, sm)
+    if (length(d) == 1L && k == 1L) return(.set_dn(r, dn))
+    return(.set_dn(if (length(.rdim(r)) != length(d)) .reshape(r, d) else r, dn))
+  }
+  bg <- .reshape(.operand(if (swap) e2 else e1), c(small$n, big$n / small$n))
+  r <- if (swap) .ufunc(name, e1, bg) else .ufunc(name, bg, e2)
+  .set_dn(.reshape(r, d), dn)
+}
+
+# Base R's labels of e1 op e2: an array's dimnames (the first operand's first), else the
+# names of the longer vector (of the first, for equal lengths).
+.result_dimnames <- function(e1, e2, s1, s2) {
+  dn1 <- .dimnames_of(e1)
+  dn2 <- .dimnames_of(e2)
+  if (!is.null(s1$dim) || !is.null(s2$dim)) {
+    if (!is.null(s1$dim) && !is.null(dn1)) return(dn1)
+    if (!is.null(s2$dim)) return(dn2)
+    return(NULL)
+  }
+  if (s1$n == s2$n) return(if (is.null(dn1)) dn2 else dn1)
+  if (s1$n > s2$n) dn1 else dn2
 }
 
 .math <- c(abs = "absolute", sign = "sign", sqrt = "sqrt", floor = "floor", ceiling = "ceil",
@@ -52,60 +138,102 @@ Ops.dask_array <- function(e1, e2) {
            cos = "cos", sin = "sin", tan = "tan", acos = "arccos", asin = "arcsin",
            atan = "arctan", cosh = "cosh", sinh = "sinh", tanh = "tanh")
 
+# R's cumulative functions run over the elements in R's order: the library's C order of the
+# flattened array. The result is a vector (R drops dims; names are kept).
+.cumulative <- c(cumsum = "add", cumprod = "multiply", cummax = "maximum", cummin = "minimum")
+
 Math.dask_array <- function(x, ...) {
-  switch(.Generic,
+  dn <- .dn(x)
+  if (.Generic %in% names(.cumulative)) {
+    # R's types: cumprod double; the others integer for logicals and integers. Integer
+    # sums accumulate in int64 and come back as int32: they wrap on overflow, as integer
+    # arithmetic on dask_arrays does (see ?libdask), where R gives NA.
+    type <- if (.Generic == "cumprod" || .rtype(x) == "double") "double" else "integer"
+    flat <- .reshape(.as_rtype(x, type), -1)
+    r <- dc_accumulate(.cumulative[[.Generic]], flat, 0L)
+    if (type == "integer" && dask_dtype(r) != "int32") r <- astype(r, "int32")
+    return(.set_dn(r, if (length(.rdim(x)) == 1L) dn))
+  }
+  if (.Generic %in% c("round", "signif")) return(.round(x, .Generic, ...))
+  r <- switch(.Generic,
     log = {
-      base <- list(...)$base
-      r <- .ufunc("log", x)
-      if (is.null(base)) r else r / log(base)
+      # log(x, base): base by name or position, as base R's log.
+      args <- list(...)
+      if (length(args) > 1L) .dask_stop("log() takes x and base only")
+      base <- if (length(args)) args[[1L]] else exp(1)
+      if (!is.numeric(base) || length(base) != 1L) .dask_stop("base must be a single number for dask_arrays")
+      r <- .ufunc("log", .as_rtype(x, "double"))
+      if (base == exp(1)) r else if (base == 2) .ufunc("log2", .as_rtype(x, "double"))
+      else if (base == 10) .ufunc("log10", .as_rtype(x, "double")) else r / log(base)
     },
-    round = {
-      digits <- if (...length()) ..1 else 0
-      if (!identical(as.numeric(digits), 0)) .dask_stop("round() supports only digits = 0 on dask_arrays")
-      .ufunc("rint", x) # both round half to even (IEC 60559)
-    },
-    # R's cumsum/cumprod run over the elements in R's order: the library's C order of the
-    # flattened array.
-    cumsum = dc_accumulate("add", .reshape(x, -1), 0L),
-    cumprod = dc_accumulate("multiply", .reshape(x, -1), 0L),
+    abs = .ufunc("absolute", if (.rtype(x) == "logical") .as_rtype(x, "integer") else x),
     {
       name <- .math[.Generic]
       if (is.na(name)) .dask_stop(.Generic, "() is not available for dask_arrays (no such libdask ufunc)")
-      .ufunc(name, x)
+      .ufunc(name, .as_rtype(x, "double"))
     })
+  .set_dn(r, dn)
 }
 
-.reduce_codes <- c(sum = 1L, prod = 2L, mean = 3L, min = 4L, max = 5L, var = 6L, sd = 7L,
-                   any = 8L, all = 9L, count_nonzero = 10L)
-
-# na.rm = TRUE: the library's NaN-skipping reductions (R's NA_real_ is a NaN to it).
-.nan_codes <- c(sum = 11L, prod = 12L, mean = 13L, min = 14L, max = 15L, var = 16L, sd = 17L)
-
-.reduce <- function(x, op, axes = NULL, ddof = 0, na.rm = FALSE) {
-  code <- if (isTRUE(na.rm) && !is.na(.nan_codes[op])) .nan_codes[[op]] else .reduce_codes[[op]]
-  dc_reduce(x, code, if (is.null(axes)) NULL else as.double(axes), FALSE, ddof)
-}
-
-# Reductions are lazy too: sum(x) is a 0-d dask_array; compute() or as.numeric() gives the
-# number.
-Summary.dask_array <- function(..., na.rm = FALSE) {
+# round(x) (0 digits) is the library's rint (both round half to even, IEC 60559). With
+# digits, R's algorithm (R >= 4.0.0) picks the closest representable candidate, which a
+# multiply-round-divide does not reproduce in every case: round(x, digits) and signif()
+# compute x and apply base R's function, then wrap the result as a dask_array again (with
+# x's chunks), so the numbers are base R's exactly.
+.round <- function(x, generic, ...) {
   args <- list(...)
-  if (length(args) != 1L)
-    .dask_stop(.Generic, "() of several arguments is not supported on dask_arrays; combine them first")
-  x <- .operand(args[[1L]])
-  if (.Generic == "range")
-    return(dc_join(list(.reduce(x, "min", na.rm = na.rm), .reduce(x, "max", na.rm = na.rm)), 0L, TRUE))
-  .reduce(x, .Generic, na.rm = na.rm)
+  digits <- if (length(args)) args[[1L]] else if (generic == "round") 0 else 6
+  if (!is.numeric(digits) || length(digits) != 1L) .dask_stop("digits must be a single number for dask_arrays")
+  if (generic == "round" && digits == 0)
+    return(.set_dn(.ufunc("rint", .as_rtype(x, "double")), .dn(x)))
+  fun <- if (generic == "round") base::round else base::signif
+  r <- fun(.computed(x), digits)
+  .rewrap(r, x)
 }
 
-mean.dask_array <- function(x, ..., na.rm = FALSE) {
-  .reduce(x, "mean", na.rm = na.rm)
+# A computed R value back as a dask_array with x's chunks and labels.
+.rewrap <- function(r, x) {
+  info <- dc_info(x)
+  dn <- .dn(x)
+  if (isTRUE(info$sparse)) return(as_dask_array(r))
+  ch <- info$chunks
+  chunks <- if (length(ch)) rev(vapply(ch, function(c) if (length(c)) max(c) else 1, 0)) else NULL
+  .set_dn(as_dask_array(r, chunks = chunks), dn)
 }
 
-is.na.dask_array <- function(x) .ufunc("isnan", x)
-is.nan.dask_array <- function(x) .ufunc("isnan", x)
-is.finite.dask_array <- function(x) .ufunc("isfinite", x)
-is.infinite.dask_array <- function(x) .ufunc("isinf", x)
+is.na.dask_array <- function(x) .set_dn(.ufunc("isnan", x), .dn(x))
+is.nan.dask_array <- function(x) .set_dn(.ufunc("isnan", x), .dn(x))
+is.finite.dask_array <- function(x) .set_dn(.ufunc("isfinite", x), .dn(x))
+is.infinite.dask_array <- function(x) .set_dn(.ufunc("isinf", x), .dn(x))
 
-# ifelse() for dask_arrays: elementwise `yes` where `test`, else `no` (lazy).
-dask_where <- function(test, yes, no) dc_where(.operand(test), .operand(yes), .operand(no))
+# ifelse() for dask_arrays: elementwise `yes` where `test`, else `no` (lazy). As ifelse(),
+# the result has test's dims and labels; yes and no must conform to test.
+dask_where <- function(test, yes, no) {
+  test <- .operand(test)
+  st <- .rshape(test)
+  for (e in list(yes, no)) {
+    s <- .rshape(e)
+    scalar <- s$n == 1L && is.null(s$dim)
+    if (!scalar && (s$n != st$n || !identical(as.numeric(s$dim), as.numeric(st$dim))))
+      .dask_fail("DASK_ERR_SHAPE", "yes and no must be single numbers or have the dims of test")
+  }
+  .set_dn(dc_where(test, .operand(yes), .operand(no)), .dn(test))
+}
+
+# pmax()/pmin() (not generic in base R): the library's elementwise maximum/minimum, lazily,
+# with R's type (the widest argument's), recycling and attributes (the first argument's).
+# NA propagates; na.rm = TRUE ignores it where another argument has a number.
+dask_pmax <- function(..., na.rm = FALSE) .pextreme(list(...), if (isTRUE(na.rm)) "fmax" else "maximum")
+dask_pmin <- function(..., na.rm = FALSE) .pextreme(list(...), if (isTRUE(na.rm)) "fmin" else "minimum")
+
+.pextreme <- function(args, name) {
+  if (!length(args)) .dask_stop("no arguments")
+  type <- names(.rank)[max(vapply(args, function(a) .rank[[.rtype(a)]], 1L))]
+  args <- lapply(args, .as_rtype, type)
+  r <- args[[1L]]
+  for (a in args[-1L]) r <- .elementwise(name, r, a)
+  r <- .operand_array(r)
+  dn <- .dimnames_of(args[[1L]])
+  if (!identical(as.numeric(.rdim_any(args[[1L]])), as.numeric(.rdim(r)))) dn <- .dn(r)
+  .set_dn(.clone(r), dn)
+}

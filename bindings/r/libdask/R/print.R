@@ -26,3 +26,10 @@ print.dask_array <- function(x, ...) {
 }
 
 str.dask_array <- function(object, ...) cat(format(object), "\n", sep = "")
+
+# A short description for messages: <dask_array 3 x 4>.
+.describe <- function(x) {
+  if (dc_is_closed(x)) return("<dask_array (closed)>")
+  d <- .rdim(x)
+  sprintf("<dask_array %s>", if (length(d)) paste(format(d, scientific = FALSE, trim = TRUE), collapse = " x ") else "scalar")
+}

@@ -1,7 +1,8 @@
-# colSums, rowSums, colMeans and rowMeans. Base R's are not generic; the Matrix package
+# colSums, rowSums, colMeans and rowMeans: lazy. Base R's are not generic; the Matrix package
 # makes them S4 generics (with base R's as the default), so dask_arrays get methods on those
 # same generics: with or without Matrix attached, one colSums() serves R matrices, Matrix
-# objects and dask_arrays. R's first `dims` dims are the library's last axes.
+# objects and dask_arrays. R's first `dims` dims are the library's last axes. The result
+# keeps the dimnames of the remaining dims, as in R.
 
 # Library axes reduced by col* (over R's first `dims` dims) or row* (over the others).
 .margin_axes <- function(x, dims, cols) {
@@ -13,7 +14,11 @@
 }
 
 .margin <- function(x, na.rm, dims, cols, op) {
-  .reduce(x, op, .margin_axes(x, dims, cols), na.rm = na.rm)
+  r <- .reduce(x, op, .margin_axes(x, dims, cols), na.rm = na.rm)
+  dn <- .dn(x)
+  if (is.null(dn)) return(r)
+  nd <- length(dn)
+  .set_dn(r, if (cols) dn[(dims + 1):nd] else dn[seq_len(dims)])
 }
 
 methods::setOldClass("dask_array")
@@ -25,12 +30,3 @@ methods::setMethod("colMeans", "dask_array", function(x, na.rm = FALSE, dims = 1
   .margin(x, na.rm, dims, TRUE, "mean"))
 methods::setMethod("rowMeans", "dask_array", function(x, na.rm = FALSE, dims = 1, ...)
   .margin(x, na.rm, dims, FALSE, "mean"))
-
-# Variance and standard deviation (sample, as R's var() and sd(): ddof 1) of all elements.
-dask_var <- function(x, na.rm = FALSE) .reduce(.operand(x), "var", ddof = 1, na.rm = na.rm)
-dask_sd <- function(x, na.rm = FALSE) .reduce(.operand(x), "sd", ddof = 1, na.rm = na.rm)
-
-# Positions (1-based, in R's element order) of the smallest and largest element, as R's
-# which.min/which.max; lazy int64 0-d arrays plus 1.
-dask_which_min <- function(x) dc_arg_reduce(x, FALSE) + 1
-dask_which_max <- function(x) dc_arg_reduce(x, TRUE) + 1

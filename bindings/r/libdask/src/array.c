@@ -33,7 +33,8 @@ SEXP dk_make(SEXP kind, SEXP shape, SEXP chunks, SEXP seed, SEXP a, SEXP b, SEXP
     return dk_wrap(DK_ARRAY, out, R_NilValue);
 }
 
-/* list(shape, dtype, chunks (list per axis), tasks, sparse, nnz) in the library's order. */
+/* list(shape, dtype, chunks (list per axis), tasks, sparse, nnz, fill) in the library's order;
+ * fill is the fill value of a sparse array (NA for a dense one). */
 SEXP dk_info(SEXP x) {
     dk_drain();
     dask_array *a = dk_array(x);
@@ -45,9 +46,13 @@ SEXP dk_info(SEXP x) {
     dk_check(dask_array_dtype(a, &dt));
     bool sparse = dk_is_sparse(a);
     size_t nnz = 0;
-    if (sparse) dk_check(dask_sparse_info(a, &nnz, NULL, NULL));
+    double fill = NA_REAL;
+    if (sparse) {
+        dk_check(dask_sparse_info(a, &nnz, NULL, NULL));
+        dk_check(dask_sparse_fill_value(a, &fill));
+    }
 
-    SEXP out = PROTECT(Rf_allocVector(VECSXP, 6));
+    SEXP out = PROTECT(Rf_allocVector(VECSXP, 7));
     SEXP sh = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)ndim));
     for (size_t k = 0; k < ndim; ++k) REAL(sh)[k] = (double)shape[k];
     SET_VECTOR_ELT(out, 0, sh);
@@ -71,10 +76,40 @@ SEXP dk_info(SEXP x) {
     SET_VECTOR_ELT(out, 3, tasks);
     SET_VECTOR_ELT(out, 4, Rf_ScalarLogical(sparse));
     SET_VECTOR_ELT(out, 5, Rf_ScalarReal((double)nnz));
-    SEXP nm = PROTECT(Rf_allocVector(STRSXP, 6));
-    const char *names[] = {"shape", "dtype", "chunks", "tasks", "sparse", "nnz"};
-    for (int i = 0; i < 6; ++i) SET_STRING_ELT(nm, i, Rf_mkChar(names[i]));
+    SET_VECTOR_ELT(out, 6, Rf_ScalarReal(fill));
+    SEXP nm = PROTECT(Rf_allocVector(STRSXP, 7));
+    const char *names[] = {"shape", "dtype", "chunks", "tasks", "sparse", "nnz", "fill"};
+    for (int i = 0; i < 7; ++i) SET_STRING_ELT(nm, i, Rf_mkChar(names[i]));
     Rf_setAttrib(out, R_NamesSymbol, nm);
     UNPROTECT(5);
+    return out;
+}
+
+/* list(shape, dtype, sparse, fill): what operations need to know, cheaply (dk_info also
+ * counts the tasks of the optimised graph, which costs a walk of the whole graph). */
+SEXP dk_meta(SEXP x) {
+    dk_drain();
+    dask_array *a = dk_array(x);
+    size_t ndim = 0;
+    dk_check(dask_array_ndim(a, &ndim));
+    size_t *shape = (size_t *)R_alloc(ndim + 1, sizeof *shape);
+    dk_check(dask_array_shape(a, shape));
+    dask_dtype dt = 0;
+    dk_check(dask_array_dtype(a, &dt));
+    bool sparse = dk_is_sparse(a);
+    double fill = NA_REAL;
+    if (sparse) dk_check(dask_sparse_fill_value(a, &fill));
+    SEXP out = PROTECT(Rf_allocVector(VECSXP, 4));
+    SEXP sh = Rf_allocVector(REALSXP, (R_xlen_t)ndim);
+    SET_VECTOR_ELT(out, 0, sh);
+    for (size_t k = 0; k < ndim; ++k) REAL(sh)[k] = (double)shape[k];
+    SET_VECTOR_ELT(out, 1, Rf_ScalarInteger((int)dt));
+    SET_VECTOR_ELT(out, 2, Rf_ScalarLogical(sparse));
+    SET_VECTOR_ELT(out, 3, Rf_ScalarReal(fill));
+    SEXP nm = PROTECT(Rf_allocVector(STRSXP, 4));
+    const char *names[] = {"shape", "dtype", "sparse", "fill"};
+    for (int i = 0; i < 4; ++i) SET_STRING_ELT(nm, i, Rf_mkChar(names[i]));
+    Rf_setAttrib(out, R_NamesSymbol, nm);
+    UNPROTECT(2);
     return out;
 }

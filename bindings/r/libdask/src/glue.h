@@ -57,4 +57,8 @@ SEXP dk_namespace(void);
 /* host.c */
 void dk_host_interrupt_check(void);
 
+/* eventloop.c: host tasks run while R is idle. */
+void dk_eventloop_add(SEXP client);
+void dk_eventloop_remove(dask_client *c);
+
 #endif

@@ -9,7 +9,10 @@ static double live[3];
 static void free_handle(dk_kind kind, void *h) {
     switch (kind) {
     case DK_ARRAY: dask_array_free(h); break;
-    case DK_CLIENT: dask_client_free(h); break;
+    case DK_CLIENT:
+        dk_eventloop_remove(h);
+        dask_client_free(h);
+        break;
     case DK_FUTURE: dask_future_free(h); break;
     }
     live[kind] -= 1;

@@ -83,7 +83,10 @@ SEXP dk_client_new(SEXP threads, SEXP memory_limit, SEXP spill_dir) {
     if (!Rf_isNull(spill_dir)) cfg.spill_dir = Rf_translateCharUTF8(STRING_ELT(spill_dir, 0));
     dask_client *c = NULL;
     dk_check(dask_client_new(&cfg, &c));
-    return dk_wrap(DK_CLIENT, c, R_NilValue);
+    SEXP out = PROTECT(dk_wrap(DK_CLIENT, c, R_NilValue));
+    dk_eventloop_add(out);
+    UNPROTECT(1);
+    return out;
 }
 
 SEXP dk_client_threads(SEXP client) {

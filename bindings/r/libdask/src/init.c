@@ -13,6 +13,7 @@ SEXP dk_persist(SEXP, SEXP);
 SEXP dk_from_r(SEXP, SEXP);
 SEXP dk_make(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_info(SEXP);
+SEXP dk_meta(SEXP);
 SEXP dk_ufunc(SEXP, SEXP);
 SEXP dk_reduce(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_arg_reduce(SEXP, SEXP);
@@ -38,6 +39,7 @@ SEXP dk_future_cancel(SEXP);
 SEXP dk_sparse_from_csc(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_sparse_from_triplets(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_sparse_export(SEXP, SEXP, SEXP);
+SEXP dk_binding_name(SEXP, SEXP);
 
 SEXP dk_version(void) {
     SEXP v = PROTECT(Rf_allocVector(STRSXP, 2));
@@ -59,6 +61,7 @@ static const R_CallMethodDef calls[] = {
     {"dk_from_r", (DL_FUNC)&dk_from_r, 2},
     {"dk_make", (DL_FUNC)&dk_make, 7},
     {"dk_info", (DL_FUNC)&dk_info, 1},
+    {"dk_meta", (DL_FUNC)&dk_meta, 1},
     {"dk_ufunc", (DL_FUNC)&dk_ufunc, 2},
     {"dk_reduce", (DL_FUNC)&dk_reduce, 5},
     {"dk_arg_reduce", (DL_FUNC)&dk_arg_reduce, 2},
@@ -84,6 +87,7 @@ static const R_CallMethodDef calls[] = {
     {"dk_sparse_from_csc", (DL_FUNC)&dk_sparse_from_csc, 5},
     {"dk_sparse_from_triplets", (DL_FUNC)&dk_sparse_from_triplets, 5},
     {"dk_sparse_export", (DL_FUNC)&dk_sparse_export, 3},
+    {"dk_binding_name", (DL_FUNC)&dk_binding_name, 2},
     {NULL, NULL, 0}};
 
 void R_init_libdask(DllInfo *dll) {

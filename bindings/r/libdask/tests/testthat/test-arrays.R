@@ -1,5 +1,7 @@
 test_that("R vectors, matrices and arrays keep R's dims and element order", {
-  expect_equal(dim(dm), dim(m))
+  expect_identical(dim(dm), dim(m))
+  expect_identical(dim(da3), dim(a3))
+  expect_identical(length(dm), length(m))
   expect_null(dim(dv))
   expect_equal(length(dv), length(v))
   expect_equal(length(dm), length(m))
@@ -67,7 +69,7 @@ test_that("print and format show shape, chunks, type and laziness without comput
   y <- exp(dm) + 1
   expect_match(format(y), "lazy \\([0-9]+ tasks\\)")
   expect_output(print(y), "<dask_array> 600 x 400 float64")
-  expect_match(format(sum(dm)), "scalar float64")
+  expect_match(format(dask_lazy(sum(dm))), "scalar float64")
   expect_match(format(persist(y)), "computed")
 })
 

@@ -1,7 +1,7 @@
 test_that("clients take threads, a memory limit and a spill directory", {
   cl <- dask_client(threads = 2, memory_limit = 2e9, spill_dir = tempdir())
   expect_output(print(cl), "2 worker threads")
-  expect_equal(compute(sum(dm), client = cl), sum(m))
+  expect_equal(compute(dask_lazy(sum(dm)), client = cl), sum(m))
   close(cl)
   expect_output(print(cl), "closed")
   expect_error(dask_client(threads = -1), class = "dask_error")

@@ -1,7 +1,7 @@
 test_that("library failures are dask_error conditions with the user's call and status", {
   e <- tryCatch(dm + matrix(1, 3, 3), error = identity)
   expect_s3_class(e, "dask_error")
-  expect_match(conditionMessage(e), "broadcast")
+  expect_equal(conditionMessage(e), tryCatch(m + matrix(1, 3, 3), error = conditionMessage)) # R's message
   expect_equal(e$status, "DASK_ERR_SHAPE")
   expect_equal(deparse(conditionCall(e)), "dm + matrix(1, 3, 3)")
   e <- tryCatch(colSums(da3, dims = 5), error = identity)

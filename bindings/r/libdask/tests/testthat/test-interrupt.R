@@ -8,7 +8,7 @@ test_that("SIGINT interrupts a long computation and an R host task", {
   writeLines(c(
     "suppressPackageStartupMessages(library(libdask))",
     "x <- dask_runif(c(2e5, 2e5), chunks = c(5000, 5000))",
-    "big <- sum(exp(x))", # about a minute of work on two cores, in short tasks
+    "big <- dask_lazy(sum(exp(x)))", # about a minute of work on two cores, in short tasks
     "cat('started\\n')",
     "t0 <- Sys.time()",
     "r <- tryCatch(compute(big), interrupt = function(e) 'interrupted')",

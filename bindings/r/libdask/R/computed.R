@@ -1,0 +1,46 @@
+# Functions that need all the values at once (order statistics, tabulation, comparisons of
+# whole objects, R's own summaries): methods that compute the array and return base R's
+# result on the computed value, so the answer is base R's exactly. They are not lazy.
+
+all.equal.dask_array <- function(target, current, ...) {
+  all.equal(compute(target), compute(current), ...)
+}
+
+median.dask_array <- function(x, na.rm = FALSE, ...) stats::median(.dense(x), na.rm = na.rm, ...)
+
+quantile.dask_array <- function(x, ...) stats::quantile(.dense(x), ...)
+
+sort.dask_array <- function(x, decreasing = FALSE, ...) sort(.dense(x), decreasing = decreasing, ...)
+
+unique.dask_array <- function(x, incomparables = FALSE, ...) unique(.dense(x), incomparables = incomparables, ...)
+
+summary.dask_array <- function(object, ...) summary(.dense(object), ...)
+
+as.data.frame.dask_array <- function(x, row.names = NULL, optional = FALSE, ...) {
+  r <- .dense(x)
+  # A vector's column is named after the expression, as base R names it.
+  if (is.null(dim(r))) return(as.data.frame(r, row.names = row.names, optional = optional, ...,
+                                            nm = paste(deparse(substitute(x), 500L), collapse = " ")))
+  as.data.frame(r, row.names = row.names, optional = optional, ...)
+}
+
+# match() (and so %in%) turns objects into plain vectors with mtfrm(): the computed values.
+mtfrm.dask_array <- function(x) as.vector(.dense(x))
+
+# which() is not generic: dask_which(x) is which() of the computed logical array.
+dask_which <- function(x, arr.ind = FALSE, useNames = TRUE) which(.dense(x), arr.ind = arr.ind, useNames = useNames)
+
+# x %in% table, lazily: x == t1 | x == t2 | ... over the distinct values of table (a small R
+# vector, or a dask_array computed first). NA and NaN in table need R's match() rules
+# (which tell NA from NaN): then x is computed and base R's %in% gives the answer.
+dask_in <- function(x, table) {
+  x <- .operand_array(x)
+  if (inherits(table, "dask_array")) table <- .dense(table)
+  if (!(is.numeric(table) || is.logical(table))) .dask_stop("dask_in() takes a numeric or logical table")
+  tab <- unique(as.vector(table))
+  if (anyNA(tab)) return(.set_dn(as_dask_array(.dense(x) %in% table), .dn(x)))
+  if (!length(tab)) return(.set_dn(astype(dask_where(is.na(x), FALSE, FALSE), "bool"), .dn(x)))
+  r <- NULL
+  for (t in tab) r <- if (is.null(r)) x == t else r | x == t
+  .set_dn(r, .dn(x))
+}

@@ -1,0 +1,130 @@
+# Full reductions: sum, prod, max, min, range, any, all (the Summary group), mean(),
+# dask_var() and dask_sd() of a whole array give R values, computed at once, with base R's
+# types, as DelayedArray does: so `if (any(x > 0.5))`, isTRUE(all(...)) and stopifnot()
+# work. Partial reductions (colSums() and friends) stay lazy. To keep a full reduction lazy
+# (a 0-d dask_array, computed later, e.g. with others), evaluate it inside dask_lazy(), or
+# set options(libdask.lazy_reductions = TRUE); lazy reductions have the library's types
+# (an integer sum is int64, computed as a double).
+
+.lazy <- function() isTRUE(getOption("libdask.lazy_reductions", FALSE))
+
+dask_lazy <- function(expr) {
+  old <- options(libdask.lazy_reductions = TRUE)
+  on.exit(options(old))
+  expr
+}
+
+.reduce_codes <- c(sum = 1L, prod = 2L, mean = 3L, min = 4L, max = 5L, var = 6L, sd = 7L,
+                   any = 8L, all = 9L, count_nonzero = 10L)
+
+# na.rm = TRUE: the library's NaN-skipping reductions (R's NA_real_ is a NaN to it).
+.nan_codes <- c(sum = 11L, prod = 12L, mean = 13L, min = 14L, max = 15L, var = 16L, sd = 17L)
+
+.reduce <- function(x, op, axes = NULL, ddof = 0, na.rm = FALSE) {
+  code <- if (isTRUE(na.rm) && !is.na(.nan_codes[op])) .nan_codes[[op]] else .reduce_codes[[op]]
+  dc_reduce(x, code, if (is.null(axes)) NULL else as.double(axes), FALSE, ddof)
+}
+
+.value <- function(r) dc_compute(dask_default_client(), r)
+
+# A single R value back as a 0-d dask_array (for lazy mode, where a result had to be
+# computed in R).
+.scalar_array <- function(v) .reshape(as_dask_array(v), numeric(0))
+
+# One array's full reduction `op` (a Summary generic): lazy (the library's types, with the
+# casts that keep R's values: a product of integers in doubles, as R), or its R value.
+.summary1 <- function(x, op, na.rm) {
+  type <- .rtype(x)
+  if ((op == "any" || op == "all") && type == "double")
+    .dask_warn("coercing argument of type 'double' to logical")
+  if (.lazy()) {
+    if (op == "range")
+      return(dc_join(list(.summary1(x, "min", na.rm), .summary1(x, "max", na.rm)), 0L, TRUE))
+    if (op == "prod") x <- .as_rtype(x, "double")
+    r <- .reduce(x, op, na.rm = na.rm)
+    return(if (type == "logical" && op %in% c("min", "max")) astype(r, "int32") else r)
+  }
+  if (length(x) == 0L) return(get(op, baseenv())(.computed(x), na.rm = na.rm)) # R's empty rules
+  switch(op,
+    sum = {
+      v <- .value(.reduce(x, "sum", na.rm = na.rm))
+      # R: an integer sum is integer, or double when it does not fit.
+      if (type != "double" && abs(v) <= .Machine$integer.max) as.integer(v) else v
+    },
+    prod = {
+      # R multiplies in long double, so a product can pass through numbers beyond double's
+      # range (and end at 0 or a finite number) where the library's doubles overflow (to
+      # Inf, or NaN for Inf * 0): a non-finite product is base R's on the computed values.
+      v <- .value(.reduce(.as_rtype(x, "double"), "prod", na.rm = na.rm))
+      if (is.finite(v)) v else prod(.dense(x), na.rm = na.rm)
+    },
+    range = c(.summary1(x, "min", na.rm), .summary1(x, "max", na.rm)),
+    max = , min = {
+      v <- .value(.reduce(x, op, na.rm = na.rm))
+      if (isTRUE(na.rm) && is.nan(v)) {
+        # Nothing but NA: R's answer, -Inf or Inf with its warning.
+        .dask_warn(sprintf("no non-missing arguments to %s; returning %s", op, if (op == "max") "-Inf" else "Inf"))
+        return(if (op == "max") -Inf else Inf)
+      }
+      if (type == "logical") as.integer(v) else v
+    },
+    .value(.reduce(x, op)))
+}
+
+Summary.dask_array <- function(..., na.rm = FALSE) {
+  args <- list(...)
+  if (length(args) == 1L) return(.summary1(.operand(args[[1L]]), .Generic, na.rm))
+  for (a in args)
+    if (!inherits(a, "dask_array") && !(is.numeric(a) || is.logical(a)))
+      .dask_stop(.Generic, "() of a dask_array and an object of class ", class(a)[1L], " is not supported")
+  if (.lazy()) return(.summary1(.flatten_join(args), .Generic, na.rm))
+  # Several arguments: each one's value, then base R's function of them (its types and
+  # rules for mixed arguments).
+  vals <- lapply(args, function(a) if (inherits(a, "dask_array")) .summary1(a, .Generic, na.rm) else a)
+  do.call(get(.Generic, baseenv()), c(vals, list(na.rm = na.rm)))
+}
+
+# mean(x) is the library's; mean(x, trim) (trim > 0) is base R's on the computed values, as
+# trimming needs the order statistics.
+mean.dask_array <- function(x, trim = 0, na.rm = FALSE, ...) {
+  if (!is.numeric(trim) || length(trim) != 1L) .dask_stop("'trim' must be numeric of length one")
+  if (!is.na(trim) && trim > 0 || length(x) == 0L) {
+    v <- mean(.computed(x), trim = trim, na.rm = na.rm)
+    return(if (.lazy()) .scalar_array(v) else v)
+  }
+  r <- .reduce(x, "mean", na.rm = na.rm)
+  if (.lazy()) r else .value(r)
+}
+
+# Variance and standard deviation (sample, as R's var() and sd(): ddof 1) of all elements;
+# stats::var and sd are not generic, hence the names.
+dask_var <- function(x, na.rm = FALSE) {
+  r <- .reduce(.operand(x), "var", ddof = 1, na.rm = na.rm)
+  if (.lazy()) r else .value(r)
+}
+dask_sd <- function(x, na.rm = FALSE) {
+  r <- .reduce(.operand(x), "sd", ddof = 1, na.rm = na.rm)
+  if (.lazy()) r else .value(r)
+}
+
+# which.min/which.max (not generic in base R): the position (1-based, R's element order) of
+# the first smallest or largest element, skipping NA as R does, with its name; always
+# computed. NA is moved out of the way (to Inf or -Inf) for the library's arg-reduction; when
+# that lands on an NA (every number is then Inf or -Inf, or none), base R decides on the
+# computed values.
+dask_which_min <- function(x) .which_extreme(.operand(x), FALSE)
+dask_which_max <- function(x) .which_extreme(.operand(x), TRUE)
+
+.which_extreme <- function(x, max) {
+  if (length(x) == 0L) return(integer(0))
+  y <- if (.rtype(x) == "double") dask_where(is.na(x), if (max) -Inf else Inf, x) else x
+  pos <- .value(dc_arg_reduce(y, max)) + 1
+  if (.rtype(x) == "double" && is.na(.value(.reshape(x, -1)[pos]))) {
+    f <- if (max) which.max else which.min
+    return(f(.computed(x)))
+  }
+  nm <- names(x)
+  pos <- as.integer(pos)
+  if (!is.null(nm)) names(pos) <- nm[pos]
+  pos
+}
