@@ -39,3 +39,10 @@ test_that("masks select and assign (x[x > a] and x[x < a] <- 0)", {
   m3[m > 0.5] <- (m * 2)[m > 0.5]
   expect_equal(as.matrix(z), m3)
 })
+
+test_that("a coordinate matrix selects elements, as in R", {
+  i <- cbind(c(1, 600, 3), c(400, 1, 5))
+  expect_identical(compute(dm[i]), m[i])
+  j <- cbind(c(2, 24), c(10, 1), c(7, 3))
+  expect_identical(compute(da3[j]), a3[j])
+})
