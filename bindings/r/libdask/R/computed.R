@@ -24,13 +24,11 @@ as.data.frame.dask_array <- function(x, row.names = NULL, optional = FALSE, ...)
   as.data.frame(r, row.names = row.names, optional = optional, ...)
 }
 
-# match() (and so %in%) turns objects into plain vectors with mtfrm(): the computed values.
-mtfrm.dask_array <- function(x) as.vector(.dense(x))
-
 # which() is not generic: dask_which(x) is which() of the computed logical array.
 dask_which <- function(x, arr.ind = FALSE, useNames = TRUE) which(.dense(x), arr.ind = arr.ind, useNames = useNames)
 
-# x %in% table, lazily: x == t1 | x == t2 | ... over the distinct values of table (a small R
+# match() and %in% take vectors only (a dask_array is an external pointer to R: match()
+# refuses it before any method could run). dask_in(x, table) is x %in% table, lazily: x == t1 | x == t2 | ... over the distinct values of table (a small R
 # vector, or a dask_array computed first). NA and NaN in table need R's match() rules
 # (which tell NA from NaN): then x is computed and base R's %in% gives the answer.
 dask_in <- function(x, table) {

@@ -34,6 +34,8 @@
 # does not keep). Each is shown as the name it has in the caller's frame when there is one
 # (max(x, y)), else as a description (`<dask_array 3 x 4>`): never as a raw pointer.
 .unevaluate <- function(call, env) {
+  # Summary methods are called with na.rm = FALSE added.
+  if (identical(call$na.rm, FALSE)) call$na.rm <- NULL
   for (k in seq_along(call)[-1L]) {
     a <- call[[k]]
     if (inherits(a, "dask_array")) {

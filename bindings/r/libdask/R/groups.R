@@ -139,8 +139,10 @@ Ops.dask_array <- function(e1, e2) {
            atan = "arctan", cosh = "cosh", sinh = "sinh", tanh = "tanh")
 
 # R's cumulative functions run over the elements in R's order: the library's C order of the
-# flattened array. The result is a vector (R drops dims; names are kept).
-.cumulative <- c(cumsum = "add", cumprod = "multiply", cummax = "maximum", cummin = "minimum")
+# flattened array. The result is a vector (R drops dims; names are kept). The library
+# accumulates with add and multiply only: cummax() and cummin() are base R's on the computed
+# values (wrapped as a dask_array again).
+.cumulative <- c(cumsum = "add", cumprod = "multiply")
 
 Math.dask_array <- function(x, ...) {
   dn <- .dn(x)
@@ -155,6 +157,7 @@ Math.dask_array <- function(x, ...) {
     return(.set_dn(r, if (length(.rdim(x)) == 1L) dn))
   }
   if (.Generic %in% c("round", "signif")) return(.round(x, .Generic, ...))
+  if (.Generic %in% c("cummax", "cummin")) return(.rewrap(get(.Generic, baseenv())(.computed(x)), x))
   r <- switch(.Generic,
     log = {
       # log(x, base): base by name or position, as base R's log.
@@ -187,18 +190,19 @@ Math.dask_array <- function(x, ...) {
   if (generic == "round" && digits == 0)
     return(.set_dn(.ufunc("rint", .as_rtype(x, "double")), .dn(x)))
   fun <- if (generic == "round") base::round else base::signif
-  r <- fun(.computed(x), digits)
-  .rewrap(r, x)
+  .rewrap(fun(.computed(x), digits), x)
 }
 
-# A computed R value back as a dask_array with x's chunks and labels.
+# A computed R value back as a dask_array, with x's chunks when it has x's dims, and its own
+# labels (base R's functions keep or drop them).
 .rewrap <- function(r, x) {
+  if (methods::is(r, "Matrix")) return(as_dask_array(r))
   info <- dc_info(x)
-  dn <- .dn(x)
-  if (isTRUE(info$sparse)) return(as_dask_array(r))
-  ch <- info$chunks
-  chunks <- if (length(ch)) rev(vapply(ch, function(c) if (length(c)) max(c) else 1, 0)) else NULL
-  .set_dn(as_dask_array(r, chunks = chunks), dn)
+  d <- if (is.null(dim(r))) length(r) else dim(r)
+  ch <- rev(info$chunks)
+  chunks <- if (length(ch) == length(d) && !isTRUE(info$sparse) && identical(as.numeric(d), rev(info$shape)))
+    vapply(ch, function(c) if (length(c)) max(c) else 1, 0)
+  .set_dn(as_dask_array(r, chunks = chunks), .dimnames_of(r))
 }
 
 is.na.dask_array <- function(x) .set_dn(.ufunc("isnan", x), .dn(x))

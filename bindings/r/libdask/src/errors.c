@@ -34,19 +34,25 @@ void dk_check(dask_status st) {
     dk_fail(st, copy);
 }
 
-/* The name of a variable of frame `env` bound to `obj` itself (the same R object), or NULL.
- * Promises are looked into only when already forced: naming must never evaluate anything. */
+/* The name of a variable bound to `obj` itself (the same R object) in frame `env` or its
+ * enclosures up to the global environment, or NULL. Promises are looked into only when
+ * already forced, and active bindings not at all: naming must never evaluate anything. */
 SEXP dk_binding_name(SEXP env, SEXP obj) {
-    if (TYPEOF(env) != ENVSXP) return R_NilValue;
-    SEXP names = PROTECT(R_lsInternal3(env, TRUE, TRUE));
-    SEXP out = R_NilValue;
-    for (R_xlen_t i = 0; i < Rf_xlength(names) && out == R_NilValue; ++i) {
-        SEXP sym = Rf_installChar(STRING_ELT(names, i));
-        if (R_BindingIsActive(sym, env)) continue; /* reading it would run its function */
-        SEXP v = Rf_findVarInFrame3(env, sym, TRUE);
-        if (TYPEOF(v) == PROMSXP) v = PRVALUE(v);
-        if (v == obj) out = Rf_ScalarString(STRING_ELT(names, i));
+    for (; TYPEOF(env) == ENVSXP && env != R_EmptyEnv; env = ENCLOS(env)) {
+        SEXP names = PROTECT(R_lsInternal3(env, TRUE, TRUE));
+        for (R_xlen_t i = 0; i < Rf_xlength(names); ++i) {
+            SEXP sym = Rf_installChar(STRING_ELT(names, i));
+            if (R_BindingIsActive(sym, env)) continue;
+            SEXP v = Rf_findVarInFrame3(env, sym, TRUE);
+            if (TYPEOF(v) == PROMSXP) v = PRVALUE(v);
+            if (v == obj) {
+                SEXP out = Rf_ScalarString(STRING_ELT(names, i));
+                UNPROTECT(1);
+                return out;
+            }
+        }
+        UNPROTECT(1);
+        if (env == R_GlobalEnv) break;
     }
-    UNPROTECT(1);
-    return out;
+    return R_NilValue;
 }

@@ -27,3 +27,25 @@ test_that("a closed handle is a clear error, not a crash", {
   expect_error(compute(y, client = cl), class = "dask_error", regexp = "closed")
   expect_error(libdask:::dc_compute(dm, dm), class = "dask_error", regexp = "expected a dask_client")
 })
+
+test_that("error calls show the user's expressions, never pointers", {
+  x <- as_dask_array(runif(10))
+  close(x)
+  for (e in list(tryCatch(sum(x), error = identity), tryCatch(max(x, dm), error = identity),
+                 tryCatch(round(x, 2), error = identity))) {
+    expect_s3_class(e, "dask_error")
+    expect_false(grepl("pointer", paste(deparse(conditionCall(e)), collapse = "")))
+  }
+  expect_equal(deparse(conditionCall(tryCatch(sum(x), error = identity))), "sum(x)")
+  expect_equal(deparse(conditionCall(tryCatch(max(x, dm), error = identity))), "max(x, dm)")
+  anon <- function() { z <- as_dask_array(1:3); close(z); z }
+  e <- tryCatch(sum(anon()), error = identity)
+  expect_match(paste(deparse(conditionCall(e)), collapse = ""), "sum\\(`<dask_array")
+  e <- tryCatch(dm[1:3, ] + dm, error = identity)
+  expect_equal(conditionMessage(e), tryCatch(m[1:3, ] + m, error = conditionMessage))
+  expect_equal(deparse(conditionCall(e)), "dm[1:3, ] + dm")
+  e <- tryCatch(dm %*% dm, error = identity)
+  expect_equal(conditionMessage(e), tryCatch(m %*% m, error = conditionMessage))
+  msg <- tryCatch({ y <- m; dim(y) <- c(5, 5) }, error = conditionMessage)
+  expect_error({ y <- dm; dim(y) <- c(5, 5) }, msg, fixed = TRUE, class = "dask_error") # R's dims
+})

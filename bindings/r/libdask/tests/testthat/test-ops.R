@@ -45,6 +45,12 @@ test_that("Math maps onto the library's ufuncs", {
   expect_equal(as.vector(cumsum(dv)), cumsum(v))
   expect_equal(as.vector(cumsum(dm)), cumsum(m))
   expect_equal(as.vector(cumprod(as_dask_array(c(1, 2, 3, 4)))), cumprod(c(1, 2, 3, 4)))
+  expect_identical(compute(cummax(dv)), cummax(v))
+  expect_identical(compute(cummin(dm)), cummin(m))
+  expect_identical(compute(cummax(dmi)), cummax(mi))
+  expect_identical(compute(cumsum(dmi)), cumsum(mi))
+  expect_identical(compute(cumprod(dmi[1:10, 1])), cumprod(mi[1:10, 1]))
+  expect_identical(compute(cumsum(as_dask_array(c(TRUE, FALSE, TRUE)))), cumsum(c(TRUE, FALSE, TRUE)))
   expect_error(gamma(dm), class = "dask_error", regexp = "not available")
   expect_equal(as.matrix(log(dp, 2)), log(p, 2)) # the base by position
   expect_equal(as.matrix(log(dp, 10)), log(p, 10))
@@ -126,4 +132,62 @@ test_that("na.rm = TRUE skips NA and NaN as base R does", {
 test_that("dask_where is an elementwise ifelse", {
   expect_equal(as.matrix(dask_where(dm > 0.5, dm, 0)), ifelse(m > 0.5, m, 0))
   expect_equal(as.matrix(dask_where(dm > 0.5, 1, -dm)), ifelse(m > 0.5, 1, -m))
+})
+
+test_that("round(x, digits) and signif are base R's numbers exactly", {
+  x <- c(0.15, 0.25, 0.35, 2.675, -1.005, 1234.5678, 5e-324, 1e300, NA, Inf)
+  dx <- as_dask_array(x, chunks = 3)
+  for (d in c(-2, 0, 1, 2, 3, 10)) expect_identical(compute(round(dx, d)), round(x, d), info = d)
+  expect_identical(compute(round(dx, digits = 2)), round(x, digits = 2))
+  for (d in c(1, 2, 6)) expect_identical(compute(signif(dx, d)), signif(x, d), info = d)
+  expect_identical(compute(signif(dx)), signif(x))
+  expect_identical(compute(round(dm * 100, 1)), round(m * 100, 1))
+  expect_identical(dask_chunks(round(dx, 2)), dask_chunks(dx)) # x's chunks
+  expect_identical(compute(round(dmi, 1)), round(mi, 1))
+})
+
+test_that("types follow base R: logical and integer arithmetic", {
+  l <- m > 0.5
+  dl <- as_dask_array(l)
+  expect_identical(compute(dl + dl), l + l)
+  expect_identical(compute(dl * 2L), l * 2L)
+  expect_identical(compute(-dl), -l)
+  expect_identical(compute(abs(dl)), abs(l))
+  expect_identical(compute(dmi * 2), mi * 2)
+  expect_identical(compute(dmi + 1), mi + 1)
+  expect_identical(compute(sign(dmi)), sign(mi))
+  expect_identical(compute(floor(dmi)), floor(mi))
+  expect_identical(compute(round(dmi)), round(mi))
+  expect_identical(compute(dmi %/% 7), mi %/% 7)
+  expect_identical(compute(dmi > 0 & dmi < 10), mi > 0 & mi < 10)
+  expect_identical(compute(dmi & dmi), mi & mi)
+  expect_identical(compute(!dmi), !mi)
+})
+
+test_that("recycling follows R: vectors over arrays and shorter vectors when lengths divide", {
+  expect_identical(compute(dm * (1:600)), m * (1:600))
+  expect_identical(compute(dm + m[1:1200]), m + m[1:1200]) # a multiple of nrow: two columns
+  expect_identical(compute(dm - (1:300)), m - (1:300)) # half a column
+  expect_identical(compute((1:4800) / dm), (1:4800) / m)
+  expect_identical(compute(da3 + 1:240), a3 + 1:240)
+  expect_identical(compute(dv + 1:10), v + 1:10)
+  expect_identical(compute((1:10) * dv), (1:10) * v)
+  expect_identical(compute(dv + as_dask_array(1:100)), v + 1:100)
+  expect_identical(compute(dm + as.vector(m)), m + as.vector(m))
+  msg <- tryCatch(m + 1:7, error = conditionMessage, warning = conditionMessage)
+  expect_error(dm + 1:7, class = "dask_error")
+  msg <- suppressWarnings(tryCatch(m[1:2, 1:2] + 1:5, error = conditionMessage))
+  expect_error(dm[1:2, 1:2] + 1:5, msg, fixed = TRUE, class = "dask_error") # longer than the array
+  expect_error(dm + matrix(1, 400, 600), "non-conformable arrays", class = "dask_error")
+})
+
+test_that("dask_pmax and dask_pmin follow pmax and pmin", {
+  expect_identical(compute(dask_pmax(dm, 0.5)), pmax(m, 0.5))
+  expect_identical(compute(dask_pmin(dm, dm[, 400:1])), pmin(m, m[, 400:1]))
+  expect_identical(compute(dask_pmax(dmi, 0L)), pmax(mi, 0L))
+  expect_identical(compute(dask_pmax(dmi, 0)), pmax(mi, 0))
+  expect_identical(compute(dask_pmin(dv, 1:1000, 0)), pmin(v, 1:1000, 0))
+  x <- c(1, NA, 3)
+  expect_identical(is.na(compute(dask_pmax(as_dask_array(x), 2))), is.na(pmax(x, 2)))
+  expect_identical(compute(dask_pmax(as_dask_array(x), 2, na.rm = TRUE)), pmax(x, 2, na.rm = TRUE))
 })

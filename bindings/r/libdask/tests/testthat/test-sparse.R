@@ -38,6 +38,10 @@ test_that("the same generics work on sparse arrays", {
   expect_equal(as.matrix(as_dask_array(left, chunks = c(5, 16)) %*% ds), left %*% spd)
   expect_equal(as.matrix(ds[1:20, 5:9]), spd[1:20, 5:9])
   expect_equal(as.matrix(ds + 1), spd + 1) # a sparse array with fill value 1
+  expect_equal(compute(ds + 1), spd + 1) # computed as Matrix's sp + 1 is: dense
+  expect_equal(compute(ds * 2), as(sp * 2, "CsparseMatrix"))
+  expect_identical(is.matrix(ds), is.matrix(sp))
+  expect_identical(is.matrix(ds + 1), is.matrix(compute(ds + 1)))
   # Mixing with a chunked dense array is refused, never silently densified.
   expect_error(ds + as_dask_array(spd), class = "dask_error", regexp = "not implemented")
 })
