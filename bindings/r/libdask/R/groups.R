@@ -67,6 +67,10 @@ Ops.dask_array <- function(e1, e2) {
             else names(.rank)[max(2L, .rank[[.rtype(e1)]], .rank[[.rtype(e2)]])]
     e1 <- .as_rtype(e1, type)
     e2 <- .as_rtype(e2, type)
+    # Integer %/% and %% by zero: R gives NA, which int32 cannot hold; the library's
+    # checked kernels fail the computation instead of giving NumPy's 0.
+    if (type == "integer" && .Generic %in% c("%/%", "%%"))
+      name <- c("%/%" = "checked_floor_divide", "%%" = "checked_remainder")[[.Generic]]
   }
   .elementwise(name, e1, e2)
 }

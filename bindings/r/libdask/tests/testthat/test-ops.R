@@ -162,6 +162,11 @@ test_that("types follow base R: logical and integer arithmetic", {
   expect_identical(compute(dmi > 0 & dmi < 10), mi > 0 & mi < 10)
   expect_identical(compute(dmi & dmi), mi & mi)
   expect_identical(compute(!dmi), !mi)
+  # Integer division by zero is NA in R, which int32 cannot hold: an error, never 0.
+  expect_error(compute(as_dask_array(1:3) %/% 0L), class = "dask_error", regexp = "division by zero")
+  expect_error(compute(as_dask_array(1:3) %% 0L), class = "dask_error", regexp = "division by zero")
+  expect_identical(compute(as_dask_array(-7:7) %% 3L), (-7:7) %% 3L)
+  expect_identical(compute(as_dask_array(-7:7) %/% -3L), (-7:7) %/% -3L)
 })
 
 test_that("recycling follows R: vectors over arrays and shorter vectors when lengths divide", {
