@@ -56,7 +56,7 @@
 
 `[.dask_array` <- function(x, ..., drop = TRUE) {
   nidx <- nargs() - 1L - !missing(drop)
-  if (nidx == 0L) return(x)
+  if (nidx == 0L || nidx == 1L && missing(..1)) return(x) # x[] is x
   d <- .rdim(x)
   nd <- length(d)
   dn <- .dn(x)
@@ -132,11 +132,14 @@
   nd <- length(d)
   if (!inherits(value, "dask_array") && !((is.numeric(value) || is.logical(value)) && !is.object(value)))
     .dask_stop("a dask_array takes numbers or logicals (or a dask_array), not an object of class ", class(value)[1L])
+  dn <- .dn(x)
   type <- names(.rank)[max(.rank[[.rtype(x)]], .rank[[.rtype(value)]])]
   x <- .as_rtype(x, type)
   value <- .as_rtype(value, type)
-  dn <- .dn(x)
-  if (nidx == 0L) .dask_stop("x[] <- value is not supported on dask_arrays")
+  if (nidx == 0L || nidx == 1L && missing(..1)) { # x[] <- value: every element, dims kept
+    r <- .assign(.reshape(x, -1), list(seq_len(length(x))), value, single = TRUE)
+    return(.set_dn(.reshape(r, d), dn))
+  }
   if (nidx == 1L) {
     i <- ..1
     if (inherits(i, "dask_array") || is.logical(i) && (!is.null(dim(i)) || length(i) == length(x) && nd > 1L)) {

@@ -84,6 +84,9 @@ Summary.dask_array <- function(..., na.rm = FALSE) {
   do.call(get(.Generic, baseenv()), c(vals, list(na.rm = na.rm)))
 }
 
+# anyNA() (an internal generic: without this method it is FALSE for any external pointer).
+anyNA.dask_array <- function(x, recursive = FALSE) .value(.reduce(is.na(x), "any"))
+
 # mean(x) is the library's; mean(x, trim) (trim > 0) is base R's on the computed values, as
 # trimming needs the order statistics.
 mean.dask_array <- function(x, trim = 0, na.rm = FALSE, ...) {

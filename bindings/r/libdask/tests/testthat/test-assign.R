@@ -46,7 +46,9 @@ test_that("one index: R's linear positions; a coordinate matrix; names", {
   cases <- list(
     function(x) { x[c(1, 7, 30)] <- 0; x },
     function(x) { x[3:12] <- -(1:10); x },
-    function(x) { x[cbind(c(1, 5), c(2, 6))] <- c(-7, -8); x }
+    function(x) { x[cbind(c(1, 5), c(2, 6))] <- c(-7, -8); x },
+    function(x) { x[] <- 0; x },
+    function(x) { x[] <- 1:5; x }
   )
   for (k in seq_along(cases)) {
     r <- assign_both(ms, cases[[k]], cases[[k]])
@@ -97,7 +99,8 @@ test_that("R's errors and warnings for bad replacements", {
   expect_error({ d[1, 1] <- "a" }, class = "dask_error")
 })
 
-test_that("[[ gives one element as an R value", {
+test_that("[[ gives one element as an R value; x[] is x", {
+  expect_identical(compute(dm[]), m[])
   expect_identical(dm[[3, 4]], m[[3, 4]])
   expect_identical(dm[[1000]], m[[1000]])
   expect_identical(dmi[[2, 2]], mi[[2, 2]])

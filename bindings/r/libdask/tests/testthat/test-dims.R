@@ -81,6 +81,19 @@ test_that("operations keep dimnames where base R keeps them", {
   expect_identical(compute(colSums(dmn)), colSums(mn))
   expect_identical(compute(rowMeans(dmn)), rowMeans(mn))
   expect_identical(compute(dmn %*% t(dmn)), mn %*% t(mn))
+  mi2 <- matrix(1:6, 2, dimnames = list(c("a", "b"), NULL))
+  di2 <- as_dask_array(mi2)
+  dimnames(di2) <- dimnames(mi2)
+  di2[1, 2] <- 0.5 # the type widens; the labels stay
+  mi2[1, 2] <- 0.5
+  expect_identical(compute(di2), mi2)
+  di3 <- di2
+  di3[di3 > 3] <- 0
+  mi3 <- mi2
+  mi3[mi3 > 3] <- 0
+  expect_identical(compute(di3), mi3)
+  expect_identical(compute(dask_pmax(dmn, 5)), pmax(mn, 5))
+  expect_identical(compute(aperm(dmn)), aperm(mn))
 })
 
 test_that("dim<- reshapes lazily in R's order and drops dimnames", {

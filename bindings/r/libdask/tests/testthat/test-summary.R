@@ -37,6 +37,14 @@ test_that("any() and all() of doubles warn as base R does", {
   expect_warning(all(as_dask_array(x)), "coercing")
 })
 
+test_that("anyNA() looks at the values", {
+  x <- c(1, NA, 3)
+  expect_identical(anyNA(as_dask_array(x)), anyNA(x))
+  expect_identical(anyNA(dm), anyNA(m))
+  expect_identical(anyNA(dmi), anyNA(mi))
+  expect_identical(anyNA(as_dask_array(c(1, NaN))), anyNA(c(1, NaN)))
+})
+
 test_that("empty arrays give base R's answers (and warnings)", {
   e <- numeric(0)
   de <- as_dask_array(e)
