@@ -30,13 +30,18 @@ dask_which <- function(x, arr.ind = FALSE, useNames = TRUE) which(.dense(x), arr
 # match() and %in% take vectors only (a dask_array is an external pointer to R: match()
 # refuses it before any method could run). dask_in(x, table) is x %in% table, lazily: x == t1 | x == t2 | ... over the distinct values of table (a small R
 # vector, or a dask_array computed first). NA and NaN in table need R's match() rules
-# (which tell NA from NaN): then x is computed and base R's %in% gives the answer.
+# (which tell NA from NaN), and a long table many comparisons: then x is computed and base
+# R's %in% gives the answer.
 dask_in <- function(x, table) {
   x <- .operand_array(x)
   if (inherits(table, "dask_array")) table <- .dense(table)
   if (!(is.numeric(table) || is.logical(table))) .dask_stop("dask_in() takes a numeric or logical table")
   tab <- unique(as.vector(table))
-  if (anyNA(tab)) return(.set_dn(as_dask_array(.dense(x) %in% table), .dn(x)))
+  # Long tables too: one comparison per value would make a long (if fused) chain.
+  if (anyNA(tab) || length(tab) > 256L) {
+    r <- .dense(x)
+    return(.set_dn(as_dask_array(array(r %in% table, .rdim(x))), .dn(x)))
+  }
   if (!length(tab)) return(.set_dn(astype(dask_where(is.na(x), FALSE, FALSE), "bool"), .dn(x)))
   r <- NULL
   for (t in tab) r <- if (is.null(r)) x == t else r | x == t

@@ -39,6 +39,8 @@ test_that("dask_in is x %in% table, lazily; match() refuses a dask_array (no sil
   expect_identical(compute(dask_in(dx, c(NA, 3))), x %in% c(NA, 3)) # NA is told from NaN
   expect_identical(compute(dask_in(dx, numeric(0))), x %in% numeric(0))
   expect_identical(compute(dask_in(dx, as_dask_array(c(3, 1)))), x %in% c(3, 1))
+  long <- seq(-50L, 50L, by = 2L) + rep(0:9 * 1000L, each = 51)
+  expect_identical(compute(dask_in(dmi, long)), array(mi %in% long, dim(mi)))
 })
 
 test_that("which, table and diag work as base R's", {

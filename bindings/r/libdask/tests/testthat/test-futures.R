@@ -114,3 +114,14 @@ test_that("queued R tasks run while R is idle (its event loop), without value() 
   expect_equal(dask_status(h), "finished")
   expect_equal(value(h), 2)
 })
+
+test_that("a task submitted at an interactive prompt runs while R waits for input", {
+  skip_on_os("windows")
+  r <- file.path(R.home("bin"), "R")
+  libs <- paste(.libPaths(), collapse = ":")
+  cmd <- sprintf(paste("(echo 'suppressMessages(library(libdask)); f <- dask_submit(function() 42)';",
+                       "sleep 2; echo 'cat(\"STATUS:\", dask_status(f), \"\\\\n\")'; echo 'q(\"no\")') |",
+                       "R_LIBS='%s' '%s' --interactive --no-save -q 2>&1"), libs, r)
+  out <- system(cmd, intern = TRUE)
+  expect_true(any(grepl("^STATUS: finished", out)), info = paste(out, collapse = "\n"))
+})
