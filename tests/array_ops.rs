@@ -1556,3 +1556,125 @@ fn checked_integer_ufuncs_fail_where_the_result_is_undefined() {
     assert_eq!(fetch::<i64>(&call("floor_divide", &a, &zero)).data[4], 0);
     assert_eq!(fetch::<i64>(&call("add", &a, &ok_b)).data[0], -5);
 }
+
+/// `checked_nan(f(x), x, x)` passes `f(x)` through and fails where `f` made NaN out of a
+/// number (sqrt of a negative), not where the NaN came in.
+#[test]
+fn checked_nan_fails_only_for_nan_made_from_numbers() {
+    let chunks = ChunkSpec::Regular(vec![2]);
+    let x = mk(&Nd::new(&[4], vec![4.0f64, f64::NAN, 0.25, 9.0]), &chunks);
+    let sqrt = Array::ufunc("sqrt", &[(&x).into()])
+        .unwrap()
+        .into_array()
+        .unwrap();
+    let checked = |y: &Array, x: &Array| {
+        Array::ufunc("checked_nan", &[y.into(), x.into(), x.into()])
+            .unwrap()
+            .into_array()
+            .unwrap()
+    };
+    let got = fetch::<f64>(&checked(&sqrt, &x)).data;
+    assert_eq!((got[0], got[2], got[3]), (2.0, 0.5, 3.0));
+    assert!(got[1].is_nan(), "a NaN that came in goes out");
+    let neg = mk(&Nd::new(&[4], vec![4.0f64, 1.0, -0.25, 9.0]), &chunks);
+    let bad = Array::ufunc("sqrt", &[(&neg).into()])
+        .unwrap()
+        .into_array()
+        .unwrap();
+    let e = checked(&bad, &neg)
+        .compute(client())
+        .expect_err("sqrt(-0.25)");
+    assert!(e.to_string().contains("real domain"), "{e}");
+}
+
+// ---- missing values (R's NA) ----------------------------------------------------------------
+
+/// R's `NA_real_` (a NaN whose low word is 1954) survives the float kernels (what R itself
+/// relies on), so `isna` still tells it from NaN after a chain of operations; comparisons
+/// with it are missing, and Kleene's logic treats missing as unknown.
+#[test]
+fn r_na_survives_kernels_and_three_valued_logic_holds() {
+    use dask::ufunc::kleene::{NA, R_NA_F64};
+    let na = f64::from_bits(R_NA_F64);
+    let chunks = ChunkSpec::Regular(vec![2]);
+    let x = mk(&Nd::new(&[3], vec![0.5, na, 2.0]), &chunks);
+    let ufunc = |name: &str, args: &[Operand]| -> Array {
+        Array::ufunc(name, args).unwrap().into_array().unwrap()
+    };
+    let mut lost = Vec::new();
+    for name in [
+        "negative",
+        "absolute",
+        "exp",
+        "log",
+        "sqrt",
+        "sin",
+        "cos",
+        "tan",
+        "floor",
+        "ceil",
+        "rint",
+        "trunc",
+        "square",
+        "expm1",
+        "log1p",
+        "log2",
+        "log10",
+        "tanh",
+        "arctan",
+        "cbrt",
+        "exp2",
+        "reciprocal",
+        "sign",
+    ] {
+        let y = ufunc(name, &[(&x).into()]);
+        let isna = fetch_bool(&ufunc("isna", &[(&y).into()])).data;
+        if !isna[1] || isna[0] || isna[2] {
+            lost.push(name);
+        }
+    }
+    for name in [
+        "add",
+        "subtract",
+        "multiply",
+        "true_divide",
+        "power",
+        "maximum",
+        "minimum",
+        "hypot",
+        "fmod",
+        "remainder",
+        "floor_divide",
+        "arctan2",
+    ] {
+        for args in [[(&x).into(), 1.5.into()], [1.5.into(), (&x).into()]] {
+            let y = ufunc(name, &args);
+            let isna = fetch_bool(&ufunc("isna", &[(&y).into()])).data;
+            if !isna[1] {
+                lost.push(name);
+            }
+        }
+    }
+    assert!(lost.is_empty(), "R's NA became another NaN in: {lost:?}");
+    // Comparisons: missing where an operand is NaN or NA; logic: Kleene's.
+    let y = mk(&Nd::new(&[3], vec![1.0, 1.0, f64::NAN]), &chunks);
+    let gt = ufunc("na_greater", &[(&x).into(), (&y).into()]);
+    assert_eq!(fetch::<i32>(&gt).data, vec![0, NA, NA]);
+    let t = mk(&Nd::new(&[3], vec![1i32, 0, NA]), &chunks);
+    let and = ufunc("kleene_and", &[(&gt).into(), (&t).into()]);
+    assert_eq!(fetch::<i32>(&and).data, vec![0, 0, NA]);
+    let or = ufunc("kleene_or", &[(&gt).into(), (&t).into()]);
+    assert_eq!(fetch::<i32>(&or).data, vec![1, NA, NA]);
+    // any/all as max/min of ranks: all(c(FALSE, NA)) is FALSE, any(c(FALSE, NA)) is NA.
+    let rank = ufunc("kleene_rank", &[(&gt).into()]);
+    let any = rank.reduce(ReduceOp::Max, None, false, 4).unwrap();
+    let any = ufunc("kleene_unrank", &[(&any).into()]);
+    assert_eq!(fetch::<i32>(&any).data, vec![NA]);
+    let all = rank.reduce(ReduceOp::Min, None, false, 4).unwrap();
+    let all = ufunc("kleene_unrank", &[(&all).into()]);
+    assert_eq!(fetch::<i32>(&all).data, vec![0]);
+    // R's coercion of logicals/integers to double keeps NA.
+    let d = ufunc("na_as_double", &[(&t).into()]);
+    let d = fetch_bool(&ufunc("isna", &[(&d).into()])).data;
+    assert_eq!(d, vec![false, false, true]);
+}

@@ -141,6 +141,17 @@ pub(super) fn builtins() -> Vec<Ufunc> {
         &[DType::Bool, <$t>::DTYPE, <$t>::DTYPE, <$t>::DTYPE], where_loop::<$t>));)* }; }
     where_for!(B8, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
     v.push(make("where", 3, None, where_loops));
+    v.extend(super::kleene::ufuncs());
+    // `checked_nan(y, a, b)`: y, failing where a function made NaN out of numbers a, b.
+    v.push(make(
+        "checked_nan",
+        3,
+        None,
+        vec![
+            Loop::rust(&[DType::Float32; 4], checked_nan_loop::<f32>),
+            Loop::rust(&[DType::Float64; 4], checked_nan_loop::<f64>),
+        ],
+    ));
     // NumPy's aliases.
     for (alias, of) in [
         ("divide", "true_divide"),

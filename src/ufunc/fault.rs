@@ -17,6 +17,8 @@ pub enum Fault {
     DivideOverflow,
     /// An integer to a negative power other than of 1 or -1: the result is not an integer.
     NegativePower,
+    /// A real function given a number outside its domain (NaN out of numbers in).
+    Domain,
 }
 
 impl Fault {
@@ -26,6 +28,7 @@ impl Fault {
             Fault::DivideByZero => "integer division by zero",
             Fault::DivideOverflow => "integer division overflow",
             Fault::NegativePower => "integer to a negative power",
+            Fault::Domain => "argument outside the function's real domain (NaN from numbers)",
         }
     }
 }

@@ -339,6 +339,34 @@ unary_op!(Cbrt, Float, T, |x| T::map(x, f64::cbrt));
 unary_op!(Exp2, Float, T, |x| T::map(x, f64::exp2));
 unary_op!(Reciprocal, Float, T, |x| T::true_div(T::ONE, x));
 binary_op!(Hypot, Float, T, |a, b| T::map2(a, b, f64::hypot));
+/// `checked_nan(y, a, b)`: `y`, faulting (`Fault::Domain`) where `y` is NaN although `a` and
+/// `b` are not (a function's result outside its real domain; a unary function passes its
+/// argument twice). Fused after the function, it costs one comparison per element.
+///
+/// # Safety
+/// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
+pub unsafe fn checked_nan_loop<T: Elem + Float>(
+    args: &[*mut u8],
+    n: usize,
+    steps: &[isize],
+    _: *const c_void,
+) {
+    let mut faulted = false;
+    for i in 0..n as isize {
+        // SAFETY: per the contract, element i of each argument is valid.
+        unsafe {
+            let y = *(args[0].byte_offset(i * steps[0]) as *const T);
+            let a = *(args[1].byte_offset(i * steps[1]) as *const T);
+            let b = *(args[2].byte_offset(i * steps[2]) as *const T);
+            faulted |= T::is_nan(y) && !T::is_nan(a) && !T::is_nan(b);
+            *(args[3].byte_offset(i * steps[3]) as *mut T) = y;
+        }
+    }
+    if faulted {
+        super::fault::raise(super::fault::Fault::Domain);
+    }
+}
+
 // C's fmod: the remainder with the sign of the dividend (Rust's `%` on floats).
 binary_op!(Fmod, Float, T, |a, b| T::map2(a, b, |x, y| x % y));
 binary_op!(Copysign, Float, T, |a, b| T::map2(a, b, f64::copysign));

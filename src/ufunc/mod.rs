@@ -11,6 +11,7 @@ pub mod elem;
 pub mod fastmath;
 pub mod fault;
 pub mod kernel;
+pub mod kleene;
 pub mod loops;
 pub mod promote;
 pub mod reduce_op;
