@@ -11,7 +11,7 @@ module LibDask
 using Libdl, LinearAlgebra, SparseArrays, Statistics
 
 export Client, DaskError, Future, DaskArray, default_client, submit, scatter, cancel,
-       persist, chunks, memory_stats, register_op, Op, sparse_coo, coo
+       persist, chunks, memory_stats, register_op, Op, sparse_coo, coo, nbytes, tensordot
 
 include("library.jl")
 
@@ -32,6 +32,7 @@ include("futures.jl")
 include("tasks.jl")
 include("arrays.jl")
 include("broadcast.jl")
+include("promotion.jl")
 include("reductions.jl")
 include("linalg.jl")
 include("indexing.jl")

@@ -62,8 +62,10 @@ function rechunk(x::DaskArray, chunks)
     DaskArray(out_ptr(o -> CAPI.dask_array_rechunk(x, c, o), dask_array))
 end
 
-"""The block sizes along each dimension (Julia order), like dask's `.chunks`."""
+"""The block sizes along each dimension (Julia order), like dask's `.chunks` (one block
+per dimension for a computed sparse array)."""
 function chunks(x::DaskArray{T,N}) where {T,N}
+    kind(x) === :sparse && return ntuple(d -> [size(x, d)], N)
     ntuple(N) do d
         axis = N - d
         count = Ref{Csize_t}(0)
@@ -121,11 +123,13 @@ function submit(x::DaskArray; client::Client = default_client())
     Future(out_ptr(o -> CAPI.dask_array_submit(client, x, o), dask_future))
 end
 
-"""Computes `x` into a dense Julia Array (the library's memory, wrapped, not copied). A
-sparse array is densified here, explicitly; `SparseMatrixCSC(x)` keeps it sparse."""
+"""Computes `x` into a new dense Julia Array, as `collect` always gives (the computed
+result may share memory with `x`'s source or persisted blocks, so it is copied once;
+`fetch(submit(x))` gives the library's memory itself, wrapped). A sparse array is densified
+here, explicitly; `SparseMatrixCSC(x)` keeps it sparse."""
 function Base.collect(x::DaskArray)
     r = fetch(submit(x))
-    r isa DaskArray || return r
+    r isa DaskArray || return copy(r)
     wrap_buffer(out_ptr(o -> CAPI.dask_sparse_to_dense(r, o), dask_value))
 end
 Base.Array(x::DaskArray) = collect(x)
@@ -149,8 +153,12 @@ function task_count(x::DaskArray)
 end
 
 Base.copy(x::DaskArray) = x
-Base.similar(x::DaskArray) = throw(DaskError(CAPI.DASK_ERR_NOT_IMPLEMENTED,
-    "DaskArrays are immutable lazy arrays: build new ones with broadcasting"))
+"""Bytes of the elements (of the dense form, for a sparse array: see `nnz`)."""
+function nbytes(x::DaskArray)
+    n = Ref{Csize_t}(0)
+    check(CAPI.dask_array_nbytes(x, 0, n))
+    Int(n[])
+end
 Base.iterate(x::DaskArray, state...) = throw(DaskError(CAPI.DASK_ERR_NOT_IMPLEMENTED,
     "iterating a DaskArray element by element would compute each element: collect(x) first"))
 Base.:(==)(a::DaskArray, b::AbstractArray) = collect(a) == b
@@ -160,6 +168,11 @@ Base.:(==)(a::DaskArray, b::DaskArray) = collect(a) == collect(b)
 function describe(io::IO, x::DaskArray{T,N}) where {T,N}
     if !isopen(x)
         return print(io, "DaskArray{", T, ",", N, "} (closed)")
+    end
+    if kind(x) === :sparse
+        n = SparseArrays.nnz(x)
+        return print(io, N == 1 ? "$(size(x, 1))-element" : join(size(x), "×"), " sparse DaskArray{",
+                     T, ",", N, "} with ", n, " stored ", n == 1 ? "entry" : "entries")
     end
     dims = N == 0 ? "0-dimensional" : join(size(x), "×")
     cs = N == 0 ? "" : ", chunks " * join(map(c -> isempty(c) ? "0" : string(maximum(c)), chunks(x)), "×") *

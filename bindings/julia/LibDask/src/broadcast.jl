@@ -42,11 +42,17 @@ end
 operand(x::DaskArray) = dask_operand(CAPI.DASK_OPERAND_ARRAY, live(x.h), 0.0, 0)
 operand(x::Bool) = dask_operand(CAPI.DASK_OPERAND_BOOL, C_NULL, 0.0, Int64(x))
 operand(x::Integer) = dask_operand(CAPI.DASK_OPERAND_INT, C_NULL, 0.0, Int64(x))
+# An unsigned number past Int64 cannot be a library integer scalar: it joins as a typed
+# 0-dimensional array instead (see `apply_ufunc`).
+operand_value(x::Unsigned) = x > typemax(Int64) ? DaskArray(fill(x)) : x
+operand_value(x) = x
 operand(x::AbstractFloat) = dask_operand(CAPI.DASK_OPERAND_FLOAT, C_NULL, Float64(x), 0)
 operand(x) = throw(DaskError(CAPI.DASK_ERR_DTYPE, "a $(typeof(x)) cannot take part in a DaskArray expression"))
 
-"""Calls the library ufunc `name` on DaskArrays and numbers (lazy)."""
-function apply_ufunc(name::String, args...)
+"""Calls the library ufunc `name` on DaskArrays and numbers (lazy), with the library's
+(NumPy's) type rules: Julia's are applied by `broadcast_call`."""
+function apply_ufunc(name::String, @nospecialize(args...))
+    args = map(operand_value, args)
     ops = dask_operand[operand(a) for a in args]
     GC.@preserve args DaskArray(out_ptr(o -> CAPI.dask_ufunc_call(ufunc(name), ops, length(ops), o),
                                         dask_array))
@@ -73,10 +79,10 @@ lower(x::Array) = DaskArray(x)
 lower(x::AbstractArray) = DaskArray(collect(x))
 lower(x) = throw(DaskError(CAPI.DASK_ERR_DTYPE, "a $(typeof(x)) cannot be broadcast with a DaskArray"))
 
-function lower(bc::Broadcast.Broadcasted)
+function lower(@nospecialize(bc::Broadcast.Broadcasted))
     f = bc.f
     if f === Base.literal_pow # x .^ 2 arrives as literal_pow(^, x, Val(2))
-        return apply_ufunc("power", lower(bc.args[2]), lower_val(bc.args[3]))
+        return literal_power(lower(bc.args[2]), lower_val(bc.args[3]))
     end
     args = map(lower, bc.args)
     if f isa Type && f <: Number # Float32.(x)
@@ -88,9 +94,9 @@ function lower(bc::Broadcast.Broadcasted)
     elseif f === (+) && length(args) == 1
         return only(args)
     elseif length(args) > 2 && (f === (+) || f === (*)) # a .+ b .+ c folds pairwise
-        return foldl((a, b) -> apply_ufunc(ufunc_name(f, 2), a, b), args)
+        return foldl((a, b) -> broadcast_call(f, a, b), args)
     end
-    apply_ufunc(ufunc_name(f, length(args)), args...)
+    broadcast_call(f, args...)
 end
 lower_val(::Base.RefValue{Val{p}}) where {p} = p
 lower_val(::Val{p}) where {p} = p
@@ -110,10 +116,20 @@ function where_(cond, a, b)
     GC.@preserve a b DaskArray(out_ptr(o -> CAPI.dask_array_where(c, Ref(oa), Ref(ob), o), dask_array))
 end
 
-# Operators outside broadcasting, where Julia defines them for arrays.
-Base.:+(a::DaskArray, b::DaskArray) = apply_ufunc("add", a, b)
-Base.:-(a::DaskArray, b::DaskArray) = apply_ufunc("subtract", a, b)
-Base.:-(a::DaskArray) = apply_ufunc("negative", a)
-Base.:*(a::DaskArray, b::Number) = apply_ufunc("multiply", a, b)
-Base.:*(a::Number, b::DaskArray) = apply_ufunc("multiply", a, b)
-Base.:/(a::DaskArray, b::Number) = apply_ufunc("true_divide", a, b)
+# Operators outside broadcasting, where Julia defines them for arrays (same sizes required).
+function same_size(op, a, b)
+    size(a) == size(b) || throw(DimensionMismatch(
+        "dimensions must match: a has dims $(axes(a)), b has dims $(axes(b)), mismatch at " *
+        "$(findfirst(d -> size(a, d) != size(b, d), 1:max(ndims(a), ndims(b))))"))
+    broadcast_call(op, a, b)
+end
+Base.:+(a::DaskArray, b::DaskArray) = same_size(+, a, b)
+Base.:-(a::DaskArray, b::DaskArray) = same_size(-, a, b)
+Base.:+(a::DaskArray, b::AbstractArray) = same_size(+, a, lower(b))
+Base.:+(a::AbstractArray, b::DaskArray) = same_size(+, lower(a), b)
+Base.:-(a::DaskArray, b::AbstractArray) = same_size(-, a, lower(b))
+Base.:-(a::AbstractArray, b::DaskArray) = same_size(-, lower(a), b)
+Base.:-(a::DaskArray) = broadcast_call(-, a)
+Base.:*(a::DaskArray, b::Number) = broadcast_call(*, a, b)
+Base.:*(a::Number, b::DaskArray) = broadcast_call(*, a, b)
+Base.:/(a::DaskArray, b::Number) = broadcast_call(/, a, b)

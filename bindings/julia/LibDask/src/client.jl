@@ -56,10 +56,25 @@ function Client(; threads::Integer = 0, memory_limit = nothing, spill_dir = noth
     # Host tasks (Julia functions) queue in the library; it signals this condition and a
     # Julia task runs them. The runner holds the client weakly, so it can be collected.
     check(CAPI.dask_client_set_host_notify(client, UV_ASYNC_SEND[], client.wake.handle))
-    wr = WeakRef(client)
-    wake = client.wake
-    @async host_loop(wr, wake)
+    register_client(client)
+    start_host_loop(WeakRef(client), client.wake)
     client
+end
+
+@noinline start_host_loop(wr, wake) = (@async host_loop(wr, wake); nothing)
+
+"""
+    Client(f; kwargs...)
+
+Runs `f(client)` with a new client and closes it afterwards: `Client() do c … end`.
+"""
+function Client(f::Function; kwargs...)
+    c = Client(; kwargs...)
+    try
+        f(c)
+    finally
+        close(c)
+    end
 end
 
 function host_loop(wr::WeakRef, wake::Base.AsyncCondition)
@@ -69,12 +84,36 @@ function host_loop(wr::WeakRef, wake::Base.AsyncCondition)
         catch
             return # closed with the client
         end
-        c = wr.value
-        (c === nothing || !isopen(c)) && return
-        run_host_tasks(c)
-        c = nothing
+        run_queued(wr) || return
         drain_released()
     end
+end
+
+# The client is held only inside this call: a reference left in the loop's own frame would
+# stay rooted while the loop waits, and the client would never be finalised.
+@noinline function run_queued(wr::WeakRef)
+    c = wr.value
+    (c === nothing || !isopen(c)) && return false
+    run_host_tasks(c)
+    true
+end
+
+# Every open client, weakly: a host task that waits runs the queued host tasks itself.
+const CLIENTS = WeakRef[]
+
+function register_client(c::Client)
+    filter!(w -> w.value !== nothing, CLIENTS)
+    push!(CLIENTS, WeakRef(c))
+end
+
+"""Runs the host tasks queued in every open client; the number run."""
+function run_all_host_tasks()
+    n = 0
+    for w in copy(CLIENTS)
+        c = w.value
+        c isa Client && isopen(c) && (n += run_host_tasks(c))
+    end
+    n
 end
 
 """Runs the Julia host tasks queued in `c` (normally done by the client's own Julia task)."""

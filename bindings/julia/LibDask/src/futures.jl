@@ -43,6 +43,7 @@ end
 """Suspends the calling Julia task until `f` is done; other tasks run meanwhile."""
 function wait_done(f::Future)
     isready(f) && return nothing
+    HOST_DEPTH[] > 0 && return wait_running_host_tasks(f)
     cond = Base.AsyncCondition()
     st = CAPI.dask_future_add_done_callback(f, UV_ASYNC_SEND[], cond.handle)
     if st != CAPI.DASK_OK
@@ -66,10 +67,25 @@ end
 
 Base.wait(f::Future) = wait_done(f)
 
+# A host task waiting on a future: the tasks it waits for may be host tasks queued behind it,
+# so it runs them itself, and polls (other Julia tasks run during the sleeps).
+function wait_running_host_tasks(f::Future)
+    pause = 0.0005
+    while !isready(f)
+        if run_all_host_tasks() > 0
+            pause = 0.0005
+        else
+            sleep(pause)
+            pause = min(2pause, 0.01)
+        end
+    end
+    nothing
+end
+
 """The task's result as a Julia value (arrays are wrapped, not copied)."""
 function Base.fetch(f::Future)
     wait_done(f)
-    v = out_ptr(o -> CAPI.dask_future_result(f, -1.0, o), dask_value)
+    v = julia_errors(() -> out_ptr(o -> CAPI.dask_future_result(f, -1.0, o), dask_value))
     from_value(v; owned = true)
 end
 
@@ -78,5 +94,6 @@ function Base.show(io::IO, f::Future)
     st = Ref{UInt32}(0)
     check(CAPI.dask_future_status(f, st))
     names = ("pending", "running", "finished", "error", "cancelled")
-    print(io, "Future(", repr(key(f)), ", ", get(names, Int(st[]) + 1, "unknown"), ")")
+    i = Int(st[]) + 1
+    print(io, "Future(", repr(key(f)), ", ", 1 <= i <= length(names) ? names[i] : "unknown", ")")
 end

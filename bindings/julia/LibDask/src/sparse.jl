@@ -104,3 +104,34 @@ end
 function wrap_sparse_value(v::Ptr{dask_value})
     DaskArray(out_ptr(o -> CAPI.dask_array_from_value(v, C_NULL, o), dask_array))
 end
+
+"""Number of stored entries (computing chunked sparse blocks first)."""
+function SparseArrays.nnz(x::DaskArray)
+    c = as_coo(x)
+    n = Ref{Csize_t}(0)
+    check(CAPI.dask_sparse_info(c, n, C_NULL, C_NULL))
+    Int(n[])
+end
+
+"""
+    tensordot(a, b, dims_a, dims_b) -> DaskArray
+
+Contracts Julia dims `dims_a` of `a` with `dims_b` of `b` (sparse or dense, lazy): the
+result's dims are `a`'s free dims, then `b`'s. Like `numpy.tensordot` with Julia's dims.
+"""
+function tensordot(a::DaskArray, b::DaskArray, dims_a, dims_b)
+    da, db = Tuple(dims_a), Tuple(dims_b)
+    length(da) == length(db) || throw(DimensionMismatch("tensordot: $(length(da)) dims of a, $(length(db)) of b"))
+    for (i, j) in zip(da, db)
+        size(a, i) == size(b, j) || throw(DimensionMismatch(
+            "tensordot: dim $i of a has length $(size(a, i)), dim $j of b $(size(b, j))"))
+    end
+    # A computed sparse array joins a chunked one as a chunked sparse array of one block.
+    chunked(x) = kind(x) === :sparse ? rechunk(x, size(x)) : x
+    a, b = chunked(a), chunked(b)
+    # Julia's result dims (free of a, then free of b) reversed are the library's (free of b
+    # reversed, then free of a reversed): contract b with a on the library's axes.
+    axes_b = Csize_t[ndims(b) - j for j in db]
+    axes_a = Csize_t[ndims(a) - i for i in da]
+    DaskArray(out_ptr(o -> CAPI.dask_array_tensordot(b, a, axes_b, axes_a, length(axes_a), o), dask_array))
+end

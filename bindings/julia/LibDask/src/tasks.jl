@@ -29,18 +29,26 @@ function register_op(name::AbstractString, f::Ptr{Cvoid}; ctx::Ptr{Cvoid} = C_NU
 end
 
 const JULIA_CALL = Ref{UInt32}(0)
+# How many host tasks are running (nested): a wait inside one must run the others itself,
+# since the client's runner is busy running it.
+const HOST_DEPTH = Ref(0)
 
 # Runs a Julia host task: inputs[1] is the function, the rest its arguments.
 function host_call(::Ptr{Cvoid}, inputs::Ptr{Ptr{dask_value}}, n::Csize_t,
                    output::Ptr{Ptr{dask_value}})::Int32
     try
         args = Any[from_value(unsafe_load(inputs, i); owned = false) for i in 1:n]
-        r = args[1](args[2:end]...)
+        HOST_DEPTH[] += 1
+        r = try
+            args[1](args[2:end]...)
+        finally
+            HOST_DEPTH[] -= 1
+        end
         unsafe_store!(output, to_value(r))
         return CAPI.DASK_OK
     catch e
         # No exception may leave a C callback: the message is made safe for a C string.
-        CAPI.dask_error_set(replace(sprint(showerror, e), '\0' => ' '))
+        CAPI.dask_error_set(stash_exception(e))
         return CAPI.DASK_ERR_TASK
     end
 end
