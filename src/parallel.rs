@@ -42,7 +42,9 @@ thread_local! {
     static CANCEL: Cell<*const AtomicBool> = const { Cell::new(std::ptr::null()) };
 }
 
-static DEFAULT: RwLock<Option<Weak<dyn Lanes>>> = RwLock::new(None);
+/// The pool for parallel work started outside any pool, with the process it runs in (a
+/// forked child has no such threads: its work then runs serially).
+static DEFAULT: RwLock<Option<(u32, Weak<dyn Lanes>)>> = RwLock::new(None);
 
 /// Makes `lanes` the pool of the calling thread (a pool's worker, the spiller) until changed.
 pub(crate) fn set_thread_lanes(lanes: Option<Arc<dyn Lanes>>) {
@@ -51,13 +53,17 @@ pub(crate) fn set_thread_lanes(lanes: Option<Arc<dyn Lanes>>) {
 
 /// Makes `lanes` the pool of threads that have none of their own (the newest client's).
 pub(crate) fn set_default_lanes(lanes: Weak<dyn Lanes>) {
-    *DEFAULT.write() = Some(lanes);
+    *DEFAULT.write() = Some((crate::runtime::fork::current(), lanes));
 }
 
 fn current_lanes() -> Option<Arc<dyn Lanes>> {
-    LANES
-        .with(|l| l.borrow().clone())
-        .or_else(|| DEFAULT.read().as_ref().and_then(Weak::upgrade))
+    LANES.with(|l| l.borrow().clone()).or_else(|| {
+        DEFAULT
+            .read()
+            .as_ref()
+            .filter(|(pid, _)| *pid == crate::runtime::fork::current())
+            .and_then(|(_, lanes)| lanes.upgrade())
+    })
 }
 
 /// Threads available to parallel work from this thread (1 with no pool).

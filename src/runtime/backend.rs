@@ -37,6 +37,8 @@ pub(crate) struct LocalBackend {
     exec: Arc<dyn Executor>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     n_threads: usize,
+    /// The process whose threads these are (see `runtime::fork`).
+    pid: u32,
 }
 
 impl LocalBackend {
@@ -73,6 +75,7 @@ impl LocalBackend {
             exec,
             threads: Mutex::new(threads),
             n_threads: n,
+            pid: super::fork::current(),
         })
     }
 
@@ -86,6 +89,12 @@ impl LocalBackend {
 
 impl Drop for LocalBackend {
     fn drop(&mut self) {
+        if self.pid != super::fork::current() {
+            // A forked child's copy: its threads never existed here, and a lock one of them
+            // held at the fork would stay held. Leave everything as it is.
+            std::mem::forget(std::mem::take(&mut *self.threads.get_mut()));
+            return;
+        }
         self.pool.shut_down();
         // Cancel before joining: a task waiting inside the pool on pending work then returns,
         // so its thread can exit.

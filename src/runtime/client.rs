@@ -22,6 +22,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Client {
     backend: Arc<dyn Backend>,
+    /// The process that started the runtime (see `fork`).
+    pid: u32,
 }
 
 impl Client {
@@ -29,6 +31,7 @@ impl Client {
     pub fn new(config: Config) -> Result<Client> {
         Ok(Client {
             backend: Arc::new(LocalBackend::start(config)?),
+            pid: super::fork::current(),
         })
     }
 
@@ -40,6 +43,7 @@ impl Client {
     /// Computes the tasks of `graph` needed for `outputs` (the rest is culled) and returns one
     /// future per output. Errors (cycle, missing key, bad output) come before anything runs.
     pub fn compute(&self, graph: Graph, outputs: &[TaskId]) -> Result<Vec<Future>> {
+        self.check_process()?;
         self.backend.compute(graph.lower(outputs)?)
     }
 
@@ -54,6 +58,7 @@ impl Client {
         outputs: &[TaskId],
         window: usize,
     ) -> Result<Vec<Future>> {
+        self.check_process()?;
         let mut plan = graph.lower(outputs)?;
         plan.pace = Some(window);
         self.backend.compute(plan)
@@ -68,6 +73,7 @@ impl Client {
 
     /// Puts `value` into the store once; tasks given the future read it by reference.
     pub fn scatter(&self, value: impl Into<Arc<Value>>) -> Result<Future> {
+        self.check_process()?;
         self.backend.scatter(value.into())
     }
 
@@ -81,6 +87,7 @@ impl Client {
         shared: &[Future],
         progress: Option<ProgressFn>,
     ) -> Result<Vec<Future>> {
+        self.check_process()?;
         let outputs: Vec<u32> = (0..items.len() as u32).collect();
         let nodes = items
             .into_iter()
@@ -101,6 +108,11 @@ impl Client {
             progress,
             pace: None,
         })
+    }
+
+    /// Fails in a forked child: this client's threads are in its parent.
+    pub fn check_process(&self) -> Result<()> {
+        super::fork::check(self.pid, "client")
     }
 
     /// Runs up to `max` queued host tasks on the calling thread (for hosts that poll from an

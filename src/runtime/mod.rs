@@ -6,6 +6,7 @@ mod backend;
 mod capture;
 mod client;
 mod config;
+pub(crate) mod fork;
 mod graph;
 mod local;
 mod op;

@@ -6,6 +6,8 @@
  */
 #include "harness.h"
 
+#include <sys/wait.h>
+
 #include <pthread.h>
 
 static pthread_t main_thread;
@@ -1152,6 +1154,74 @@ static void test_progress_removed(const dask_client *c) {
     CHECK(atomic_load(&p.calls) == 0, "a removed progress callback is not called (%ld)", atomic_load(&p.calls));
 }
 
+/* fork() after computing: the child has none of the client's threads. Using the parent's
+ * client or waiting on its futures there fails at once with a clear error (never a hang),
+ * freeing them returns, and a new client in the child computes. The child reports through its
+ * exit code; the parent gives it 60 s. */
+static int fork_child(const dask_client *c, const dask_future *pending, const dask_future *done) {
+    int bad = 0;
+    int64_t xs[2] = {5, 6};
+    dask_value *v = int_value(1);
+    dask_arg a = arg_value(v);
+    dask_future *f = NULL;
+    dask_status st = dask_client_submit(c, op_mix, &a, 1, &f);
+    if (st != DASK_ERR_INVALID_HANDLE || strstr(dask_last_error_message(), "fork") == NULL) bad |= 1;
+    dask_value *r = NULL;
+    st = dask_future_result(pending, -1.0, &r); /* would wait forever for a thread not here */
+    if (st == DASK_OK || strstr(dask_last_error_message(), "fork") == NULL) bad |= 2;
+    int64_t x = 0;
+    if (dask_future_result(done, -1.0, &r) != DASK_OK || dask_value_as_i64(r, &x) != DASK_OK ||
+        x != mix_seq(xs, 2))
+        bad |= 4; /* a finished result is plain memory: still readable */
+    dask_value_free(r);
+    dask_client *mine = new_client(2);
+    dask_future *g = mine ? submit_ints(mine, op_mix, xs, 2) : NULL;
+    r = NULL;
+    if (g == NULL || dask_future_result(g, -1.0, &r) != DASK_OK || dask_value_as_i64(r, &x) != DASK_OK ||
+        x != mix_seq(xs, 2))
+        bad |= 8;
+    dask_value_free(r);
+    dask_future_free(g);
+    dask_client_free(mine);
+    dask_value_free(v);
+    dask_client_free((dask_client *)c); /* the parent's copy: returns without joining */
+    return bad;
+}
+
+static void test_fork(void) {
+    dask_client *c = new_client(2);
+    int64_t xs[2] = {5, 6};
+    dask_future *done = submit_ints(c, op_mix, xs, 2);
+    CHECK(result_i64(done) == mix_seq(xs, 2), "computed before the fork");
+    int gate = new_gate();
+    int64_t g = gate;
+    dask_future *pending = submit_ints(c, op_gate, &g, 1);
+    while (!atomic_load(&gate_started[gate])) sleep_ms(0.2);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) _exit(fork_child(c, pending, done));
+    CHECK(pid > 0, "fork");
+    int status = 0;
+    pid_t got = 0;
+    for (int i = 0; i < 600 && got == 0; ++i) {
+        got = waitpid(pid, &status, WNOHANG);
+        if (got == 0) sleep_ms(100);
+    }
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    CHECK(got == pid, "the forked child finished (it did not hang)");
+    CHECK(got == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "in the child: the parent's client and futures fail clearly, a new client works (code %d)",
+          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    atomic_store(&gate_open[gate], 1);
+    CHECK(result_i64(pending) == gate, "the parent is unaffected");
+    dask_future_free(pending);
+    dask_future_free(done);
+    dask_client_free(c);
+}
+
 int main(void) {
     main_thread = pthread_self();
     watchdog(small_mode() ? 900 : 120);
@@ -1182,6 +1252,7 @@ int main(void) {
           "no release callback ran twice (%d, %d)", atomic_load(&opaque_released), atomic_load(&wrap_released));
     test_memory_stats();
     test_nested_wait();
+    test_fork();
     fprintf(stderr, "  test_runtime: %.2f s\n", now_s() - t0);
     return test_finish();
 }

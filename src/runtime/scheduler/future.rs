@@ -67,6 +67,9 @@ impl Future {
         if self.cell.is_terminal() {
             return true;
         }
+        if self.forked().is_err() {
+            return false; // nothing will ever run it here: never wait (`result` says why)
+        }
         // The executor that runs the task decides how a thread waits for it (a pool thread
         // runs other pool work meanwhile, a host thread runs host tasks). A paced run does
         // not hold back what the waited-on node needs.
@@ -83,6 +86,11 @@ impl Future {
         self.outcome()
     }
 
+    /// Fails in a forked child of the process that runs this task (see `runtime::fork`).
+    fn forked(&self) -> Result<()> {
+        crate::runtime::fork::check(self.cell.run.pid, "future")
+    }
+
     /// Like [`result`](Self::result), giving up after `timeout` with [`Error::Timeout`].
     pub fn result_timeout(&self, timeout: Duration) -> Result<Arc<Value>> {
         if !self.wait_timeout(timeout) {
@@ -92,6 +100,9 @@ impl Future {
     }
 
     fn outcome(&self) -> Result<Arc<Value>> {
+        if !self.cell.is_terminal() {
+            self.forked()?;
+        }
         match self.cell.outcome() {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => Err(Error::Task(e)),

@@ -122,6 +122,8 @@ pub(crate) struct Run {
     dep_offsets: Box<[u32]>,
     dependents: Box<[u32]>,
     progress: Option<Progress>,
+    /// The process the run's executor lives in (see `runtime::fork`).
+    pub(crate) pid: u32,
 }
 
 /// A reference to one node of a run.
@@ -270,6 +272,7 @@ impl Run {
             dep_offsets: offsets.into_boxed_slice(),
             dependents: dependents.into_boxed_slice(),
             progress: progress.map(|p| Progress::new(n, p)),
+            pid: crate::runtime::fork::current(),
         });
         exec.register_run(&run);
         let futures = outputs
@@ -355,6 +358,7 @@ impl Run {
             dep_offsets: vec![0, 0].into_boxed_slice(),
             dependents: Box::new([]),
             progress: None,
+            pid: crate::runtime::fork::current(),
         });
         Future::new(Cell { run, idx: 0 })
     }
