@@ -64,12 +64,6 @@
 // `dask_client_run_host_tasks`), never on a pool thread. For Julia and R functions.
 #define DASK_OP_HOST 1
 
-// The missing logical (and int32) value: R's `NA_LOGICAL` / `NA_INTEGER`.
-#define NA INT32_MIN
-
-// R's `NA_real_` bit pattern.
-#define R_NA_F64 (9218868437227405312 | (uint64_t)R_NA_PAYLOAD)
-
 // An array: lazy and chunked (the usual kind), a dense block (a ufunc result on dense
 // inputs), or an object of a kind registered from C. Opaque; immutable (operations return
 // new arrays), so it may be shared between threads.

@@ -13,13 +13,15 @@ use super::loops::{binary_loop, unary_loop, BinaryOp, Elem, UnaryOp, B8};
 use super::registry::{Loop, Ufunc};
 use crate::value::{DType, Element};
 
-/// The missing logical (and int32) value: R's `NA_LOGICAL` / `NA_INTEGER`.
+/// The missing logical (and int32) value: R's `NA_LOGICAL` / `NA_INTEGER` (C: `INT32_MIN`).
+/// cbindgen:ignore
 pub const NA: i32 = i32::MIN;
 
 /// The low word of R's `NA_real_` (a NaN with this payload).
 const R_NA_PAYLOAD: u32 = 1954;
 
 /// R's `NA_real_` bit pattern.
+/// cbindgen:ignore
 pub const R_NA_F64: u64 = 0x7FF0_0000_0000_0000 | R_NA_PAYLOAD as u64;
 
 /// Element types with a missing value.
