@@ -142,6 +142,16 @@ pub(super) fn builtins() -> Vec<Ufunc> {
     where_for!(B8, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
     v.push(make("where", 3, None, where_loops));
     v.extend(super::kleene::ufuncs());
+    // `checked_integral(x, lo, hi)`: x, failing unless a whole number in [lo, hi).
+    v.push(make(
+        "checked_integral",
+        3,
+        None,
+        vec![
+            Loop::rust(&[DType::Float32; 4], checked_integral_loop::<f32>),
+            Loop::rust(&[DType::Float64; 4], checked_integral_loop::<f64>),
+        ],
+    ));
     // `checked_nan(y, a, b)`: y, failing where a function made NaN out of numbers a, b.
     v.push(make(
         "checked_nan",

@@ -19,6 +19,8 @@ pub enum Fault {
     NegativePower,
     /// A real function given a number outside its domain (NaN out of numbers in).
     Domain,
+    /// A float that is not a whole number within the target integer type's range.
+    Inexact,
 }
 
 impl Fault {
@@ -29,6 +31,7 @@ impl Fault {
             Fault::DivideOverflow => "integer division overflow",
             Fault::NegativePower => "integer to a negative power",
             Fault::Domain => "argument outside the function's real domain (NaN from numbers)",
+            Fault::Inexact => "value not exactly representable in the integer type",
         }
     }
 }

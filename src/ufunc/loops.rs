@@ -367,6 +367,36 @@ pub unsafe fn checked_nan_loop<T: Elem + Float>(
     }
 }
 
+/// `checked_integral(x, lo, hi)`: `x`, faulting (`Fault::Inexact`) unless it is a whole
+/// number with `lo <= x < hi`, so that the conversion to an integer type spanning
+/// `[lo, hi)` that follows is exact (Julia's `Int.(x)` and `round.(Int, x)` raise
+/// `InexactError` otherwise; a plain cast would give some number).
+///
+/// # Safety
+/// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
+pub unsafe fn checked_integral_loop<T: Elem + Float>(
+    args: &[*mut u8],
+    n: usize,
+    steps: &[isize],
+    _: *const c_void,
+) {
+    let mut faulted = false;
+    for i in 0..n as isize {
+        // SAFETY: per the contract, element i of each argument is valid.
+        unsafe {
+            let x = *(args[0].byte_offset(i * steps[0]) as *const T);
+            let lo = *(args[1].byte_offset(i * steps[1]) as *const T);
+            let hi = *(args[2].byte_offset(i * steps[2]) as *const T);
+            let whole = T::map(x, f64::trunc) == x;
+            faulted |= !(whole && lo <= x && x < hi);
+            *(args[3].byte_offset(i * steps[3]) as *mut T) = x;
+        }
+    }
+    if faulted {
+        super::fault::raise(super::fault::Fault::Inexact);
+    }
+}
+
 // C's fmod: the remainder with the sign of the dividend (Rust's `%` on floats).
 binary_op!(Fmod, Float, T, |a, b| T::map2(a, b, |x, y| x % y));
 binary_op!(Copysign, Float, T, |a, b| T::map2(a, b, f64::copysign));
