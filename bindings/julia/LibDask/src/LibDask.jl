@@ -36,6 +36,7 @@ include("promotion.jl")
 include("reductions.jl")
 include("linalg.jl")
 include("indexing.jl")
+include("joins.jl")
 include("sparse.jl")
 
 function __init__()

@@ -30,13 +30,40 @@ function DaskArray(p::Ptr{dask_array}; persisted::Bool = false)
     DaskArray{eltype_of(dt[]),N}(h, NTuple{N,Int}(reverse(Int.(shape[1:N]))), persisted)
 end
 
-"""Library block shape (reversed) from Julia chunks: an Int, a tuple, or `nothing` (auto)."""
+"""Library block shape (reversed) from Julia chunks: an Int, a tuple (-1 or `:` for a whole
+dimension), or `nothing` (auto)."""
 function lib_chunks(chunks, dims)
     chunks === nothing && return C_NULL
     c = chunks isa Integer ? ntuple(_ -> Int(chunks), length(dims)) : Tuple(chunks)
     length(c) == length(dims) || throw(DaskError(CAPI.DASK_ERR_SHAPE,
         "chunks $(c) do not match the $(length(dims)) dimensions"))
+    c = map(c, Tuple(dims)) do k, n
+        k isa Colon || k == -1 ? max(n, 1) :
+        k isa Integer && k > 0 ? Int(k) :
+        throw(DaskError(CAPI.DASK_ERR_SHAPE, "chunk size $k: a positive size, -1 or `:` (whole dimension)"))
+    end
     Csize_t[reverse(c)...]
+end
+
+irregular(chunks) = chunks isa Tuple && any(c -> c isa AbstractVector, chunks)
+
+"""`x` cut into the irregular blocks `chunks` (a list of block sizes per dimension, or one
+size, -1 or `:`), as dask's `chunks=((3, 3, 1), (2, 5))`: slices joined per dimension."""
+function irregular_chunks(x::DaskArray, chunks)
+    length(chunks) == ndims(x) || throw(DaskError(CAPI.DASK_ERR_SHAPE,
+        "chunks $(chunks) do not match the $(ndims(x)) dimensions"))
+    regular = map((c, n) -> c isa AbstractVector ? max(n, 1) : c, chunks, size(x))
+    x = rechunk(x, regular)
+    for (d, c) in enumerate(chunks)
+        c isa AbstractVector || continue
+        sum(c) == size(x, d) && all(>(0), c) || throw(DaskError(CAPI.DASK_ERR_SHAPE,
+            "chunks $(c) of dimension $d do not add up to its length $(size(x, d))"))
+        stops = cumsum(c)
+        pieces = [index(x, ntuple(k -> k == d ? (s - len + 1:s) : Colon(), ndims(x))...)
+                  for (s, len) in zip(stops, c)]
+        x = length(pieces) == 1 ? pieces[1] : cat(pieces...; dims = d)
+    end
+    x
 end
 
 """
@@ -46,6 +73,7 @@ A chunked array over `A`'s memory, without copying (`A` stays rooted while the l
 uses it). `chunks`: block size per dimension (an Int for all), or `nothing` for ~128 MiB.
 """
 function DaskArray(a::Array{T}; chunks = nothing) where {T}
+    irregular(chunks) && return irregular_chunks(DaskArray(a), chunks)
     v = lend(a)
     try
         c = lib_chunks(chunks, size(a))
@@ -58,6 +86,7 @@ DaskArray(a::AbstractArray; chunks = nothing) = DaskArray(collect(a); chunks = c
 DaskArray(x::DaskArray; chunks = nothing) = chunks === nothing ? x : rechunk(x, chunks)
 
 function rechunk(x::DaskArray, chunks)
+    irregular(chunks) && return irregular_chunks(x, chunks)
     c = lib_chunks(chunks, size(x))
     DaskArray(out_ptr(o -> CAPI.dask_array_rechunk(x, c, o), dask_array))
 end
@@ -88,6 +117,10 @@ function filled(T, dims, chunks, value)
 end
 
 Base.zeros(::Type{DaskArray{T}}, dims::Integer...; chunks = nothing) where {T} = filled(T, dims, chunks, 0)
+Base.zeros(::Type{DaskArray{T}}, dims::Tuple{Vararg{Integer}}; chunks = nothing) where {T} = filled(T, dims, chunks, 0)
+Base.zeros(::Type{DaskArray}, dims::Tuple{Vararg{Integer}}; chunks = nothing) = filled(Float64, dims, chunks, 0)
+Base.ones(::Type{DaskArray{T}}, dims::Tuple{Vararg{Integer}}; chunks = nothing) where {T} = filled(T, dims, chunks, 1)
+Base.ones(::Type{DaskArray}, dims::Tuple{Vararg{Integer}}; chunks = nothing) = filled(Float64, dims, chunks, 1)
 Base.zeros(::Type{DaskArray}, dims::Integer...; chunks = nothing) = filled(Float64, dims, chunks, 0)
 Base.ones(::Type{DaskArray{T}}, dims::Integer...; chunks = nothing) where {T} = filled(T, dims, chunks, 1)
 Base.ones(::Type{DaskArray}, dims::Integer...; chunks = nothing) = filled(Float64, dims, chunks, 1)
@@ -105,6 +138,14 @@ function Base.rand(::Type{DaskArray}, dims::Integer...; chunks = nothing, seed::
     DaskArray(out_ptr(o -> CAPI.dask_array_random_uniform(UInt64(seed), 0.0, 1.0, length(dims),
                                                           shape, c, o), dask_array))
 end
+
+"""`rand(DaskArray{T}, dims...)`: uniform numbers of a float type `T` (made as Float64,
+converted block by block)."""
+function Base.rand(::Type{DaskArray{T}}, dims::Integer...; chunks = nothing, seed::Integer = 0) where {T<:AbstractFloat}
+    x = rand(DaskArray, dims...; chunks = chunks, seed = seed)
+    T === Float64 ? x : astype(x, T)
+end
+Base.rand(::Type{DaskArray}, dims::Tuple{Vararg{Integer}}; kwargs...) = rand(DaskArray, dims...; kwargs...)
 
 """Standard normal Float64 numbers, like `rand(DaskArray, ...)`."""
 function Base.randn(::Type{DaskArray}, dims::Integer...; chunks = nothing, seed::Integer = 0)
@@ -153,6 +194,15 @@ function task_count(x::DaskArray)
 end
 
 Base.copy(x::DaskArray) = x
+Base.Matrix(x::DaskArray{T,2}) where {T} = collect(x)
+Base.Vector(x::DaskArray{T,1}) where {T} = collect(x)
+Base.Array{T}(x::DaskArray) where {T} = convert(Array{T}, collect(x))
+Base.Array{T,N}(x::DaskArray{S,N}) where {T,S,N} = convert(Array{T,N}, collect(x))
+# DaskArrays are immutable: `similar` gives the mutable Julia array a result would fill.
+Base.similar(x::DaskArray{T}, ::Type{S} = T, dims::Dims = size(x)) where {T,S} = Array{S}(undef, dims)
+Base.isapprox(x::DaskArray, y::AbstractArray; kwargs...) = isapprox(collect(x), y; kwargs...)
+Base.isapprox(x::AbstractArray, y::DaskArray; kwargs...) = isapprox(x, collect(y); kwargs...)
+Base.isapprox(x::DaskArray, y::DaskArray; kwargs...) = isapprox(collect(x), collect(y); kwargs...)
 """Bytes of the elements (of the dense form, for a sparse array: see `nnz`)."""
 function nbytes(x::DaskArray)
     n = Ref{Csize_t}(0)

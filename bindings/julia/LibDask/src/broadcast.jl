@@ -75,6 +75,7 @@ end
 lower(x::DaskArray) = x
 lower(x::Number) = x
 lower(x::Base.RefValue) = lower(x[])
+lower(x::Type) = x # round.(Int, x)
 lower(x::Array) = DaskArray(x)
 lower(x::AbstractArray) = DaskArray(collect(x))
 lower(x) = throw(DaskError(CAPI.DASK_ERR_DTYPE, "a $(typeof(x)) cannot be broadcast with a DaskArray"))
@@ -85,8 +86,13 @@ function lower(@nospecialize(bc::Broadcast.Broadcasted))
         return literal_power(lower(bc.args[2]), lower_val(bc.args[3]))
     end
     args = map(lower, bc.args)
-    if f isa Type && f <: Number # Float32.(x)
-        return astype(only(args), f)
+    if f isa Type && f <: Number # Float32.(x), Int.(x)
+        return convert_exact(only(args), f)
+    elseif any(g -> g === f, ROUNDINGS) && length(args) == 2 && args[1] isa Type # round.(Int, x)
+        return round_to(f, args[1], args[2])
+    elseif f === clamp && length(args) == 3
+        R = result_type(f, args)
+        return to_type(broadcast_call(min, broadcast_call(max, args[1], args[2]), args[3]), R)
     elseif f === ifelse
         return where_(args...)
     elseif f === identity

@@ -158,5 +158,6 @@ function memory_stats(client::Client = default_client())
     check(CAPI.dask_client_memory_stats(client, s, sizeof(dask_memory_stats)))
     x = s[]
     names = filter(!=(:struct_size), fieldnames(dask_memory_stats))
-    NamedTuple{names}(Tuple(getfield(x, f) for f in names))
+    # Counts and bytes as plain Ints (UInt64 would print in hex).
+    NamedTuple{names}(Tuple(getfield(x, f) isa Unsigned ? Int(getfield(x, f)) : getfield(x, f) for f in names))
 end

@@ -49,6 +49,8 @@ function julia_exception(e::DaskError)
         return DivideError()
     elseif occursin("integer to a negative power", e.message)
         return DomainError("x^y", "Cannot raise an integer x to a negative power y.")
+    elseif occursin("not exactly representable in the integer type", e.message)
+        return InexactError(:convert, Integer, e.message)
     elseif occursin("outside the function's real domain", e.message)
         return DomainError("x", "a real function was given an argument outside its domain " *
                                 "(it would be complex or undefined): $(e.message)")

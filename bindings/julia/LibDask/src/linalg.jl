@@ -21,3 +21,30 @@ end
 Base.permutedims(x::DaskArray{T,2}) where {T} = permutedims(x, (2, 1))
 Base.transpose(x::DaskArray{<:Real,2}) = permutedims(x, (2, 1))
 Base.adjoint(x::DaskArray{<:Real,2}) = permutedims(x, (2, 1))
+
+"""The p-norm of all elements (as `norm` of the collected array; p = 2 scales by the
+largest magnitude first, as LinearAlgebra does, so it neither overflows nor underflows)."""
+function LinearAlgebra.norm(x::DaskArray, p::Real = 2)
+    isempty(x) && return float(zero(eltype(x)))
+    if p == 2
+        m = maximum(abs, x)
+        (iszero(m) || !isfinite(m)) && return float(m)
+        return m * sqrt(sum(abs2, x ./ m))
+    elseif p == 1
+        return float(sum(abs, x))
+    elseif p == Inf
+        return float(maximum(abs, x))
+    elseif p == -Inf
+        return float(minimum(abs, x))
+    elseif p == 0
+        return float(count(!iszero, x))
+    end
+    float(sum(broadcast_call(^, broadcast_call(abs, x), p)))^(1 / p)
+end
+
+function LinearAlgebra.dot(x::DaskArray, y::DaskArray)
+    length(x) == length(y) || throw(DimensionMismatch("dot product arguments have lengths $(length(x)) and $(length(y))"))
+    sum(broadcast_call(*, vec(x), vec(y)))
+end
+LinearAlgebra.dot(x::DaskArray, y::AbstractArray) = dot(x, DaskArray(collect(y)))
+LinearAlgebra.dot(x::AbstractArray, y::DaskArray) = dot(DaskArray(collect(x)), y)

@@ -208,3 +208,33 @@ function shift(@nospecialize(f), @nospecialize(x), @nospecialize(n), R)
     backward = apply_ufunc(name(other), x, clamp_count(apply_ufunc("negative", n)))
     where_(apply_ufunc("less", n, 0), backward, forward)
 end
+
+"""`T.(x)`: Julia's conversion, exact or an InexactError (a float to an integer type must be
+a whole number in range; an integer must fit), never a wrapped or saturated value."""
+function convert_exact(@nospecialize(x), ::Type{T}) where {T}
+    x isa Number && return T(x)
+    S = elt(x)
+    (T <: AbstractFloat || S === T || !(T <: Integer)) && return to_type(x, T)
+    lo, hi = T === Bool ? (0.0, 2.0) : (Float64(typemin(T)), Float64(typemax(T)) + 1)
+    if S <: AbstractFloat
+        checked = apply_ufunc("checked_integral", x, S(lo), S(hi))
+        return T === Bool ? apply_ufunc("not_equal", checked, 0) : astype(checked, T)
+    end
+    # Integers: the check runs on a float copy (exact for the range test) and joins the
+    # result as an added zero, so the exact integer values pass through untouched.
+    typemin(S) >= lo && Float64(typemax(S)) < hi && return to_type(x, T) # always fits
+    ok = apply_ufunc("checked_integral", astype(x, Float64), lo, hi)
+    zero_if_ok = astype(apply_ufunc("multiply", ok, 0.0), T === Bool ? Int8 : T)
+    T === Bool && return apply_ufunc("not_equal", apply_ufunc("add", x, zero_if_ok), 0)
+    apply_ufunc("add", astype(x, T), zero_if_ok)
+end
+
+const ROUNDING_UFUNCS = IdDict{Any,String}(round => "rint", floor => "floor", ceil => "ceil",
+                                           trunc => "trunc")
+
+"""`round.(T, x)` (and floor, ceil, trunc): rounded, then converted exactly to `T`."""
+function round_to(f, ::Type{T}, @nospecialize(x)) where {T}
+    x isa Number && return f(T, x)
+    elt(x) <: AbstractFloat || return convert_exact(x, T)
+    convert_exact(apply_ufunc(ROUNDING_UFUNCS[f], x), T)
+end

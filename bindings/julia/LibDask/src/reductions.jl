@@ -58,3 +58,45 @@ function Base.count(pred, x::DaskArray; dims = :)
     end
     reduction(m, CAPI.DASK_REDUCE_COUNT_NONZERO, dims)
 end
+
+# Reductions of a mapped function: sum(abs2, x) is one fused pass, as sum(abs2.(x)).
+for red in (:sum, :prod, :maximum, :minimum, :any, :all)
+    @eval Base.$red(f::Function, x::DaskArray; dims = :) = $red(broadcast_call(f, x); dims = dims)
+end
+Statistics.mean(f::Function, x::DaskArray) = mean(broadcast_call(f, x))
+
+"""`map(f, xs...)` over same-sized DaskArrays: `f.(xs...)` (a function the library maps)."""
+function Base.map(f, x::DaskArray, ys::DaskArray...)
+    all(y -> size(y) == size(x), ys) || throw(DimensionMismatch("map over arrays of sizes $(map(size, (x, ys...)))"))
+    broadcast_call(f, x, ys...)
+end
+
+Base.extrema(x::DaskArray; dims = :) = dims === Colon() ? (minimum(x), maximum(x)) :
+    map(tuple, collect(minimum(x; dims = dims)), collect(maximum(x; dims = dims)))
+
+"""`argmax`/`argmin` as Julia gives them: a linear index for vectors, a CartesianIndex
+otherwise; NaN is the largest (and the first NaN wins), ties go to the first."""
+function arg_extreme(x::DaskArray, largest::Bool)
+    isempty(x) && throw(ArgumentError("collection must be non-empty"))
+    i = collect(DaskArray(out_ptr(o -> CAPI.dask_array_arg_reduce(x, largest, 0, true, o), dask_array)))[] + 1
+    ndims(x) == 1 ? i : CartesianIndices(size(x))[i]
+end
+Base.argmax(x::DaskArray) = arg_extreme(x, true)
+Base.argmin(x::DaskArray) = arg_extreme(x, false)
+
+"""`cumsum`/`cumprod` along `dims` (required but for vectors, as Julia), with Julia's
+widening of small integers (as `sum`)."""
+function accumulate_lazy(name, x::DaskArray{T,N}, dims) where {T,N}
+    dims === nothing && N > 1 && throw(ArgumentError("dims must be specified"))
+    d = dims === nothing ? 1 : Int(dims)
+    1 <= d <= N || throw(ArgumentError("dims $d out of range for a $N-dimensional array"))
+    W = T === Bool || (T <: Integer && sizeof(T) < 8) ? (T <: Unsigned ? UInt64 : Int64) : T
+    x = to_type(x, W)
+    DaskArray(out_ptr(o -> CAPI.dask_ufunc_accumulate(ufunc(name), x, N - d, o), dask_array))
+end
+Base.cumsum(x::DaskArray; dims = nothing) = accumulate_lazy("add", x, dims)
+Base.cumprod(x::DaskArray; dims = nothing) = accumulate_lazy("multiply", x, dims)
+
+# Order statistics need the data sorted: computed, then Julia's own functions.
+Statistics.median(x::DaskArray; dims = :) = dims === Colon() ? median(collect(x)) : median(collect(x); dims = dims)
+Statistics.quantile(x::DaskArray, p; kwargs...) = quantile(vec(collect(x)), p; kwargs...)

@@ -109,3 +109,60 @@ end
     e = try DaskArray(rand(10, 20)) + DaskArray(rand(10, 21)) catch err err end
     @test occursin("Base.OneTo(20)", sprint(showerror, e)) && occursin("Base.OneTo(21)", sprint(showerror, e))
 end
+
+@testset "Julia idioms against Array" begin
+    A = rand(12, 7)
+    x = DaskArray(A; chunks = (5, 3))
+    @test collect(map(sin, x)) ≈ map(sin, A)
+    @test collect(map(+, x, x)) ≈ map(+, A, A)
+    @test sum(abs2, x) ≈ sum(abs2, A) && maximum(abs, x .- 0.5) ≈ maximum(abs, A .- 0.5)
+    @test extrema(x) == extrema(A)
+    @test extrema(x; dims = 1) == extrema(A; dims = 1)
+    @test count(v -> v > 0.5, collect(x)) == count(x .> 0.5)
+    @test collect(cumsum(x; dims = 1)) ≈ cumsum(A; dims = 1)
+    @test collect(cumsum(x; dims = 2)) ≈ cumsum(A; dims = 2)
+    @test_throws ArgumentError cumsum(x)
+    i8 = Int8[100, 100, 100]
+    @test collect(cumsum(DaskArray(i8))) == cumsum(i8) && eltype(cumsum(DaskArray(i8))) == eltype(cumsum(i8))
+    @test collect(cumprod(DaskArray([1.5, 2.0, -1.0]))) == cumprod([1.5, 2.0, -1.0])
+    B = rand(8)
+    @test collect(vcat(x, DaskArray(A))) == vcat(A, A)
+    @test collect(hcat(x, DaskArray(A[:, 1:2]))) == hcat(A, A[:, 1:2])
+    @test collect(hcat(DaskArray(B), DaskArray(B))) == hcat(B, B)
+    @test collect(vcat(DaskArray(B), DaskArray([1, 2]))) == vcat(B, [1, 2])
+    @test eltype(vcat(DaskArray(Int32[1]), DaskArray([2.5]))) == eltype(vcat(Int32[1], [2.5]))
+    @test collect(cat(DaskArray(A), DaskArray(A); dims = 3)) == cat(A, A; dims = 3)
+    @test_throws DimensionMismatch vcat(x, DaskArray(rand(2, 3)))
+    @test Matrix(x) == A && Matrix(x) isa Matrix{Float64}
+    @test Array{Float32}(x) == Array{Float32}(A)
+    @test x ≈ A && A ≈ x && !(x ≈ A .+ 1)
+    s = similar(x)
+    @test s isa Matrix{Float64} && size(s) == size(A)
+    @test collect(zeros(DaskArray, (3, 4))) == zeros(3, 4)
+    r = rand(DaskArray{Float32}, 50, 4; chunks = (20, 4))
+    @test eltype(r) == Float32 && all(v -> 0 <= v < 1, collect(r))
+    # Chunks: irregular lists and whole dimensions.
+    y = DaskArray(A; chunks = ([5, 5, 2], -1))
+    @test chunks(y) == ([5, 5, 2], [7]) && collect(y) == A
+    @test chunks(DaskArray(A; chunks = (:, 4))) == ([12], [4, 3])
+    @test_throws DaskError DaskArray(A; chunks = ([5, 5], 7))
+    # π and rationals join as Julia converts them.
+    @test collect(x .* π) ≈ A .* π && eltype(x .* π) == Float64
+    @test eltype(DaskArray(Float32[1, 2]) .* π) == Float32
+    @test collect(x .+ 1 // 3) ≈ A .+ 1 // 3
+    @test_throws DaskError DaskArray([1, 2]) .* (1 // 3) # a Rational{Int} result: no DaskArray holds it
+    @test collect(clamp.(x, 0.2, 0.8)) == clamp.(A, 0.2, 0.8)
+    @test collect(round.(Int, x .* 10)) == round.(Int, A .* 10)
+    @test_throws InexactError collect(Int.(x))
+    @test argmax(x) == argmax(A) && argmin(x) == argmin(A)
+    @test argmax(DaskArray(B)) == argmax(B)
+    @test argmax(DaskArray([1.0, NaN, 3.0, NaN])) == argmax([1.0, NaN, 3.0, NaN])
+    @test norm(x) ≈ norm(A) && norm(x, 1) ≈ norm(A, 1) && norm(x, Inf) == norm(A, Inf)
+    @test norm(x, 3) ≈ norm(A, 3)
+    @test norm(DaskArray([1e200, 1e200])) ≈ norm([1e200, 1e200]) # no overflow
+    @test dot(DaskArray(B), DaskArray(B)) ≈ dot(B, B) && dot(DaskArray(B), B) ≈ dot(B, B)
+    @test median(x) == median(A) && quantile(DaskArray(B), 0.3) == quantile(B, 0.3)
+    @test mean(abs2, x) ≈ mean(abs2, A)
+    st = memory_stats()
+    @test !occursin("0x", sprint(show, st))
+end
