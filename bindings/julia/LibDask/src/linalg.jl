@@ -3,8 +3,14 @@
 
 matmul_lib(a, b) = DaskArray(out_ptr(o -> CAPI.dask_array_matmul(a, b, o), dask_array))
 
-Base.:*(a::DaskArray{<:Any,2}, b::DaskArray{<:Any,2}) = matmul_lib(b, a)
-Base.:*(a::DaskArray{<:Any,2}, v::DaskArray{<:Any,1}) = matmul_lib(v, a)
+# Julia's check and message, in Julia's dims (the library would name its reversed shapes).
+function check_product(a, b)
+    size(a, 2) == size(b, 1) || throw(DimensionMismatch(
+        "A has dimensions $(size(a)) but B has dimensions $(size(b))"))
+end
+
+Base.:*(a::DaskArray{<:Any,2}, b::DaskArray{<:Any,2}) = (check_product(a, b); matmul_lib(b, a))
+Base.:*(a::DaskArray{<:Any,2}, v::DaskArray{<:Any,1}) = (check_product(a, v); matmul_lib(v, a))
 Base.:*(a::DaskArray{<:Any,2}, b::AbstractMatrix) = a * DaskArray(b)
 Base.:*(a::DaskArray{<:Any,2}, b::AbstractVector) = a * DaskArray(b)
 Base.:*(a::AbstractMatrix, b::DaskArray{<:Any,2}) = DaskArray(a) * b
