@@ -21,8 +21,9 @@ as_dask_array.dask_array <- function(x, chunks = NULL, ...) {
   if (is.null(chunks)) x else rechunk(x, chunks)
 }
 
-# Doubles and integers are used in place (no copy); logicals are copied into bools. Integer
-# or logical NA cannot be represented and is an error (convert with as.double()).
+# Used in place, without a copy: doubles as float64, integers as int32, logicals as R
+# logicals (int32, three-valued; see call.R). NA is kept (NA_real_ is a NaN the library
+# tells apart from other NaNs; integer and logical NA are INT32_MIN).
 as_dask_array.default <- function(x, chunks = NULL, ...) {
   if (!(is.double(x) || is.integer(x) || is.logical(x)) || is.object(x) && !is.matrix(x) && !is.array(x))
     .dask_stop("cannot make a dask_array from an object of class ", class(x)[1L])
@@ -48,7 +49,12 @@ dask_rnorm <- function(dim, mean = 0, sd = 1, seed = 1, chunks = NULL) {
 
 dask_full <- function(dim, value, type = "double", chunks = NULL) {
   s <- .shape(dim, chunks)
-  dc_make(2L, s$shape, s$chunks, 0, as.double(value), 0, .dtype_code(type))
+  code <- .dtype_code(type)
+  if (length(value) != 1L) .dask_stop("value must be a single number")
+  # NA as an integer or logical: int32's INT32_MIN (an R logical when type is "logical").
+  if (is.na(value) && code %in% c(1L, 4L))
+    return(.mark(dc_make(2L, s$shape, s$chunks, 0, -2147483648, 0, 4L), code == 1L))
+  dc_make(2L, s$shape, s$chunks, 0, as.double(value), 0, code)
 }
 
 dask_zeros <- function(dim, type = "double", chunks = NULL) dask_full(dim, 0, type, chunks)
@@ -74,7 +80,7 @@ length.dask_array <- function(x) {
 .computes_to_dgc <- function(info) isTRUE(info$sparse) && identical(info$fill, 0)
 is.numeric.dask_array <- function(x) {
   info <- dc_meta(x)
-  info$dtype != 1L && !.computes_to_dgc(info)
+  info$dtype != 1L && !.is_lgl(x) && !.computes_to_dgc(info)
 }
 is.array.dask_array <- function(x) {
   info <- dc_meta(x)
@@ -97,8 +103,11 @@ is.matrix.dask_array <- function(x) {
                                          format(prod(value), scientific = FALSE), format(n, scientific = FALSE)))
   .reshape(x, value)
 }
-# The element type as the library names it ("float64", "int32", "bool", ...).
-dask_dtype <- function(x) .dtypes[dc_meta(x)$dtype]
+# The element type as the library names it ("float64", "int32", "bool", ...), or "logical"
+# for an R logical (int32 holding R's three-valued logicals, NA included). "bool" is a
+# logical without NA (is.na() gives those); both compute to R logicals.
+dask_dtype <- function(x) if (.is_lgl(x)) "logical" else .dtype(x)
+.dtype <- function(x) .dtypes[dc_meta(x)$dtype] # the library's type, always
 
 # The block sizes along each of R's dims (a list, one numeric vector per dim).
 dask_chunks <- function(x) rev(dc_info(x)$chunks)
@@ -121,4 +130,11 @@ persist <- function(x, client = NULL) dc_persist(.client(client), x)
 # handle is an external pointer, which R never copies, so attributes are set only on new ones.
 .clone <- function(x) dc_reshape(x, dc_meta(x)$shape)
 
-astype <- function(x, type) dc_astype(x, .dtype_code(type))
+# R's type names convert as R does (NA kept: as.integer(NA_real_) is NA, as.logical(2) is
+# TRUE, a logical is three-valued); the library's names ("float32", "bool", ...) are the
+# library's plain casts.
+astype <- function(x, type) {
+  if (is.character(type) && length(type) == 1L && type %in% c("logical", "integer", "double", "numeric"))
+    return(.as_rtype(x, if (type == "numeric") "double" else type))
+  dc_astype(x, .dtype_code(type))
+}

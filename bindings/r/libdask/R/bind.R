@@ -15,9 +15,17 @@
   args[keep]
 }
 
+# The arguments as R's common type (logical < integer < double): converted here, as R
+# converts (NA kept), not by the library's promotion (which would turn an integer NA,
+# INT32_MIN, into the number -2147483648).
+.common_rtype <- function(args) {
+  type <- names(.rank)[max(vapply(args, function(a) .rank[[.rtype(a)]], 1L))]
+  lapply(args, .as_rtype, type)
+}
+
 # The arguments' elements in R's order, joined into one 1-d array (lazy).
 .flatten_join <- function(args) {
-  parts <- lapply(args, function(a) .reshape(.operand_array(a), -1))
+  parts <- lapply(.common_rtype(args), function(a) .reshape(.operand_array(a), -1))
   if (length(parts) == 1L) parts[[1L]] else dc_join(parts, 0L, FALSE)
 }
 
@@ -81,8 +89,9 @@ rbind.dask_array <- function(..., deparse.level = 1) {
   }
   pieces <- list()
   used <- logical(length(args))
+  conv <- .common_rtype(args)
   for (k in seq_along(args)) {
-    a <- .operand_array(args[[k]])
+    a <- .operand_array(conv[[k]])
     if (is_mat[k]) {
       pieces[[length(pieces) + 1L]] <- a
     } else {

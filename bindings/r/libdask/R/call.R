@@ -1,12 +1,23 @@
 # The .Call wrappers: thin, and the only place the compiled routines are named. Shapes, axes
 # and chunks here are in the library's (row-major) order; the callers reverse R's dims.
+#
+# R logicals: an int32 array holding 0, 1 and INT32_MIN (NA), R's own layout of logical
+# vectors, marked on its R handle by the attribute "dask_logical" (R metadata, like the
+# dimnames: set only on new handles). Operations that keep the elements (reshape, slice,
+# take, transpose, rechunk, persist, select, masked assignment, and joins of logicals) keep
+# the mark; compute() gives a logical vector for a marked array.
+.is_lgl <- function(x) isTRUE(attr(x, "dask_logical", exact = TRUE))
+.mark <- function(r, logical = TRUE) {
+  if (logical) attr(r, "dask_logical") <- TRUE
+  r
+}
 dc_close <- function(x) .Call(C_dk_close, x)
 dc_is_closed <- function(x) .Call(C_dk_is_closed, x)
 dc_live <- function() .Call(C_dk_live_counts)
 dc_version <- function() .Call(C_dk_version)
-dc_compute <- function(client, x) .Call(C_dk_compute, client, x)
-dc_persist <- function(client, x) .Call(C_dk_persist, client, x)
-dc_from_r <- function(x, chunks) .Call(C_dk_from_r, x, chunks)
+dc_compute <- function(client, x) .Call(C_dk_compute, client, x, .is_lgl(x))
+dc_persist <- function(client, x) .mark(.Call(C_dk_persist, client, x), .is_lgl(x))
+dc_from_r <- function(x, chunks) .mark(.Call(C_dk_from_r, x, chunks), is.logical(x))
 dc_make <- function(kind, shape, chunks, seed, a, b, dtype)
   .Call(C_dk_make, kind, shape, chunks, seed, a, b, dtype)
 dc_info <- function(x) .Call(C_dk_info, x)
@@ -16,16 +27,19 @@ dc_reduce <- function(x, op, axes, keepdims, ddof) .Call(C_dk_reduce, x, op, axe
 dc_arg_reduce <- function(x, max) .Call(C_dk_arg_reduce, x, max)
 dc_accumulate <- function(name, x, axis) .Call(C_dk_accumulate, name, x, axis)
 dc_where <- function(cond, a, b) .Call(C_dk_where, cond, a, b)
-dc_set_where <- function(x, mask, value) .Call(C_dk_set_where, x, mask, value)
-dc_select <- function(client, x, mask) .Call(C_dk_select, client, x, mask)
+dc_set_where <- function(x, mask, value) .mark(.Call(C_dk_set_where, x, mask, value), .is_lgl(x))
+dc_select <- function(client, x, mask) .mark(.Call(C_dk_select, client, x, mask), .is_lgl(x))
 dc_astype <- function(x, dtype) .Call(C_dk_astype, x, dtype)
+# A new handle on x's elements without the logical mark (the int32 as R integers).
+dc_unmark <- function(x) .Call(C_dk_reshape, x, dc_meta(x)$shape)
 dc_matmul <- function(a, b) .Call(C_dk_matmul, a, b)
-dc_transpose <- function(x, perm) .Call(C_dk_transpose, x, perm)
-dc_slice <- function(x, index) .Call(C_dk_slice, x, index)
-dc_take <- function(x, indices, axis) .Call(C_dk_take, x, indices, axis)
-dc_reshape <- function(x, shape) .Call(C_dk_reshape, x, shape)
-dc_rechunk <- function(x, chunks) .Call(C_dk_rechunk, x, chunks)
-dc_join <- function(arrays, axis, stack) .Call(C_dk_join, arrays, axis, stack)
+dc_transpose <- function(x, perm) .mark(.Call(C_dk_transpose, x, perm), .is_lgl(x))
+dc_slice <- function(x, index) .mark(.Call(C_dk_slice, x, index), .is_lgl(x))
+dc_take <- function(x, indices, axis) .mark(.Call(C_dk_take, x, indices, axis), .is_lgl(x))
+dc_reshape <- function(x, shape) .mark(.Call(C_dk_reshape, x, shape), .is_lgl(x))
+dc_rechunk <- function(x, chunks) .mark(.Call(C_dk_rechunk, x, chunks), .is_lgl(x))
+dc_join <- function(arrays, axis, stack)
+  .mark(.Call(C_dk_join, arrays, axis, stack), all(vapply(arrays, .is_lgl, TRUE)))
 dc_client_new <- function(threads, memory_limit, spill_dir)
   .Call(C_dk_client_new, threads, memory_limit, spill_dir)
 dc_client_threads <- function(client) .Call(C_dk_client_threads, client)

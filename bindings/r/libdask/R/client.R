@@ -1,5 +1,11 @@
 # Clients: the library's thread pool (and memory manager). Arrays are lazy and need a client
 # only when computed; the default client (one thread per core) is started on first use.
+#
+# Forks (parallel::mclapply, mcparallel): a forked child has none of the parent's threads, so
+# the parent's clients cannot run anything there (the library fails such use at once,
+# naming the fork, rather than waiting forever). Each client remembers the process that made
+# it: in a child, the default client is started afresh on first use (so computing in
+# mclapply() works), and a client of the parent passed explicitly is a dask_error.
 
 .state <- new.env(parent = emptyenv())
 
@@ -10,22 +16,39 @@ dask_client <- function(threads = 0L, memory_limit = 0, spill_dir = NULL) {
     .dask_stop("memory_limit must be a number of bytes (0: no limit)")
   if (!is.null(spill_dir) && (!is.character(spill_dir) || length(spill_dir) != 1L))
     .dask_stop("spill_dir must be a directory name or NULL")
-  dc_client_new(as.integer(threads), as.double(memory_limit), spill_dir)
+  cl <- dc_client_new(as.integer(threads), as.double(memory_limit), spill_dir)
+  attr(cl, "dask_pid") <- Sys.getpid()
+  cl
+}
+
+# Whether a client was made in another process (this one is a forked child of it).
+.forked <- function(client) {
+  pid <- attr(client, "dask_pid", exact = TRUE)
+  !is.null(pid) && pid != Sys.getpid()
+}
+
+.check_client <- function(client) {
+  if (!inherits(client, "dask_client")) .dask_stop("not a dask_client")
+  if (.forked(client))
+    .dask_fail("DASK_ERR_INVALID_HANDLE", sprintf(paste0(
+      "this dask_client was made in process %d and cannot be used in a forked child ",
+      "(process %d), which has none of its threads: use the default client (started ",
+      "afresh in the child) or make one with dask_client()"), attr(client, "dask_pid"), Sys.getpid()))
+  client
 }
 
 dask_default_client <- function(client = NULL) {
-  if (!is.null(client)) {
-    if (!inherits(client, "dask_client")) .dask_stop("not a dask_client")
-    .state$client <- client
-  }
-  if (is.null(.state$client) || dc_is_closed(.state$client)) .state$client <- dask_client()
+  if (!is.null(client)) .state$client <- .check_client(client)
+  if (is.null(.state$client) || dc_is_closed(.state$client) || .forked(.state$client))
+    .state$client <- dask_client() # the parent's, in a forked child, is dropped (freeing it there is a no-op)
   .state$client
 }
 
-.client <- function(client) if (is.null(client)) dask_default_client() else client
+.client <- function(client) if (is.null(client)) dask_default_client() else .check_client(client)
 
 format.dask_client <- function(x, ...) {
   if (dc_is_closed(x)) return("<dask_client> (closed)")
+  if (.forked(x)) return(sprintf("<dask_client> of process %d (unusable in this forked child)", attr(x, "dask_pid")))
   sprintf("<dask_client> %d worker threads", dc_client_threads(x))
 }
 

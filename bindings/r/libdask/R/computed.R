@@ -28,10 +28,11 @@ as.data.frame.dask_array <- function(x, row.names = NULL, optional = FALSE, ...)
 dask_which <- function(x, arr.ind = FALSE, useNames = TRUE) which(.dense(x), arr.ind = arr.ind, useNames = useNames)
 
 # match() and %in% take vectors only (a dask_array is an external pointer to R: match()
-# refuses it before any method could run). dask_in(x, table) is x %in% table, lazily: x == t1 | x == t2 | ... over the distinct values of table (a small R
-# vector, or a dask_array computed first). NA and NaN in table need R's match() rules
-# (which tell NA from NaN), and a long table many comparisons: then x is computed and base
-# R's %in% gives the answer.
+# refuses it before any method could run). dask_in(x, table) is x %in% table, lazily:
+# x == t1 | x == t2 | ... over the distinct values of table (a small R vector, or a
+# dask_array computed first), a logical without NA. NA and NaN in table need R's match()
+# rules (which tell NA from NaN), and a long table many comparisons: then x is computed and
+# base R's %in% gives the answer.
 dask_in <- function(x, table) {
   x <- .operand_array(x)
   if (inherits(table, "dask_array")) table <- .dense(table)
@@ -42,8 +43,18 @@ dask_in <- function(x, table) {
     r <- .dense(x)
     return(.set_dn(as_dask_array(array(r %in% table, .rdim(x))), .dn(x)))
   }
-  if (!length(tab)) return(.set_dn(astype(dask_where(is.na(x), FALSE, FALSE), "bool"), .dn(x)))
+  # %in% is never NA: the library's plain (two-valued) equal and logical_or, in R's type:
+  # integers and logicals compare in int32 (INT32_MIN, NA, equals no table value) unless a
+  # table value is not an R integer, when x's numbers are compared as doubles (NA kept).
+  if (.rtype(x) != "double") {
+    if (all(tab == round(tab) & abs(tab) <= .Machine$integer.max)) tab <- as.integer(tab)
+    else x <- .as_rtype(x, "double")
+  }
+  if (!length(tab)) return(.set_dn(.ufunc("logical_and", .ufunc("isnan", x), FALSE), .dn(x)))
   r <- NULL
-  for (t in tab) r <- if (is.null(r)) x == t else r | x == t
+  for (t in tab) {
+    eq <- .ufunc("equal", x, t)
+    r <- if (is.null(r)) eq else .ufunc("logical_or", r, eq)
+  }
   .set_dn(r, .dn(x))
 }

@@ -7,6 +7,10 @@
 #   - types: operands are cast (lazily; casts fuse) so that the result has base R's type:
 #     arithmetic on logicals and integers is integer, / and ^ are double, comparisons and
 #     & | ! logical, and math functions double except abs() and the cumulative ones;
+#   - NA: comparisons are the library's NA-aware ones (na_less, ...: NA when either side is
+#     NA or NaN) and & | ! its Kleene logic, giving R logicals (int32, three-valued, marked:
+#     call.R); integer arithmetic gives NA where an operand is NA (the integer kernels alone
+#     would treat NA, INT32_MIN, as a number); conversions to double keep NA (na_as_double);
 #   - shapes: arrays must have the same dims ("non-conformable arrays" otherwise); a vector
 #     is recycled over an array or a longer vector in R's (column-major) order when its
 #     length divides the other's, done with lazy reshapes and the library's broadcasting;
@@ -28,32 +32,98 @@
 .int_dtypes <- c("int8", "int16", "int32", "uint8", "uint16")
 .rtype <- function(x) {
   if (!inherits(x, "dask_array")) return(if (is.logical(x)) "logical" else if (is.integer(x)) "integer" else "double")
-  dt <- dask_dtype(x)
+  if (.is_lgl(x)) return("logical")
+  dt <- .dtype(x)
   if (dt == "bool") "logical" else if (dt %in% .int_dtypes) "integer" else "double"
 }
 .rank <- c(logical = 1L, integer = 2L, double = 3L)
 
-# An operand as R's `type` (the library's int32, float64 or bool), lazily.
+# An operand as R's `type`, lazily, converted as R converts (NA stays NA), keeping its labels:
+# "double" is float64 (an int32's NA becomes NA_real_: the library's na_as_double, where a
+# plain cast would give -2147483648), "integer" int32 (a double's NaN becomes NA), "logical"
+# an R logical (int32, three-valued; NaN becomes NA, other numbers TRUE unless 0). R values
+# take R's own storage.mode<-.
 .as_rtype <- function(x, type) {
   if (!inherits(x, "dask_array")) {
-    if (typeof(x) != type) storage.mode(x) <- type # keeps dims
+    if (typeof(x) != type) storage.mode(x) <- type # keeps dims; NA stays NA
     return(x)
   }
-  target <- c(logical = "bool", integer = "int32", double = "float64")[[type]]
-  if (dask_dtype(x) == target) x else astype(x, target)
+  have <- .rtype(x)
+  if (have == type && (type != "logical" || .is_lgl(x))) return(x)
+  dt <- .dtype(x)
+  r <- switch(type,
+    double = if (dt == "int32") .ufunc("na_as_double", x) else dc_astype(x, 11L),
+    integer = if (dt == "int32") dc_unmark(x)
+              else if (have == "double") dc_where(.ufunc("isnan", x), NA_integer_, dc_astype(x, 4L))
+              else dc_astype(x, 4L),
+    logical = .mark(.kleene(x)))
+  .set_dn(r, .dn(x))
+}
+
+# Any operand as a three-valued logical in int32 (0, 1, INT32_MIN for NA): R's as.logical(),
+# for the Kleene ufuncs. R values become R integers (a scalar stays a scalar operand).
+.kleene <- function(x) {
+  if (!inherits(x, "dask_array")) {
+    storage.mode(x) <- "logical"
+    storage.mode(x) <- "integer"
+    return(x)
+  }
+  if (.is_lgl(x)) return(x)
+  if (.dtype(x) == "bool") dc_astype(x, 4L) else .ufunc("as_kleene", x)
+}
+
+# A bool mask (TRUE where x is TRUE) of a logical operand known to hold no NA.
+.bool_mask <- function(x) {
+  x <- .operand(x)
+  if (inherits(x, "dask_array") && .dtype(x) == "bool") x else .ufunc("not_equal", .kleene(x), 0L)
+}
+
+# The NA of R's `type` as a library operand: NA_real_ for doubles, INT32_MIN for integers
+# and logicals (int32).
+.na_of <- function(type) if (type == "double") NA_real_ else NA_integer_
+
+# Where an int32 result must be NA because an operand is (R's integer arithmetic: the
+# library's integer kernels treat INT32_MIN as a number): a bool dask_array, TRUE (an NA
+# scalar operand: all of it), or NULL (no NA possible).
+.na_mask <- function(a, b) {
+  m <- NULL
+  for (e in list(a, b)) {
+    if (!inherits(e, "dask_array")) {
+      if (is.na(e)) return(TRUE)
+      next
+    }
+    if (.dtype(e) != "int32") next
+    k <- .ufunc("isna", e)
+    m <- if (is.null(m)) k else .ufunc("logical_or", m, k)
+  }
+  m
+}
+
+# A binary int32 ufunc with R's NA: op(a, b), NA where a or b is. Division by an NA's
+# partner is kept from failing the checked kernels (its result is NA anyway).
+.int_na <- function(name) function(a, b) {
+  a <- .operand(a)
+  b <- .operand(b)
+  m <- .na_mask(a, b)
+  if (isTRUE(m)) # an NA scalar: NA throughout (isnan of integers is FALSE)
+    return(dc_where(.ufunc("isnan", if (inherits(a, "dask_array")) a else b), 0L, NA_integer_))
+  if (is.null(m)) return(.ufunc(name, a, b))
+  if (startsWith(name, "checked_") && inherits(b, "dask_array")) b <- dc_where(m, 1L, b)
+  dc_where(m, NA_integer_, .ufunc(name, a, b))
 }
 
 .ops <- c("+" = "add", "-" = "subtract", "*" = "multiply", "/" = "true_divide",
           "^" = "power", "%%" = "remainder", "%/%" = "floor_divide",
-          "==" = "equal", "!=" = "not_equal", "<" = "less", ">" = "greater",
-          "<=" = "less_equal", ">=" = "greater_equal", "&" = "logical_and", "|" = "logical_or")
+          "==" = "na_equal", "!=" = "na_not_equal", "<" = "na_less", ">" = "na_greater",
+          "<=" = "na_less_equal", ">=" = "na_greater_equal", "&" = "kleene_and", "|" = "kleene_or")
 
 Ops.dask_array <- function(e1, e2) {
   if (nargs() == 1L) {
-    if (.Generic == "+") return(e1)
     r <- switch(.Generic,
+      "+" = if (.rtype(e1) == "logical") .as_rtype(e1, "integer") else return(e1),
+      # INT32_MIN (NA) negates to itself.
       "-" = .ufunc("negative", .as_rtype(e1, if (.rtype(e1) == "double") "double" else "integer")),
-      "!" = .ufunc("logical_not", e1),
+      "!" = .mark(.ufunc("kleene_not", .kleene(e1))),
       .dask_stop("unary ", .Generic, " is not defined for dask_arrays"))
     return(.set_dn(r, .dn(e1)))
   }
@@ -62,17 +132,36 @@ Ops.dask_array <- function(e1, e2) {
   for (e in list(e1, e2))
     if (!inherits(e, "dask_array") && !(is.numeric(e) || is.logical(e)) || is.object(e) && !inherits(e, "dask_array"))
       .dask_stop(.Generic, " of a dask_array and an object of class ", class(e)[1L], " is not supported")
-  if (.Generic %in% c("+", "-", "*", "%%", "%/%", "/", "^")) {
-    type <- if (.Generic %in% c("/", "^")) "double"
-            else names(.rank)[max(2L, .rank[[.rtype(e1)]], .rank[[.rtype(e2)]])]
-    e1 <- .as_rtype(e1, type)
-    e2 <- .as_rtype(e2, type)
-    # Integer %/% and %% by zero: R gives NA, which int32 cannot hold; the library's
-    # checked kernels fail the computation instead of giving NumPy's 0.
-    if (type == "integer" && .Generic %in% c("%/%", "%%"))
-      name <- c("%/%" = "checked_floor_divide", "%%" = "checked_remainder")[[.Generic]]
+  if (.Generic %in% c("&", "|")) return(.mark(.elementwise(name, .kleene(e1), .kleene(e2))))
+  if (.Generic %in% c("==", "!=", "<", ">", "<=", ">=")) {
+    type <- .compare_type(e1, e2)
+    return(.mark(.elementwise(name, .as_rtype(e1, type), .as_rtype(e2, type))))
   }
-  .elementwise(name, e1, e2)
+  type <- if (.Generic %in% c("/", "^")) "double"
+          else names(.rank)[max(2L, .rank[[.rtype(e1)]], .rank[[.rtype(e2)]])]
+  e1 <- .as_rtype(e1, type)
+  e2 <- .as_rtype(e2, type)
+  if (type == "double") return(.elementwise(name, e1, e2))
+  # Integer %/% and %% by zero: R gives NA, which the library's checked kernels refuse (the
+  # computation fails) instead of giving NumPy's 0.
+  if (.Generic %in% c("%/%", "%%")) name <- c("%/%" = "checked_floor_divide", "%%" = "checked_remainder")[[.Generic]]
+  .elementwise(.int_na(name), e1, e2)
+}
+
+# The R type a comparison is made in: double when either side is, else integer (logicals
+# compare as integers). A whole-number (or NA) double scalar against an integer array
+# compares in integers: the same answers, without converting the array.
+.compare_type <- function(e1, e2) {
+  t1 <- .rtype(e1)
+  t2 <- .rtype(e2)
+  type <- names(.rank)[max(2L, .rank[[t1]], .rank[[t2]])]
+  if (type == "double" && t1 != t2) {
+    s <- if (t1 == "double") e1 else e2
+    if (!inherits(s, "dask_array") && length(s) == 1L && is.null(dim(s)) &&
+        (is.na(s) || is.finite(s) && s == round(s) && abs(s) <= .Machine$integer.max))
+      type <- "integer"
+  }
+  type
 }
 
 # R's view of an operand's shape: dims (NULL for vectors and 0-d arrays) and length.
@@ -87,14 +176,15 @@ Ops.dask_array <- function(e1, e2) {
 
 # A binary ufunc with R's conformability and recycling rules (see the top of the file).
 .elementwise <- function(name, e1, e2) {
+  call <- if (is.function(name)) name else function(a, b) .ufunc(name, a, b)
   s1 <- .rshape(e1)
   s2 <- .rshape(e2)
   dn <- .result_dimnames(e1, e2, s1, s2)
   if (s1$n == 1L && is.null(s1$dim) || s2$n == 1L && is.null(s2$dim) || s1$sparse || s2$sparse)
-    return(.set_dn(.ufunc(name, e1, e2), dn))
+    return(.set_dn(call(e1, e2), dn))
   if (!is.null(s1$dim) && !is.null(s2$dim)) {
     if (!identical(as.numeric(s1$dim), as.numeric(s2$dim))) .dask_fail("DASK_ERR_SHAPE", "non-conformable arrays")
-    return(.set_dn(.ufunc(name, e1, e2), dn))
+    return(.set_dn(call(e1, e2), dn))
   }
   if (s1$n == 0 || s2$n == 0) .dask_stop("arithmetic with a zero-length operand is not supported on dask_arrays")
   # The longer (or the array) is `big`; `small` is recycled over it.
@@ -113,12 +203,12 @@ Ops.dask_array <- function(e1, e2) {
   k <- match(small$n, cumprod(d))
   if (!is.na(k)) {
     sm <- .reshape(.operand(if (swap) e1 else e2), d[seq_len(k)])
-    r <- if (swap) .ufunc(name, sm, e2) else .ufunc(name, e1, sm)
+    r <- if (swap) call(sm, e2) else call(e1, sm)
     if (length(d) == 1L && k == 1L) return(.set_dn(r, dn))
     return(.set_dn(if (length(.rdim(r)) != length(d)) .reshape(r, d) else r, dn))
   }
   bg <- .reshape(.operand(if (swap) e2 else e1), c(small$n, big$n / small$n))
-  r <- if (swap) .ufunc(name, e1, bg) else .ufunc(name, bg, e2)
+  r <- if (swap) call(e1, bg) else call(bg, e2)
   .set_dn(.reshape(r, d), dn)
 }
 
@@ -157,7 +247,14 @@ Math.dask_array <- function(x, ...) {
     type <- if (.Generic == "cumprod" || .rtype(x) == "double") "double" else "integer"
     flat <- .reshape(.as_rtype(x, type), -1)
     r <- dc_accumulate(.cumulative[[.Generic]], flat, 0L)
-    if (type == "integer" && dask_dtype(r) != "int32") r <- astype(r, "int32")
+    if (type == "integer") {
+      if (.dtype(r) != "int32") r <- dc_astype(r, 4L)
+      # NA from the first NA on, as R's cumsum (the integer sum takes NA for a number).
+      if (.dtype(flat) == "int32") {
+        seen <- dc_accumulate("add", dc_astype(.ufunc("isna", flat), 4L), 0L)
+        r <- dc_where(.ufunc("greater", seen, 0L), NA_integer_, r)
+      }
+    }
     return(.set_dn(r, if (length(.rdim(x)) == 1L) dn))
   }
   if (.Generic %in% c("round", "signif")) return(.round(x, .Generic, ...))
@@ -173,7 +270,8 @@ Math.dask_array <- function(x, ...) {
       if (base == exp(1)) r else if (base == 2) .ufunc("log2", .as_rtype(x, "double"))
       else if (base == 10) .ufunc("log10", .as_rtype(x, "double")) else r / log(base)
     },
-    abs = .ufunc("absolute", if (.rtype(x) == "logical") .as_rtype(x, "integer") else x),
+    # Integers: abs(INT32_MIN), NA, is INT32_MIN again.
+    abs = .ufunc("absolute", if (.rtype(x) == "double") x else .as_rtype(x, "integer")),
     {
       name <- .math[.Generic]
       if (is.na(name)) .dask_stop(.Generic, "() is not available for dask_arrays (no such libdask ufunc)")
@@ -209,13 +307,47 @@ Math.dask_array <- function(x, ...) {
   .set_dn(as_dask_array(r, chunks = chunks), .dimnames_of(r))
 }
 
-is.na.dask_array <- function(x) .set_dn(.ufunc("isnan", x), .dn(x))
-is.nan.dask_array <- function(x) .set_dn(.ufunc("isnan", x), .dn(x))
-is.finite.dask_array <- function(x) .set_dn(.ufunc("isfinite", x), .dn(x))
-is.infinite.dask_array <- function(x) .set_dn(.ufunc("isinf", x), .dn(x))
+# R's NA and NaN: is.na() is true for both in doubles (any NaN), and for NA in integers and
+# logicals (INT32_MIN: the library's isna); is.nan() only for NaNs that are not R's NA (isna
+# tells NA_real_ from other NaNs by its payload). Two-valued results (bool).
+is.na.dask_array <- function(x) {
+  r <- if (.rtype(x) == "double") .ufunc("isnan", x)
+       else if (.dtype(x) == "int32") .ufunc("isna", x) else .ufunc("isnan", x)
+  .set_dn(r, .dn(x))
+}
+is.nan.dask_array <- function(x) {
+  r <- if (.rtype(x) == "double") .ufunc("logical_and", .ufunc("isnan", x), .ufunc("logical_not", .ufunc("isna", x)))
+       else .ufunc("isnan", x) # FALSE throughout
+  .set_dn(r, .dn(x))
+}
+is.finite.dask_array <- function(x) {
+  r <- if (.dtype(x) == "int32") .ufunc("logical_not", .ufunc("isna", x)) else .ufunc("isfinite", x)
+  .set_dn(r, .dn(x))
+}
+is.infinite.dask_array <- function(x) .set_dn(.ufunc("isinf", .as_rtype(x, "double")), .dn(x))
 
-# ifelse() for dask_arrays: elementwise `yes` where `test`, else `no` (lazy). As ifelse(),
-# the result has test's dims and labels; yes and no must conform to test.
+# pmax/pmin of integers with R's NA: NA where either is (maximum, minimum), or, for na.rm
+# (fmax, fmin), each NA replaced by the other operand's value first (NA where both are).
+.pextreme_int <- function(name) {
+  base <- c(maximum = "maximum", minimum = "minimum", fmax = "maximum", fmin = "minimum")[[name]]
+  if (name == base) return(.int_na(name))
+  function(a, b) {
+    a <- .operand(a)
+    b <- .operand(b)
+    fill <- function(x, y) {
+      if (!inherits(x, "dask_array")) return(if (is.na(x)) y else x)
+      if (.dtype(x) != "int32") return(x)
+      dc_where(.ufunc("isna", x), y, x)
+    }
+    a2 <- fill(a, b)
+    .ufunc(base, a2, fill(b, a2))
+  }
+}
+
+# ifelse() for dask_arrays: elementwise `yes` where `test` is TRUE, `no` where FALSE, and NA
+# where test is NA (lazy). As ifelse(), the result has test's dims and labels; yes and no
+# must conform to test. The result's type is the wider of yes's and no's (ifelse() widens by
+# the values it uses, which a lazy result cannot know).
 dask_where <- function(test, yes, no) {
   test <- .operand(test)
   st <- .rshape(test)
@@ -225,7 +357,17 @@ dask_where <- function(test, yes, no) {
     if (!scalar && (s$n != st$n || !identical(as.numeric(s$dim), as.numeric(st$dim))))
       .dask_fail("DASK_ERR_SHAPE", "yes and no must be single numbers or have the dims of test")
   }
-  .set_dn(dc_where(test, .operand(yes), .operand(no)), .dn(test))
+  type <- names(.rank)[max(.rank[[.rtype(yes)]], .rank[[.rtype(no)]])]
+  # Logicals as int32 (three-valued), so that NA fits.
+  yes <- .operand(.as_rtype(yes, if (type == "logical") "integer" else type))
+  no <- .operand(.as_rtype(no, if (type == "logical") "integer" else type))
+  if (inherits(test, "dask_array") && .dtype(test) == "bool" && !.is_lgl(test)) {
+    r <- dc_where(test, yes, no)
+  } else {
+    k <- .kleene(test)
+    r <- dc_where(.ufunc("isna", k), .na_of(type), dc_where(.ufunc("equal", k, 1L), yes, no))
+  }
+  .set_dn(.mark(r, type == "logical"), .dn(test))
 }
 
 # pmax()/pmin() (not generic in base R): the library's elementwise maximum/minimum, lazily,
@@ -236,10 +378,12 @@ dask_pmin <- function(..., na.rm = FALSE) .pextreme(list(...), if (isTRUE(na.rm)
 
 .pextreme <- function(args, name) {
   if (!length(args)) .dask_stop("no arguments")
-  type <- names(.rank)[max(vapply(args, function(a) .rank[[.rtype(a)]], 1L))]
+  # R: pmax() of logicals is integer.
+  type <- names(.rank)[max(2L, vapply(args, function(a) .rank[[.rtype(a)]], 1L))]
   args <- lapply(args, .as_rtype, type)
+  op <- if (type == "double") name else .pextreme_int(name)
   r <- args[[1L]]
-  for (a in args[-1L]) r <- .elementwise(name, r, a)
+  for (a in args[-1L]) r <- .elementwise(op, r, a)
   r <- .operand_array(r)
   dn <- .dimnames_of(args[[1L]])
   if (!identical(as.numeric(.rdim_any(args[[1L]])), as.numeric(.rdim(r)))) dn <- .dn(r)

@@ -66,7 +66,7 @@
       mask <- .operand(i)
       if (!identical(as.numeric(.rdim(mask)), as.numeric(d)))
         .dask_fail("DASK_ERR_SHAPE", "a mask must have the dims of the array it selects from")
-      r <- dc_select(dask_default_client(), x, mask)
+      r <- .select(x, mask)
       if (nd == 1L && !is.null(dn)) r <- .set_dn(r, list(dn[[1L]][as.vector(compute(mask))]))
       return(r)
     }
@@ -90,6 +90,18 @@
     rdn <- if (!is.null(rdn) && any(keep)) rdn[keep]
   }
   .set_dn(if (identical(r, x)) .clone(r) else r, rdn)
+}
+
+# x[mask] in R's order. NA in a logical mask selects an NA, as in R: x is made NA where the
+# mask is NA, and elements where the mask is TRUE or NA are selected. A logical x (bool)
+# becomes three-valued to hold the NA.
+.select <- function(x, mask) {
+  if (.rtype(mask) != "logical" || .dtype(mask) == "bool") return(dc_select(dask_default_client(), x, mask))
+  type <- .rtype(x)
+  x <- .as_rtype(x, type) # a bool x: three-valued
+  keep <- .ufunc("not_equal", mask, 0L) # TRUE or NA
+  x <- .mark(dc_where(.ufunc("isna", mask), .na_of(type), x), type == "logical")
+  dc_select(dask_default_client(), x, keep)
 }
 
 # Linear positions (column-major) of the coordinates in the rows of matrix i.
@@ -143,7 +155,12 @@
   if (nidx == 1L) {
     i <- ..1
     if (inherits(i, "dask_array") || is.logical(i) && (!is.null(dim(i)) || length(i) == length(x) && nd > 1L)) {
-      mask <- .operand(i)
+      # R: "NAs are not allowed in subscripted assignments" (a three-valued mask is
+      # computed to see whether it has NA, as R would fail at once).
+      if (!inherits(i, "dask_array") && anyNA(i) ||
+          inherits(i, "dask_array") && .dtype(i) != "bool" && .value(.reduce(is.na(.kleene(i)), "any")))
+        .dask_stop("NAs are not allowed in subscripted assignments")
+      mask <- .bool_mask(i)
       if (!inherits(i, "dask_array") && is.null(dim(i))) mask <- .reshape(mask, d)
       if (!identical(as.numeric(.rdim(mask)), as.numeric(d)))
         .dask_fail("DASK_ERR_SHAPE", "a mask must have the dims of the array it assigns to")
@@ -189,7 +206,7 @@
   d <- .rdim(x)
   runs <- vapply(pos, function(p) all(diff(p) == 1), TRUE)
   if (all(runs)) {
-    v <- if (scalar) dask_full(block, .value_of(value), type = dask_dtype(x)) else .recycle(value, nb, block)
+    v <- if (scalar) .full_like(block, .value_of(value), x) else .recycle(value, nb, block)
     return(.splice(x, pos, v))
   }
   # General positions: a mask from the selected positions of each dim, and value spread over
@@ -200,7 +217,7 @@
     sel[pos[[k]]] <- TRUE
     shape <- rep(1, length(d))
     shape[k] <- d[k]
-    piece <- .reshape(as_dask_array(sel), shape)
+    piece <- .reshape(dc_astype(as_dask_array(sel), 1L), shape)
     mask <- if (is.null(mask)) piece else .ufunc("logical_and", mask, piece)
   }
   if (scalar) return(dc_set_where(x, mask, .value_of(value)))
@@ -211,6 +228,14 @@
     v <- dc_take(v, pmax(map, 1) - 1, as.integer(length(d) - k))
   }
   dc_set_where(x, mask, v)
+}
+
+# An array of dims `block` filled with `value`, of x's type (and logical mark).
+.full_like <- function(block, value, x) {
+  s <- .shape(block, NULL)
+  dt <- dc_meta(x)$dtype
+  v <- if (is.na(value) && dt != 11L && dt != 10L) -2147483648 else as.double(value) # NA as int32: INT32_MIN
+  .mark(dc_make(2L, s$shape, NULL, 0, v, 0, dt), .is_lgl(x))
 }
 
 .value_of <- function(v) if (inherits(v, "dask_array")) .value(.reshape(v, -1))[1L] else v[1L]

@@ -31,8 +31,9 @@ aperm.dask_array <- function(a, perm = NULL, resize = TRUE, ...) {
 # vectors of one length: the inner product).
 `%*%` <- function(x, y) {
   if (!inherits(x, "dask_array") && !inherits(y, "dask_array")) return(base::`%*%`(x, y))
-  x <- .operand_array(x)
-  y <- .operand_array(y)
+  # R's products are double; integers' and logicals' NA kept.
+  x <- .as_rtype(.operand_array(x), "double")
+  y <- .as_rtype(.operand_array(y), "double")
   dx <- .rdim(x)
   dy <- .rdim(y)
   if (length(dx) > 2L || length(dy) > 2L) .dask_fail("DASK_ERR_SHAPE", "non-conformable arguments")

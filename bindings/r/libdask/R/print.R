@@ -6,7 +6,7 @@ format.dask_array <- function(x, ...) {
   info <- dc_info(x)
   d <- rev(info$shape)
   shape <- if (length(d) == 0L) "scalar" else paste(format(d, scientific = FALSE, trim = TRUE), collapse = " x ")
-  type <- .dtypes[info$dtype]
+  type <- if (.is_lgl(x)) "logical" else .dtypes[info$dtype]
   if (isTRUE(info$sparse)) {
     dens <- if (prod(d) > 0) 100 * info$nnz / prod(d) else 0
     return(sprintf("<dask_array> sparse %s %s, %s stored (%.3g%%)", shape, type,

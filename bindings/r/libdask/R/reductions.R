@@ -14,7 +14,8 @@
 }
 
 .margin <- function(x, na.rm, dims, cols, op) {
-  r <- .reduce(x, op, .margin_axes(x, dims, cols), na.rm = na.rm)
+  # R's colSums() and friends are double; integers' and logicals' NA is kept.
+  r <- .reduce(.as_rtype(x, "double"), op, .margin_axes(x, dims, cols), na.rm = na.rm)
   dn <- .dn(x)
   if (is.null(dn)) return(r)
   nd <- length(dn)

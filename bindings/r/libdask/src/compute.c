@@ -21,7 +21,8 @@ bool dk_is_sparse(const dask_array *x) {
     return kind == DASK_ARRAY_SPARSE;
 }
 
-SEXP dk_compute(SEXP client, SEXP x) {
+/* logical: the array is an R logical (int32, three-valued): the result is a logical vector. */
+SEXP dk_compute(SEXP client, SEXP x, SEXP logical) {
     dk_drain();
     dask_client *c = dk_client(client);
     dask_array *a = dk_array(x);
@@ -31,7 +32,7 @@ SEXP dk_compute(SEXP client, SEXP x) {
     } else {
         v = compute_value(c, a);
     }
-    return dk_value_to_r_free(v);
+    return dk_value_to_r_free_as(v, Rf_asLogical(logical) == TRUE);
 }
 
 /* persist(): the blocks computed and kept in the client's memory. */

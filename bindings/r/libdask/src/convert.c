@@ -62,52 +62,36 @@ static const size_t *lib_chunks(SEXP chunks, size_t ndim) {
     return r;
 }
 
-/* An R double or integer vector (or matrix, array) as a chunked array over its own memory;
- * logical vectors are copied (R logicals are 32-bit, the library's bool 8-bit). The R
- * object is rooted until the library releases the memory, and marked immutable so that R
- * copies it on modification instead of writing under the library. */
+/* An R double, integer or logical vector (or matrix, array) as a chunked array over its own
+ * memory, without a copy: doubles are float64, integers int32 and logicals int32 too (R's
+ * logical layout is the library's three-valued logical: 0, 1 and INT32_MIN for NA; the R
+ * side marks the array as logical). NA is kept: NA_real_ is a NaN, NA_integer_ and NA
+ * INT32_MIN. The R object is rooted until the library releases the memory, and marked
+ * immutable so that R copies it on modification instead of writing under the library. */
 dask_array *dk_vector_to_array(SEXP x, SEXP chunks) {
     size_t ndim = 0;
     const size_t *shape = lib_shape(x, &ndim);
     const size_t *ch = lib_chunks(chunks, ndim);
     R_xlen_t n = Rf_xlength(x);
     dask_value *v = NULL;
-    dask_status st;
+    const void *data;
+    dask_dtype dt;
     switch (TYPEOF(x)) {
-    case REALSXP:
-    case INTSXP: {
+    case REALSXP: data = REAL(x); dt = DASK_FLOAT64; break;
+    case INTSXP:
         if (Rf_inherits(x, "factor")) dk_fail(DASK_ERR_DTYPE, "factors are not numeric arrays");
-        bool dbl = TYPEOF(x) == REALSXP;
-        if (!dbl) {
-            const int *p = INTEGER(x);
-            for (R_xlen_t i = 0; i < n; ++i)
-                if (p[i] == NA_INTEGER)
-                    dk_fail(DASK_ERR_INVALID_ARGUMENT,
-                            "integer NA cannot be represented in a libdask int32 array; "
-                            "use as.double(x) (NA becomes NaN-propagating NA_real_)");
-        }
-        const void *data = dbl ? (const void *)REAL(x) : (const void *)INTEGER(x);
-        MARK_NOT_MUTABLE(x);
-        uint64_t id = dk_ref_new(x);
-        st = dask_value_wrap_buffer(dbl ? DASK_FLOAT64 : DASK_INT32, ndim, shape, NULL, data,
-                                    (size_t)n * (dbl ? sizeof(double) : sizeof(int)),
-                                    dk_ref_release_cb, (void *)(uintptr_t)id, &v);
+        data = INTEGER(x);
+        dt = DASK_INT32;
         break;
-    }
-    case LGLSXP: {
-        const int *p = LOGICAL(x);
-        for (R_xlen_t i = 0; i < n; ++i)
-            if (p[i] == NA_LOGICAL)
-                dk_fail(DASK_ERR_INVALID_ARGUMENT, "logical NA cannot be represented in a libdask bool array");
-        void *out = NULL;
-        st = dask_value_new_buffer(DASK_BOOL, ndim, shape, &v, &out);
-        if (st == DASK_OK)
-            for (R_xlen_t i = 0; i < n; ++i) ((uint8_t *)out)[i] = (uint8_t)(p[i] != 0);
-        break;
-    }
+    case LGLSXP: data = LOGICAL(x); dt = DASK_INT32; break;
     default:
         dk_fail(DASK_ERR_DTYPE, "only double, integer and logical vectors, matrices and arrays convert to a dask_array");
     }
+    size_t width = dt == DASK_FLOAT64 ? sizeof(double) : sizeof(int);
+    MARK_NOT_MUTABLE(x);
+    uint64_t id = dk_ref_new(x);
+    dask_status st = dask_value_wrap_buffer(dt, ndim, shape, NULL, data, (size_t)n * width,
+                                            dk_ref_release_cb, (void *)(uintptr_t)id, &v);
     dk_check(st);
     dask_array *a = NULL;
     st = dask_array_from_value(v, ch, &a);
@@ -141,27 +125,29 @@ static double elem(const dask_buffer_view *v, size_t flat) {
 }
 
 /* A buffer value as an R vector: float64 and the 64-bit and float32 types give doubles
- * (R has no 64-bit integers), bool gives logical, the small integer types integer. The
+ * (R has no 64-bit integers), bool gives logical, the small integer types integer; int32
+ * gives logical when `logical` (a three-valued logical: R's own layout, NA included). The
  * dims are the reversed shape; 0-d and 1-d results are plain vectors. */
-SEXP dk_buffer_to_r(const dask_value *value) {
+SEXP dk_buffer_to_r(const dask_value *value, bool logical) {
     dask_buffer_view v;
     dk_check(dask_value_buffer(value, &v, sizeof v));
     SEXPTYPE type;
     switch (v.dtype) {
     case DASK_BOOL: type = LGLSXP; break;
-    case DASK_INT8: case DASK_INT16: case DASK_INT32: case DASK_UINT8: case DASK_UINT16: type = INTSXP; break;
+    case DASK_INT32: type = logical ? LGLSXP : INTSXP; break;
+    case DASK_INT8: case DASK_INT16: case DASK_UINT8: case DASK_UINT16: type = INTSXP; break;
     default: type = REALSXP;
     }
     SEXP out = PROTECT(Rf_allocVector(type, (R_xlen_t)v.len));
     if (v.c_contiguous && v.dtype == DASK_FLOAT64) {
         if (v.len) memcpy(REAL(out), v.data, v.len * sizeof(double));
     } else if (v.c_contiguous && v.dtype == DASK_INT32) {
-        if (v.len) memcpy(INTEGER(out), v.data, v.len * sizeof(int));
+        if (v.len) memcpy(type == LGLSXP ? LOGICAL(out) : INTEGER(out), v.data, v.len * sizeof(int));
     } else {
         for (size_t i = 0; i < v.len; ++i) {
             double d = elem(&v, i);
             if (type == REALSXP) REAL(out)[i] = d;
-            else if (type == LGLSXP) LOGICAL(out)[i] = d != 0;
+            else if (type == LGLSXP) LOGICAL(out)[i] = v.dtype == DASK_INT32 ? (int)d : d != 0;
             else INTEGER(out)[i] = (int)d;
         }
     }
@@ -179,7 +165,10 @@ SEXP dk_buffer_to_r(const dask_value *value) {
 }
 
 /* Any value as an R object; opaque values are R objects the glue rooted (refs.c). */
-SEXP dk_value_to_r(const dask_value *v) {
+SEXP dk_value_to_r(const dask_value *v) { return dk_value_to_r_as(v, false); }
+
+/* The same, an int32 buffer as a logical vector when `logical`. */
+SEXP dk_value_to_r_as(const dask_value *v, bool logical) {
     dask_value_kind kind = 0;
     dk_check(dask_value_get_kind(v, &kind));
     switch (kind) {
@@ -212,7 +201,7 @@ SEXP dk_value_to_r(const dask_value *v) {
         UNPROTECT(1);
         return r;
     }
-    case DASK_VALUE_BUFFER: return dk_buffer_to_r(v);
+    case DASK_VALUE_BUFFER: return dk_buffer_to_r(v, logical);
     case DASK_VALUE_OPAQUE: {
         void *p = NULL;
         dk_check(dask_value_opaque(v, &p));
@@ -223,12 +212,22 @@ SEXP dk_value_to_r(const dask_value *v) {
     }
 }
 
-/* dk_value_to_r that frees the value afterwards, also when the conversion raises an R error. */
-static SEXP convert_body(void *v) { return dk_value_to_r(v); }
-static void convert_cleanup(void *v, Rboolean jump) {
+/* dk_value_to_r_as that frees the value afterwards, also when the conversion raises an R
+ * error. */
+typedef struct {
+    dask_value *v;
+    bool logical;
+} convert_ctx;
+static SEXP convert_body(void *p) {
+    convert_ctx *c = p;
+    return dk_value_to_r_as(c->v, c->logical);
+}
+static void convert_cleanup(void *p, Rboolean jump) {
     (void)jump;
-    dask_value_free(v);
+    dask_value_free(((convert_ctx *)p)->v);
 }
-SEXP dk_value_to_r_free(dask_value *v) {
-    return R_UnwindProtect(convert_body, v, convert_cleanup, v, NULL);
+SEXP dk_value_to_r_free_as(dask_value *v, bool logical) {
+    convert_ctx c = {v, logical};
+    return R_UnwindProtect(convert_body, &c, convert_cleanup, &c, NULL);
 }
+SEXP dk_value_to_r_free(dask_value *v) { return dk_value_to_r_free_as(v, false); }

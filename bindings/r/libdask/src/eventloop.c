@@ -9,7 +9,12 @@
  * live client. The callback only writes (async-signal-safe, never blocks: a full pipe
  * already wakes R); everything else happens on R's thread. Clients are held through weak
  * references, protected while their tasks run, so a client collected meanwhile is never
- * used. */
+ * used.
+ *
+ * After a fork (parallel::mclapply), the child inherits the pipe and the handler, but the
+ * pipe is shared with the parent: a child's event loop would eat the parent's wake-ups.
+ * The child drops both (its handler is removed the first time it fires there, or when the
+ * child registers a client of its own, which then gets a pipe of its own). */
 #include "glue.h"
 
 #include <R_ext/eventloop.h>
@@ -21,6 +26,7 @@
 
 static int fds[2] = {-1, -1};
 static InputHandler *handler;
+static pid_t owner; /* the process that made the pipe */
 static SEXP clients = NULL; /* a preserved pairlist of weak references to client handles */
 
 static void wake(void *ctx) {
@@ -30,8 +36,24 @@ static void wake(void *ctx) {
     (void)n;
 }
 
+/* In a forked child: forget the parent's pipe, handler and clients (without touching the
+ * pipe's contents, which are the parent's). */
+static void drop_inherited(void) {
+    if (!handler || owner == getpid()) return;
+    removeInputHandler(&R_InputHandlers, handler);
+    handler = NULL;
+    close(fds[0]);
+    close(fds[1]);
+    fds[0] = fds[1] = -1;
+    if (clients) SETCDR(clients, R_NilValue);
+}
+
 static void on_input(void *data) {
     (void)data;
+    if (owner != getpid()) { /* a forked child: the byte is the parent's */
+        drop_inherited();
+        return;
+    }
     char buf[256];
     while (read(fds[0], buf, sizeof buf) > 0) {
     }
@@ -57,14 +79,18 @@ static void on_input(void *data) {
 }
 
 static bool setup(void) {
+    drop_inherited();
     if (handler) return true;
     if (pipe(fds) != 0) return false;
+    owner = getpid();
     for (int i = 0; i < 2; ++i) {
         fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
         fcntl(fds[i], F_SETFD, FD_CLOEXEC);
     }
-    clients = Rf_cons(R_NilValue, R_NilValue); /* a head cell, so the list is never empty */
-    R_PreserveObject(clients);
+    if (!clients) {
+        clients = Rf_cons(R_NilValue, R_NilValue); /* a head cell, so the list is never empty */
+        R_PreserveObject(clients);
+    }
     handler = addInputHandler(R_InputHandlers, fds[0], on_input, ACTIVITY);
     return handler != NULL;
 }

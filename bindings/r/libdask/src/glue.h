@@ -41,8 +41,10 @@ double dk_live(dk_kind kind);
 
 /* convert.c: values into R objects, R vectors into arrays. */
 SEXP dk_value_to_r(const dask_value *v);
-SEXP dk_buffer_to_r(const dask_value *v);
+SEXP dk_value_to_r_as(const dask_value *v, bool logical); /* int32 buffers as logical */
+SEXP dk_buffer_to_r(const dask_value *v, bool logical);
 SEXP dk_value_to_r_free(dask_value *v); /* frees v, also on an R error */
+SEXP dk_value_to_r_free_as(dask_value *v, bool logical);
 dask_array *dk_vector_to_array(SEXP x, SEXP chunks); /* caller owns the result */
 const size_t *dk_sizes(SEXP x, size_t *n);          /* R numbers -> size_t (R_alloc) */
 const int64_t *dk_int64s(SEXP x, size_t *n);        /* R doubles -> int64_t, truncated (R_alloc) */

@@ -8,7 +8,7 @@ SEXP dk_close(SEXP);
 SEXP dk_is_closed(SEXP);
 SEXP dk_live_counts(void);
 SEXP dk_version(void);
-SEXP dk_compute(SEXP, SEXP);
+SEXP dk_compute(SEXP, SEXP, SEXP);
 SEXP dk_persist(SEXP, SEXP);
 SEXP dk_from_r(SEXP, SEXP);
 SEXP dk_make(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
@@ -56,7 +56,7 @@ static const R_CallMethodDef calls[] = {
     {"dk_is_closed", (DL_FUNC)&dk_is_closed, 1},
     {"dk_live_counts", (DL_FUNC)&dk_live_counts, 0},
     {"dk_version", (DL_FUNC)&dk_version, 0},
-    {"dk_compute", (DL_FUNC)&dk_compute, 2},
+    {"dk_compute", (DL_FUNC)&dk_compute, 3},
     {"dk_persist", (DL_FUNC)&dk_persist, 2},
     {"dk_from_r", (DL_FUNC)&dk_from_r, 2},
     {"dk_make", (DL_FUNC)&dk_make, 7},

@@ -4,7 +4,10 @@
 
 #include <string.h>
 
-/* An R operand: a dask_array, or a length-1 double/integer/logical scalar. */
+/* An R operand: a dask_array, or a length-1 double/integer/logical scalar. Integer and
+ * logical NA are the int32 INT32_MIN (R's NA_integer_ and NA_LOGICAL, which the library's
+ * NA-aware ufuncs read as missing); the R side passes them only next to int32 arrays (a
+ * double NA is NA_real_, whose bit pattern the float kernels keep). */
 static dask_operand operand(SEXP x) {
     dask_operand o;
     memset(&o, 0, sizeof o);
@@ -16,14 +19,15 @@ static dask_operand operand(SEXP x) {
     if (Rf_xlength(x) != 1) dk_fail(DASK_ERR_INVALID_ARGUMENT, "an operand is a dask_array or a single number");
     switch (TYPEOF(x)) {
     case REALSXP: o.kind = DASK_OPERAND_FLOAT; o.f = REAL(x)[0]; break;
-    case INTSXP:
-        if (INTEGER(x)[0] == NA_INTEGER)
-            dk_fail(DASK_ERR_INVALID_ARGUMENT, "integer NA cannot be a libdask operand; use NA_real_");
-        o.kind = DASK_OPERAND_INT; o.i = INTEGER(x)[0];
-        break;
+    case INTSXP: o.kind = DASK_OPERAND_INT; o.i = INTEGER(x)[0]; break;
     case LGLSXP:
-        if (LOGICAL(x)[0] == NA_LOGICAL) dk_fail(DASK_ERR_INVALID_ARGUMENT, "logical NA cannot be a libdask operand");
-        o.kind = DASK_OPERAND_BOOL; o.i = LOGICAL(x)[0];
+        if (LOGICAL(x)[0] == NA_LOGICAL) {
+            o.kind = DASK_OPERAND_INT;
+            o.i = INT32_MIN;
+        } else {
+            o.kind = DASK_OPERAND_BOOL;
+            o.i = LOGICAL(x)[0];
+        }
         break;
     default: dk_fail(DASK_ERR_DTYPE, "an operand is a dask_array or a single number");
     }

@@ -25,16 +25,18 @@ test_that("integer and logical inputs keep their types", {
   expect_identical(as.matrix(dmi), mi)
   l <- m > 0.5
   dl <- as_dask_array(l)
-  expect_equal(dask_dtype(dl), "bool")
+  expect_equal(dask_dtype(dl), "logical") # R's three-valued logical (int32), not copied
   expect_identical(as.matrix(dl), l)
   expect_identical(as.vector(as_dask_array(1:10)), 1:10) # a compact (ALTREP) sequence
   expect_equal(dask_dtype(as_dask_array(c(1.5, 2))), "float64")
 })
 
-test_that("integer and logical NA are refused with a clear error; double NA and NaN go in", {
-  expect_error(as_dask_array(c(1L, NA)), class = "dask_error", regexp = "integer NA")
-  expect_error(as_dask_array(c(TRUE, NA)), class = "dask_error", regexp = "logical NA")
+test_that("integer, logical and double NA (and NaN) go in and come back as they were", {
+  expect_identical(compute(as_dask_array(c(1L, NA))), c(1L, NA))
+  expect_identical(compute(as_dask_array(c(TRUE, NA, FALSE))), c(TRUE, NA, FALSE))
+  expect_identical(compute(as_dask_array(matrix(c(NA, TRUE), 1))), matrix(c(NA, TRUE), 1))
   x <- c(1, NA, NaN, Inf)
+  expect_identical(compute(as_dask_array(x)), x) # NA_real_'s payload is kept
   expect_identical(is.na(as.vector(as_dask_array(x))), is.na(x))
   expect_identical(as.vector(as_dask_array(x))[c(1, 4)], x[c(1, 4)])
 })
