@@ -166,3 +166,17 @@ end
     st = memory_stats()
     @test !occursin("0x", sprint(show, st))
 end
+
+@testset "Distributed workers each run their own runtime" begin
+    # addprocs starts fresh processes (no fork): each loads the library and makes its own
+    # client; results come back to the master.
+    pkg = normpath(joinpath(@__DIR__, "..", ".."))
+    ps = addprocs(2; exeflags = "--startup-file=no")
+    try
+        Distributed.remotecall_eval(Main, ps, :(push!(LOAD_PATH, $pkg); using LibDask))
+        sums = [remotecall_fetch(n -> sum(Main.LibDask.DaskArray(collect(1.0:n))), p, 10 * p) for p in ps]
+        @test sums == [sum(1.0:10p) for p in ps]
+    finally
+        rmprocs(ps)
+    end
+end

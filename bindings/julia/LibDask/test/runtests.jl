@@ -1,7 +1,7 @@
 # LibDask tests: every wrapped call against plain Julia on the same data.
 # Run: scripts/julia bindings/julia/LibDask/test/runtests.jl   (or `make julia-test`)
 push!(LOAD_PATH, normpath(joinpath(@__DIR__, "..", "..")))
-using LibDask, Test, Statistics, SparseArrays, LinearAlgebra, Random, Libdl
+using LibDask, Test, Statistics, SparseArrays, LinearAlgebra, Random, Libdl, Distributed
 using LibDask: CAPI
 
 const JULIA = Base.julia_cmd()
