@@ -53,8 +53,11 @@
   dt <- .dtype(x)
   r <- switch(type,
     double = if (dt == "int32") .ufunc("na_as_double", x) else dc_astype(x, 11L),
+    # R: NaN and numbers outside R's integer range are NA.
     integer = if (dt == "int32") dc_unmark(x)
-              else if (have == "double") dc_where(.ufunc("isnan", x), NA_integer_, dc_astype(x, 4L))
+              else if (have == "double")
+                dc_where(.ufunc("logical_and", .ufunc("greater", x, -2147483648), .ufunc("less", x, 2147483648)),
+                         dc_astype(x, 4L), NA_integer_)
               else dc_astype(x, 4L),
     logical = .mark(.kleene(x)))
   .set_dn(r, .dn(x))
@@ -72,10 +75,10 @@
   if (.dtype(x) == "bool") dc_astype(x, 4L) else .ufunc("as_kleene", x)
 }
 
-# A bool mask (TRUE where x is TRUE) of a logical operand known to hold no NA.
+# A bool mask of a logical operand: TRUE where it is TRUE (not where it is NA).
 .bool_mask <- function(x) {
   x <- .operand(x)
-  if (inherits(x, "dask_array") && .dtype(x) == "bool") x else .ufunc("not_equal", .kleene(x), 0L)
+  if (inherits(x, "dask_array") && .dtype(x) == "bool") x else .ufunc("equal", .kleene(x), 1L)
 }
 
 # The NA of R's `type` as a library operand: NA_real_ for doubles, INT32_MIN for integers
@@ -105,8 +108,10 @@
   a <- .operand(a)
   b <- .operand(b)
   m <- .na_mask(a, b)
-  if (isTRUE(m)) # an NA scalar: NA throughout (isnan of integers is FALSE)
-    return(dc_where(.ufunc("isnan", if (inherits(a, "dask_array")) a else b), 0L, NA_integer_))
+  if (isTRUE(m)) { # an NA scalar: NA throughout (isnan of integers is FALSE)
+    arr <- if (inherits(a, "dask_array")) a else b
+    return(dc_where(.ufunc("isnan", arr), arr, NA_integer_))
+  }
   if (is.null(m)) return(.ufunc(name, a, b))
   if (startsWith(name, "checked_") && inherits(b, "dask_array")) b <- dc_where(m, 1L, b)
   dc_where(m, NA_integer_, .ufunc(name, a, b))
@@ -141,11 +146,64 @@ Ops.dask_array <- function(e1, e2) {
           else names(.rank)[max(2L, .rank[[.rtype(e1)]], .rank[[.rtype(e2)]])]
   e1 <- .as_rtype(e1, type)
   e2 <- .as_rtype(e2, type)
+  if (.Generic == "^") return(.elementwise(.r_pow, e1, e2))
+  if (.Generic == "%/%" && type == "double") return(.elementwise(.r_floor_divide, e1, e2))
   if (type == "double") return(.elementwise(name, e1, e2))
   # Integer %/% and %% by zero: R gives NA, which the library's checked kernels refuse (the
   # computation fails) instead of giving NumPy's 0.
   if (.Generic %in% c("%/%", "%%")) name <- c("%/%" = "checked_floor_divide", "%%" = "checked_remainder")[[.Generic]]
   .elementwise(.int_na(name), e1, e2)
+}
+
+# Elementwise conditions on operands that may be R scalars (then TRUE or FALSE, decided in
+# R) or dask_arrays (then bool arrays): for the fix-ups below, which apply R's rules where
+# its arithmetic differs from C's.
+.cond <- function(name, x, y = NULL) {
+  if (!inherits(x, "dask_array") && (is.null(y) || !inherits(y, "dask_array"))) {
+    f <- switch(name, equal = `==`, less = `<`, not_equal = `!=`, isinf = is.infinite, isfinite = is.finite)
+    return(isTRUE(if (is.null(y)) f(x) else f(x, y)))
+  }
+  if (is.null(y)) .ufunc(name, x) else .ufunc(name, x, y)
+}
+.cond_and <- function(a, b) {
+  if (isFALSE(a) || isFALSE(b)) return(FALSE)
+  if (isTRUE(a)) return(b)
+  if (isTRUE(b)) return(a)
+  .ufunc("logical_and", a, b)
+}
+.cond_or <- function(a, b) {
+  if (isTRUE(a) || isTRUE(b)) return(TRUE)
+  if (isFALSE(a)) return(b)
+  if (isFALSE(b)) return(a)
+  .ufunc("logical_or", a, b)
+}
+# r with `value` where cond is TRUE (cond: a bool array, or TRUE/FALSE for all of r).
+.replace <- function(r, cond, value) {
+  if (isFALSE(cond)) return(r)
+  if (isTRUE(cond)) return(dc_where(.ufunc("isnan", r), value, value)) # value throughout (float64)
+  dc_where(cond, value, r)
+}
+
+# R's x ^ y (R_pow), not C's pow(): 1 when x is 1 or y is 0, also for NA and NaN (1^NA and
+# NA^0 are 1 in R); NaN for a negative x to an infinite power and for -Inf to a finite
+# non-integer one (C gives numbers).
+.r_pow <- function(x, y) {
+  x <- .operand(x)
+  y <- .operand(y)
+  r <- .ufunc("power", x, y)
+  one <- .cond_or(.cond("equal", x, 1), .cond("equal", y, 0))
+  yfin <- .cond("isfinite", y)
+  nonint <- if (inherits(y, "dask_array")) .cond_and(yfin, .ufunc("not_equal", y, .ufunc("floor", y)))
+            else is.finite(y) && y != floor(y)
+  nan <- .cond_or(.cond_and(.cond("less", x, 0), .cond("isinf", y)), .cond_and(.cond("equal", x, -Inf), nonint))
+  .replace(.replace(r, nan, NaN), one, 1)
+}
+
+# R's x %/% y for doubles: x / y where that is not finite (Inf %/% 2 is Inf; C's floor
+# division gives NaN), else the floor division.
+.r_floor_divide <- function(x, y) {
+  q <- .ufunc("true_divide", x, y)
+  dc_where(.ufunc("isfinite", q), .ufunc("floor_divide", x, y), q)
 }
 
 # The R type a comparison is made in: double when either side is, else integer (logicals
@@ -367,6 +425,9 @@ dask_where <- function(test, yes, no) {
     k <- .kleene(test)
     r <- dc_where(.ufunc("isna", k), .na_of(type), dc_where(.ufunc("equal", k, 1L), yes, no))
   }
+  # Two single numbers give the library's float64: back to R's type (exact: whole numbers).
+  want <- if (type == "double") "float64" else "int32"
+  if (.dtype(r) != want) r <- dc_astype(r, if (type == "double") 11L else 4L)
   .set_dn(.mark(r, type == "logical"), .dn(test))
 }
 

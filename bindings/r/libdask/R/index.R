@@ -15,14 +15,20 @@
   if (stop < 0) c(1, start, 0, step, 1, 0) else c(1, start, stop, step, 1, 1)
 }
 
-# Positions (1-based) that index i selects along a dim of extent n labelled `names`.
-.positions <- function(i, n, names = NULL) {
+# Positions (1-based) that index i selects along a dim of extent n labelled `names`; with
+# `na`, NA in i (numbers or logicals) selects an NA position (R's x[c(1, NA)]).
+.positions <- function(i, n, names = NULL, na = FALSE) {
   if (inherits(i, "dask_array")) .dask_stop("a dask_array index selects with a mask of the same shape: x[mask]")
   if (is.factor(i)) i <- as.character(i)
   if (is.character(i)) {
     pos <- match(i, names)
     if (anyNA(pos)) .dask_stop("subscript out of bounds")
     return(pos)
+  }
+  if (na && anyNA(i) && (is.numeric(i) || is.logical(i))) {
+    if (is.numeric(i) && any(i > n, na.rm = TRUE) || is.logical(i) && length(i) > n)
+      .dask_stop("subscript out of bounds")
+    return(seq_len(n)[i])
   }
   pos <- seq_len(n)[i]
   if (anyNA(pos)) .dask_stop("subscript out of bounds")
@@ -37,10 +43,13 @@
   lapply(args[seq_len(n)], function(a) if (identical(a, quote(expr = ))) NULL else list(eval(a, env)))
 }
 
-# x[pos_1, ..., pos_k] for positions per R dim (NULL: all), lazy.
+# x[pos_1, ..., pos_k] for positions per R dim (NULL: all), lazy. An NA position gives NA
+# (of x's type; a bool x becomes a three-valued logical to hold it).
 .subset <- function(x, pos) {
   d <- .rdim(x)
   nd <- length(d)
+  nas <- lapply(pos, function(p) if (anyNA(p)) is.na(p))
+  for (k in which(!vapply(nas, is.null, TRUE))) pos[[k]][nas[[k]]] <- 1
   spec <- matrix(c(1, 0, 0, 1, 0, 0), 6L, nd) # ":" on every library axis
   takes <- list()
   for (k in seq_len(nd)) {
@@ -51,6 +60,14 @@
   }
   r <- dc_slice(x, as.double(spec))
   for (t in takes) r <- dc_take(r, as.double(t[[1L]]), as.integer(t[[2L]]))
+  for (k in which(!vapply(nas, is.null, TRUE))) {
+    type <- .rtype(r)
+    r <- .as_rtype(r, type)
+    shape <- rep(1, nd)
+    shape[k] <- length(pos[[k]])
+    m <- .reshape(dc_astype(as_dask_array(nas[[k]]), 1L), shape)
+    r <- .mark(dc_where(m, .na_of(type), r), type == "logical")
+  }
   r
 }
 
@@ -79,7 +96,7 @@
   }
   if (nidx != nd) .dask_stop("incorrect number of dimensions")
   idx <- .index_args(sys.call(), parent.frame(), nd)
-  pos <- lapply(seq_len(nd), function(k) if (!is.null(idx[[k]])) .positions(idx[[k]][[1L]], d[k], dn[[k]]))
+  pos <- lapply(seq_len(nd), function(k) if (!is.null(idx[[k]])) .positions(idx[[k]][[1L]], d[k], dn[[k]], na = TRUE))
   kept <- vapply(seq_len(nd), function(k) if (is.null(pos[[k]])) d[k] else length(pos[[k]]), 0)
   r <- .subset(x, pos)
   rdn <- if (!is.null(dn)) lapply(seq_len(nd), function(k) if (is.null(pos[[k]]) || is.null(dn[[k]])) dn[[k]] else dn[[k]][pos[[k]]])
@@ -155,24 +172,26 @@
   if (nidx == 1L) {
     i <- ..1
     if (inherits(i, "dask_array") || is.logical(i) && (!is.null(dim(i)) || length(i) == length(x) && nd > 1L)) {
-      # R: "NAs are not allowed in subscripted assignments" (a three-valued mask is
-      # computed to see whether it has NA, as R would fail at once).
-      if (!inherits(i, "dask_array") && anyNA(i) ||
-          inherits(i, "dask_array") && .dtype(i) != "bool" && .value(.reduce(is.na(.kleene(i)), "any")))
+      s <- .rshape(value)
+      scalar <- s$n == 1L && is.null(s$dim)
+      # NA in the mask: R leaves those elements alone when value is a single number, and
+      # fails ("NAs are not allowed in subscripted assignments") for a longer value (a
+      # three-valued mask is then computed to see whether it has NA, as R fails at once).
+      if (!scalar && (!inherits(i, "dask_array") && anyNA(i) ||
+          inherits(i, "dask_array") && .dtype(i) != "bool" && .value(.reduce(is.na(.kleene(i)), "any"))))
         .dask_stop("NAs are not allowed in subscripted assignments")
       mask <- .bool_mask(i)
       if (!inherits(i, "dask_array") && is.null(dim(i))) mask <- .reshape(mask, d)
       if (!identical(as.numeric(.rdim(mask)), as.numeric(d)))
         .dask_fail("DASK_ERR_SHAPE", "a mask must have the dims of the array it assigns to")
-      s <- .rshape(value)
-      if (!(s$n == 1L && is.null(s$dim)) && !identical(as.numeric(.rdim(.operand(value))), as.numeric(d)))
+      if (!scalar && !identical(as.numeric(.rdim(.operand(value))), as.numeric(d)))
         .dask_stop("x[mask] <- value takes a single number or an array of x's dims")
       return(.set_dn(dc_set_where(x, mask, .operand(value)), dn))
     }
     if (is.matrix(i) && ncol(i) == nd && nd > 1L && (is.numeric(i) || is.character(i))) {
       pos <- list(.linear(i, d, dn))
     } else {
-      pos <- list(.assign_positions(i, prod(d), if (nd == 1L) dn[[1L]]))
+      pos <- list(.assign_positions(i, prod(d), if (nd == 1L) dn[[1L]], length(value) == 1L))
     }
     flat <- .reshape(x, -1)
     r <- .assign(flat, pos, value, single = TRUE)
@@ -180,14 +199,18 @@
   }
   if (nidx != nd) .dask_stop("incorrect number of subscripts")
   idx <- .index_args(sys.call(), parent.frame(), nd)
-  pos <- lapply(seq_len(nd), function(k) if (is.null(idx[[k]])) seq_len(d[k]) else .assign_positions(idx[[k]][[1L]], d[k], dn[[k]]))
+  pos <- lapply(seq_len(nd), function(k) if (is.null(idx[[k]])) seq_len(d[k]) else .assign_positions(idx[[k]][[1L]], d[k], dn[[k]], length(value) == 1L))
   .set_dn(.assign(x, pos, value, single = FALSE), dn)
 }
 
-.assign_positions <- function(i, n, names) {
+# NA positions: skipped when the value is a single number, else R's error.
+.assign_positions <- function(i, n, names, single) {
   if (is.numeric(i) && any(i > n, na.rm = TRUE) || is.logical(i) && length(i) > n)
     .dask_stop("subscript out of bounds (a dask_array does not grow)")
-  if (anyNA(i)) .dask_stop("NAs are not allowed in subscripted assignments")
+  if (anyNA(i)) {
+    if (!single) .dask_stop("NAs are not allowed in subscripted assignments")
+    if (is.logical(i)) i[is.na(i)] <- FALSE else i <- i[!is.na(i)]
+  }
   .positions(i, n, names)
 }
 
