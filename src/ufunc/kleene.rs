@@ -209,6 +209,43 @@ impl UnaryOp<i32> for NaAsDouble {
     }
 }
 
+/// R's integer arithmetic: `NA` in gives `NA` out, and so does a result outside int32 (R
+/// warns "NAs produced by integer overflow") or a division by zero (`5L %/% 0L` is `NA`).
+/// `K`: +, -, *, %/% (floored), %% (sign of the divisor).
+pub struct NaIntArith<const K: u8>;
+impl<const K: u8> BinaryOp<i32> for NaIntArith<K> {
+    type Out = i32;
+    #[inline(always)]
+    fn f(a: i32, b: i32) -> i32 {
+        if a == NA || b == NA {
+            return NA;
+        }
+        let r = match K {
+            0 => a.checked_add(b),
+            1 => a.checked_sub(b),
+            2 => a.checked_mul(b),
+            3 => (b != 0).then(|| <i32 as Num>::floor_div(a, b)),
+            _ => (b != 0).then(|| <i32 as Num>::modulo(a, b)),
+        };
+        // i32::MIN is NA itself, so it is never a valid result either.
+        r.filter(|&v| v != NA).unwrap_or(NA)
+    }
+}
+
+/// R's integer negation (`NA` stays `NA`).
+pub struct NaIntNegative;
+impl UnaryOp<i32> for NaIntNegative {
+    type Out = i32;
+    #[inline(always)]
+    fn f(x: i32) -> i32 {
+        if x == NA {
+            NA
+        } else {
+            -x
+        }
+    }
+}
+
 macro_rules! each_missing {
     ($m:ident) => {
         $m!(i8, u8, i16, u16, i32, u32, i64, u64, f32, f64)
@@ -229,6 +266,10 @@ fn compare<const K: u8>(name: &str) -> Ufunc {
         };
     }
     make(name, 2, each_missing!(loops))
+}
+
+fn na_int(name: &str, f: super::loops::LoopFn) -> Ufunc {
+    make(name, 2, vec![Loop::rust(&[DType::Int32; 3], f)])
 }
 
 /// Loops of a unary op over every element type with a missing value.
@@ -281,6 +322,16 @@ pub(super) fn ufuncs() -> Vec<Ufunc> {
         ),
         make("as_kleene", 1, unary_all!(AsKleene, DType::Int32)),
         make("isna", 1, unary_all!(IsNa, DType::Bool)),
+        na_int("na_add", binary_loop::<i32, NaIntArith<0>>),
+        na_int("na_subtract", binary_loop::<i32, NaIntArith<1>>),
+        na_int("na_multiply", binary_loop::<i32, NaIntArith<2>>),
+        na_int("na_floor_divide", binary_loop::<i32, NaIntArith<3>>),
+        na_int("na_remainder", binary_loop::<i32, NaIntArith<4>>),
+        make(
+            "na_negative",
+            1,
+            i32_unary(unary_loop::<i32, NaIntNegative>),
+        ),
         make(
             "na_as_double",
             1,
@@ -333,6 +384,19 @@ mod tests {
         );
         assert_eq!(<NaCompare<0> as BinaryOp<i32>>::f(NA, NA), NA);
         assert!(<NaAsDouble as UnaryOp<i32>>::f(NA).is_r_na());
+        // R's integers: overflow and division by zero are NA, NA propagates.
+        let add = |a, b| <NaIntArith<0> as BinaryOp<i32>>::f(a, b);
+        assert_eq!(
+            [add(1, 2), add(i32::MAX, 1), add(NA, 1), add(-i32::MAX, -1)],
+            [3, NA, NA, NA]
+        );
+        let fdiv = |a, b| <NaIntArith<3> as BinaryOp<i32>>::f(a, b);
+        let rem = |a, b| <NaIntArith<4> as BinaryOp<i32>>::f(a, b);
+        assert_eq!(
+            [fdiv(-7, 2), fdiv(5, 0), rem(-7, 2), rem(7, -2), rem(5, 0)],
+            [-4, NA, 1, -1, NA]
+        );
+        assert_eq!(<NaIntArith<2> as BinaryOp<i32>>::f(65536, 65536), NA);
         assert_eq!(<NaAsDouble as UnaryOp<i32>>::f(-3), -3.0);
     }
 }
