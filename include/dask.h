@@ -1641,7 +1641,8 @@ dask_status dask_ufunc_reduce(const struct dask_ufunc *u,
                               bool keepdims,
                               struct dask_array **out_array);
 
-// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy. `*out_array` is a
+// `ufunc.accumulate(x, axis)` for `add` (cumsum), `multiply` (cumprod), `maximum` and
+// `minimum` (cummax, cummin: NaN propagates). Lazy. `*out_array` is a
 // new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
 // the new array keeps what it needs, so the caller may free it right after. Any thread.
 //

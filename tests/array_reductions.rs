@@ -608,8 +608,39 @@ fn cumsum_and_cumprod_along_each_axis() {
                 0.0,
                 &format!("cumprod {ctx}"),
             );
+            // Running maxima and minima: exact, in the input's dtype.
+            let cmax = a.cumulative(axis, dask::array::CumOp::Max).unwrap();
+            assert_eq!(cmax.dtype(), F64);
+            assert_same(
+                &fetch::<f64>(&cmax),
+                &cumulative_ref(&x, axis, f64::max),
+                &format!("cummax {ctx}"),
+            );
+            let cmin = a.cumulative(axis, dask::array::CumOp::Min).unwrap();
+            assert_same(
+                &fetch::<f64>(&cmin),
+                &cumulative_ref(&x, axis, f64::min),
+                &format!("cummin {ctx}"),
+            );
         }
     }
+    // cummax keeps integer dtypes and lets NaN through, as NumPy's maximum.accumulate and
+    // R's cummax do.
+    let xi = Nd::new(&[5], vec![3i8, -2, 7, 7, 1]);
+    let c = mk(&xi, &ChunkSpec::Regular(vec![2]))
+        .cumulative(0, dask::array::CumOp::Max)
+        .unwrap();
+    assert_eq!(c.dtype(), DType::Int8);
+    assert_eq!(fetch::<i8>(&c).data, vec![3, 3, 7, 7, 7]);
+    let xn = Nd::new(&[4], vec![1.0, f64::NAN, 3.0, 0.5]);
+    let c = mk(&xn, &ChunkSpec::Regular(vec![1]))
+        .cumulative(0, dask::array::CumOp::Min)
+        .unwrap();
+    let got = fetch::<f64>(&c).data;
+    assert!(
+        got[0] == 1.0 && got[1..].iter().all(|v| v.is_nan()),
+        "{got:?}"
+    );
     // Integer and boolean inputs accumulate in int64; float32 stays float32.
     let xi = Nd::new(&[3, 4], vec![1i32, -2, 3, 4, 5, 6, -7, 8, 9, 10, 11, -12]);
     let a = mk(&xi, &ChunkSpec::Explicit(vec![vec![1, 2], vec![3, 0, 1]]));

@@ -521,11 +521,7 @@ impl Lowerer {
                     })
                     .collect()
             }
-            Op::Cumulative {
-                input,
-                multiply,
-                axis,
-            } => self.lower_cumulative(input, *multiply, *axis)?,
+            Op::Cumulative { input, op, axis } => self.lower_cumulative(input, *op, *axis)?,
             Op::ToSparse { input, fill } => {
                 let xs = self.blocks(input)?;
                 let p = super::ops::ToSparse { fill: *fill };
@@ -898,13 +894,13 @@ impl Lowerer {
     fn lower_cumulative(
         &mut self,
         input: &Array,
-        multiply: bool,
+        op: super::cumulative::CumOp,
         axis: usize,
     ) -> Result<Vec<Slot>> {
         let xs = self.blocks(input)?;
         let chunks = input.chunks().clone();
         let grid = chunks.grid();
-        let p = CumBlock { axis, multiply };
+        let p = CumBlock { axis, op };
         let local: Vec<GArg> = xs
             .into_iter()
             .map(|x| self.add(task(OPS.cum_block, params(p.clone()), vec![x])))

@@ -22,6 +22,7 @@ mod wire;
 pub use crate::value::Scalar;
 pub use api::{ChunkSpec, Index};
 pub use chunks::{checked_len, Chunks, AUTO_BLOCK_BYTES, MAX_BLOCKS, MAX_ELEMENTS};
+pub use cumulative::CumOp;
 pub use dispatch::{
     apply_ufunc, foreign_kind, register_foreign_kind, register_kind, ArrayKind, ForeignArray,
     ForeignCall, ForeignKind, ForeignRelease,

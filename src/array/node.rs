@@ -111,10 +111,10 @@ pub(crate) enum Op {
         op: &'static OpDef,
         inputs: Vec<Array>,
     },
-    /// Cumulative sum or product along an axis.
+    /// Cumulative sum, product, maximum or minimum along an axis.
     Cumulative {
         input: Array,
-        multiply: bool,
+        op: super::cumulative::CumOp,
         axis: usize,
     },
     /// Elements where the boolean mask (same shape, same chunks) is true, flattened.
@@ -291,7 +291,7 @@ impl Array {
             Op::Reshape { .. } => "reshape".into(),
             Op::Tensordot { .. } => "tensordot".into(),
             Op::MapBlocks { op, .. } | Op::BlockFn { op } => op.name().into(),
-            Op::Cumulative { multiply, .. } => if *multiply { "cumprod" } else { "cumsum" }.into(),
+            Op::Cumulative { op, .. } => op.name().into(),
             Op::Select { .. } => "select".into(),
             Op::ToSparse { .. } => "to_sparse".into(),
             Op::ToDense { .. } => "to_dense".into(),

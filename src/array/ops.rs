@@ -75,7 +75,7 @@ pub struct TensordotBlock {
 #[derive(Debug, Clone)]
 pub struct CumBlock {
     pub axis: usize,
-    pub multiply: bool,
+    pub op: super::cumulative::CumOp,
 }
 
 fn params<'a, T: 'static>(
@@ -297,7 +297,7 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| {
             ok_block(super::cumulative::cum_block(
                 buffer(&inputs[1], "array.cum_block")?,
                 p.axis,
-                p.multiply,
+                p.op,
             ))
         }),
         cum_carry: register_builtin("array.cum_carry", |inputs| {
@@ -306,7 +306,7 @@ pub static OPS: LazyLock<ArrayOps> = LazyLock::new(|| {
                 buffer(&inputs[1], "array.cum_carry")?,
                 buffer(&inputs[2], "array.cum_carry")?,
                 p.axis,
-                p.multiply,
+                p.op,
             ))
         }),
         select: register_builtin("array.select", |inputs| {

@@ -405,12 +405,12 @@ params_impl!(
     "array.cumulative",
     |s, w| {
         w.usize(s.axis);
-        w.bool(s.multiply);
+        w.u8(s.op.code());
     },
     |r| {
         CumBlock {
             axis: r.usize()?,
-            multiply: r.bool()?,
+            op: super::cumulative::CumOp::from_code(r.u8()?)?,
         }
     }
 );

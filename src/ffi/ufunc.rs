@@ -133,7 +133,8 @@ pub unsafe extern "C" fn dask_ufunc_reduce(
     })
 }
 
-/// `ufunc.accumulate(x, axis)` for `add` (cumsum) and `multiply` (cumprod). Lazy. `*out_array` is a
+/// `ufunc.accumulate(x, axis)` for `add` (cumsum), `multiply` (cumprod), `maximum` and
+/// `minimum` (cummax, cummin: NaN propagates). Lazy. `*out_array` is a
 /// new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
 /// the new array keeps what it needs, so the caller may free it right after. Any thread.
 ///
@@ -151,15 +152,19 @@ pub unsafe extern "C" fn dask_ufunc_accumulate(
         let u = unsafe { handle::get(u) }?;
         let x = unsafe { array_arg(x) }?;
         let slot = unsafe { out(out_array, "out_array") }?;
-        let r = match u.name() {
-            "add" => x.cumsum(axis)?,
-            "multiply" => x.cumprod(axis)?,
+        use crate::array::CumOp;
+        let op = match u.name() {
+            "add" => CumOp::Sum,
+            "multiply" => CumOp::Prod,
+            "maximum" => CumOp::Max,
+            "minimum" => CumOp::Min,
             other => {
                 return Err(Error::invalid(format!(
-                    "accumulate is supported for add and multiply, not '{other}'"
+                    "accumulate is supported for add, multiply, maximum and minimum, not '{other}'"
                 )))
             }
         };
+        let r = x.cumulative(axis, op)?;
         put_operand(slot, Operand::Array(r))
     })
 }

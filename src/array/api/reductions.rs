@@ -4,6 +4,7 @@
 use super::check_axis;
 use crate::array::chunks::Chunks;
 use crate::array::node::{Array, Op};
+use crate::array::CumOp;
 use crate::error::{Error, Result};
 use crate::ufunc::reduce_op::ReduceOp;
 use crate::ufunc::ufunc;
@@ -150,19 +151,20 @@ impl Array {
 
     /// Cumulative sum along `axis`.
     pub fn cumsum(&self, axis: usize) -> Result<Array> {
-        self.cumulative(axis, false)
+        self.cumulative(axis, CumOp::Sum)
     }
     pub fn cumprod(&self, axis: usize) -> Result<Array> {
-        self.cumulative(axis, true)
+        self.cumulative(axis, CumOp::Prod)
     }
-    fn cumulative(&self, axis: usize, multiply: bool) -> Result<Array> {
+    /// The cumulative `op` along `axis` (`maximum.accumulate` for `CumOp::Max`, ...).
+    pub fn cumulative(&self, axis: usize, op: CumOp) -> Result<Array> {
         check_axis(axis, self.ndim())?;
         Ok(Array::new(
-            crate::array::cumulative::cum_dtype(self.dtype()),
+            op.dtype(self.dtype())?,
             self.chunks().clone(),
             Op::Cumulative {
                 input: self.clone(),
-                multiply,
+                op,
                 axis,
             },
         ))
