@@ -97,6 +97,19 @@ end
 Base.cumsum(x::DaskArray; dims = nothing) = accumulate_lazy("add", x, dims)
 Base.cumprod(x::DaskArray; dims = nothing) = accumulate_lazy("multiply", x, dims)
 
+"""`accumulate(op, x; dims)` for `+`, `*`, `max`, `min` (running maxima and minima keep the
+element type, as Julia's)."""
+function Base.accumulate(op, x::DaskArray{T,N}; dims = nothing) where {T,N}
+    op === (+) && return to_type(cumsum(x; dims = dims), Base.promote_op(+, T, T))
+    op === (*) && return to_type(cumprod(x; dims = dims), Base.promote_op(*, T, T))
+    (op === max || op === min) || throw(DaskError(CAPI.DASK_ERR_NOT_IMPLEMENTED,
+        "accumulate($op, ...): only +, *, max and min run in the library"))
+    dims === nothing && N > 1 && throw(ArgumentError("dims must be specified"))
+    d = dims === nothing ? 1 : Int(dims)
+    name = op === max ? "maximum" : "minimum"
+    DaskArray(out_ptr(o -> CAPI.dask_ufunc_accumulate(ufunc(name), x, N - d, o), dask_array))
+end
+
 # Order statistics need the data sorted: computed, then Julia's own functions.
 Statistics.median(x::DaskArray; dims = :) = dims === Colon() ? median(collect(x)) : median(collect(x); dims = dims)
 Statistics.quantile(x::DaskArray, p; kwargs...) = quantile(vec(collect(x)), p; kwargs...)

@@ -125,6 +125,10 @@ end
     i8 = Int8[100, 100, 100]
     @test collect(cumsum(DaskArray(i8))) == cumsum(i8) && eltype(cumsum(DaskArray(i8))) == eltype(cumsum(i8))
     @test collect(cumprod(DaskArray([1.5, 2.0, -1.0]))) == cumprod([1.5, 2.0, -1.0])
+    @test collect(accumulate(max, x; dims = 1)) == accumulate(max, A; dims = 1)
+    @test collect(accumulate(min, DaskArray(Int8[3, -2, 7, -5]))) == accumulate(min, Int8[3, -2, 7, -5])
+    @test eltype(accumulate(min, DaskArray(Int8[3, -2]))) == Int8
+    @test collect(accumulate(+, DaskArray(Int8[100, 100]))) == accumulate(+, Int8[100, 100]) # Julia wraps here
     B = rand(8)
     @test collect(vcat(x, DaskArray(A))) == vcat(A, A)
     @test collect(hcat(x, DaskArray(A[:, 1:2]))) == hcat(A, A[:, 1:2])
