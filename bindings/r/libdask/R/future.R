@@ -22,6 +22,7 @@ dask_submit <- function(fun, ..., client = NULL) {
   call <- list(fun = fun, label = label, names = names(args), state = state)
   f <- dc_submit(.client(client), call, unname(args))
   attr(f, "dask_state") <- state
+  attr(f, "dask_pid") <- Sys.getpid()
   f
 }
 
@@ -59,6 +60,7 @@ cancel <- function(future, ...) UseMethod("cancel")
 
 # The function's result. Interruptible (Ctrl-C cancels the future).
 value.dask_future <- function(future, ...) {
+  .check_future(future)
   state <- attr(future, "dask_state", exact = TRUE)
   v <- tryCatch(dc_future_value(future), dask_error = function(e) e)
   for (cond in state$conditions) {
@@ -68,10 +70,26 @@ value.dask_future <- function(future, ...) {
   v
 }
 value.list <- function(future, ...) lapply(future, value)
-resolved.dask_future <- function(future, ...) dc_future_resolved(future)
+resolved.dask_future <- function(future, ...) {
+  # In a forked child, only what was done before the fork: the parent's tasks do not run here.
+  if (.forked(future)) return(.done_before_fork(future))
+  dc_future_resolved(future)
+}
 resolved.list <- function(future, ...) vapply(future, resolved, TRUE)
 cancel.dask_future <- function(future, ...) invisible(dc_future_cancel(future))
 cancel.list <- function(future, ...) invisible(lapply(future, cancel))
+
+# Futures in a forked child (parallel::mcparallel): the parent's tasks never run there (the
+# library's timed waits would report a timeout again and again), so waiting on one that was
+# not done at the fork is a dask_error naming the fork; a finished one gives its value.
+.done_before_fork <- function(future) dc_future_status(future) %in% c("finished", "error", "cancelled")
+.check_future <- function(future) {
+  if (.forked(future) && !.done_before_fork(future))
+    .dask_fail("DASK_ERR_INVALID_HANDLE", sprintf(paste0(
+      "this dask_future was submitted in process %d and was not done when this forked child ",
+      "(process %d) was made: it cannot run here (its client's threads are in the parent)"),
+      attr(future, "dask_pid"), Sys.getpid()))
+}
 
 # The condition value() raises for the library's error e: the library says "task '<key>'
 # failed: <message>"; the key goes to a field, and the R error that failed the task (this
