@@ -53,17 +53,26 @@ function Base.count(pred, x::DaskArray; dims = :)
         return reduction(x, CAPI.DASK_REDUCE_COUNT_NONZERO, dims)
     elseif pred === iszero
         apply_ufunc("equal", x, 0)
+    elseif mappable(pred)
+        broadcast_call(pred, x)
     else
-        apply_ufunc(ufunc_name(pred, 1), x)
+        # Any other Julia predicate (a closure, say) cannot run on the library's threads:
+        # the array is computed and Julia counts.
+        return count(pred, collect(x); dims = dims)
     end
     reduction(m, CAPI.DASK_REDUCE_COUNT_NONZERO, dims)
 end
 
-# Reductions of a mapped function: sum(abs2, x) is one fused pass, as sum(abs2.(x)).
+"""Whether broadcasting `f` over one array maps onto the library (else Julia computes)."""
+mappable(f) = (names = get(UFUNCS, f, nothing); names !== nothing && names[1] !== nothing)
+
+# Reductions of a mapped function: sum(abs2, x) is one fused pass, as sum(abs2.(x)). Any
+# other Julia function (a closure) cannot run on the library's threads: computed, then Julia's.
 for red in (:sum, :prod, :maximum, :minimum, :any, :all)
-    @eval Base.$red(f::Function, x::DaskArray; dims = :) = $red(broadcast_call(f, x); dims = dims)
+    @eval Base.$red(f::Function, x::DaskArray; dims = :) =
+        mappable(f) ? $red(broadcast_call(f, x); dims = dims) : $red(f, collect(x); dims = dims)
 end
-Statistics.mean(f::Function, x::DaskArray) = mean(broadcast_call(f, x))
+Statistics.mean(f::Function, x::DaskArray) = mappable(f) ? mean(broadcast_call(f, x)) : mean(f, collect(x))
 
 """`map(f, xs...)` over same-sized DaskArrays: `f.(xs...)` (a function the library maps)."""
 function Base.map(f, x::DaskArray, ys::DaskArray...)

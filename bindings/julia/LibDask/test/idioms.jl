@@ -118,7 +118,9 @@ end
     @test sum(abs2, x) ≈ sum(abs2, A) && maximum(abs, x .- 0.5) ≈ maximum(abs, A .- 0.5)
     @test extrema(x) == extrema(A)
     @test extrema(x; dims = 1) == extrema(A; dims = 1)
-    @test count(v -> v > 0.5, collect(x)) == count(x .> 0.5)
+    @test count(v -> v > 0.5, x) == count(v -> v > 0.5, A) == count(x .> 0.5)
+    @test sum(v -> v > 0.5 ? v : 0.0, x) ≈ sum(v -> v > 0.5 ? v : 0.0, A) # closures: computed
+    @test any(isnan, x) == any(isnan, A) && all(isfinite, x)
     @test collect(cumsum(x; dims = 1)) ≈ cumsum(A; dims = 1)
     @test collect(cumsum(x; dims = 2)) ≈ cumsum(A; dims = 2)
     @test_throws ArgumentError cumsum(x)
