@@ -9,8 +9,9 @@
 #     & | ! logical, and math functions double except abs() and the cumulative ones;
 #   - NA: comparisons are the library's NA-aware ones (na_less, ...: NA when either side is
 #     NA or NaN) and & | ! its Kleene logic, giving R logicals (int32, three-valued, marked:
-#     call.R); integer arithmetic gives NA where an operand is NA (the integer kernels alone
-#     would treat NA, INT32_MIN, as a number); conversions to double keep NA (na_as_double);
+#     call.R); integer arithmetic is the library's R integers (na_add, ...: NA where an
+#     operand is, and for overflow and division by zero); conversions to double keep NA
+#     (na_as_double);
 #   - shapes: arrays must have the same dims ("non-conformable arrays" otherwise); a vector
 #     is recycled over an array or a longer vector in R's (column-major) order when its
 #     length divides the other's, done with lazy reshapes and the library's broadcasting;
@@ -49,8 +50,8 @@
     return(x)
   }
   have <- .rtype(x)
-  if (have == type && (type != "logical" || .is_lgl(x))) return(x)
   dt <- .dtype(x)
+  if (have == type && (type == "double" || type == "logical" && .is_lgl(x) || dt == "int32")) return(x)
   r <- switch(type,
     double = if (dt == "int32") .ufunc("na_as_double", x) else dc_astype(x, 11L),
     # R: NaN and numbers outside R's integer range are NA.
@@ -102,8 +103,8 @@
   m
 }
 
-# A binary int32 ufunc with R's NA: op(a, b), NA where a or b is. Division by an NA's
-# partner is kept from failing the checked kernels (its result is NA anyway).
+# A binary int32 ufunc with R's NA (for those the library has no na_* kernel of: maximum,
+# minimum): op(a, b), NA where a or b is.
 .int_na <- function(name) function(a, b) {
   a <- .operand(a)
   b <- .operand(b)
@@ -113,7 +114,6 @@
     return(dc_where(.ufunc("isnan", arr), arr, NA_integer_))
   }
   if (is.null(m)) return(.ufunc(name, a, b))
-  if (startsWith(name, "checked_") && inherits(b, "dask_array")) b <- dc_where(m, 1L, b)
   dc_where(m, NA_integer_, .ufunc(name, a, b))
 }
 
@@ -126,8 +126,7 @@ Ops.dask_array <- function(e1, e2) {
   if (nargs() == 1L) {
     r <- switch(.Generic,
       "+" = if (.rtype(e1) == "logical") .as_rtype(e1, "integer") else return(e1),
-      # INT32_MIN (NA) negates to itself.
-      "-" = .ufunc("negative", .as_rtype(e1, if (.rtype(e1) == "double") "double" else "integer")),
+      "-" = if (.rtype(e1) == "double") .ufunc("negative", e1) else .ufunc("na_negative", .as_rtype(e1, "integer")),
       "!" = .mark(.ufunc("kleene_not", .kleene(e1))),
       .dask_stop("unary ", .Generic, " is not defined for dask_arrays"))
     return(.set_dn(r, .dn(e1)))
@@ -149,10 +148,9 @@ Ops.dask_array <- function(e1, e2) {
   if (.Generic == "^") return(.elementwise(.r_pow, e1, e2))
   if (.Generic == "%/%" && type == "double") return(.elementwise(.r_floor_divide, e1, e2))
   if (type == "double") return(.elementwise(name, e1, e2))
-  # Integer %/% and %% by zero: R gives NA, which the library's checked kernels refuse (the
-  # computation fails) instead of giving NumPy's 0.
-  if (.Generic %in% c("%/%", "%%")) name <- c("%/%" = "checked_floor_divide", "%%" = "checked_remainder")[[.Generic]]
-  .elementwise(.int_na(name), e1, e2)
+  # R's integers: the library's na_* kernels (NA in gives NA; so do overflow and %/% or %%
+  # by zero, as in R, without R's warning).
+  .elementwise(paste0("na_", name), e1, e2)
 }
 
 # Elementwise conditions on operands that may be R scalars (then TRUE or FALSE, decided in
@@ -300,18 +298,16 @@ Math.dask_array <- function(x, ...) {
   dn <- .dn(x)
   if (.Generic %in% names(.cumulative)) {
     # R's types: cumprod double; the others integer for logicals and integers. Integer
-    # sums accumulate in int64 and come back as int32: they wrap on overflow, as integer
-    # arithmetic on dask_arrays does (see ?libdask), where R gives NA.
+    # sums accumulate in int64 and come back as int32, NA from the first NA or the first
+    # sum beyond R's integers on (R's cumsum; the int64 sum takes NA for a number).
     type <- if (.Generic == "cumprod" || .rtype(x) == "double") "double" else "integer"
     flat <- .reshape(.as_rtype(x, type), -1)
     r <- dc_accumulate(.cumulative[[.Generic]], flat, 0L)
     if (type == "integer") {
-      if (.dtype(r) != "int32") r <- dc_astype(r, 4L)
-      # NA from the first NA on, as R's cumsum (the integer sum takes NA for a number).
-      if (.dtype(flat) == "int32") {
-        seen <- dc_accumulate("add", dc_astype(.ufunc("isna", flat), 4L), 0L)
-        r <- dc_where(.ufunc("greater", seen, 0L), NA_integer_, r)
-      }
+      bad <- .ufunc("logical_or", .ufunc("isna", flat),
+                    .ufunc("greater", .ufunc("absolute", r), .Machine$integer.max))
+      seen <- dc_accumulate("add", dc_astype(bad, 4L), 0L)
+      r <- dc_where(.ufunc("greater", seen, 0L), NA_integer_, dc_astype(r, 4L))
     }
     return(.set_dn(r, if (length(.rdim(x)) == 1L) dn))
   }
