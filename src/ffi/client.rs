@@ -302,6 +302,7 @@ pub unsafe extern "C" fn dask_client_run_host_tasks(
     guard(|| {
         // SAFETY: per the contract.
         let c = unsafe { handle::get(client) }?;
+        c.check_process()?; // a fork's child must not run its parent's queued host tasks
         let ran = c.run_host_tasks(max);
         // SAFETY: per the contract.
         if let Some(slot) = unsafe { out_ran.as_mut() } {

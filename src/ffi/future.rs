@@ -115,6 +115,9 @@ pub unsafe extern "C" fn dask_future_wait(
         // SAFETY: per the contract.
         let f = unsafe { future_arg(future) }?;
         let t = timeout(timeout_seconds)?;
+        if !f.is_done() {
+            f.check_process()?; // a fork's child: nothing here would ever finish it
+        }
         match t {
             None => {
                 f.wait();

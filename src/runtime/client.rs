@@ -118,6 +118,9 @@ impl Client {
     /// Runs up to `max` queued host tasks on the calling thread (for hosts that poll from an
     /// event loop); returns how many ran. Waiting on a future runs them too.
     pub fn run_host_tasks(&self, max: usize) -> usize {
+        if self.check_process().is_err() {
+            return 0; // the parent's tasks, queued for the parent's host
+        }
         self.backend.run_host_tasks(max)
     }
 

@@ -1169,6 +1169,12 @@ static int fork_child(const dask_client *c, const dask_future *pending, const da
     dask_value *r = NULL;
     st = dask_future_result(pending, -1.0, &r); /* would wait forever for a thread not here */
     if (st == DASK_OK || strstr(dask_last_error_message(), "fork") == NULL) bad |= 2;
+    st = dask_future_result(pending, 5.0, &r); /* timed: the fork, not a timeout */
+    if (st != DASK_ERR_INVALID_HANDLE) bad |= 16;
+    st = dask_future_wait(pending, 5.0);
+    if (st != DASK_ERR_INVALID_HANDLE) bad |= 32;
+    size_t ran = 0;
+    if (dask_client_run_host_tasks(c, 10, &ran) != DASK_ERR_INVALID_HANDLE || ran != 0) bad |= 64;
     int64_t x = 0;
     if (dask_future_result(done, -1.0, &r) != DASK_OK || dask_value_as_i64(r, &x) != DASK_OK ||
         x != mix_seq(xs, 2))

@@ -86,13 +86,21 @@ impl Future {
         self.outcome()
     }
 
-    /// Fails in a forked child of the process that runs this task (see `runtime::fork`).
-    fn forked(&self) -> Result<()> {
+    /// Fails in a forked child of the process that runs this task (see `runtime::fork`):
+    /// there it would never finish.
+    pub fn check_process(&self) -> Result<()> {
         crate::runtime::fork::check(self.cell.run.pid, "future")
+    }
+
+    fn forked(&self) -> Result<()> {
+        self.check_process()
     }
 
     /// Like [`result`](Self::result), giving up after `timeout` with [`Error::Timeout`].
     pub fn result_timeout(&self, timeout: Duration) -> Result<Arc<Value>> {
+        if !self.is_done() {
+            self.forked()?;
+        }
         if !self.wait_timeout(timeout) {
             return Err(Error::Timeout(timeout));
         }
