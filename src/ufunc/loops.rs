@@ -339,32 +339,51 @@ unary_op!(Cbrt, Float, T, |x| T::map(x, f64::cbrt));
 unary_op!(Exp2, Float, T, |x| T::map(x, f64::exp2));
 unary_op!(Reciprocal, Float, T, |x| T::true_div(T::ONE, x));
 binary_op!(Hypot, Float, T, |a, b| T::map2(a, b, f64::hypot));
-/// `checked_nan(y, a, b)`: `y`, faulting (`Fault::Domain`) where `y` is NaN although `a` and
-/// `b` are not (a function's result outside its real domain; a unary function passes its
-/// argument twice). Fused after the function, it costs one comparison per element.
+/// A checking ternary loop: copies its first argument and raises `fault` (see `fault`) when
+/// `bad(x, a, b)` holds for any element. Fused after the operation it checks, it costs one
+/// test per element.
 ///
 /// # Safety
 /// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
+#[inline(always)]
+unsafe fn checking_loop<T: Elem>(
+    args: &[*mut u8],
+    n: usize,
+    steps: &[isize],
+    bad: impl Fn(T, T, T) -> bool,
+    fault: super::fault::Fault,
+) {
+    let mut faulted = false;
+    for i in 0..n as isize {
+        // SAFETY: per the contract, element i of each argument is valid.
+        unsafe {
+            let x = *(args[0].byte_offset(i * steps[0]) as *const T);
+            let a = *(args[1].byte_offset(i * steps[1]) as *const T);
+            let b = *(args[2].byte_offset(i * steps[2]) as *const T);
+            faulted |= bad(x, a, b);
+            *(args[3].byte_offset(i * steps[3]) as *mut T) = x;
+        }
+    }
+    if faulted {
+        super::fault::raise(fault);
+    }
+}
+
+/// `checked_nan(y, a, b)`: `y`, faulting (`Fault::Domain`) where `y` is NaN although `a` and
+/// `b` are not (a function's result outside its real domain; a unary function passes its
+/// argument twice).
+///
+/// # Safety
+/// As [`checking_loop`].
 pub unsafe fn checked_nan_loop<T: Elem + Float>(
     args: &[*mut u8],
     n: usize,
     steps: &[isize],
     _: *const c_void,
 ) {
-    let mut faulted = false;
-    for i in 0..n as isize {
-        // SAFETY: per the contract, element i of each argument is valid.
-        unsafe {
-            let y = *(args[0].byte_offset(i * steps[0]) as *const T);
-            let a = *(args[1].byte_offset(i * steps[1]) as *const T);
-            let b = *(args[2].byte_offset(i * steps[2]) as *const T);
-            faulted |= T::is_nan(y) && !T::is_nan(a) && !T::is_nan(b);
-            *(args[3].byte_offset(i * steps[3]) as *mut T) = y;
-        }
-    }
-    if faulted {
-        super::fault::raise(super::fault::Fault::Domain);
-    }
+    let bad = |y: T, a: T, b: T| T::is_nan(y) && !T::is_nan(a) && !T::is_nan(b);
+    // SAFETY: forwarded contract.
+    unsafe { checking_loop(args, n, steps, bad, super::fault::Fault::Domain) }
 }
 
 /// `checked_integral(x, lo, hi)`: `x`, faulting (`Fault::Inexact`) unless it is a whole
@@ -373,28 +392,16 @@ pub unsafe fn checked_nan_loop<T: Elem + Float>(
 /// `InexactError` otherwise; a plain cast would give some number).
 ///
 /// # Safety
-/// `args` and `steps` describe `n` valid elements per argument, the output not aliasing.
+/// As [`checking_loop`].
 pub unsafe fn checked_integral_loop<T: Elem + Float>(
     args: &[*mut u8],
     n: usize,
     steps: &[isize],
     _: *const c_void,
 ) {
-    let mut faulted = false;
-    for i in 0..n as isize {
-        // SAFETY: per the contract, element i of each argument is valid.
-        unsafe {
-            let x = *(args[0].byte_offset(i * steps[0]) as *const T);
-            let lo = *(args[1].byte_offset(i * steps[1]) as *const T);
-            let hi = *(args[2].byte_offset(i * steps[2]) as *const T);
-            let whole = T::map(x, f64::trunc) == x;
-            faulted |= !(whole && lo <= x && x < hi);
-            *(args[3].byte_offset(i * steps[3]) as *mut T) = x;
-        }
-    }
-    if faulted {
-        super::fault::raise(super::fault::Fault::Inexact);
-    }
+    let bad = |x: T, lo: T, hi: T| !(T::map(x, f64::trunc) == x && lo <= x && x < hi);
+    // SAFETY: forwarded contract.
+    unsafe { checking_loop(args, n, steps, bad, super::fault::Fault::Inexact) }
 }
 
 // C's fmod: the remainder with the sign of the dividend (Rust's `%` on floats).
