@@ -43,6 +43,15 @@ pub(crate) struct LocalBackend {
 
 impl LocalBackend {
     pub(crate) fn start(config: Config) -> Result<LocalBackend> {
+        super::fork::runtime_starts()?;
+        let started = Self::start_pool(config);
+        if started.is_err() {
+            super::fork::runtime_stops();
+        }
+        started
+    }
+
+    fn start_pool(config: Config) -> Result<LocalBackend> {
         let n = config.resolved_threads();
         let store = crate::memory::Store::new(&config.memory)?;
         let (pool, locals) = Pool::new(n, store);
@@ -109,6 +118,7 @@ impl Drop for LocalBackend {
         }
         // Work submitted while the first sweep ran is cancelled by this one.
         self.pool.cancel_all();
+        super::fork::runtime_stops();
     }
 }
 

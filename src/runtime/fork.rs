@@ -1,10 +1,46 @@
 //! Forked processes. `fork()` copies a process with only the forking thread: a client's pool
 //! threads do not exist in the child, so anything waiting there for them would wait forever
 //! (R's `parallel::mclapply` forks after a `compute()`). Clients and runs remember the process
-//! that made them; used in another process they fail at once with a clear error instead. A
-//! child makes its own client (`dask_client_new`), which starts its own threads.
+//! that made them; used in another process they fail at once with a clear error instead.
+//!
+//! Nor can a child start a runtime of its own while its parent had one running: the locks the
+//! runtime uses (parking_lot's) keep process-wide state that the parent's threads were in the
+//! middle of using at the fork, and a fresh pool in the child was seen to lose a wake-up and
+//! hang. So a new client in such a child fails with a clear error too; a process that forks
+//! before its first client, or after freeing them all, or starts its workers with exec
+//! (R's PSOCK clusters, Julia's `addprocs`) is unaffected.
 
 use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+/// The process whose runtimes `LIVE` counts, and how many are running (pools not yet freed).
+static OWNER: AtomicU32 = AtomicU32::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Records a runtime starting in this process; fails in a fork's child whose parent had
+/// runtimes running (see the module notes).
+pub(crate) fn runtime_starts() -> Result<()> {
+    let here = current();
+    let owner = OWNER.load(Ordering::SeqCst);
+    if owner != 0 && owner != here && LIVE.load(Ordering::SeqCst) > 0 {
+        return Err(Error::InvalidArgument(format!(
+            "this is process {here}, a fork of process {owner} while it ran libdask's thread              pools: a new client cannot start safely here (the locks' shared state is the              parent's); fork before the first client or after freeing them all, or start              workers with exec (R: parallel::makeCluster(type = \"PSOCK\"))"
+        )));
+    }
+    if owner != here {
+        OWNER.store(here, Ordering::SeqCst);
+        LIVE.store(0, Ordering::SeqCst);
+    }
+    LIVE.fetch_add(1, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Records a runtime of this process stopping (its threads joined).
+pub(crate) fn runtime_stops() {
+    if OWNER.load(Ordering::SeqCst) == current() {
+        LIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// This process's id.
 pub(crate) fn current() -> u32 {

@@ -2,10 +2,10 @@
 # only when computed; the default client (one thread per core) is started on first use.
 #
 # Forks (parallel::mclapply, mcparallel): a forked child has none of the parent's threads, so
-# the parent's clients cannot run anything there (the library fails such use at once,
-# naming the fork, rather than waiting forever). Each client remembers the process that made
-# it: in a child, the default client is started afresh on first use (so computing in
-# mclapply() works), and a client of the parent passed explicitly is a dask_error.
+# the parent's clients cannot run anything there, and the library refuses to start a new one
+# in such a child (the locks' shared state is the parent's: a fresh pool there could hang).
+# Each client remembers the process that made it: in a child, the default client is not the
+# parent's, and making one fails with the library's dask_error naming the fork, at once.
 
 .state <- new.env(parent = emptyenv())
 
@@ -32,8 +32,9 @@ dask_client <- function(threads = 0L, memory_limit = 0, spill_dir = NULL) {
   if (.forked(client))
     .dask_fail("DASK_ERR_INVALID_HANDLE", sprintf(paste0(
       "this dask_client was made in process %d and cannot be used in a forked child ",
-      "(process %d), which has none of its threads: use the default client (started ",
-      "afresh in the child) or make one with dask_client()"), attr(client, "dask_pid"), Sys.getpid()))
+      "(process %d), which has none of its threads: fork before the first computation, or ",
+      "use workers started fresh (parallel::makeCluster(type = \"PSOCK\"))"),
+      attr(client, "dask_pid"), Sys.getpid()))
   client
 }
 
