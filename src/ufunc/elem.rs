@@ -115,8 +115,9 @@ macro_rules! signed_int {
             fn mul(a: Self, b: Self) -> Self { a.wrapping_mul(b) }
             fn floor_div(a: Self, b: Self) -> Self {
                 if b == 0 { return 0; }
+                // Wrapping: MIN // -1 is MIN, as NumPy gives (plain `/` and `%` would panic).
                 let q = a.wrapping_div(b);
-                if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
+                if (a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
             }
             fn modulo(a: Self, b: Self) -> Self {
                 if b == 0 { return 0; }
@@ -124,8 +125,9 @@ macro_rules! signed_int {
                 if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r }
             }
             fn power(a: Self, b: Self) -> Self {
-                if b < 0 { return if a == 1 { 1 } else if a == -1 { if b % 2 == 0 { 1 } else { -1 } } else { 0 }; }
-                a.wrapping_pow(b as u32)
+                // NumPy: "Integers to negative integer powers are not allowed" (any base).
+                if b < 0 { raise(Fault::NegativePower); return 0; }
+                pow_wrapping!(a, b as u64)
             }
             fn checked_floor_div(a: Self, b: Self) -> Self {
                 if b == 0 { raise(Fault::DivideByZero); return 0; }
@@ -162,9 +164,10 @@ macro_rules! signed_int {
             fn bit_or(a: Self, b: Self) -> Self { a | b }
             fn bit_xor(a: Self, b: Self) -> Self { a ^ b }
             fn bit_not(a: Self) -> Self { !a }
-            fn shl(a: Self, b: Self) -> Self { if b < 0 || b as u32 >= <$t>::BITS { 0 } else { a << b } }
+            // Counts compare in 64 bits: a count of 2^53 + 1 shifts everything out.
+            fn shl(a: Self, b: Self) -> Self { if b < 0 || b as u64 >= <$t>::BITS as u64 { 0 } else { a << b } }
             fn shr(a: Self, b: Self) -> Self {
-                if b < 0 || b as u32 >= <$t>::BITS { if a < 0 { -1 } else { 0 } } else { a >> b }
+                if b < 0 || b as u64 >= <$t>::BITS as u64 { if a < 0 { -1 } else { 0 } } else { a >> b }
             }
         }
     )*};
@@ -180,7 +183,7 @@ macro_rules! unsigned_int {
             fn mul(a: Self, b: Self) -> Self { a.wrapping_mul(b) }
             fn floor_div(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a / b } }
             fn modulo(a: Self, b: Self) -> Self { if b == 0 { 0 } else { a % b } }
-            fn power(a: Self, b: Self) -> Self { a.wrapping_pow(b.min(u32::MAX as $t) as u32) }
+            fn power(a: Self, b: Self) -> Self { pow_wrapping!(a, b as u64) }
             fn checked_floor_div(a: Self, b: Self) -> Self {
                 if b == 0 { raise(Fault::DivideByZero); return 0; }
                 a / b
@@ -231,13 +234,16 @@ macro_rules! float {
             fn modulo(a: Self, b: Self) -> Self {
                 if b == 0.0 { return <$t>::NAN; }
                 let r = a % b;
-                if r != 0.0 && ((r < 0.0) != (b < 0.0)) { r + b } else { r }
+                // NumPy's npy_divmod: a zero remainder takes the divisor's sign.
+                if r == 0.0 { return (0.0 as $t).copysign(b); }
+                if (r < 0.0) != (b < 0.0) { r + b } else { r }
             }
             fn power(a: Self, b: Self) -> Self { a.powf(b) }
             fn checked_rem(a: Self, b: Self) -> Self { a % b }
             fn neg(a: Self) -> Self { -a }
             fn abs(a: Self) -> Self { a.abs() }
-            fn sign(a: Self) -> Self { if a > 0.0 { 1.0 } else if a < 0.0 { -1.0 } else { a } }
+            // NumPy: sign(-0.0) is 0.0; NaN stays NaN.
+            fn sign(a: Self) -> Self { if a > 0.0 { 1.0 } else if a < 0.0 { -1.0 } else if a == 0.0 { 0.0 } else { a } }
             fn is_nan(a: Self) -> bool { a.is_nan() }
             fn is_inf(a: Self) -> bool { a.is_infinite() }
             fn truthy(a: Self) -> bool { a != 0.0 }
@@ -276,6 +282,57 @@ mod tests {
         assert_eq!(<f64 as Float>::rint(2.5), 2.0);
         assert!(<f64 as Num>::maximum(f64::NAN, 1.0).is_nan());
         assert_eq!(<f64 as Num>::fmax(f64::NAN, 1.0), 1.0);
+    }
+
+    /// NumPy 2's results at the edges (issue 16's list), never a panic.
+    #[test]
+    fn numpy_edges_of_integer_and_float_arithmetic() {
+        use crate::ufunc::fault::check;
+        assert_eq!(
+            <i64 as Num>::floor_div(i64::MIN, -1),
+            i64::MIN,
+            "MIN // -1 is MIN"
+        );
+        assert_eq!(<i8 as Num>::floor_div(i8::MIN, -1), i8::MIN);
+        assert_eq!(<i64 as Num>::floor_div(-7, 2), -4);
+        assert_eq!(
+            <i64 as Int>::shl(1, (1 << 53) + 1),
+            0,
+            "a wide count shifts everything out"
+        );
+        assert_eq!(<i64 as Int>::shr(-8, 1 << 40), -1);
+        assert_eq!(
+            <i64 as Num>::power(3, (1 << 32) + 1),
+            3i64.wrapping_pow(1 << 31)
+                .wrapping_mul(3i64.wrapping_pow(1 << 31))
+                .wrapping_mul(3)
+        );
+        assert_eq!(
+            <u64 as Num>::power(3, (1 << 32) + 1),
+            3u64.wrapping_pow(1 << 31)
+                .wrapping_mul(3u64.wrapping_pow(1 << 31))
+                .wrapping_mul(3)
+        );
+        assert!(check().is_ok());
+        let _ = <i32 as Num>::power(2, -1);
+        let e = check().expect_err("NumPy raises for negative integer powers");
+        assert!(e.to_string().contains("negative power"), "{e}");
+        let _ = <i32 as Num>::power(1, -1);
+        assert!(check().is_err(), "also for base 1, as NumPy");
+        let r = <f64 as Num>::modulo(-1.0, 1.0);
+        assert!(
+            r == 0.0 && r.is_sign_positive(),
+            "remainder(-1.0, 1) is 0.0"
+        );
+        let r = <f64 as Num>::modulo(2.5, -0.5);
+        assert!(
+            r == 0.0 && r.is_sign_negative(),
+            "remainder(2.5, -0.5) is -0.0"
+        );
+        assert_eq!(<f64 as Num>::modulo(-7.0, 2.0), 1.0);
+        let s = <f64 as Num>::sign(-0.0);
+        assert!(s == 0.0 && s.is_sign_positive(), "sign(-0.0) is 0.0");
+        assert!(<f64 as Num>::sign(f64::NAN).is_nan());
     }
 
     #[test]
