@@ -1678,3 +1678,28 @@ fn r_na_survives_kernels_and_three_valued_logic_holds() {
     let d = fetch_bool(&ufunc("isna", &[(&d).into()])).data;
     assert_eq!(d, vec![false, false, true]);
 }
+
+/// NumPy refuses subtract, negative and sign on booleans (it does not compute them in int8).
+#[test]
+fn boolean_subtract_negative_and_sign_are_refused_as_in_numpy() {
+    let b = mk(
+        &Nd::new(&[3], vec![B8(1), B8(0), B8(1)]),
+        &ChunkSpec::Regular(vec![2]),
+    );
+    for e in [
+        b.binary("subtract", &b).unwrap_err(),
+        b.unary("negative").unwrap_err(),
+        b.unary("sign").unwrap_err(),
+    ] {
+        assert!(e.to_string().contains("not supported for booleans"), "{e}");
+    }
+    // A boolean with an integer still subtracts (in the integer's type), as in NumPy.
+    let i = mk(
+        &Nd::new(&[3], vec![5i8, 5, 5]),
+        &ChunkSpec::Regular(vec![2]),
+    );
+    assert_eq!(
+        fetch::<i8>(&i.binary("subtract", &b).unwrap()).data,
+        vec![4, 5, 4]
+    );
+}

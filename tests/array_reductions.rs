@@ -516,6 +516,11 @@ fn argmin_argmax_with_ties_nans_and_axes() {
             }
         }
     }
+    // A 0-d array: index 0, as NumPy's argmax of a scalar (was a panic).
+    let scalar = mk(&Nd::new(&[], vec![2.5f64]), &ChunkSpec::Auto);
+    for a in [scalar.argmax(None).unwrap(), scalar.argmin(None).unwrap()] {
+        assert_eq!(fetch::<i64>(&a).data, vec![0]);
+    }
     // Integer and boolean inputs; zero-size blocks.
     let xi = Nd::new(&[2, 5], vec![4i32, -2, 9, 9, -2, 0, 0, 7, 7, -5]);
     let a = mk(&xi, &ChunkSpec::Explicit(vec![vec![1, 1], vec![2, 0, 3]]));

@@ -95,6 +95,14 @@ fn block_typed<T: Ordered>(p: &ArgBlock, b: &Buffer) -> Result<ArgPartial> {
             ))
         };
     }
+    if nd == 0 {
+        // A 0-d array: its one element is at index 0 (NumPy's argmax of a scalar).
+        return Ok(ArgPartial {
+            max: p.max,
+            values: Buffer::from_vec(vec![xs[0]], &[])?,
+            indices: vec![0],
+        });
+    }
     for_each_run(&shape, 0, n, |at, run, idx| {
         for j in 0..run {
             let mut gi = idx.to_vec();

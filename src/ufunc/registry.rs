@@ -171,6 +171,21 @@ impl Ufunc {
                 inputs.len()
             )));
         }
+        // NumPy refuses these on booleans instead of computing them in int8.
+        if self.builtin && inputs.iter().all(|&d| d == DType::Bool) {
+            let instead = match self.name.as_str() {
+                "subtract" => Some("bitwise_xor or logical_xor"),
+                "negative" => Some("invert or logical_not"),
+                "sign" => Some("a cast to an integer type first"),
+                _ => None,
+            };
+            if let Some(instead) = instead {
+                return Err(Error::DType(format!(
+                    "ufunc '{}' is not supported for booleans (as in NumPy): use {instead}",
+                    self.name
+                )));
+            }
+        }
         let integral = |d: DType| !matches!(d, DType::Float32 | DType::Float64);
         let wanted: Vec<DType> = if self.ints_to_double && inputs.iter().all(|&d| integral(d)) {
             vec![DType::Float64; inputs.len()]

@@ -53,6 +53,8 @@ function broadcast_call(@nospecialize(f), @nospecialize(args...))
         apply_ufunc(ufunc_name(f, length(args)), args...)
     elseif any(g -> g === f, ROUNDINGS) && elt(args[1]) <: Integer
         args[1] # rounding an integer is the integer itself
+    elseif f === sign && elt(args[1]) === Bool
+        args[1] # sign(true) is true (NumPy refuses sign of booleans)
     elseif f === (<<) || f === (>>)
         shift(f, args[1], args[2], R)
     elseif f === div
