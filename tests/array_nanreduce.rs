@@ -91,6 +91,8 @@ fn nan_reductions_skip_nan_over_every_axis_subset() {
                         let flags = reduced_flags(nd, axes.as_deref());
                         let (want_shape, gs) = groups(&xs, &flags, keepdims);
                         assert_eq!(r.shape(), want_shape, "{ctx}");
+                        // NumPy: every nan-reduction of float32 is float32.
+                        assert_eq!(r.dtype(), dtype, "{ctx}");
                         let got = fetch_f64(&r);
                         let rtol = if dtype == DType::Float32 { 1e-5 } else { 1e-12 };
                         for (i, g) in gs.iter().enumerate() {

@@ -11,6 +11,10 @@ use std::time::Duration;
 
 static STARTED: AtomicUsize = AtomicUsize::new(0);
 
+/// The tests count started blocks in one counter: they run one at a time (the test harness
+/// would run them side by side, and one's blocks would count as the other's).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A block function that counts its starts and takes about a millisecond.
 fn counting_blocks() -> &'static dask::runtime::OpDef {
     static OP: OnceLock<&'static dask::runtime::OpDef> = OnceLock::new();
@@ -59,6 +63,7 @@ fn cancel_midway(client: &Client, f: dask::Future, total: usize) {
 
 #[test]
 fn a_cancelled_array_computation_starts_no_more_blocks() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let client = Client::new(Config::with_threads(2)).unwrap();
     for gathered in [true, false] {
         STARTED.store(0, Ordering::SeqCst);
@@ -82,6 +87,7 @@ fn a_cancelled_array_computation_starts_no_more_blocks() {
 
 #[test]
 fn a_cancelled_graph_output_starts_none_of_what_only_it_needed() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let client = Client::new(Config::with_threads(2)).unwrap();
     let counted = register_op("test.cancel.count", false, |_| {
         STARTED.fetch_add(1, Ordering::SeqCst);

@@ -68,9 +68,12 @@ impl Array {
                 ReduceOp::Max,
                 keepdims,
             )?),
+            // Mean, var and std accumulate in float64 and give the input's float type, as
+            // NumPy's (float32 in, float32 out).
             NanOp::Mean => reduce(&without(0.0)?, ReduceOp::Sum, keepdims)?
                 .astype(DType::Float64)
-                .binary("true_divide", numbers(keepdims)?),
+                .binary("true_divide", numbers(keepdims)?)
+                .map(|m| m.astype(self.dtype())),
             NanOp::Var { ddof } | NanOp::Std { ddof } => {
                 // Two passes, as `var`: the mean (kept as a broadcastable shape), then the
                 // squared deviations of the numbers.
@@ -93,6 +96,7 @@ impl Array {
                     NanOp::Std { .. } => var.unary("sqrt"),
                     _ => Ok(var),
                 }
+                .map(|r| r.astype(self.dtype()))
             }
         }
     }
