@@ -35,22 +35,36 @@ SEXP dk_make(SEXP kind, SEXP shape, SEXP chunks, SEXP seed, SEXP a, SEXP b, SEXP
 
 /* list(shape, dtype, chunks (list per axis), tasks, sparse, nnz, fill) in the library's order;
  * fill is the fill value of a sparse array (NA for a dense one). */
+/* What dk_info and dk_meta both report: shape (R_alloc'ed), dtype, sparseness and fill. */
+typedef struct {
+    size_t ndim;
+    size_t *shape;
+    dask_dtype dt;
+    bool sparse;
+    double fill;
+} dk_basics;
+
+static dk_basics dk_read_basics(const dask_array *a) {
+    dk_basics b = {0, NULL, 0, false, NA_REAL};
+    dk_check(dask_array_ndim(a, &b.ndim));
+    b.shape = (size_t *)R_alloc(b.ndim + 1, sizeof *b.shape);
+    dk_check(dask_array_shape(a, b.shape));
+    dk_check(dask_array_dtype(a, &b.dt));
+    b.sparse = dk_is_sparse(a);
+    if (b.sparse) dk_check(dask_sparse_fill_value(a, &b.fill));
+    return b;
+}
+
 SEXP dk_info(SEXP x) {
     dk_drain();
     dask_array *a = dk_array(x);
-    size_t ndim = 0;
-    dk_check(dask_array_ndim(a, &ndim));
-    size_t *shape = (size_t *)R_alloc(ndim + 1, sizeof *shape);
-    dk_check(dask_array_shape(a, shape));
-    dask_dtype dt = 0;
-    dk_check(dask_array_dtype(a, &dt));
-    bool sparse = dk_is_sparse(a);
+    dk_basics b = dk_read_basics(a);
+    size_t ndim = b.ndim, *shape = b.shape;
+    dask_dtype dt = b.dt;
+    bool sparse = b.sparse;
+    double fill = b.fill;
     size_t nnz = 0;
-    double fill = NA_REAL;
-    if (sparse) {
-        dk_check(dask_sparse_info(a, &nnz, NULL, NULL));
-        dk_check(dask_sparse_fill_value(a, &fill));
-    }
+    if (sparse) dk_check(dask_sparse_info(a, &nnz, NULL, NULL));
 
     SEXP out = PROTECT(Rf_allocVector(VECSXP, 7));
     SEXP sh = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)ndim));
@@ -89,16 +103,11 @@ SEXP dk_info(SEXP x) {
  * counts the tasks of the optimised graph, which costs a walk of the whole graph). */
 SEXP dk_meta(SEXP x) {
     dk_drain();
-    dask_array *a = dk_array(x);
-    size_t ndim = 0;
-    dk_check(dask_array_ndim(a, &ndim));
-    size_t *shape = (size_t *)R_alloc(ndim + 1, sizeof *shape);
-    dk_check(dask_array_shape(a, shape));
-    dask_dtype dt = 0;
-    dk_check(dask_array_dtype(a, &dt));
-    bool sparse = dk_is_sparse(a);
-    double fill = NA_REAL;
-    if (sparse) dk_check(dask_sparse_fill_value(a, &fill));
+    dk_basics b = dk_read_basics(dk_array(x));
+    size_t ndim = b.ndim, *shape = b.shape;
+    dask_dtype dt = b.dt;
+    bool sparse = b.sparse;
+    double fill = b.fill;
     SEXP out = PROTECT(Rf_allocVector(VECSXP, 4));
     SEXP sh = Rf_allocVector(REALSXP, (R_xlen_t)ndim);
     SET_VECTOR_ELT(out, 0, sh);
