@@ -1613,6 +1613,29 @@ void dask_ufunc_free(struct dask_ufunc *u);
 // `u` is a live ufunc; `out_nin` valid for writes.
 dask_status dask_ufunc_nin(const struct dask_ufunc *u, size_t *out_nin);
 
+// The number of outputs of the ufunc (2 for `divmod`, `modf` and `frexp`, 1 for the
+// others). Writes `*out_nout` only; nothing to free. Any thread.
+//
+// # Safety
+// `u` is a live ufunc; `out_nout` valid for writes.
+dask_status dask_ufunc_nout(const struct dask_ufunc *u, size_t *out_nout);
+
+// Applies a ufunc with any number of outputs (`divmod`: quotient and remainder; `modf`:
+// fractional and integral parts; `frexp`: mantissa and int32 exponent) to `n_args`
+// operands, writing one new array per output to `out_arrays[0 .. n_out]` (`n_out` must be
+// the ufunc's `nout`). Each output is made like `dask_ufunc_call`'s result (lazy on
+// chunked arrays), each owned by the caller (`dask_array_free`); the operands are borrowed
+// for the call. On failure nothing is written. Thread-safe.
+//
+// # Safety
+// `u` is live; `args` holds `n_args` valid operands; `out_arrays` is valid for `n_out`
+// writes.
+dask_status dask_ufunc_call_multi(const struct dask_ufunc *u,
+                                  const struct dask_operand *args,
+                                  size_t n_args,
+                                  struct dask_array **out_arrays,
+                                  size_t n_out);
+
 // Applies a ufunc to `n_args` operands (arrays of any kind, scalars). The implementation
 // is chosen by the operands' kinds (highest priority first, NEP 13): on a lazy chunked array
 // the result is lazy; on dense arrays it is computed at once; a kind that implements
@@ -1641,8 +1664,10 @@ dask_status dask_ufunc_reduce(const struct dask_ufunc *u,
                               bool keepdims,
                               struct dask_array **out_array);
 
-// `ufunc.accumulate(x, axis)` for `add` (cumsum), `multiply` (cumprod), `maximum` and
-// `minimum` (cummax, cummin: NaN propagates). Lazy. `*out_array` is a
+// `ufunc.accumulate(x, axis)` for any binary ufunc with loops `(t, t) -> t`: `add`
+// (cumsum), `multiply` (cumprod), `maximum` and `minimum` (cummax, cummin: NaN propagates)
+// with their own kernels, any other (`logical_or`, `fmax`, `subtract`, …) folded in order
+// along the axis, as NumPy's. Lazy. `*out_array` is a
 // new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
 // the new array keeps what it needs, so the caller may free it right after. Any thread.
 //

@@ -803,9 +803,37 @@ fn generic_ufunc_reduce_matches_a_sequential_fold() {
         let want = (0..7).fold(false, |acc, i| acc ^ b.at(&[i, j]));
         assert_eq!(got.at(&[j]), want);
     }
+    // Without an identity: in order along one axis (across blocks), refused over several
+    // (NumPy: not reorderable) and over an empty axis.
     let err = ab
         .reduce_ufunc("arctan2", None, false)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("identity"), "{err}");
+    assert!(err.contains("not reorderable"), "{err}");
+    let n = Nd::from_fn(&[7, 5], |i| (i[0] * 5 + i[1]) as i64 % 11 - 3);
+    for (axis, chunks) in [(0, vec![3, 2]), (1, vec![2, 2]), (0, vec![1, 5])] {
+        let an = mk(&n, &ChunkSpec::Regular(chunks.clone()));
+        let got = fetch_i64(&an.reduce_ufunc("subtract", Some(&[axis]), false).unwrap());
+        let other = 1 - axis;
+        for j in 0..n.shape[other] {
+            let at = |k: usize| {
+                if axis == 0 {
+                    n.at(&[k, j])
+                } else {
+                    n.at(&[j, k])
+                }
+            };
+            let want = (1..n.shape[axis]).fold(at(0), |acc, k| acc - at(k));
+            assert_eq!(got.at(&[j]), want, "subtract along {axis} in {chunks:?}");
+        }
+    }
+    let empty = mk(
+        &Nd::from_fn(&[0, 3], |_| 0i64),
+        &ChunkSpec::Regular(vec![1, 3]),
+    );
+    let err = empty
+        .reduce_ufunc("subtract", Some(&[0]), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no identity"), "{err}");
 }

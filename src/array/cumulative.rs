@@ -1,8 +1,10 @@
 //! Cumulative sums, products, maxima and minima along an axis: each block is accumulated
 //! locally, then the running result of the previous block along the axis is carried in (a
-//! chain per row of blocks, like `dask.array.cumsum`).
+//! chain per row of blocks, like `dask.array.cumsum`). `ufunc.accumulate` with any other
+//! binary ufunc folds in order instead: each block's scan starts from the previous block's
+//! last row (associativity is not assumed, so `subtract.accumulate` is NumPy's too).
 
-use super::reduce_kernel::sum_dtype;
+use super::reduce_kernel::{sum_dtype, UfuncRef};
 use crate::error::{Error, Result};
 use crate::ufunc::elem::Num;
 use crate::ufunc::kernel::cast_block;
@@ -17,6 +19,8 @@ pub enum CumOp {
     Prod,
     Max,
     Min,
+    /// `ufunc.accumulate` with a binary ufunc of loops `(t, t) -> t`, folded in order.
+    Ufunc(UfuncRef),
 }
 
 impl CumOp {
@@ -27,18 +31,39 @@ impl CumOp {
             CumOp::Prod => T::mul(x, prev),
             CumOp::Max => T::maximum(prev, x),
             CumOp::Min => T::minimum(prev, x),
+            CumOp::Ufunc(_) => unreachable!("ufunc accumulations run their loop"),
         }
     }
 
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            CumOp::Sum => 0,
+            CumOp::Prod => 1,
+            CumOp::Max => 2,
+            CumOp::Min => 3,
+            CumOp::Ufunc(_) => 4,
+        }
     }
 
-    pub fn from_code(c: u8) -> Result<CumOp> {
-        [CumOp::Sum, CumOp::Prod, CumOp::Max, CumOp::Min]
-            .get(c as usize)
-            .copied()
-            .ok_or_else(|| Error::Corrupt(format!("cumulative operation code {c}")))
+    /// The operation of `code` (for `CumOp::Ufunc`, the ufunc named `ufunc`).
+    pub fn from_code(c: u8, ufunc: Option<&str>) -> Result<CumOp> {
+        match (c, ufunc) {
+            (4, Some(name)) => Ok(CumOp::Ufunc(UfuncRef::of_any(&crate::ufunc::ufunc(name)?)?)),
+            (0..=3, _) => Ok([CumOp::Sum, CumOp::Prod, CumOp::Max, CumOp::Min][c as usize]),
+            _ => Err(Error::Corrupt(format!("cumulative operation code {c}"))),
+        }
+    }
+
+    /// `op.accumulate` as NumPy's methods name it: the fast kernels for `add`, `multiply`,
+    /// `maximum` and `minimum` on numbers, an in-order fold with the ufunc's loop otherwise.
+    pub fn for_ufunc(u: &std::sync::Arc<crate::ufunc::Ufunc>, d: DType) -> Result<CumOp> {
+        Ok(match (u.name(), d) {
+            ("add", _) => CumOp::Sum,
+            ("multiply", _) => CumOp::Prod,
+            ("maximum", dt) if dt != DType::Bool => CumOp::Max,
+            ("minimum", dt) if dt != DType::Bool => CumOp::Min,
+            _ => CumOp::Ufunc(UfuncRef::of_any(u)?),
+        })
     }
 
     pub fn name(self) -> &'static str {
@@ -47,6 +72,7 @@ impl CumOp {
             CumOp::Prod => "cumprod",
             CumOp::Max => "cummax",
             CumOp::Min => "cummin",
+            CumOp::Ufunc(_) => "accumulate",
         }
     }
 
@@ -55,6 +81,7 @@ impl CumOp {
     pub fn dtype(self, d: DType) -> Result<DType> {
         match self {
             CumOp::Sum | CumOp::Prod => Ok(sum_dtype(d)),
+            CumOp::Ufunc(r) => r.fold_loop(d).map(|l| l.output()),
             _ if d == DType::Bool => Err(Error::DType(format!(
                 "{} of bool: convert to an integer type first",
                 self.name()
@@ -103,8 +130,64 @@ macro_rules! by_dtype {
 
 /// The cumulative `op` of one block along `axis`.
 pub fn cum_block(b: &Buffer, axis: usize, op: CumOp) -> Result<Buffer> {
+    if let CumOp::Ufunc(r) = op {
+        return fold_scan(b, None, axis, r);
+    }
     let b = cast_block(b, op.dtype(b.dtype())?)?;
     by_dtype!(b.dtype(), cum_typed, &b, axis, op)
+}
+
+/// The in-order scan of `b` along `axis` with the ufunc's `(t, t) -> t` loop: row k becomes
+/// `f(row k-1, row k)`, the first row starting from `seed`'s last row when given.
+fn fold_scan(b: &Buffer, seed: Option<&Buffer>, axis: usize, r: UfuncRef) -> Result<Buffer> {
+    let lp = r.fold_loop(b.dtype())?;
+    let t = lp.output();
+    let src = contiguous(&cast_block(b, t)?)?;
+    let shape = src.shape().to_vec();
+    let isz = t.itemsize();
+    // A private copy to scan in place (the input may be shared).
+    let mut data = Buffer::zeros(t, &shape)?;
+    // SAFETY: `src` is contiguous with `len` elements of `t`.
+    let src_bytes = unsafe { std::slice::from_raw_parts(src.as_ptr(), src.len() * isz) };
+    data.as_mut_bytes()?.copy_from_slice(src_bytes);
+    let inner: usize = shape[axis + 1..].iter().product();
+    let len = shape[axis];
+    let outer: usize = shape[..axis].iter().product();
+    let seed = match seed {
+        Some(p) => Some(contiguous(&cast_block(p, t)?)?),
+        None => None,
+    };
+    let row = inner * isz;
+    let mut scratch = vec![0u8; row];
+    let bytes = data.as_mut_bytes()?;
+    for o in 0..outer {
+        let start = if seed.is_some() { 0 } else { 1 };
+        for k in start..len {
+            let at = (o * len + k) * row;
+            let prev: *const u8 = if k == 0 {
+                let p = seed.as_ref().expect("a seed for the first row");
+                let plen = p.shape()[axis];
+                if plen == 0 {
+                    continue;
+                }
+                // SAFETY: the seed's last row along the axis, `inner` elements of `t`.
+                unsafe { p.as_ptr().add((o * plen + plen - 1) * row) }
+            } else {
+                bytes[at - row..at].as_ptr()
+            };
+            let mut args = [
+                prev as *mut u8,
+                bytes[at..at + row].as_mut_ptr(),
+                scratch.as_mut_ptr(),
+            ];
+            let steps = [isz as isize; 3];
+            // SAFETY: three rows of `inner` elements of the loop's type; the output is
+            // the scratch row, apart from both inputs.
+            unsafe { lp.run(&mut args, inner, &steps) }?;
+            bytes[at..at + row].copy_from_slice(&scratch);
+        }
+    }
+    Ok(data)
 }
 
 fn carry_typed<T: Num + Element>(
@@ -140,6 +223,10 @@ fn carry_typed<T: Num + Element>(
 /// `local` (a block's own cumulative result) continued from `prev`, the final result of the
 /// previous block along `axis`.
 pub fn cum_carry(local: &Buffer, prev: &Buffer, axis: usize, op: CumOp) -> Result<Buffer> {
+    if let CumOp::Ufunc(r) = op {
+        // `local` is the block itself here: its scan starts from `prev`.
+        return fold_scan(local, Some(prev), axis, r);
+    }
     if local.dtype() != prev.dtype() {
         return Err(Error::DType(
             "cumulative carry between different dtypes".into(),

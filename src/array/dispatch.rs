@@ -232,6 +232,19 @@ pub fn apply_ufunc(ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Operand> {
             args.len()
         )));
     }
+    if ufunc.nout() > 1 {
+        return Err(Error::invalid(format!(
+            "ufunc '{}' has {} outputs: call it through apply_ufunc_multi \
+             (C: dask_ufunc_call_multi)",
+            ufunc.name(),
+            ufunc.nout()
+        )));
+    }
+    if ufunc.core_signature().is_some() {
+        let a = args[0].clone().into_array()?;
+        let b = args[1].clone().into_array()?;
+        return Ok(Operand::Array(Array::apply_gufunc(ufunc, &a, &b)?));
+    }
     let mut kinds: Vec<Arc<dyn ArrayKind>> = KINDS
         .read()
         .iter()
@@ -267,6 +280,19 @@ pub fn apply_ufunc(ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Operand> {
         ufunc.name(),
         names.join(", ")
     )))
+}
+
+/// Applies a ufunc with any number of outputs (`divmod`, `modf`, `frexp`: one result per
+/// output, each computed by the ufunc of that output; a single-output ufunc gives one).
+pub fn apply_ufunc_multi(ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Vec<Operand>> {
+    if ufunc.nout() == 1 {
+        return Ok(vec![apply_ufunc(ufunc, args)?]);
+    }
+    ufunc
+        .parts()?
+        .iter()
+        .map(|part| apply_ufunc(part, args))
+        .collect()
 }
 
 impl Operand {

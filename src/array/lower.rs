@@ -216,7 +216,7 @@ fn params<P: crate::value::Params>(p: P) -> Value {
     Value::Params(Arc::new(p))
 }
 
-pub(crate) use crate::ufunc::promote::scalar_dtype;
+use crate::ufunc::nep50::OperandType;
 
 impl Lowerer {
     /// Prepares to lower `roots` (counting how many consumers each node has).
@@ -360,13 +360,14 @@ impl Lowerer {
                 })
                 .collect(),
             Op::Map { ufunc, args } => {
-                let array_dtypes: Vec<DType> = args
+                let types: Vec<OperandType> = args
                     .iter()
-                    .filter_map(|x| match x {
-                        Arg::Array(x) => Some(x.dtype()),
-                        Arg::Scalar(_) => None,
+                    .map(|x| match x {
+                        Arg::Array(x) => OperandType::Array(x.dtype()),
+                        Arg::Scalar(s) => OperandType::Scalar(*s),
                     })
                     .collect();
+                let operand_dtypes = crate::ufunc::nep50::operand_dtypes(ufunc, &types)?;
                 let mut per_arg: Vec<Option<Lowered>> = Vec::new();
                 for x in args {
                     per_arg.push(match x {
@@ -380,10 +381,9 @@ impl Lowerer {
                         let exprs = args
                             .iter()
                             .zip(&per_arg)
-                            .map(|(x, lowered)| match (x, lowered) {
-                                (Arg::Scalar(s), _) => {
-                                    Rc::new(Expr::Const(*s, scalar_dtype(*s, &array_dtypes)))
-                                }
+                            .zip(&operand_dtypes)
+                            .map(|((x, lowered), &d)| match (x, lowered) {
+                                (Arg::Scalar(s), _) => Rc::new(Expr::Const(*s, d)),
                                 (Arg::Array(x), Some((slots, xshape, dt))) => {
                                     let lead = nd - xshape.len();
                                     let xidx: Vec<usize> = xshape
@@ -901,9 +901,19 @@ impl Lowerer {
         let chunks = input.chunks().clone();
         let grid = chunks.grid();
         let p = CumBlock { axis, op };
-        let local: Vec<GArg> = xs
-            .into_iter()
-            .map(|x| self.add(task(OPS.cum_block, params(p.clone()), vec![x])))
+        // An in-order fold (a ufunc's accumulate) scans each block from the previous one's
+        // result: only the blocks that start an axis are scanned on their own.
+        let in_order = matches!(op, super::cumulative::CumOp::Ufunc(_));
+        let local: Vec<GArg> = grid_positions(&grid)
+            .zip(xs)
+            .map(|(idx, x)| {
+                let first = !(0..idx[axis]).any(|k| chunks.axis(axis)[k] > 0);
+                if in_order && !first {
+                    x
+                } else {
+                    self.add(task(OPS.cum_block, params(p.clone()), vec![x]))
+                }
+            })
             .collect();
         let mut result: Vec<Option<GArg>> = vec![None; local.len()];
         for idx in grid_positions(&grid) {

@@ -24,8 +24,8 @@ pub use api::{ChunkSpec, Index};
 pub use chunks::{checked_len, Chunks, AUTO_BLOCK_BYTES, MAX_BLOCKS, MAX_ELEMENTS};
 pub use cumulative::CumOp;
 pub use dispatch::{
-    apply_ufunc, foreign_kind, register_foreign_kind, register_kind, ArrayKind, ForeignArray,
-    ForeignCall, ForeignKind, ForeignRelease,
+    apply_ufunc, apply_ufunc_multi, foreign_kind, register_foreign_kind, register_kind, ArrayKind,
+    ForeignArray, ForeignCall, ForeignKind, ForeignRelease,
 };
 pub use linalg::uses_blas;
 pub use nan_reduce::NanOp;

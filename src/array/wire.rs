@@ -406,11 +406,17 @@ params_impl!(
     |s, w| {
         w.usize(s.axis);
         w.u8(s.op.code());
+        if let super::cumulative::CumOp::Ufunc(u) = s.op {
+            w.str(u.ufunc().name());
+        }
     },
     |r| {
+        let axis = r.usize()?;
+        let code = r.u8()?;
+        let name = if code == 4 { Some(r.str()?) } else { None };
         CumBlock {
-            axis: r.usize()?,
-            op: super::cumulative::CumOp::from_code(r.u8()?)?,
+            axis,
+            op: super::cumulative::CumOp::from_code(code, name)?,
         }
     }
 );

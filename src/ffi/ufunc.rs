@@ -77,6 +77,64 @@ pub unsafe extern "C" fn dask_ufunc_nin(u: *const dask_ufunc, out_nin: *mut usiz
     })
 }
 
+/// The number of outputs of the ufunc (2 for `divmod`, `modf` and `frexp`, 1 for the
+/// others). Writes `*out_nout` only; nothing to free. Any thread.
+///
+/// # Safety
+/// `u` is a live ufunc; `out_nout` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_nout(
+    u: *const dask_ufunc,
+    out_nout: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        *unsafe { out(out_nout, "out_nout") }? = unsafe { handle::get(u) }?.nout();
+        Ok(())
+    })
+}
+
+/// Applies a ufunc with any number of outputs (`divmod`: quotient and remainder; `modf`:
+/// fractional and integral parts; `frexp`: mantissa and int32 exponent) to `n_args`
+/// operands, writing one new array per output to `out_arrays[0 .. n_out]` (`n_out` must be
+/// the ufunc's `nout`). Each output is made like `dask_ufunc_call`'s result (lazy on
+/// chunked arrays), each owned by the caller (`dask_array_free`); the operands are borrowed
+/// for the call. On failure nothing is written. Thread-safe.
+///
+/// # Safety
+/// `u` is live; `args` holds `n_args` valid operands; `out_arrays` is valid for `n_out`
+/// writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_ufunc_call_multi(
+    u: *const dask_ufunc,
+    args: *const super::array::dask_operand,
+    n_args: usize,
+    out_arrays: *mut *mut dask_array,
+    n_out: usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let u = unsafe { handle::get(u) }?;
+        if out_arrays.is_null() {
+            return Err(Error::NullArgument("out_arrays".into()));
+        }
+        if n_out != u.nout() {
+            return Err(Error::invalid(format!(
+                "ufunc '{}' has {} output(s), n_out is {n_out}",
+                u.name(),
+                u.nout()
+            )));
+        }
+        let ops = unsafe { operand_list(args, n_args) }?;
+        let results = crate::array::apply_ufunc_multi(u, &ops)?;
+        for (k, r) in results.into_iter().enumerate() {
+            // SAFETY: `out_arrays` is valid for `n_out` writes (the count was checked).
+            put_operand(unsafe { &mut *out_arrays.add(k) }, r)?;
+        }
+        Ok(())
+    })
+}
+
 /// Applies a ufunc to `n_args` operands (arrays of any kind, scalars). The implementation
 /// is chosen by the operands' kinds (highest priority first, NEP 13): on a lazy chunked array
 /// the result is lazy; on dense arrays it is computed at once; a kind that implements
@@ -133,8 +191,10 @@ pub unsafe extern "C" fn dask_ufunc_reduce(
     })
 }
 
-/// `ufunc.accumulate(x, axis)` for `add` (cumsum), `multiply` (cumprod), `maximum` and
-/// `minimum` (cummax, cummin: NaN propagates). Lazy. `*out_array` is a
+/// `ufunc.accumulate(x, axis)` for any binary ufunc with loops `(t, t) -> t`: `add`
+/// (cumsum), `multiply` (cumprod), `maximum` and `minimum` (cummax, cummin: NaN propagates)
+/// with their own kernels, any other (`logical_or`, `fmax`, `subtract`, …) folded in order
+/// along the axis, as NumPy's. Lazy. `*out_array` is a
 /// new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
 /// the new array keeps what it needs, so the caller may free it right after. Any thread.
 ///
@@ -152,19 +212,7 @@ pub unsafe extern "C" fn dask_ufunc_accumulate(
         let u = unsafe { handle::get(u) }?;
         let x = unsafe { array_arg(x) }?;
         let slot = unsafe { out(out_array, "out_array") }?;
-        use crate::array::CumOp;
-        let op = match u.name() {
-            "add" => CumOp::Sum,
-            "multiply" => CumOp::Prod,
-            "maximum" => CumOp::Max,
-            "minimum" => CumOp::Min,
-            other => {
-                return Err(Error::invalid(format!(
-                    "accumulate is supported for add, multiply, maximum and minimum, not '{other}'"
-                )))
-            }
-        };
-        let r = x.cumulative(axis, op)?;
+        let r = x.accumulate_ufunc(u.name(), axis)?;
         put_operand(slot, Operand::Array(r))
     })
 }

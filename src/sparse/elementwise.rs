@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::ufunc::kernel::{broadcast_shapes, eval_block, Program};
-use crate::ufunc::promote::{promote, weak_scalar_dtype};
+use crate::ufunc::nep50::OperandType;
 use crate::ufunc::Ufunc;
 use crate::value::block::contiguous;
 use crate::value::coo::elem;
@@ -168,27 +168,23 @@ fn copy_elem(to: &mut [u8], dst: usize, from: &[u8], src: usize, isz: usize) {
 pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResult> {
     let shapes: Vec<&[usize]> = args.iter().map(shape_of).collect();
     let shape = broadcast_shapes(&shapes)?;
-    let array_dtypes: Vec<DType> = args
+    let types: Vec<OperandType> = args
         .iter()
-        .filter_map(|a| match a {
-            SparseArg::Sparse(s) => Some(s.dtype()),
-            SparseArg::Dense(d) => Some(d.dtype()),
-            SparseArg::Scalar(_) => None,
+        .map(|a| match a {
+            SparseArg::Sparse(s) => OperandType::Array(s.dtype()),
+            SparseArg::Dense(d) => OperandType::Array(d.dtype()),
+            SparseArg::Scalar(s) => OperandType::Scalar(*s),
         })
         .collect();
-    let joined = array_dtypes
-        .iter()
-        .copied()
-        .reduce(promote)
-        .unwrap_or(DType::Float64);
+    let operand_dtypes = crate::ufunc::nep50::operand_dtypes(ufunc, &types)?;
     // The program: inputs are 1-d value buffers (one per non-scalar operand).
     let mut p = Program::default();
     let mut srcs = Vec::with_capacity(args.len());
-    for a in args {
+    for (a, &d) in args.iter().zip(&operand_dtypes) {
         srcs.push(match a {
             SparseArg::Sparse(s) => p.add_input(s.dtype()),
             SparseArg::Dense(d) => p.add_input(d.dtype()),
-            SparseArg::Scalar(s) => p.add_const(*s, weak_scalar_dtype(s.kind(), joined)),
+            SparseArg::Scalar(s) => p.add_const(*s, d),
         });
     }
     let out = p.apply(ufunc, &srcs)?;

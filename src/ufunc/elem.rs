@@ -34,30 +34,31 @@ pub trait Num: Copy + PartialOrd + Send + Sync + 'static {
     fn is_nan(a: Self) -> bool;
     fn is_inf(a: Self) -> bool;
     fn truthy(a: Self) -> bool;
-    /// NumPy's `maximum`/`minimum` propagate NaN; `fmax`/`fmin` ignore it.
+    /// NumPy's `maximum`/`minimum` propagate NaN; `fmax`/`fmin` ignore it. Between equal
+    /// values (0.0 and -0.0) all four give the second operand, as NumPy's loops do.
     fn maximum(a: Self, b: Self) -> Self {
-        if Self::is_nan(a) || a >= b {
+        if Self::is_nan(a) || a > b {
             a
         } else {
             b
         }
     }
     fn minimum(a: Self, b: Self) -> Self {
-        if Self::is_nan(a) || a <= b {
+        if Self::is_nan(a) || a < b {
             a
         } else {
             b
         }
     }
     fn fmax(a: Self, b: Self) -> Self {
-        if Self::is_nan(b) || a >= b {
+        if Self::is_nan(b) || a > b {
             a
         } else {
             b
         }
     }
     fn fmin(a: Self, b: Self) -> Self {
-        if Self::is_nan(b) || a <= b {
+        if Self::is_nan(b) || a < b {
             a
         } else {
             b

@@ -4,6 +4,7 @@
 //! a tile-sized register that stays in cache.
 
 use super::cast::cast_loop;
+use super::nep50::OperandType;
 use super::Ufunc;
 use crate::error::{Error, Result};
 use crate::value::{Buffer, DType, Scalar};
@@ -139,6 +140,26 @@ impl Program {
         Src::Const(self.consts.len() - 1)
     }
 
+    /// NumPy computes a float power with the scalar exponent 0.5 as a square root (so
+    /// `(-inf) ** 0.5` is NaN and `(-0.0) ** 0.5` is -0.0 there, unlike C's `pow`): the
+    /// operand to take the root of when `ufunc(args)` is such a power.
+    fn square_root_instead(&self, ufunc: &Ufunc, args: &[Src]) -> Option<Src> {
+        if !ufunc.is_builtin() || !matches!(ufunc.name(), "power" | "pow") {
+            return None;
+        }
+        let &[base, Src::Const(k)] = <&[Src; 2]>::try_from(args).ok()? else {
+            return None;
+        };
+        let (d, bytes) = self.consts[k];
+        let half = match d {
+            DType::Float32 => f32::from_ne_bytes(bytes[..4].try_into().ok()?) == 0.5,
+            DType::Float64 => f64::from_ne_bytes(bytes) == 0.5,
+            _ => false,
+        };
+        let float_base = matches!(self.dtype_of(base), DType::Float32 | DType::Float64);
+        (half && float_base).then_some(base)
+    }
+
     /// Appends `src` cast to `to` (nothing when it has that dtype already).
     pub fn cast(&mut self, src: Src, to: DType) -> Src {
         if self.dtype_of(src) == to {
@@ -151,6 +172,9 @@ impl Program {
     /// Appends `ufunc(args…)`, resolving the loop from the operands' dtypes and casting them
     /// to the loop's input types.
     pub fn apply(&mut self, ufunc: &Arc<Ufunc>, args: &[Src]) -> Result<Src> {
+        if let Some(root) = self.square_root_instead(ufunc, args) {
+            return self.apply(&super::ufunc("sqrt")?, &[root]);
+        }
         let dtypes: Vec<DType> = args.iter().map(|&a| self.dtype_of(a)).collect();
         let lp = ufunc.resolve(&dtypes)?;
         let lp_index = ufunc
@@ -501,15 +525,22 @@ pub fn apply_dense(u: &Arc<Ufunc>, args: &[DenseArg]) -> Result<Buffer> {
             DenseArg::Scalar(_) => None,
         })
         .collect();
-    let dtypes: Vec<DType> = blocks.iter().map(|b| b.dtype()).collect();
     let shapes: Vec<&[usize]> = blocks.iter().map(|b| b.shape()).collect();
     let shape = broadcast_shapes(&shapes)?;
+    let types: Vec<OperandType> = args
+        .iter()
+        .map(|a| match a {
+            DenseArg::Block(b) => OperandType::Array(b.dtype()),
+            DenseArg::Scalar(s) => OperandType::Scalar(*s),
+        })
+        .collect();
+    let dtypes = super::nep50::operand_dtypes(u, &types)?;
     let mut p = Program::default();
     let mut srcs = Vec::with_capacity(args.len());
-    for a in args {
+    for (a, &d) in args.iter().zip(&dtypes) {
         srcs.push(match a {
             DenseArg::Block(b) => p.add_input(b.dtype()),
-            DenseArg::Scalar(s) => p.add_const(*s, super::promote::scalar_dtype(*s, &dtypes)),
+            DenseArg::Scalar(s) => p.add_const(*s, d),
         });
     }
     let out = p.apply(u, &srcs)?;

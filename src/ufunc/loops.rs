@@ -261,6 +261,8 @@ macro_rules! binary_op {
     };
 }
 
+pub(crate) use {binary_op, unary_op};
+
 // Arithmetic on every numeric type.
 binary_op!(Add, Num, T, |a, b| T::add(a, b));
 binary_op!(Sub, Num, T, |a, b| T::sub(a, b));

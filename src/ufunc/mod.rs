@@ -8,11 +8,15 @@
 mod builtin;
 pub mod cast;
 pub mod elem;
+pub mod extra_ops;
 pub mod fastmath;
 pub mod fault;
+pub mod float_parts;
 pub mod kernel;
 pub mod kleene;
 pub mod loops;
+pub mod mixed;
+pub mod nep50;
 pub mod promote;
 pub mod reduce_op;
 mod registry;

@@ -44,6 +44,17 @@ impl UfuncRef {
                 u.name()
             )));
         }
+        Self::of_any(u)
+    }
+
+    /// The reference for any binary ufunc (in-order folds need no identity).
+    pub fn of_any(u: &std::sync::Arc<crate::ufunc::Ufunc>) -> Result<UfuncRef> {
+        if u.nin() != 2 || u.nout() != 1 {
+            return Err(Error::invalid(format!(
+                "'{}' is not a binary ufunc with one output",
+                u.name()
+            )));
+        }
         let mut table = REDUCIBLE.write();
         if let Some(i) = table.iter().position(|x| std::sync::Arc::ptr_eq(x, u)) {
             return Ok(UfuncRef(i as u32));

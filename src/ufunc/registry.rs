@@ -88,6 +88,12 @@ pub struct Ufunc {
     builtin: bool,
     /// NumPy's true-division rule: integer and bool inputs divide as float64.
     ints_to_double: bool,
+    /// A ufunc with several outputs (`divmod`, `modf`, `frexp`): the names of its parts,
+    /// one single-output ufunc per output over the same input loops, so each output fuses
+    /// and travels like any other ufunc's.
+    parts: Vec<String>,
+    /// A generalized ufunc computed by the array products (`matmul`, …): its core signature.
+    core: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Ufunc {
@@ -129,7 +135,37 @@ impl Ufunc {
             loops,
             builtin,
             ints_to_double: false,
+            parts: Vec::new(),
+            core: None,
         })
+    }
+
+    /// Makes this a multiple-output ufunc whose outputs are the ufuncs named `parts`.
+    pub(crate) fn with_parts(mut self, parts: &[&str]) -> Ufunc {
+        self.parts = parts.iter().map(|p| p.to_string()).collect();
+        self
+    }
+
+    /// Makes this a generalized ufunc with core signature `signature`.
+    pub(crate) fn with_core(mut self, signature: &'static str) -> Ufunc {
+        self.core = Some(signature);
+        self
+    }
+
+    /// Number of outputs (NumPy's `nout`).
+    pub fn nout(&self) -> usize {
+        self.parts.len().max(1)
+    }
+
+    /// The single-output ufuncs giving each output of a multiple-output ufunc (empty for
+    /// the others).
+    pub fn parts(&self) -> Result<Vec<Arc<Ufunc>>> {
+        self.parts.iter().map(|p| ufunc(p)).collect()
+    }
+
+    /// The core signature of a generalized ufunc (`matmul`: `(n?,k),(k,m?)->(n?,m?)`).
+    pub fn core_signature(&self) -> Option<&'static str> {
+        self.core
     }
 
     /// Marks the ufunc as true division (integer inputs resolve to the float64 loop).
@@ -176,7 +212,7 @@ impl Ufunc {
             let instead = match self.name.as_str() {
                 "subtract" => Some("bitwise_xor or logical_xor"),
                 "negative" => Some("invert or logical_not"),
-                "sign" => Some("a cast to an integer type first"),
+                "sign" | "positive" | "gcd" | "lcm" => Some("a cast to an integer type first"),
                 _ => None,
             };
             if let Some(instead) = instead {

@@ -128,13 +128,14 @@ impl Array {
                 }
             }
         }
-        let operand_dtypes: Vec<DType> = converted
+        let types: Vec<crate::ufunc::nep50::OperandType> = converted
             .iter()
             .map(|a| match a {
-                Arg::Array(x) => x.dtype(),
-                Arg::Scalar(s) => crate::array::lower::scalar_dtype(*s, &dtypes),
+                Arg::Array(x) => crate::ufunc::nep50::OperandType::Array(x.dtype()),
+                Arg::Scalar(s) => crate::ufunc::nep50::OperandType::Scalar(*s),
             })
             .collect();
+        let operand_dtypes = crate::ufunc::nep50::operand_dtypes(u, &types)?;
         let out_dtype = u.resolve(&operand_dtypes)?.output();
         let chunks = Chunks::from_sizes(&shape, out_axes)?;
         Ok(Array::new(

@@ -6,6 +6,7 @@
 mod compute;
 mod creation;
 mod elementwise;
+mod gufunc;
 mod indexing;
 mod linalg;
 mod reductions;
