@@ -29,7 +29,7 @@ FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 # when the library was built with it.
 STATIC_LIBS := $(if $(HAVE_BLAS),-lopenblas )-lgcc_s -lutil -lrt -lpthread -lm -ldl
 
-.PHONY: all build header tools test check check-fast abi-test travel-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: conformance all build header tools test check check-fast abi-test travel-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c bench-deep dist install install-files \
         install-debug clean
 
@@ -72,6 +72,12 @@ ifneq ($(HAVE_BLAS),)
 	@echo "== linear algebra again without BLAS (the pure-Rust kernels)"
 	CARGO_TARGET_DIR=target/no-blas $(CARGO) test --release --test array_linalg
 endif
+
+# NumPy's recorded behaviour (tests/conformance/*.golden.gz), which rust-test and c-test
+# replay: regenerate after a NumPy upgrade (Python 3 and NumPy from PyPI, in a venv it makes
+# under build/). `make test` needs no Python: it replays the committed files.
+conformance:
+	bash conformance/regenerate.sh
 
 lint:
 	$(CARGO) fmt --check

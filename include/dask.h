@@ -804,7 +804,8 @@ dask_status dask_array_set_where(const struct dask_array *x,
                                  const struct dask_operand *value,
                                  struct dask_array **out_array);
 
-// Reduces over `n_axes` axes (`axes` NULL and `n_axes` 0: all axes). `ddof` is used by
+// Reduces over the `n_axes` axes `axes` (`axes` NULL: all axes; a non-NULL `axes` with
+// `n_axes` 0: no axis, as NumPy's `axis=()`; an axis twice is an error). `ddof` is used by
 // var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy. `*out_array` is a
 // new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
 // the new array keeps what it needs, so the caller may free it right after. `axes` is copied.
@@ -900,7 +901,8 @@ dask_status dask_array_take(const struct dask_array *x,
                             struct dask_array **out_array);
 
 // `x[mask]` for a boolean mask of `x`'s shape: the selected elements as a 1-d array. Counts
-// the mask per block on `client` first (the selection itself stays lazy). `*out_array` is a new
+// the mask per block on `client` first (the selection itself stays lazy). A 1-d mask of
+// `x`'s first length on an array of more axes selects rows (NumPy's `x[mask_1d]`). `*out_array` is a new
 // array owned by the caller (free it with `dask_array_free`). `x` and `mask` are borrowed for the
 // call: the new array keeps what it needs, so the caller may free them right after. Any thread
 // (the client is thread-safe; the arrays are immutable).

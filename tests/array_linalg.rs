@@ -254,7 +254,14 @@ fn linalg_errors() {
     assert!(a.tensordot(&b, &[2, 2], &[0, 0]).is_err(), "repeated axis");
     assert!(a.tensordot(&b, &[3], &[0]).is_err(), "axis out of range");
     assert!(a.tensordot(&b, &[2], &[5]).is_err(), "axis out of range");
-    assert!(a.matmul(&b).is_err(), "3-d matmul");
+    // A stack of matrices: (2, 3, 4) @ (4, 3) is (2, 3, 3) (NumPy's stacking rules; the
+    // values are checked in array_numpy_edges.rs); (2, 3, 4) @ (3, 4) does not fit.
+    assert_eq!(a.matmul(&b).unwrap().shape(), vec![2, 3, 3]);
+    let b_t = mk(
+        &Nd::new(&[3, 4], vec![1.0; 12]),
+        &ChunkSpec::Regular(vec![2, 2]),
+    );
+    assert!(a.matmul(&b_t).is_err(), "(2,3,4)@(3,4)");
     let c = mk(
         &Nd::new(&[3, 5], vec![1.0; 15]),
         &ChunkSpec::Regular(vec![2, 2]),

@@ -800,7 +800,8 @@ pub unsafe extern "C" fn dask_array_set_where(
     })
 }
 
-/// Reduces over `n_axes` axes (`axes` NULL and `n_axes` 0: all axes). `ddof` is used by
+/// Reduces over the `n_axes` axes `axes` (`axes` NULL: all axes; a non-NULL `axes` with
+/// `n_axes` 0: no axis, as NumPy's `axis=()`; an axis twice is an error). `ddof` is used by
 /// var/std; `split_every` is the fan-in of the combine tree (0: default 8). Lazy. `*out_array` is a
 /// new array owned by the caller (free it with `dask_array_free`). `x` is borrowed for the call:
 /// the new array keeps what it needs, so the caller may free it right after. `axes` is copied.
@@ -822,7 +823,8 @@ pub unsafe extern "C" fn dask_array_reduce(
     guard(|| {
         // SAFETY: per the contract.
         let axes_list = unsafe { slice(axes, n_axes, "axes") }?;
-        let axes = (n_axes > 0).then_some(axes_list);
+        // NULL: every axis; an empty list: none (NumPy's `axis=()`).
+        let axes = (!axes.is_null()).then_some(axes_list);
         let every = if split_every == 0 { 8 } else { split_every };
         let nan_op = match op {
             DASK_REDUCE_NANSUM => Some(NanOp::Sum),
@@ -1039,7 +1041,8 @@ pub unsafe extern "C" fn dask_array_take(
 }
 
 /// `x[mask]` for a boolean mask of `x`'s shape: the selected elements as a 1-d array. Counts
-/// the mask per block on `client` first (the selection itself stays lazy). `*out_array` is a new
+/// the mask per block on `client` first (the selection itself stays lazy). A 1-d mask of
+/// `x`'s first length on an array of more axes selects rows (NumPy's `x[mask_1d]`). `*out_array` is a new
 /// array owned by the caller (free it with `dask_array_free`). `x` and `mask` are borrowed for the
 /// call: the new array keeps what it needs, so the caller may free them right after. Any thread
 /// (the client is thread-safe; the arrays are immutable).

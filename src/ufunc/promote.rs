@@ -57,6 +57,34 @@ pub fn promote(a: DType, b: DType) -> DType {
     DType::Float64
 }
 
+/// `np.result_type` of several dtypes at once: the smallest dtype every one casts to
+/// safely. Not a fold of `promote` (which is not associative): uint16, int16 and float32
+/// give float32 here, as in NumPy, where pairwise promotion would give float64.
+pub fn promote_all(dtypes: &[DType]) -> Option<DType> {
+    const ORDER: [DType; 11] = [
+        DType::Bool,
+        DType::UInt8,
+        DType::Int8,
+        DType::UInt16,
+        DType::Int16,
+        DType::UInt32,
+        DType::Int32,
+        DType::UInt64,
+        DType::Int64,
+        DType::Float32,
+        DType::Float64,
+    ];
+    if dtypes.is_empty() {
+        return None;
+    }
+    Some(
+        ORDER
+            .into_iter()
+            .find(|&to| dtypes.iter().all(|&d| can_cast_safely(d, to)))
+            .unwrap_or(DType::Float64),
+    )
+}
+
 pub use crate::value::ScalarKind;
 
 /// The dtype a weak scalar of `kind` takes next to an array of `array` (NEP 50): within the
@@ -110,5 +138,18 @@ mod tests {
         assert_eq!(weak_scalar_dtype(ScalarKind::Float, Float32), Float32);
         assert_eq!(weak_scalar_dtype(ScalarKind::Float, Int32), Float64);
         assert_eq!(weak_scalar_dtype(ScalarKind::Int, UInt8), UInt8);
+        assert_eq!(promote_all(&[UInt16, Int16, Float32]), Some(Float32));
+        assert_eq!(promote_all(&[Int8, UInt8, Bool]), Some(Int16));
+        assert_eq!(promote_all(&[Float32, Int64]), Some(Float64));
+        assert_eq!(promote_all(&[UInt64, Int64]), Some(Float64));
+        // The pairwise answers agree with promote for two dtypes.
+        let all = [
+            Bool, Int8, UInt8, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float32, Float64,
+        ];
+        for a in all {
+            for b in all {
+                assert_eq!(promote_all(&[a, b]), Some(promote(a, b)), "{a:?} {b:?}");
+            }
+        }
     }
 }

@@ -104,3 +104,20 @@ impl B8 {
         self.0 != 0
     }
 }
+
+/// The smallest and largest value of an integer or bool dtype, as floats (float dtypes give
+/// the infinities).
+pub fn int_bounds(d: DType) -> (f64, f64) {
+    match d {
+        DType::Bool => (0.0, 1.0),
+        DType::Int8 => (i8::MIN as f64, i8::MAX as f64),
+        DType::Int16 => (i16::MIN as f64, i16::MAX as f64),
+        DType::Int32 => (i32::MIN as f64, i32::MAX as f64),
+        DType::Int64 => (i64::MIN as f64, i64::MAX as f64),
+        DType::UInt8 => (0.0, u8::MAX as f64),
+        DType::UInt16 => (0.0, u16::MAX as f64),
+        DType::UInt32 => (0.0, u32::MAX as f64),
+        DType::UInt64 => (0.0, u64::MAX as f64),
+        DType::Float32 | DType::Float64 => (f64::NEG_INFINITY, f64::INFINITY),
+    }
+}

@@ -39,9 +39,19 @@ pub fn resolve_slice(
     if step == 0 {
         return Err(Error::invalid("slice step cannot be zero"));
     }
-    let n = n as i64;
-    let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
-    let norm = |v: i64| if v < 0 { v + n } else { v };
+    // In 128 bits: starts, stops and steps near ±2^63 neither overflow nor wrap. A step of
+    // -2^63 acts as -(2^63 - 1), as Python clamps it.
+    let n = n as i128;
+    let step = (step as i128).max(-(i64::MAX as i128));
+    let clamp = |v: i128, lo: i128, hi: i128| v.max(lo).min(hi);
+    let norm = |v: i64| {
+        let v = v as i128;
+        if v < 0 {
+            v + n
+        } else {
+            v
+        }
+    };
     let (start, stop) = if step > 0 {
         (
             start.map_or(0, |s| clamp(norm(s), 0, n)),
@@ -64,6 +74,9 @@ pub fn resolve_slice(
     } else {
         0
     };
+    // A step past the axis takes at most one element, for which the step does not matter:
+    // then 1, so that no later offset arithmetic meets a step near 2^63.
+    let step = if len <= 1 { 1 } else { step as i64 };
     Ok(AxisSlice {
         start: if len == 0 { 0 } else { start as usize },
         step: step as isize,
@@ -93,6 +106,13 @@ pub fn resolve_shape(n: usize, shape: &[i64]) -> Result<Vec<usize>> {
         ))
     };
     let known = known.ok_or_else(too_big)?;
+    if known == 0 && shape.contains(&-1) {
+        // NumPy: the inferred length is ambiguous next to a zero length.
+        return Err(Error::Shape(format!(
+            "cannot reshape array of size {n} into shape {shape:?} (-1 is ambiguous next \
+             to a length 0)"
+        )));
+    }
     let new: Vec<usize> = shape
         .iter()
         .map(|&s| {

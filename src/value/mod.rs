@@ -8,7 +8,7 @@ pub mod block;
 mod buffer;
 pub mod coo;
 pub mod coords;
-mod dtype;
+pub mod dtype;
 mod huge;
 pub mod index;
 mod opaque;

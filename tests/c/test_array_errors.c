@@ -200,7 +200,7 @@ static void test_shapes(void) {
     dask_array *t3 = NULL;
     CHECK_OK(dask_array_zeros(DASK_FLOAT64, 3, s3, NULL, &t3));
     keep(t3);
-    CHECK_FAILS(dask_array_matmul(t3, x, &r), DASK_ERR_SHAPE, "3-d", r);
+    CHECK_FAILS(dask_array_matmul(t3, x, &r), DASK_ERR_SHAPE, "contracted", r); /* 4 vs 40 */
     CHECK_OK(dask_array_matmul(x, xt, &r)); /* the right way round works */
     keep(r), r = NULL;
 
@@ -375,9 +375,9 @@ static void test_handles_and_ufuncs(void) {
     CHECK_ERR(dask_ufunc_lookup("no_such_ufunc", &nf), DASK_ERR_NOT_FOUND);
     CHECK(last_error_has("no_such_ufunc") && nf == NULL, "names the missing ufunc: %s", dask_last_error_message());
     CHECK_FAILS(dask_ufunc_reduce(ex, cl, 0, true, false, &r), DASK_ERR_INVALID_ARGUMENT, "exp", r);
-    dask_ufunc *sub = ufn("subtract"); /* add, multiply, maximum, minimum accumulate */
-    CHECK_FAILS(dask_ufunc_accumulate(sub, cl, 0, &r), DASK_ERR_INVALID_ARGUMENT, "subtract", r);
-    dask_ufunc_free(sub);
+    dask_ufunc *less = ufn("less"); /* accumulate needs loops of the form (t, t) -> t */
+    CHECK_FAILS(dask_ufunc_accumulate(less, cl, 0, &r), DASK_ERR_DTYPE, "less", r);
+    dask_ufunc_free(less);
 
     /* a scalar-only ufunc result is a dense block: chunked-only functions say so */
     dask_operand ss[2] = {opf(1.0), opf(2.0)};

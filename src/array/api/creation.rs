@@ -52,6 +52,19 @@ impl Array {
             return Err(Error::invalid("arange step must be finite and non-zero"));
         }
         let n = ((stop - start) / step).ceil().max(0.0) as usize;
+        if n > 0 && !matches!(dtype, DType::Float32 | DType::Float64) {
+            // Every value must fit the integer dtype (NumPy fails rather than wrap).
+            let last = start + step * (n - 1) as f64;
+            let (lo, hi) = crate::value::dtype::int_bounds(dtype);
+            for v in [start, last] {
+                if v < lo || v > hi {
+                    return Err(Error::invalid(format!(
+                        "arange: {v} is out of bounds for {}",
+                        dtype.name()
+                    )));
+                }
+            }
+        }
         Self::created(&[n], dtype, chunks, CreateSpec::Arange { start, step })
     }
 

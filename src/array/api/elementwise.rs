@@ -165,12 +165,70 @@ impl Array {
         .into_array()
     }
 
-    /// The masked assignment `x[mask] = value`, as a new array of the same dtype.
+    /// The masked assignment `x[mask] = value`, as a new array of the same dtype and shape:
+    /// `mask` has x's shape (or broadcasts to it: a row mask applies to every row); `value`
+    /// is a scalar or an array broadcast to x's shape (taken
+    /// where the mask is true). A scalar enters x's dtype directly (never through float64,
+    /// so unmasked int64 elements stay exact); an integer that does not fit, or NaN or an
+    /// infinity into integers, is an error as in NumPy; a float into integers truncates.
     pub fn set_where(&self, mask: &Array, value: impl Into<Operand>) -> Result<Array> {
+        let (ms, xs) = (mask.shape(), self.shape());
+        if broadcast_shapes(&[&ms[..], &xs[..]])? != xs {
+            return Err(Error::Shape(format!(
+                "x[mask] = value: a mask of shape {ms:?} does not fit the array's {xs:?}"
+            )));
+        }
+        let d = self.dtype();
         let value = match value.into() {
-            Operand::Array(v) => Operand::Array(v.astype(self.dtype())),
+            Operand::Array(v) => {
+                let (vs, xs) = (v.shape(), self.shape());
+                let joined = broadcast_shapes(&[&vs[..], &xs[..]])?;
+                if joined != self.shape() {
+                    return Err(Error::Shape(format!(
+                        "x[mask] = value: a value of shape {:?} does not fit the array's {:?}",
+                        v.shape(),
+                        self.shape()
+                    )));
+                }
+                Operand::Array(v.astype(d))
+            }
+            Operand::Scalar(s) => Operand::Block(scalar_as(s, d)?),
             other => other,
         };
-        Ok(Array::where_(mask, value, self)?.astype(self.dtype()))
+        Ok(Array::where_(mask, value, self)?.astype(d))
     }
+}
+
+/// A scalar as a 0-d block of `d` (the value assigned into an array of that dtype).
+fn scalar_as(s: crate::value::Scalar, d: DType) -> Result<crate::value::Buffer> {
+    use crate::value::Scalar;
+    let integral = !matches!(d, DType::Float32 | DType::Float64 | DType::Bool);
+    match s {
+        Scalar::Int(v) if integral => {
+            let dt = crate::ufunc::nep50::operand_dtypes(
+                &*ufunc("add")?,
+                &[
+                    crate::ufunc::nep50::OperandType::Array(d),
+                    crate::ufunc::nep50::OperandType::Scalar(s),
+                ],
+            )
+            .map_err(|_| {
+                Error::invalid(format!(
+                    "x[mask] = {v}: the value is out of bounds for {}",
+                    d.name()
+                ))
+            })?;
+            debug_assert_eq!(dt[1], d);
+        }
+        Scalar::Float(f) if integral && !f.is_finite() => {
+            return Err(Error::invalid(format!(
+                "x[mask] = {f}: cannot convert a float {f} to an integer"
+            )))
+        }
+        _ => {}
+    }
+    let mut b = crate::value::Buffer::zeros(d, &[])?;
+    b.as_mut_bytes()?
+        .copy_from_slice(&s.to_element(d)[..d.itemsize()]);
+    Ok(b)
 }

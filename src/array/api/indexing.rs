@@ -128,11 +128,39 @@ impl Array {
         self.assemble(plans, out_axes, vec![], vec![])
     }
 
+    /// `x[mask]` with a 1-d mask along the first axis (NumPy's boolean index of one axis):
+    /// the rows where the mask is true, in order. The mask is computed on `client` (its
+    /// count sets the result's shape); the rows are taken lazily.
+    fn select_rows(&self, mask: &Array, client: &Client) -> Result<Array> {
+        if mask.shape()[0] != self.shape()[0] {
+            return Err(Error::Shape(format!(
+                "boolean index did not match indexed array along axis 0; size of axis is {} but \
+                 size of corresponding boolean axis is {}",
+                self.shape()[0],
+                mask.shape()[0]
+            )));
+        }
+        let m = mask.astype(DType::Bool).compute(client)?;
+        let m = crate::value::block::contiguous(&m)?;
+        let rows: Vec<i64> = m
+            .as_slice::<crate::value::B8>()?
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.get())
+            .map(|(i, _)| i as i64)
+            .collect();
+        self.take(&rows, 0)
+    }
+
     /// Boolean-mask selection `x[mask]` (mask of the same shape): the selected elements in
     /// row-major order, as a 1-d array. How many elements each block contributes is not known
     /// until the mask is evaluated, so this persists the mask and counts it per block on
-    /// `client` (the selection itself stays lazy).
+    /// `client` (the selection itself stays lazy). A 1-d mask on an array of more axes selects
+    /// along the first axis.
     pub fn select(&self, mask: &Array, client: &Client) -> Result<Array> {
+        if mask.ndim() == 1 && self.ndim() > 1 {
+            return self.select_rows(mask, client);
+        }
         if mask.shape() != self.shape() {
             return Err(Error::Shape(format!(
                 "boolean index of shape {:?} does not match {:?}",

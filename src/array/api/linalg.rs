@@ -63,7 +63,8 @@ impl Array {
         ))
     }
 
-    /// Matrix product (`@`) of 1-d and 2-d arrays.
+    /// Matrix product (`@`): 1-d and 2-d arrays through the block products, stacks of
+    /// matrices as NumPy's `matmul` (leading axes broadcast).
     pub fn matmul(&self, other: &Array) -> Result<Array> {
         if let (Some(&k), Some(&k2)) = (self.shape().last(), other.shape().first()) {
             if (1..=2).contains(&self.ndim()) && (1..=2).contains(&other.ndim()) && k != k2 {
@@ -78,8 +79,12 @@ impl Array {
         match (self.ndim(), other.ndim()) {
             (2, 2) | (1, 2) => self.tensordot(other, &[self.ndim() - 1], &[0]),
             (2, 1) | (1, 1) => self.tensordot(other, &[self.ndim() - 1], &[0]),
+            // Stacks of matrices (NumPy's rules: leading axes broadcast).
+            (a, b) if a >= 1 && b >= 1 => {
+                Array::apply_gufunc(&*crate::ufunc::ufunc("matmul")?, self, other)
+            }
             (a, b) => Err(Error::Shape(format!(
-                "matmul of {a}-d and {b}-d arrays is not supported (1-d and 2-d only)"
+                "matmul of {a}-d and {b}-d arrays: 0-d operands have no matrix axes"
             ))),
         }
     }

@@ -25,6 +25,9 @@ impl Array {
         let mut reduced = vec![axes.is_none(); nd];
         for &a in axes.unwrap_or(&[]) {
             check_axis(a, nd)?;
+            if reduced[a] {
+                return Err(Error::invalid(format!("duplicate value in 'axis': {a}")));
+            }
             reduced[a] = true;
         }
         let shape = self.shape();

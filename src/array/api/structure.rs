@@ -6,7 +6,7 @@ use crate::array::index::rechunk_plan;
 use crate::array::node::{Array, Op};
 use crate::error::{Error, Result};
 use crate::runtime::OpDef;
-use crate::ufunc::promote::promote;
+use crate::ufunc::promote::promote_all;
 use crate::value::{DType, Index};
 
 impl Array {
@@ -125,11 +125,8 @@ impl Array {
             .first()
             .ok_or_else(|| Error::invalid("concatenate needs at least one array"))?;
         check_axis(axis, first.ndim())?;
-        let dtype = arrays
-            .iter()
-            .map(Array::dtype)
-            .reduce(promote)
-            .expect("non-empty");
+        let dtypes: Vec<DType> = arrays.iter().map(Array::dtype).collect();
+        let dtype = promote_all(&dtypes).expect("non-empty");
         let mut inputs = Vec::with_capacity(arrays.len());
         for a in arrays {
             if a.ndim() != first.ndim()

@@ -10,7 +10,7 @@ Base.BroadcastStyle(::DaskStyle, ::Broadcast.DefaultArrayStyle) = DaskStyle()
 
 # Julia function => (library ufunc with one argument, with two arguments).
 const UFUNCS = IdDict{Any,Tuple{Union{String,Nothing},Union{String,Nothing}}}(
-    (+) => (nothing, "add"), (-) => ("negative", "subtract"), (*) => (nothing, "multiply"),
+    (+) => ("positive", "add"), (-) => ("negative", "subtract"), (*) => (nothing, "multiply"),
     (/) => (nothing, "true_divide"), (^) => (nothing, "power"), fld => (nothing, "floor_divide"),
     mod => (nothing, "remainder"), exp => ("exp", nothing), expm1 => ("expm1", nothing),
     log => ("log", nothing), log1p => ("log1p", nothing), log2 => ("log2", nothing),
@@ -28,7 +28,12 @@ const UFUNCS = IdDict{Any,Tuple{Union{String,Nothing},Union{String,Nothing}}}(
     max => (nothing, "maximum"), (<<) => (nothing, "left_shift"), (>>) => (nothing, "right_shift"),
     trunc => ("trunc", nothing), cbrt => ("cbrt", nothing), exp2 => ("exp2", nothing),
     inv => ("reciprocal", nothing), hypot => (nothing, "hypot"), rem => (nothing, "fmod"),
-    copysign => (nothing, "copysign"),
+    copysign => (nothing, "copysign"), asinh => ("arcsinh", nothing),
+    acosh => ("arccosh", nothing), atanh => ("arctanh", nothing),
+    deg2rad => ("deg2rad", nothing), rad2deg => ("rad2deg", nothing),
+    signbit => ("signbit", nothing), count_ones => ("bitwise_count", nothing),
+    nextfloat => ("nextafter", nothing), prevfloat => ("nextafter", nothing),
+    conj => ("conjugate", nothing), ldexp => (nothing, "ldexp"),
 )
 
 const UFUNC_CACHE = Dict{String,Ptr{dask_ufunc}}()
@@ -48,6 +53,31 @@ operand_value(x::Unsigned) = x > typemax(Int64) ? DaskArray(fill(x)) : x
 operand_value(x) = x
 operand(x::AbstractFloat) = dask_operand(CAPI.DASK_OPERAND_FLOAT, C_NULL, Float64(x), 0)
 operand(x) = throw(DaskError(CAPI.DASK_ERR_DTYPE, "a $(typeof(x)) cannot take part in a DaskArray expression"))
+
+"""Calls the library ufunc `name` with several outputs (`frexp`, `modf`, `divmod`) on
+DaskArrays and numbers (lazy): a tuple of DaskArrays, one per output."""
+function apply_ufunc_multi(name::String, @nospecialize(args...))
+    u = ufunc(name)
+    nout = Ref{Csize_t}(0)
+    check(CAPI.dask_ufunc_nout(u, nout))
+    args = map(operand_value, args)
+    ops = dask_operand[operand(a) for a in args]
+    outs = fill(Ptr{dask_array}(C_NULL), nout[])
+    GC.@preserve args check(CAPI.dask_ufunc_call_multi(u, ops, length(ops), outs, length(outs)))
+    Tuple(DaskArray(p) for p in outs)
+end
+
+"""`modf(x)` of a DaskArray: its fractional and integral parts, as Julia's `modf` of a
+number gives them (a tuple; both in x's float type, signs kept: `modf(-2.5)` is
+`(-0.5, -2.0)`). Lazy."""
+Base.modf(x::DaskArray) = apply_ufunc_multi("modf", to_type(x, float(eltype(x))))
+
+"""`frexp(x)` of a float DaskArray: mantissas in [0.5, 1) and `Int` exponents with
+`x == m * 2^e`, as Julia's `frexp` of a number. Lazy."""
+function Base.frexp(x::DaskArray{T}) where {T<:AbstractFloat}
+    m, e = apply_ufunc_multi("frexp", x)
+    (m, to_type(e, Int))
+end
 
 """Calls the library ufunc `name` on DaskArrays and numbers (lazy), with the library's
 (NumPy's) type rules: Julia's are applied by `broadcast_call`."""
@@ -97,8 +127,8 @@ function lower(@nospecialize(bc::Broadcast.Broadcasted))
         return where_(args...)
     elseif f === identity
         return only(args)
-    elseif f === (+) && length(args) == 1
-        return only(args)
+    elseif f === (+) && length(args) == 1 # +true is 1 (an Int) in Julia
+        return to_type(only(args), result_type(+, args))
     elseif length(args) > 2 && (f === (+) || f === (*)) # a .+ b .+ c folds pairwise
         return foldl((a, b) -> broadcast_call(f, a, b), args)
     end

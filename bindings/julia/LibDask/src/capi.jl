@@ -400,6 +400,10 @@ dask_ufunc_free(u) =
     ccall((:dask_ufunc_free, libdask), Cvoid, (Ptr{dask_ufunc},), u)
 dask_ufunc_nin(u, out_nin) =
     ccall((:dask_ufunc_nin, libdask), dask_status, (Ptr{dask_ufunc}, Ptr{Csize_t}), u, out_nin)
+dask_ufunc_nout(u, out_nout) =
+    ccall((:dask_ufunc_nout, libdask), dask_status, (Ptr{dask_ufunc}, Ptr{Csize_t}), u, out_nout)
+dask_ufunc_call_multi(u, args, n_args, out_arrays, n_out) =
+    ccall((:dask_ufunc_call_multi, libdask), dask_status, (Ptr{dask_ufunc}, Ptr{dask_operand}, Csize_t, Ptr{Ptr{dask_array}}, Csize_t), u, args, n_args, out_arrays, n_out)
 dask_ufunc_call(u, args, n_args, out_array) =
     ccall((:dask_ufunc_call, libdask), dask_status, (Ptr{dask_ufunc}, Ptr{dask_operand}, Csize_t, Ptr{Ptr{dask_array}}), u, args, n_args, out_array)
 dask_ufunc_reduce(u, x, axis, all_axes, keepdims, out_array) =

@@ -10,13 +10,13 @@ elt(x::DaskArray) = eltype(x)
 elt(x::Number) = typeof(x)
 
 const COMPARISONS = (==, !=, <, <=, >, >=)
-const PREDICATES = (isnan, isinf, isfinite, !)
+const PREDICATES = (isnan, isinf, isfinite, !, signbit)
 const ROUNDINGS = (floor, ceil, trunc, round)
 # Integer functions whose mixed signed/unsigned methods Julia defines by formulas of their
 # own (or by checked conversion): refused when the result is unsigned, never guessed.
 const MIXED_SIGN_OK = (+, -, *, &, |, xor, ^, ==, !=, <, <=, >, >=)
 # Real functions that throw DomainError in Julia where NumPy's give NaN.
-const DOMAIN_CHECKED = (sqrt, log, log2, log10, log1p, sin, cos, tan, asin, acos, ^)
+const DOMAIN_CHECKED = (sqrt, log, log2, log10, log1p, sin, cos, tan, asin, acos, acosh, atanh, ^)
 
 """`x` with element type `T`: a lazy cast of an array, a Julia conversion of a number
 (integers wrap into integer types as Julia's mixed-type arithmetic does)."""
@@ -55,6 +55,21 @@ function broadcast_call(@nospecialize(f), @nospecialize(args...))
         args[1] # rounding an integer is the integer itself
     elseif f === sign && elt(args[1]) === Bool
         args[1] # sign(true) is true (NumPy refuses sign of booleans)
+    elseif f === conj
+        args[1] # the conjugate of a real number is itself
+    elseif f === count_ones
+        # Julia counts the two's-complement bits; NumPy's bitwise_count those of |x|.
+        T = elt(args[1])
+        apply_ufunc("bitwise_count", to_type(args[1], T === Bool ? UInt8 : T <: Signed ? unsigned(T) : T))
+    elseif f === nextfloat || f === prevfloat
+        apply_ufunc("nextafter", to_type(args[1], R), R(f === nextfloat ? Inf : -Inf))
+    elseif f === ldexp
+        e = args[2]
+        elt(e) === UInt64 && refuse("ldexp with UInt64 exponents")
+        # Exponents past ±2^30 all overflow or underflow alike; the library takes a scalar
+        # exponent as int32 (NumPy's rule).
+        e = e isa Number ? clamp(Int128(e), -2^30, 2^30) % Int32 : to_type(e, Int64)
+        apply_ufunc("ldexp", to_type(args[1], R), e)
     elseif f === (<<) || f === (>>)
         shift(f, args[1], args[2], R)
     elseif f === div

@@ -173,6 +173,28 @@ end
     @test !occursin("0x", sprint(show, st))
 end
 
+@testset "modf, frexp and ldexp as Julia's" begin
+    A = [-2.5, -0.0, 0.0, 1.75, 3.0, Inf, -Inf, NaN, 5e-324, floatmax()]
+    x = DaskArray(A)
+    f, i = modf(x)
+    @test isequal(collect(f), first.(modf.(A))) && isequal(collect(i), last.(modf.(A)))
+    @test eltype(f) === Float64 && all(signbit.(collect(f)) .== signbit.(first.(modf.(A))))
+    F = Float32[-2.5, 0.0, 1.0f-40, 3.0, Inf32]
+    m, e = frexp(DaskArray(F))
+    @test isequal(collect(m), first.(frexp.(F))) && collect(e) == last.(frexp.(F))
+    @test eltype(m) === Float32 && eltype(e) === Int
+    @test_throws MethodError frexp(DaskArray([1, 2]))
+    f2, i2 = modf(DaskArray(Int8[3, -4]))
+    @test collect(i2) == [3.0, -4.0] && eltype(f2) === Float64
+    for T in (Float32, Float64), E in (Int8, Int32, Int64)
+        B = T[1.5, -0.75, 3.0, 0.0, floatmin(T)]
+        k = E[3, -2, 100, 5, -20]
+        @test isequal(collect(ldexp.(DaskArray(B), DaskArray(k))), ldexp.(B, k))
+        @test isequal(collect(ldexp.(DaskArray(B), 7)), ldexp.(B, 7))
+    end
+    @test collect(ldexp.(DaskArray([1.0]), typemax(Int64))) == [Inf]
+end
+
 @testset "Distributed workers each run their own runtime" begin
     # addprocs starts fresh processes (no fork): each loads the library and makes its own
     # client; results come back to the master.

@@ -14,7 +14,8 @@ const BINARY_FUNCTIONS = (+, -, *, /, ^, min, max, fld, mod, rem, div, ==, !=, <
                 hypot, copysign, atan)
 const SCALAR_OPERANDS = (true, 3, -2, Int32(4), UInt8(7), 2.5, 1.5f0, π)
 const UNARY_FUNCTIONS = (-, abs, abs2, sign, exp, sqrt, sin, floor, ceil, trunc, round, inv, isnan,
-               isinf, isfinite, !, ~, cbrt, exp2, log1p)
+               isinf, isfinite, !, ~, cbrt, exp2, log1p, asinh, acosh, atanh, deg2rad,
+               rad2deg, signbit, count_ones, nextfloat, prevfloat, conj, +)
 
 """`f.(args...)` on Arrays, or the exception Julia throws: element by element with Julia's
 scalar methods (broadcasting itself would compile a kernel per case, minutes for the grid),

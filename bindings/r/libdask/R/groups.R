@@ -286,7 +286,8 @@ Ops.dask_array <- function(e1, e2) {
            trunc = "trunc",
            exp = "exp", expm1 = "expm1", log1p = "log1p", log2 = "log2", log10 = "log10",
            cos = "cos", sin = "sin", tan = "tan", acos = "arccos", asin = "arcsin",
-           atan = "arctan", cosh = "cosh", sinh = "sinh", tanh = "tanh")
+           atan = "arctan", cosh = "cosh", sinh = "sinh", tanh = "tanh", asinh = "arcsinh",
+           acosh = "arccosh", atanh = "arctanh")
 
 # R's cumulative functions run over the elements in R's order: the library's C order of the
 # flattened array. The result is a vector (R drops dims; names are kept). The library

@@ -38,6 +38,13 @@ test_that("Math maps onto the library's ufuncs", {
     fun <- get(f)
     expect_equal(as.matrix(fun(dp - 0.5)), suppressWarnings(fun(p - 0.5)), info = f)
   }
+  # The inverse hyperbolics, over their whole domains and past them (NaN, as base R's).
+  for (f in c("asinh", "acosh", "atanh")) {
+    fun <- get(f)
+    xs <- c(-2, -1, -0.5, 0, 0.5, 1, 1.5, 10, Inf, -Inf, NaN, NA)
+    expect_identical(as.vector(fun(as_dask_array(xs))), suppressWarnings(fun(xs)), info = f)
+    expect_identical(as.vector(fun(as_dask_array(1:3))), suppressWarnings(fun(1:3)), info = f)
+  }
   expect_equal(as.matrix(trunc((dp - 0.5) * 10)), trunc((p - 0.5) * 10))
   expect_equal(as.matrix(log(dp, base = 3)), log(p, base = 3))
   expect_equal(as.matrix(round(dp * 10)), round(p * 10))
