@@ -769,7 +769,8 @@ dask_status dask_array_chunks(const struct dask_array *x,
 // `x` is live; `out_tasks` valid for writes.
 dask_status dask_array_task_count(const struct dask_array *x, size_t *out_tasks);
 
-// The array converted to `dt` (lazy). `*out_array` is a new array owned by the caller (free it
+// The array converted to `dt` (lazy for chunked arrays; at once for a sparse array, which
+// stays sparse with its fill converted, and for a dense block). `*out_array` is a new array owned by the caller (free it
 // with `dask_array_free`). `x` is borrowed for the call: the new array keeps what it needs, so the
 // caller may free it right after. Any thread, also concurrently on the same arrays (arrays are
 // immutable).

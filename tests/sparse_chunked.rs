@@ -258,3 +258,61 @@ fn a_whole_sparse_matrix_times_a_chunked_array_is_a_chunked_product_from_rust_to
         .to_string();
     assert!(err.contains("fill value 0"), "{err}");
 }
+
+/// Issue 16: a whole sparse array with a chunked dense one, and sparse vectors in products.
+#[test]
+fn whole_sparse_arrays_meet_chunked_dense_ones() {
+    use dask::array::{apply_ufunc, Operand};
+    use dask::sparse::{set_auto_densify, Coo, ReturnType};
+    use dask::Buffer;
+    let c = client();
+    let v: Vec<f64> = vec![0.0, 2.0, 0.0, -1.5, 0.0];
+    let coo = Coo::from_dense(
+        &Buffer::from_vec(v.clone(), &[5]).unwrap(),
+        Scalar::Float(0.0),
+    )
+    .unwrap();
+    let m: Vec<f64> = (0..15).map(|i| i as f64 * 0.5 - 3.0).collect();
+    let dm = Array::from_buffer(
+        &Buffer::from_vec(m.clone(), &[5, 3]).unwrap(),
+        &ChunkSpec::Regular(vec![2, 2]),
+    )
+    .unwrap();
+    // v @ M: (5,) @ (5, 3) is (3,); M^T @ v likewise.
+    let r = Operand::Sparse(coo.clone())
+        .matmul(&Operand::Array(dm.clone()), ReturnType::Auto)
+        .unwrap();
+    let got = r.into_array().unwrap().compute(c).unwrap();
+    let want: Vec<f64> = (0..3)
+        .map(|j| (0..5).map(|i| v[i] * m[i * 3 + j]).sum())
+        .collect();
+    assert_eq!(got.shape(), &[3]);
+    close(got.as_slice::<f64>().unwrap(), &want);
+    let mt = dm.transpose(&[1, 0]).unwrap();
+    let r = Operand::Array(mt)
+        .matmul(&Operand::Sparse(coo.clone()), ReturnType::Auto)
+        .unwrap();
+    let got = r.into_array().unwrap().compute(c).unwrap();
+    assert_eq!(got.shape(), &[3]);
+    close(got.as_slice::<f64>().unwrap(), &want);
+
+    // Sparse + chunked dense: refused with the policy named, computed when allowed.
+    let row = Array::from_buffer(
+        &Buffer::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0], &[5]).unwrap(),
+        &ChunkSpec::Regular(vec![2]),
+    )
+    .unwrap();
+    let add = dask::ufunc::ufunc("add").unwrap();
+    let args = [Operand::Sparse(coo), Operand::Array(row)];
+    let err = apply_ufunc(&add, &args).unwrap_err().to_string();
+    assert!(
+        err.contains("densify") && err.contains("to_dense"),
+        "names the policy and the ways out: {err}"
+    );
+    set_auto_densify(true);
+    let r = apply_ufunc(&add, &args);
+    set_auto_densify(false);
+    let got = r.unwrap().into_array().unwrap().compute(c).unwrap();
+    let want: Vec<f64> = v.iter().zip(1..).map(|(a, b)| a + b as f64).collect();
+    close(got.as_slice::<f64>().unwrap(), &want);
+}

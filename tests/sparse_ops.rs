@@ -2393,3 +2393,101 @@ fn non_contiguous_dense_operands() {
         }
     }
 }
+
+// ---- issue 16: pydata/sparse's answers at the edges -------------------------------------------
+
+#[test]
+fn zero_d_operands_with_and_without_their_element_stored() {
+    let add = ufunc("add").unwrap();
+    let empty = Coo::from_dense(
+        &Buffer::from_vec(vec![0.0f64], &[]).unwrap(),
+        Scalar::Float(0.0),
+    )
+    .unwrap();
+    let two = Coo::from_dense(
+        &Buffer::from_vec(vec![2.0f64], &[]).unwrap(),
+        Scalar::Float(0.0),
+    )
+    .unwrap();
+    assert_eq!((empty.nnz(), two.nnz()), (0, 1));
+    for (a, b) in [
+        (&empty, &two),
+        (&two, &empty),
+        (&two, &two),
+        (&empty, &empty),
+    ] {
+        let want = dense_of(a).data[0] + dense_of(b).data[0];
+        let SparseResult::Sparse(r) =
+            elementwise(&add, &[SparseArg::Sparse(a), SparseArg::Sparse(b)]).unwrap()
+        else {
+            panic!("sparse + sparse is sparse");
+        };
+        assert_eq!(dense_of(&r).data, vec![want]);
+    }
+}
+
+#[test]
+fn variance_and_standard_deviation_count_the_fill() {
+    let mut rng = Rng::new(16);
+    for &fill in &[0.0, 1.5] {
+        for case in 0..6 {
+            let shape = random_shape(&mut rng, 1 + case % 3, 1, 5);
+            let data: Vec<f64> = (0..size(&shape))
+                .map(|_| {
+                    if rng.coin(0.6) {
+                        fill
+                    } else {
+                        rng.int(-4, 4) as f64 * 0.5
+                    }
+                })
+                .collect();
+            let x = Nd::new(&shape, data);
+            let s = sparse_of(&x, DType::Float64, fill);
+            let nd = shape.len();
+            for axes in [None, Some(vec![0]), Some(vec![nd - 1])] {
+                let flags: Vec<bool> = (0..nd)
+                    .map(|a| axes.as_ref().is_none_or(|v| v.contains(&a)))
+                    .collect();
+                for ddof in [0.0, 1.0] {
+                    let var = reduce(&s, ReduceOp::Var { ddof }, &flags).unwrap();
+                    let std = reduce(&s, ReduceOp::Std { ddof }, &flags).unwrap();
+                    let got = |r: Reduced| match r {
+                        Reduced::Dense(b) => values(&b),
+                        Reduced::Sparse(c) => dense_of(&c),
+                    };
+                    let (gv, gs) = (got(var), got(std));
+                    // Naive: for each output position, the reduced elements' variance.
+                    let out_shape: Vec<usize> =
+                        (0..nd).filter(|&a| !flags[a]).map(|a| shape[a]).collect();
+                    let want = Nd::from_fn(&out_shape, |o| {
+                        let mut vals = Vec::new();
+                        for i in 0..size(&shape) {
+                            let idx = unravel(i, &shape);
+                            let kept: Vec<usize> =
+                                (0..nd).filter(|&a| !flags[a]).map(|a| idx[a]).collect();
+                            if kept == o {
+                                vals.push(x.data[i]);
+                            }
+                        }
+                        let n = vals.len() as f64;
+                        let mean = vals.iter().sum::<f64>() / n;
+                        vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - ddof)
+                    });
+                    let ctx = format!("shape {shape:?} axes {axes:?} fill {fill} ddof {ddof}");
+                    for (k, &w) in want.data.iter().enumerate() {
+                        let (v, sd) = (gv.data[k], gs.data[k]);
+                        assert!(
+                            (v.is_nan() && w.is_nan()) || close(v, w, 1e-12, 1e-12),
+                            "var {ctx}: {v} vs {w}"
+                        );
+                        assert!(
+                            (sd.is_nan() && w.is_nan()) || close(sd, w.sqrt(), 1e-12, 1e-12),
+                            "std {ctx}: {sd} vs {}",
+                            w.sqrt()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -98,20 +98,52 @@ impl ArrayKind for SparseKind {
     }
     fn call(&self, ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Option<Operand>> {
         use crate::sparse::{elementwise, SparseArg, SparseResult};
-        let mut sargs = Vec::with_capacity(args.len());
+        if args.iter().any(|a| matches!(a, Operand::Array(_))) {
+            return sparse_with_chunked(ufunc, args).map(Some);
+        }
+        let mut sparse_args = Vec::with_capacity(args.len());
         for a in args {
-            sargs.push(match a {
+            sparse_args.push(match a {
                 Operand::Sparse(s) => SparseArg::Sparse(s),
                 Operand::Block(b) => SparseArg::Dense(b),
                 Operand::Scalar(s) => SparseArg::Scalar(*s),
                 Operand::Array(_) | Operand::Foreign(_) => return Ok(None),
             });
         }
-        Ok(Some(match elementwise(ufunc, &sargs)? {
+        Ok(Some(match elementwise(ufunc, &sparse_args)? {
             SparseResult::Sparse(c) => Operand::Sparse(c),
             SparseResult::Dense(b) => Operand::Block(b),
         }))
     }
+}
+
+/// A whole sparse array with a chunked dense one: the result is dense (the sparse side's
+/// fill meets every dense element), so the densify policy decides. Allowed, the sparse
+/// operands join as dense chunked arrays; refused, the message says how to proceed.
+fn sparse_with_chunked(ufunc: &Arc<Ufunc>, args: &[Operand]) -> Result<Operand> {
+    if !crate::sparse::auto_densify() {
+        return Err(Error::invalid(format!(
+            "ufunc '{}' of a sparse array and a chunked dense array gives a dense result, and \
+             the densify policy is off: allow it with dask_sparse_set_auto_densify(true) \
+             (Rust: sparse::set_auto_densify), or convert explicitly (dask_array_to_dense on \
+             the sparse array, or dask_array_to_sparse on the chunked one)",
+            ufunc.name()
+        )));
+    }
+    let converted: Vec<Operand> = args
+        .iter()
+        .map(|a| match a {
+            Operand::Sparse(s) => {
+                let dense = s.to_dense()?;
+                Ok(Operand::Array(Array::from_buffer(
+                    &dense,
+                    &super::api::ChunkSpec::Auto,
+                )?))
+            }
+            other => Ok(other.clone()),
+        })
+        .collect::<Result<_>>()?;
+    apply_ufunc(ufunc, &converted)
 }
 
 static KINDS: LazyLock<RwLock<Vec<Arc<dyn ArrayKind>>>> = LazyLock::new(|| {

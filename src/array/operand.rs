@@ -210,6 +210,24 @@ impl Operand {
     /// cut into sparse blocks lined up with the chunked operand along the contracted axis, and
     /// the product is chunked (the sparse side is never densified).
     pub fn matmul(&self, other: &Operand, return_type: ReturnType) -> Result<Operand> {
+        // A 1-d sparse vector against a chunked array: as a one-row (or one-column) matrix,
+        // the added axis dropped from the product (NumPy's matmul rule for vectors).
+        match (self, other) {
+            (Operand::Sparse(v), Operand::Array(y)) if v.ndim() == 1 && y.ndim() >= 1 => {
+                let row = Operand::Sparse(v.reshape(&[1, v.shape()[0]])?);
+                let r = row.matmul(other, return_type)?.into_array()?;
+                let shape: Vec<i64> = r.shape()[1..].iter().map(|&n| n as i64).collect();
+                return Ok(Operand::Array(r.reshape(&shape)?));
+            }
+            (Operand::Array(x), Operand::Sparse(v)) if v.ndim() == 1 && x.ndim() >= 1 => {
+                let col = Operand::Sparse(v.reshape(&[v.shape()[0], 1])?);
+                let r = self.matmul(&col, return_type)?.into_array()?;
+                let n = r.ndim();
+                let shape: Vec<i64> = r.shape()[..n - 1].iter().map(|&n| n as i64).collect();
+                return Ok(Operand::Array(r.reshape(&shape)?));
+            }
+            _ => {}
+        }
         match (self, other) {
             (Operand::Sparse(s), Operand::Array(y)) if cuttable(s) && y.ndim() >= 1 => {
                 let k = y.chunks().axis(0).first().copied().unwrap_or(1).max(1);

@@ -733,7 +733,8 @@ pub unsafe extern "C" fn dask_array_task_count(
     })
 }
 
-/// The array converted to `dt` (lazy). `*out_array` is a new array owned by the caller (free it
+/// The array converted to `dt` (lazy for chunked arrays; at once for a sparse array, which
+/// stays sparse with its fill converted, and for a dense block). `*out_array` is a new array owned by the caller (free it
 /// with `dask_array_free`). `x` is borrowed for the call: the new array keeps what it needs, so the
 /// caller may free it right after. Any thread, also concurrently on the same arrays (arrays are
 /// immutable).
@@ -746,8 +747,26 @@ pub unsafe extern "C" fn dask_array_astype(
     dt: dask_dtype,
     out_array: *mut *mut dask_array,
 ) -> dask_status {
-    // SAFETY: per the contract.
-    guard(|| put(out_array, unsafe { array_arg(x) }?.astype(dtype(dt)?)))
+    guard(|| {
+        let d = dtype(dt)?;
+        // SAFETY: per the contract.
+        match unsafe { handle::get(x) }? {
+            Operand::Sparse(c) => {
+                // SAFETY: per the contract.
+                put_operand(
+                    unsafe { out(out_array, "out_array") }?,
+                    Operand::Sparse(c.astype(d)?),
+                )
+            }
+            Operand::Block(b) => put_operand(
+                // SAFETY: per the contract.
+                unsafe { out(out_array, "out_array") }?,
+                Operand::Block(crate::ufunc::kernel::cast_block(b, d)?),
+            ),
+            // SAFETY: per the contract.
+            _ => put(out_array, unsafe { array_arg(x) }?.astype(d)),
+        }
+    })
 }
 
 fn one_operand(o: *const dask_operand) -> Result<Operand> {

@@ -268,7 +268,10 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
     let only_sparse = !args.iter().any(|a| matches!(a, SparseArg::Dense(_)));
     if only_sparse
         && sparse.iter().all(|s| {
+            // Equal coordinates with equal counts (0-d arrays have no coordinates to tell
+            // an empty array from one with its single element stored).
             s.shape() == shape.as_slice()
+                && s.nnz() == sparse[0].nnz()
                 && (Arc::ptr_eq(&s.coords, &sparse[0].coords) || s.coords == sparse[0].coords)
         })
     {

@@ -185,7 +185,7 @@ fn reduce_typed<T: Acc>(op: ReduceOp, x: &Coo, reduced: &[bool], m: u64) -> Resu
 }
 
 /// Reduces over the axes marked in `reduced` (sum, prod, min, max, any, all, count_nonzero,
-/// mean).
+/// mean, var, std).
 pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
     if reduced.len() != x.ndim() {
         return Err(Error::invalid("one flag per axis"));
@@ -258,11 +258,92 @@ pub fn reduce(x: &Coo, op: ReduceOp, reduced: &[bool]) -> Result<Reduced> {
                 Ok(r)
             }
         }
+        ReduceOp::Var { ddof } | ReduceOp::Std { ddof } => {
+            let var = variance(x, reduced, m, ddof)?;
+            let var = if matches!(op, ReduceOp::Std { .. }) {
+                map_reduced(var, "sqrt", None)?
+            } else {
+                var
+            };
+            if x.dtype() == DType::Float32 {
+                cast_reduced(var, DType::Float32)
+            } else {
+                Ok(var)
+            }
+        }
         other => Err(Error::NotImplemented(format!(
             "{} of a sparse array",
             other.name()
         ))),
     }
+}
+
+/// The variance over the reduced axes, in two passes as NumPy's: the mean (broadcast back
+/// over the reduced axes), then the mean square deviation, the fill standing in for every
+/// element that is not stored; divided by `m - ddof`.
+fn variance(x: &Coo, reduced: &[bool], m: u64, ddof: f64) -> Result<Reduced> {
+    let xf = x.astype(DType::Float64)?;
+    let subtract = crate::ufunc::ufunc("subtract")?;
+    let mean = reduce(&xf, ReduceOp::Mean, reduced)?;
+    let centered = match mean {
+        Reduced::Dense(b) => {
+            let mu = crate::value::block::contiguous(&b)?.as_slice::<f64>()?[0];
+            super::elementwise::elementwise(
+                &subtract,
+                &[
+                    super::SparseArg::Sparse(&xf),
+                    super::SparseArg::Scalar(Scalar::Float(mu)),
+                ],
+            )?
+        }
+        Reduced::Sparse(c) => {
+            let keep: Vec<usize> = x
+                .shape()
+                .iter()
+                .zip(reduced)
+                .map(|(&n, &r)| if r { 1 } else { n })
+                .collect();
+            let mu = c.reshape(&keep)?;
+            super::elementwise::elementwise(
+                &subtract,
+                &[super::SparseArg::Sparse(&xf), super::SparseArg::Sparse(&mu)],
+            )?
+        }
+    };
+    let super::SparseResult::Sparse(centered) = centered else {
+        return Err(Error::invalid("variance: the deviations came out dense"));
+    };
+    let squares = match super::elementwise::elementwise(
+        &crate::ufunc::ufunc("square")?,
+        &[super::SparseArg::Sparse(&centered)],
+    )? {
+        super::SparseResult::Sparse(c) => c,
+        super::SparseResult::Dense(_) => {
+            return Err(Error::invalid("variance: the squares came out dense"))
+        }
+    };
+    let sum = reduce_typed::<f64>(ReduceOp::Sum, &squares, reduced, m)?;
+    map_reduced(sum, "true_divide", Some(Scalar::Float(m as f64 - ddof)))
+}
+
+/// `ufunc(r)` or `ufunc(r, scalar)` on a reduction's result, dense or sparse.
+fn map_reduced(r: Reduced, name: &str, scalar: Option<Scalar>) -> Result<Reduced> {
+    let u = crate::ufunc::ufunc(name)?;
+    Ok(match r {
+        Reduced::Dense(b) => {
+            let mut args = vec![crate::ufunc::kernel::DenseArg::Block(&b)];
+            args.extend(scalar.map(crate::ufunc::kernel::DenseArg::Scalar));
+            Reduced::Dense(crate::ufunc::kernel::apply_dense(&u, &args)?)
+        }
+        Reduced::Sparse(c) => {
+            let mut args = vec![super::SparseArg::Sparse(&c)];
+            args.extend(scalar.map(super::SparseArg::Scalar));
+            match super::elementwise::elementwise(&u, &args)? {
+                super::SparseResult::Sparse(c) => Reduced::Sparse(c),
+                super::SparseResult::Dense(b) => Reduced::Dense(b),
+            }
+        }
+    })
 }
 
 fn cast_reduced(r: Reduced, d: DType) -> Result<Reduced> {
