@@ -86,12 +86,8 @@ pub fn resolve_slice(
 
 /// A new shape for `n` elements, with one `-1` inferred (NumPy's `reshape` rule).
 pub fn resolve_shape(n: usize, shape: &[i64]) -> Result<Vec<usize>> {
-    if let Some(&bad) = shape.iter().find(|&&s| s < -1) {
-        return Err(Error::invalid(format!(
-            "reshape: negative dimension {bad} in {shape:?} (only -1, one length inferred, is allowed)"
-        )));
-    }
-    if shape.iter().filter(|&&s| s == -1).count() > 1 {
+    // Any negative length is the one inferred (NumPy takes -2 like -1).
+    if shape.iter().filter(|&&s| s < 0).count() > 1 {
         return Err(Error::invalid(format!(
             "reshape: can only infer one length, but {shape:?} has several -1"
         )));
@@ -106,7 +102,7 @@ pub fn resolve_shape(n: usize, shape: &[i64]) -> Result<Vec<usize>> {
         ))
     };
     let known = known.ok_or_else(too_big)?;
-    if known == 0 && shape.contains(&-1) {
+    if known == 0 && shape.iter().any(|&s| s < 0) {
         // NumPy: the inferred length is ambiguous next to a zero length.
         return Err(Error::Shape(format!(
             "cannot reshape array of size {n} into shape {shape:?} (-1 is ambiguous next \

@@ -220,10 +220,15 @@ fn scalar_as(s: crate::value::Scalar, d: DType) -> Result<crate::value::Buffer> 
             })?;
             debug_assert_eq!(dt[1], d);
         }
-        Scalar::Float(f) if integral && !f.is_finite() => {
-            return Err(Error::invalid(format!(
-                "x[mask] = {f}: cannot convert a float {f} to an integer"
-            )))
+        Scalar::Float(f) if integral => {
+            // Truncated, as NumPy's int(f); NaN, infinities and values out of range fail.
+            let (lo, hi) = crate::value::dtype::int_bounds(d);
+            if !f.is_finite() || f.trunc() < lo || f.trunc() > hi {
+                return Err(Error::invalid(format!(
+                    "x[mask] = {f}: cannot convert it to {}",
+                    d.name()
+                )));
+            }
         }
         _ => {}
     }

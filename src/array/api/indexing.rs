@@ -158,6 +158,10 @@ impl Array {
     /// `client` (the selection itself stays lazy). A 1-d mask on an array of more axes selects
     /// along the first axis.
     pub fn select(&self, mask: &Array, client: &Client) -> Result<Array> {
+        // NumPy lets an empty 1-d mask index an axis of length 1 (it broadcasts): nothing.
+        if mask.shape() == [0] && self.shape().first() == Some(&1) {
+            return self.take(&[], 0);
+        }
         if mask.ndim() == 1 && self.ndim() > 1 {
             return self.select_rows(mask, client);
         }
