@@ -83,7 +83,7 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets --quiet $(FEATURES) -- -D warnings
 
-$(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h include/dask.h $(LIB)
+$(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h tests/c/golden.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
 

@@ -279,7 +279,9 @@ fn reshape_cases() {
     let a = mk(&iota(&[6, 4]), &ChunkSpec::Regular(vec![4, 3]));
     assert!(a.reshape(&[5, 5]).is_err());
     assert!(a.reshape(&[-1, -1]).is_err());
-    assert!(a.reshape(&[-2, 12]).is_err());
+    // Any negative length is the inferred one, as in NumPy (-2 acts as -1).
+    assert_eq!(a.reshape(&[-2, 12]).unwrap().shape(), vec![2, 12]);
+    assert!(a.reshape(&[-2, -1]).is_err());
     assert!(a.reshape(&[7, -1]).is_err());
 }
 

@@ -2250,7 +2250,10 @@ fn concatenate_errors() {
         Coo::concatenate(&[&a, &c], 0).is_err(),
         "fill values differ"
     );
-    assert!(Coo::concatenate(&[&a, &d], 0).is_err(), "dtypes differ");
+    // Dtypes promote together (NumPy's result_type), as pydata/sparse does.
+    let ad = Coo::concatenate(&[&a, &d], 0).expect("float64 and float32 join");
+    assert_eq!(ad.dtype(), DType::Float64);
+    assert_eq!(dense_of(&ad).data, vec![1.0; 12]);
     assert!(Coo::concatenate(&[&a, &e], 0).is_err(), "ranks differ");
     assert!(Coo::concatenate(&[], 0).is_err(), "nothing");
     assert!(

@@ -141,6 +141,9 @@ impl Operand {
                     "axis {a} is out of bounds for a {nd}-d array"
                 )));
             }
+            if flags[a] {
+                return Err(Error::invalid(format!("duplicate value in 'axis': {a}")));
+            }
             flags[a] = true;
         }
         let r = sparse::reduce(s, op, &flags)?;
@@ -213,13 +216,17 @@ impl Operand {
         // A 1-d sparse vector against a chunked array: as a one-row (or one-column) matrix,
         // the added axis dropped from the product (NumPy's matmul rule for vectors).
         match (self, other) {
-            (Operand::Sparse(v), Operand::Array(y)) if v.ndim() == 1 && y.ndim() >= 1 => {
+            (Operand::Sparse(v), Operand::Array(y))
+                if v.ndim() == 1 && (1..=2).contains(&y.ndim()) =>
+            {
                 let row = Operand::Sparse(v.reshape(&[1, v.shape()[0]])?);
                 let r = row.matmul(other, return_type)?.into_array()?;
                 let shape: Vec<i64> = r.shape()[1..].iter().map(|&n| n as i64).collect();
                 return Ok(Operand::Array(r.reshape(&shape)?));
             }
-            (Operand::Array(x), Operand::Sparse(v)) if v.ndim() == 1 && x.ndim() >= 1 => {
+            (Operand::Array(x), Operand::Sparse(v))
+                if v.ndim() == 1 && (1..=2).contains(&x.ndim()) =>
+            {
                 let col = Operand::Sparse(v.reshape(&[v.shape()[0], 1])?);
                 let r = self.matmul(&col, return_type)?.into_array()?;
                 let n = r.ndim();
@@ -254,6 +261,29 @@ impl Operand {
                 )));
             }
             _ => {}
+        }
+        // Stacks of matrices (more than 2 axes, or a vector against a stack): NumPy's
+        // broadcasting matmul, whose result is dense, on the densified operands (as
+        // pydata/sparse computes them).
+        let nd = |o: &Operand| match o {
+            Operand::Sparse(s) => Some(s.ndim()),
+            Operand::Block(b) => Some(b.ndim()),
+            Operand::Array(a) => Some(a.ndim()),
+            _ => None,
+        };
+        if let (Some(na), Some(nb)) = (nd(self), nd(other)) {
+            if na > 2 || nb > 2 {
+                let dense = |o: &Operand| -> Result<Array> {
+                    match o {
+                        Operand::Sparse(s) => Operand::Block(s.to_dense()?).into_array(),
+                        other => other
+                            .as_array()
+                            .cloned()
+                            .or_else(|_| other.clone().into_array()),
+                    }
+                };
+                return Ok(Operand::Array(dense(self)?.matmul(&dense(other)?)?));
+            }
         }
         if self.is_whole() || other.is_whole() {
             return Ok(dot_operand(sparse::matmul(

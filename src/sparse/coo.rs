@@ -251,8 +251,20 @@ impl Coo {
         picked.reordered(&out_shape, linear)
     }
 
-    /// Joins arrays of one dtype and fill value along `axis`.
+    /// Joins arrays of one fill value along `axis`, their dtypes promoted together
+    /// (NumPy's `result_type` of all of them).
     pub fn concatenate(parts: &[&Coo], axis: usize) -> Result<Coo> {
+        let dtypes: Vec<DType> = parts.iter().map(|p| p.dtype()).collect();
+        if let Some(d) = crate::ufunc::promote::promote_all(&dtypes) {
+            if dtypes.iter().any(|&x| x != d) {
+                let converted = parts
+                    .iter()
+                    .map(|p| p.astype(d))
+                    .collect::<Result<Vec<_>>>()?;
+                let refs: Vec<&Coo> = converted.iter().collect();
+                return Coo::concatenate(&refs, axis);
+            }
+        }
         let first = parts
             .first()
             .ok_or_else(|| Error::invalid("concatenate needs at least one array"))?;
@@ -267,7 +279,7 @@ impl Coo {
         for p in parts {
             if p.ndim() != first.ndim() || p.dtype() != first.dtype() || !p.same_fill(first) {
                 return Err(Error::invalid(
-                    "concatenated sparse arrays must share rank, dtype and fill value",
+                    "concatenated sparse arrays must share rank and fill value",
                 ));
             }
             if p.shape

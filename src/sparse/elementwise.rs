@@ -218,10 +218,24 @@ pub fn elementwise(ufunc: &Arc<Ufunc>, args: &[SparseArg]) -> Result<SparseResul
     let fills = crate::value::block::contiguous(&eval_block(&p, &refs, &fill_shape)?)?;
     let isz = out_dtype.itemsize();
     if fills.is_empty() {
-        // No elements at all (a zero-length axis): the result is empty, any fill is right.
+        // No elements at all (a zero-length axis): the result is empty; its fill is f at the
+        // sparse fills with zeros for the (empty) dense operands, as pydata/sparse gives it.
+        let stand_ins: Vec<Buffer> = args
+            .iter()
+            .filter_map(|a| match a {
+                SparseArg::Sparse(s) => {
+                    let mut b = Buffer::zeros(s.dtype(), &[]).ok()?;
+                    b.as_mut_bytes().ok()?.copy_from_slice(s.fill_bytes());
+                    Some(b)
+                }
+                SparseArg::Dense(d) => Buffer::zeros(d.dtype(), &[]).ok(),
+                SparseArg::Scalar(_) => None,
+            })
+            .collect();
+        let refs: Vec<&Buffer> = stand_ins.iter().collect();
+        let at_fills = crate::value::block::contiguous(&eval_block(&p, &refs, &[])?)?;
         let mut fill = [0u8; 8];
-        let zero = Buffer::zeros(out_dtype, &[])?;
-        fill[..isz].copy_from_slice(elem(&zero, 0));
+        fill[..isz].copy_from_slice(elem(&at_fills, 0));
         return Ok(SparseResult::Sparse(Coo::from_sorted(
             &shape,
             Vec::new(),

@@ -8,8 +8,9 @@
  * DASK_STRESS_SMALL=1 (valgrind) only every 50th case runs, in the many-chunks mode only.
  *
  * Deliberate differences are accepted only under a rule of tests/conformance/allowed.txt, and
- * each rule only for the cases and elements it names (see `excused` and `judge`). A rule there
- * this file does not implement fails the test, so the list and the code stay in sync. The
+ * each rule only for the cases and elements it names (see `excused` and `judge`). The file
+ * also holds the rules of the array and sparse replays (passed over here); a rule that no
+ * replay implements fails the test (golden.h), so the list and the code stay in sync. The
  * rules and the tolerances are those of the Rust replay, tests/conformance.rs (the reference).
  *
  * Float comparison (n: the first operand's element count, S: its largest |finite element|):
@@ -26,127 +27,17 @@
  *
  * The last line is the harness's "N passed, N failed" (one check per case and chunking).
  */
-#include "harness.h"
+#include "golden.h" /* dtypes, tensors, the value encoding, reading the file (includes harness.h) */
 
 #include <dlfcn.h>
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
 
-#define MAX_DIMS 8
 #define MAX_ARGS 3
 #define MAX_OUTS 2
 #define FIRST_FAILURES_SHOWN 40
 #define LINE_SHOWN 300
-
-/* =======================================================================================
- * Data: dtypes and host tensors
- * ===================================================================================== */
-
-static const struct {
-    const char *name;
-    dask_dtype dt;
-    size_t size;
-} DTYPES[] = {
-    {"bool", DASK_BOOL, 1},       {"int8", DASK_INT8, 1},       {"uint8", DASK_UINT8, 1},
-    {"int16", DASK_INT16, 2},     {"uint16", DASK_UINT16, 2},   {"int32", DASK_INT32, 4},
-    {"uint32", DASK_UINT32, 4},   {"int64", DASK_INT64, 8},     {"uint64", DASK_UINT64, 8},
-    {"float32", DASK_FLOAT32, 4}, {"float64", DASK_FLOAT64, 8},
-};
-#define N_DTYPES (sizeof DTYPES / sizeof DTYPES[0])
-
-static dask_dtype dtype_by_name(const char *name) {
-    for (size_t i = 0; i < N_DTYPES; ++i)
-        if (strcmp(DTYPES[i].name, name) == 0) return DTYPES[i].dt;
-    return 0;
-}
-
-static const char *dtype_name(dask_dtype dt) {
-    for (size_t i = 0; i < N_DTYPES; ++i)
-        if (DTYPES[i].dt == dt) return DTYPES[i].name;
-    return "?";
-}
-
-static size_t dtype_size(dask_dtype dt) {
-    for (size_t i = 0; i < N_DTYPES; ++i)
-        if (DTYPES[i].dt == dt) return DTYPES[i].size;
-    return 0;
-}
-
-static bool is_float(dask_dtype dt) { return dt == DASK_FLOAT32 || dt == DASK_FLOAT64; }
-static bool is_unsigned_int(dask_dtype dt) {
-    return dt == DASK_UINT8 || dt == DASK_UINT16 || dt == DASK_UINT32 || dt == DASK_UINT64;
-}
-
-/* A typed n-d array in host memory, row-major. */
-typedef struct {
-    dask_dtype dt;
-    size_t ndim;
-    size_t shape[MAX_DIMS];
-    size_t n;
-    void *data; /* n * dtype_size(dt) bytes (malloc'd, at least 1 byte) */
-} tensor;
-
-static void tensor_free(tensor *t) {
-    free(t->data);
-    t->data = NULL;
-}
-
-static const void *elem_ptr(const tensor *t, size_t i) { return (const char *)t->data + i * dtype_size(t->dt); }
-
-/* Element i as a double (exact for floats and bools, rounded for 64-bit integers). */
-static double elem_f64(const tensor *t, size_t i) {
-    const void *p = elem_ptr(t, i);
-    switch (t->dt) {
-    case DASK_BOOL: { uint8_t x; memcpy(&x, p, 1); return x; }
-    case DASK_INT8: { int8_t x; memcpy(&x, p, 1); return x; }
-    case DASK_UINT8: { uint8_t x; memcpy(&x, p, 1); return x; }
-    case DASK_INT16: { int16_t x; memcpy(&x, p, 2); return x; }
-    case DASK_UINT16: { uint16_t x; memcpy(&x, p, 2); return x; }
-    case DASK_INT32: { int32_t x; memcpy(&x, p, 4); return x; }
-    case DASK_UINT32: { uint32_t x; memcpy(&x, p, 4); return x; }
-    case DASK_INT64: { int64_t x; memcpy(&x, p, 8); return (double)x; }
-    case DASK_UINT64: { uint64_t x; memcpy(&x, p, 8); return (double)x; }
-    case DASK_FLOAT32: { float x; memcpy(&x, p, 4); return x; }
-    case DASK_FLOAT64: { double x; memcpy(&x, p, 8); return x; }
-    default: return __builtin_nan("");
-    }
-}
-
-/* Element i as text, exactly (floats with enough digits to round-trip). */
-static void elem_str(const tensor *t, size_t i, char *buf, size_t len) {
-    const void *p = elem_ptr(t, i);
-    if (t->dt == DASK_FLOAT32) {
-        float x;
-        memcpy(&x, p, 4);
-        snprintf(buf, len, "%.9g", (double)x);
-    } else if (t->dt == DASK_FLOAT64) {
-        double x;
-        memcpy(&x, p, 8);
-        snprintf(buf, len, "%.17g", x);
-    } else if (t->dt == DASK_UINT64) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        snprintf(buf, len, "%" PRIu64, x);
-    } else if (t->dt == DASK_INT64) {
-        int64_t x;
-        memcpy(&x, p, 8);
-        snprintf(buf, len, "%" PRId64, x);
-    } else {
-        snprintf(buf, len, "%.0f", elem_f64(t, i));
-    }
-}
-
-static void shape_str(size_t ndim, const size_t *shape, char *buf, size_t len) {
-    if (ndim == 0) {
-        snprintf(buf, len, "-");
-        return;
-    }
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t k = 0; k < ndim && used < len; ++k)
-        used += (size_t)snprintf(buf + used, len - used, k ? "x%zu" : "%zu", shape[k]);
-}
 
 /* =======================================================================================
  * Parsing the golden file
@@ -185,97 +76,6 @@ static void case_free(golden_case *c) {
         if (c->args[a].kind == ARG_ARRAY) tensor_free(&c->args[a].t);
     for (size_t r = 0; r < c->nres; ++r) tensor_free(&c->res[r]);
     c->nargs = c->nres = 0;
-}
-
-/* Stores the low `size` bytes of `bits` as a native integer of that size. */
-static void put_int(void *out, size_t size, uint64_t bits) {
-    uint8_t u8 = (uint8_t)bits;
-    uint16_t u16 = (uint16_t)bits;
-    uint32_t u32 = (uint32_t)bits;
-    switch (size) {
-    case 1: memcpy(out, &u8, 1); break;
-    case 2: memcpy(out, &u16, 2); break;
-    case 4: memcpy(out, &u32, 4); break;
-    default: memcpy(out, &bits, 8); break;
-    }
-}
-
-/* Parses one decimal value of dtype `dt` into `out`; false when malformed or out of range.
- * Floats are parsed in their own precision (strtof for float32), as the file writes them. */
-static bool parse_value(const char *s, dask_dtype dt, void *out) {
-    char *end = NULL;
-    size_t size = dtype_size(dt);
-    errno = 0;
-    if (dt == DASK_FLOAT32) {
-        float x = strtof(s, &end); /* ERANGE for subnormals is fine */
-        memcpy(out, &x, 4);
-    } else if (dt == DASK_FLOAT64) {
-        double x = strtod(s, &end);
-        memcpy(out, &x, 8);
-    } else if (dt == DASK_BOOL) {
-        if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) return false;
-        put_int(out, 1, (uint64_t)(s[0] - '0'));
-        return true;
-    } else if (is_unsigned_int(dt)) {
-        unsigned long long x = strtoull(s, &end, 10);
-        if (s[0] == '-' || errno != 0 || (size < 8 && x >> (8 * size) != 0)) return false;
-        put_int(out, size, (uint64_t)x);
-    } else {
-        long long x = strtoll(s, &end, 10);
-        long long lim = size < 8 ? 1ll << (8 * size - 1) : 0;
-        if (errno != 0 || (size < 8 && (x < -lim || x >= lim))) return false;
-        put_int(out, size, (uint64_t)x);
-    }
-    return end != s && *end == '\0';
-}
-
-/* `<dtype>:<shape>:<values>` (the text after `a:` or `=`), into a new tensor. */
-static bool parse_tensor(char *text, tensor *t, char *err, size_t errlen) {
-    memset(t, 0, sizeof *t);
-    char *save = NULL;
-    char *dts = strtok_r(text, ":", &save), *shs = strtok_r(NULL, ":", &save), *vals = strtok_r(NULL, ":", &save);
-    if (!dts || !shs || !vals || strtok_r(NULL, ":", &save)) {
-        snprintf(err, errlen, "malformed array token");
-        return false;
-    }
-    t->dt = dtype_by_name(dts);
-    if (t->dt == 0) {
-        snprintf(err, errlen, "unknown dtype '%s'", dts);
-        return false;
-    }
-    t->n = 1;
-    if (strcmp(shs, "-") != 0) {
-        char *s2 = NULL;
-        for (char *d = strtok_r(shs, "x", &s2); d; d = strtok_r(NULL, "x", &s2)) {
-            char *end = NULL;
-            unsigned long v = strtoul(d, &end, 10);
-            if (t->ndim == MAX_DIMS || end == d || *end != '\0') {
-                snprintf(err, errlen, "malformed shape");
-                return false;
-            }
-            t->shape[t->ndim++] = v;
-            t->n *= v;
-        }
-    }
-    size_t sz = dtype_size(t->dt);
-    t->data = calloc(t->n ? t->n : 1, sz);
-    if (!t->data) exit(2);
-    size_t count = 0;
-    if (strcmp(vals, "-") != 0) {
-        char *s3 = NULL;
-        for (char *v = strtok_r(vals, ",", &s3); v; v = strtok_r(NULL, ",", &s3)) {
-            if (count == t->n || !parse_value(v, t->dt, (char *)t->data + count * sz)) {
-                snprintf(err, errlen, "bad value '%s' (element %zu of %zu) for %s", v, count, t->n, dts);
-                return false;
-            }
-            ++count;
-        }
-    }
-    if (count != t->n) {
-        snprintf(err, errlen, "%zu values for %zu elements", count, t->n);
-        return false;
-    }
-    return true;
 }
 
 static bool parse_arg(char *tok, golden_arg *a, char *err, size_t errlen) {
@@ -499,34 +299,6 @@ static void tolerance_str(const tolerance *t, char *buf, size_t len) {
     }
 }
 
-/* Distance in units in the last place, in dt's precision (float32: both rounded to float
- * first), through the ordered-integer mapping of the bit patterns: -0.0 and +0.0 are 0 apart. */
-static uint64_t ulps(double a, double b, dask_dtype dt) {
-    int64_t ka, kb;
-    if (dt == DASK_FLOAT32) {
-        float fa = (float)a, fb = (float)b;
-        int32_t ia, ib;
-        memcpy(&ia, &fa, 4);
-        memcpy(&ib, &fb, 4);
-        ka = ia < 0 ? (int64_t)INT32_MIN - ia : ia;
-        kb = ib < 0 ? (int64_t)INT32_MIN - ib : ib;
-    } else {
-        memcpy(&ka, &a, 8);
-        memcpy(&kb, &b, 8);
-        ka = ka < 0 ? INT64_MIN - ka : ka;
-        kb = kb < 0 ? INT64_MIN - kb : kb;
-    }
-    /* The difference of two such keys fits in an unsigned 64-bit integer. */
-    return ka > kb ? (uint64_t)ka - (uint64_t)kb : (uint64_t)kb - (uint64_t)ka;
-}
-
-static bool same_bits(double a, double b) {
-    uint64_t ua, ub;
-    memcpy(&ua, &a, 8);
-    memcpy(&ub, &b, 8);
-    return ua == ub;
-}
-
 /* Does float `got` match `want` (both of dtype dt, held exactly in doubles) under `t`?
  * NaN matches NaN, infinities only themselves, and identical bits always match. */
 static bool float_matches(double got, double want, const tolerance *t, dask_dtype dt) {
@@ -563,38 +335,10 @@ static const char *const RULE_NAMES[N_RULES] = {
     "float32-var-in-float64", "numpy-reduce-fold", "ldexp-reduce",
 };
 
-/* Reads allowed.txt into `enabled`. A rule this file does not implement is an error. */
+/* Reads allowed.txt into `enabled` (golden_read_allowed: a rule that neither this file nor
+ * another replay implements is an error). */
 static bool read_allowed(const char *path, bool enabled[N_RULES]) {
-    for (size_t r = 0; r < N_RULES; ++r) enabled[r] = false;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "FAIL cannot open %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    bool ok = true;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        if (line[0] == '#' || line[0] == '\n' || line[0] == '\0') continue;
-        char rule[64];
-        if (sscanf(line, "%63s", rule) != 1) continue;
-        size_t r = 0;
-        while (r < N_RULES && strcmp(RULE_NAMES[r], rule) != 0) ++r;
-        if (r == N_RULES) {
-            fprintf(stderr, "FAIL %s lists the rule '%s', which test_conformance.c does not implement\n", path, rule);
-            ok = false;
-        } else {
-            enabled[r] = true;
-        }
-    }
-    free(line);
-    fclose(f);
-    for (size_t r = 0; r < N_RULES; ++r)
-        if (!enabled[r])
-            fprintf(stderr, "note: rule '%s' is implemented here but not listed in %s: not applied\n", RULE_NAMES[r],
-                    path);
-    return ok;
+    return golden_read_allowed(path, "test_conformance.c", RULE_NAMES, N_RULES, enabled);
 }
 
 /* Operand `a`'s value at element k of a broadcast call: a one-element array or a scalar
@@ -726,59 +470,14 @@ static dask_status make_array(const tensor *t, chunk_mode mode, dask_array **out
         size_t len = t->shape[k];
         chunks[k] = mode == MODE_ONE_CHUNK || len < 2 ? len : 2;
     }
-    dask_value *v = NULL;
-    dask_status st = dask_value_copy_buffer(t->dt, t->ndim, t->shape, t->data, &v);
-    if (st != DASK_OK) return st;
-    st = dask_array_from_value(v, chunks, out);
-    dask_value_free(v);
-    return st;
+    return golden_make_array(t, chunks, out);
 }
 
-/* Computes `a` (dask_array_compute: a buffer value in host memory) and copies it into `t`,
- * with the dtype and shape the array reports (the buffer must agree with them). */
+/* Computes `a` into `t` (golden_fetch); on a failure, `r` says why. */
 static bool fetch_result(const dask_client *client, const dask_array *a, tensor *t, run_result *r) {
-    memset(t, 0, sizeof *t);
-    dask_status st;
-    if ((st = dask_array_dtype(a, &t->dt)) != DASK_OK) return run_fail(r, "dask_array_dtype", st);
-    if ((st = dask_array_ndim(a, &t->ndim)) != DASK_OK) return run_fail(r, "dask_array_ndim", st);
-    if (t->ndim > MAX_DIMS || dtype_size(t->dt) == 0) {
-        r->failed = true;
-        snprintf(r->error, sizeof r->error, "result has ndim %zu, dtype code %u", t->ndim, (unsigned)t->dt);
-        return false;
-    }
-    if ((st = dask_array_shape(a, t->shape)) != DASK_OK) return run_fail(r, "dask_array_shape", st);
-    t->n = 1;
-    for (size_t k = 0; k < t->ndim; ++k) t->n *= t->shape[k];
-    size_t sz = dtype_size(t->dt);
-    t->data = calloc(t->n ? t->n : 1, sz);
-    if (!t->data) exit(2);
-
-    dask_value *v = NULL;
-    if ((st = dask_array_compute(client, a, &v)) != DASK_OK) return run_fail(r, "dask_array_compute", st);
-    dask_buffer_view bv;
-    bool ok = (st = dask_value_buffer(v, &bv, sizeof bv)) == DASK_OK || run_fail(r, "dask_value_buffer", st);
-    bool agrees = ok && bv.dtype == t->dt && bv.itemsize == sz && bv.ndim == t->ndim && bv.len == t->n;
-    for (size_t k = 0; agrees && k < t->ndim; ++k) agrees = bv.shape[k] == t->shape[k];
-    if (ok && !agrees) {
-        char as[64], bs[64];
-        shape_str(t->ndim, t->shape, as, sizeof as);
-        shape_str(bv.ndim <= MAX_DIMS ? bv.ndim : 0, bv.shape, bs, sizeof bs);
-        r->failed = true;
-        snprintf(r->error, sizeof r->error, "the computed buffer (%s:%s) is not what the array reports (%s:%s)",
-                 dtype_name(bv.dtype), bs, dtype_name(t->dt), as);
-        ok = false;
-    }
-    for (size_t i = 0; ok && i < t->n; ++i) { /* row-major copy through the view's strides */
-        ptrdiff_t off = 0;
-        size_t rest = i;
-        for (size_t k = t->ndim; k-- > 0;) {
-            off += (ptrdiff_t)(rest % t->shape[k]) * bv.strides[k];
-            rest /= t->shape[k];
-        }
-        memcpy((char *)t->data + i * sz, (const char *)bv.data + off, sz);
-    }
-    dask_value_free(v);
-    return ok;
+    if (golden_fetch(client, a, t, r->error, sizeof r->error)) return true;
+    r->failed = true;
+    return false;
 }
 
 static const struct {
@@ -1071,44 +770,28 @@ static void replay(const dask_client *client, const golden_case *c, const bool e
     }
 }
 
-static void strip_newline(char *s) {
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = '\0';
-}
-
 /* Reads and replays every case of the golden file. False when it cannot be read whole. */
 static bool replay_file(const dask_client *client, const char *dir, const bool enabled[N_RULES], bool small,
                         bool list, tally *t) {
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "gzip -dc '%s/ufuncs.golden.gz'", dir);
-    FILE *f = popen(cmd, "r");
-    if (!f) {
-        fprintf(stderr, "FAIL cannot run %s\n", cmd);
-        return false;
-    }
-    char *line = NULL, *buf = NULL;
-    size_t cap = 0, bufcap = 0;
-    long lineno = 0, total_declared = -1, index = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        ++lineno;
-        strip_newline(line);
-        if (line[0] == '#') {
-            sscanf(line, "# cases total %ld", &total_declared);
-            continue;
-        }
-        if (line[0] == '\0') continue;
+    golden_reader g;
+    if (!golden_open(&g, dir, "ufuncs.golden.gz")) return false;
+    char *buf = NULL;
+    size_t bufcap = 0;
+    long index = 0;
+    const char *line;
+    while ((line = golden_next(&g)) != NULL) {
         t->cases++;
         if (small && index++ % 50 != 0) continue;
-        if ((size_t)len + 1 > bufcap) {
-            bufcap = (size_t)len + 1;
+        size_t len = strlen(line);
+        if (len + 1 > bufcap) {
+            bufcap = len + 1;
             buf = realloc(buf, bufcap);
             if (!buf) exit(2);
         }
-        memcpy(buf, line, strlen(line) + 1);
+        memcpy(buf, line, len + 1);
         golden_case c;
         char err[256] = "";
-        if (!parse_case(buf, line, lineno, &c, err, sizeof err)) {
+        if (!parse_case(buf, line, g.lineno, &c, err, sizeof err)) {
             char what[300];
             snprintf(what, sizeof what, "cannot parse the case: %s", err);
             t->failed++;
@@ -1120,18 +803,8 @@ static bool replay_file(const dask_client *client, const char *dir, const bool e
         replay(client, &c, enabled, small, list, t);
         case_free(&c);
     }
-    free(line);
     free(buf);
-    int rc = pclose(f);
-    if (rc != 0) {
-        fprintf(stderr, "FAIL '%s' exited with status %d\n", cmd, rc);
-        return false;
-    }
-    if (total_declared != t->cases) {
-        fprintf(stderr, "FAIL the golden file declares %ld cases, it has %ld\n", total_declared, t->cases);
-        return false;
-    }
-    return true;
+    return golden_close(&g);
 }
 
 int main(void) {
