@@ -239,6 +239,10 @@ pub(super) fn builtins() -> Vec<Ufunc> {
         ("degrees", "rad2deg"),
         ("radians", "deg2rad"),
         ("conj", "conjugate"),
+        // C's pow() without NumPy's scalar fast path (power with the Python scalar 0.5 is a
+        // square root there, see kernel::Program::apply): for the bindings, whose languages
+        // compute (-0.0)^0.5 as 0.0 and (-Inf)^0.5 by their own rules.
+        ("c_power", "power"),
     ] {
         let u = v
             .iter()

@@ -147,7 +147,10 @@ end
 # Integer division and powers raise in Julia where NumPy's ufuncs give 0: the library's
 # checked ufuncs fail there instead (DivideError, DomainError in `julia_exception`).
 const CHECKED = ("floor_divide", "remainder", "fmod", "power")
-checked(name, R) = R <: Integer && name in CHECKED ? "checked_" * name : name
+# Float powers use C's pow (NumPy computes x ^ 0.5 as a square root, so (-0.0)^0.5 would be
+# -0.0 where Julia gives 0.0).
+checked(name, R) = R <: Integer && name in CHECKED ? "checked_" * name :
+                   name == "power" ? "c_power" : name
 
 """`x .^ p` for a literal integer `p`, as Julia's `literal_pow` computes it: products for
 small powers, `inv(x)^-p` for negative powers of integers."""

@@ -173,6 +173,13 @@ end
     @test !occursin("0x", sprint(show, st))
 end
 
+@testset "powers with 0.5 are Julia's, not a square root" begin
+    A = [-0.0, 0.0, 4.0, 2.0, -Inf, Inf]
+    @test isequal(collect(DaskArray(A) .^ 0.5), A .^ 0.5)
+    @test !signbit(collect(DaskArray([-0.0]) .^ 0.5)[1])
+    @test_throws DomainError collect(DaskArray([-4.0]) .^ 0.5)
+end
+
 @testset "modf, frexp and ldexp as Julia's" begin
     A = [-2.5, -0.0, 0.0, 1.75, 3.0, Inf, -Inf, NaN, 5e-324, floatmax()]
     x = DaskArray(A)

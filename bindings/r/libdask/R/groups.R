@@ -188,7 +188,8 @@ Ops.dask_array <- function(e1, e2) {
 .r_pow <- function(x, y) {
   x <- .operand(x)
   y <- .operand(y)
-  r <- .ufunc("power", x, y)
+  # C's pow (NumPy's power computes x ^ 0.5 as a square root: (-0) ^ 0.5 would be -0).
+  r <- .ufunc("c_power", x, y)
   one <- .cond_or(.cond("equal", x, 1), .cond("equal", y, 0))
   yfin <- .cond("isfinite", y)
   nonint <- if (inherits(y, "dask_array")) .cond_and(yfin, .ufunc("not_equal", y, .ufunc("floor", y)))

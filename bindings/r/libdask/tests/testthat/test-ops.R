@@ -38,6 +38,9 @@ test_that("Math maps onto the library's ufuncs", {
     fun <- get(f)
     expect_equal(as.matrix(fun(dp - 0.5)), suppressWarnings(fun(p - 0.5)), info = f)
   }
+  # x ^ 0.5 is R's power, not a square root: (-0) ^ 0.5 is +0 and (-Inf) ^ 0.5 is NaN.
+  px <- c(-0, 0, 4, -Inf, Inf, NaN)
+  expect_identical(1 / as.vector(as_dask_array(px) ^ 0.5), 1 / px ^ 0.5)
   # The inverse hyperbolics, over their whole domains and past them (NaN, as base R's).
   for (f in c("asinh", "acosh", "atanh")) {
     fun <- get(f)
