@@ -160,8 +160,10 @@ pub unsafe extern "C" fn dask_ufunc_call(
 }
 
 /// `ufunc.reduce(x, axis)`: reduces along `axis` (or over all axes when `all_axes`) with any
-/// binary ufunc that has an identity (`add.reduce` is a sum; `bitwise_or`, `logical_xor` and
-/// user ufuncs fold with their own loops). Lazy. `*out_array` owned by the caller. `x` is borrowed
+/// binary ufunc (`add.reduce` is a sum; `bitwise_or`, `logical_xor` and user ufuncs with an
+/// identity fold with their own loops as a tree; one without an identity — `subtract`,
+/// `power`, `arctan2`, … — folds in order along one axis, and is refused over several axes
+/// or an empty one, as in NumPy). Lazy. `*out_array` owned by the caller. `x` is borrowed
 /// for the call: the new array keeps what it needs, so the caller may free it right after.
 /// Any thread.
 ///
