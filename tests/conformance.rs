@@ -14,7 +14,6 @@ use dask::value::Scalar;
 use dask::{Buffer, DType};
 use golden::*;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 // ---- the cases --------------------------------------------------------------------------------
 
@@ -85,8 +84,6 @@ fn read_cases() -> (String, Vec<Case>) {
 }
 
 fn allowed_rules() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/allowed.txt");
-    let text = std::fs::read_to_string(path).expect("allowed.txt");
     let known = [
         "float16",
         "saturating-cast",
@@ -102,17 +99,15 @@ fn allowed_rules() -> Vec<String> {
         "broadcast-mask",
         "arange-float-bounds",
     ];
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    allowed_rule_names()
+        .into_iter()
         // The sparse replay's rules (tests/conformance_sparse.rs).
-        .filter(|l| !l.starts_with("pydata-") && !l.starts_with("sparse-"))
-        .map(|l| {
-            let rule = l.split(' ').next().unwrap().to_string();
+        .filter(|r| !r.starts_with("pydata-") && !r.starts_with("sparse-"))
+        .inspect(|rule| {
             assert!(
                 known.contains(&rule.as_str()),
                 "allowed.txt names rule '{rule}' this replay does not implement"
-            );
-            rule
+            )
         })
         .collect()
 }

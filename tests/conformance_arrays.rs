@@ -568,23 +568,12 @@ fn judge_strictly(
     Ok(None)
 }
 
-fn allowed_rules() -> Vec<String> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/allowed.txt");
-    std::fs::read_to_string(path)
-        .expect("allowed.txt")
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(' ').next().expect("a rule").to_string())
-        .collect()
-}
-
 #[test]
 fn numpy_array_operations_conformance() {
     let (version, lines) = read_golden("arrays.golden.gz");
     let cases: Vec<Case> = lines.iter().map(|(n, l)| parse_case(*n, l)).collect();
     assert!(cases.len() > 3000, "the golden file holds the cases");
-    let rules = allowed_rules();
+    let rules = allowed_rule_names();
     let (mut replays, mut matched) = (0usize, 0usize);
     let mut allowed: BTreeMap<&str, usize> = BTreeMap::new();
     let mut by_op: BTreeMap<String, usize> = BTreeMap::new();

@@ -30,7 +30,6 @@ use dask::{Buffer, DType};
 use golden::*;
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 
 // ---- the cases --------------------------------------------------------------------------------
 
@@ -167,11 +166,8 @@ const RULES: &[&str] = &[
 ];
 
 fn allowed_rules() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/allowed.txt");
-    let text = std::fs::read_to_string(path).expect("allowed.txt");
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(' ').next().unwrap().to_string())
+    allowed_rule_names()
+        .into_iter()
         .filter(|rule| {
             // The other replays' rules are theirs; a pydata rule must be one implemented here.
             assert!(

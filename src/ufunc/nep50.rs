@@ -9,6 +9,7 @@
 use super::promote::{promote, weak_scalar_dtype};
 use super::Ufunc;
 use crate::error::{Error, Result};
+use crate::value::dtype::int_range;
 use crate::value::{DType, Scalar};
 
 /// An operand of a ufunc call as resolution sees it.
@@ -31,21 +32,6 @@ const EXACT_WITH_ANY_INT: [&str; 9] = [
     "logical_or",
     "logical_xor",
 ];
-
-/// The inclusive range of an integer dtype, as i128.
-fn int_range(d: DType) -> Option<(i128, i128)> {
-    Some(match d {
-        DType::Int8 => (i8::MIN as i128, i8::MAX as i128),
-        DType::Int16 => (i16::MIN as i128, i16::MAX as i128),
-        DType::Int32 => (i32::MIN as i128, i32::MAX as i128),
-        DType::Int64 => (i64::MIN as i128, i64::MAX as i128),
-        DType::UInt8 => (0, u8::MAX as i128),
-        DType::UInt16 => (0, u16::MAX as i128),
-        DType::UInt32 => (0, u32::MAX as i128),
-        DType::UInt64 => (0, u64::MAX as i128),
-        _ => return None,
-    })
-}
 
 fn smallest_signed(v: i64) -> DType {
     [DType::Int8, DType::Int16, DType::Int32]

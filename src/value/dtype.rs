@@ -105,19 +105,27 @@ impl B8 {
     }
 }
 
+/// The inclusive range of an integer dtype, exactly (None for bool and floats).
+pub fn int_range(d: DType) -> Option<(i128, i128)> {
+    Some(match d {
+        DType::Int8 => (i8::MIN as i128, i8::MAX as i128),
+        DType::Int16 => (i16::MIN as i128, i16::MAX as i128),
+        DType::Int32 => (i32::MIN as i128, i32::MAX as i128),
+        DType::Int64 => (i64::MIN as i128, i64::MAX as i128),
+        DType::UInt8 => (0, u8::MAX as i128),
+        DType::UInt16 => (0, u16::MAX as i128),
+        DType::UInt32 => (0, u32::MAX as i128),
+        DType::UInt64 => (0, u64::MAX as i128),
+        _ => return None,
+    })
+}
+
 /// The smallest and largest value of an integer or bool dtype, as floats (float dtypes give
 /// the infinities).
 pub fn int_bounds(d: DType) -> (f64, f64) {
-    match d {
-        DType::Bool => (0.0, 1.0),
-        DType::Int8 => (i8::MIN as f64, i8::MAX as f64),
-        DType::Int16 => (i16::MIN as f64, i16::MAX as f64),
-        DType::Int32 => (i32::MIN as f64, i32::MAX as f64),
-        DType::Int64 => (i64::MIN as f64, i64::MAX as f64),
-        DType::UInt8 => (0.0, u8::MAX as f64),
-        DType::UInt16 => (0.0, u16::MAX as f64),
-        DType::UInt32 => (0.0, u32::MAX as f64),
-        DType::UInt64 => (0.0, u64::MAX as f64),
-        DType::Float32 | DType::Float64 => (f64::NEG_INFINITY, f64::INFINITY),
+    match (d, int_range(d)) {
+        (DType::Bool, _) => (0.0, 1.0),
+        (_, Some((lo, hi))) => (lo as f64, hi as f64),
+        _ => (f64::NEG_INFINITY, f64::INFINITY),
     }
 }

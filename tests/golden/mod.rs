@@ -282,3 +282,14 @@ pub fn ulps(a: f64, b: f64, d: DType) -> u64 {
     };
     (key(a) as i128 - key(b) as i128).unsigned_abs() as u64
 }
+
+/// The rule names of tests/conformance/allowed.txt (each replay implements its own).
+pub fn allowed_rule_names() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/allowed.txt");
+    std::fs::read_to_string(path)
+        .expect("allowed.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(' ').next().expect("a rule").to_string())
+        .collect()
+}
