@@ -695,6 +695,18 @@ dask_status dask_array_from_value(const struct dask_value *value,
                                   const size_t *chunks,
                                   struct dask_array **out_array);
 
+// One dense block (`DASK_ARRAY_BLOCK`) over a buffer value: what a task's dense result is, made
+// from host data. Unlike `dask_array_from_value` it is not chunked, so it combines with sparse
+// arrays as NumPy arrays combine with pydata/sparse ones (`exp`, `tensordot`, `+` on a block
+// and a sparse array give the same kinds as a task's block would). The block shares the buffer
+// (no copy); `value` is borrowed for the call. `*out_array` is a new array owned by the caller
+// (free it with `dask_array_free`). Any thread.
+//
+// # Safety
+// `value` is a live buffer value; `out_array` valid for writes.
+dask_status dask_array_block_from_value(const struct dask_value *value,
+                                        struct dask_array **out_array);
+
 // An array whose blocks come from a registered operation (`dask_op_register`): the task
 // receives one int64 buffer of shape (3, ndim) — block grid index, block shape, block offset —
 // and returns a buffer of `dt` with that shape. `*out_array` is a new array owned by the caller

@@ -127,6 +127,13 @@ static void test_null(void) {
     CHECK_FAILS(dask_array_where(NULL, &one, &one, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
     CHECK_FAILS(dask_array_set_where(x, x, NULL, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
     CHECK_FAILS(dask_array_from_value(NULL, NULL, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
+    CHECK_FAILS(dask_array_block_from_value(NULL, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
+    {
+        dask_value *text = NULL;
+        CHECK_OK(dask_value_from_string("not a buffer", &text));
+        CHECK_FAILS(dask_array_block_from_value(text, &r), DASK_ERR_DTYPE, "not a buffer", r);
+        dask_value_free(text);
+    }
     CHECK_FAILS(dask_array_map_blocks(0, NULL, 1, DASK_FLOAT64, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
     CHECK_FAILS(dask_array_astype(NULL, DASK_FLOAT32, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);
     CHECK_FAILS(dask_array_transpose(NULL, NULL, &r), DASK_ERR_NULL_ARGUMENT, NULL, r);

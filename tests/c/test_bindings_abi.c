@@ -195,6 +195,32 @@ static void test_nan_reductions(const dask_client *c) {
     CHECK(kind == DASK_ARRAY_CHUNKED_SPARSE, "chunked sparse blocks (kind %u)", kind);
     CHECK_OK(dask_array_get_kind(whole, &kind));
     CHECK(kind == DASK_ARRAY_SPARSE, "one whole sparse array (kind %u)", kind);
+    /* A dense block from host data: its kind, and the same elements back. */
+    {
+        int32_t host[6] = {1, -2, 3, -4, 5, 2147483647};
+        size_t bshape[2] = {2, 3};
+        dask_value *hv = NULL, *back = NULL;
+        dask_array *blk = NULL;
+        CHECK_OK(dask_value_copy_buffer(DASK_INT32, 2, bshape, host, &hv));
+        CHECK_OK(dask_array_block_from_value(hv, &blk));
+        dask_value_free(hv); /* the block keeps its own reference */
+        CHECK_OK(dask_array_get_kind(blk, &kind));
+        CHECK(kind == DASK_ARRAY_BLOCK, "one dense block (kind %u)", kind);
+        CHECK_OK(dask_array_compute(c, blk, &back));
+        dask_buffer_view bv;
+        CHECK_OK(dask_value_buffer(back, &bv, sizeof bv));
+        CHECK(bv.dtype == DASK_INT32 && bv.ndim == 2 && bv.shape[0] == 2 && bv.shape[1] == 3,
+              "the block keeps dtype and shape");
+        for (size_t i = 0; i < 2; ++i)
+            for (size_t j = 0; j < 3; ++j) {
+                int32_t e;
+                memcpy(&e, (const char *)bv.data + (ptrdiff_t)i * bv.strides[0] + (ptrdiff_t)j * bv.strides[1],
+                       sizeof e);
+                CHECK(e == host[i * 3 + j], "element (%zu, %zu) is %d, host %d", i, j, e, host[i * 3 + j]);
+            }
+        dask_value_free(back);
+        dask_array_free(blk);
+    }
     CHECK_ERR(dask_array_get_kind(x, NULL), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_array_get_kind(NULL, &kind), DASK_ERR_NULL_ARGUMENT);
     CHECK_ERR(dask_array_reduce(x, 99, NULL, 0, false, 0, 0, &out), DASK_ERR_INVALID_ARGUMENT);

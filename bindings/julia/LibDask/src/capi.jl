@@ -226,6 +226,8 @@ dask_array_random_normal(seed, mean, std, ndim, shape, chunks, out_array) =
     ccall((:dask_array_random_normal, libdask), dask_status, (UInt64, Cdouble, Cdouble, Csize_t, Ptr{Csize_t}, Ptr{Csize_t}, Ptr{Ptr{dask_array}}), seed, mean, std, ndim, shape, chunks, out_array)
 dask_array_from_value(value, chunks, out_array) =
     ccall((:dask_array_from_value, libdask), dask_status, (Ptr{dask_value}, Ptr{Csize_t}, Ptr{Ptr{dask_array}}), value, chunks, out_array)
+dask_array_block_from_value(value, out_array) =
+    ccall((:dask_array_block_from_value, libdask), dask_status, (Ptr{dask_value}, Ptr{Ptr{dask_array}}), value, out_array)
 dask_array_from_block_fn(op, dt, ndim, shape, chunks, out_array) =
     ccall((:dask_array_from_block_fn, libdask), dask_status, (dask_op_id, dask_dtype, Csize_t, Ptr{Csize_t}, Ptr{Csize_t}, Ptr{Ptr{dask_array}}), op, dt, ndim, shape, chunks, out_array)
 dask_array_get_kind(x, out_kind) =
