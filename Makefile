@@ -93,7 +93,7 @@ c-test: build $(C_TESTS)
 # Tasks that travel: every kind of task the suites above ran, decoded, run and checked in a
 # fresh process (tests that ran before here: rust-test, c-test).
 travel-test: build
-	$(LIBDIR)/dask replay-tasks --require-all $(CAPTURED)
+	$(LIBDIR)/libdask replay-tasks --require-all $(CAPTURED)
 
 # Valgrind's default leak kinds (possibly lost included), with the suppressions the library
 # ships for what it keeps for the whole process (bindings/c/libdask.supp).

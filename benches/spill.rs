@@ -93,6 +93,7 @@ fn through_a_client(dir: &Path, vals: &[Value], c: Compression) -> (f64, f64) {
             spill_compression: c,
             ..MemoryConfig::default()
         },
+        ..Config::default()
     })
     .unwrap();
     let t = Instant::now();
@@ -349,6 +350,7 @@ fn out_of_core() {
             limit: Some(LIMIT),
             ..MemoryConfig::default()
         },
+        ..Config::default()
     })
     .unwrap();
     let (t_limited, s1) = run(&limited);

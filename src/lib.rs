@@ -18,6 +18,9 @@
 
 pub mod array;
 pub mod catalog;
+/// Distributed mode (Rust API; its C functions live in `ffi`).
+/// cbindgen:ignore
+pub mod distributed;
 pub mod error;
 pub mod failpoint;
 pub mod ffi;

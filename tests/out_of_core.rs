@@ -66,6 +66,7 @@ fn four_gib_through_a_one_gib_limit() {
             limit: Some(LIMIT),
             ..MemoryConfig::default()
         },
+        ..Config::default()
     })
     .unwrap();
     let dir = limited.spill_dir().expect("a limit has a spill directory");

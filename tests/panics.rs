@@ -113,6 +113,7 @@ fn a_panicking_spiller_fails_the_tasks_waiting_for_memory_instead_of_hanging() {
             spill_dir: Some(dir),
             ..MemoryConfig::default()
         },
+        ..Config::default()
     };
     let client = Client::new(config).unwrap();
     static MADE: AtomicUsize = AtomicUsize::new(0);

@@ -48,6 +48,7 @@ fn limited_client() -> Client {
             spill_compression: Compression::Lz4,
             ..MemoryConfig::default()
         },
+        ..Config::default()
     })
     .unwrap()
 }

@@ -20,6 +20,7 @@ fn limited(limit: usize, disk_limit: Option<u64>) -> Client {
             spill_compression: dask::protocol::Compression::None,
             ..MemoryConfig::default()
         },
+        ..Config::default()
     })
     .unwrap()
 }
@@ -166,6 +167,7 @@ fn a_full_disk_stops_spilling_with_a_clear_message_and_loses_nothing() {
             spill_compression: dask::protocol::Compression::None,
             ..MemoryConfig::default()
         },
+        ..Config::default()
     })
     .unwrap();
     let x = data(4 * MIB, MIB / 2);

@@ -226,6 +226,7 @@ fn config_of(c: &dask_config) -> crate::error::Result<Config> {
             spill_compression: Compression::from_code(c.spill_compression)?,
             network_compression: Compression::from_code(c.network_compression)?,
         },
+        ..Config::default()
     })
 }
 

@@ -9,4 +9,4 @@ mod store;
 
 pub use config::MemoryConfig;
 pub use store::MemoryStats;
-pub(crate) use store::{AdmitWait, Store, Stored};
+pub(crate) use store::{AdmitWait, RemoteValue, Store, Stored};

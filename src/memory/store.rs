@@ -168,14 +168,24 @@ pub(crate) enum Stored {
     /// A value without payload (a scalar, None): not counted, never spilled.
     Inline(Arc<Value>),
     Entry(Arc<Entry>),
+    /// A value held elsewhere (a worker of a cluster), fetched when read.
+    Remote(Arc<dyn RemoteValue>),
+}
+
+/// A value that lives in another process: what a client's future on a cluster holds until it
+/// is read (Dask gathers on request, not when a task finishes).
+pub(crate) trait RemoteValue: Send + Sync {
+    fn fetch(&self) -> Result<Arc<Value>>;
 }
 
 impl Stored {
-    /// The value, read back from disk first if it was spilled.
+    /// The value, read back from disk first if it was spilled (or fetched from the worker
+    /// holding it).
     pub(crate) fn get(&self) -> Result<Arc<Value>> {
         match self {
             Stored::Inline(v) => Ok(v.clone()),
             Stored::Entry(e) => e.get(),
+            Stored::Remote(r) => r.fetch(),
         }
     }
 }

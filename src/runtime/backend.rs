@@ -28,6 +28,12 @@ pub(crate) trait Backend: Send + Sync {
     fn memory_stats(&self) -> MemoryStats;
     fn spill_problem(&self) -> Option<String>;
     fn spill_dir(&self) -> Option<std::path::PathBuf>;
+    /// The workers of the cluster behind a remote backend.
+    fn cluster_workers(&self) -> Result<Vec<crate::distributed::WorkerInfo>> {
+        Err(Error::invalid(
+            "this client runs on its own thread pool, not on a cluster",
+        ))
+    }
 }
 
 /// The embedded default: a work-stealing pool of threads in this process, with the store.
@@ -86,6 +92,11 @@ impl LocalBackend {
             n_threads: n,
             pid: super::fork::current(),
         })
+    }
+
+    /// The pool as the scheduler's executor (a remote backend waits and stores through it).
+    pub(crate) fn executor(&self) -> Arc<dyn Executor> {
+        self.exec.clone()
     }
 
     fn open(&self) -> Result<()> {

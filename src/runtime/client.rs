@@ -27,12 +27,37 @@ pub struct Client {
 }
 
 impl Client {
-    /// Starts a runtime as configured.
+    /// Starts a runtime as configured: the embedded thread pool, or a connection to the
+    /// cluster at `config.address`.
     pub fn new(config: Config) -> Result<Client> {
+        let backend: Arc<dyn Backend> = match config.address.clone() {
+            Some(addr) => Arc::new(crate::distributed::RemoteBackend::connect(
+                &addr,
+                config.security.clone(),
+                config,
+            )?),
+            None => Arc::new(LocalBackend::start(config)?),
+        };
         Ok(Client {
-            backend: Arc::new(LocalBackend::start(config)?),
+            backend,
             pid: super::fork::current(),
         })
+    }
+
+    /// Connects to the scheduler at `address` (`tcp://host:port` or `tls://host:port`):
+    /// every call then runs on that cluster.
+    pub fn connect(address: &str, security: crate::distributed::Security) -> Result<Client> {
+        Client::new(Config {
+            threads: 1,
+            address: Some(address.to_string()),
+            security,
+            ..Config::default()
+        })
+    }
+
+    /// The cluster's workers (an error for a client on its own thread pool).
+    pub fn cluster_workers(&self) -> Result<Vec<crate::distributed::WorkerInfo>> {
+        self.backend.cluster_workers()
     }
 
     /// Number of worker threads.

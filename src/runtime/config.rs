@@ -8,6 +8,12 @@ pub struct Config {
     pub threads: usize,
     /// Memory limit, spilling and pausing (none by default).
     pub memory: crate::memory::MemoryConfig,
+    /// A scheduler to connect to (`tcp://host:port`, `tls://host:port`); `None`: the
+    /// embedded thread pool. With an address, `threads` and `memory` size the client's own
+    /// small pool (host tasks, local work); the cluster's workers have their own.
+    pub address: Option<String>,
+    /// TLS credentials and policy for `address`.
+    pub security: crate::distributed::Security,
 }
 
 impl Config {

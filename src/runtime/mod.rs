@@ -2,16 +2,16 @@
 //! and the futures on it (`scheduler`), the executors that run tasks (`local`: the embedded
 //! thread pool), and the client that sits over a backend (`client`, `backend`).
 
-mod backend;
+pub(crate) mod backend;
 mod capture;
 mod client;
 mod config;
 pub(crate) mod fork;
-mod graph;
-mod local;
+pub(crate) mod graph;
+pub(crate) mod local;
 mod op;
 mod progress;
-mod scheduler;
+pub(crate) mod scheduler;
 mod signal;
 mod task;
 

@@ -56,4 +56,9 @@ pub(crate) trait Executor: Send + Sync {
     fn next_run_id(&self) -> u64;
     /// Remembers a run (weakly), so closing the client can cancel what it has pending.
     fn register_run(&self, run: &Arc<Run>);
+    /// Nobody needs node `idx` of `run` any more (no future, no dependent): an executor
+    /// whose nodes live elsewhere lets their data go.
+    fn released(&self, _run: &Arc<Run>, _idx: u32) {}
+    /// Node `idx` of `run` was cancelled while running.
+    fn cancel_requested(&self, _run: &Arc<Run>, _idx: u32) {}
 }

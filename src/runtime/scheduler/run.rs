@@ -363,6 +363,81 @@ impl Run {
         Future::new(Cell { run, idx: 0 })
     }
 
+    /// A run of nodes computed elsewhere (a cluster): each node is running from the start and
+    /// is concluded by [`settle`](Self::settle) when the cluster reports it. `keys` name the
+    /// nodes (`None`: a generated key with `label`).
+    pub(crate) fn external(
+        exec: &Arc<dyn Executor>,
+        keys: Vec<Option<Arc<str>>>,
+        label: &'static str,
+    ) -> (Arc<Run>, Vec<Future>) {
+        let n = keys.len();
+        let nodes: Vec<Node> = keys
+            .into_iter()
+            .map(|key| Node {
+                state: AtomicU8::new(RUNNING),
+                cancel_requested: AtomicBool::new(false),
+                has_waiters: AtomicBool::new(false),
+                counted: AtomicBool::new(false),
+                host_affine: false,
+                remaining: AtomicU32::new(0),
+                consumers: AtomicU32::new(0),
+                handles: AtomicU32::new(0),
+                label,
+                key,
+                task: Mutex::new(None),
+                slot: Mutex::new(Slot::Empty),
+                waiters: Mutex::new(Vec::new()),
+            })
+            .collect();
+        let run = Arc::new(Run {
+            exec: exec.clone(),
+            pace: None,
+            id: exec.next_run_id(),
+            nodes: nodes.into_boxed_slice(),
+            dep_offsets: vec![0; n + 1].into_boxed_slice(),
+            dependents: Box::new([]),
+            progress: None,
+            pid: crate::runtime::fork::current(),
+        });
+        let futures = (0..n as u32)
+            .map(|idx| {
+                Future::new(Cell {
+                    run: run.clone(),
+                    idx,
+                })
+            })
+            .collect();
+        (run, futures)
+    }
+
+    /// Concludes a node of an [`external`](Self::external) run (once; later calls are
+    /// ignored).
+    pub(crate) fn settle(self: &Arc<Self>, idx: u32, outcome: Result<Stored, Arc<TaskError>>) {
+        let node = &self.nodes[idx as usize];
+        if node.state.load(SeqCst) != RUNNING || !matches!(*node.slot.lock(), Slot::Empty) {
+            return;
+        }
+        let outcome = match outcome {
+            Ok(_) if node.cancel_requested.load(SeqCst) => Err(TaskError::cancelled(
+                self.key(idx),
+                "cancelled while running",
+            )),
+            o => o,
+        };
+        let mut work = Vec::new();
+        match outcome {
+            Ok(stored) => {
+                self.conclude(idx, Slot::Value(stored), &mut work);
+                if node.handles.load(SeqCst) == 0 && node.consumers.load(SeqCst) == 0 {
+                    work.push(Work::Release(self.cell(idx)));
+                }
+            }
+            Err(e) => self.conclude(idx, Slot::Error(e), &mut work),
+        }
+        process(work);
+    }
+
     fn dependents_of(&self, idx: u32) -> &[u32] {
         let i = idx as usize;
         &self.dependents[self.dep_offsets[i] as usize..self.dep_offsets[i + 1] as usize]
@@ -681,6 +756,7 @@ impl Run {
                         node.cancel_requested.store(true, SeqCst);
                         // Counted now, so progress is complete when cancel returns.
                         self.count_progress(idx);
+                        self.exec.cancel_requested(self, idx);
                     }
                     return;
                 }
@@ -770,6 +846,7 @@ impl Run {
         if node.handles.load(SeqCst) != 0 || node.consumers.load(SeqCst) != 0 {
             return;
         }
+        self.exec.released(self, idx);
         match node.state.load(SeqCst) {
             DONE => {
                 // Dropped outside the lock: freeing a spilled value deletes its file.

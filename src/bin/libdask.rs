@@ -1,7 +1,10 @@
-//! `dask`: the library's command-line tool.
+//! `libdask`: the library's command-line tool.
 //!
-//!   dask version
-//!   dask replay-tasks [--require-all] <dir or file>...
+//!   libdask version
+//!   libdask scheduler [options]          a scheduler (see `libdask scheduler --help`)
+//!   libdask worker ADDRESS [options]     a worker of that scheduler
+//!   libdask certs --out DIR              a CA and a certificate per role, for TLS
+//!   libdask replay-tasks [--require-all] <dir or file>...
 //!
 //! `replay-tasks` reads tasks captured with `DASK_CAPTURE_TASKS` (see the runtime's
 //! capture), decodes each in this fresh process, runs it here and checks that its result
@@ -178,6 +181,7 @@ fn main() -> ExitCode {
             println!("libdask {} (ABI {})", dask::VERSION, dask::ABI_VERSION);
             ExitCode::SUCCESS
         }
+        Some(c @ ("scheduler" | "worker" | "certs")) => dask::distributed::cli::main(c, &args[1..]),
         Some("replay-tasks") => {
             let require_all = args.iter().any(|a| a == "--require-all");
             let paths: Vec<String> = args[1..]
@@ -189,13 +193,17 @@ fn main() -> ExitCode {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
                 Err(e) => {
-                    eprintln!("dask replay-tasks: {e}");
+                    eprintln!("libdask replay-tasks: {e}");
                     ExitCode::FAILURE
                 }
             }
         }
         _ => {
-            eprintln!("usage: dask version | dask replay-tasks [--require-all] <dir or file>...");
+            eprintln!(
+                "usage: libdask version | libdask scheduler [options] | libdask worker ADDRESS [options]\n       \
+                 | libdask certs --out DIR | libdask replay-tasks [--require-all] <dir or file>...\n\
+                 (`libdask <command> --help` for the options)"
+            );
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,420 @@
+//! The `libdask scheduler`, `libdask worker` and `libdask certs` commands.
+//!
+//! Every setting comes, in this order of precedence, from the command line (`--port 8786`),
+//! the environment (`DASK_SCHEDULER_PORT`, `DASK_WORKER_NTHREADS`, `DASK_TLS_CA`, …: `DASK_`,
+//! the command for per-command settings, the option's name in capitals with `_` for `-`),
+//! a config file (`--config FILE` or `DASK_CONFIG`; lines `scheduler.port = 8786`,
+//! `worker.nthreads = 4`, `tls.ca = /path`; `#` starts a comment), then the default.
+
+use super::msg::Role;
+use super::scheduler::server::{bind, serve, SchedulerOptions};
+use super::tls::{Security, TemporaryCerts};
+use super::worker::{run_worker, WorkerOptions};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Settings shared by the commands (TLS), looked up without the command's prefix.
+const SHARED: [&str; 4] = ["tls-ca", "tls-cert", "tls-key", "require-encryption"];
+
+struct Settings {
+    command: &'static str,
+    flags: HashMap<String, String>,
+    positional: Vec<String>,
+    file: HashMap<String, String>,
+}
+
+fn usage(command: &str) -> &'static str {
+    match command {
+        "scheduler" => {
+            "usage: libdask scheduler [--host HOST] [--port PORT] [--tls-ca FILE --tls-cert FILE --tls-key FILE]
+                         [--require-encryption] [--allowed-failures N] [--worker-timeout SECONDS]
+                         [--config FILE]
+  Runs a scheduler. Defaults: host 0.0.0.0 (every interface), port 8786, plain TCP unless the
+  TLS files are given. Stop it with SIGTERM or SIGINT."
+        }
+        "worker" => {
+            "usage: libdask worker ADDRESS [--nthreads N] [--memory-limit SIZE] [--spill-dir DIR]
+                      [--name NAME] [--listen-host HOST] [--death-timeout SECONDS]
+                      [--tls-ca FILE --tls-cert FILE --tls-key FILE] [--require-encryption] [--config FILE]
+  Runs a worker of the scheduler at ADDRESS (tcp://host:port or tls://host:port). SIZE is
+  bytes or a number with KiB, MiB, GiB, TiB (or kB, MB, GB, TB). Stop it with SIGTERM."
+        }
+        _ => {
+            "usage: libdask certs --out DIR
+  Writes a new cluster CA (ca.pem) and a certificate and key per role (scheduler.pem,
+  scheduler-key.pem, worker.pem, worker-key.pem, client.pem, client-key.pem) into DIR
+  (made 0700; the files 0600)."
+        }
+    }
+}
+
+impl Settings {
+    fn parse(command: &'static str, args: &[String]) -> Result<Settings> {
+        let mut flags = HashMap::new();
+        let mut positional = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let a = &args[i];
+            if let Some(name) = a.strip_prefix("--") {
+                if let Some((n, v)) = name.split_once('=') {
+                    flags.insert(n.to_string(), v.to_string());
+                } else if matches!(name, "require-encryption" | "help") {
+                    flags.insert(name.to_string(), "true".to_string());
+                } else {
+                    let v = args
+                        .get(i + 1)
+                        .ok_or_else(|| Error::invalid(format!("--{name} needs a value")))?;
+                    flags.insert(name.to_string(), v.clone());
+                    i += 1;
+                }
+            } else {
+                positional.push(a.clone());
+            }
+            i += 1;
+        }
+        let path = flags
+            .get("config")
+            .cloned()
+            .or_else(|| std::env::var("DASK_CONFIG").ok());
+        let mut file = HashMap::new();
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::invalid(format!("config file '{path}': {e}")))?;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.split('#').next().unwrap_or("").trim();
+                if line.is_empty() {
+                    continue;
+                }
+                let (k, v) = line.split_once('=').ok_or_else(|| {
+                    Error::invalid(format!(
+                        "config file '{path}', line {}: expected 'name = value'",
+                        n + 1
+                    ))
+                })?;
+                file.insert(k.trim().replace('_', "-"), v.trim().to_string());
+            }
+        }
+        Ok(Settings {
+            command,
+            flags,
+            positional,
+            file,
+        })
+    }
+
+    /// A setting by its option name, with the documented precedence.
+    fn get(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.flags.get(name) {
+            return Some(v.clone());
+        }
+        let shared = SHARED.contains(&name);
+        let env = if shared {
+            format!("DASK_{}", name.replace('-', "_").to_uppercase())
+        } else {
+            format!(
+                "DASK_{}_{}",
+                self.command.to_uppercase(),
+                name.replace('-', "_").to_uppercase()
+            )
+        };
+        if let Ok(v) = std::env::var(&env) {
+            return Some(v);
+        }
+        let key = if shared {
+            name.replacen("tls-", "tls.", 1)
+        } else {
+            format!("{}.{name}", self.command)
+        };
+        self.file.get(&key).cloned()
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("--{name}: '{v}' is not a number"))),
+        }
+    }
+
+    fn seconds(&self, name: &str, default: f64) -> Result<Duration> {
+        let s: f64 = self.number(name, default)?;
+        if !(s.is_finite() && s > 0.0) {
+            return Err(Error::invalid(format!(
+                "--{name} must be a positive number of seconds"
+            )));
+        }
+        Ok(Duration::from_secs_f64(s))
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| matches!(v.to_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    }
+
+    fn check_known(&self, known: &[&str]) -> Result<()> {
+        for k in self.flags.keys() {
+            if !known.contains(&k.as_str()) && k != "config" && k != "help" {
+                return Err(Error::invalid(format!("unknown option --{k}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn security(&self) -> Result<Security> {
+        let files = (
+            self.get("tls-ca"),
+            self.get("tls-cert"),
+            self.get("tls-key"),
+        );
+        let mut s = match files {
+            (Some(ca), Some(cert), Some(key)) => Security::from_files(
+                &PathBuf::from(ca),
+                &PathBuf::from(cert),
+                &PathBuf::from(key),
+            )?,
+            (None, None, None) => Security::plain(),
+            _ => {
+                return Err(Error::invalid(
+                    "TLS needs all three of --tls-ca, --tls-cert and --tls-key",
+                ))
+            }
+        };
+        s.require_encryption = self.flag("require-encryption");
+        Ok(s)
+    }
+}
+
+/// Parses a size: bytes, or a number with a unit (KiB, MiB, GiB, TiB; kB, MB, GB, TB).
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| Error::invalid(format!("'{s}' is not a size")))?;
+    let mult = match unit.trim().to_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0f64.powi(4),
+        "kb" | "k" => 1e3,
+        "mb" | "m" => 1e6,
+        "gb" | "g" => 1e9,
+        "tb" | "t" => 1e12,
+        _ => return Err(Error::invalid(format!("'{s}': unknown unit '{unit}'"))),
+    };
+    Ok((n * mult) as u64)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("dask-io")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("cannot start the network threads: {e}")))
+}
+
+/// Fires on SIGTERM or SIGINT.
+async fn terminated() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+fn scheduler(s: &Settings) -> Result<()> {
+    s.check_known(&[
+        "host",
+        "port",
+        "tls-ca",
+        "tls-cert",
+        "tls-key",
+        "require-encryption",
+        "allowed-failures",
+        "worker-timeout",
+    ])?;
+    let security = s.security()?;
+    let scheme = if security.credentials.is_some() {
+        "tls"
+    } else {
+        "tcp"
+    };
+    let host = s.get("host").unwrap_or_else(|| "0.0.0.0".into());
+    let port: u16 = s.number("port", 8786)?;
+    let opts = SchedulerOptions {
+        listen: format!("{scheme}://{host}:{port}"),
+        security,
+        allowed_failures: s.number("allowed-failures", 3)?,
+        worker_timeout: s.seconds("worker-timeout", 10.0)?,
+        ..SchedulerOptions::default()
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (listener, addr) = bind(&opts).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let sig = terminated().await;
+            eprintln!("libdask scheduler: {sig}: shutting down");
+            let _ = stop_tx.send(true);
+        });
+        serve(listener, addr, opts, stop_rx).await
+    })
+}
+
+fn worker(s: &Settings) -> Result<()> {
+    s.check_known(&[
+        "nthreads",
+        "memory-limit",
+        "spill-dir",
+        "name",
+        "listen-host",
+        "death-timeout",
+        "tls-ca",
+        "tls-cert",
+        "tls-key",
+        "require-encryption",
+    ])?;
+    let scheduler = s
+        .positional
+        .first()
+        .cloned()
+        .or_else(|| s.get("scheduler"))
+        .ok_or_else(|| Error::invalid("the scheduler's address is missing"))?;
+    let mut opts = WorkerOptions {
+        scheduler,
+        nthreads: s.number("nthreads", 0)?,
+        security: s.security()?,
+        death_timeout: s.seconds("death-timeout", 60.0)?,
+        listen_host: s.get("listen-host").unwrap_or_default(),
+        ..WorkerOptions::default()
+    };
+    if let Some(n) = s.get("name") {
+        opts.name = n;
+    }
+    if let Some(m) = s.get("memory-limit") {
+        let bytes = parse_size(&m)?;
+        if bytes > 0 {
+            opts.memory.limit = Some(bytes as usize);
+        }
+    }
+    if let Some(d) = s.get("spill-dir") {
+        opts.memory.spill_dir = Some(PathBuf::from(d));
+    }
+    let name = opts.name.clone();
+    let rt = runtime()?;
+    rt.block_on(async {
+        tokio::select! {
+            r = run_worker(opts) => r,
+            sig = terminated() => {
+                eprintln!("libdask worker {name}: {sig}: leaving");
+                Ok(())
+            }
+        }
+    })
+}
+
+fn certs(s: &Settings) -> Result<()> {
+    s.check_known(&["out"])?;
+    let out = s
+        .get("out")
+        .ok_or_else(|| Error::invalid("--out DIR is missing"))?;
+    let certs = TemporaryCerts::new(false)?;
+    for f in certs.write(&PathBuf::from(&out))? {
+        println!("{}", f.display());
+    }
+    let _ = Role::Client;
+    Ok(())
+}
+
+/// Runs `libdask <command> args...` for command in scheduler, worker, certs.
+pub fn main(command: &str, args: &[String]) -> ExitCode {
+    let command: &'static str = match command {
+        "scheduler" => "scheduler",
+        "worker" => "worker",
+        _ => "certs",
+    };
+    let settings = match Settings::parse(command, args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("libdask {command}: {e}\n{}", usage(command));
+            return ExitCode::from(2);
+        }
+    };
+    if settings.flags.contains_key("help") {
+        println!("{}", usage(command));
+        return ExitCode::SUCCESS;
+    }
+    let result = match command {
+        "scheduler" => scheduler(&settings),
+        "worker" => worker(&settings),
+        _ => certs(&settings),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ Error::InvalidArgument(_)) => {
+            eprintln!("libdask {command}: {e}\n{}", usage(command));
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("libdask {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("8GiB").unwrap(), 8 << 30);
+        assert_eq!(parse_size("1.5 MB").unwrap(), 1_500_000);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("libdask-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("config");
+        std::fs::write(
+            &f,
+            "worker.nthreads = 3\nworker.name = from-file # comment\n",
+        )
+        .unwrap();
+        let args: Vec<String> = [
+            "tcp://x:1",
+            "--config",
+            f.to_str().unwrap(),
+            "--nthreads",
+            "5",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let s = Settings::parse("worker", &args).unwrap();
+        assert_eq!(s.get("nthreads").as_deref(), Some("5"));
+        assert_eq!(s.get("name").as_deref(), Some("from-file"));
+        assert_eq!(s.positional, vec!["tcp://x:1".to_string()]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,623 @@
+//! The client side of a cluster: a `Backend` that sends graphs to a scheduler as task
+//! messages and gives back ordinary futures, concluded when the scheduler reports their keys.
+//! A finished future holds a reference to its data on a worker; reading it fetches the value
+//! from there (Dask gathers on request). Dropping the last future on a key releases it on the
+//! cluster.
+//!
+//! One tokio runtime with one thread (named `dask-io`) carries the sockets; callers block on
+//! it only from their own threads. A blocking call from that thread — a done-callback that
+//! waits on another future — is an error, never a hang.
+
+use super::conn::{connect, Addr, Hello};
+use super::msg::{Limits, Message, Msg, Role, TaskHead, WorkerInfo};
+use super::tls::Security;
+use super::worker::Peers;
+use crate::error::{Error, Result, TaskError};
+use crate::memory::{MemoryStats, RemoteValue, Stored};
+use crate::protocol::{encode, encode_task, Compression, WireArg, WireTask};
+use crate::runtime::backend::{Backend, LocalBackend};
+use crate::runtime::graph::Plan;
+use crate::runtime::local::HostNotify;
+use crate::runtime::scheduler::{Cell, Executor, Future, Job, Run, SpecInput};
+use crate::runtime::Config;
+use crate::value::Value;
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+thread_local! {
+    static ON_IO_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn on_io_thread() -> bool {
+    ON_IO_THREAD.with(|c| c.get())
+}
+
+const BLOCKING_FROM_CALLBACK: &str = "a blocking call (waiting on or reading a future of a cluster) was made from a completion callback, which runs on the client's network thread: read the value from another thread, or use the future's async form";
+
+/// A node of an external run, held weakly (the run goes when its futures do).
+type NodeRef = (Weak<Run>, u32);
+
+/// Everything the network thread and the callers share.
+struct Inner {
+    id: u64,
+    scheduler: String,
+    handle: tokio::runtime::Handle,
+    tx: mpsc::UnboundedSender<Message>,
+    /// Outputs waiting for their keys: wire key -> nodes of external runs.
+    pending: Mutex<HashMap<String, Vec<NodeRef>>>,
+    /// The wire key of each live node of an external run.
+    wire_of: Mutex<HashMap<(usize, u32), String>>,
+    /// Answers the scheduler owes us, in the order asked.
+    replies: Mutex<VecDeque<oneshot::Sender<Message>>>,
+    workers: Mutex<Vec<WorkerInfo>>,
+    peers: Peers,
+    next_run: AtomicU64,
+    next_scatter: AtomicU64,
+    lost: Mutex<Option<String>>,
+    compression: Compression,
+}
+
+impl Inner {
+    fn check(&self) -> Result<()> {
+        match &*self.lost.lock() {
+            Some(why) => Err(Error::Closed(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn send(&self, m: Msg) {
+        let _ = self.tx.send(Message::new(m));
+    }
+
+    /// Blocks the calling thread on `f` (never the network thread's).
+    fn block_on<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        if on_io_thread() || tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::invalid(BLOCKING_FROM_CALLBACK));
+        }
+        self.handle.block_on(f)
+    }
+
+    /// Asks the scheduler something it answers in order (WhoHas, Workers).
+    async fn ask_scheduler(&self, m: Msg) -> Result<Message> {
+        let (tx, rx) = oneshot::channel();
+        {
+            // Queue the reply slot and send under one lock so replies keep the order asked.
+            let mut replies = self.replies.lock();
+            replies.push_back(tx);
+            self.tx
+                .send(Message::new(m))
+                .map_err(|_| Error::Closed("the connection to the scheduler is closed".into()))?;
+        }
+        rx.await.map_err(|_| {
+            Error::Closed(format!(
+                "the scheduler at {} did not answer (connection lost)",
+                self.scheduler
+            ))
+        })
+    }
+
+    async fn refresh_workers(&self) -> Result<Vec<WorkerInfo>> {
+        match self.ask_scheduler(Msg::Workers).await?.msg {
+            Msg::WorkersReply { workers } => {
+                *self.workers.lock() = workers.clone();
+                Ok(workers)
+            }
+            other => Err(Error::Io(format!("unexpected answer {other:?}"))),
+        }
+    }
+
+    async fn fetch(&self, key: &str) -> Result<Arc<Value>> {
+        let reply = self
+            .ask_scheduler(Msg::WhoHas {
+                keys: vec![key.to_string()],
+            })
+            .await?;
+        let addrs = match reply.msg {
+            Msg::WhoHasReply { mut sources } if sources.len() == 1 => sources.remove(0).addrs,
+            other => return Err(Error::Io(format!("unexpected answer {other:?}"))),
+        };
+        let mut last = format!("no worker holds '{key}' any more");
+        for addr in addrs {
+            match self.peers.get_data(&addr, vec![key.to_string()]).await {
+                Ok(mut v) => return Ok(v.remove(0)),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(Error::Io(last))
+    }
+
+    /// Concludes the nodes waiting for `key`.
+    fn settle(self: &Arc<Self>, key: &str, outcome: Result<Stored, Arc<TaskError>>) {
+        let nodes = self.pending.lock().remove(key).unwrap_or_default();
+        for (run, idx) in nodes {
+            if let Some(run) = run.upgrade() {
+                run.settle(idx, outcome.clone());
+            }
+        }
+    }
+
+    /// The connection is gone: every pending future fails.
+    fn lose(self: &Arc<Self>, why: String) {
+        *self.lost.lock() = Some(why.clone());
+        let all: Vec<String> = self.pending.lock().keys().cloned().collect();
+        for k in all {
+            self.settle(&k, Err(TaskError::failed(display_key(&k), why.clone())));
+        }
+        self.replies.lock().clear();
+    }
+}
+
+/// What users see of a wire key: a user's key without the per-computation suffix.
+fn display_key(wire: &str) -> String {
+    wire.split_once('@').map_or(wire, |(k, _)| k).to_string()
+}
+
+/// A value on a worker, fetched when read.
+struct RemoteRef {
+    key: String,
+    inner: Weak<Inner>,
+}
+
+impl RemoteValue for RemoteRef {
+    fn fetch(&self) -> Result<Arc<Value>> {
+        let inner = self
+            .inner
+            .upgrade()
+            .ok_or_else(|| Error::Closed("the client is closed".into()))?;
+        inner.check()?;
+        inner.block_on(inner.fetch(&self.key))
+    }
+}
+
+/// The executor of external runs: waiting, storing and host tasks are the local pool's; the
+/// nodes' lifetimes are told to the scheduler.
+struct RemoteExec {
+    local: Arc<dyn Executor>,
+    inner: Arc<Inner>,
+}
+
+impl Executor for RemoteExec {
+    fn queue(&self, job: Job) {
+        self.local.queue(job)
+    }
+    fn queue_host(&self, job: Job) {
+        self.local.queue_host(job)
+    }
+    fn on_worker(&self) -> bool {
+        self.local.on_worker()
+    }
+    fn is_closed(&self) -> bool {
+        self.local.is_closed()
+    }
+    fn store(&self) -> &crate::memory::Store {
+        self.local.store()
+    }
+    fn admit(&self, consumes: bool) -> Result<()> {
+        self.local.admit(consumes)
+    }
+    fn wait(&self, cell: &Cell, deadline: Option<Instant>) -> bool {
+        if on_io_thread() {
+            // Nothing can finish while the network thread waits: refuse rather than hang.
+            return cell.is_terminal();
+        }
+        self.local.wait(cell, deadline)
+    }
+    fn next_run_id(&self) -> u64 {
+        self.inner.next_run.fetch_add(1, Ordering::Relaxed)
+    }
+    fn register_run(&self, run: &Arc<Run>) {
+        self.local.register_run(run)
+    }
+    fn released(&self, run: &Arc<Run>, idx: u32) {
+        let key = self
+            .inner
+            .wire_of
+            .lock()
+            .remove(&(Arc::as_ptr(run) as usize, idx));
+        if let Some(key) = key {
+            self.inner.pending.lock().remove(&key);
+            self.inner.send(Msg::Release { keys: vec![key] });
+        }
+    }
+    fn cancel_requested(&self, run: &Arc<Run>, idx: u32) {
+        let key = self
+            .inner
+            .wire_of
+            .lock()
+            .get(&(Arc::as_ptr(run) as usize, idx))
+            .cloned();
+        if let Some(key) = key {
+            self.inner.send(Msg::Cancel { keys: vec![key] });
+        }
+    }
+}
+
+/// A client's connection to a cluster.
+pub(crate) struct RemoteBackend {
+    local: LocalBackend,
+    exec: Arc<dyn Executor>,
+    inner: Arc<Inner>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+}
+
+impl RemoteBackend {
+    pub(crate) fn connect(
+        address: &str,
+        security: Security,
+        config: Config,
+    ) -> Result<RemoteBackend> {
+        let addr = Addr::parse(address)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("dask-io")
+            .on_thread_start(|| ON_IO_THREAD.with(|c| c.set(true)))
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Io(format!("cannot start the network thread: {e}")))?;
+        let limits = Limits::default();
+        let hello = Hello {
+            role: Role::Client,
+            name: format!("client-{}", std::process::id()),
+            nthreads: 0,
+            memory_limit: 0,
+            data_addr: None,
+        };
+        let (conn, welcome) =
+            runtime.block_on(connect(&addr, &security, &hello, Role::Scheduler, limits))?;
+        let (id, workers) = match welcome {
+            Msg::Welcome { id, workers, .. } => (id, workers),
+            _ => unreachable!("connect returns a Welcome"),
+        };
+        let (tx, mut outbox) = mpsc::unbounded_channel::<Message>();
+        let inner = Arc::new(Inner {
+            id,
+            scheduler: addr.to_string(),
+            handle: runtime.handle().clone(),
+            tx,
+            pending: Mutex::new(HashMap::new()),
+            wire_of: Mutex::new(HashMap::new()),
+            replies: Mutex::new(VecDeque::new()),
+            workers: Mutex::new(workers),
+            peers: Peers::new(security, limits, Role::Client, hello.name.clone()),
+            next_run: AtomicU64::new(1),
+            next_scatter: AtomicU64::new(1),
+            lost: Mutex::new(None),
+            compression: Compression::None,
+        });
+        let super::conn::Conn {
+            mut r,
+            mut w,
+            limits,
+            ..
+        } = conn;
+        runtime.spawn(async move {
+            while let Some(m) = outbox.recv().await {
+                if super::msg::write_message(&mut w, &m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let weak = Arc::downgrade(&inner);
+        let scheduler = addr.to_string();
+        runtime.spawn(async move {
+            let why = loop {
+                let m = match super::msg::read_message(&mut r, &limits).await {
+                    Ok(Some(m)) => m,
+                    Ok(None) => {
+                        break format!("the scheduler at {scheduler} closed the connection")
+                    }
+                    Err(e) => {
+                        break format!("the connection to the scheduler at {scheduler} failed: {e}")
+                    }
+                };
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                match m.msg {
+                    Msg::KeyDone { key, .. } => {
+                        let stored = Stored::Remote(Arc::new(RemoteRef {
+                            key: key.clone(),
+                            inner: Arc::downgrade(&inner),
+                        }));
+                        inner.settle(&key, Ok(stored));
+                    }
+                    Msg::KeyErred {
+                        key,
+                        error,
+                        cancelled,
+                        origin,
+                    } => {
+                        let origin = display_key(&origin);
+                        let e = if cancelled {
+                            TaskError::cancelled(origin, error)
+                        } else {
+                            TaskError::failed(origin, error)
+                        };
+                        inner.settle(&key, Err(e));
+                    }
+                    Msg::WhoHasReply { .. } | Msg::WorkersReply { .. } => {
+                        let slot = inner.replies.lock().pop_front();
+                        if let Some(s) = slot {
+                            let _ = s.send(m);
+                        }
+                    }
+                    Msg::Close { why } => {
+                        break format!("the scheduler at {scheduler} closed: {why}")
+                    }
+                    _ => {}
+                }
+            };
+            if let Some(inner) = weak.upgrade() {
+                inner.lose(why);
+            }
+        });
+        let local = LocalBackend::start(Config {
+            address: None,
+            ..config
+        })?;
+        let exec: Arc<dyn Executor> = Arc::new(RemoteExec {
+            local: local.executor(),
+            inner: inner.clone(),
+        });
+        Ok(RemoteBackend {
+            local,
+            exec,
+            inner,
+            runtime: Mutex::new(Some(runtime)),
+        })
+    }
+
+    fn is_ours(&self, run: &Arc<Run>) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&run.exec), Arc::as_ptr(&self.exec))
+    }
+
+    fn wire_key_of(&self, f: &Future) -> Result<String> {
+        let cell = f.cell();
+        if !self.is_ours(&cell.run) {
+            return Err(Error::invalid(format!(
+                "future '{}' belongs to another client: a cluster's tasks can read only this client's futures",
+                f.key()
+            )));
+        }
+        if let Some(e) = f.error() {
+            return Err(Error::Task(e));
+        }
+        self.inner
+            .wire_of
+            .lock()
+            .get(&(Arc::as_ptr(&cell.run) as usize, cell.idx))
+            .cloned()
+            .ok_or_else(|| Error::invalid(format!("future '{}' was released", f.key())))
+    }
+
+    /// Registers the nodes of an external run under their wire keys.
+    fn track(&self, run: &Arc<Run>, keys: &[String], pending: bool) {
+        let mut wire_of = self.inner.wire_of.lock();
+        let mut waiting = self.inner.pending.lock();
+        for (idx, k) in keys.iter().enumerate() {
+            wire_of.insert((Arc::as_ptr(run) as usize, idx as u32), k.clone());
+            if pending {
+                waiting
+                    .entry(k.clone())
+                    .or_default()
+                    .push((Arc::downgrade(run), idx as u32));
+            }
+        }
+    }
+}
+
+impl Drop for RemoteBackend {
+    fn drop(&mut self) {
+        self.inner.send(Msg::Close {
+            why: "the client closed".into(),
+        });
+        if let Some(rt) = self.runtime.lock().take() {
+            // Give the goodbye a moment to leave, then stop without blocking on tasks.
+            if !on_io_thread() && tokio::runtime::Handle::try_current().is_err() {
+                rt.block_on(async {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                });
+            }
+            rt.shutdown_background();
+        }
+        self.inner.lose("the client was closed".into());
+    }
+}
+
+impl Backend for RemoteBackend {
+    fn threads(&self) -> usize {
+        let known: usize = self
+            .inner
+            .workers
+            .lock()
+            .iter()
+            .map(|w| w.nthreads as usize)
+            .sum();
+        known.max(1)
+    }
+
+    fn compute(&self, plan: Plan) -> Result<Vec<Future>> {
+        self.inner.check()?;
+        let cid = self.inner.id;
+        let run_no = self.inner.next_run.fetch_add(1, Ordering::Relaxed);
+        let mut keys: Vec<String> = Vec::with_capacity(plan.nodes.len());
+        for (i, n) in plan.nodes.iter().enumerate() {
+            let name = match &n.op {
+                crate::runtime::Operation::Registered(def) => def.name().to_string(),
+                crate::runtime::Operation::Local { .. } => {
+                    return Err(Error::NotImplemented(format!(
+                        "task {i} runs a Rust closure, which cannot travel to a cluster: register it as an operation with a name"
+                    )))
+                }
+            };
+            keys.push(match &n.key {
+                Some(k) => format!("{k}@{cid}.{run_no}"),
+                None => format!("{name}-{cid}.{run_no}-{i}"),
+            });
+        }
+        let mut heads = Vec::with_capacity(plan.nodes.len());
+        let mut frames = Vec::with_capacity(plan.nodes.len());
+        for (i, n) in plan.nodes.iter().enumerate() {
+            let def = match &n.op {
+                crate::runtime::Operation::Registered(def) => *def,
+                _ => unreachable!("checked above"),
+            };
+            if def.is_host_affine() {
+                return Err(Error::NotImplemented(format!(
+                    "operation '{}' runs on its host language's thread; graphs with host tasks cannot run on a cluster yet",
+                    def.name()
+                )));
+            }
+            let mut deps = Vec::new();
+            let mut args = Vec::with_capacity(n.inputs.len());
+            for input in &n.inputs {
+                match input {
+                    SpecInput::Value(v) => args.push(WireArg::Value(v.clone())),
+                    SpecInput::Local(j) => {
+                        let k = keys[*j as usize].clone();
+                        if !deps.contains(&k) {
+                            deps.push(k.clone());
+                        }
+                        args.push(WireArg::Key(k));
+                    }
+                    SpecInput::Extern(f) => {
+                        let k = self.wire_key_of(f)?;
+                        if !deps.contains(&k) {
+                            deps.push(k.clone());
+                        }
+                        args.push(WireArg::Key(k));
+                    }
+                }
+            }
+            let task = WireTask {
+                key: keys[i].clone(),
+                op: def.name().to_string(),
+                args,
+            };
+            frames.push(encode_task(&task, self.inner.compression)?);
+            heads.push(TaskHead {
+                key: keys[i].clone(),
+                deps,
+                frame: i as u32,
+            });
+        }
+        let out_keys: Vec<String> = plan
+            .outputs
+            .iter()
+            .map(|&o| keys[o as usize].clone())
+            .collect();
+        let display: Vec<Option<Arc<str>>> = plan
+            .outputs
+            .iter()
+            .map(|&o| {
+                let n = &plan.nodes[o as usize];
+                Some(
+                    n.key
+                        .clone()
+                        .unwrap_or_else(|| Arc::from(keys[o as usize].as_str())),
+                )
+            })
+            .collect();
+        let (run, futures) = Run::external(&self.exec, display, "remote");
+        self.track(&run, &out_keys, true);
+        let m = Message::with_frames(
+            Msg::UpdateGraph {
+                tasks: heads,
+                wanted: out_keys,
+            },
+            frames,
+        );
+        if self.inner.tx.send(m).is_err() {
+            return Err(Error::Closed(
+                "the connection to the scheduler is closed".into(),
+            ));
+        }
+        Ok(futures)
+    }
+
+    fn scatter(&self, value: Arc<Value>) -> Result<Future> {
+        self.inner.check()?;
+        let inner = self.inner.clone();
+        let n = inner.next_scatter.fetch_add(1, Ordering::Relaxed);
+        let key = format!("scatter-{}.{n}", inner.id);
+        let bytes = encode(&value, inner.compression)?.to_vec();
+        let nbytes = value.nbytes() as u64;
+        let k = key.clone();
+        let worker = inner.block_on(async {
+            let mut workers = inner.workers.lock().clone();
+            if workers.is_empty() {
+                workers = inner.refresh_workers().await?;
+            }
+            if workers.is_empty() {
+                return Err(Error::invalid(
+                    "the cluster has no workers to scatter data to",
+                ));
+            }
+            let w = workers[(n as usize) % workers.len()].clone();
+            let answer = inner
+                .peers
+                .ask(
+                    &w.data_addr,
+                    &Message::with_frames(Msg::PutData { keys: vec![k] }, vec![bytes]),
+                )
+                .await?;
+            match answer.msg {
+                Msg::Ack => Ok(w.id),
+                other => Err(Error::Io(format!(
+                    "worker {} did not take the data: {other:?}",
+                    w.data_addr
+                ))),
+            }
+        })?;
+        inner.send(Msg::Scattered {
+            key: key.clone(),
+            worker,
+            nbytes,
+        });
+        let (run, mut futures) =
+            Run::external(&self.exec, vec![Some(Arc::from(key.as_str()))], "scatter");
+        self.track(&run, std::slice::from_ref(&key), false);
+        run.settle(
+            0,
+            Ok(Stored::Remote(Arc::new(RemoteRef {
+                key,
+                inner: Arc::downgrade(&inner),
+            }))),
+        );
+        Ok(futures.remove(0))
+    }
+
+    fn run_host_tasks(&self, max: usize) -> usize {
+        self.local.run_host_tasks(max)
+    }
+
+    fn pending_host_tasks(&self) -> usize {
+        self.local.pending_host_tasks()
+    }
+
+    fn set_host_notify(&self, notify: Option<HostNotify>) {
+        self.local.set_host_notify(notify)
+    }
+
+    fn memory_stats(&self) -> MemoryStats {
+        self.local.memory_stats()
+    }
+
+    fn spill_problem(&self) -> Option<String> {
+        self.local.spill_problem()
+    }
+
+    fn spill_dir(&self) -> Option<std::path::PathBuf> {
+        self.local.spill_dir()
+    }
+
+    fn cluster_workers(&self) -> Result<Vec<WorkerInfo>> {
+        self.inner.check()?;
+        let inner = self.inner.clone();
+        inner.block_on(async { inner.refresh_workers().await })
+    }
+}

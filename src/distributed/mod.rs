@@ -1,0 +1,29 @@
+//! Distributed mode: a scheduler and workers over TCP (optionally mutual TLS), behind the
+//! same `Client` API. Tasks travel as data (operation names and encoded values, the frames
+//! of `protocol`); nothing runs code from a message.
+//!
+//! - `msg`: the messages (msgpack headers + raw frames), with limits checked before
+//!   allocating;
+//! - `conn`: addresses, connecting and accepting with the versioned, role-checked handshake;
+//! - `tls`: certificates and rustls configuration (one CA per cluster, a role per certificate);
+//! - `scheduler`: the state machine and the scheduler process;
+//! - `worker`: the worker process (the local runtime behind a data port);
+//! - `client`: the client's remote backend;
+//! - `cluster`: a scheduler and workers on this machine (`LocalCluster`);
+//! - `cli`: the `libdask scheduler | worker | certs` commands.
+
+pub mod cli;
+pub(crate) mod client;
+pub mod cluster;
+pub mod conn;
+pub mod msg;
+pub mod scheduler;
+pub mod tls;
+pub mod worker;
+
+pub(crate) use client::RemoteBackend;
+pub use cluster::{LocalCluster, LocalClusterOptions};
+pub use msg::{Role, WorkerInfo};
+pub use scheduler::server::SchedulerOptions;
+pub use tls::{Credentials, Security, TemporaryCerts};
+pub use worker::WorkerOptions;

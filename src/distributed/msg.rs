@@ -1,0 +1,466 @@
+//! Messages between clients, the scheduler and workers: a compact msgpack header (what to do,
+//! keys, sizes) followed by raw frames (encoded tasks and values, the same bytes as spill
+//! files). No code travels: operations are names, data is frames.
+//!
+//! On the wire: magic `DSKm`, header length (u32), frame count (u32), each frame's length
+//! (u64), the header, the frames. Every length is checked against the limits before anything
+//! is allocated, so a corrupt or hostile prefix costs nothing.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The version of these messages; peers of another version are refused at the handshake.
+pub const PROTOCOL_VERSION: u32 = 1;
+const MAGIC: &[u8; 4] = b"DSKm";
+/// Largest header accepted (keys and names, never data).
+pub const MAX_HEADER: usize = 16 << 20;
+/// Most frames in one message.
+pub const MAX_FRAMES: usize = 1 << 20;
+/// Largest message accepted by default (headers and frames together).
+pub const DEFAULT_MAX_MESSAGE: u64 = 16 << 30;
+
+/// Who is at the other end of a connection.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Client,
+    Scheduler,
+    Worker,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Scheduler => "scheduler",
+            Role::Worker => "worker",
+        }
+    }
+}
+
+/// A worker as the scheduler tells clients and other workers about it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct WorkerInfo {
+    pub id: u64,
+    /// Where its data is served (`GetData`, `PutData`).
+    pub data_addr: String,
+    pub nthreads: u32,
+}
+
+/// One task of a graph sent by a client: its key, the keys it reads, and which frame of the
+/// message holds it (an encoded `WireTask`).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct TaskHead {
+    pub key: String,
+    pub deps: Vec<String>,
+    pub frame: u32,
+}
+
+/// Where a dependency of a task can be fetched from.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct DepSource {
+    pub key: String,
+    pub addrs: Vec<String>,
+}
+
+/// The header of a message.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub enum Msg {
+    /// First message on every connection, from the side that connected.
+    Hello {
+        role: Role,
+        version: u32,
+        name: String,
+        nthreads: u32,
+        memory_limit: u64,
+        data_addr: Option<String>,
+    },
+    /// The answer to `Hello`: the connection's id on the scheduler and the workers known.
+    Welcome {
+        version: u32,
+        id: u64,
+        workers: Vec<WorkerInfo>,
+    },
+    /// The connection is refused (version, role, security), with the reason.
+    Refused {
+        why: String,
+    },
+
+    // client -> scheduler
+    /// Tasks to run (frames: the encoded tasks) and the keys the client wants.
+    UpdateGraph {
+        tasks: Vec<TaskHead>,
+        wanted: Vec<String>,
+    },
+    /// The client no longer needs these keys.
+    Release {
+        keys: Vec<String>,
+    },
+    /// Cancel these keys if they have not finished.
+    Cancel {
+        keys: Vec<String>,
+    },
+    /// The client put this key on that worker (`PutData`).
+    Scattered {
+        key: String,
+        worker: u64,
+        nbytes: u64,
+    },
+    /// Where are these keys?
+    WhoHas {
+        keys: Vec<String>,
+    },
+    /// Which workers are there?
+    Workers,
+
+    // scheduler -> client
+    KeyDone {
+        key: String,
+        nbytes: u64,
+    },
+    KeyErred {
+        key: String,
+        error: String,
+        cancelled: bool,
+        /// The task that failed first (this one, or an input).
+        origin: String,
+    },
+    WhoHasReply {
+        sources: Vec<DepSource>,
+    },
+    WorkersReply {
+        workers: Vec<WorkerInfo>,
+    },
+
+    // scheduler -> worker
+    /// Run this task (frame 0: the encoded task); its inputs are at `deps`.
+    Compute {
+        key: String,
+        deps: Vec<DepSource>,
+    },
+    /// Drop these keys' data.
+    Free {
+        keys: Vec<String>,
+    },
+
+    // worker -> scheduler
+    Finished {
+        key: String,
+        nbytes: u64,
+    },
+    Erred {
+        key: String,
+        error: String,
+    },
+    /// An input of `key` could not be fetched from any holder: the scheduler finds it again.
+    MissingDep {
+        key: String,
+        dep: String,
+    },
+    Heartbeat {
+        memory: u64,
+        paused: bool,
+    },
+
+    // anyone -> a worker's data port
+    /// Send these keys' values.
+    GetData {
+        keys: Vec<String>,
+    },
+    /// Values (frames, in `keys` order) and the keys this worker does not hold.
+    Data {
+        keys: Vec<String>,
+        missing: Vec<String>,
+    },
+    /// Keep these values (frames, in `keys` order).
+    PutData {
+        keys: Vec<String>,
+    },
+    Ack,
+    /// The sender is going away.
+    Close {
+        why: String,
+    },
+}
+
+/// A message: header and frames.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub msg: Msg,
+    pub frames: Vec<Vec<u8>>,
+}
+
+impl Message {
+    pub fn new(msg: Msg) -> Message {
+        Message {
+            msg,
+            frames: Vec::new(),
+        }
+    }
+
+    pub fn with_frames(msg: Msg, frames: Vec<Vec<u8>>) -> Message {
+        Message { msg, frames }
+    }
+}
+
+/// Limits applied to what is read.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_message: u64,
+    /// How long the rest of a message may take once its first bytes arrived.
+    pub stall: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message: DEFAULT_MAX_MESSAGE,
+            stall: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The bytes of a message.
+pub fn encode_message(m: &Message) -> Result<Vec<u8>> {
+    let header = rmp_serde::to_vec(&m.msg)
+        .map_err(|e| Error::Io(format!("cannot encode a message header: {e}")))?;
+    if header.len() > MAX_HEADER {
+        return Err(Error::invalid(format!(
+            "message header of {} bytes is past the limit of {MAX_HEADER}",
+            header.len()
+        )));
+    }
+    let data: usize = m.frames.iter().map(|f| f.len()).sum();
+    let mut out = Vec::with_capacity(12 + 8 * m.frames.len() + header.len() + data);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(m.frames.len() as u32).to_le_bytes());
+    for f in &m.frames {
+        out.extend_from_slice(&(f.len() as u64).to_le_bytes());
+    }
+    out.extend_from_slice(&header);
+    for f in &m.frames {
+        out.extend_from_slice(f);
+    }
+    Ok(out)
+}
+
+/// Checks a message's prefix (magic, header length, frame count) against the limits.
+fn check_prefix(prefix: &[u8; 12]) -> Result<(usize, usize)> {
+    if &prefix[..4] != MAGIC {
+        return Err(Error::Corrupt(format!(
+            "not a libdask message (starts with {:02x?}): is the peer speaking TLS, HTTP or another protocol?",
+            &prefix[..4]
+        )));
+    }
+    let header = u32::from_le_bytes(prefix[4..8].try_into().unwrap()) as usize;
+    let frames = u32::from_le_bytes(prefix[8..12].try_into().unwrap()) as usize;
+    if header > MAX_HEADER {
+        return Err(Error::Corrupt(format!(
+            "message header of {header} bytes is past the limit of {MAX_HEADER}"
+        )));
+    }
+    if frames > MAX_FRAMES {
+        return Err(Error::Corrupt(format!(
+            "message of {frames} frames is past the limit of {MAX_FRAMES}"
+        )));
+    }
+    Ok((header, frames))
+}
+
+/// Checks the frame lengths against the message limit; the total size.
+fn check_sizes(header: usize, lengths: &[u64], limits: &Limits) -> Result<u64> {
+    let mut total = header as u64;
+    for &l in lengths {
+        total = total.saturating_add(l);
+    }
+    if total > limits.max_message {
+        return Err(Error::Corrupt(format!(
+            "message of {total} bytes is past the limit of {} bytes",
+            limits.max_message
+        )));
+    }
+    Ok(total)
+}
+
+fn decode_header(bytes: &[u8]) -> Result<Msg> {
+    rmp_serde::from_slice(bytes)
+        .map_err(|e| Error::Corrupt(format!("message header does not decode: {e}")))
+}
+
+/// Decodes one whole message from `bytes` (the fuzz target's entry): the message and the
+/// bytes it took.
+pub fn decode_message(bytes: &[u8], limits: &Limits) -> Result<(Message, usize)> {
+    let short = || Error::Corrupt("message is cut short".into());
+    let prefix: &[u8; 12] = bytes.get(..12).ok_or_else(short)?.try_into().unwrap();
+    let (header, n) = check_prefix(prefix)?;
+    let lens_end = 12 + 8 * n;
+    let lens_bytes = bytes.get(12..lens_end).ok_or_else(short)?;
+    let lengths: Vec<u64> = lens_bytes
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let total = check_sizes(header, &lengths, limits)?;
+    if ((bytes.len() - lens_end) as u64) < total {
+        return Err(short());
+    }
+    let msg = decode_header(&bytes[lens_end..lens_end + header])?;
+    let mut at = lens_end + header;
+    let mut frames = Vec::with_capacity(n);
+    for l in lengths {
+        let l = l as usize;
+        frames.push(bytes[at..at + l].to_vec());
+        at += l;
+    }
+    Ok((Message { msg, frames }, at))
+}
+
+/// Reads one message. `Ok(None)` when the peer closed the connection between messages; an
+/// error when it closed or stalled in the middle of one, or sent something malformed.
+pub async fn read_message<R: AsyncRead + Unpin>(
+    r: &mut R,
+    limits: &Limits,
+) -> Result<Option<Message>> {
+    let mut prefix = [0u8; 12];
+    // The first byte may take as long as the peer likes (an idle connection).
+    match r.read(&mut prefix[..1]).await {
+        Ok(0) => return Ok(None),
+        Ok(_) => {}
+        Err(e) => return Err(io_error("reading a message", e)),
+    }
+    let rest = async {
+        r.read_exact(&mut prefix[1..])
+            .await
+            .map_err(|e| io_error("reading a message", e))?;
+        let (header, n) = check_prefix(&prefix)?;
+        let mut lens = vec![0u8; 8 * n];
+        r.read_exact(&mut lens)
+            .await
+            .map_err(|e| io_error("reading frame lengths", e))?;
+        let lengths: Vec<u64> = lens
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        check_sizes(header, &lengths, limits)?;
+        let mut head = vec![0u8; header];
+        r.read_exact(&mut head)
+            .await
+            .map_err(|e| io_error("reading a message header", e))?;
+        let msg = decode_header(&head)?;
+        let mut frames = Vec::with_capacity(n);
+        for l in lengths {
+            let mut f = vec![0u8; l as usize];
+            r.read_exact(&mut f)
+                .await
+                .map_err(|e| io_error("reading a frame", e))?;
+            frames.push(f);
+        }
+        Ok::<_, Error>(Message { msg, frames })
+    };
+    match tokio::time::timeout(limits.stall, rest).await {
+        Ok(m) => m.map(Some),
+        Err(_) => Err(Error::Io(format!(
+            "the peer stopped in the middle of a message for {:?}",
+            limits.stall
+        ))),
+    }
+}
+
+/// Writes one message.
+pub async fn write_message<W: AsyncWrite + Unpin>(w: &mut W, m: &Message) -> Result<()> {
+    let bytes = encode_message(m)?;
+    w.write_all(&bytes)
+        .await
+        .map_err(|e| io_error("sending a message", e))?;
+    w.flush()
+        .await
+        .map_err(|e| io_error("sending a message", e))
+}
+
+pub(crate) fn io_error(doing: &str, e: std::io::Error) -> Error {
+    Error::Io(format!("{doing}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Message {
+        Message::with_frames(
+            Msg::UpdateGraph {
+                tasks: vec![TaskHead {
+                    key: "a".into(),
+                    deps: vec!["b".into()],
+                    frame: 0,
+                }],
+                wanted: vec!["a".into()],
+            },
+            vec![vec![1, 2, 3], vec![]],
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let bytes = encode_message(&sample()).unwrap();
+        let (m, used) = decode_message(&bytes, &Limits::default()).unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(m.frames, vec![vec![1, 2, 3], vec![]]);
+        match m.msg {
+            Msg::UpdateGraph { tasks, wanted } => {
+                assert_eq!(tasks[0].key, "a");
+                assert_eq!(tasks[0].deps, vec!["b".to_string()]);
+                assert_eq!(wanted, vec!["a".to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_allocating() {
+        let mut bytes = encode_message(&sample()).unwrap();
+        // Frame 0 claims 2^62 bytes.
+        bytes[12..20].copy_from_slice(&(1u64 << 62).to_le_bytes());
+        let e = decode_message(&bytes, &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("past the limit"), "{e}");
+    }
+
+    #[test]
+    fn every_truncation_and_mutation_is_an_error_or_a_message() {
+        let bytes = encode_message(&sample()).unwrap();
+        for n in 0..bytes.len() {
+            assert!(decode_message(&bytes[..n], &Limits::default()).is_err());
+        }
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        for _ in 0..20_000 {
+            let mut b = bytes.clone();
+            for _ in 0..3 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let i = (seed as usize) % b.len();
+                b[i] = (seed >> 32) as u8;
+            }
+            let _ = decode_message(&b, &Limits::default());
+        }
+    }
+
+    #[test]
+    fn a_peer_that_stops_mid_message_is_dropped_after_the_stall_limit() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut a, mut b) = tokio::io::duplex(1 << 16);
+            let bytes = encode_message(&sample()).unwrap();
+            a.write_all(&bytes[..10]).await.unwrap();
+            let limits = Limits {
+                stall: Duration::from_millis(100),
+                ..Limits::default()
+            };
+            let e = read_message(&mut b, &limits).await.unwrap_err();
+            assert!(e.to_string().contains("stopped in the middle"), "{e}");
+        });
+    }
+}

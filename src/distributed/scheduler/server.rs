@@ -1,0 +1,332 @@
+//! The scheduler process: accepts clients and workers, feeds their messages to the state
+//! machine (one task owns it: no locks), and sends what it decides. A worker that closes its
+//! connection or misses heartbeats is removed (its work is redone elsewhere).
+
+use super::state::{Dest, State};
+use crate::distributed::conn::{accept, Addr, Conn};
+use crate::distributed::msg::{Limits, Message, Msg, Role, WorkerInfo, PROTOCOL_VERSION};
+use crate::distributed::tls::Security;
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// How a scheduler runs.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// `tcp://host:port` or `tls://host:port` (port 0: any free port).
+    pub listen: String,
+    pub security: Security,
+    /// Workers lost while running a task before it fails as a killed worker.
+    pub allowed_failures: u32,
+    /// A worker silent this long is considered lost.
+    pub worker_timeout: Duration,
+    pub limits: Limits,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        SchedulerOptions {
+            listen: "tcp://127.0.0.1:8786".into(),
+            security: Security::plain(),
+            allowed_failures: 3,
+            worker_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+        }
+    }
+}
+
+enum Event {
+    Joined {
+        id: u64,
+        role: Role,
+        name: String,
+        nthreads: u32,
+        data_addr: Option<String>,
+        tx: mpsc::UnboundedSender<Message>,
+    },
+    Got(u64, Message),
+    Left(u64, String),
+    Tick,
+}
+
+struct Peer {
+    role: Role,
+    name: String,
+    tx: mpsc::UnboundedSender<Message>,
+    last_seen: Instant,
+}
+
+/// Binds the listening socket; `serve` then runs the scheduler. Returns the bound address
+/// (with the real port when 0 was asked).
+pub async fn bind(opts: &SchedulerOptions) -> Result<(TcpListener, Addr)> {
+    let addr = Addr::parse(&opts.listen)?;
+    if !addr.tls && opts.security.require_encryption {
+        return Err(Error::invalid(format!(
+            "{addr}: encryption is required, listen on a tls:// address"
+        )));
+    }
+    let listener = TcpListener::bind(addr.socket())
+        .await
+        .map_err(|e| Error::Io(format!("cannot listen on {addr}: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| Error::Io(e.to_string()))?
+        .port();
+    Ok((listener, Addr { port, ..addr }))
+}
+
+/// Runs the scheduler on `listener` until `stop` fires.
+pub async fn serve(
+    listener: TcpListener,
+    addr: Addr,
+    opts: SchedulerOptions,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let (events, mut inbox) = mpsc::unbounded_channel::<Event>();
+    let mut next_id = 1u64;
+    let mut state = State::new(opts.allowed_failures);
+    let mut peers: HashMap<u64, Peer> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    eprintln!("libdask scheduler: listening on {addr}");
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(s) => s,
+                    Err(e) => { eprintln!("libdask scheduler: accept failed: {e}"); continue; }
+                };
+                let id = next_id;
+                next_id += 1;
+                let events = events.clone();
+                let security = opts.security.clone();
+                let limits = opts.limits;
+                let tls = addr.tls;
+                tokio::spawn(async move {
+                    let accepted = accept(stream, tls, &security, Role::Scheduler,
+                                          &[Role::Client, Role::Worker], limits).await;
+                    match accepted {
+                        Ok((conn, hello)) => run_peer(id, conn, hello, events).await,
+                        Err(e) => eprintln!("libdask scheduler: refused a connection: {e}"),
+                    }
+                });
+            }
+            _ = tick.tick() => { let _ = events.send(Event::Tick); }
+            ev = inbox.recv() => {
+                let Some(ev) = ev else { break };
+                handle(ev, &mut state, &mut peers, &opts);
+                for (dest, m) in state.out.drain(..) {
+                    let id = match dest { Dest::Worker(w) => w, Dest::Client(c) => c };
+                    if let Some(p) = peers.get(&id) {
+                        let _ = p.tx.send(m);
+                    }
+                }
+            }
+        }
+    }
+    for p in peers.values() {
+        let _ = p.tx.send(Message::new(Msg::Close {
+            why: "the scheduler is shutting down".into(),
+        }));
+    }
+    // Let the writers flush the goodbyes.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok(())
+}
+
+fn handle(ev: Event, state: &mut State, peers: &mut HashMap<u64, Peer>, opts: &SchedulerOptions) {
+    match ev {
+        Event::Joined {
+            id,
+            role,
+            name,
+            nthreads,
+            data_addr,
+            tx,
+        } => {
+            let workers = state.workers();
+            let _ = tx.send(Message::new(Msg::Welcome {
+                version: PROTOCOL_VERSION,
+                id,
+                workers,
+            }));
+            eprintln!(
+                "libdask scheduler: {} {name} connected (id {id}{})",
+                role.name(),
+                if role == Role::Worker {
+                    format!(
+                        ", {nthreads} threads, data at {}",
+                        data_addr.as_deref().unwrap_or("?")
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            peers.insert(
+                id,
+                Peer {
+                    role,
+                    name,
+                    tx,
+                    last_seen: Instant::now(),
+                },
+            );
+            if role == Role::Worker {
+                state.add_worker(WorkerInfo {
+                    id,
+                    data_addr: data_addr.unwrap_or_default(),
+                    nthreads: nthreads.max(1),
+                });
+            }
+        }
+        Event::Left(id, why) => {
+            if let Some(p) = peers.remove(&id) {
+                eprintln!(
+                    "libdask scheduler: {} {} disconnected (id {id}): {why}",
+                    p.role.name(),
+                    p.name
+                );
+                match p.role {
+                    Role::Worker => state.remove_worker(id, &why),
+                    _ => state.remove_client(id),
+                }
+            }
+        }
+        Event::Tick => {
+            let now = Instant::now();
+            let silent: Vec<u64> = peers
+                .iter()
+                .filter(|(_, p)| {
+                    p.role == Role::Worker && now.duration_since(p.last_seen) > opts.worker_timeout
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            for id in silent {
+                let why = format!("no heartbeat for {:?}", opts.worker_timeout);
+                if let Some(p) = peers.remove(&id) {
+                    eprintln!("libdask scheduler: worker {} lost (id {id}): {why}", p.name);
+                    let _ = p.tx.send(Message::new(Msg::Close { why: why.clone() }));
+                }
+                state.remove_worker(id, &why);
+            }
+        }
+        Event::Got(id, m) => {
+            let Some(p) = peers.get_mut(&id) else {
+                return;
+            };
+            p.last_seen = Instant::now();
+            let role = p.role;
+            match (role, m.msg) {
+                (Role::Client, Msg::UpdateGraph { tasks, wanted }) => {
+                    let mut frames = m.frames;
+                    let tasks = tasks
+                        .into_iter()
+                        .map(|t| {
+                            let spec = frames
+                                .get_mut(t.frame as usize)
+                                .map(std::mem::take)
+                                .unwrap_or_default();
+                            (t.key, t.deps, spec)
+                        })
+                        .collect();
+                    state.update_graph(id, tasks, wanted);
+                }
+                (Role::Client, Msg::Release { keys }) => state.release(id, &keys),
+                (Role::Client, Msg::Cancel { keys }) => state.cancel(&keys),
+                (
+                    Role::Client,
+                    Msg::Scattered {
+                        key,
+                        worker,
+                        nbytes,
+                    },
+                ) => state.scattered(id, key, worker, nbytes),
+                (_, Msg::WhoHas { keys }) => {
+                    let sources = state.who_has(&keys);
+                    let _ = p.tx.send(Message::new(Msg::WhoHasReply { sources }));
+                }
+                (_, Msg::Workers) => {
+                    let workers = state.workers();
+                    let _ = p.tx.send(Message::new(Msg::WorkersReply { workers }));
+                }
+                (Role::Worker, Msg::Finished { key, nbytes }) => state.finished(id, &key, nbytes),
+                (Role::Worker, Msg::Erred { key, error }) => state.erred(id, &key, &error),
+                (Role::Worker, Msg::MissingDep { key, dep }) => state.missing_dep(id, &key, &dep),
+                (Role::Worker, Msg::Heartbeat { memory, paused }) => {
+                    state.heartbeat(id, memory, paused)
+                }
+                (_, Msg::Close { why }) => {
+                    let name = p.name.clone();
+                    peers.remove(&id);
+                    eprintln!(
+                        "libdask scheduler: {} {name} left (id {id}): {why}",
+                        role.name()
+                    );
+                    match role {
+                        Role::Worker => state.remove_worker(id, &why),
+                        _ => state.remove_client(id),
+                    }
+                }
+                (_, other) => {
+                    eprintln!(
+                        "libdask scheduler: unexpected message from {} {}: {other:?}",
+                        role.name(),
+                        p.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// One connection: a writer task draining the peer's queue, and this task reading.
+async fn run_peer(
+    id: u64,
+    conn: Conn,
+    hello: crate::distributed::conn::Hello,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let Conn {
+        mut r,
+        mut w,
+        limits,
+        ..
+    } = conn;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            let closing = matches!(m.msg, Msg::Close { .. });
+            if crate::distributed::msg::write_message(&mut w, &m)
+                .await
+                .is_err()
+                || closing
+            {
+                break;
+            }
+        }
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut w).await;
+    });
+    let _ = events.send(Event::Joined {
+        id,
+        role: hello.role,
+        name: hello.name,
+        nthreads: hello.nthreads,
+        data_addr: hello.data_addr,
+        tx,
+    });
+    let why = loop {
+        match crate::distributed::msg::read_message(&mut r, &limits).await {
+            Ok(Some(m)) => {
+                if events.send(Event::Got(id, m)).is_err() {
+                    break "the scheduler stopped".to_string();
+                }
+            }
+            Ok(None) => break "connection closed".to_string(),
+            Err(e) => break e.to_string(),
+        }
+    };
+    let _ = events.send(Event::Left(id, why));
+    writer.abort();
+}

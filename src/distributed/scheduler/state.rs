@@ -1,0 +1,1028 @@
+//! The scheduler's state machine, apart from any socket: every key's state, where its data
+//! is, which worker runs what. Events come in as method calls; what must be sent goes to
+//! `out`. The server (`server.rs`) feeds it from connections; the simulated benchmark feeds
+//! it directly.
+//!
+//! States: waiting (for inputs), queued (ready, waiting for a worker slot), processing (on a
+//! worker), memory (on one or more workers), erred, released (data freed; the record stays
+//! while a pending task may need it again — lineage). Priorities are Dask's: graphs in the
+//! order they came, and inside a graph the client's depth-first order.
+//!
+//! Placement: a task whose inputs are on workers goes to the worker holding most of their
+//! bytes, occupancy breaking ties; a task without inputs (a root) waits in the scheduler's
+//! queue until a worker has a free slot (threads + 1), so roots spread over the workers as
+//! they free up (Dask's queuing) and no worker hoards work another could do.
+
+use super::super::msg::{DepSource, Message, Msg, WorkerInfo};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
+
+pub type WorkerId = u64;
+pub type ClientId = u64;
+
+/// Where a message goes.
+#[derive(Debug)]
+pub enum Dest {
+    Worker(WorkerId),
+    Client(ClientId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum St {
+    Waiting,
+    Queued,
+    Processing(WorkerId),
+    Memory,
+    Erred(Arc<str>, bool),
+    Released,
+}
+
+struct TaskRec {
+    key: Arc<str>,
+    /// The encoded task; `None` for scattered data (no lineage: lost is lost).
+    spec: Option<Arc<Vec<u8>>>,
+    deps: Vec<u32>,
+    dependents: Vec<u32>,
+    state: St,
+    who_has: Vec<WorkerId>,
+    nbytes: u64,
+    priority: (u64, u32),
+    wanted_by: Vec<ClientId>,
+    /// Inputs not in memory yet.
+    waiting_on: u32,
+    /// Workers lost while running this task.
+    failures: u32,
+    /// Attempts whose inputs could not be fetched.
+    fetch_failures: u32,
+    /// When erred: the key of the task that failed first (itself, or an input).
+    origin: Option<Arc<str>>,
+}
+
+struct WorkerRec {
+    info: WorkerInfo,
+    processing: Vec<u32>,
+    paused: bool,
+    memory: u64,
+}
+
+/// What the scheduler does, in numbers (the simulated benchmark reports them).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub transitions: u64,
+    pub recomputed: u64,
+}
+
+pub struct State {
+    tasks: Vec<Option<TaskRec>>,
+    free_slots: Vec<u32>,
+    index: HashMap<Arc<str>, u32>,
+    workers: BTreeMap<WorkerId, WorkerRec>,
+    queued: BinaryHeap<Reverse<((u64, u32), u32)>>,
+    generation: u64,
+    allowed_failures: u32,
+    pub out: Vec<(Dest, Message)>,
+    pub counters: Counters,
+}
+
+const MAX_FETCH_FAILURES: u32 = 5;
+
+impl State {
+    pub fn new(allowed_failures: u32) -> State {
+        State {
+            tasks: Vec::new(),
+            free_slots: Vec::new(),
+            index: HashMap::new(),
+            workers: BTreeMap::new(),
+            queued: BinaryHeap::new(),
+            generation: 0,
+            allowed_failures,
+            out: Vec::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    fn t(&self, i: u32) -> &TaskRec {
+        self.tasks[i as usize].as_ref().expect("live task")
+    }
+
+    fn tm(&mut self, i: u32) -> &mut TaskRec {
+        self.tasks[i as usize].as_mut().expect("live task")
+    }
+
+    fn set_state(&mut self, i: u32, st: St) {
+        self.counters.transitions += 1;
+        self.tm(i).state = st;
+    }
+
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.workers.values().map(|w| w.info.clone()).collect()
+    }
+
+    pub fn n_tasks(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The state of `key` as a word (tests, logs).
+    pub fn state_of(&self, key: &str) -> Option<&'static str> {
+        let i = *self.index.get(key)?;
+        Some(match self.t(i).state {
+            St::Waiting => "waiting",
+            St::Queued => "queued",
+            St::Processing(_) => "processing",
+            St::Memory => "memory",
+            St::Erred(..) => "erred",
+            St::Released => "released",
+        })
+    }
+
+    // ---- workers --------------------------------------------------------------------------
+
+    pub fn add_worker(&mut self, info: WorkerInfo) {
+        self.workers.insert(
+            info.id,
+            WorkerRec {
+                info,
+                processing: Vec::new(),
+                paused: false,
+                memory: 0,
+            },
+        );
+        self.fill_slots();
+    }
+
+    pub fn heartbeat(&mut self, w: WorkerId, memory: u64, paused: bool) {
+        if let Some(rec) = self.workers.get_mut(&w) {
+            let resumed = rec.paused && !paused;
+            rec.paused = paused;
+            rec.memory = memory;
+            if resumed {
+                self.fill_slots();
+            }
+        }
+    }
+
+    /// A worker is gone (closed connection, missed heartbeats, left): what it ran is run
+    /// elsewhere, what only it held is computed again from its inputs.
+    pub fn remove_worker(&mut self, w: WorkerId, why: &str) {
+        let Some(rec) = self.workers.remove(&w) else {
+            return;
+        };
+        // Data it held.
+        let mut lost = Vec::new();
+        for i in 0..self.tasks.len() as u32 {
+            let Some(t) = self.tasks[i as usize].as_mut() else {
+                continue;
+            };
+            if let Some(p) = t.who_has.iter().position(|&x| x == w) {
+                t.who_has.swap_remove(p);
+                if t.who_has.is_empty() && t.state == St::Memory {
+                    lost.push(i);
+                }
+            }
+        }
+        for &i in &lost {
+            self.set_state(i, St::Released);
+            // Dependents that counted this input as present wait for it again.
+            let dependents = self.t(i).dependents.clone();
+            for d in dependents {
+                match self.t(d).state {
+                    St::Waiting => self.tm(d).waiting_on += 1,
+                    St::Queued => {
+                        self.tm(d).waiting_on += 1;
+                        self.set_state(d, St::Waiting);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // What it was running.
+        for i in rec.processing {
+            if self.tasks[i as usize].is_none() || self.t(i).state != St::Processing(w) {
+                continue;
+            }
+            self.tm(i).failures += 1;
+            if self.tm(i).failures > self.allowed_failures {
+                let msg = format!(
+                    "killed worker: task '{}' was running on {} workers that died (the last: {why})",
+                    self.t(i).key,
+                    self.t(i).failures
+                );
+                self.err(i, Arc::from(msg), false);
+                continue;
+            }
+            let waiting_on = self.count_missing(i);
+            self.tm(i).waiting_on = waiting_on;
+            self.set_state(i, St::Waiting);
+            if waiting_on == 0 {
+                self.make_ready(i);
+            }
+        }
+        for i in lost {
+            if self.needed(i) {
+                self.ensure(i);
+            } else {
+                self.maybe_forget(i);
+            }
+        }
+        self.fill_slots();
+    }
+
+    // ---- clients --------------------------------------------------------------------------
+
+    /// A client's graph: tasks (key, dependency keys, encoded task) in its priority order, and
+    /// the keys it wants. Keys already known are the same tasks (not run twice).
+    pub fn update_graph(
+        &mut self,
+        client: ClientId,
+        tasks: Vec<(String, Vec<String>, Vec<u8>)>,
+        wanted: Vec<String>,
+    ) {
+        self.generation += 1;
+        let gen = self.generation;
+        let mut new = Vec::new();
+        for (pos, (key, deps, spec)) in tasks.into_iter().enumerate() {
+            if self.index.contains_key(key.as_str()) {
+                continue;
+            }
+            let mut dep_ids = Vec::with_capacity(deps.len());
+            let mut unknown = None;
+            for d in &deps {
+                match self.index.get(d.as_str()) {
+                    Some(&j) => dep_ids.push(j),
+                    None => unknown = Some(d.clone()),
+                }
+            }
+            let key: Arc<str> = Arc::from(key);
+            let i = self.insert(TaskRec {
+                key: key.clone(),
+                spec: Some(Arc::new(spec)),
+                deps: dep_ids.clone(),
+                dependents: Vec::new(),
+                state: St::Waiting,
+                who_has: Vec::new(),
+                nbytes: 0,
+                priority: (gen, pos as u32),
+                wanted_by: Vec::new(),
+                waiting_on: 0,
+                failures: 0,
+                fetch_failures: 0,
+                origin: None,
+            });
+            for &j in &dep_ids {
+                self.tm(j).dependents.push(i);
+            }
+            if let Some(d) = unknown {
+                let msg = format!("task '{key}' reads '{d}', which the scheduler does not know (released, or never sent)");
+                self.tm(i).state = St::Erred(Arc::from(msg), false);
+            }
+            new.push(i);
+        }
+        for w in &wanted {
+            if let Some(&i) = self.index.get(w.as_str()) {
+                if !self.t(i).wanted_by.contains(&client) {
+                    self.tm(i).wanted_by.push(client);
+                }
+                // Already finished (another client's, or recomputed): tell at once.
+                match self.t(i).state.clone() {
+                    St::Memory => self.tell_done(i, Some(client)),
+                    St::Erred(e, c) => self.tell_erred(i, &e, c, Some(client)),
+                    _ => {}
+                }
+            } else {
+                self.out.push((
+                    Dest::Client(client),
+                    Message::new(Msg::KeyErred {
+                        key: w.clone(),
+                        error: format!("'{w}' is not a task of the graph"),
+                        cancelled: false,
+                        origin: w.clone(),
+                    }),
+                ));
+            }
+        }
+        for i in new {
+            if let St::Erred(e, c) = self.t(i).state.clone() {
+                self.err(i, e, c);
+                continue;
+            }
+            if self.t(i).state != St::Waiting {
+                continue; // erred through a dependency meanwhile
+            }
+            // An input that failed fails this task; one released (freed earlier) is made again.
+            let deps = self.t(i).deps.clone();
+            let mut failed = None;
+            for &j in &deps {
+                match self.t(j).state.clone() {
+                    St::Erred(e, c) => {
+                        let o = self
+                            .t(j)
+                            .origin
+                            .clone()
+                            .unwrap_or_else(|| self.t(j).key.clone());
+                        failed = Some((o, e, c))
+                    }
+                    St::Released => self.ensure(j),
+                    _ => {}
+                }
+            }
+            if let Some((o, e, c)) = failed {
+                self.err_from(i, e, c, o);
+                continue;
+            }
+            let missing = self.count_missing(i);
+            self.tm(i).waiting_on = missing;
+            if missing == 0 {
+                self.make_ready(i);
+            }
+        }
+        self.fill_slots();
+    }
+
+    /// A client put `key` on worker `w` (scatter).
+    pub fn scattered(&mut self, client: ClientId, key: String, w: WorkerId, nbytes: u64) {
+        if !self.workers.contains_key(&w) {
+            self.out.push((
+                Dest::Client(client),
+                Message::new(Msg::KeyErred {
+                    key: key.clone(),
+                    error: format!("worker {w} left before the scattered data was registered"),
+                    cancelled: false,
+                    origin: key,
+                }),
+            ));
+            return;
+        }
+        let key: Arc<str> = Arc::from(key);
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.generation += 1;
+                let gen = self.generation;
+                self.insert(TaskRec {
+                    key: key.clone(),
+                    spec: None,
+                    deps: Vec::new(),
+                    dependents: Vec::new(),
+                    state: St::Memory,
+                    who_has: Vec::new(),
+                    nbytes,
+                    priority: (gen, 0),
+                    wanted_by: Vec::new(),
+                    waiting_on: 0,
+                    failures: 0,
+                    fetch_failures: 0,
+                    origin: None,
+                })
+            }
+        };
+        let t = self.tm(i);
+        if !t.who_has.contains(&w) {
+            t.who_has.push(w);
+        }
+        t.nbytes = nbytes;
+        if !t.wanted_by.contains(&client) {
+            t.wanted_by.push(client);
+        }
+    }
+
+    /// A client no longer needs `keys`.
+    pub fn release(&mut self, client: ClientId, keys: &[String]) {
+        for k in keys {
+            let Some(&i) = self.index.get(k.as_str()) else {
+                continue;
+            };
+            self.tm(i).wanted_by.retain(|&c| c != client);
+            self.let_go(i);
+        }
+        self.fill_slots();
+    }
+
+    /// A client went away: everything it wanted is released.
+    pub fn remove_client(&mut self, client: ClientId) {
+        let keys: Vec<String> = self
+            .tasks
+            .iter()
+            .flatten()
+            .filter(|t| t.wanted_by.contains(&client))
+            .map(|t| t.key.to_string())
+            .collect();
+        self.release(client, &keys);
+    }
+
+    /// Cancels keys that have not finished (and what depends on them).
+    pub fn cancel(&mut self, keys: &[String]) {
+        for k in keys {
+            let Some(&i) = self.index.get(k.as_str()) else {
+                continue;
+            };
+            match self.t(i).state {
+                St::Memory | St::Erred(..) => {}
+                _ => self.err(i, Arc::from("cancelled by the user"), true),
+            }
+        }
+        self.fill_slots();
+    }
+
+    /// Where keys are (for clients gathering results).
+    pub fn who_has(&self, keys: &[String]) -> Vec<DepSource> {
+        keys.iter()
+            .map(|k| DepSource {
+                key: k.clone(),
+                addrs: self
+                    .index
+                    .get(k.as_str())
+                    .map(|&i| self.addrs_of(i))
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    // ---- reports from workers -------------------------------------------------------------
+
+    pub fn finished(&mut self, w: WorkerId, key: &str, nbytes: u64) {
+        let Some(&i) = self.index.get(key) else {
+            // Forgotten meanwhile: the worker may drop it.
+            self.free_on(w, key);
+            return;
+        };
+        self.unassign(i, w);
+        match self.t(i).state {
+            St::Processing(p) if p == w => {}
+            St::Memory => {
+                let t = self.tm(i);
+                if !t.who_has.contains(&w) {
+                    t.who_has.push(w);
+                }
+                return;
+            }
+            _ => {
+                // Cancelled, erred or moved elsewhere meanwhile.
+                self.free_on(w, key);
+                return;
+            }
+        }
+        {
+            let t = self.tm(i);
+            t.who_has = vec![w];
+            t.nbytes = nbytes;
+        }
+        self.set_state(i, St::Memory);
+        self.tell_done(i, None);
+        let dependents = self.t(i).dependents.clone();
+        for d in dependents {
+            if self.t(d).state == St::Waiting {
+                let t = self.tm(d);
+                t.waiting_on = t.waiting_on.saturating_sub(1);
+                if t.waiting_on == 0 {
+                    self.make_ready(d);
+                }
+            }
+        }
+        let deps = self.t(i).deps.clone();
+        for j in deps {
+            self.maybe_free(j);
+        }
+        if !self.needed(i) {
+            self.maybe_free(i);
+            self.maybe_forget(i);
+        }
+        self.fill_slots();
+    }
+
+    pub fn erred(&mut self, w: WorkerId, key: &str, error: &str) {
+        let Some(&i) = self.index.get(key) else {
+            return;
+        };
+        self.unassign(i, w);
+        if self.t(i).state != St::Processing(w) {
+            return;
+        }
+        self.err(i, Arc::from(error), false);
+        self.fill_slots();
+    }
+
+    /// Worker `w` could not fetch input `dep` of `key` from any holder.
+    pub fn missing_dep(&mut self, w: WorkerId, key: &str, dep: &str) {
+        let Some(&i) = self.index.get(key) else {
+            return;
+        };
+        self.unassign(i, w);
+        if self.t(i).state != St::Processing(w) {
+            return;
+        }
+        self.tm(i).fetch_failures += 1;
+        if self.t(i).fetch_failures > MAX_FETCH_FAILURES {
+            let msg = format!("input '{dep}' of '{key}' could not be fetched from any worker holding it ({MAX_FETCH_FAILURES} attempts)");
+            self.err(i, Arc::from(msg), false);
+            self.fill_slots();
+            return;
+        }
+        let missing = self.count_missing(i);
+        self.tm(i).waiting_on = missing;
+        self.set_state(i, St::Waiting);
+        if missing == 0 {
+            self.make_ready(i);
+        }
+        self.fill_slots();
+    }
+
+    // ---- transitions ----------------------------------------------------------------------
+
+    fn insert(&mut self, rec: TaskRec) -> u32 {
+        let key = rec.key.clone();
+        let i = match self.free_slots.pop() {
+            Some(i) => {
+                self.tasks[i as usize] = Some(rec);
+                i
+            }
+            None => {
+                self.tasks.push(Some(rec));
+                (self.tasks.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, i);
+        self.counters.transitions += 1;
+        i
+    }
+
+    fn count_missing(&self, i: u32) -> u32 {
+        self.t(i)
+            .deps
+            .iter()
+            .filter(|&&j| self.t(j).state != St::Memory)
+            .count() as u32
+    }
+
+    /// Still needed: wanted by a client, or read by a task that has not run.
+    fn needed(&self, i: u32) -> bool {
+        let t = self.t(i);
+        !t.wanted_by.is_empty()
+            || t.dependents.iter().any(|&d| {
+                matches!(
+                    self.t(d).state,
+                    St::Waiting | St::Queued | St::Processing(_)
+                )
+            })
+    }
+
+    fn unassign(&mut self, i: u32, w: WorkerId) {
+        if let Some(rec) = self.workers.get_mut(&w) {
+            if let Some(p) = rec.processing.iter().position(|&x| x == i) {
+                rec.processing.swap_remove(p);
+            }
+        }
+    }
+
+    fn addrs_of(&self, i: u32) -> Vec<String> {
+        self.t(i)
+            .who_has
+            .iter()
+            .filter_map(|w| self.workers.get(w).map(|r| r.info.data_addr.clone()))
+            .collect()
+    }
+
+    fn make_ready(&mut self, i: u32) {
+        if self.t(i).deps.is_empty() {
+            self.queue(i);
+            return;
+        }
+        // The worker holding most of the input bytes; the least occupied on a tie.
+        let mut held: Vec<(WorkerId, u64)> = Vec::new();
+        for &j in &self.t(i).deps {
+            let t = self.t(j);
+            for w in &t.who_has {
+                match held.iter_mut().find(|(x, _)| x == w) {
+                    Some(e) => e.1 += t.nbytes.max(1),
+                    None => held.push((*w, t.nbytes.max(1))),
+                }
+            }
+        }
+        let best = held
+            .iter()
+            .filter(|(w, _)| self.workers.get(w).is_some_and(|r| !r.paused))
+            .max_by(|a, b| {
+                a.1.cmp(&b.1)
+                    .then_with(|| self.occupancy(b.0).total_cmp(&self.occupancy(a.0)))
+            })
+            .map(|e| e.0);
+        match best {
+            Some(w) => self.send_to(i, w),
+            None => self.queue(i),
+        }
+    }
+
+    fn queue(&mut self, i: u32) {
+        self.set_state(i, St::Queued);
+        let p = self.t(i).priority;
+        self.queued.push(Reverse((p, i)));
+    }
+
+    fn occupancy(&self, w: WorkerId) -> f64 {
+        let r = &self.workers[&w];
+        r.processing.len() as f64 / r.info.nthreads.max(1) as f64
+    }
+
+    /// Hands queued tasks to workers with a free slot, highest priority first.
+    fn fill_slots(&mut self) {
+        while let Some(&Reverse((p, i))) = self.queued.peek() {
+            let live = self.tasks[i as usize]
+                .as_ref()
+                .is_some_and(|t| t.state == St::Queued && t.priority == p);
+            if !live {
+                self.queued.pop();
+                continue;
+            }
+            let free = self
+                .workers
+                .iter()
+                .filter(|(_, r)| !r.paused && r.processing.len() < r.info.nthreads as usize + 1)
+                .min_by(|a, b| self.occupancy(*a.0).total_cmp(&self.occupancy(*b.0)))
+                .map(|(w, _)| *w);
+            let Some(w) = free else {
+                return;
+            };
+            self.queued.pop();
+            self.send_to(i, w);
+        }
+    }
+
+    fn send_to(&mut self, i: u32, w: WorkerId) {
+        self.set_state(i, St::Processing(w));
+        self.workers.get_mut(&w).unwrap().processing.push(i);
+        let deps = self
+            .t(i)
+            .deps
+            .iter()
+            .map(|&j| DepSource {
+                key: self.t(j).key.to_string(),
+                addrs: self.addrs_of(j),
+            })
+            .collect();
+        let t = self.t(i);
+        let spec = t
+            .spec
+            .as_ref()
+            .map(|s| s.as_ref().clone())
+            .unwrap_or_default();
+        self.out.push((
+            Dest::Worker(w),
+            Message::with_frames(
+                Msg::Compute {
+                    key: t.key.to_string(),
+                    deps,
+                },
+                vec![spec],
+            ),
+        ));
+    }
+
+    fn tell_done(&mut self, i: u32, only: Option<ClientId>) {
+        let t = self.t(i);
+        let (key, nbytes) = (t.key.to_string(), t.nbytes);
+        let clients: Vec<ClientId> = match only {
+            Some(c) => vec![c],
+            None => t.wanted_by.clone(),
+        };
+        for c in clients {
+            self.out.push((
+                Dest::Client(c),
+                Message::new(Msg::KeyDone {
+                    key: key.clone(),
+                    nbytes,
+                }),
+            ));
+        }
+    }
+
+    fn tell_erred(&mut self, i: u32, error: &str, cancelled: bool, only: Option<ClientId>) {
+        let t = self.t(i);
+        let key = t.key.to_string();
+        let origin = t.origin.as_deref().unwrap_or(&t.key).to_string();
+        let clients: Vec<ClientId> = match only {
+            Some(c) => vec![c],
+            None => t.wanted_by.clone(),
+        };
+        for c in clients {
+            self.out.push((
+                Dest::Client(c),
+                Message::new(Msg::KeyErred {
+                    key: key.clone(),
+                    error: error.to_string(),
+                    cancelled,
+                    origin: origin.clone(),
+                }),
+            ));
+        }
+    }
+
+    /// Fails `i` and everything that depends on it (explicit stack: chains may be long).
+    /// Dependents carry the same message and name `i` (or `origin`) as the task that failed
+    /// first, as a local run does.
+    fn err(&mut self, i: u32, error: Arc<str>, cancelled: bool) {
+        let origin = self.t(i).key.clone();
+        self.err_from(i, error, cancelled, origin);
+    }
+
+    fn err_from(&mut self, i: u32, error: Arc<str>, cancelled: bool, origin: Arc<str>) {
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            if matches!(self.t(j).state, St::Erred(..) | St::Memory) {
+                continue;
+            }
+            if let St::Processing(w) = self.t(j).state {
+                self.unassign(j, w);
+                let key = self.t(j).key.to_string();
+                self.free_on(w, &key);
+            }
+            self.set_state(j, St::Erred(error.clone(), cancelled));
+            self.tm(j).origin = Some(origin.clone());
+            self.tell_erred(j, &error, cancelled, None);
+            stack.extend(self.t(j).dependents.iter().copied());
+        }
+        // Inputs nobody else waits for can go.
+        let deps = self.t(i).deps.clone();
+        for j in deps {
+            self.maybe_free(j);
+        }
+    }
+
+    /// Makes released key `i` again (and its released inputs): lineage.
+    fn ensure(&mut self, i: u32) {
+        let mut stack = vec![i];
+        let mut order = Vec::new();
+        while let Some(j) = stack.pop() {
+            if self.t(j).state != St::Released {
+                continue;
+            }
+            if self.t(j).spec.is_none() {
+                let msg = format!(
+                    "'{}' was scattered data held only by a worker that was lost",
+                    self.t(j).key
+                );
+                self.err(j, Arc::from(msg), false);
+                continue;
+            }
+            self.counters.recomputed += 1;
+            self.set_state(j, St::Waiting);
+            order.push(j);
+            for &d in &self.t(j).deps.clone() {
+                if self.t(d).state == St::Released {
+                    stack.push(d);
+                }
+            }
+        }
+        for j in order {
+            if self.t(j).state != St::Waiting {
+                continue;
+            }
+            if let Some((e, c, o)) = self.t(j).deps.iter().find_map(|&d| {
+                let t = self.t(d);
+                match &t.state {
+                    St::Erred(e, c) => {
+                        Some((e.clone(), *c, t.origin.clone().unwrap_or(t.key.clone())))
+                    }
+                    _ => None,
+                }
+            }) {
+                self.err_from(j, e, c, o);
+                continue;
+            }
+            let missing = self.count_missing(j);
+            self.tm(j).waiting_on = missing;
+            if missing == 0 {
+                self.make_ready(j);
+            }
+        }
+    }
+
+    fn free_on(&mut self, w: WorkerId, key: &str) {
+        if self.workers.contains_key(&w) {
+            self.out.push((
+                Dest::Worker(w),
+                Message::new(Msg::Free {
+                    keys: vec![key.to_string()],
+                }),
+            ));
+        }
+    }
+
+    /// Frees the data of `i` on its workers once nobody needs it (the record stays while a
+    /// dependent may need it recomputed).
+    fn maybe_free(&mut self, i: u32) {
+        if self.tasks[i as usize].is_none() || self.t(i).state != St::Memory || self.needed(i) {
+            return;
+        }
+        let holders = std::mem::take(&mut self.tm(i).who_has);
+        let key = self.t(i).key.to_string();
+        for w in holders {
+            self.free_on(w, &key);
+        }
+        self.set_state(i, St::Released);
+        self.maybe_forget(i);
+    }
+
+    /// A key nobody wants: cancel it if pending and unneeded, free it, forget it.
+    fn let_go(&mut self, i: u32) {
+        if self.needed(i) {
+            return;
+        }
+        match self.t(i).state {
+            St::Waiting | St::Queued => {
+                self.err(i, Arc::from("released before it ran"), true);
+            }
+            St::Memory => self.maybe_free(i),
+            _ => {}
+        }
+        self.maybe_forget(i);
+    }
+
+    /// Drops records nobody can need again: not wanted, no dependents, not running; then
+    /// their inputs, which may have become the same (explicit stack).
+    fn maybe_forget(&mut self, i: u32) {
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            let Some(t) = self.tasks[j as usize].as_ref() else {
+                continue;
+            };
+            let done = matches!(t.state, St::Released | St::Erred(..));
+            if !t.wanted_by.is_empty() || !t.dependents.is_empty() || !done {
+                continue;
+            }
+            let t = self.tasks[j as usize].take().unwrap();
+            self.index.remove(&t.key);
+            self.free_slots.push(j);
+            self.counters.transitions += 1;
+            for d in t.deps {
+                if self.tasks[d as usize].is_none() {
+                    continue;
+                }
+                self.tm(d).dependents.retain(|&x| x != j);
+                // No pending dependent left and nobody wants it: free its data (then it may
+                // be forgotten too).
+                if self.t(d).state == St::Memory && !self.needed(d) {
+                    let holders = std::mem::take(&mut self.tm(d).who_has);
+                    let key = self.t(d).key.to_string();
+                    for w in holders {
+                        self.free_on(w, &key);
+                    }
+                    self.set_state(d, St::Released);
+                }
+                stack.push(d);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(id: u64, threads: u32) -> WorkerInfo {
+        WorkerInfo {
+            id,
+            data_addr: format!("tcp://w{id}"),
+            nthreads: threads,
+        }
+    }
+
+    /// Pulls the Compute messages out, per worker.
+    fn computes(s: &mut State) -> Vec<(WorkerId, String)> {
+        let mut v = Vec::new();
+        for (d, m) in s.out.drain(..) {
+            if let (Dest::Worker(w), Msg::Compute { key, .. }) = (d, m.msg) {
+                v.push((w, key));
+            }
+        }
+        v
+    }
+
+    fn chain_graph(n: usize) -> Vec<(String, Vec<String>, Vec<u8>)> {
+        (0..n)
+            .map(|i| {
+                let deps = if i == 0 {
+                    vec![]
+                } else {
+                    vec![format!("t{}", i - 1)]
+                };
+                (format!("t{i}"), deps, vec![])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_chain_runs_where_its_input_is_and_is_forgotten_when_released() {
+        let mut s = State::new(3);
+        s.add_worker(worker(1, 1));
+        s.add_worker(worker(2, 1));
+        s.update_graph(7, chain_graph(3), vec!["t2".into()]);
+        let c = computes(&mut s);
+        assert_eq!(c.len(), 1);
+        let w = c[0].0;
+        s.finished(w, "t0", 8);
+        let c = computes(&mut s);
+        assert_eq!(c, vec![(w, "t1".to_string())], "runs where t0 is");
+        s.finished(w, "t1", 8);
+        assert_eq!(
+            s.state_of("t0"),
+            Some("released"),
+            "t0 freed once t1 has it"
+        );
+        let c = computes(&mut s);
+        assert_eq!(c, vec![(w, "t2".to_string())]);
+        s.finished(w, "t2", 8);
+        let done: Vec<_> = s
+            .out
+            .drain(..)
+            .filter(|(_, m)| matches!(m.msg, Msg::KeyDone { .. }))
+            .collect();
+        assert_eq!(done.len(), 1);
+        s.release(7, &["t2".into()]);
+        assert_eq!(s.n_tasks(), 0, "everything forgotten");
+    }
+
+    #[test]
+    fn a_lost_worker_s_results_are_recomputed_from_their_inputs() {
+        let mut s = State::new(3);
+        s.add_worker(worker(1, 1));
+        s.update_graph(7, chain_graph(3), vec!["t2".into()]);
+        s.finished(1, "t0", 8);
+        s.finished(1, "t1", 8);
+        s.add_worker(worker(2, 1));
+        computes(&mut s);
+        // Worker 1 dies while running t2: t0 and t1 are gone with it.
+        s.remove_worker(1, "connection closed");
+        let c = computes(&mut s);
+        assert_eq!(c, vec![(2, "t0".to_string())], "recomputed from the start");
+        s.finished(2, "t0", 8);
+        assert_eq!(computes(&mut s), vec![(2, "t1".to_string())]);
+        s.finished(2, "t1", 8);
+        assert_eq!(computes(&mut s), vec![(2, "t2".to_string())]);
+        s.finished(2, "t2", 8);
+        assert_eq!(s.state_of("t2"), Some("memory"));
+        assert!(s.counters.recomputed >= 2);
+    }
+
+    #[test]
+    fn a_task_that_kills_workers_fails_after_allowed_failures() {
+        let mut s = State::new(1);
+        s.update_graph(7, chain_graph(1), vec!["t0".into()]);
+        for w in 1..=2 {
+            s.add_worker(worker(w, 1));
+            assert_eq!(computes(&mut s), vec![(w, "t0".to_string())]);
+            s.remove_worker(w, "crashed");
+        }
+        let erred: Vec<String> = s
+            .out
+            .drain(..)
+            .filter_map(|(_, m)| match m.msg {
+                Msg::KeyErred { error, .. } => Some(error),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(erred.len(), 1);
+        assert!(
+            erred[0].contains("killed worker") && erred[0].contains("t0"),
+            "{}",
+            erred[0]
+        );
+    }
+
+    #[test]
+    fn roots_wait_for_free_slots_and_go_in_priority_order() {
+        let mut s = State::new(3);
+        let tasks = (0..10).map(|i| (format!("r{i}"), vec![], vec![])).collect();
+        s.update_graph(1, tasks, (0..10).map(|i| format!("r{i}")).collect());
+        s.add_worker(worker(1, 2));
+        let c = computes(&mut s);
+        let keys: Vec<&str> = c.iter().map(|(_, k)| k.as_str()).collect();
+        assert_eq!(keys, vec!["r0", "r1", "r2"], "threads + 1 slots, in order");
+        s.finished(1, "r0", 1);
+        assert_eq!(computes(&mut s), vec![(1, "r3".to_string())]);
+    }
+
+    #[test]
+    fn errors_propagate_to_dependents_without_recursion() {
+        let mut s = State::new(3);
+        s.add_worker(worker(1, 1));
+        let n = 100_000;
+        s.update_graph(1, chain_graph(n), vec![format!("t{}", n - 1)]);
+        computes(&mut s);
+        s.erred(1, "t0", "boom");
+        let e = s
+            .out
+            .drain(..)
+            .find_map(|(_, m)| match m.msg {
+                Msg::KeyErred {
+                    key, error, origin, ..
+                } => Some((key, error, origin)),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(e.0, format!("t{}", n - 1));
+        assert_eq!(e.2, "t0", "names the task that failed first");
+        assert_eq!(e.1, "boom");
+        s.release(1, &[format!("t{}", n - 1)]);
+        assert_eq!(s.n_tasks(), 0);
+    }
+}

@@ -1,0 +1,489 @@
+//! The worker process: runs the tasks the scheduler sends on the existing local runtime (its
+//! thread pool, memory manager and spilling), fetches their inputs from the workers holding
+//! them, and serves its results to peers and clients.
+//!
+//! Results stay as futures of the local runtime, so a memory limit spills them to disk like
+//! any local result; a task's inputs fetched from a peer live only as long as the task.
+
+use super::conn::{accept, connect, local_ip_towards, Addr, Conn, Hello};
+use super::msg::{DepSource, Limits, Message, Msg, Role};
+use super::tls::Security;
+use crate::error::{Error, Result};
+use crate::memory::MemoryConfig;
+use crate::protocol::{decode, decode_task, encode, Compression, WireArg};
+use crate::runtime::{lookup_op, Arg, Client, Config, Future, Operation, Task};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// The scheduler's address.
+    pub scheduler: String,
+    pub name: String,
+    pub nthreads: usize,
+    pub memory: MemoryConfig,
+    /// The host to serve data on (the interface the scheduler is reached through when
+    /// empty).
+    pub listen_host: String,
+    pub security: Security,
+    /// Exit after this long without a scheduler.
+    pub death_timeout: Duration,
+    pub heartbeat: Duration,
+    pub limits: Limits,
+    pub compression: Compression,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            scheduler: "tcp://127.0.0.1:8786".into(),
+            name: format!("worker-{}", std::process::id()),
+            nthreads: 0,
+            memory: MemoryConfig::default(),
+            listen_host: String::new(),
+            security: Security::plain(),
+            death_timeout: Duration::from_secs(60),
+            heartbeat: Duration::from_millis(500),
+            limits: Limits::default(),
+            compression: Compression::None,
+        }
+    }
+}
+
+/// What the worker's tasks share.
+struct Shared {
+    client: Client,
+    data: Mutex<HashMap<String, Future>>,
+    peers: Peers,
+    compression: Compression,
+}
+
+/// Connections to other workers' data ports, one per address, reused.
+pub(crate) struct Peers {
+    conns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Conn>>>>>,
+    security: Security,
+    limits: Limits,
+    me: Role,
+    name: String,
+}
+
+impl Peers {
+    pub(crate) fn new(security: Security, limits: Limits, me: Role, name: String) -> Peers {
+        Peers {
+            conns: Mutex::new(HashMap::new()),
+            security,
+            limits,
+            me,
+            name,
+        }
+    }
+
+    /// Sends `m` to the worker serving data at `addr` and returns its answer.
+    pub(crate) async fn ask(&self, addr: &str, m: &Message) -> Result<Message> {
+        let slot = self
+            .conns
+            .lock()
+            .entry(addr.to_string())
+            .or_default()
+            .clone();
+        let mut guard = slot.lock().await;
+        if guard.is_none() {
+            let a = Addr::parse(addr)?;
+            let hello = Hello {
+                role: self.me,
+                name: self.name.clone(),
+                nthreads: 0,
+                memory_limit: 0,
+                data_addr: None,
+            };
+            let (conn, _) = connect(&a, &self.security, &hello, Role::Worker, self.limits).await?;
+            *guard = Some(conn);
+        }
+        let answer = guard.as_mut().unwrap().ask(m).await;
+        if answer.is_err() {
+            *guard = None; // reconnect next time
+        }
+        answer
+    }
+
+    /// The values of `keys` from the worker at `addr`.
+    pub(crate) async fn get_data(
+        &self,
+        addr: &str,
+        keys: Vec<String>,
+    ) -> Result<Vec<Arc<crate::value::Value>>> {
+        let answer = self
+            .ask(addr, &Message::new(Msg::GetData { keys: keys.clone() }))
+            .await?;
+        match answer.msg {
+            Msg::Data { keys: got, missing } => {
+                if !missing.is_empty() {
+                    return Err(Error::Io(format!(
+                        "the worker at {addr} does not hold {}",
+                        missing.join(", ")
+                    )));
+                }
+                if got != keys || answer.frames.len() != keys.len() {
+                    return Err(Error::Corrupt(format!(
+                        "the worker at {addr} answered with other keys"
+                    )));
+                }
+                keys.iter()
+                    .zip(answer.frames)
+                    .map(|(k, f)| decode(&f, k).map(Arc::new))
+                    .collect()
+            }
+            other => Err(Error::Io(format!(
+                "the worker at {addr} answered GetData with {other:?}"
+            ))),
+        }
+    }
+}
+
+/// Runs a worker until the scheduler tells it to close, or is lost for `death_timeout`.
+pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
+    crate::catalog::ensure();
+    let sched = Addr::parse(&opts.scheduler)?;
+    let client = Client::new(Config {
+        threads: opts.nthreads,
+        memory: opts.memory.clone(),
+        ..Config::default()
+    })?;
+    let nthreads = client.threads() as u32;
+    // Data is served on the interface the scheduler reaches us through.
+    let host = if opts.listen_host.is_empty() {
+        local_ip_towards(&sched).await?.to_string()
+    } else {
+        opts.listen_host.clone()
+    };
+    let listener = TcpListener::bind(format!("{host}:0"))
+        .await
+        .map_err(|e| Error::Io(format!("cannot listen on {host}: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| Error::Io(e.to_string()))?
+        .port();
+    let data_addr = Addr {
+        tls: sched.tls,
+        host: host.clone(),
+        port,
+    }
+    .to_string();
+    let shared = Arc::new(Shared {
+        client,
+        data: Mutex::new(HashMap::new()),
+        peers: Peers::new(
+            opts.security.clone(),
+            opts.limits,
+            Role::Worker,
+            opts.name.clone(),
+        ),
+        compression: opts.compression,
+    });
+    let hello = Hello {
+        role: Role::Worker,
+        name: opts.name.clone(),
+        nthreads,
+        memory_limit: opts.memory.limit.unwrap_or(0) as u64,
+        data_addr: Some(data_addr.clone()),
+    };
+    let deadline = tokio::time::Instant::now() + opts.death_timeout;
+    let conn = loop {
+        match connect(&sched, &opts.security, &hello, Role::Scheduler, opts.limits).await {
+            Ok((c, _)) => break c,
+            Err(e) if tokio::time::Instant::now() < deadline && is_retryable(&e) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => {
+                return Err(Error::Io(format!(
+                    "worker {}: no scheduler at {sched}: {e}",
+                    opts.name
+                )))
+            }
+        }
+    };
+    eprintln!(
+        "libdask worker {}: connected to the scheduler at {sched}; {nthreads} threads; data at {data_addr}",
+        opts.name
+    );
+    // Data port.
+    {
+        let shared = shared.clone();
+        let security = opts.security.clone();
+        let limits = opts.limits;
+        let tls = sched.tls;
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let shared = shared.clone();
+                let security = security.clone();
+                tokio::spawn(async move {
+                    match accept(
+                        stream,
+                        tls,
+                        &security,
+                        Role::Worker,
+                        &[Role::Client, Role::Worker],
+                        limits,
+                    )
+                    .await
+                    {
+                        Ok((conn, _)) => serve_data(conn, shared).await,
+                        Err(e) => eprintln!("libdask worker: refused a data connection: {e}"),
+                    }
+                });
+            }
+        });
+    }
+    let Conn {
+        mut r,
+        mut w,
+        limits,
+        ..
+    } = conn;
+    let (tx, mut outbox) = mpsc::unbounded_channel::<Message>();
+    let writer = tokio::spawn(async move {
+        while let Some(m) = outbox.recv().await {
+            if super::msg::write_message(&mut w, &m).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Heartbeats.
+    {
+        let tx = tx.clone();
+        let shared = shared.clone();
+        let every = opts.heartbeat;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let stats = shared.client.memory_stats();
+                let m = Message::new(Msg::Heartbeat {
+                    memory: stats.process_bytes as u64,
+                    paused: false,
+                });
+                if tx.send(m).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let result = loop {
+        match super::msg::read_message(&mut r, &limits).await {
+            Ok(Some(m)) => match m.msg {
+                Msg::Compute { key, deps } => {
+                    let frame = m.frames.into_iter().next().unwrap_or_default();
+                    tokio::spawn(compute(shared.clone(), key, deps, frame, tx.clone()));
+                }
+                Msg::Free { keys } => {
+                    let mut data = shared.data.lock();
+                    for k in keys {
+                        data.remove(&k);
+                    }
+                }
+                Msg::Close { why } => {
+                    eprintln!("libdask worker {}: the scheduler closed: {why}", opts.name);
+                    break Ok(());
+                }
+                other => eprintln!("libdask worker {}: unexpected {other:?}", opts.name),
+            },
+            Ok(None) => {
+                break Err(Error::Io(format!(
+                    "worker {}: the scheduler at {sched} closed the connection",
+                    opts.name
+                )))
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    writer.abort();
+    result
+}
+
+fn is_retryable(e: &Error) -> bool {
+    let t = e.to_string();
+    t.contains("refused") || t.contains("timed out") || t.contains("reset")
+}
+
+/// Runs one task: inputs from here or from peers, then the local runtime.
+async fn compute(
+    shared: Arc<Shared>,
+    key: String,
+    deps: Vec<DepSource>,
+    frame: Vec<u8>,
+    tx: mpsc::UnboundedSender<Message>,
+) {
+    let mut inputs: HashMap<String, Future> = HashMap::new();
+    for d in deps {
+        if let Some(f) = shared.data.lock().get(&d.key).cloned() {
+            inputs.insert(d.key, f);
+            continue;
+        }
+        let mut got = None;
+        for addr in &d.addrs {
+            if let Ok(mut v) = shared.peers.get_data(addr, vec![d.key.clone()]).await {
+                got = v.pop();
+                break;
+            }
+        }
+        let Some(v) = got else {
+            let _ = tx.send(Message::new(Msg::MissingDep { key, dep: d.key }));
+            return;
+        };
+        match shared.client.scatter(v) {
+            Ok(f) => {
+                inputs.insert(d.key, f);
+            }
+            Err(e) => {
+                let _ = tx.send(Message::new(Msg::Erred {
+                    key,
+                    error: e.to_string(),
+                }));
+                return;
+            }
+        }
+    }
+    let submitted = (|| -> Result<Future> {
+        let (wire, _) = decode_task(&frame, &key)?;
+        let def = lookup_op(&wire.op).map_err(|_| {
+            Error::invalid(format!(
+                "this worker has no operation '{}' (a library operation of another version, or a C operation whose plugin is not installed here)",
+                wire.op
+            ))
+        })?;
+        if def.is_host_affine() {
+            return Err(Error::invalid(format!(
+                "operation '{}' runs on its host language's thread and cannot run on a worker",
+                wire.op
+            )));
+        }
+        let args = wire
+            .args
+            .into_iter()
+            .map(|a| match a {
+                WireArg::Value(v) => Ok(Arg::Value(v)),
+                WireArg::Key(k) => inputs
+                    .get(&k)
+                    .cloned()
+                    .map(Arg::Future)
+                    .ok_or_else(|| Error::invalid(format!("input '{k}' was not sent"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        shared
+            .client
+            .submit(Task::new(Operation::Registered(def), args))
+    })();
+    let f = match submitted {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = tx.send(Message::new(Msg::Erred {
+                key,
+                error: e.to_string(),
+            }));
+            return;
+        }
+    };
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    f.add_done_callback(move |_| {
+        let _ = done_tx.send(());
+    });
+    let _ = done_rx.await;
+    drop(inputs);
+    let reply = match f.error() {
+        Some(e) => Msg::Erred {
+            key,
+            error: e.message().to_string(),
+        },
+        None => {
+            let nbytes = f.result().map(|v| v.nbytes() as u64).unwrap_or(0);
+            shared.data.lock().insert(key.clone(), f);
+            Msg::Finished { key, nbytes }
+        }
+    };
+    let _ = tx.send(Message::new(reply));
+}
+
+/// Serves one data connection (a peer or a client): `GetData`, `PutData`.
+async fn serve_data(mut conn: Conn, shared: Arc<Shared>) {
+    let _ = conn
+        .send(&Message::new(Msg::Welcome {
+            version: super::msg::PROTOCOL_VERSION,
+            id: 0,
+            workers: Vec::new(),
+        }))
+        .await;
+    loop {
+        let m = match conn.recv().await {
+            Ok(m) => m,
+            Err(_) => return,
+        };
+        let answer = match m.msg {
+            Msg::GetData { keys } => {
+                let futures: Vec<Option<Future>> = {
+                    let data = shared.data.lock();
+                    keys.iter().map(|k| data.get(k).cloned()).collect()
+                };
+                let mut found = Vec::new();
+                let mut missing = Vec::new();
+                let mut frames = Vec::new();
+                for (k, f) in keys.into_iter().zip(futures) {
+                    let bytes = f
+                        .ok_or(())
+                        .and_then(|f| f.result().map_err(|_| ()))
+                        .and_then(|v| {
+                            encode(&v, shared.compression)
+                                .map(|e| e.to_vec())
+                                .map_err(|_| ())
+                        });
+                    match bytes {
+                        Ok(b) => {
+                            found.push(k);
+                            frames.push(b);
+                        }
+                        Err(()) => missing.push(k),
+                    }
+                }
+                Message::with_frames(
+                    Msg::Data {
+                        keys: found,
+                        missing,
+                    },
+                    frames,
+                )
+            }
+            Msg::PutData { keys } => {
+                let mut ok = keys.len() == m.frames.len();
+                for (k, f) in keys.iter().zip(m.frames) {
+                    match decode(&f, k).and_then(|v| shared.client.scatter(v)) {
+                        Ok(fut) => {
+                            shared.data.lock().insert(k.clone(), fut);
+                        }
+                        Err(_) => ok = false,
+                    }
+                }
+                if ok {
+                    Message::new(Msg::Ack)
+                } else {
+                    Message::new(Msg::Refused {
+                        why: "the data did not decode".into(),
+                    })
+                }
+            }
+            Msg::Close { .. } => return,
+            other => Message::new(Msg::Refused {
+                why: format!("a data port does not answer {other:?}"),
+            }),
+        };
+        if conn.send(&answer).await.is_err() {
+            return;
+        }
+    }
+}

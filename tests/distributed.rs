@@ -1,0 +1,336 @@
+//! Distributed mode against real processes: a scheduler and worker processes of the
+//! `libdask` program on this machine (`LocalCluster`), checked against the same work on the
+//! embedded thread pool — graphs, futures, scatter/map, dense and sparse arrays, errors,
+//! worker loss, TLS and its refusals.
+
+use dask::array::{Array, ChunkSpec, Operand, Scalar};
+use dask::distributed::{LocalCluster, LocalClusterOptions, Role, Security, TemporaryCerts};
+use dask::{Arg, Client, Config, Error, Graph, Operation, Task, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn cluster(n_workers: usize, threads: usize, tls: bool) -> LocalCluster {
+    LocalCluster::start(LocalClusterOptions {
+        n_workers,
+        threads_per_worker: threads,
+        tls,
+        worker_timeout: 5.0,
+        ..LocalClusterOptions::default()
+    })
+    .expect("a local cluster starts")
+}
+
+fn local() -> Client {
+    Client::new(Config::with_threads(2)).unwrap()
+}
+
+fn sum_op() -> Operation {
+    Operation::named("sum").unwrap()
+}
+
+/// A layered graph of `sum` tasks over integers: every task reads up to three tasks of the
+/// layer before.
+fn layered_graph(layers: usize, width: usize) -> (Graph, Vec<dask::TaskId>) {
+    let mut g = Graph::new();
+    let mut prev: Vec<dask::TaskId> = (0..width)
+        .map(|i| {
+            g.add(Task::new(
+                sum_op(),
+                vec![Arg::value(i as i64), Arg::value(1i64)],
+            ))
+        })
+        .collect();
+    for l in 1..layers {
+        prev = (0..width)
+            .map(|i| {
+                let args = (0..3)
+                    .map(|k| Arg::Task(prev[(i * 7 + k * 3 + l) % width]))
+                    .collect();
+                g.add(Task::new(sum_op(), args))
+            })
+            .collect();
+    }
+    (g, prev)
+}
+
+fn int(f: &dask::Future) -> i64 {
+    match &*f.result().unwrap() {
+        Value::Int(i) => *i,
+        other => panic!("not an int: {other:?}"),
+    }
+}
+
+fn ints(client: &Client, layers: usize, width: usize) -> Vec<i64> {
+    let (g, outs) = layered_graph(layers, width);
+    client
+        .compute(g, &outs)
+        .unwrap()
+        .iter()
+        .map(|f| match &*f.result().unwrap() {
+            Value::Int(i) => *i,
+            other => panic!("not an int: {other:?}"),
+        })
+        .collect()
+}
+
+fn buffer_f64(b: &dask::Buffer) -> Vec<f64> {
+    b.as_slice::<f64>().unwrap().to_vec()
+}
+
+#[test]
+fn graphs_futures_scatter_map_and_arrays_match_the_thread_pool() {
+    let c = cluster(2, 2, false);
+    let remote = c.client().unwrap();
+    let here = local();
+    assert_eq!(remote.cluster_workers().unwrap().len(), 2);
+    assert_eq!(remote.threads(), 4, "the cluster's threads");
+
+    // Graphs and futures.
+    assert_eq!(ints(&remote, 6, 40), ints(&here, 6, 40));
+
+    // Keyed graphs: the same keys in two computations are two computations.
+    for round in 0..2i64 {
+        let mut g = Graph::new();
+        let a = g
+            .add_keyed(
+                "a",
+                Task::new(sum_op(), vec![Arg::value(round), Arg::value(10i64)]),
+            )
+            .unwrap();
+        let b = g
+            .add_keyed(
+                "b",
+                Task::new(sum_op(), vec![Arg::key("a"), Arg::value(5i64)]),
+            )
+            .unwrap();
+        let fs = remote.compute(g, &[a, b]).unwrap();
+        assert_eq!(fs[0].key(), "a");
+        assert_eq!(int(&fs[1]), round + 15);
+    }
+
+    // Scatter once, map over it.
+    let shared = remote.scatter(Value::Int(1000)).unwrap();
+    let items: Vec<Arc<Value>> = (0..20).map(|i| Arc::new(Value::Int(i))).collect();
+    let fs = remote
+        .map(
+            &sum_op(),
+            items.clone(),
+            std::slice::from_ref(&shared),
+            None,
+        )
+        .unwrap();
+    let got: Vec<i64> = fs.iter().map(int).collect();
+    let want: Vec<i64> = (0..20).map(|i| i + 1000).collect();
+    assert_eq!(got, want);
+    assert_eq!(int(&shared), 1000, "scattered data reads back");
+
+    // A later graph reads an earlier future (its data stays on the workers).
+    let mut g = Graph::new();
+    let t = g.add(Task::new(
+        sum_op(),
+        vec![Arg::Future(fs[3].clone()), Arg::value(1i64)],
+    ));
+    assert_eq!(int(&remote.compute(g, &[t]).unwrap()[0]), 1004);
+
+    // Dense arrays: (x + 1).sum() and a matrix product, bit for bit as on the pool.
+    let x = Array::random_normal(
+        7,
+        0.0,
+        1.0,
+        &[300, 200],
+        dask::DType::Float64,
+        &ChunkSpec::Regular(vec![50, 40]),
+    )
+    .unwrap();
+    let y = x.binary("add", Operand::Scalar(Scalar::from(1.0))).unwrap();
+    let s_remote = buffer_f64(&y.sum(None).unwrap().compute(&remote).unwrap());
+    let s_local = buffer_f64(&y.sum(None).unwrap().compute(&here).unwrap());
+    assert_eq!(s_remote[0].to_bits(), s_local[0].to_bits());
+    let xt = x.transpose(&[1, 0]).unwrap();
+    let p_remote = buffer_f64(&x.matmul(&xt).unwrap().compute(&remote).unwrap());
+    let p_local = buffer_f64(&x.matmul(&xt).unwrap().compute(&here).unwrap());
+    assert_eq!(p_remote.len(), 300 * 300);
+    let worst = p_remote
+        .iter()
+        .zip(&p_local)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-9, "matmul differs by {worst}");
+
+    // Persist, then compute from the persisted blocks.
+    let persisted = y.persist(&remote).unwrap();
+    let again = buffer_f64(&persisted.sum(None).unwrap().compute(&remote).unwrap());
+    assert_eq!(again[0].to_bits(), s_local[0].to_bits());
+
+    // Sparse blocks.
+    let sp = x.to_sparse(0.0);
+    let coo_remote = sp.compute_sparse(&remote).unwrap();
+    let coo_local = sp.compute_sparse(&here).unwrap();
+    assert_eq!(coo_remote.nnz(), coo_local.nnz());
+}
+
+#[test]
+fn errors_travel_back_with_the_task_that_failed_first() {
+    let c = cluster(1, 1, false);
+    let remote = c.client().unwrap();
+    let here = local();
+    let run = |client: &Client| {
+        let mut g = Graph::new();
+        let bad = g
+            .add_keyed(
+                "bad",
+                Task::new(sum_op(), vec![Arg::value("text"), Arg::value(1i64)]),
+            )
+            .unwrap();
+        let after = g
+            .add_keyed(
+                "after",
+                Task::new(sum_op(), vec![Arg::key("bad"), Arg::value(1i64)]),
+            )
+            .unwrap();
+        let fs = client.compute(g, &[bad, after]).unwrap();
+        fs.iter()
+            .map(|f| match f.result() {
+                Err(Error::Task(e)) => (e.key().to_string(), e.message().to_string()),
+                other => panic!("expected a task error, got {other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&remote), run(&here));
+    // A closure cannot travel: a clear error before anything is sent.
+    let mut g = Graph::new();
+    let t = g.add(Task::new(
+        Operation::local(|_| Ok(Arc::new(Value::None))),
+        vec![],
+    ));
+    let e = remote.compute(g, &[t]).unwrap_err();
+    assert!(e.to_string().contains("cannot travel"), "{e}");
+}
+
+#[test]
+fn a_worker_killed_mid_graph_does_not_change_the_result() {
+    let mut c = cluster(3, 1, false);
+    let remote = c.client().unwrap();
+    let x = Array::random_normal(
+        11,
+        0.0,
+        1.0,
+        &[3000, 2000],
+        dask::DType::Float64,
+        &ChunkSpec::Regular(vec![100, 100]),
+    )
+    .unwrap();
+    let mut e = x
+        .binary("multiply", Operand::Scalar(Scalar::from(0.5)))
+        .unwrap();
+    for op in ["exp", "log1p", "sqrt", "sin", "exp", "log1p", "cos", "exp"] {
+        e = e.unary(op).unwrap();
+    }
+    let expr = e.sum(Some(&[1])).unwrap();
+    let want = buffer_f64(&expr.compute(&local()).unwrap());
+    // How long the whole takes here, so the worker dies about a third of the way in.
+    let t0 = Instant::now();
+    let first = buffer_f64(&expr.compute(&remote).unwrap());
+    let whole = t0.elapsed();
+    assert_eq!(first.len(), want.len());
+    let t0 = Instant::now();
+    let running = std::thread::spawn(move || expr.compute(&remote));
+    std::thread::sleep(whole / 3);
+    assert!(
+        !running.is_finished(),
+        "the graph ({whole:?}) finished before the worker was killed"
+    );
+    c.kill_worker(0).unwrap();
+    let got = buffer_f64(&running.join().unwrap().unwrap());
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.to_bits(), w.to_bits());
+    }
+    eprintln!(
+        "computed in {whole:?}, and through the loss of a worker in {:?}",
+        t0.elapsed()
+    );
+    assert!(
+        c.log("scheduler").contains("disconnected"),
+        "{}",
+        c.log("scheduler")
+    );
+}
+
+#[test]
+fn tls_clusters_compute_and_refuse_strangers_on_both_sides() {
+    let c = cluster(2, 1, true);
+    assert!(c.address().starts_with("tls://"));
+    let remote = c.client().unwrap();
+    assert_eq!(ints(&remote, 4, 10), ints(&local(), 4, 10));
+
+    let connect = |security: Security| {
+        Client::new(Config {
+            threads: 1,
+            address: Some(c.address().to_string()),
+            security,
+            ..Config::default()
+        })
+    };
+    // No certificate at all.
+    let e = connect(Security::plain()).err().expect("refused");
+    assert!(e.to_string().contains("needs TLS credentials"), "{e}");
+    // A certificate from another CA.
+    let other = TemporaryCerts::new(false).unwrap();
+    let e = connect(other.security(Role::Client))
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("unknown CA"), "{e}");
+    // A worker's certificate presented by a client.
+    let mine = c.certs().unwrap();
+    let e = connect(mine.security(Role::Worker)).err().expect("refused");
+    assert!(e.to_string().contains("certificate is a worker's"), "{e}");
+    // An expired certificate.
+    let expired = TemporaryCerts::new(true).unwrap();
+    let mut creds = expired.client.clone();
+    creds.ca_pem = mine.ca_pem.clone();
+    let e = connect(Security::with_credentials(creds))
+        .err()
+        .expect("refused");
+    assert!(
+        e.to_string().contains("refused this side's certificate"),
+        "{e}"
+    );
+    // Plain TCP to the TLS port.
+    let plain = c.address().replace("tls://", "tcp://");
+    let e = Client::new(Config {
+        threads: 1,
+        address: Some(plain),
+        ..Config::default()
+    })
+    .err()
+    .expect("refused");
+    assert!(e.to_string().contains("is it a tls:// address?"), "{e}");
+    // require_encryption refuses tcp:// on the client side.
+    let mut strict = c.security();
+    strict.require_encryption = true;
+    let e = Client::new(Config {
+        threads: 1,
+        address: Some(c.address().replace("tls://", "tcp://")),
+        security: strict,
+        ..Config::default()
+    })
+    .err()
+    .expect("refused");
+    assert!(e.to_string().contains("encryption is required"), "{e}");
+    // The scheduler logged the refusals.
+    std::thread::sleep(Duration::from_millis(200));
+    let log = c.log("scheduler");
+    assert!(log.contains("refused a connection"), "{log}");
+    for line in [
+        "refused this side's certificate",
+        "certificate is a worker's",
+        "certificate has expired",
+        "does not speak TLS",
+    ] {
+        assert!(
+            log.contains(line),
+            "the scheduler's log lacks '{line}':\n{log}"
+        );
+    }
+}
