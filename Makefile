@@ -29,7 +29,7 @@ FEATURES  := $(if $(HAVE_BLAS),--features blas,)
 # when the library was built with it.
 STATIC_LIBS := $(if $(HAVE_BLAS),-lopenblas )-lgcc_s -lutil -lrt -lpthread -lm -ldl
 
-.PHONY: conformance all build header tools test check check-fast abi-test travel-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: conformance all build header tools test check check-fast abi-test travel-test cluster-test cross-language-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c bench-deep dist install install-files \
         install-debug clean
 
@@ -50,7 +50,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test travel-test cpp-test abi-test examples-test julia-test r-test exports-test install-test valgrind-test
+check: build lint rust-test c-test cluster-test travel-test cpp-test abi-test examples-test julia-test r-test cross-language-test exports-test install-test valgrind-test
 	@echo "make test: all suites passed"
 
 # The edit-compile-test loop: the Rust suites but the 4 GiB out-of-core one, and the C
@@ -89,6 +89,24 @@ $(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h tests/c/gold
 
 c-test: build $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; DASK_CAPTURE_TASKS=$(CAPTURED) $$t; done
+
+# The C suites whose clients come from the harness, run again on a local cluster (a
+# scheduler and 2 worker processes; `libdask local-cluster` sets DASK_SCHEDULER_ADDRESS):
+# every case must give the same answer as on the embedded pool.
+CLUSTER_SUITES := $(BUILD)/c/test_conformance $(BUILD)/c/test_conformance_arrays $(BUILD)/c/test_conformance_sparse
+cluster-test: build $(CLUSTER_SUITES)
+	@set -e; for t in $(CLUSTER_SUITES); do echo "== $$t on a local cluster"; \
+	  $(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $$t | tail -n 2; done
+
+$(BUILD)/cross/datasets: tests/cross/datasets.c tests/c/harness.h include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
+
+# One cluster, three languages: C publishes arrays, Julia and R read them in their layouts
+# and publish their own, C checks and unpublishes (tests/cross/run.sh); plain TCP, then TLS.
+cross-language-test: build $(BUILD)/cross/datasets
+	$(LIBDIR)/libdask local-cluster --workers 2 -- bash tests/cross/run.sh
+	$(LIBDIR)/libdask local-cluster --workers 2 --tls -- bash tests/cross/run.sh
 
 # Tasks that travel: every kind of task the suites above ran, decoded, run and checked in a
 # fresh process (tests that ran before here: rust-test, c-test).

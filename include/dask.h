@@ -72,9 +72,13 @@ typedef struct dask_array dask_array;
 // Iterates over futures in the order they finish. Opaque; use from one thread at a time.
 typedef struct dask_as_completed dask_as_completed;
 
-// A client: the runtime (here the embedded thread pool). Opaque. All functions taking a
+// A client: the runtime (the embedded thread pool, or a cluster). Opaque. All functions taking a
 // client are thread-safe.
 typedef struct dask_client dask_client;
+
+// A scheduler and worker processes started on this machine (`dask_cluster_local`). Opaque.
+// Freeing it stops the processes.
+typedef struct dask_cluster dask_cluster;
 
 // A handle on a task's result. Opaque. Thread-safe: any thread may wait on, query or cancel a
 // future; free it once, when no other thread uses it. While any handle on a result is alive
@@ -171,6 +175,19 @@ typedef struct dask_config {
   // The memory limit as a fraction of the machine's memory, used when `memory_limit` is 0
   // (0: no limit).
   double memory_fraction;
+  // A scheduler to connect to (`"tcp://host:8786"`, `"tls://host:8786"`); NULL: the
+  // embedded thread pool. With an address, every call of this client runs on that
+  // cluster; `threads` and the memory fields then size the client's own small pool (host
+  // tasks and local work). Copied by `dask_client_new`.
+  const char *address;
+  // PEM files for `tls://` addresses: the cluster's CA, this client's certificate and its
+  // key (`libdask certs --out DIR` makes them). NULL: none. Copied (read) by
+  // `dask_client_new`.
+  const char *tls_ca;
+  const char *tls_cert;
+  const char *tls_key;
+  // Nonzero: refuse plain `tcp://` addresses.
+  uint32_t require_encryption;
 } dask_config;
 
 // A plain callback with user data, called from any thread (see each use).
@@ -1071,13 +1088,16 @@ dask_status dask_array_object(const struct dask_array *x, void **out_object);
 // `cfg` is valid for writes of `struct_size` bytes.
 dask_status dask_config_init(struct dask_config *cfg, size_t struct_size);
 
-// Starts a client: a pool of worker threads. `cfg` may be NULL (defaults); it is read during
-// the call only (`spill_dir` is copied). On success `*out_client` is a new client, owned by
+// Starts a client: a pool of worker threads, or — with `cfg->address` — a connection to the
+// cluster's scheduler there (every call of the client then runs on the cluster; the
+// handshake and, for `tls://`, mutual TLS happen here, and their failures are this call's
+// error). `cfg` may be NULL (defaults); it is read during the call only (strings copied). On success `*out_client` is a new client, owned by
 // the caller: free it with `dask_client_free`. Any thread.
 //
 // # Safety
 // `cfg` is NULL or a config set up by `dask_config_init`; `out_client` is valid for writes.
-dask_status dask_client_new(const struct dask_config *cfg, struct dask_client **out_client);
+dask_status dask_client_new(const struct dask_config *cfg,
+                            struct dask_client **out_client);
 
 // Closes a client: stops its threads (running tasks finish first) and cancels every task
 // that has not finished; futures stay valid and report `DASK_ERR_CANCELLED`. NULL is a
@@ -1155,6 +1175,99 @@ dask_status dask_host_refs_released(uint16_t host,
 dask_status dask_client_memory_stats(const struct dask_client *client,
                                      struct dask_memory_stats *out_stats,
                                      size_t struct_size);
+
+// Starts a scheduler and `n_workers` worker processes with `threads_per_worker` threads each
+// on this machine (Dask's `LocalCluster`), and waits until every worker has joined. `cfg`
+// may be NULL: otherwise its `memory_limit` is each worker's, and a nonzero
+// `require_encryption` makes the cluster use mutual TLS with a fresh CA and certificates
+// (see `dask_cluster_tls_dir`). The `libdask` program is looked up in `$DASK_BIN`, beside
+// the library, or in `../bin` from it. `*out_cluster` is owned by the caller: free it with
+// `dask_cluster_free`, which stops the processes. Any thread.
+//
+// # Safety
+// `cfg` is NULL or set up by `dask_config_init`; `out_cluster` is valid for writes.
+dask_status dask_cluster_local(size_t n_workers,
+                               size_t threads_per_worker,
+                               const struct dask_config *cfg,
+                               struct dask_cluster **out_cluster);
+
+// The scheduler's address (`"tcp://127.0.0.1:PORT"` or `"tls://…"`), for `dask_config.address`
+// in this or another process. The string belongs to the cluster (valid until
+// `dask_cluster_free`); NULL for a NULL or freed handle.
+//
+// # Safety
+// `cluster` is NULL or a cluster handle.
+const char *dask_cluster_address(const struct dask_cluster *cluster);
+
+// The directory holding a TLS cluster's certificates: `ca.pem`, and `<role>.pem` with
+// `<role>-key.pem` for the roles client, scheduler and worker (what a client in another
+// process passes as `tls_ca`, `tls_cert`, `tls_key`). NULL for a plain-TCP cluster. Valid
+// until `dask_cluster_free`.
+//
+// # Safety
+// `cluster` is NULL or a cluster handle.
+const char *dask_cluster_tls_dir(const struct dask_cluster *cluster);
+
+// A new client of the cluster (its address and, for TLS, the client certificate). `cfg` may
+// be NULL; its `address` and TLS fields are ignored, its others apply to the client's own
+// small pool. `*out_client` is owned by the caller (`dask_client_free`). Any thread.
+//
+// # Safety
+// `cluster` is a live cluster; `cfg` NULL or set up by `dask_config_init`; `out_client` valid
+// for writes.
+dask_status dask_cluster_client(const struct dask_cluster *cluster,
+                                const struct dask_config *cfg,
+                                struct dask_client **out_client);
+
+// Kills worker `index` (0-based, in start order) at once, as a crash would: for tests of
+// worker loss. `DASK_ERR_INVALID_ARGUMENT` when there is no such running worker.
+//
+// # Safety
+// `cluster` is a live cluster, not used concurrently by another thread.
+dask_status dask_cluster_kill_worker(struct dask_cluster *cluster, size_t index);
+
+// Stops the cluster's processes and frees the handle. NULL is a no-op. Clients connected to
+// it see their pending futures fail ("the scheduler … closed").
+//
+// # Safety
+// `cluster` is NULL or a cluster handle, not used after this call.
+void dask_cluster_free(struct dask_cluster *cluster);
+
+// Publishes `array` under `name` on the client's runtime (Dask's `publish_dataset`),
+// persisting it first if it is not computed: any client of the same cluster (a C program, a
+// Julia or R session) — or of the same embedded pool — gets it with `dask_array_from_dataset`
+// until it is unpublished. `DASK_ERR_INVALID_ARGUMENT` when the name is taken. Borrows its
+// arguments. Any thread.
+//
+// # Safety
+// `client` and `array` are live handles; `name` a NUL-terminated string.
+dask_status dask_array_publish(const struct dask_client *client,
+                               const struct dask_array *array,
+                               const char *name);
+
+// The array published under `name`. `*out_array` is owned by the caller
+// (`dask_array_free`); its blocks stay on the cluster until it is freed. Any thread.
+//
+// # Safety
+// `client` is a live client; `name` a NUL-terminated string; `out_array` valid for writes.
+dask_status dask_array_from_dataset(const struct dask_client *client,
+                                    const char *name,
+                                    struct dask_array **out_array);
+
+// The names of the published datasets, one per line, as a string value (`dask_value_bytes`
+// reads it). `*out_value` is owned by the caller (`dask_value_free`). Any thread.
+//
+// # Safety
+// `client` is a live client; `out_value` valid for writes.
+dask_status dask_client_list_datasets(const struct dask_client *client,
+                                      struct dask_value **out_value);
+
+// Forgets the dataset `name`; its data goes once no array or future holds it.
+// `DASK_ERR_INVALID_ARGUMENT` when there is none. Any thread.
+//
+// # Safety
+// `client` is a live client; `name` a NUL-terminated string.
+dask_status dask_client_unpublish_dataset(const struct dask_client *client, const char *name);
 
 // Frees a future handle. NULL is a no-op. Ownership of this handle ends here: the result is freed
 // with its last handle, and other handles on it (`dask_future_clone`) stay valid. Any thread, but

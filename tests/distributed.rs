@@ -334,3 +334,40 @@ fn tls_clusters_compute_and_refuse_strangers_on_both_sides() {
         );
     }
 }
+
+#[test]
+fn named_datasets_are_shared_between_clients_until_unpublished() {
+    let c = cluster(2, 1, false);
+    let writer = c.client().unwrap();
+    let reader = c.client().unwrap();
+    let x = Array::random_uniform(
+        3,
+        0.0,
+        1.0,
+        &[40, 30],
+        dask::DType::Float64,
+        &ChunkSpec::Regular(vec![16, 8]),
+    )
+    .unwrap();
+    let want = buffer_f64(&x.compute(&local()).unwrap());
+    x.publish(&writer, "x").unwrap();
+    let e = x.publish(&writer, "x").unwrap_err();
+    assert!(e.to_string().contains("exists already"), "{e}");
+    assert_eq!(reader.list_datasets().unwrap(), vec!["x".to_string()]);
+    // The writer goes away; the published data stays.
+    drop(writer);
+    let got = Array::from_dataset(&reader, "x").unwrap();
+    assert_eq!(got.shape(), vec![40, 30]);
+    assert_eq!(got.chunks().axes(), x.chunks().axes());
+    assert_eq!(buffer_f64(&got.compute(&reader).unwrap()), want);
+    reader.unpublish_dataset("x").unwrap();
+    assert!(reader.list_datasets().unwrap().is_empty());
+    let e = Array::from_dataset(&reader, "x").unwrap_err();
+    assert!(e.to_string().contains("no dataset named 'x'"), "{e}");
+    // The same calls on the embedded pool.
+    let here = local();
+    x.publish(&here, "y").unwrap();
+    let y = Array::from_dataset(&here, "y").unwrap();
+    assert_eq!(buffer_f64(&y.compute(&here).unwrap()), want);
+    here.unpublish_dataset("y").unwrap();
+}

@@ -4,6 +4,7 @@
 //!   libdask scheduler [options]          a scheduler (see `libdask scheduler --help`)
 //!   libdask worker ADDRESS [options]     a worker of that scheduler
 //!   libdask certs --out DIR              a CA and a certificate per role, for TLS
+//!   libdask local-cluster [opts] -- CMD  runs CMD with a scheduler and workers around it
 //!   libdask replay-tasks [--require-all] <dir or file>...
 //!
 //! `replay-tasks` reads tasks captured with `DASK_CAPTURE_TASKS` (see the runtime's
@@ -182,6 +183,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some(c @ ("scheduler" | "worker" | "certs")) => dask::distributed::cli::main(c, &args[1..]),
+        Some("local-cluster") => dask::distributed::cli::local_cluster_main(&args[1..]),
         Some("replay-tasks") => {
             let require_all = args.iter().any(|a| a == "--require-all");
             let paths: Vec<String> = args[1..]
@@ -201,7 +203,8 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: libdask version | libdask scheduler [options] | libdask worker ADDRESS [options]\n       \
-                 | libdask certs --out DIR | libdask replay-tasks [--require-all] <dir or file>...\n\
+                 | libdask certs --out DIR | libdask local-cluster [options] -- COMMAND ARGS...\n       \
+                 | libdask replay-tasks [--require-all] <dir or file>...\n\
                  (`libdask <command> --help` for the options)"
             );
             ExitCode::from(2)

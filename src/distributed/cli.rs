@@ -223,6 +223,19 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Io(format!("cannot start the network threads: {e}")))
 }
 
+/// Lets SIGTERM and SIGINT through: a parent may have started us with them blocked (Julia's
+/// runtime does, and a blocked mask is inherited), and they are how we are stopped.
+fn unblock_stop_signals() {
+    // SAFETY: plain libc calls on a local signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// Fires on SIGTERM or SIGINT.
 async fn terminated() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
@@ -342,6 +355,67 @@ fn certs(s: &Settings) -> Result<()> {
     Ok(())
 }
 
+/// `libdask local-cluster [--workers N] [--threads N] [--tls] -- COMMAND ARGS...`: runs
+/// COMMAND with a local cluster around it (its address in `DASK_SCHEDULER_ADDRESS`, and for
+/// TLS the client's files in `DASK_TLS_CA`, `DASK_TLS_CERT`, `DASK_TLS_KEY`); the cluster
+/// stops when COMMAND exits, whose exit code this returns.
+pub fn local_cluster_main(args: &[String]) -> ExitCode {
+    let (ours, command) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
+    let usage = "usage: libdask local-cluster [--workers N] [--threads N] [--memory-limit SIZE] [--tls] -- COMMAND ARGS...";
+    if command.is_empty() {
+        eprintln!("{usage}");
+        return ExitCode::from(2);
+    }
+    let mut opts = super::LocalClusterOptions::default();
+    let mut i = 0;
+    while i < ours.len() {
+        let value = ours.get(i + 1).cloned().unwrap_or_default();
+        let ok = match ours[i].as_str() {
+            "--workers" => value.parse().map(|n| opts.n_workers = n).is_ok(),
+            "--threads" => value.parse().map(|n| opts.threads_per_worker = n).is_ok(),
+            "--memory-limit" => parse_size(&value).map(|n| opts.memory_limit = n).is_ok(),
+            "--tls" => {
+                opts.tls = true;
+                i -= 1;
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            eprintln!("libdask local-cluster: bad option '{}'\n{usage}", ours[i]);
+            return ExitCode::from(2);
+        }
+        i += 2;
+    }
+    let cluster = match super::LocalCluster::start(opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("libdask local-cluster: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut cmd = std::process::Command::new(&command[0]);
+    cmd.args(&command[1..])
+        .env("DASK_SCHEDULER_ADDRESS", cluster.address());
+    if let Some(dir) = cluster.certs_dir() {
+        cmd.env("DASK_TLS_CA", dir.join("ca.pem"))
+            .env("DASK_TLS_CERT", dir.join("client.pem"))
+            .env("DASK_TLS_KEY", dir.join("client-key.pem"));
+    }
+    let code = match cmd.status() {
+        Ok(s) => s.code().unwrap_or(1),
+        Err(e) => {
+            eprintln!("libdask local-cluster: cannot run {}: {e}", command[0]);
+            127
+        }
+    };
+    drop(cluster);
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
 /// Runs `libdask <command> args...` for command in scheduler, worker, certs.
 pub fn main(command: &str, args: &[String]) -> ExitCode {
     let command: &'static str = match command {
@@ -349,6 +423,7 @@ pub fn main(command: &str, args: &[String]) -> ExitCode {
         "worker" => "worker",
         _ => "certs",
     };
+    unblock_stop_signals();
     let settings = match Settings::parse(command, args) {
         Ok(s) => s,
         Err(e) => {

@@ -339,7 +339,9 @@ impl RemoteBackend {
                         };
                         inner.settle(&key, Err(e));
                     }
-                    Msg::WhoHasReply { .. } | Msg::WorkersReply { .. } => {
+                    Msg::WhoHasReply { .. }
+                    | Msg::WorkersReply { .. }
+                    | Msg::DatasetReply { .. } => {
                         let slot = inner.replies.lock().pop_front();
                         if let Some(s) = slot {
                             let _ = s.send(m);
@@ -392,6 +394,19 @@ impl RemoteBackend {
             .get(&(Arc::as_ptr(&cell.run) as usize, cell.idx))
             .cloned()
             .ok_or_else(|| Error::invalid(format!("future '{}' was released", f.key())))
+    }
+
+    /// Sends a dataset request and waits for its answer: keys, description, names.
+    fn dataset_request(&self, m: Msg) -> Result<(Vec<String>, Vec<u8>, Vec<String>)> {
+        let inner = self.inner.clone();
+        let reply = inner.block_on(async { inner.ask_scheduler(m).await })?;
+        match reply.msg {
+            Msg::DatasetReply { error: Some(e), .. } => Err(Error::invalid(e)),
+            Msg::DatasetReply {
+                keys, meta, names, ..
+            } => Ok((keys, meta, names)),
+            other => Err(Error::Io(format!("unexpected answer {other:?}"))),
+        }
     }
 
     /// Registers the nodes of an external run under their wire keys.
@@ -522,7 +537,7 @@ impl Backend for RemoteBackend {
                 )
             })
             .collect();
-        let (run, futures) = Run::external(&self.exec, display, "remote");
+        let (run, futures) = Run::external(&self.exec, display, "remote", plan.progress);
         self.track(&run, &out_keys, true);
         let m = Message::with_frames(
             Msg::UpdateGraph {
@@ -578,8 +593,12 @@ impl Backend for RemoteBackend {
             worker,
             nbytes,
         });
-        let (run, mut futures) =
-            Run::external(&self.exec, vec![Some(Arc::from(key.as_str()))], "scatter");
+        let (run, mut futures) = Run::external(
+            &self.exec,
+            vec![Some(Arc::from(key.as_str()))],
+            "scatter",
+            None,
+        );
         self.track(&run, std::slice::from_ref(&key), false);
         run.settle(
             0,
@@ -613,6 +632,56 @@ impl Backend for RemoteBackend {
 
     fn spill_dir(&self) -> Option<std::path::PathBuf> {
         self.local.spill_dir()
+    }
+
+    fn publish(&self, name: &str, futures: &[Future], meta: Vec<u8>) -> Result<()> {
+        self.inner.check()?;
+        let keys = futures
+            .iter()
+            .map(|f| {
+                f.wait();
+                self.wire_key_of(f)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let m = Msg::Publish {
+            name: name.to_string(),
+            keys,
+            meta,
+        };
+        self.dataset_request(m).map(drop)
+    }
+
+    fn get_dataset(&self, name: &str) -> Result<(Vec<Future>, Vec<u8>)> {
+        self.inner.check()?;
+        let (keys, meta, _) = self.dataset_request(Msg::GetDataset {
+            name: name.to_string(),
+        })?;
+        let display = keys
+            .iter()
+            .map(|k| Some(Arc::from(display_key(k).as_str())))
+            .collect();
+        let (run, futures) = Run::external(&self.exec, display, "dataset", None);
+        self.track(&run, &keys, true);
+        // Wanting the keys makes the scheduler hold them for this client too, and report
+        // them done (they are in memory) to conclude the futures.
+        self.inner.send(Msg::UpdateGraph {
+            tasks: Vec::new(),
+            wanted: keys,
+        });
+        Ok((futures, meta))
+    }
+
+    fn list_datasets(&self) -> Result<Vec<String>> {
+        self.inner.check()?;
+        Ok(self.dataset_request(Msg::ListDatasets)?.2)
+    }
+
+    fn unpublish(&self, name: &str) -> Result<()> {
+        self.inner.check()?;
+        self.dataset_request(Msg::Unpublish {
+            name: name.to_string(),
+        })
+        .map(drop)
     }
 
     fn cluster_workers(&self) -> Result<Vec<WorkerInfo>> {

@@ -238,6 +238,12 @@ impl LocalCluster {
         }
     }
 
+    /// The directory of the certificate files (TLS only): `ca.pem`, `<role>.pem`,
+    /// `<role>-key.pem`.
+    pub fn certs_dir(&self) -> Option<PathBuf> {
+        self.certs.as_ref().map(|_| self.dir.join("certs"))
+    }
+
     /// The cluster's certificates (TLS only).
     pub fn certs(&self) -> Option<&TemporaryCerts> {
         self.certs.as_ref()

@@ -113,6 +113,20 @@ pub enum Msg {
     },
     /// Which workers are there?
     Workers,
+    /// Keep `keys` under `name` (with the client's description of them, `meta`) until
+    /// unpublished.
+    Publish {
+        name: String,
+        keys: Vec<String>,
+        meta: Vec<u8>,
+    },
+    GetDataset {
+        name: String,
+    },
+    ListDatasets,
+    Unpublish {
+        name: String,
+    },
 
     // scheduler -> client
     KeyDone {
@@ -131,6 +145,14 @@ pub enum Msg {
     },
     WorkersReply {
         workers: Vec<WorkerInfo>,
+    },
+    /// The answer to the dataset requests: an error, or the keys and description of one
+    /// dataset, or the names of all.
+    DatasetReply {
+        error: Option<String>,
+        keys: Vec<String>,
+        meta: Vec<u8>,
+        names: Vec<String>,
     },
 
     // scheduler -> worker

@@ -7,7 +7,7 @@ use crate::runtime::{Client, Config};
 use std::ffi::c_void;
 use std::sync::Arc;
 
-/// A client: the runtime (here the embedded thread pool). Opaque. All functions taking a
+/// A client: the runtime (the embedded thread pool, or a cluster). Opaque. All functions taking a
 /// client are thread-safe.
 pub struct dask_client(Shell<Client>);
 handle_type!(dask_client, Client, 0x6461_736b_636c_6e74, "dask_client");
@@ -46,6 +46,19 @@ pub struct dask_config {
     /// The memory limit as a fraction of the machine's memory, used when `memory_limit` is 0
     /// (0: no limit).
     pub memory_fraction: f64,
+    /// A scheduler to connect to (`"tcp://host:8786"`, `"tls://host:8786"`); NULL: the
+    /// embedded thread pool. With an address, every call of this client runs on that
+    /// cluster; `threads` and the memory fields then size the client's own small pool (host
+    /// tasks and local work). Copied by `dask_client_new`.
+    pub address: *const std::ffi::c_char,
+    /// PEM files for `tls://` addresses: the cluster's CA, this client's certificate and its
+    /// key (`libdask certs --out DIR` makes them). NULL: none. Copied (read) by
+    /// `dask_client_new`.
+    pub tls_ca: *const std::ffi::c_char,
+    pub tls_cert: *const std::ffi::c_char,
+    pub tls_key: *const std::ffi::c_char,
+    /// Nonzero: refuse plain `tcp://` addresses.
+    pub require_encryption: u32,
 }
 
 /// The defaults of every field (what `dask_config_init` writes).
@@ -62,6 +75,11 @@ fn config_defaults(struct_size: u32) -> dask_config {
         spill_compression: DASK_COMPRESSION_AUTO,
         network_compression: DASK_COMPRESSION_AUTO,
         memory_fraction: 0.0,
+        address: std::ptr::null(),
+        tls_ca: std::ptr::null(),
+        tls_cert: std::ptr::null(),
+        tls_key: std::ptr::null(),
+        require_encryption: 0,
     }
 }
 
@@ -83,6 +101,11 @@ macro_rules! config_fields {
                 spill_compression,
                 network_compression,
                 memory_fraction,
+                address,
+                tls_ca,
+                tls_cert,
+                tls_key,
+                require_encryption,
             ]
         )
     };
@@ -165,7 +188,7 @@ pub unsafe extern "C" fn dask_config_init(
 ///
 /// # Safety
 /// `cfg` is NULL or a config whose `struct_size` bytes are readable.
-unsafe fn read_config(cfg: *const dask_config) -> crate::error::Result<dask_config> {
+pub(crate) unsafe fn read_config(cfg: *const dask_config) -> crate::error::Result<dask_config> {
     // SAFETY: per the contract.
     let size = unsafe { super::versioned::struct_size(cfg, 8, "dask_config") }.map_err(|e| {
         Error::invalid(format!(
@@ -183,20 +206,49 @@ unsafe fn read_config(cfg: *const dask_config) -> crate::error::Result<dask_conf
 }
 
 /// The Rust configuration of a full `dask_config`.
-fn config_of(c: &dask_config) -> crate::error::Result<Config> {
+/// An optional string field of `dask_config`.
+fn text_field(p: *const std::ffi::c_char, name: &str) -> crate::error::Result<Option<String>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: a non-NULL string field is NUL-terminated, per the contract.
+    let s = unsafe { std::ffi::CStr::from_ptr(p) };
+    s.to_str()
+        .map(|s| Some(s.to_string()))
+        .map_err(|_| Error::invalid(format!("dask_config.{name} is not UTF-8")))
+}
+
+/// The TLS settings of a config.
+fn security_of(c: &dask_config) -> crate::error::Result<crate::distributed::Security> {
+    use crate::distributed::Security;
+    let files = (
+        text_field(c.tls_ca, "tls_ca")?,
+        text_field(c.tls_cert, "tls_cert")?,
+        text_field(c.tls_key, "tls_key")?,
+    );
+    let mut s = match files {
+        (None, None, None) => Security::plain(),
+        (Some(ca), Some(cert), Some(key)) => Security::from_files(
+            std::path::Path::new(&ca),
+            std::path::Path::new(&cert),
+            std::path::Path::new(&key),
+        )?,
+        _ => {
+            return Err(Error::invalid(
+                "dask_config: TLS needs all three of tls_ca, tls_cert and tls_key",
+            ))
+        }
+    };
+    s.require_encryption = c.require_encryption != 0;
+    Ok(s)
+}
+
+pub(crate) fn config_of(c: &dask_config) -> crate::error::Result<Config> {
     use crate::memory::MemoryConfig;
     use crate::protocol::Compression;
     let d = MemoryConfig::default();
     let or = |v: f64, default: f64| if v == 0.0 { default } else { v };
-    let spill_dir = if c.spill_dir.is_null() {
-        None
-    } else {
-        // SAFETY: a non-NULL `spill_dir` is a NUL-terminated string, per the contract.
-        let s = unsafe { std::ffi::CStr::from_ptr(c.spill_dir) };
-        Some(std::path::PathBuf::from(s.to_str().map_err(|_| {
-            Error::invalid("dask_config.spill_dir is not UTF-8")
-        })?))
-    };
+    let spill_dir = text_field(c.spill_dir, "spill_dir")?.map(std::path::PathBuf::from);
     let limit = if c.memory_limit > 0 {
         Some(c.memory_limit as usize)
     } else if c.memory_fraction != 0.0 {
@@ -226,12 +278,15 @@ fn config_of(c: &dask_config) -> crate::error::Result<Config> {
             spill_compression: Compression::from_code(c.spill_compression)?,
             network_compression: Compression::from_code(c.network_compression)?,
         },
-        ..Config::default()
+        address: text_field(c.address, "address")?,
+        security: security_of(c)?,
     })
 }
 
-/// Starts a client: a pool of worker threads. `cfg` may be NULL (defaults); it is read during
-/// the call only (`spill_dir` is copied). On success `*out_client` is a new client, owned by
+/// Starts a client: a pool of worker threads, or — with `cfg->address` — a connection to the
+/// cluster's scheduler there (every call of the client then runs on the cluster; the
+/// handshake and, for `tls://`, mutual TLS happen here, and their failures are this call's
+/// error). `cfg` may be NULL (defaults); it is read during the call only (strings copied). On success `*out_client` is a new client, owned by
 /// the caller: free it with `dask_client_free`. Any thread.
 ///
 /// # Safety

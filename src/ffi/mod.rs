@@ -15,6 +15,7 @@
 
 mod array;
 mod client;
+mod cluster;
 mod future;
 mod graph;
 mod handle;
@@ -27,6 +28,7 @@ mod versioned;
 
 pub use array::*;
 pub use client::*;
+pub use cluster::*;
 pub use future::*;
 pub use graph::*;
 pub use op::*;

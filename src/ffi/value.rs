@@ -62,6 +62,10 @@ pub(crate) unsafe fn value_arg<'a>(ptr: *const dask_value) -> Result<&'a Arc<Val
     Ok(unsafe { handle::get(ptr) }?.arc())
 }
 
+pub(crate) fn put_value(out_value: *mut *mut dask_value, v: Value) -> Result<()> {
+    put(out_value, v)
+}
+
 fn put(out_value: *mut *mut dask_value, v: Value) -> Result<()> {
     // SAFETY: the exported functions pass their caller's out-pointer, valid per their contract.
     let slot = unsafe { out(out_value, "out_value") }?;

@@ -147,14 +147,15 @@ mod tests {
     #[test]
     fn appended_fields_never_sit_in_an_older_versions_padding() {
         // Released layouts: dask_config had {struct_size, threads} (8 bytes) before the
-        // memory fields were appended; the others were first versioned in ABI 1. Append a
-        // struct's new size here when its fields grow.
+        // memory fields were appended, then 72 bytes before the cluster fields; the others
+        // were first versioned in ABI 1. Append a struct's new size here when its fields grow.
         check(
             "dask_config",
-            &[8, size_of::<dask_config>()],
+            &[8, 72, size_of::<dask_config>()],
             &fields!(dask_config: struct_size, threads, memory_limit, memory_target,
                 memory_spill, memory_pause, spill_dir, disk_limit, spill_compression,
-                network_compression, memory_fraction),
+                network_compression, memory_fraction, address, tls_ca, tls_cert, tls_key,
+                require_encryption),
         );
         check(
             "dask_memory_stats",

@@ -28,6 +28,13 @@ pub(crate) trait Backend: Send + Sync {
     fn memory_stats(&self) -> MemoryStats;
     fn spill_problem(&self) -> Option<String>;
     fn spill_dir(&self) -> Option<std::path::PathBuf>;
+    /// Keeps `futures` (with a description, `meta`) under `name` until unpublished, for any
+    /// client of the same runtime to get (Dask's named datasets).
+    fn publish(&self, name: &str, futures: &[Future], meta: Vec<u8>) -> Result<()>;
+    /// The futures and description published under `name`.
+    fn get_dataset(&self, name: &str) -> Result<(Vec<Future>, Vec<u8>)>;
+    fn list_datasets(&self) -> Result<Vec<String>>;
+    fn unpublish(&self, name: &str) -> Result<()>;
     /// The workers of the cluster behind a remote backend.
     fn cluster_workers(&self) -> Result<Vec<crate::distributed::WorkerInfo>> {
         Err(Error::invalid(
@@ -45,6 +52,7 @@ pub(crate) struct LocalBackend {
     n_threads: usize,
     /// The process whose threads these are (see `runtime::fork`).
     pid: u32,
+    datasets: Mutex<std::collections::BTreeMap<String, (Vec<Future>, Vec<u8>)>>,
 }
 
 impl LocalBackend {
@@ -91,6 +99,7 @@ impl LocalBackend {
             threads: Mutex::new(threads),
             n_threads: n,
             pid: super::fork::current(),
+            datasets: Mutex::new(Default::default()),
         })
     }
 
@@ -177,5 +186,34 @@ impl Backend for LocalBackend {
 
     fn spill_dir(&self) -> Option<std::path::PathBuf> {
         self.pool.store.spill_dir().map(|p| p.to_path_buf())
+    }
+
+    fn publish(&self, name: &str, futures: &[Future], meta: Vec<u8>) -> Result<()> {
+        let mut d = self.datasets.lock();
+        if d.contains_key(name) {
+            return Err(Error::invalid(format!(
+                "a dataset named '{name}' exists already (unpublish it first)"
+            )));
+        }
+        d.insert(name.to_string(), (futures.to_vec(), meta));
+        Ok(())
+    }
+
+    fn get_dataset(&self, name: &str) -> Result<(Vec<Future>, Vec<u8>)> {
+        self.datasets
+            .lock()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::invalid(format!("no dataset named '{name}'")))
+    }
+
+    fn list_datasets(&self) -> Result<Vec<String>> {
+        Ok(self.datasets.lock().keys().cloned().collect())
+    }
+
+    fn unpublish(&self, name: &str) -> Result<()> {
+        let gone = self.datasets.lock().remove(name);
+        gone.map(drop)
+            .ok_or_else(|| Error::invalid(format!("no dataset named '{name}'")))
     }
 }

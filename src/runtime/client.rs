@@ -55,6 +55,28 @@ impl Client {
         })
     }
 
+    /// Publishes `futures` under `name` (with a description, `meta`): they stay computed
+    /// until unpublished, and any client of the same runtime (the same process, or the same
+    /// cluster) gets them by name. An error when the name is taken.
+    pub fn publish_dataset(&self, name: &str, futures: &[Future], meta: Vec<u8>) -> Result<()> {
+        self.backend.publish(name, futures, meta)
+    }
+
+    /// The futures and description published under `name`.
+    pub fn get_dataset(&self, name: &str) -> Result<(Vec<Future>, Vec<u8>)> {
+        self.backend.get_dataset(name)
+    }
+
+    /// The names of the published datasets.
+    pub fn list_datasets(&self) -> Result<Vec<String>> {
+        self.backend.list_datasets()
+    }
+
+    /// Forgets a published dataset (its data goes once no future holds it).
+    pub fn unpublish_dataset(&self, name: &str) -> Result<()> {
+        self.backend.unpublish(name)
+    }
+
     /// The cluster's workers (an error for a client on its own thread pool).
     pub fn cluster_workers(&self) -> Result<Vec<crate::distributed::WorkerInfo>> {
         self.backend.cluster_workers()

@@ -507,10 +507,17 @@ static inline long count_threads(void) {
     return n;
 }
 
+/* A client for a test: the embedded pool, or — when the test runs under `libdask
+ * local-cluster` (DASK_SCHEDULER_ADDRESS set) — a client of that cluster, so the same suite
+ * checks the cluster's answers. */
 static inline dask_client *new_client(uint32_t threads) {
     dask_config cfg;
     dask_config_init(&cfg, sizeof cfg);
     cfg.threads = threads;
+    cfg.address = getenv("DASK_SCHEDULER_ADDRESS");
+    cfg.tls_ca = getenv("DASK_TLS_CA");
+    cfg.tls_cert = getenv("DASK_TLS_CERT");
+    cfg.tls_key = getenv("DASK_TLS_KEY");
     dask_client *c = NULL;
     if (!CHECK_OK(dask_client_new(&cfg, &c))) {
         fprintf(stderr, "cannot create a client\n");

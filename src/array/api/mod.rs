@@ -5,6 +5,7 @@
 
 mod compute;
 mod creation;
+mod dataset;
 mod elementwise;
 mod gufunc;
 mod indexing;

@@ -88,6 +88,7 @@ pub async fn serve(
     let mut next_id = 1u64;
     let mut state = State::new(opts.allowed_failures);
     let mut peers: HashMap<u64, Peer> = HashMap::new();
+    let mut datasets = Datasets::default();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     eprintln!("libdask scheduler: listening on {addr}");
     loop {
@@ -116,7 +117,7 @@ pub async fn serve(
             _ = tick.tick() => { let _ = events.send(Event::Tick); }
             ev = inbox.recv() => {
                 let Some(ev) = ev else { break };
-                handle(ev, &mut state, &mut peers, &opts);
+                handle(ev, &mut state, &mut peers, &mut datasets, &opts);
                 for (dest, m) in state.out.drain(..) {
                     let id = match dest { Dest::Worker(w) => w, Dest::Client(c) => c };
                     if let Some(p) = peers.get(&id) {
@@ -136,7 +137,78 @@ pub async fn serve(
     Ok(())
 }
 
-fn handle(ev: Event, state: &mut State, peers: &mut HashMap<u64, Peer>, opts: &SchedulerOptions) {
+fn dataset_reply(
+    error: Option<String>,
+    keys: Vec<String>,
+    meta: Vec<u8>,
+    names: Vec<String>,
+) -> Message {
+    Message::new(Msg::DatasetReply {
+        error,
+        keys,
+        meta,
+        names,
+    })
+}
+
+/// Named datasets (Dask's `publish_dataset`): their keys are wanted by the scheduler itself
+/// (client id 0, which no connection has) until unpublished, whoever published them.
+#[derive(Default)]
+struct Datasets {
+    by_name: std::collections::BTreeMap<String, (Vec<String>, Vec<u8>)>,
+}
+
+const DATASETS: u64 = 0;
+
+impl Datasets {
+    fn publish(
+        &mut self,
+        state: &mut State,
+        name: String,
+        keys: Vec<String>,
+        meta: Vec<u8>,
+    ) -> Option<String> {
+        if self.by_name.contains_key(&name) {
+            return Some(format!(
+                "a dataset named '{name}' exists already (unpublish it first)"
+            ));
+        }
+        if let Some(k) = keys.iter().find(|k| state.state_of(k) != Some("memory")) {
+            return Some(format!(
+                "'{k}' is not computed on the cluster (persist before publishing)"
+            ));
+        }
+        state.update_graph(DATASETS, Vec::new(), keys.clone());
+        self.by_name.insert(name, (keys, meta));
+        None
+    }
+
+    fn get(&self, name: &str) -> Option<&(Vec<String>, Vec<u8>)> {
+        self.by_name.get(name)
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.by_name.keys().cloned().collect()
+    }
+
+    fn unpublish(&mut self, state: &mut State, name: &str) -> Option<String> {
+        match self.by_name.remove(name) {
+            Some((keys, _)) => {
+                state.release(DATASETS, &keys);
+                None
+            }
+            None => Some(format!("no dataset named '{name}'")),
+        }
+    }
+}
+
+fn handle(
+    ev: Event,
+    state: &mut State,
+    peers: &mut HashMap<u64, Peer>,
+    datasets: &mut Datasets,
+    opts: &SchedulerOptions,
+) {
     match ev {
         Event::Joined {
             id,
@@ -246,6 +318,32 @@ fn handle(ev: Event, state: &mut State, peers: &mut HashMap<u64, Peer>, opts: &S
                 (_, Msg::WhoHas { keys }) => {
                     let sources = state.who_has(&keys);
                     let _ = p.tx.send(Message::new(Msg::WhoHasReply { sources }));
+                }
+                (Role::Client, Msg::Publish { name, keys, meta }) => {
+                    let error = datasets.publish(state, name, keys, meta);
+                    let _ = p.tx.send(dataset_reply(error, vec![], vec![], vec![]));
+                }
+                (Role::Client, Msg::GetDataset { name }) => {
+                    let reply = match datasets.get(&name) {
+                        Some((keys, meta)) => {
+                            dataset_reply(None, keys.clone(), meta.clone(), vec![])
+                        }
+                        None => dataset_reply(
+                            Some(format!("no dataset named '{name}'")),
+                            vec![],
+                            vec![],
+                            vec![],
+                        ),
+                    };
+                    let _ = p.tx.send(reply);
+                }
+                (Role::Client, Msg::ListDatasets) => {
+                    let _ =
+                        p.tx.send(dataset_reply(None, vec![], vec![], datasets.names()));
+                }
+                (Role::Client, Msg::Unpublish { name }) => {
+                    let error = datasets.unpublish(state, &name);
+                    let _ = p.tx.send(dataset_reply(error, vec![], vec![], vec![]));
                 }
                 (_, Msg::Workers) => {
                     let workers = state.workers();

@@ -365,11 +365,12 @@ impl Run {
 
     /// A run of nodes computed elsewhere (a cluster): each node is running from the start and
     /// is concluded by [`settle`](Self::settle) when the cluster reports it. `keys` name the
-    /// nodes (`None`: a generated key with `label`).
+    /// nodes (`None`: a generated key with `label`); `progress` counts them as they conclude.
     pub(crate) fn external(
         exec: &Arc<dyn Executor>,
         keys: Vec<Option<Arc<str>>>,
         label: &'static str,
+        progress: Option<ProgressFn>,
     ) -> (Arc<Run>, Vec<Future>) {
         let n = keys.len();
         let nodes: Vec<Node> = keys
@@ -397,7 +398,8 @@ impl Run {
             nodes: nodes.into_boxed_slice(),
             dep_offsets: vec![0; n + 1].into_boxed_slice(),
             dependents: Box::new([]),
-            progress: None,
+            // Counted per node concluded: a cluster reports the outputs, not every task.
+            progress: progress.map(|p| Progress::new(n, p)),
             pid: crate::runtime::fork::current(),
         });
         let futures = (0..n as u32)

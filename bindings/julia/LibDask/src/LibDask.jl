@@ -11,7 +11,8 @@ module LibDask
 using Libdl, LinearAlgebra, SparseArrays, Statistics
 
 export Client, DaskError, Future, DaskArray, default_client, submit, scatter, cancel,
-       persist, chunks, memory_stats, register_op, Op, sparse_coo, coo, nbytes, tensordot
+       persist, chunks, memory_stats, register_op, Op, sparse_coo, coo, nbytes, tensordot,
+       LocalCluster, publish_dataset, get_dataset, list_datasets, unpublish_dataset
 
 include("library.jl")
 
@@ -38,6 +39,7 @@ include("linalg.jl")
 include("indexing.jl")
 include("joins.jl")
 include("sparse.jl")
+include("cluster.jl")
 
 function __init__()
     load_library()

@@ -95,6 +95,7 @@ const DASK_VALUE_SPARSE = 9
 mutable struct dask_array end
 mutable struct dask_as_completed end
 mutable struct dask_client end
+mutable struct dask_cluster end
 mutable struct dask_future end
 mutable struct dask_graph end
 mutable struct dask_ufunc end
@@ -133,6 +134,11 @@ struct dask_config
     spill_compression::UInt32
     network_compression::UInt32
     memory_fraction::Cdouble
+    address::Ptr{UInt8}
+    tls_ca::Ptr{UInt8}
+    tls_cert::Ptr{UInt8}
+    tls_key::Ptr{UInt8}
+    require_encryption::UInt32
 end
 const dask_callback_fn = Ptr{Cvoid}
 struct dask_memory_stats
@@ -306,6 +312,26 @@ dask_host_refs_released(host, out_tokens, capacity, out_n) =
     ccall((:dask_host_refs_released, libdask), dask_status, (UInt16, Ptr{UInt64}, Csize_t, Ptr{Csize_t}), host, out_tokens, capacity, out_n)
 dask_client_memory_stats(client, out_stats, struct_size) =
     ccall((:dask_client_memory_stats, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_memory_stats}, Csize_t), client, out_stats, struct_size)
+dask_cluster_local(n_workers, threads_per_worker, cfg, out_cluster) =
+    ccall((:dask_cluster_local, libdask), dask_status, (Csize_t, Csize_t, Ptr{dask_config}, Ptr{Ptr{dask_cluster}}), n_workers, threads_per_worker, cfg, out_cluster)
+dask_cluster_address(cluster) =
+    ccall((:dask_cluster_address, libdask), Cstring, (Ptr{dask_cluster},), cluster)
+dask_cluster_tls_dir(cluster) =
+    ccall((:dask_cluster_tls_dir, libdask), Cstring, (Ptr{dask_cluster},), cluster)
+dask_cluster_client(cluster, cfg, out_client) =
+    ccall((:dask_cluster_client, libdask), dask_status, (Ptr{dask_cluster}, Ptr{dask_config}, Ptr{Ptr{dask_client}}), cluster, cfg, out_client)
+dask_cluster_kill_worker(cluster, index) =
+    ccall((:dask_cluster_kill_worker, libdask), dask_status, (Ptr{dask_cluster}, Csize_t), cluster, index)
+dask_cluster_free(cluster) =
+    ccall((:dask_cluster_free, libdask), Cvoid, (Ptr{dask_cluster},), cluster)
+dask_array_publish(client, array, name) =
+    ccall((:dask_array_publish, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_array}, Cstring), client, array, name)
+dask_array_from_dataset(client, name, out_array) =
+    ccall((:dask_array_from_dataset, libdask), dask_status, (Ptr{dask_client}, Cstring, Ptr{Ptr{dask_array}}), client, name, out_array)
+dask_client_list_datasets(client, out_value) =
+    ccall((:dask_client_list_datasets, libdask), dask_status, (Ptr{dask_client}, Ptr{Ptr{dask_value}}), client, out_value)
+dask_client_unpublish_dataset(client, name) =
+    ccall((:dask_client_unpublish_dataset, libdask), dask_status, (Ptr{dask_client}, Cstring), client, name)
 dask_future_free(future) =
     ccall((:dask_future_free, libdask), Cvoid, (Ptr{dask_future},), future)
 dask_future_clone(future, out_future) =

@@ -1,11 +1,16 @@
 """
     Client(; threads = 0, memory_limit = nothing, spill_dir = nothing)
+    Client(address; ca = nothing, cert = nothing, key = nothing, require_encryption = false)
+    Client(cluster::LocalCluster)
 
-A local libdask scheduler: a thread pool (`threads = 0`: one per core) and a store of
-results. `memory_limit` is bytes (`2^30`), a fraction of the machine's memory (`0.5`) or a
-string (`"4GiB"`, `"500MB"`); past it, results spill to `spill_dir` (default: a fresh
-temporary directory). Julia functions submitted as tasks run on Julia's thread, woken
-through the event loop; `close(client)` stops it (a finalizer does otherwise).
+A libdask scheduler. Without an address: a local thread pool (`threads = 0`: one per core)
+and a store of results; `memory_limit` is bytes (`2^30`), a fraction of the machine's memory
+(`0.5`) or a string (`"4GiB"`, `"500MB"`); past it, results spill to `spill_dir` (default: a
+fresh temporary directory). With an address (`"tcp://host:8786"`, `"tls://host:8786"` with
+the cluster's CA and this client's certificate and key files): a client of that cluster,
+where arrays, futures and datasets then live. Julia functions submitted as tasks run on
+Julia's thread, woken through the event loop; `close(client)` stops it (a finalizer does
+otherwise).
 """
 mutable struct Client
     ptr::Ptr{dask_client}
@@ -29,7 +34,17 @@ function parse_bytes(s::AbstractString)
     round(UInt64, parse(Float64, m.captures[1]) * UNITS[unit])
 end
 
-function Client(; threads::Integer = 0, memory_limit = nothing, spill_dir = nothing)
+optional_string(x) = x === nothing ? nothing : String(x)
+c_string(x) = x === nothing ? Ptr{UInt8}(C_NULL) : pointer(x)
+
+function Client(address::AbstractString; ca = nothing, cert = nothing, key = nothing,
+                require_encryption::Bool = false, threads::Integer = 1, kwargs...)
+    Client(; address, ca, cert, key, require_encryption, threads, kwargs...)
+end
+
+function Client(; threads::Integer = 0, memory_limit = nothing, spill_dir = nothing,
+                address = nothing, ca = nothing, cert = nothing, key = nothing,
+                require_encryption::Bool = false)
     cfg = Ref{dask_config}()
     check(CAPI.dask_config_init(cfg, sizeof(dask_config)))
     c = cfg[]
@@ -43,12 +58,14 @@ function Client(; threads::Integer = 0, memory_limit = nothing, spill_dir = noth
     elseif memory_limit !== nothing
         throw(ArgumentError("memory_limit: bytes, a fraction or a string, not $(typeof(memory_limit))"))
     end
-    dir = spill_dir === nothing ? nothing : String(spill_dir)
-    ptr = GC.@preserve dir begin
+    dir, addr = optional_string(spill_dir), optional_string(address)
+    ca, cert, key = optional_string(ca), optional_string(cert), optional_string(key)
+    ptr = GC.@preserve dir addr ca cert key begin
         cfg[] = dask_config(c.struct_size, UInt32(threads), limit, c.memory_target,
-                            c.memory_spill, c.memory_pause,
-                            dir === nothing ? Ptr{UInt8}(C_NULL) : pointer(dir),
-                            c.disk_limit, c.spill_compression, c.network_compression, fraction)
+                            c.memory_spill, c.memory_pause, c_string(dir),
+                            c.disk_limit, c.spill_compression, c.network_compression, fraction,
+                            c_string(addr), c_string(ca), c_string(cert), c_string(key),
+                            UInt32(require_encryption))
         out_ptr(o -> CAPI.dask_client_new(cfg, o), dask_client)
     end
     client = Client(ptr, Base.AsyncCondition())

@@ -201,6 +201,7 @@ end
 
 include("promotion.jl")
 include("idioms.jl")
+include("cluster.jl")
 
 @testset "reductions" begin
     A = rand(120, 80)

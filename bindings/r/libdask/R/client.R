@@ -9,14 +9,32 @@
 
 .state <- new.env(parent = emptyenv())
 
-dask_client <- function(threads = 0L, memory_limit = 0, spill_dir = NULL) {
+dask_client <- function(address = NULL, threads = 0L, memory_limit = 0, spill_dir = NULL,
+                        ca = NULL, cert = NULL, key = NULL, require_encryption = FALSE) {
+  cluster <- NULL
+  if (inherits(address, "dask_cluster")) {
+    cluster <- address
+    address <- NULL
+  } else if (!is.null(address) && (!is.character(address) || length(address) != 1L || is.na(address)))
+    .dask_stop("address must be a scheduler's address such as \"tcp://host:8786\" or \"tls://host:8786\", a dask_cluster, or NULL (the thread count is threads =)")
   if (!is.numeric(threads) || length(threads) != 1L || is.na(threads) || threads < 0)
     .dask_stop("threads must be a non-negative number (0: one per core)")
   if (!is.numeric(memory_limit) || length(memory_limit) != 1L || is.na(memory_limit) || memory_limit < 0)
     .dask_stop("memory_limit must be a number of bytes (0: no limit)")
   if (!is.null(spill_dir) && (!is.character(spill_dir) || length(spill_dir) != 1L))
     .dask_stop("spill_dir must be a directory name or NULL")
-  cl <- dc_client_new(as.integer(threads), as.double(memory_limit), spill_dir)
+  files <- list(ca = ca, cert = cert, key = key)
+  given <- !vapply(files, is.null, TRUE)
+  if (any(given) && !all(given))
+    .dask_stop("TLS needs all three of ca, cert and key")
+  for (nm in names(files)[given])
+    if (!is.character(files[[nm]]) || length(files[[nm]]) != 1L || is.na(files[[nm]]))
+      .dask_stop(sprintf("%s must be the name of a PEM file", nm))
+  if (!is.logical(require_encryption) || length(require_encryption) != 1L || is.na(require_encryption))
+    .dask_stop("require_encryption must be TRUE or FALSE")
+  tls <- if (all(given)) c(ca, cert, key) else NULL
+  cl <- dc_client_new(as.integer(threads), as.double(memory_limit), spill_dir, address, tls,
+                      require_encryption, cluster)
   attr(cl, "dask_pid") <- Sys.getpid()
   cl
 }

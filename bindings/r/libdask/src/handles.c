@@ -3,8 +3,8 @@
  * dask_error ("... was closed"), never a dangling pointer. */
 #include "glue.h"
 
-static const char *names[] = {"dask_array", "dask_client", "dask_future"};
-static double live[3];
+static const char *names[] = {"dask_array", "dask_client", "dask_future", "dask_cluster"};
+static double live[4];
 
 static void free_handle(dk_kind kind, void *h) {
     switch (kind) {
@@ -14,13 +14,14 @@ static void free_handle(dk_kind kind, void *h) {
         dask_client_free(h);
         break;
     case DK_FUTURE: dask_future_free(h); break;
+    case DK_CLUSTER: dask_cluster_free(h); break;
     }
     live[kind] -= 1;
 }
 
 static dk_kind kind_of(SEXP p) {
     SEXP tag = R_ExternalPtrTag(p);
-    for (int k = 0; k < 3; ++k)
+    for (int k = 0; k < 4; ++k)
         if (tag == Rf_install(names[k])) return (dk_kind)k;
     return (dk_kind)-1;
 }
@@ -59,6 +60,7 @@ void *dk_get(SEXP x, dk_kind kind) {
 dask_array *dk_array(SEXP x) { return dk_get(x, DK_ARRAY); }
 dask_client *dk_client(SEXP x) { return dk_get(x, DK_CLIENT); }
 dask_future *dk_future(SEXP x) { return dk_get(x, DK_FUTURE); }
+dask_cluster *dk_cluster(SEXP x) { return dk_get(x, DK_CLUSTER); }
 double dk_live(dk_kind kind) { return live[kind]; }
 
 /* close(x) for any handle: frees it now; closing twice is harmless. */

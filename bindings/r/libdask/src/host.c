@@ -74,15 +74,32 @@ static void ensure_host_op(void) {
     host_op_ready = true;
 }
 
-SEXP dk_client_new(SEXP threads, SEXP memory_limit, SEXP spill_dir) {
+static const char *opt_string(SEXP x) {
+    return Rf_isNull(x) ? NULL : Rf_translateCharUTF8(STRING_ELT(x, 0));
+}
+
+/* tls: NULL or a character vector (ca, cert, key); cluster: NULL or a dask_cluster, whose
+ * address and certificates the client then uses. */
+SEXP dk_client_new(SEXP threads, SEXP memory_limit, SEXP spill_dir, SEXP address, SEXP tls,
+                   SEXP require_encryption, SEXP cluster) {
     dk_drain();
     dask_config cfg;
     dask_config_init(&cfg, sizeof cfg);
     cfg.threads = (uint32_t)Rf_asInteger(threads);
     cfg.memory_limit = (uint64_t)Rf_asReal(memory_limit);
-    if (!Rf_isNull(spill_dir)) cfg.spill_dir = Rf_translateCharUTF8(STRING_ELT(spill_dir, 0));
+    cfg.spill_dir = opt_string(spill_dir);
+    cfg.address = opt_string(address);
+    if (!Rf_isNull(tls)) {
+        cfg.tls_ca = Rf_translateCharUTF8(STRING_ELT(tls, 0));
+        cfg.tls_cert = Rf_translateCharUTF8(STRING_ELT(tls, 1));
+        cfg.tls_key = Rf_translateCharUTF8(STRING_ELT(tls, 2));
+    }
+    cfg.require_encryption = (uint32_t)Rf_asLogical(require_encryption) == 1;
     dask_client *c = NULL;
-    dk_check(dask_client_new(&cfg, &c));
+    if (Rf_isNull(cluster))
+        dk_check(dask_client_new(&cfg, &c));
+    else
+        dk_check(dask_cluster_client(dk_cluster(cluster), &cfg, &c));
     SEXP out = PROTECT(dk_wrap(DK_CLIENT, c, R_NilValue));
     dk_eventloop_add(out);
     UNPROTECT(1);

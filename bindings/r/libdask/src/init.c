@@ -29,7 +29,14 @@ SEXP dk_take(SEXP, SEXP, SEXP);
 SEXP dk_reshape(SEXP, SEXP);
 SEXP dk_rechunk(SEXP, SEXP);
 SEXP dk_join(SEXP, SEXP, SEXP);
-SEXP dk_client_new(SEXP, SEXP, SEXP);
+SEXP dk_client_new(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_cluster_local(SEXP, SEXP, SEXP, SEXP);
+SEXP dk_cluster_info(SEXP);
+SEXP dk_cluster_kill(SEXP, SEXP);
+SEXP dk_publish(SEXP, SEXP, SEXP);
+SEXP dk_get_dataset(SEXP, SEXP);
+SEXP dk_list_datasets(SEXP);
+SEXP dk_unpublish(SEXP, SEXP);
 SEXP dk_client_threads(SEXP);
 SEXP dk_submit(SEXP, SEXP, SEXP);
 SEXP dk_future_value(SEXP);
@@ -77,7 +84,14 @@ static const R_CallMethodDef calls[] = {
     {"dk_reshape", (DL_FUNC)&dk_reshape, 2},
     {"dk_rechunk", (DL_FUNC)&dk_rechunk, 2},
     {"dk_join", (DL_FUNC)&dk_join, 3},
-    {"dk_client_new", (DL_FUNC)&dk_client_new, 3},
+    {"dk_client_new", (DL_FUNC)&dk_client_new, 7},
+    {"dk_cluster_local", (DL_FUNC)&dk_cluster_local, 4},
+    {"dk_cluster_info", (DL_FUNC)&dk_cluster_info, 1},
+    {"dk_cluster_kill", (DL_FUNC)&dk_cluster_kill, 2},
+    {"dk_publish", (DL_FUNC)&dk_publish, 3},
+    {"dk_get_dataset", (DL_FUNC)&dk_get_dataset, 2},
+    {"dk_list_datasets", (DL_FUNC)&dk_list_datasets, 1},
+    {"dk_unpublish", (DL_FUNC)&dk_unpublish, 2},
     {"dk_client_threads", (DL_FUNC)&dk_client_threads, 1},
     {"dk_submit", (DL_FUNC)&dk_submit, 3},
     {"dk_future_value", (DL_FUNC)&dk_future_value, 1},
