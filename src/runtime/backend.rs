@@ -43,6 +43,9 @@ pub(crate) trait Backend: Send + Sync {
     }
 }
 
+/// A published dataset: its futures and their description.
+type Dataset = (Vec<Future>, Vec<u8>);
+
 /// The embedded default: a work-stealing pool of threads in this process, with the store.
 /// Dropped (with the last client clone), it stops its threads and cancels what is pending.
 pub(crate) struct LocalBackend {
@@ -52,7 +55,7 @@ pub(crate) struct LocalBackend {
     n_threads: usize,
     /// The process whose threads these are (see `runtime::fork`).
     pid: u32,
-    datasets: Mutex<std::collections::BTreeMap<String, (Vec<Future>, Vec<u8>)>>,
+    datasets: Mutex<std::collections::BTreeMap<String, Dataset>>,
 }
 
 impl LocalBackend {
