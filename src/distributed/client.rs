@@ -156,9 +156,11 @@ fn display_key(wire: &str) -> String {
     wire.split_once('@').map_or(wire, |(k, _)| k).to_string()
 }
 
-/// A value on a worker, fetched when read.
+/// A value on a worker, fetched when read (from where the scheduler said it was, or, when
+/// that worker is gone, from where it says now).
 struct RemoteRef {
     key: String,
+    addrs: Vec<String>,
     inner: Weak<Inner>,
 }
 
@@ -169,7 +171,14 @@ impl RemoteValue for RemoteRef {
             .upgrade()
             .ok_or_else(|| Error::Closed("the client is closed".into()))?;
         inner.check()?;
-        inner.block_on(inner.fetch(&self.key))
+        inner.block_on(async {
+            for addr in &self.addrs {
+                if let Ok(mut v) = inner.peers.get_data(addr, vec![self.key.clone()]).await {
+                    return Ok(v.remove(0));
+                }
+            }
+            inner.fetch(&self.key).await
+        })
     }
 }
 
@@ -295,11 +304,7 @@ impl RemoteBackend {
             ..
         } = conn;
         runtime.spawn(async move {
-            while let Some(m) = outbox.recv().await {
-                if super::msg::write_message(&mut w, &m).await.is_err() {
-                    break;
-                }
-            }
+            let _ = super::msg::pump(&mut outbox, &mut w).await;
         });
         let weak = Arc::downgrade(&inner);
         let scheduler = addr.to_string();
@@ -318,11 +323,20 @@ impl RemoteBackend {
                     return;
                 };
                 match m.msg {
-                    Msg::KeyDone { key, .. } => {
-                        let stored = Stored::Remote(Arc::new(RemoteRef {
-                            key: key.clone(),
-                            inner: Arc::downgrade(&inner),
-                        }));
+                    Msg::KeyDone { key, addrs, .. } => {
+                        // A small value came along; a larger one is fetched when read.
+                        let small = m
+                            .frames
+                            .first()
+                            .and_then(|f| crate::protocol::decode(f, &key).ok());
+                        let stored = match small {
+                            Some(v) => Stored::Inline(Arc::new(v)),
+                            None => Stored::Remote(Arc::new(RemoteRef {
+                                key: key.clone(),
+                                addrs,
+                                inner: Arc::downgrade(&inner),
+                            })),
+                        };
                         inner.settle(&key, Ok(stored));
                     }
                     Msg::KeyErred {
@@ -604,6 +618,7 @@ impl Backend for RemoteBackend {
             0,
             Ok(Stored::Remote(Arc::new(RemoteRef {
                 key,
+                addrs: Vec::new(),
                 inner: Arc::downgrade(&inner),
             }))),
         );

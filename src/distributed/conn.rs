@@ -16,6 +16,12 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub type BoxRead = Box<dyn AsyncRead + Unpin + Send>;
 pub type BoxWrite = Box<dyn AsyncWrite + Unpin + Send>;
 
+/// Reads through a buffer: a message's prefix, lengths and header come in one system call
+/// (large frames still go straight into their own memory).
+fn buffered(r: BoxRead) -> BoxRead {
+    Box::new(tokio::io::BufReader::with_capacity(64 << 10, r))
+}
+
 /// A parsed address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addr {
@@ -144,7 +150,7 @@ pub async fn connect(
         (Box::new(r) as BoxRead, Box::new(w) as BoxWrite)
     };
     let mut conn = Conn {
-        r,
+        r: buffered(r),
         w,
         peer: format!("{} at {addr}", expect.name()),
         limits,
@@ -218,7 +224,7 @@ pub async fn accept(
             (Box::new(r) as BoxRead, Box::new(w) as BoxWrite, None)
         };
         let mut conn = Conn {
-            r,
+            r: buffered(r),
             w,
             peer: peer_addr.clone(),
             limits,

@@ -129,9 +129,11 @@ pub enum Msg {
     },
 
     // scheduler -> client
+    /// `key` is computed; its data is at `addrs` (and, when small, in frame 0 already).
     KeyDone {
         key: String,
         nbytes: u64,
+        addrs: Vec<String>,
     },
     KeyErred {
         key: String,
@@ -167,9 +169,13 @@ pub enum Msg {
     },
 
     // worker -> scheduler
+    /// `key` is computed here: its size, how long the operation ran, and — when small — the
+    /// encoded value in frame 0 (the scheduler hands it to the clients with `KeyDone`, saving
+    /// them a trip to the worker).
     Finished {
         key: String,
         nbytes: u64,
+        duration_us: u64,
     },
     Erred {
         key: String,
@@ -398,6 +404,41 @@ pub async fn write_message<W: AsyncWrite + Unpin>(w: &mut W, m: &Message) -> Res
     w.flush()
         .await
         .map_err(|e| io_error("sending a message", e))
+}
+
+/// Sends what `queue` yields until it closes (or a `Close` message went out): the messages
+/// waiting at each wake-up leave together, in one write (thousands of small task messages
+/// cost one system call, not one each).
+pub async fn pump<W: AsyncWrite + Unpin>(
+    queue: &mut tokio::sync::mpsc::UnboundedReceiver<Message>,
+    w: &mut W,
+) -> Result<()> {
+    const MAX_BATCH_BYTES: usize = 4 << 20;
+    let mut bytes = Vec::new();
+    while let Some(first) = queue.recv().await {
+        bytes.clear();
+        let mut closing = matches!(first.msg, Msg::Close { .. });
+        bytes.extend_from_slice(&encode_message(&first)?);
+        while !closing && bytes.len() < MAX_BATCH_BYTES {
+            match queue.try_recv() {
+                Ok(m) => {
+                    closing = matches!(m.msg, Msg::Close { .. });
+                    bytes.extend_from_slice(&encode_message(&m)?);
+                }
+                Err(_) => break,
+            }
+        }
+        w.write_all(&bytes)
+            .await
+            .map_err(|e| io_error("sending messages", e))?;
+        w.flush()
+            .await
+            .map_err(|e| io_error("sending messages", e))?;
+        if closing {
+            break;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn io_error(doing: &str, e: std::io::Error) -> Error {

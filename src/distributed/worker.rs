@@ -19,6 +19,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+/// Results up to this many bytes travel with the worker's report to the scheduler.
+const SMALL_RESULT: usize = 1024;
+
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -250,11 +253,7 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
     } = conn;
     let (tx, mut outbox) = mpsc::unbounded_channel::<Message>();
     let writer = tokio::spawn(async move {
-        while let Some(m) = outbox.recv().await {
-            if super::msg::write_message(&mut w, &m).await.is_err() {
-                break;
-            }
-        }
+        let _ = super::msg::pump(&mut outbox, &mut w).await;
     });
     // Heartbeats.
     {
@@ -351,6 +350,7 @@ async fn compute(
             }
         }
     }
+    let ran_for = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let submitted = (|| -> Result<Future> {
         let (wire, _) = decode_task(&frame, &key)?;
         let def = lookup_op(&wire.op).map_err(|_| {
@@ -377,9 +377,18 @@ async fn compute(
                     .ok_or_else(|| Error::invalid(format!("input '{k}' was not sent"))),
             })
             .collect::<Result<Vec<_>>>()?;
-        shared
-            .client
-            .submit(Task::new(Operation::Registered(def), args))
+        // The operation, timed: how long tasks run tells the scheduler how many to queue here.
+        let timer = ran_for.clone();
+        let timed = Operation::local(move |inputs| {
+            let t0 = std::time::Instant::now();
+            let r = Operation::Registered(def).call(inputs);
+            timer.store(
+                t0.elapsed().as_micros() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            r
+        });
+        shared.client.submit(Task::new(timed, args))
     })();
     let f = match submitted {
         Ok(f) => f,
@@ -398,17 +407,31 @@ async fn compute(
     let _ = done_rx.await;
     drop(inputs);
     let reply = match f.error() {
-        Some(e) => Msg::Erred {
+        Some(e) => Message::new(Msg::Erred {
             key,
             error: e.message().to_string(),
-        },
+        }),
         None => {
-            let nbytes = f.result().map(|v| v.nbytes() as u64).unwrap_or(0);
+            let value = f.result().ok();
+            let nbytes = value.as_ref().map_or(0, |v| v.nbytes() as u64);
+            // A small result travels with the report (clients then need no trip here).
+            let small = value
+                .filter(|v| v.nbytes() <= SMALL_RESULT)
+                .and_then(|v| encode(&v, Compression::None).ok().map(|e| e.to_vec()))
+                .filter(|b| b.len() <= 2 * SMALL_RESULT);
             shared.data.lock().insert(key.clone(), f);
-            Msg::Finished { key, nbytes }
+            let duration_us = ran_for.load(std::sync::atomic::Ordering::Relaxed);
+            Message::with_frames(
+                Msg::Finished {
+                    key,
+                    nbytes,
+                    duration_us,
+                },
+                small.into_iter().collect(),
+            )
         }
     };
-    let _ = tx.send(Message::new(reply));
+    let _ = tx.send(reply);
 }
 
 /// Serves one data connection (a peer or a client): `GetData`, `PutData`.

@@ -349,7 +349,17 @@ fn handle(
                     let workers = state.workers();
                     let _ = p.tx.send(Message::new(Msg::WorkersReply { workers }));
                 }
-                (Role::Worker, Msg::Finished { key, nbytes }) => state.finished(id, &key, nbytes),
+                (
+                    Role::Worker,
+                    Msg::Finished {
+                        key,
+                        nbytes,
+                        duration_us,
+                    },
+                ) => {
+                    let small = m.frames.into_iter().next();
+                    state.finished(id, &key, nbytes, duration_us, small)
+                }
                 (Role::Worker, Msg::Erred { key, error }) => state.erred(id, &key, &error),
                 (Role::Worker, Msg::MissingDep { key, dep }) => state.missing_dep(id, &key, &dep),
                 (Role::Worker, Msg::Heartbeat { memory, paused }) => {
@@ -394,16 +404,7 @@ async fn run_peer(
     } = conn;
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let writer = tokio::spawn(async move {
-        while let Some(m) = rx.recv().await {
-            let closing = matches!(m.msg, Msg::Close { .. });
-            if crate::distributed::msg::write_message(&mut w, &m)
-                .await
-                .is_err()
-                || closing
-            {
-                break;
-            }
-        }
+        let _ = crate::distributed::msg::pump(&mut rx, &mut w).await;
         let _ = tokio::io::AsyncWriteExt::shutdown(&mut w).await;
     });
     let _ = events.send(Event::Joined {

@@ -15,7 +15,7 @@
 
 use super::super::msg::{DepSource, Message, Msg, WorkerInfo};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 pub type WorkerId = u64;
@@ -57,6 +57,10 @@ struct TaskRec {
     fetch_failures: u32,
     /// When erred: the key of the task that failed first (itself, or an input).
     origin: Option<Arc<str>>,
+    /// A small result's encoded value, handed to clients with `KeyDone`.
+    small: Option<Arc<Vec<u8>>>,
+    /// While processing: its place in the worker's `processing` list (removal in O(1)).
+    slot: u32,
 }
 
 struct WorkerRec {
@@ -64,6 +68,31 @@ struct WorkerRec {
     processing: Vec<u32>,
     paused: bool,
     memory: u64,
+    /// Running average of how long its tasks take (µs) and how large their results are.
+    avg_us: f64,
+    avg_bytes: f64,
+    /// Its entry in `State::open`, if it is there.
+    open_key: Option<(u64, WorkerId)>,
+}
+
+impl WorkerRec {
+    fn load_key(&self) -> (u64, WorkerId) {
+        let per_thread = (self.processing.len() as u64 * 1024) / self.info.nthreads.max(1) as u64;
+        (per_thread, self.info.id)
+    }
+
+    /// Tasks without inputs it may hold at once: one per thread plus one, and, when its
+    /// tasks are short and small, enough more to cover a message's round trip (so short
+    /// tasks do not wait on the network); large results never queue ahead (memory).
+    fn slots(&self) -> usize {
+        let t = self.info.nthreads.max(1) as usize;
+        if self.avg_bytes > (1 << 20) as f64 {
+            return t + 1;
+        }
+        const ROUND_TRIP_US: f64 = 250.0;
+        let extra = (ROUND_TRIP_US / self.avg_us.max(0.5)) * t as f64;
+        t + 1 + extra.min((64 * t) as f64) as usize
+    }
 }
 
 /// What the scheduler does, in numbers (the simulated benchmark reports them).
@@ -78,6 +107,9 @@ pub struct State {
     free_slots: Vec<u32>,
     index: HashMap<Arc<str>, u32>,
     workers: BTreeMap<WorkerId, WorkerRec>,
+    /// The workers with a free slot, least occupied (tasks per thread, scaled) first: where
+    /// a queued task goes, found without looking at every worker.
+    open: BTreeSet<(u64, WorkerId)>,
     queued: BinaryHeap<Reverse<((u64, u32), u32)>>,
     generation: u64,
     allowed_failures: u32,
@@ -94,6 +126,7 @@ impl State {
             free_slots: Vec::new(),
             index: HashMap::new(),
             workers: BTreeMap::new(),
+            open: BTreeSet::new(),
             queued: BinaryHeap::new(),
             generation: 0,
             allowed_failures,
@@ -139,6 +172,7 @@ impl State {
     // ---- workers --------------------------------------------------------------------------
 
     pub fn add_worker(&mut self, info: WorkerInfo) {
+        let id = info.id;
         self.workers.insert(
             info.id,
             WorkerRec {
@@ -146,16 +180,40 @@ impl State {
                 processing: Vec::new(),
                 paused: false,
                 memory: 0,
+                // Until measured, as if tasks were long: no queue ahead.
+                avg_us: 1e6,
+                avg_bytes: 0.0,
+                open_key: None,
             },
         );
+        self.refresh(id);
         self.fill_slots();
+    }
+
+    /// Puts worker `w` in `open` (or takes it out) after its load, pause or slots changed.
+    fn refresh(&mut self, w: WorkerId) {
+        let Some(rec) = self.workers.get_mut(&w) else {
+            return;
+        };
+        if let Some(k) = rec.open_key.take() {
+            self.open.remove(&k);
+        }
+        if !rec.paused && rec.processing.len() < rec.slots() {
+            let k = rec.load_key();
+            rec.open_key = Some(k);
+            self.open.insert(k);
+        }
     }
 
     pub fn heartbeat(&mut self, w: WorkerId, memory: u64, paused: bool) {
         if let Some(rec) = self.workers.get_mut(&w) {
             let resumed = rec.paused && !paused;
+            let changed = rec.paused != paused;
             rec.paused = paused;
             rec.memory = memory;
+            if changed {
+                self.refresh(w);
+            }
             if resumed {
                 self.fill_slots();
             }
@@ -168,6 +226,9 @@ impl State {
         let Some(rec) = self.workers.remove(&w) else {
             return;
         };
+        if let Some(k) = rec.open_key {
+            self.open.remove(&k);
+        }
         // Data it held.
         let mut lost = Vec::new();
         for i in 0..self.tasks.len() as u32 {
@@ -268,6 +329,8 @@ impl State {
                 failures: 0,
                 fetch_failures: 0,
                 origin: None,
+                small: None,
+                slot: 0,
             });
             for &j in &dep_ids {
                 self.tm(j).dependents.push(i);
@@ -373,6 +436,8 @@ impl State {
                     failures: 0,
                     fetch_failures: 0,
                     origin: None,
+                    small: None,
+                    slot: 0,
                 })
             }
         };
@@ -440,7 +505,21 @@ impl State {
 
     // ---- reports from workers -------------------------------------------------------------
 
-    pub fn finished(&mut self, w: WorkerId, key: &str, nbytes: u64) {
+    /// Worker `w` computed `key`: `nbytes` of result, `duration_us` of running, and the
+    /// encoded value when it is small.
+    pub fn finished(
+        &mut self,
+        w: WorkerId,
+        key: &str,
+        nbytes: u64,
+        duration_us: u64,
+        small: Option<Vec<u8>>,
+    ) {
+        if let Some(r) = self.workers.get_mut(&w) {
+            r.avg_us = 0.9 * r.avg_us.min(1e5) + 0.1 * duration_us as f64;
+            r.avg_bytes = 0.9 * r.avg_bytes + 0.1 * nbytes as f64;
+            self.refresh(w); // its slots may have changed
+        }
         let Some(&i) = self.index.get(key) else {
             // Forgotten meanwhile: the worker may drop it.
             self.free_on(w, key);
@@ -466,6 +545,7 @@ impl State {
             let t = self.tm(i);
             t.who_has = vec![w];
             t.nbytes = nbytes;
+            t.small = small.map(Arc::new);
         }
         self.set_state(i, St::Memory);
         self.tell_done(i, None);
@@ -567,11 +647,23 @@ impl State {
     }
 
     fn unassign(&mut self, i: u32, w: WorkerId) {
-        if let Some(rec) = self.workers.get_mut(&w) {
-            if let Some(p) = rec.processing.iter().position(|&x| x == i) {
-                rec.processing.swap_remove(p);
+        let Some(rec) = self.workers.get_mut(&w) else {
+            return;
+        };
+        let Some(t) = self.tasks[i as usize].as_ref() else {
+            return;
+        };
+        let p = t.slot as usize;
+        if rec.processing.get(p) != Some(&i) {
+            return; // not processing there
+        }
+        rec.processing.swap_remove(p);
+        if let Some(&moved) = rec.processing.get(p) {
+            if let Some(m) = self.tasks[moved as usize].as_mut() {
+                m.slot = p as u32;
             }
         }
+        self.refresh(w);
     }
 
     fn addrs_of(&self, i: u32) -> Vec<String> {
@@ -633,12 +725,8 @@ impl State {
                 self.queued.pop();
                 continue;
             }
-            let free = self
-                .workers
-                .iter()
-                .filter(|(_, r)| !r.paused && r.processing.len() < r.info.nthreads as usize + 1)
-                .min_by(|a, b| self.occupancy(*a.0).total_cmp(&self.occupancy(*b.0)))
-                .map(|(w, _)| *w);
+            // The least occupied worker with a free slot.
+            let free = self.open.first().map(|&(_, w)| w);
             let Some(w) = free else {
                 return;
             };
@@ -649,7 +737,11 @@ impl State {
 
     fn send_to(&mut self, i: u32, w: WorkerId) {
         self.set_state(i, St::Processing(w));
-        self.workers.get_mut(&w).unwrap().processing.push(i);
+        let rec = self.workers.get_mut(&w).unwrap();
+        let at = rec.processing.len() as u32;
+        rec.processing.push(i);
+        self.tm(i).slot = at;
+        self.refresh(w);
         let deps = self
             .t(i)
             .deps
@@ -680,17 +772,27 @@ impl State {
     fn tell_done(&mut self, i: u32, only: Option<ClientId>) {
         let t = self.t(i);
         let (key, nbytes) = (t.key.to_string(), t.nbytes);
+        let small = t.small.clone();
         let clients: Vec<ClientId> = match only {
             Some(c) => vec![c],
             None => t.wanted_by.clone(),
         };
+        if clients.is_empty() {
+            return;
+        }
+        let addrs = self.addrs_of(i);
         for c in clients {
+            let frames = small.iter().map(|b| b.as_ref().clone()).collect();
             self.out.push((
                 Dest::Client(c),
-                Message::new(Msg::KeyDone {
-                    key: key.clone(),
-                    nbytes,
-                }),
+                Message::with_frames(
+                    Msg::KeyDone {
+                        key: key.clone(),
+                        nbytes,
+                        addrs: addrs.clone(),
+                    },
+                    frames,
+                ),
             ));
         }
     }
@@ -814,6 +916,7 @@ impl State {
             return;
         }
         let holders = std::mem::take(&mut self.tm(i).who_has);
+        self.tm(i).small = None;
         let key = self.t(i).key.to_string();
         for w in holders {
             self.free_on(w, &key);
@@ -919,10 +1022,10 @@ mod tests {
         let c = computes(&mut s);
         assert_eq!(c.len(), 1);
         let w = c[0].0;
-        s.finished(w, "t0", 8);
+        s.finished(w, "t0", 8, 1, None);
         let c = computes(&mut s);
         assert_eq!(c, vec![(w, "t1".to_string())], "runs where t0 is");
-        s.finished(w, "t1", 8);
+        s.finished(w, "t1", 8, 1, None);
         assert_eq!(
             s.state_of("t0"),
             Some("released"),
@@ -930,7 +1033,7 @@ mod tests {
         );
         let c = computes(&mut s);
         assert_eq!(c, vec![(w, "t2".to_string())]);
-        s.finished(w, "t2", 8);
+        s.finished(w, "t2", 8, 1, None);
         let done: Vec<_> = s
             .out
             .drain(..)
@@ -946,19 +1049,19 @@ mod tests {
         let mut s = State::new(3);
         s.add_worker(worker(1, 1));
         s.update_graph(7, chain_graph(3), vec!["t2".into()]);
-        s.finished(1, "t0", 8);
-        s.finished(1, "t1", 8);
+        s.finished(1, "t0", 8, 1, None);
+        s.finished(1, "t1", 8, 1, None);
         s.add_worker(worker(2, 1));
         computes(&mut s);
         // Worker 1 dies while running t2: t0 and t1 are gone with it.
         s.remove_worker(1, "connection closed");
         let c = computes(&mut s);
         assert_eq!(c, vec![(2, "t0".to_string())], "recomputed from the start");
-        s.finished(2, "t0", 8);
+        s.finished(2, "t0", 8, 1, None);
         assert_eq!(computes(&mut s), vec![(2, "t1".to_string())]);
-        s.finished(2, "t1", 8);
+        s.finished(2, "t1", 8, 1, None);
         assert_eq!(computes(&mut s), vec![(2, "t2".to_string())]);
-        s.finished(2, "t2", 8);
+        s.finished(2, "t2", 8, 1, None);
         assert_eq!(s.state_of("t2"), Some("memory"));
         assert!(s.counters.recomputed >= 2);
     }
@@ -997,7 +1100,7 @@ mod tests {
         let c = computes(&mut s);
         let keys: Vec<&str> = c.iter().map(|(_, k)| k.as_str()).collect();
         assert_eq!(keys, vec!["r0", "r1", "r2"], "threads + 1 slots, in order");
-        s.finished(1, "r0", 1);
+        s.finished(1, "r0", 1, 1, None);
         assert_eq!(computes(&mut s), vec![(1, "r3".to_string())]);
     }
 
