@@ -249,8 +249,8 @@ impl Default for Limits {
     }
 }
 
-/// The bytes of a message.
-pub fn encode_message(m: &Message) -> Result<Vec<u8>> {
+/// The bytes of a message before its frames: prefix, frame lengths, header.
+fn encode_head(m: &Message) -> Result<Vec<u8>> {
     let header = rmp_serde::to_vec(&m.msg)
         .map_err(|e| Error::Io(format!("cannot encode a message header: {e}")))?;
     if header.len() > MAX_HEADER {
@@ -259,8 +259,7 @@ pub fn encode_message(m: &Message) -> Result<Vec<u8>> {
             header.len()
         )));
     }
-    let data: usize = m.frames.iter().map(|f| f.len()).sum();
-    let mut out = Vec::with_capacity(12 + 8 * m.frames.len() + header.len() + data);
+    let mut out = Vec::with_capacity(12 + 8 * m.frames.len() + header.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&(m.frames.len() as u32).to_le_bytes());
@@ -268,6 +267,12 @@ pub fn encode_message(m: &Message) -> Result<Vec<u8>> {
         out.extend_from_slice(&(f.len() as u64).to_le_bytes());
     }
     out.extend_from_slice(&header);
+    Ok(out)
+}
+
+/// The bytes of a message.
+pub fn encode_message(m: &Message) -> Result<Vec<u8>> {
+    let mut out = encode_head(m)?;
     for f in &m.frames {
         out.extend_from_slice(f);
     }
@@ -378,10 +383,18 @@ pub async fn read_message<R: AsyncRead + Unpin>(
         let msg = decode_header(&head)?;
         let mut frames = Vec::with_capacity(n);
         for l in lengths {
-            let mut f = vec![0u8; l as usize];
-            r.read_exact(&mut f)
+            // Straight into the frame's own memory, without zeroing it first.
+            let mut f = Vec::with_capacity(l as usize);
+            let got = (&mut *r)
+                .take(l)
+                .read_to_end(&mut f)
                 .await
                 .map_err(|e| io_error("reading a frame", e))?;
+            if got as u64 != l {
+                return Err(Error::Io(
+                    "the peer closed in the middle of a message".into(),
+                ));
+            }
             frames.push(f);
         }
         Ok::<_, Error>(Message { msg, frames })
@@ -414,26 +427,33 @@ pub async fn pump<W: AsyncWrite + Unpin>(
     w: &mut W,
 ) -> Result<()> {
     const MAX_BATCH_BYTES: usize = 4 << 20;
+    /// Frames at least this large are written from their own memory, not copied into the
+    /// batch.
+    const DIRECT: usize = 64 << 10;
+    let io = |e| io_error("sending messages", e);
     let mut bytes = Vec::new();
     while let Some(first) = queue.recv().await {
         bytes.clear();
-        let mut closing = matches!(first.msg, Msg::Close { .. });
-        bytes.extend_from_slice(&encode_message(&first)?);
-        while !closing && bytes.len() < MAX_BATCH_BYTES {
-            match queue.try_recv() {
-                Ok(m) => {
-                    closing = matches!(m.msg, Msg::Close { .. });
-                    bytes.extend_from_slice(&encode_message(&m)?);
+        let mut next = Some(first);
+        let mut closing = false;
+        while let Some(m) = next.take() {
+            closing = matches!(m.msg, Msg::Close { .. });
+            bytes.extend_from_slice(&encode_head(&m)?);
+            for f in &m.frames {
+                if f.len() >= DIRECT {
+                    w.write_all(&bytes).await.map_err(io)?;
+                    bytes.clear();
+                    w.write_all(f).await.map_err(io)?;
+                } else {
+                    bytes.extend_from_slice(f);
                 }
-                Err(_) => break,
+            }
+            if !closing && bytes.len() < MAX_BATCH_BYTES {
+                next = queue.try_recv().ok();
             }
         }
-        w.write_all(&bytes)
-            .await
-            .map_err(|e| io_error("sending messages", e))?;
-        w.flush()
-            .await
-            .map_err(|e| io_error("sending messages", e))?;
+        w.write_all(&bytes).await.map_err(io)?;
+        w.flush().await.map_err(io)?;
         if closing {
             break;
         }
