@@ -190,13 +190,27 @@ pub async fn connect(
     }
 }
 
-/// The local address of a TCP connection to `addr` (what a worker advertises: the interface
-/// the scheduler reaches it on).
+/// The local address this machine reaches `addr` from (what a worker advertises: the
+/// interface the scheduler is reached through). Asks the routing table through a UDP socket,
+/// which sends nothing, so it works before the scheduler listens.
 pub async fn local_ip_towards(addr: &Addr) -> Result<std::net::IpAddr> {
-    let s = TcpStream::connect(addr.socket())
+    let target = tokio::net::lookup_host(addr.socket())
         .await
-        .map_err(|e| Error::Io(format!("connecting to {addr}: {e}")))?;
-    Ok(s.local_addr().map_err(|e| Error::Io(e.to_string()))?.ip())
+        .map_err(|e| Error::Io(format!("resolving {addr}: {e}")))?
+        .next()
+        .ok_or_else(|| Error::Io(format!("{addr} resolves to no address")))?;
+    let any = if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    };
+    let sock = std::net::UdpSocket::bind(any).map_err(|e| Error::Io(e.to_string()))?;
+    sock.connect(target)
+        .map_err(|e| Error::Io(format!("no route to {addr}: {e}")))?;
+    Ok(sock
+        .local_addr()
+        .map_err(|e| Error::Io(e.to_string()))?
+        .ip())
 }
 
 /// Accepts the stream of a connection made to us: TLS when `tls`, then the peer's `Hello`

@@ -267,7 +267,8 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
                 let stats = shared.client.memory_stats();
                 let m = Message::new(Msg::Heartbeat {
                     memory: stats.process_bytes as u64,
-                    paused: false,
+                    // Past the pause threshold the scheduler sends no new work here.
+                    paused: stats.paused,
                 });
                 if tx.send(m).is_err() {
                     break;
@@ -307,9 +308,12 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
     result
 }
 
+/// A failure to reach the scheduler at all (not yet listening, not yet routable, timed out),
+/// worth retrying until `death_timeout`; a refusal after the handshake (TLS, version, role)
+/// is not.
 fn is_retryable(e: &Error) -> bool {
     let t = e.to_string();
-    t.contains("refused") || t.contains("timed out") || t.contains("reset")
+    t.contains("connecting to") || t.contains("timed out")
 }
 
 /// Runs one task: inputs from here or from peers, then the local runtime.
