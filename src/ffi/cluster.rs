@@ -83,8 +83,8 @@ pub unsafe extern "C" fn dask_cluster_local(
 }
 
 /// The scheduler's address (`"tcp://127.0.0.1:PORT"` or `"tls://…"`), for `dask_config.address`
-/// in this or another process. The string belongs to the cluster (valid until
-/// `dask_cluster_free`); NULL for a NULL or freed handle.
+/// in this or another process. The string is owned by the cluster (valid until
+/// `dask_cluster_free`; do not free it); NULL for a NULL or freed handle. Any thread.
 ///
 /// # Safety
 /// `cluster` is NULL or a cluster handle.
@@ -99,8 +99,9 @@ pub unsafe extern "C" fn dask_cluster_address(cluster: *const dask_cluster) -> *
 
 /// The directory holding a TLS cluster's certificates: `ca.pem`, and `<role>.pem` with
 /// `<role>-key.pem` for the roles client, scheduler and worker (what a client in another
-/// process passes as `tls_ca`, `tls_cert`, `tls_key`). NULL for a plain-TCP cluster. Valid
-/// until `dask_cluster_free`.
+/// process passes as `tls_ca`, `tls_cert`, `tls_key`). NULL for a plain-TCP cluster.
+/// Any thread. The string is owned by the cluster (valid until `dask_cluster_free`; do not
+/// free it).
 ///
 /// # Safety
 /// `cluster` is NULL or a cluster handle.
@@ -144,7 +145,8 @@ pub unsafe extern "C" fn dask_cluster_client(
 }
 
 /// Kills worker `index` (0-based, in start order) at once, as a crash would: for tests of
-/// worker loss. `DASK_ERR_INVALID_ARGUMENT` when there is no such running worker.
+/// worker loss. `DASK_ERR_INVALID_ARGUMENT` when there is no such running worker. The
+/// cluster is borrowed for the call; call it from one thread at a time per cluster.
 ///
 /// # Safety
 /// `cluster` is a live cluster, not used concurrently by another thread.
@@ -160,8 +162,10 @@ pub unsafe extern "C" fn dask_cluster_kill_worker(
     })
 }
 
-/// Stops the cluster's processes and frees the handle. NULL is a no-op. Clients connected to
-/// it see their pending futures fail ("the scheduler … closed").
+/// Stops the cluster's processes and frees the handle: ownership ends here (strings from
+/// `dask_cluster_address`/`_tls_dir` become invalid). NULL is a no-op. Clients connected to
+/// it see their pending futures fail ("the scheduler … closed"). Any thread, once no other
+/// thread uses the cluster.
 ///
 /// # Safety
 /// `cluster` is NULL or a cluster handle, not used after this call.
@@ -245,7 +249,8 @@ pub unsafe extern "C" fn dask_client_list_datasets(
 }
 
 /// Forgets the dataset `name`; its data goes once no array or future holds it.
-/// `DASK_ERR_INVALID_ARGUMENT` when there is none. Any thread.
+/// `DASK_ERR_INVALID_ARGUMENT` when there is none. `client` and `name` are borrowed for the
+/// call. Any thread.
 ///
 /// # Safety
 /// `client` is a live client; `name` a NUL-terminated string.
