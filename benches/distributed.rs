@@ -11,7 +11,6 @@ use dask::array::{Array, ChunkSpec, Operand, Scalar};
 use dask::distributed::scheduler::state::State;
 use dask::distributed::{LocalCluster, LocalClusterOptions, WorkerInfo};
 use dask::{wait_all, Client, Config, Graph, Operation, Task, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn cluster(tls: bool) -> LocalCluster {
@@ -225,5 +224,4 @@ fn main() {
             );
         }
     }
-    let _ = Arc::new(());
 }

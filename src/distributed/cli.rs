@@ -6,7 +6,6 @@
 //! a config file (`--config FILE` or `DASK_CONFIG`; lines `scheduler.port = 8786`,
 //! `worker.nthreads = 4`, `tls.ca = /path`; `#` starts a comment), then the default.
 
-use super::msg::Role;
 use super::scheduler::server::{bind, serve, SchedulerOptions};
 use super::tls::{Security, TemporaryCerts};
 use super::worker::{run_worker, WorkerOptions};
@@ -351,7 +350,6 @@ fn certs(s: &Settings) -> Result<()> {
     for f in certs.write(&PathBuf::from(&out))? {
         println!("{}", f.display());
     }
-    let _ = Role::Client;
     Ok(())
 }
 

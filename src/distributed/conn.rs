@@ -142,7 +142,6 @@ pub async fn connect(
         .map_err(|_| Error::Io(format!("connecting to {addr}: timed out")))?
         .map_err(|e| Error::Io(format!("connecting to {addr}: {e}")))?;
     let _ = stream.set_nodelay(true);
-    let local = stream.local_addr().ok();
     let (r, w) = if addr.tls {
         super::tls::client_stream(stream, addr, security, hello.role, expect).await?
     } else {
@@ -155,7 +154,6 @@ pub async fn connect(
         peer: format!("{} at {addr}", expect.name()),
         limits,
     };
-    let _ = local;
     let m = Message::new(Msg::Hello {
         role: hello.role,
         version: PROTOCOL_VERSION,
