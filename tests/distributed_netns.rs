@@ -271,6 +271,16 @@ fn three_workers_on_three_hosts_survive_a_kill_and_a_cut_link() {
     let _ = victim.kill();
     std::thread::sleep(whole / 3);
     net.cut(2);
+    // Bounded: a hang is a failure with the logs, never a stuck suite.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !running.is_finished() {
+        assert!(
+            Instant::now() < deadline,
+            "the graph did not finish within 120 s after the kill and the cut:\n{}",
+            log("scheduler.log")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let (got, client) = running.join().unwrap();
     let got = got.unwrap_or_else(|e| panic!("{e}\n{}", log("scheduler.log")));
     let got = got.as_slice::<f64>().unwrap();

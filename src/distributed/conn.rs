@@ -12,6 +12,9 @@ use tokio::net::TcpStream;
 
 /// How long a handshake may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the answer to a request (data from a worker) may take to start: a peer whose
+/// link was cut sends nothing, and waiting on it would hold a task (or a client) for ever.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub type BoxRead = Box<dyn AsyncRead + Unpin + Send>;
 pub type BoxWrite = Box<dyn AsyncWrite + Unpin + Send>;
@@ -109,7 +112,12 @@ impl Conn {
     /// Sends `m` and reads the answer.
     pub async fn ask(&mut self, m: &Message) -> Result<Message> {
         self.send(m).await?;
-        self.recv().await
+        let answer =
+            super::msg::read_message_within(&mut self.r, &self.limits, Some(ANSWER_TIMEOUT));
+        match answer.await? {
+            Some(m) => Ok(m),
+            None => Err(Error::Io(format!("{} closed the connection", self.peer))),
+        }
     }
 }
 

@@ -355,9 +355,27 @@ pub async fn read_message<R: AsyncRead + Unpin>(
     r: &mut R,
     limits: &Limits,
 ) -> Result<Option<Message>> {
+    read_message_within(r, limits, None).await
+}
+
+/// Like [`read_message`], but the message must start within `first` (an answer to a
+/// request: a peer that went silent — a cut link sends nothing, not even a reset — is given
+/// up instead of waited on for ever).
+pub async fn read_message_within<R: AsyncRead + Unpin>(
+    r: &mut R,
+    limits: &Limits,
+    first: Option<Duration>,
+) -> Result<Option<Message>> {
     let mut prefix = [0u8; 12];
-    // The first byte may take as long as the peer likes (an idle connection).
-    match r.read(&mut prefix[..1]).await {
+    // Without `first`, the first byte may take as long as the peer likes (an idle connection).
+    let start = r.read(&mut prefix[..1]);
+    let started = match first {
+        None => start.await,
+        Some(d) => tokio::time::timeout(d, start)
+            .await
+            .map_err(|_| Error::Io(format!("the peer did not answer within {d:?}")))?,
+    };
+    match started {
         Ok(0) => return Ok(None),
         Ok(_) => {}
         Err(e) => return Err(io_error("reading a message", e)),
