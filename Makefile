@@ -87,6 +87,14 @@ $(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h tests/c/gold
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
 
+# Plugins of C operations for the workers (tests/c/test_plugin.c finds them beside itself);
+# built without -ldask: their dask_* calls resolve to the process that loads them.
+$(BUILD)/plugins/lib%.so: tests/c/plugins/%.c include/dask.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -shared -fPIC -Iinclude $< -o $@
+
+$(BUILD)/c/test_plugin: $(BUILD)/plugins/libarith.so
+
 c-test: build $(C_TESTS)
 	@set -e; for t in $(C_TESTS); do echo "== $$t"; DASK_CAPTURE_TASKS=$(CAPTURED) $$t; done
 

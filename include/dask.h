@@ -341,6 +341,11 @@ typedef int32_t (*dask_opaque_deserialize_fn)(void *ctx,
                                               size_t len,
                                               void **out_object);
 
+// The function a plugin exports under the name `dask_plugin_init`: registers the plugin's
+// operations with `dask_op_register` and returns 0, or returns non-zero after
+// `dask_error_set("why")`. Called once per process, on the loading thread.
+typedef int32_t (*dask_plugin_init_fn)(void);
+
 // `dask_operand.array`.
 #define DASK_OPERAND_ARRAY 1
 
@@ -1528,6 +1533,16 @@ dask_status dask_op_register(const char *name,
 // # Safety
 // `name` is a NUL-terminated string; `out_id` is valid for writes.
 dask_status dask_op_lookup(const char *name, dask_op_id *out_id);
+
+// Loads the plugin (shared library) at `path` and runs its `dask_plugin_init`, which
+// registers its operations in this process (see `dask_plugin_init_fn`). Loading the same
+// file again does nothing. A client loads the plugins its workers load (`libdask worker
+// --plugin-dir DIR`) to build graphs of their operations. Thread-safe; `path` is borrowed
+// for the call only (nothing to free); the library stays loaded for the rest of the process.
+//
+// # Safety
+// `path` is a NUL-terminated string; the file is trusted code (it runs in this process).
+dask_status dask_plugin_load(const char *path);
 
 // Makes a sparse array from triplets: `coords` holds `ndim x nnz` coordinates (axis-major:
 // all coordinates of axis 0, then axis 1, …), `data` is a 1-d buffer value of `nnz` values

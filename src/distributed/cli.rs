@@ -36,10 +36,12 @@ fn usage(command: &str) -> &'static str {
         }
         "worker" => {
             "usage: libdask worker ADDRESS [--nthreads N] [--memory-limit SIZE] [--spill-dir DIR]
-                      [--name NAME] [--listen-host HOST] [--death-timeout SECONDS]
+                      [--name NAME] [--listen-host HOST] [--death-timeout SECONDS] [--plugin-dir DIR]
                       [--tls-ca FILE --tls-cert FILE --tls-key FILE] [--require-encryption] [--config FILE]
   Runs a worker of the scheduler at ADDRESS (tcp://host:port or tls://host:port). SIZE is
-  bytes or a number with KiB, MiB, GiB, TiB (or kB, MB, GB, TB). Stop it with SIGTERM."
+  bytes or a number with KiB, MiB, GiB, TiB (or kB, MB, GB, TB). DIR holds plugins (*.so
+  files exporting dask_plugin_init), the only C operations the worker runs. Stop it with
+  SIGTERM."
         }
         _ => {
             "usage: libdask certs --out DIR
@@ -297,6 +299,7 @@ fn worker(s: &Settings) -> Result<()> {
         "name",
         "listen-host",
         "death-timeout",
+        "plugin-dir",
         "tls-ca",
         "tls-cert",
         "tls-key",
@@ -325,6 +328,7 @@ fn worker(s: &Settings) -> Result<()> {
             opts.memory.limit = Some(bytes as usize);
         }
     }
+    opts.plugin_dir = s.get("plugin-dir").map(PathBuf::from);
     if let Some(d) = s.get("spill-dir") {
         opts.memory.spill_dir = Some(PathBuf::from(d));
     }
@@ -362,7 +366,7 @@ pub fn local_cluster_main(args: &[String]) -> ExitCode {
         Some(i) => (&args[..i], &args[i + 1..]),
         None => (args, &[][..]),
     };
-    let usage = "usage: libdask local-cluster [--workers N] [--threads N] [--memory-limit SIZE] [--tls] -- COMMAND ARGS...";
+    let usage = "usage: libdask local-cluster [--workers N] [--threads N] [--memory-limit SIZE] [--plugin-dir DIR] [--tls] -- COMMAND ARGS...";
     if command.is_empty() {
         eprintln!("{usage}");
         return ExitCode::from(2);
@@ -375,6 +379,10 @@ pub fn local_cluster_main(args: &[String]) -> ExitCode {
             "--workers" => value.parse().map(|n| opts.n_workers = n).is_ok(),
             "--threads" => value.parse().map(|n| opts.threads_per_worker = n).is_ok(),
             "--memory-limit" => parse_size(&value).map(|n| opts.memory_limit = n).is_ok(),
+            "--plugin-dir" => {
+                opts.plugin_dir = Some(PathBuf::from(&value));
+                !value.is_empty()
+            }
             "--tls" => {
                 opts.tls = true;
                 i -= 1;

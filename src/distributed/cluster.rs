@@ -25,6 +25,9 @@ pub struct LocalClusterOptions {
     pub tls: bool,
     /// Seconds without heartbeats before the scheduler gives a worker up.
     pub worker_timeout: f64,
+    /// The workers' plugin directory (`libdask worker --plugin-dir`); unset, the workers read
+    /// `DASK_WORKER_PLUGIN_DIR` like any worker.
+    pub plugin_dir: Option<PathBuf>,
 }
 
 impl Default for LocalClusterOptions {
@@ -35,6 +38,7 @@ impl Default for LocalClusterOptions {
             memory_limit: 0,
             tls: false,
             worker_timeout: 10.0,
+            plugin_dir: None,
         }
     }
 }
@@ -199,6 +203,9 @@ impl LocalCluster {
         if self.opts.memory_limit > 0 {
             cmd.args(["--memory-limit", &self.opts.memory_limit.to_string()]);
         }
+        if let Some(dir) = &self.opts.plugin_dir {
+            cmd.arg("--plugin-dir").arg(dir);
+        }
         let child = cmd
             .spawn()
             .map_err(|e| Error::Io(format!("cannot start a worker: {e}")))?;
@@ -207,13 +214,24 @@ impl LocalCluster {
     }
 
     /// Waits until `n` workers have joined the scheduler.
-    pub fn wait_for_workers(&self, n: usize, timeout: Duration) -> Result<()> {
+    pub fn wait_for_workers(&mut self, n: usize, timeout: Duration) -> Result<()> {
         let client = self.client()?;
         let deadline = Instant::now() + timeout;
         loop {
             let have = client.cluster_workers()?.len();
             if have >= n {
                 return Ok(());
+            }
+            let exited = self
+                .workers
+                .iter_mut()
+                .flatten()
+                .any(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited {
+                return Err(Error::Io(format!(
+                    "a worker exited before joining: {}",
+                    self.log("worker")
+                )));
             }
             if Instant::now() > deadline {
                 return Err(Error::Io(format!(

@@ -39,6 +39,9 @@ pub struct WorkerOptions {
     pub heartbeat: Duration,
     pub limits: Limits,
     pub compression: Compression,
+    /// The allow-listed directory of plugins (shared libraries of C operations) loaded at
+    /// start: the only C operations this worker runs.
+    pub plugin_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for WorkerOptions {
@@ -54,6 +57,7 @@ impl Default for WorkerOptions {
             heartbeat: Duration::from_millis(500),
             limits: Limits::default(),
             compression: Compression::None,
+            plugin_dir: None,
         }
     }
 }
@@ -64,6 +68,8 @@ struct Shared {
     data: Mutex<HashMap<String, Future>>,
     peers: Peers,
     compression: Compression,
+    /// "name (data address)", for messages that must say which worker speaks.
+    who: String,
 }
 
 /// Connections to other workers' data ports, one per address, reused.
@@ -151,6 +157,22 @@ impl Peers {
 /// Runs a worker until the scheduler tells it to close, or is lost for `death_timeout`.
 pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
     crate::catalog::ensure();
+    if let Some(dir) = &opts.plugin_dir {
+        for (file, ops) in crate::ffi::load_plugin_dir(dir)
+            .map_err(|e| Error::invalid(format!("worker {}: {e}", opts.name)))?
+        {
+            eprintln!(
+                "libdask worker {}: loaded plugin {} (operations: {})",
+                opts.name,
+                file.display(),
+                if ops.is_empty() {
+                    "none".into()
+                } else {
+                    ops.join(", ")
+                }
+            );
+        }
+    }
     let sched = Addr::parse(&opts.scheduler)?;
     let client = Client::new(Config {
         threads: opts.nthreads,
@@ -187,6 +209,7 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
             opts.name.clone(),
         ),
         compression: opts.compression,
+        who: format!("{} ({data_addr})", opts.name),
     });
     let hello = Hello {
         role: Role::Worker,
@@ -359,8 +382,8 @@ async fn compute(
         let (wire, _) = decode_task(&frame, &key)?;
         let def = lookup_op(&wire.op).map_err(|_| {
             Error::invalid(format!(
-                "this worker has no operation '{}' (a library operation of another version, or a C operation whose plugin is not installed here)",
-                wire.op
+                "worker {} has no operation '{}': a C operation runs on a worker only when a plugin in the worker's --plugin-dir registers it (or it is a library operation of another version)",
+                shared.who, wire.op
             ))
         })?;
         if def.is_host_affine() {

@@ -21,7 +21,10 @@ pub use graph::Graph;
 pub(crate) use local::HOST_TAG_SHIFT;
 pub use local::{release_host_ref, take_released_host_refs, HostNotify};
 pub(crate) use op::register_builtin;
-pub use op::{library_op_names, lookup_op, op_by_id, register_op, OpDef, OpFn, OpId, Operation};
+pub use op::{
+    library_op_names, lookup_op, op_by_id, op_count, op_names_since, register_op, OpDef, OpFn,
+    OpId, Operation,
+};
 pub use progress::ProgressFn;
 pub use scheduler::FutureStatus;
 pub use scheduler::{wait_all, AsCompleted, Future};

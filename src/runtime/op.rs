@@ -141,6 +141,23 @@ pub fn library_op_names() -> Vec<String> {
     names
 }
 
+/// How many operations are registered (the registry only grows, so operations registered
+/// later are named by [`op_names_since`]).
+pub fn op_count() -> usize {
+    REGISTRY.read().ops.len()
+}
+
+/// The names of the operations registered after the first `n`.
+pub fn op_names_since(n: usize) -> Vec<String> {
+    REGISTRY
+        .read()
+        .ops
+        .iter()
+        .skip(n)
+        .map(|d| d.name.clone())
+        .collect()
+}
+
 /// The operation registered under `name`.
 pub fn lookup_op(name: &str) -> Result<&'static OpDef> {
     let registry = REGISTRY.read();
