@@ -178,6 +178,8 @@ JULIA ?= scripts/julia
 
 julia-test: build
 	$(JULIA) bindings/julia/LibDask/test/runtests.jl
+	@echo "== the Julia suite again, its default client on a local cluster (2 workers)"
+	$(LIBDIR)/libdask local-cluster --workers 2 -- $(JULIA) bindings/julia/LibDask/test/runtests.jl
 	$(JULIA) examples/julia/array_tour.jl >/dev/null
 
 bench-julia: build

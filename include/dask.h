@@ -1104,6 +1104,17 @@ dask_status dask_config_init(struct dask_config *cfg, size_t struct_size);
 dask_status dask_client_new(const struct dask_config *cfg,
                             struct dask_client **out_client);
 
+// Starts the client a program gets when it names none (the bindings' default client): a
+// client of the cluster at `DASK_SCHEDULER_ADDRESS` when that environment variable is set
+// (TLS files from `DASK_TLS_CA`, `DASK_TLS_CERT`, `DASK_TLS_KEY`; `DASK_REQUIRE_ENCRYPTION`),
+// as `libdask local-cluster -- COMMAND` sets them; otherwise the embedded pool with one
+// thread per core. On success `*out_client` is a new client, owned by the caller: free it
+// with `dask_client_free`. Any thread.
+//
+// # Safety
+// `out_client` is valid for writes.
+dask_status dask_client_new_default(struct dask_client **out_client);
+
 // Closes a client: stops its threads (running tasks finish first) and cancels every task
 // that has not finished; futures stay valid and report `DASK_ERR_CANCELLED`. NULL is a
 // no-op. Call it from any thread, but only once no other thread uses the client: it must not race

@@ -371,3 +371,116 @@ fn named_datasets_are_shared_between_clients_until_unpublished() {
     assert_eq!(buffer_f64(&y.compute(&here).unwrap()), want);
     here.unpublish_dataset("y").unwrap();
 }
+
+/// The host-language part of a graph, as Julia and R functions join graphs: operations
+/// registered as host-affine run on the thread that waits (here: the test's), never on a
+/// worker.
+fn host_ops() -> (Operation, Operation) {
+    use std::sync::OnceLock;
+    static OPS: OnceLock<(Operation, Operation)> = OnceLock::new();
+    OPS.get_or_init(|| {
+        let main = std::thread::current().id();
+        dask::register_op("test.host_triple", true, move |inputs| {
+            // Host tasks run on the host's thread, the one waiting on the result.
+            if std::thread::current().id() != main {
+                return Err("a host task ran on another thread".into());
+            }
+            let x = inputs[0].as_i64().ok_or("an integer")?;
+            Ok(Arc::new(Value::from(3 * x)))
+        })
+        .unwrap();
+        dask::register_op("test.host_fail", true, |_| Err("the host refused".into())).unwrap();
+        (
+            Operation::named("test.host_triple").unwrap(),
+            Operation::named("test.host_fail").unwrap(),
+        )
+    })
+    .clone()
+}
+
+#[test]
+fn host_tasks_run_on_the_client_between_remote_tasks() {
+    let (triple, fail) = host_ops();
+    let c = cluster(2, 1, false);
+    let remote = c.client().unwrap();
+    let here = local();
+    // remote -> host -> remote -> host, with crossings both ways and a host output.
+    let run = |client: &Client| {
+        let mut g = Graph::new();
+        let n = 24;
+        let a: Vec<_> = (0..n)
+            .map(|i| {
+                g.add(Task::new(
+                    sum_op(),
+                    vec![Arg::value(i as i64), Arg::value(1i64)],
+                ))
+            })
+            .collect();
+        let h: Vec<_> = a
+            .iter()
+            .map(|&t| g.add(Task::new(triple.clone(), vec![Arg::Task(t)])))
+            .collect();
+        let b: Vec<_> = (0..n)
+            .map(|i| {
+                g.add(Task::new(
+                    sum_op(),
+                    vec![Arg::Task(h[i]), Arg::Task(a[(i + 1) % n])],
+                ))
+            })
+            .collect();
+        let total = g.add(Task::new(
+            sum_op(),
+            b.iter().map(|&t| Arg::Task(t)).collect(),
+        ));
+        let last = g.add(Task::new(triple.clone(), vec![Arg::Task(total)]));
+        let mut outs = b.clone();
+        outs.push(last);
+        let fs = client.compute(g, &outs).unwrap();
+        fs.iter().map(int).collect::<Vec<_>>()
+    };
+    let got = run(&remote);
+    assert_eq!(got, run(&here));
+    let plain: i64 = (0..24i64).map(|i| 3 * (i + 1) + (i + 1) % 24 + 1).sum();
+    assert_eq!(*got.last().unwrap(), 3 * plain);
+
+    // A host result from an earlier computation, read by a later graph's remote task.
+    let mut g = Graph::new();
+    let t = g.add(Task::new(triple.clone(), vec![Arg::value(5i64)]));
+    let earlier = remote.compute(g, &[t]).unwrap().remove(0);
+    for _ in 0..2 {
+        let mut g = Graph::new();
+        let t = g.add(Task::new(
+            sum_op(),
+            vec![Arg::Future(earlier.clone()), Arg::value(1i64)],
+        ));
+        let f = remote.compute(g, &[t]).unwrap().remove(0);
+        assert_eq!(int(&f), 16);
+    }
+
+    // A failing host task fails the remote tasks that read it, naming it, as on the pool.
+    let errors = |client: &Client| {
+        let mut g = Graph::new();
+        let bad = g
+            .add_keyed("host-bad", Task::new(fail.clone(), vec![Arg::value(1i64)]))
+            .unwrap();
+        let after = g
+            .add_keyed(
+                "after",
+                Task::new(sum_op(), vec![Arg::key("host-bad"), Arg::value(1i64)]),
+            )
+            .unwrap();
+        let fs = client.compute(g, &[after, bad]).unwrap();
+        fs.iter()
+            .map(|f| match f.result() {
+                Err(Error::Task(e)) => (e.key().to_string(), e.message().to_string()),
+                other => panic!("expected a task error, got {other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    let got = errors(&remote);
+    assert_eq!(got, errors(&here));
+    assert_eq!(
+        got[0],
+        ("host-bad".to_string(), "the host refused".to_string())
+    );
+}

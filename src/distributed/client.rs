@@ -18,8 +18,9 @@ use crate::protocol::{encode, encode_task, Compression, WireArg, WireTask};
 use crate::runtime::backend::{Backend, LocalBackend};
 use crate::runtime::graph::Plan;
 use crate::runtime::local::HostNotify;
-use crate::runtime::scheduler::{Cell, Executor, Future, Job, Run, SpecInput};
+use crate::runtime::scheduler::{Cell, Executor, Future, Job, NodeSpec, Run, SpecInput};
 use crate::runtime::Config;
+use crate::runtime::Operation;
 use crate::value::Value;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
@@ -128,6 +129,38 @@ impl Inner {
             }
         }
         Err(Error::Io(last))
+    }
+
+    /// Puts an encoded value on a worker (the `n`-th of the known ones, round robin) under
+    /// `key` and returns the worker's id; the caller tells the scheduler.
+    async fn put_on_a_worker(&self, key: &str, bytes: Vec<u8>, n: u64) -> Result<u64> {
+        let mut workers = self.workers.lock().clone();
+        if workers.is_empty() {
+            workers = self.refresh_workers().await?;
+        }
+        if workers.is_empty() {
+            return Err(Error::invalid("the cluster has no workers to put data on"));
+        }
+        let w = workers[(n as usize) % workers.len()].clone();
+        let answer = self
+            .peers
+            .ask(
+                &w.data_addr,
+                &Message::with_frames(
+                    Msg::PutData {
+                        keys: vec![key.to_string()],
+                    },
+                    vec![bytes],
+                ),
+            )
+            .await?;
+        match answer.msg {
+            Msg::Ack => Ok(w.id),
+            other => Err(Error::Io(format!(
+                "worker {} did not take the data: {other:?}",
+                w.data_addr
+            ))),
+        }
     }
 
     /// Concludes the nodes waiting for `key`.
@@ -410,6 +443,36 @@ impl RemoteBackend {
             .ok_or_else(|| Error::invalid(format!("future '{}' was released", f.key())))
     }
 
+    /// The wire key of `f` for a task of a new graph. A future computed in this process (a
+    /// host task's) gets a key on first use and goes into `provided`: the client puts its
+    /// value on a worker once it is done.
+    fn wire_key_or_provide(
+        &self,
+        f: &Future,
+        provided: &mut Vec<(String, Future)>,
+    ) -> Result<String> {
+        match self.wire_key_of(f) {
+            Ok(k) => Ok(k),
+            Err(e) => {
+                let cell = f.cell();
+                let here = self.is_ours(&cell.run) && f.error().is_none();
+                if !here {
+                    return Err(e);
+                }
+                let node = (Arc::as_ptr(&cell.run) as usize, cell.idx);
+                let mut wire_of = self.inner.wire_of.lock();
+                if let Some(k) = wire_of.get(&node) {
+                    return Ok(k.clone());
+                }
+                let n = self.inner.next_scatter.fetch_add(1, Ordering::Relaxed);
+                let key = format!("host-{}.{n}", self.inner.id);
+                wire_of.insert(node, key.clone());
+                provided.push((key.clone(), f.clone()));
+                Ok(key)
+            }
+        }
+    }
+
     /// Sends a dataset request and waits for its answer: keys, description, names.
     fn dataset_request(&self, m: Msg) -> Result<(Vec<String>, Vec<u8>, Vec<String>)> {
         let inner = self.inner.clone();
@@ -457,6 +520,56 @@ impl Drop for RemoteBackend {
     }
 }
 
+/// Once `f` (computed in this process) is done, puts its value on a worker under `key` and
+/// tells the scheduler, or tells it the key failed. The future is held until then, so its
+/// release reaches the scheduler after the value.
+fn provide(inner: &Arc<Inner>, f: &Future, key: String) {
+    let weak = Arc::downgrade(inner);
+    f.add_done_callback(move |f| {
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        let f = f.clone();
+        let outcome = match f.error() {
+            Some(e) => Err((
+                e.message().to_string(),
+                e.key().to_string(),
+                e.is_cancelled(),
+            )),
+            None => f
+                .result()
+                .and_then(|v| Ok((encode(&v, inner.compression)?.to_vec(), v.nbytes() as u64)))
+                .map_err(|e| (e.to_string(), display_key(&key), false)),
+        };
+        let n = inner.next_scatter.fetch_add(1, Ordering::Relaxed);
+        let handle = inner.handle.clone();
+        handle.spawn(async move {
+            let sent = match outcome {
+                Ok((bytes, nbytes)) => inner
+                    .put_on_a_worker(&key, bytes, n)
+                    .await
+                    .map(|w| (w, nbytes))
+                    .map_err(|e| (e.to_string(), display_key(&key), false)),
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok((worker, nbytes)) => inner.send(Msg::Scattered {
+                    key,
+                    worker,
+                    nbytes,
+                }),
+                Err((error, origin, cancelled)) => inner.send(Msg::ExternalErred {
+                    key,
+                    error,
+                    origin,
+                    cancelled,
+                }),
+            }
+            drop(f);
+        });
+    });
+}
+
 impl Backend for RemoteBackend {
     fn threads(&self) -> usize {
         let known: usize = self
@@ -473,99 +586,203 @@ impl Backend for RemoteBackend {
         self.inner.check()?;
         let cid = self.inner.id;
         let run_no = self.inner.next_run.fetch_add(1, Ordering::Relaxed);
-        let mut keys: Vec<String> = Vec::with_capacity(plan.nodes.len());
-        for (i, n) in plan.nodes.iter().enumerate() {
-            let name = match &n.op {
-                crate::runtime::Operation::Registered(def) => def.name().to_string(),
-                crate::runtime::Operation::Local { .. } => {
+        let n = plan.nodes.len();
+        // Host-language tasks run here, on this process's host thread, as they do on the
+        // embedded pool; everything else runs on the workers.
+        let here: Vec<bool> = plan.nodes.iter().map(|n| n.op.is_host_affine()).collect();
+        let mut keys: Vec<String> = Vec::with_capacity(n);
+        for (i, node) in plan.nodes.iter().enumerate() {
+            let name = match &node.op {
+                Operation::Registered(def) => def.name(),
+                Operation::Local { host_affine, .. } if *host_affine => "host",
+                Operation::Local { .. } => {
                     return Err(Error::NotImplemented(format!(
                         "task {i} runs a Rust closure, which cannot travel to a cluster: register it as an operation with a name"
                     )))
                 }
             };
-            keys.push(match &n.key {
+            keys.push(match &node.key {
                 Some(k) => format!("{k}@{cid}.{run_no}"),
                 None => format!("{name}-{cid}.{run_no}-{i}"),
             });
         }
-        let mut heads = Vec::with_capacity(plan.nodes.len());
-        let mut frames = Vec::with_capacity(plan.nodes.len());
-        for (i, n) in plan.nodes.iter().enumerate() {
-            let def = match &n.op {
-                crate::runtime::Operation::Registered(def) => *def,
-                _ => unreachable!("checked above"),
-            };
-            if def.is_host_affine() {
-                return Err(Error::NotImplemented(format!(
-                    "operation '{}' runs on its host language's thread; graphs with host tasks cannot run on a cluster yet",
-                    def.name()
-                )));
-            }
-            let mut deps = Vec::new();
-            let mut args = Vec::with_capacity(n.inputs.len());
-            for input in &n.inputs {
-                match input {
-                    SpecInput::Value(v) => args.push(WireArg::Value(v.clone())),
-                    SpecInput::Local(j) => {
-                        let k = keys[*j as usize].clone();
-                        if !deps.contains(&k) {
-                            deps.push(k.clone());
-                        }
-                        args.push(WireArg::Key(k));
+        // What crosses between the two sides: remote results host tasks read, and host
+        // results remote tasks read (the client puts those on a worker when they are done).
+        let mut read_here = vec![false; n];
+        let mut read_there = vec![false; n];
+        let mut is_output = vec![false; n];
+        for &o in &plan.outputs {
+            is_output[o as usize] = true;
+        }
+        for (i, node) in plan.nodes.iter().enumerate() {
+            for input in &node.inputs {
+                if let SpecInput::Local(j) = input {
+                    let j = *j as usize;
+                    if here[i] && !here[j] {
+                        read_here[j] = true;
                     }
-                    SpecInput::Extern(f) => {
-                        let k = self.wire_key_of(f)?;
-                        if !deps.contains(&k) {
-                            deps.push(k.clone());
-                        }
-                        args.push(WireArg::Key(k));
+                    if !here[i] && here[j] {
+                        read_there[j] = true;
                     }
                 }
+            }
+        }
+
+        // The workers' part.
+        let mut heads = Vec::new();
+        let mut frames = Vec::new();
+        let mut provided: Vec<(String, Future)> = Vec::new();
+        for (i, node) in plan.nodes.iter().enumerate() {
+            if here[i] {
+                continue;
+            }
+            let Operation::Registered(def) = &node.op else {
+                unreachable!("closures were refused above")
+            };
+            let mut deps = Vec::new();
+            let mut args = Vec::with_capacity(node.inputs.len());
+            for input in &node.inputs {
+                let k = match input {
+                    SpecInput::Value(v) => {
+                        args.push(WireArg::Value(v.clone()));
+                        continue;
+                    }
+                    SpecInput::Local(j) => keys[*j as usize].clone(),
+                    SpecInput::Extern(f) => self.wire_key_or_provide(f, &mut provided)?,
+                };
+                if !deps.contains(&k) {
+                    deps.push(k.clone());
+                }
+                args.push(WireArg::Key(k));
             }
             let task = WireTask {
                 key: keys[i].clone(),
                 op: def.name().to_string(),
                 args,
             };
-            frames.push(encode_task(&task, self.inner.compression)?);
             heads.push(TaskHead {
                 key: keys[i].clone(),
                 deps,
-                frame: i as u32,
+                frame: frames.len() as u32,
+                external: false,
+            });
+            frames.push(encode_task(&task, self.inner.compression)?);
+        }
+        let externals: Vec<String> = (0..n)
+            .filter(|&j| read_there[j])
+            .map(|j| keys[j].clone())
+            .chain(provided.iter().map(|(k, _)| k.clone()))
+            .collect();
+        for k in &externals {
+            heads.push(TaskHead {
+                key: k.clone(),
+                deps: Vec::new(),
+                frame: u32::MAX,
+                external: true,
             });
         }
-        let out_keys: Vec<String> = plan
-            .outputs
-            .iter()
-            .map(|&o| keys[o as usize].clone())
+        let remote_outs: Vec<usize> = (0..n)
+            .filter(|&i| !here[i] && (is_output[i] || read_here[i]))
             .collect();
-        let display: Vec<Option<Arc<str>>> = plan
+        let has_host = here.iter().any(|&h| h);
+        let mut progress = plan.progress;
+        let mut remote_future: HashMap<usize, Future> = HashMap::new();
+        if !heads.is_empty() {
+            let out_keys: Vec<String> = remote_outs.iter().map(|&o| keys[o].clone()).collect();
+            let display: Vec<Option<Arc<str>>> = remote_outs
+                .iter()
+                .map(|&o| {
+                    Some(
+                        plan.nodes[o]
+                            .key
+                            .clone()
+                            .unwrap_or_else(|| Arc::from(keys[o].as_str())),
+                    )
+                })
+                .collect();
+            let (run, futures) = Run::external(&self.exec, display, "remote", progress.take());
+            self.track(&run, &out_keys, true);
+            remote_future.extend(remote_outs.iter().copied().zip(futures));
+            let mut wanted = out_keys;
+            wanted.extend(externals.iter().cloned());
+            let m = Message::with_frames(
+                Msg::UpdateGraph {
+                    tasks: heads,
+                    wanted,
+                },
+                frames,
+            );
+            if self.inner.tx.send(m).is_err() {
+                return Err(Error::Closed(
+                    "the connection to the scheduler is closed".into(),
+                ));
+            }
+        }
+        for (key, f) in provided {
+            provide(&self.inner, &f, key);
+        }
+
+        // This process's part: the host tasks, reading remote results as external futures.
+        let mut host_future: HashMap<usize, Future> = HashMap::new();
+        if has_host {
+            let mut local_of = vec![u32::MAX; n];
+            let mut specs = Vec::new();
+            let mut host_nodes = Vec::new();
+            for (i, node) in plan.nodes.into_iter().enumerate() {
+                if !here[i] {
+                    continue;
+                }
+                let inputs = node
+                    .inputs
+                    .into_iter()
+                    .map(|input| match input {
+                        SpecInput::Local(j) if here[j as usize] => {
+                            SpecInput::Local(local_of[j as usize])
+                        }
+                        SpecInput::Local(j) => {
+                            SpecInput::Extern(remote_future[&(j as usize)].clone())
+                        }
+                        other => other,
+                    })
+                    .collect();
+                local_of[i] = specs.len() as u32;
+                host_nodes.push(i);
+                specs.push(NodeSpec {
+                    key: node.key,
+                    op: node.op,
+                    inputs,
+                });
+            }
+            let wanted: Vec<usize> = host_nodes
+                .iter()
+                .copied()
+                .filter(|&i| is_output[i] || read_there[i])
+                .collect();
+            let outs: Vec<u32> = wanted.iter().map(|&i| local_of[i]).collect();
+            let (run, futures) = Run::start(&self.exec, specs, &outs, progress, plan.pace);
+            for (&i, f) in wanted.iter().zip(futures) {
+                if read_there[i] {
+                    self.inner
+                        .wire_of
+                        .lock()
+                        .insert((Arc::as_ptr(&run) as usize, local_of[i]), keys[i].clone());
+                    provide(&self.inner, &f, keys[i].clone());
+                }
+                host_future.insert(i, f);
+            }
+        }
+        Ok(plan
             .outputs
             .iter()
             .map(|&o| {
-                let n = &plan.nodes[o as usize];
-                Some(
-                    n.key
-                        .clone()
-                        .unwrap_or_else(|| Arc::from(keys[o as usize].as_str())),
-                )
+                let o = o as usize;
+                if here[o] {
+                    host_future[&o].clone()
+                } else {
+                    remote_future[&o].clone()
+                }
             })
-            .collect();
-        let (run, futures) = Run::external(&self.exec, display, "remote", plan.progress);
-        self.track(&run, &out_keys, true);
-        let m = Message::with_frames(
-            Msg::UpdateGraph {
-                tasks: heads,
-                wanted: out_keys,
-            },
-            frames,
-        );
-        if self.inner.tx.send(m).is_err() {
-            return Err(Error::Closed(
-                "the connection to the scheduler is closed".into(),
-            ));
-        }
-        Ok(futures)
+            .collect())
     }
 
     fn scatter(&self, value: Arc<Value>) -> Result<Future> {
@@ -576,32 +793,7 @@ impl Backend for RemoteBackend {
         let bytes = encode(&value, inner.compression)?.to_vec();
         let nbytes = value.nbytes() as u64;
         let k = key.clone();
-        let worker = inner.block_on(async {
-            let mut workers = inner.workers.lock().clone();
-            if workers.is_empty() {
-                workers = inner.refresh_workers().await?;
-            }
-            if workers.is_empty() {
-                return Err(Error::invalid(
-                    "the cluster has no workers to scatter data to",
-                ));
-            }
-            let w = workers[(n as usize) % workers.len()].clone();
-            let answer = inner
-                .peers
-                .ask(
-                    &w.data_addr,
-                    &Message::with_frames(Msg::PutData { keys: vec![k] }, vec![bytes]),
-                )
-                .await?;
-            match answer.msg {
-                Msg::Ack => Ok(w.id),
-                other => Err(Error::Io(format!(
-                    "worker {} did not take the data: {other:?}",
-                    w.data_addr
-                ))),
-            }
-        })?;
+        let worker = inner.block_on(async { inner.put_on_a_worker(&k, bytes, n).await })?;
         inner.send(Msg::Scattered {
             key: key.clone(),
             worker,

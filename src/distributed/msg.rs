@@ -55,6 +55,10 @@ pub struct TaskHead {
     pub key: String,
     pub deps: Vec<String>,
     pub frame: u32,
+    /// Computed by the client itself (a host-language task): no frame; the client puts the
+    /// value on a worker (`Scattered`) or reports it failed (`ExternalErred`).
+    #[serde(default)]
+    pub external: bool,
 }
 
 /// Where a dependency of a task can be fetched from.
@@ -106,6 +110,14 @@ pub enum Msg {
         key: String,
         worker: u64,
         nbytes: u64,
+    },
+    /// The client could not compute a key it said it would (`TaskHead::external`): its
+    /// error, and the key that failed first.
+    ExternalErred {
+        key: String,
+        error: String,
+        origin: String,
+        cancelled: bool,
     },
     /// Where are these keys?
     WhoHas {
@@ -494,6 +506,7 @@ mod tests {
                     key: "a".into(),
                     deps: vec!["b".into()],
                     frame: 0,
+                    external: false,
                 }],
                 wanted: vec!["a".into()],
             },

@@ -311,6 +311,26 @@ pub unsafe extern "C" fn dask_client_new(
     })
 }
 
+/// Starts the client a program gets when it names none (the bindings' default client): a
+/// client of the cluster at `DASK_SCHEDULER_ADDRESS` when that environment variable is set
+/// (TLS files from `DASK_TLS_CA`, `DASK_TLS_CERT`, `DASK_TLS_KEY`; `DASK_REQUIRE_ENCRYPTION`),
+/// as `libdask local-cluster -- COMMAND` sets them; otherwise the embedded pool with one
+/// thread per core. On success `*out_client` is a new client, owned by the caller: free it
+/// with `dask_client_free`. Any thread.
+///
+/// # Safety
+/// `out_client` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_client_new_default(out_client: *mut *mut dask_client) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_client, "out_client") }?;
+        *slot = std::ptr::null_mut();
+        *slot = handle::new_handle(Client::new(Config::from_env()?)?);
+        Ok(())
+    })
+}
+
 /// Closes a client: stops its threads (running tasks finish first) and cancels every task
 /// that has not finished; futures stay valid and report `DASK_ERR_CANCELLED`. NULL is a
 /// no-op. Call it from any thread, but only once no other thread uses the client: it must not race

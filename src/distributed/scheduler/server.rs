@@ -4,7 +4,7 @@
 
 use super::state::{Dest, State};
 use crate::distributed::conn::{accept, Addr, Conn};
-use crate::distributed::msg::{Limits, Message, Msg, Role, WorkerInfo, PROTOCOL_VERSION};
+use crate::distributed::msg::{Limits, Message, Msg, Role, TaskHead, WorkerInfo, PROTOCOL_VERSION};
 use crate::distributed::tls::Security;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -293,6 +293,9 @@ fn handle(
             match (role, m.msg) {
                 (Role::Client, Msg::UpdateGraph { tasks, wanted }) => {
                     let mut frames = m.frames;
+                    let (external, tasks): (Vec<TaskHead>, Vec<TaskHead>) =
+                        tasks.into_iter().partition(|t| t.external);
+                    state.expect_from_client(id, external.into_iter().map(|t| t.key).collect());
                     let tasks = tasks
                         .into_iter()
                         .map(|t| {
@@ -315,6 +318,15 @@ fn handle(
                         nbytes,
                     },
                 ) => state.scattered(id, key, worker, nbytes),
+                (
+                    Role::Client,
+                    Msg::ExternalErred {
+                        key,
+                        error,
+                        origin,
+                        cancelled,
+                    },
+                ) => state.external_erred(&key, &error, &origin, cancelled),
                 (_, Msg::WhoHas { keys }) => {
                     let sources = state.who_has(&keys);
                     let _ = p.tx.send(Message::new(Msg::WhoHasReply { sources }));

@@ -36,6 +36,9 @@ enum St {
     Memory,
     Erred(Arc<str>, bool),
     Released,
+    /// Computed by its client (a host-language task, which runs on the client's own thread):
+    /// waiting for the client to put the value on a worker.
+    External,
 }
 
 struct TaskRec {
@@ -166,6 +169,7 @@ impl State {
             St::Memory => "memory",
             St::Erred(..) => "erred",
             St::Released => "released",
+            St::External => "external",
         })
     }
 
@@ -402,6 +406,48 @@ impl State {
         self.fill_slots();
     }
 
+    /// Keys `client` computes itself and will put on a worker (`scattered`) or report failed
+    /// (`external_erred`); the tasks of its graphs may read them meanwhile. Known keys are
+    /// left as they are.
+    pub fn expect_from_client(&mut self, client: ClientId, keys: Vec<String>) {
+        self.generation += 1;
+        let gen = self.generation;
+        for key in keys {
+            if self.index.contains_key(key.as_str()) {
+                continue;
+            }
+            self.insert(TaskRec {
+                key: Arc::from(key),
+                spec: None,
+                deps: Vec::new(),
+                dependents: Vec::new(),
+                state: St::External,
+                who_has: Vec::new(),
+                nbytes: 0,
+                priority: (gen, 0),
+                wanted_by: vec![client],
+                waiting_on: 0,
+                failures: 0,
+                fetch_failures: 0,
+                origin: None,
+                small: None,
+                slot: 0,
+            });
+        }
+    }
+
+    /// The client could not compute `key` (its host task failed, or `origin` did): the key
+    /// and what reads it fail.
+    pub fn external_erred(&mut self, key: &str, error: &str, origin: &str, cancelled: bool) {
+        let Some(&i) = self.index.get(key) else {
+            return;
+        };
+        if self.t(i).state == St::External {
+            self.err_from(i, Arc::from(error), cancelled, Arc::from(origin));
+            self.fill_slots();
+        }
+    }
+
     /// A client put `key` on worker `w` (scatter).
     pub fn scattered(&mut self, client: ClientId, key: String, w: WorkerId, nbytes: u64) {
         if !self.workers.contains_key(&w) {
@@ -449,6 +495,11 @@ impl State {
         if !t.wanted_by.contains(&client) {
             t.wanted_by.push(client);
         }
+        if self.t(i).state == St::External {
+            self.set_state(i, St::Memory);
+            self.inputs_arrived(i);
+            self.fill_slots();
+        }
     }
 
     /// A client no longer needs `keys`.
@@ -483,10 +534,33 @@ impl State {
             };
             match self.t(i).state {
                 St::Memory | St::Erred(..) => {}
-                _ => self.err(i, Arc::from("cancelled by the user"), true),
+                _ => {
+                    self.err(i, Arc::from("cancelled by the user"), true);
+                    self.drop_unneeded_inputs(i);
+                }
             }
         }
         self.fill_slots();
+    }
+
+    /// After `i` was cancelled or released: its pending inputs that nothing else needs are
+    /// cancelled too, and theirs (explicit stack), as a local run cancels "the tasks that
+    /// only it needed" — a cancelled reduction leaves no work behind on the workers.
+    fn drop_unneeded_inputs(&mut self, i: u32) {
+        let mut stack: Vec<u32> = self.t(i).deps.clone();
+        while let Some(j) = stack.pop() {
+            if self.tasks[j as usize].is_none() || self.needed(j) {
+                continue;
+            }
+            match self.t(j).state {
+                St::Waiting | St::Queued | St::Processing(_) | St::External => {
+                    self.err(j, Arc::from("cancelled: nothing needs it any more"), true);
+                    stack.extend(self.t(j).deps.iter().copied());
+                }
+                St::Memory => self.maybe_free(j),
+                _ => {}
+            }
+        }
     }
 
     /// Where keys are (for clients gathering results).
@@ -549,16 +623,7 @@ impl State {
         }
         self.set_state(i, St::Memory);
         self.tell_done(i, None);
-        let dependents = self.t(i).dependents.clone();
-        for d in dependents {
-            if self.t(d).state == St::Waiting {
-                let t = self.tm(d);
-                t.waiting_on = t.waiting_on.saturating_sub(1);
-                if t.waiting_on == 0 {
-                    self.make_ready(d);
-                }
-            }
-        }
+        self.inputs_arrived(i);
         let deps = self.t(i).deps.clone();
         for j in deps {
             self.maybe_free(j);
@@ -608,6 +673,20 @@ impl State {
     }
 
     // ---- transitions ----------------------------------------------------------------------
+
+    /// `i` is in memory now: its waiting dependents have one input fewer to wait for.
+    fn inputs_arrived(&mut self, i: u32) {
+        let dependents = self.t(i).dependents.clone();
+        for d in dependents {
+            if self.t(d).state == St::Waiting {
+                let t = self.tm(d);
+                t.waiting_on = t.waiting_on.saturating_sub(1);
+                if t.waiting_on == 0 {
+                    self.make_ready(d);
+                }
+            }
+        }
+    }
 
     fn insert(&mut self, rec: TaskRec) -> u32 {
         let key = rec.key.clone();
@@ -931,8 +1010,9 @@ impl State {
             return;
         }
         match self.t(i).state {
-            St::Waiting | St::Queued => {
+            St::Waiting | St::Queued | St::External => {
                 self.err(i, Arc::from("released before it ran"), true);
+                self.drop_unneeded_inputs(i);
             }
             St::Memory => self.maybe_free(i),
             _ => {}
@@ -1042,6 +1122,44 @@ mod tests {
         assert_eq!(done.len(), 1);
         s.release(7, &["t2".into()]);
         assert_eq!(s.n_tasks(), 0, "everything forgotten");
+    }
+
+    #[test]
+    fn cancelling_a_result_cancels_the_inputs_only_it_needed() {
+        let mut s = State::new(3);
+        s.add_worker(worker(1, 1));
+        // Two reductions over their own roots, sharing root "shared".
+        let mut tasks = vec![("shared".to_string(), vec![], vec![])];
+        for r in ["a", "b"] {
+            for i in 0..3 {
+                tasks.push((format!("{r}{i}"), vec![], vec![]));
+            }
+            let deps = (0..3)
+                .map(|i| format!("{r}{i}"))
+                .chain(["shared".to_string()])
+                .collect();
+            tasks.push((format!("{r}-sum"), deps, vec![]));
+        }
+        s.update_graph(7, tasks, vec!["a-sum".into(), "b-sum".into()]);
+        let running = computes(&mut s);
+        assert!(!running.is_empty());
+        s.cancel(&["a-sum".into()]);
+        for i in 0..3 {
+            assert_eq!(s.state_of(&format!("a{i}")), Some("erred"), "a{i}");
+            assert_ne!(s.state_of(&format!("b{i}")), Some("erred"), "b{i}");
+        }
+        assert_ne!(s.state_of("shared"), Some("erred"), "b-sum still needs it");
+        // The rest still completes.
+        let mut left: Vec<String> = computes(&mut s).into_iter().map(|c| c.1).collect();
+        left.extend(running.into_iter().map(|c| c.1));
+        let mut steps = 0;
+        while let Some(k) = left.pop() {
+            s.finished(1, &k, 8, 1, None);
+            left.extend(computes(&mut s).into_iter().map(|c| c.1));
+            steps += 1;
+            assert!(steps < 100);
+        }
+        assert_eq!(s.state_of("b-sum"), Some("memory"));
     }
 
     #[test]

@@ -199,6 +199,7 @@ struct dask_buffer_view
 end
 const dask_opaque_serialize_fn = Ptr{Cvoid}
 const dask_opaque_deserialize_fn = Ptr{Cvoid}
+const dask_plugin_init_fn = Ptr{Cvoid}
 
 dask_version_number() =
     ccall((:dask_version_number, libdask), UInt32, ())
@@ -298,6 +299,8 @@ dask_config_init(cfg, struct_size) =
     ccall((:dask_config_init, libdask), dask_status, (Ptr{dask_config}, Csize_t), cfg, struct_size)
 dask_client_new(cfg, out_client) =
     ccall((:dask_client_new, libdask), dask_status, (Ptr{dask_config}, Ptr{Ptr{dask_client}}), cfg, out_client)
+dask_client_new_default(out_client) =
+    ccall((:dask_client_new_default, libdask), dask_status, (Ptr{Ptr{dask_client}},), out_client)
 dask_client_free(client) =
     ccall((:dask_client_free, libdask), Cvoid, (Ptr{dask_client},), client)
 dask_client_threads(client, out_threads) =
@@ -384,6 +387,8 @@ dask_op_register(name, func, ctx, flags, out_id) =
     ccall((:dask_op_register, libdask), dask_status, (Cstring, dask_task_fn, Ptr{Cvoid}, UInt32, Ptr{dask_op_id}), name, func, ctx, flags, out_id)
 dask_op_lookup(name, out_id) =
     ccall((:dask_op_lookup, libdask), dask_status, (Cstring, Ptr{dask_op_id}), name, out_id)
+dask_plugin_load(path) =
+    ccall((:dask_plugin_load, libdask), dask_status, (Cstring,), path)
 dask_sparse_from_triplets(ndim, shape, coords, data, fill, out_array) =
     ccall((:dask_sparse_from_triplets, libdask), dask_status, (Csize_t, Ptr{Csize_t}, Ptr{UInt64}, Ptr{dask_value}, Cdouble, Ptr{Ptr{dask_array}}), ndim, shape, coords, data, fill, out_array)
 dask_sparse_from_dense(value, fill, out_array) =

@@ -68,6 +68,11 @@ function Client(; threads::Integer = 0, memory_limit = nothing, spill_dir = noth
                             UInt32(require_encryption))
         out_ptr(o -> CAPI.dask_client_new(cfg, o), dask_client)
     end
+    wrap_client(ptr)
+end
+
+# A Julia Client around a new library client: its host tasks (Julia functions) run here.
+function wrap_client(ptr::Ptr{dask_client})
     client = Client(ptr, Base.AsyncCondition())
     finalizer(close, client)
     # Host tasks (Julia functions) queue in the library; it signals this condition and a
@@ -159,11 +164,15 @@ end
 
 const DEFAULT_CLIENT = Ref{Union{Client,Nothing}}(nothing)
 
-"""The client used when none is given: created on first use, one thread per core."""
+"""
+The client used when none is given, created on first use: the cluster at
+`ENV["DASK_SCHEDULER_ADDRESS"]` when set (TLS files from `DASK_TLS_CA`, `DASK_TLS_CERT`,
+`DASK_TLS_KEY`; `libdask local-cluster -- julia …` sets them), else one thread per core here.
+"""
 function default_client()
     c = DEFAULT_CLIENT[]
     if c === nothing || !isopen(c)
-        c = Client()
+        c = wrap_client(out_ptr(o -> CAPI.dask_client_new_default(o), dask_client))
         DEFAULT_CLIENT[] = c
     end
     c

@@ -59,8 +59,17 @@ dask_client <- function(address = NULL, threads = 0L, memory_limit = 0, spill_di
 dask_default_client <- function(client = NULL) {
   if (!is.null(client)) .state$client <- .check_client(client)
   if (is.null(.state$client) || dc_is_closed(.state$client) || .forked(.state$client))
-    .state$client <- dask_client() # the parent's, in a forked child, is dropped (freeing it there is a no-op)
+    .state$client <- .client_default() # the parent's, in a forked child, is dropped (freeing it there is a no-op)
   .state$client
+}
+
+# The default client: the cluster at Sys.getenv("DASK_SCHEDULER_ADDRESS") when set (TLS files
+# from DASK_TLS_CA, DASK_TLS_CERT, DASK_TLS_KEY: `libdask local-cluster -- Rscript …` sets
+# them), else one thread per core here.
+.client_default <- function() {
+  cl <- dc_client_default()
+  attr(cl, "dask_pid") <- Sys.getpid()
+  cl
 }
 
 .client <- function(client) if (is.null(client)) dask_default_client() else .check_client(client)

@@ -106,6 +106,17 @@ SEXP dk_client_new(SEXP threads, SEXP memory_limit, SEXP spill_dir, SEXP address
     return out;
 }
 
+/* The default client: the cluster at DASK_SCHEDULER_ADDRESS when set, else the pool. */
+SEXP dk_client_default(void) {
+    dk_drain();
+    dask_client *c = NULL;
+    dk_check(dask_client_new_default(&c));
+    SEXP out = PROTECT(dk_wrap(DK_CLIENT, c, R_NilValue));
+    dk_eventloop_add(out);
+    UNPROTECT(1);
+    return out;
+}
+
 SEXP dk_client_threads(SEXP client) {
     size_t n = 0;
     dk_check(dask_client_threads(dk_client(client), &n));

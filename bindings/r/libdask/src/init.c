@@ -30,6 +30,7 @@ SEXP dk_reshape(SEXP, SEXP);
 SEXP dk_rechunk(SEXP, SEXP);
 SEXP dk_join(SEXP, SEXP, SEXP);
 SEXP dk_client_new(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_client_default(void);
 SEXP dk_cluster_local(SEXP, SEXP, SEXP, SEXP);
 SEXP dk_cluster_info(SEXP);
 SEXP dk_cluster_kill(SEXP, SEXP);
@@ -85,6 +86,7 @@ static const R_CallMethodDef calls[] = {
     {"dk_rechunk", (DL_FUNC)&dk_rechunk, 2},
     {"dk_join", (DL_FUNC)&dk_join, 3},
     {"dk_client_new", (DL_FUNC)&dk_client_new, 7},
+    {"dk_client_default", (DL_FUNC)&dk_client_default, 0},
     {"dk_cluster_local", (DL_FUNC)&dk_cluster_local, 4},
     {"dk_cluster_info", (DL_FUNC)&dk_cluster_info, 1},
     {"dk_cluster_kill", (DL_FUNC)&dk_cluster_kill, 2},

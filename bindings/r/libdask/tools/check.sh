@@ -2,7 +2,8 @@
 # Tests the R binding against this repository's libdask (target/release/libdask.so, which
 # must be built first): installs R when missing (scripts/install-r.sh), builds the package,
 # runs `R CMD check --no-manual` (which runs the testthat suite) and fails on any ERROR or
-# WARNING, then the gctorture run and the example, with the package installed by the check.
+# WARNING, runs the suite a second time with its default client on a local cluster, then
+# the gctorture run and the example, with the package installed by the check.
 # Work files go to build/r. Prints "R binding: N passed, N failed" at the end.
 #   bash bindings/r/libdask/tools/check.sh [--no-check]   (--no-check: tests only, faster)
 set -euo pipefail
@@ -38,6 +39,14 @@ else
   libs="$work/libdask.Rcheck"
   summary=$(grep -E '^\[ FAIL [0-9]+ \|' libdask.Rcheck/tests/testthat.Rout | tail -n 1 || true)
 fi
+
+echo "== R binding: the testthat suite again, its default client on a local cluster (2 workers)"
+(cd "$pkg/tests" && R_LIBS="$libs" "$root/target/release/libdask" local-cluster --workers 2 -- Rscript testthat.R) >"$work/cluster-tests.log" 2>&1 || {
+  tail -n 60 "$work/cluster-tests.log" >&2
+  echo "R binding: the suite failed on a local cluster (log: $work/cluster-tests.log)" >&2
+  exit 1
+}
+grep -E '^\[ FAIL [0-9]+ \|' "$work/cluster-tests.log" | tail -n 1 | sed 's/^/on a local cluster: /'
 
 echo "== R binding: gctorture"
 R_LIBS="$libs" Rscript "$pkg/tools/gctorture.R"
