@@ -10,6 +10,7 @@ use super::scheduler::server::{bind, serve, SchedulerOptions};
 use super::tls::{Security, TemporaryCerts};
 use super::worker::{run_worker, WorkerOptions};
 use crate::error::{Error, Result};
+use crate::protocol::Compression;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,11 +38,13 @@ fn usage(command: &str) -> &'static str {
         "worker" => {
             "usage: libdask worker ADDRESS [--nthreads N] [--memory-limit SIZE] [--spill-dir DIR]
                       [--name NAME] [--listen-host HOST] [--death-timeout SECONDS] [--plugin-dir DIR]
+                      [--compression auto|lz4|none]
                       [--tls-ca FILE --tls-cert FILE --tls-key FILE] [--require-encryption] [--config FILE]
   Runs a worker of the scheduler at ADDRESS (tcp://host:port or tls://host:port). SIZE is
   bytes or a number with KiB, MiB, GiB, TiB (or kB, MB, GB, TB). DIR holds plugins (*.so
-  files exporting dask_plugin_init), the only C operations the worker runs. Stop it with
-  SIGTERM."
+  files exporting dask_plugin_init), the only C operations the worker runs. Data sent to
+  peers and clients is compressed per --compression (auto: none when the scheduler is on
+  loopback, lz4 where it pays otherwise). Stop it with SIGTERM."
         }
         _ => {
             "usage: libdask certs --out DIR
@@ -300,6 +303,7 @@ fn worker(s: &Settings) -> Result<()> {
         "listen-host",
         "death-timeout",
         "plugin-dir",
+        "compression",
         "tls-ca",
         "tls-cert",
         "tls-key",
@@ -329,6 +333,18 @@ fn worker(s: &Settings) -> Result<()> {
         }
     }
     opts.plugin_dir = s.get("plugin-dir").map(PathBuf::from);
+    if let Some(c) = s.get("compression") {
+        opts.compression = match c.to_lowercase().as_str() {
+            "auto" => Compression::Auto,
+            "lz4" => Compression::Lz4,
+            "none" => Compression::None,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "--compression: '{c}' is not auto, lz4 or none"
+                )))
+            }
+        };
+    }
     if let Some(d) = s.get("spill-dir") {
         opts.memory.spill_dir = Some(PathBuf::from(d));
     }

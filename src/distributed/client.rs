@@ -328,7 +328,7 @@ impl RemoteBackend {
             next_run: AtomicU64::new(1),
             next_scatter: AtomicU64::new(1),
             lost: Mutex::new(None),
-            compression: Compression::None,
+            compression: addr.compression(config.memory.network_compression),
         });
         let super::conn::Conn {
             mut r,

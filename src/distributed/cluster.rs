@@ -28,6 +28,8 @@ pub struct LocalClusterOptions {
     /// The workers' plugin directory (`libdask worker --plugin-dir`); unset, the workers read
     /// `DASK_WORKER_PLUGIN_DIR` like any worker.
     pub plugin_dir: Option<PathBuf>,
+    /// More options for every worker (`["--compression", "lz4"]`).
+    pub worker_args: Vec<String>,
 }
 
 impl Default for LocalClusterOptions {
@@ -39,6 +41,7 @@ impl Default for LocalClusterOptions {
             tls: false,
             worker_timeout: 10.0,
             plugin_dir: None,
+            worker_args: Vec::new(),
         }
     }
 }
@@ -206,6 +209,7 @@ impl LocalCluster {
         if let Some(dir) = &self.opts.plugin_dir {
             cmd.arg("--plugin-dir").arg(dir);
         }
+        cmd.args(&self.opts.worker_args);
         let child = cmd
             .spawn()
             .map_err(|e| Error::Io(format!("cannot start a worker: {e}")))?;

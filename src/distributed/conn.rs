@@ -34,6 +34,30 @@ pub struct Addr {
 }
 
 impl Addr {
+    /// True for an address on this machine's loopback (127.0.0.0/8, ::1, localhost).
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The compression of messages towards this address under `setting`: `Auto` means none
+    /// on loopback (copying is cheaper than compressing there) and lz4 where a sample shows
+    /// it pays otherwise; `Lz4` and `None` are taken as they are.
+    pub fn compression(
+        &self,
+        setting: crate::protocol::Compression,
+    ) -> crate::protocol::Compression {
+        use crate::protocol::Compression;
+        match setting {
+            Compression::Auto if self.is_loopback() => Compression::None,
+            other => other,
+        }
+    }
+
     /// `tcp://host:port`, `tls://host:port`, or `host:port` (plain TCP).
     pub fn parse(s: &str) -> Result<Addr> {
         let (tls, rest) = if let Some(r) = s.strip_prefix("tls://") {
@@ -321,5 +345,23 @@ mod tests {
         for bad in ["http://x:1", "x", "tcp://:5", "tls://x:port", "x:70000"] {
             assert!(Addr::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn auto_compression_is_off_on_loopback_only() {
+        use crate::protocol::Compression::{Auto, Lz4, None};
+        for local in [
+            "tcp://127.0.0.1:1",
+            "tls://localhost:1",
+            "tcp://[::1]:1",
+            "127.3.4.5:1",
+        ] {
+            let a = Addr::parse(local).unwrap();
+            assert_eq!(a.compression(Auto), None, "{local}");
+            assert_eq!(a.compression(Lz4), Lz4, "{local}");
+        }
+        let far = Addr::parse("tcp://10.1.2.3:1").unwrap();
+        assert_eq!(far.compression(Auto), Auto);
+        assert_eq!(far.compression(None), None);
     }
 }

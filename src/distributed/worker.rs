@@ -38,6 +38,8 @@ pub struct WorkerOptions {
     pub death_timeout: Duration,
     pub heartbeat: Duration,
     pub limits: Limits,
+    /// Compression of the data this worker sends (`Auto`: none when the scheduler is on
+    /// loopback, else lz4 where it pays).
     pub compression: Compression,
     /// The allow-listed directory of plugins (shared libraries of C operations) loaded at
     /// start: the only C operations this worker runs.
@@ -56,7 +58,7 @@ impl Default for WorkerOptions {
             death_timeout: Duration::from_secs(60),
             heartbeat: Duration::from_millis(500),
             limits: Limits::default(),
-            compression: Compression::None,
+            compression: Compression::Auto,
             plugin_dir: None,
         }
     }
@@ -208,7 +210,7 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
             Role::Worker,
             opts.name.clone(),
         ),
-        compression: opts.compression,
+        compression: sched.compression(opts.compression),
         who: format!("{} ({data_addr})", opts.name),
     });
     let hello = Hello {
