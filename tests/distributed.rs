@@ -495,8 +495,10 @@ fn lz4_compressed_messages_give_the_same_arrays() {
         ..LocalClusterOptions::default()
     })
     .unwrap();
-    let mut memory = dask::memory::MemoryConfig::default();
-    memory.network_compression = dask::protocol::Compression::Lz4;
+    let memory = dask::memory::MemoryConfig {
+        network_compression: dask::protocol::Compression::Lz4,
+        ..Default::default()
+    };
     let remote = Client::new(Config {
         threads: 1,
         memory,
@@ -534,4 +536,137 @@ fn lz4_compressed_messages_give_the_same_arrays() {
         panic!("a buffer comes back")
     };
     assert_eq!(buffer_f64(b), vec![7.0; 100_000]);
+}
+
+#[test]
+fn a_worker_stopped_with_sigterm_hands_its_data_to_peers() {
+    let mut c = cluster(3, 1, false);
+    let remote = c.client().unwrap();
+    // Scattered data has no lineage: had a worker left without handing it over, reading it
+    // back would fail ("held only by a worker that was lost").
+    let futures: Vec<dask::Future> = (0..30)
+        .map(|i| remote.scatter(Value::Int(i * 7)).unwrap())
+        .collect();
+    // And a persisted array, whose blocks sit on every worker.
+    let x = Array::random_normal(
+        3,
+        0.0,
+        1.0,
+        &[400, 300],
+        dask::DType::Float64,
+        &ChunkSpec::Regular(vec![50, 50]),
+    )
+    .unwrap();
+    let want = buffer_f64(&x.sum(None).unwrap().compute(&local()).unwrap());
+    let persisted = x.persist(&remote).unwrap();
+    c.terminate_worker(0).unwrap();
+    c.terminate_worker(1).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while remote.cluster_workers().unwrap().len() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler saw the workers leave"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (i, f) in futures.iter().enumerate() {
+        assert_eq!(int(f), i as i64 * 7, "scattered value {i}");
+    }
+    let got = buffer_f64(&persisted.sum(None).unwrap().compute(&remote).unwrap());
+    assert_eq!(got[0].to_bits(), want[0].to_bits());
+    let log = c.log("worker");
+    assert!(log.contains("handed"), "{log}");
+}
+
+/// A port nobody listens on (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(args: &[&str], log: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_libdask"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_exit(c: &mut std::process::Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(s) = c.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
+    None
+}
+
+#[test]
+fn workers_wait_death_timeout_for_a_scheduler_and_rejoin_one_that_returns() {
+    let dir = std::env::temp_dir().join(format!("libdask-death-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // No scheduler at all: the worker gives up after --death-timeout, with an error.
+    let port = free_port().to_string();
+    let addr = format!("tcp://127.0.0.1:{port}");
+    let t0 = Instant::now();
+    let mut lonely = spawn(
+        &["worker", &addr, "--death-timeout", "1", "--nthreads", "1"],
+        &dir.join("lonely.log"),
+    );
+    let status = wait_exit(&mut lonely, Duration::from_secs(20)).expect("it exits");
+    assert!(!status.success());
+    assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
+    let text = std::fs::read_to_string(dir.join("lonely.log")).unwrap();
+    assert!(text.contains("no scheduler at"), "{text}");
+
+    // A scheduler that dies and comes back on the same address within the timeout.
+    let sched_args = ["scheduler", "--host", "127.0.0.1", "--port", &port];
+    let mut sched = spawn(&sched_args, &dir.join("s1.log"));
+    let mut worker = spawn(
+        &["worker", &addr, "--death-timeout", "20", "--nthreads", "1"],
+        &dir.join("worker.log"),
+    );
+    let joined = |min: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(c) = Client::connect(&addr, Security::plain()) {
+                if c.cluster_workers().map(|w| w.len()).unwrap_or(0) >= min {
+                    return c;
+                }
+            }
+            assert!(Instant::now() < deadline, "no worker joined");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    drop(joined(1));
+    let _ = sched.kill();
+    let _ = sched.wait();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        worker.try_wait().unwrap().is_none(),
+        "the worker waits for a scheduler: {}",
+        std::fs::read_to_string(dir.join("worker.log")).unwrap_or_default()
+    );
+    let mut sched = spawn(&sched_args, &dir.join("s2.log"));
+    let c = joined(1);
+    assert_eq!(ints(&c, 3, 10), ints(&local(), 3, 10));
+    drop(c);
+    let text = std::fs::read_to_string(dir.join("worker.log")).unwrap();
+    assert!(text.contains("reconnected to the scheduler"), "{text}");
+    // SIGTERM to the scheduler: it tells the worker to close, and both exit.
+    unsafe {
+        libc::kill(sched.id() as i32, libc::SIGTERM);
+    }
+    assert!(wait_exit(&mut sched, Duration::from_secs(10)).is_some());
+    assert!(wait_exit(&mut worker, Duration::from_secs(10)).is_some());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,7 +8,7 @@
 
 use super::scheduler::server::{bind, serve, SchedulerOptions};
 use super::tls::{Security, TemporaryCerts};
-use super::worker::{run_worker, WorkerOptions};
+use super::worker::{run_worker_until, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::protocol::Compression;
 use std::collections::HashMap;
@@ -348,17 +348,9 @@ fn worker(s: &Settings) -> Result<()> {
     if let Some(d) = s.get("spill-dir") {
         opts.memory.spill_dir = Some(PathBuf::from(d));
     }
-    let name = opts.name.clone();
     let rt = runtime()?;
-    rt.block_on(async {
-        tokio::select! {
-            r = run_worker(opts) => r,
-            sig = terminated() => {
-                eprintln!("libdask worker {name}: {sig}: leaving");
-                Ok(())
-            }
-        }
-    })
+    // SIGTERM or SIGINT: a graceful exit (its data handed to peers first).
+    rt.block_on(run_worker_until(opts, terminated()))
 }
 
 fn certs(s: &Settings) -> Result<()> {

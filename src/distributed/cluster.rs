@@ -298,6 +298,23 @@ impl LocalCluster {
         Ok(())
     }
 
+    /// Stops worker `i` gracefully (SIGTERM: it hands the results only it holds to the other
+    /// workers, then leaves) and waits for it to exit.
+    pub fn terminate_worker(&mut self, i: usize) -> Result<()> {
+        let mut c = self
+            .workers
+            .get_mut(i)
+            .and_then(Option::take)
+            .ok_or_else(|| Error::invalid(format!("no running worker {i}")))?;
+        // SAFETY: kill(2) on a child we own.
+        unsafe {
+            libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
+        }
+        c.wait()
+            .map_err(|e| Error::Io(format!("waiting for worker {i}: {e}")))?;
+        Ok(())
+    }
+
     /// The logs of the processes whose log names start with `what`.
     pub fn log(&self, what: &str) -> String {
         let mut out = String::new();
@@ -339,10 +356,12 @@ fn stop(child: &mut Child) {
 
 impl Drop for LocalCluster {
     fn drop(&mut self) {
-        for c in self.workers.iter_mut().flatten() {
+        // The scheduler first: it tells its workers to close, so none of them hands data
+        // to a peer that is about to go too.
+        if let Some(c) = self.scheduler.as_mut() {
             stop(c);
         }
-        if let Some(c) = self.scheduler.as_mut() {
+        for c in self.workers.iter_mut().flatten() {
             stop(c);
         }
         let _ = std::fs::remove_dir_all(&self.dir);

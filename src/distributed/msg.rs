@@ -180,6 +180,20 @@ pub enum Msg {
         keys: Vec<String>,
     },
 
+    // a worker leaving (SIGTERM)
+    /// worker -> scheduler: I am leaving; where should my data go?
+    Retiring,
+    /// scheduler -> worker: copy each key to the worker serving data at that address (id).
+    RetireMoves {
+        moves: Vec<(String, String, u64)>,
+    },
+    /// worker -> scheduler: `key` is now also on worker `to`.
+    Moved {
+        key: String,
+        to: u64,
+        nbytes: u64,
+    },
+
     // worker -> scheduler
     /// `key` is computed here: its size, how long the operation ran, and — when small — the
     /// encoded value in frame 0 (the scheduler hands it to the clients with `KeyDone`, saving

@@ -156,8 +156,31 @@ impl Peers {
     }
 }
 
+/// How long a leaving worker waits for the scheduler's moves, and spends handing its data
+/// over, before it leaves anyway (what it did not move is recomputed from lineage).
+const RETIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a connection to the scheduler ended.
+enum Ended {
+    /// The scheduler said to close.
+    Closed,
+    /// We left on `stop`, after handing our data over.
+    Retired,
+    /// The connection was lost.
+    Lost(String),
+}
+
 /// Runs a worker until the scheduler tells it to close, or is lost for `death_timeout`.
 pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
+    run_worker_until(opts, std::future::pending::<&'static str>()).await
+}
+
+/// Like [`run_worker`], and when `stop` fires (SIGTERM), leaves gracefully: no new work,
+/// its results that are still needed copied to other workers first, then goodbye.
+pub async fn run_worker_until(
+    opts: WorkerOptions,
+    stop: impl std::future::Future<Output = &'static str>,
+) -> Result<()> {
     crate::catalog::ensure();
     if let Some(dir) = &opts.plugin_dir {
         for (file, ops) in crate::ffi::load_plugin_dir(dir)
@@ -220,25 +243,6 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
         memory_limit: opts.memory.limit.unwrap_or(0) as u64,
         data_addr: Some(data_addr.clone()),
     };
-    let deadline = tokio::time::Instant::now() + opts.death_timeout;
-    let conn = loop {
-        match connect(&sched, &opts.security, &hello, Role::Scheduler, opts.limits).await {
-            Ok((c, _)) => break c,
-            Err(e) if tokio::time::Instant::now() < deadline && is_retryable(&e) => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => {
-                return Err(Error::Io(format!(
-                    "worker {}: no scheduler at {sched}: {e}",
-                    opts.name
-                )))
-            }
-        }
-    };
-    eprintln!(
-        "libdask worker {}: connected to the scheduler at {sched}; {nthreads} threads; data at {data_addr}",
-        opts.name
-    );
     // Data port.
     {
         let shared = shared.clone();
@@ -270,6 +274,59 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
             }
         });
     }
+    let mut stop = std::pin::pin!(stop);
+    let mut connected_before = false;
+    loop {
+        // Without a scheduler for `death_timeout`, the worker exits.
+        let deadline = tokio::time::Instant::now() + opts.death_timeout;
+        let conn = loop {
+            match connect(&sched, &opts.security, &hello, Role::Scheduler, opts.limits).await {
+                Ok((c, _)) => break c,
+                Err(e) if tokio::time::Instant::now() < deadline && is_retryable(&e) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        sig = &mut stop => {
+                            eprintln!("libdask worker {}: {sig} while without a scheduler: leaving", opts.name);
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(e) => {
+                    return Err(Error::Io(format!(
+                        "worker {}: no scheduler at {sched} (for {:?}): {e}",
+                        opts.name, opts.death_timeout
+                    )))
+                }
+            }
+        };
+        eprintln!(
+            "libdask worker {}: {} the scheduler at {sched}; {nthreads} threads; data at {data_addr}",
+            opts.name,
+            if connected_before { "reconnected to" } else { "connected to" }
+        );
+        connected_before = true;
+        match serve_scheduler(conn, &shared, &opts, &mut stop).await {
+            Ended::Closed => return Ok(()),
+            Ended::Retired => return Ok(()),
+            Ended::Lost(why) => {
+                // A scheduler that comes back knows nothing of what we hold: start afresh.
+                shared.data.lock().clear();
+                eprintln!(
+                    "libdask worker {}: lost the scheduler ({why}); trying to reconnect for {:?}",
+                    opts.name, opts.death_timeout
+                );
+            }
+        }
+    }
+}
+
+/// Serves one connection to the scheduler: tasks in, reports and heartbeats out.
+async fn serve_scheduler(
+    conn: Conn,
+    shared: &Arc<Shared>,
+    opts: &WorkerOptions,
+    stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = &'static str>>,
+) -> Ended {
     let Conn {
         mut r,
         mut w,
@@ -280,8 +337,18 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
     let writer = tokio::spawn(async move {
         let _ = super::msg::pump(&mut outbox, &mut w).await;
     });
-    // Heartbeats.
-    {
+    // Messages are read by their own task, so waiting for one can be interrupted safely.
+    let (in_tx, mut inbox) = mpsc::unbounded_channel::<Result<Option<Message>>>();
+    let reader = tokio::spawn(async move {
+        loop {
+            let m = super::msg::read_message(&mut r, &limits).await;
+            let last = !matches!(m, Ok(Some(_)));
+            if in_tx.send(m).is_err() || last {
+                return;
+            }
+        }
+    });
+    let heartbeat = {
         let tx = tx.clone();
         let shared = shared.clone();
         let every = opts.heartbeat;
@@ -299,46 +366,118 @@ pub async fn run_worker(opts: WorkerOptions) -> Result<()> {
                     break;
                 }
             }
-        });
-    }
-    let result = loop {
-        match super::msg::read_message(&mut r, &limits).await {
-            Ok(Some(m)) => match m.msg {
-                Msg::Compute { key, deps } => {
-                    let frame = m.frames.into_iter().next().unwrap_or_default();
-                    tokio::spawn(compute(shared.clone(), key, deps, frame, tx.clone()));
-                }
-                Msg::Free { keys } => {
-                    let mut data = shared.data.lock();
-                    for k in keys {
-                        data.remove(&k);
+        })
+    };
+    let name = &opts.name;
+    let mut retiring: Option<tokio::time::Instant> = None;
+    let ended = loop {
+        let far = tokio::time::Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            m = inbox.recv() => match m {
+                Some(Ok(Some(m))) => match m.msg {
+                    Msg::Compute { key, deps } => {
+                        let frame = m.frames.into_iter().next().unwrap_or_default();
+                        tokio::spawn(compute(shared.clone(), key, deps, frame, tx.clone()));
                     }
-                }
-                Msg::Close { why } => {
-                    eprintln!("libdask worker {}: the scheduler closed: {why}", opts.name);
-                    break Ok(());
-                }
-                other => eprintln!("libdask worker {}: unexpected {other:?}", opts.name),
+                    Msg::Free { keys } => {
+                        let mut data = shared.data.lock();
+                        for k in keys {
+                            data.remove(&k);
+                        }
+                    }
+                    Msg::RetireMoves { moves } => {
+                        let n = moves.len();
+                        let moved = tokio::time::timeout(RETIRE_TIMEOUT, hand_over(shared, moves, &tx))
+                            .await
+                            .unwrap_or(0);
+                        eprintln!("libdask worker {name}: handed {moved} of {n} results to peers; leaving");
+                        let _ = tx.send(Message::new(Msg::Close {
+                            why: format!("retired: {moved} of {n} results handed to peers"),
+                        }));
+                        break Ended::Retired;
+                    }
+                    Msg::Close { why } => {
+                        eprintln!("libdask worker {name}: the scheduler closed: {why}");
+                        break Ended::Closed;
+                    }
+                    other => eprintln!("libdask worker {name}: unexpected {other:?}"),
+                },
+                // Lost while leaving: nothing more to hand over to.
+                Some(Ok(None)) | None if retiring.is_some() => break Ended::Retired,
+                Some(Err(_)) if retiring.is_some() => break Ended::Retired,
+                Some(Ok(None)) | None => break Ended::Lost("it closed the connection".into()),
+                Some(Err(e)) => break Ended::Lost(e.to_string()),
             },
-            Ok(None) => {
-                break Err(Error::Io(format!(
-                    "worker {}: the scheduler at {sched} closed the connection",
-                    opts.name
-                )))
+            sig = stop.as_mut(), if retiring.is_none() => {
+                eprintln!("libdask worker {name}: {sig}: handing data to peers, then leaving");
+                let _ = tx.send(Message::new(Msg::Retiring));
+                retiring = Some(tokio::time::Instant::now() + RETIRE_TIMEOUT);
             }
-            Err(e) => break Err(e),
+            _ = tokio::time::sleep_until(retiring.unwrap_or(far)), if retiring.is_some() => {
+                eprintln!("libdask worker {name}: the scheduler did not answer in {RETIRE_TIMEOUT:?}: leaving");
+                break Ended::Retired;
+            }
         }
     };
-    writer.abort();
-    result
+    heartbeat.abort();
+    reader.abort();
+    drop(tx);
+    if matches!(ended, Ended::Retired) {
+        // Let the goodbye leave.
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    } else {
+        writer.abort();
+    }
+    ended
 }
 
-/// A failure to reach the scheduler at all (not yet listening, not yet routable, timed out),
-/// worth retrying until `death_timeout`; a refusal after the handshake (TLS, version, role)
-/// is not.
+/// Copies results to the workers the scheduler chose, telling it of each; returns how many
+/// arrived.
+async fn hand_over(
+    shared: &Arc<Shared>,
+    moves: Vec<(String, String, u64)>,
+    tx: &mpsc::UnboundedSender<Message>,
+) -> usize {
+    let mut moved = 0;
+    for (key, addr, to) in moves {
+        let Some(f) = shared.data.lock().get(&key).cloned() else {
+            continue;
+        };
+        let Ok(v) = f.result() else { continue };
+        let Ok(bytes) = encode(&v, shared.compression) else {
+            continue;
+        };
+        let m = Message::with_frames(
+            Msg::PutData {
+                keys: vec![key.clone()],
+            },
+            vec![bytes.to_vec()],
+        );
+        if let Ok(Message { msg: Msg::Ack, .. }) = shared.peers.ask(&addr, &m).await {
+            moved += 1;
+            let _ = tx.send(Message::new(Msg::Moved {
+                key,
+                to,
+                nbytes: v.nbytes() as u64,
+            }));
+        }
+    }
+    moved
+}
+
+/// A failure to reach the scheduler (not yet listening, not routable, a connection reset
+/// while it starts or stops), worth retrying until `death_timeout`; a refusal after the
+/// handshake (TLS, version, role) is not.
 fn is_retryable(e: &Error) -> bool {
     let t = e.to_string();
-    t.contains("connecting to") || t.contains("timed out")
+    let refused = [
+        "refused the connection",
+        "version",
+        "certificate",
+        "TLS",
+        "plaintext",
+    ];
+    matches!(e, Error::Io(_)) && !refused.iter().any(|r| t.contains(r))
 }
 
 /// Runs one task: inputs from here or from peers, then the local runtime.

@@ -377,6 +377,16 @@ fn handle(
                 (Role::Worker, Msg::Heartbeat { memory, paused }) => {
                     state.heartbeat(id, memory, paused)
                 }
+                (Role::Worker, Msg::Retiring) => {
+                    let moves = state.retire_worker(id);
+                    eprintln!(
+                        "libdask scheduler: worker {} is leaving; {} results move to peers",
+                        p.name,
+                        moves.len()
+                    );
+                    let _ = p.tx.send(Message::new(Msg::RetireMoves { moves }));
+                }
+                (Role::Worker, Msg::Moved { key, to, nbytes }) => state.moved(&key, to, nbytes),
                 (_, Msg::Close { why }) => {
                     let name = p.name.clone();
                     peers.remove(&id);

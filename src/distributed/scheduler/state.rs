@@ -70,6 +70,8 @@ struct WorkerRec {
     info: WorkerInfo,
     processing: Vec<u32>,
     paused: bool,
+    /// Leaving (SIGTERM): gets no new work while it hands its data to peers.
+    retiring: bool,
     memory: u64,
     /// Running average of how long its tasks take (µs) and how large their results are.
     avg_us: f64,
@@ -183,6 +185,7 @@ impl State {
                 info,
                 processing: Vec::new(),
                 paused: false,
+                retiring: false,
                 memory: 0,
                 // Until measured, as if tasks were long: no queue ahead.
                 avg_us: 1e6,
@@ -202,7 +205,7 @@ impl State {
         if let Some(k) = rec.open_key.take() {
             self.open.remove(&k);
         }
-        if !rec.paused && rec.processing.len() < rec.slots() {
+        if !rec.paused && !rec.retiring && rec.processing.len() < rec.slots() {
             let k = rec.load_key();
             rec.open_key = Some(k);
             self.open.insert(k);
@@ -221,6 +224,61 @@ impl State {
             if resumed {
                 self.fill_slots();
             }
+        }
+    }
+
+    /// Worker `w` is leaving gracefully: it gets no new work, and each result only it holds
+    /// that is still needed is given a new home among the other workers (least loaded
+    /// first) — the moves it makes (key, destination's data address and id) before it
+    /// closes. What it could not move is recomputed from lineage when it is gone.
+    pub fn retire_worker(&mut self, w: WorkerId) -> Vec<(String, String, WorkerId)> {
+        let Some(rec) = self.workers.get_mut(&w) else {
+            return Vec::new();
+        };
+        rec.retiring = true;
+        self.refresh(w);
+        let mut homes: Vec<(usize, WorkerId, String)> = self
+            .workers
+            .values()
+            .filter(|r| !r.retiring && r.info.id != w)
+            .map(|r| (r.processing.len(), r.info.id, r.info.data_addr.clone()))
+            .collect();
+        if homes.is_empty() {
+            return Vec::new();
+        }
+        homes.sort();
+        let mut moves = Vec::new();
+        for i in 0..self.tasks.len() as u32 {
+            let Some(t) = self.tasks[i as usize].as_ref() else {
+                continue;
+            };
+            // Held nowhere else that stays (a copy on another leaving worker goes too).
+            let only_leaving = t
+                .who_has
+                .iter()
+                .all(|h| self.workers.get(h).is_none_or(|r| r.retiring));
+            if t.state == St::Memory && only_leaving && t.who_has.contains(&w) && self.needed(i) {
+                let (_, id, addr) = &homes[moves.len() % homes.len()];
+                moves.push((t.key.to_string(), addr.clone(), *id));
+            }
+        }
+        moves
+    }
+
+    /// A retiring worker copied `key` to worker `to`.
+    pub fn moved(&mut self, key: &str, to: WorkerId, nbytes: u64) {
+        if !self.workers.contains_key(&to) {
+            return;
+        }
+        let Some(&i) = self.index.get(key) else {
+            // Forgotten meanwhile: the copy may go.
+            self.free_on(to, key);
+            return;
+        };
+        let t = self.tm(i);
+        if t.state == St::Memory && !t.who_has.contains(&to) {
+            t.who_has.push(to);
+            t.nbytes = nbytes;
         }
     }
 
@@ -771,7 +829,11 @@ impl State {
         }
         let best = held
             .iter()
-            .filter(|(w, _)| self.workers.get(w).is_some_and(|r| !r.paused))
+            .filter(|(w, _)| {
+                self.workers
+                    .get(w)
+                    .is_some_and(|r| !r.paused && !r.retiring)
+            })
             .max_by(|a, b| {
                 a.1.cmp(&b.1)
                     .then_with(|| self.occupancy(b.0).total_cmp(&self.occupancy(a.0)))
