@@ -180,6 +180,17 @@ pub enum Msg {
         keys: Vec<String>,
     },
 
+    // work stealing
+    /// scheduler -> worker: give `key` up if it has not started.
+    Steal {
+        key: String,
+    },
+    /// worker -> scheduler: whether `key` was given up (then it never runs there).
+    StealReply {
+        key: String,
+        ok: bool,
+    },
+
     // a worker leaving (SIGTERM)
     /// worker -> scheduler: I am leaving; where should my data go?
     Retiring,

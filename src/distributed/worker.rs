@@ -14,6 +14,8 @@ use crate::protocol::{decode, decode_task, encode, Compression, WireArg};
 use crate::runtime::{lookup_op, Arg, Client, Config, Future, Operation, Task};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU8;
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -72,7 +74,14 @@ struct Shared {
     compression: Compression,
     /// "name (data address)", for messages that must say which worker speaks.
     who: String,
+    /// Tasks received and not finished: whether each is waiting, started, or stolen.
+    pending: Mutex<HashMap<String, Arc<AtomicU8>>>,
 }
+
+/// States of a pending task (`Shared::pending`).
+const WAITING: u8 = 0;
+const STARTED: u8 = 1;
+const STOLEN: u8 = 2;
 
 /// Connections to other workers' data ports, one per address, reused.
 pub(crate) struct Peers {
@@ -235,6 +244,7 @@ pub async fn run_worker_until(
         ),
         compression: sched.compression(opts.compression),
         who: format!("{} ({data_addr})", opts.name),
+        pending: Mutex::new(HashMap::new()),
     });
     let hello = Hello {
         role: Role::Worker,
@@ -377,7 +387,17 @@ async fn serve_scheduler(
                 Some(Ok(Some(m))) => match m.msg {
                     Msg::Compute { key, deps } => {
                         let frame = m.frames.into_iter().next().unwrap_or_default();
-                        tokio::spawn(compute(shared.clone(), key, deps, frame, tx.clone()));
+                        let flag = Arc::new(AtomicU8::new(WAITING));
+                        shared.pending.lock().insert(key.clone(), flag.clone());
+                        tokio::spawn(compute(shared.clone(), key, deps, frame, flag, tx.clone()));
+                    }
+                    Msg::Steal { key } => {
+                        // Given up only if it has not started; then it never will here.
+                        let flag = shared.pending.lock().get(&key).cloned();
+                        let ok = flag.is_some_and(|f| {
+                            f.compare_exchange(WAITING, STOLEN, SeqCst, SeqCst).is_ok()
+                        });
+                        let _ = tx.send(Message::new(Msg::StealReply { key, ok }));
                     }
                     Msg::Free { keys } => {
                         let mut data = shared.data.lock();
@@ -486,10 +506,29 @@ async fn compute(
     key: String,
     deps: Vec<DepSource>,
     frame: Vec<u8>,
+    flag: Arc<AtomicU8>,
     tx: mpsc::UnboundedSender<Message>,
 ) {
+    compute_unless_stolen(&shared, key.clone(), deps, frame, &flag, tx).await;
+    shared.pending.lock().remove(&key);
+}
+
+/// Runs one task (see `compute`), unless the scheduler takes it back first: then nothing
+/// is reported.
+async fn compute_unless_stolen(
+    shared: &Arc<Shared>,
+    key: String,
+    deps: Vec<DepSource>,
+    frame: Vec<u8>,
+    flag: &Arc<AtomicU8>,
+    tx: mpsc::UnboundedSender<Message>,
+) {
+    let stolen = || flag.load(SeqCst) == STOLEN;
     let mut inputs: HashMap<String, Future> = HashMap::new();
     for d in deps {
+        if stolen() {
+            return;
+        }
         if let Some(f) = shared.data.lock().get(&d.key).cloned() {
             inputs.insert(d.key, f);
             continue;
@@ -502,7 +541,9 @@ async fn compute(
             }
         }
         let Some(v) = got else {
-            let _ = tx.send(Message::new(Msg::MissingDep { key, dep: d.key }));
+            if !stolen() {
+                let _ = tx.send(Message::new(Msg::MissingDep { key, dep: d.key }));
+            }
             return;
         };
         match shared.client.scatter(v) {
@@ -547,7 +588,14 @@ async fn compute(
             .collect::<Result<Vec<_>>>()?;
         // The operation, timed: how long tasks run tells the scheduler how many to queue here.
         let timer = ran_for.clone();
+        let flag = flag.clone();
         let timed = Operation::local(move |inputs| {
+            if flag
+                .compare_exchange(WAITING, STARTED, SeqCst, SeqCst)
+                .is_err()
+            {
+                return Err("given to another worker before it started".into());
+            }
             let t0 = std::time::Instant::now();
             let r = Operation::Registered(def).call(inputs);
             timer.store(
@@ -560,6 +608,7 @@ async fn compute(
     })();
     let f = match submitted {
         Ok(f) => f,
+        Err(_) if stolen() => return,
         Err(e) => {
             let _ = tx.send(Message::new(Msg::Erred {
                 key,
@@ -574,6 +623,9 @@ async fn compute(
     });
     let _ = done_rx.await;
     drop(inputs);
+    if stolen() {
+        return; // it runs on the thief; nothing to report
+    }
     let reply = match f.error() {
         Some(e) => Message::new(Msg::Erred {
             key,

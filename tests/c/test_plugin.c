@@ -98,6 +98,40 @@ static int32_t client_only(void *ctx, const dask_value *const *in, size_t n, das
     return dask_value_from_i64(x * x, out);
 }
 
+/* Work stealing: tasks that all read one scattered value are placed where it is; the idle
+ * worker takes those the busy one has not started, so both workers' processes run some. */
+static void steals(const dask_client *c) {
+    dask_op_id sleep_pid;
+    if (!CHECK_OK(dask_op_lookup("plugin_sleep_pid", &sleep_pid))) return;
+    dask_value *blob = NULL;
+    dask_value_from_i64(42, &blob);
+    dask_future *shared = NULL;
+    if (!CHECK_OK(dask_client_scatter(c, blob, &shared))) return;
+    enum { N = 8 };
+    dask_value *items[N];
+    for (int i = 0; i < N; ++i) dask_value_from_i64(150, &items[i]);
+    dask_future *fs[N] = {0};
+    const dask_future *sh[1] = {shared};
+    int64_t pids[N];
+    int distinct = 0;
+    if (CHECK_OK(dask_client_map(c, sleep_pid, (const dask_value *const *)items, N, sh, 1, NULL, NULL, fs))) {
+        for (int i = 0; i < N; ++i) {
+            dask_value *v = NULL;
+            pids[i] = -1;
+            if (CHECK_OK(dask_future_result(fs[i], 60.0, &v))) dask_value_as_i64(v, &pids[i]);
+            dask_value_free(v);
+            bool seen = false;
+            for (int j = 0; j < i; ++j) seen = seen || pids[j] == pids[i];
+            if (!seen && pids[i] > 0) ++distinct;
+            dask_future_free(fs[i]);
+        }
+    }
+    CHECK(distinct == 2, "the tasks ran in %d worker processes (want both)", distinct);
+    for (int i = 0; i < N; ++i) dask_value_free(items[i]);
+    dask_value_free(blob);
+    dask_future_free(shared);
+}
+
 static void on_a_cluster(const dask_client *here) {
     dask_op_id id;
     CHECK_OK(dask_op_register("client_only_square", client_only, NULL, 0, &id));
@@ -142,6 +176,7 @@ static void on_a_cluster(const dask_client *here) {
         CHECK(strstr(err, "client_only_square") != NULL && strstr(err, "worker local-") != NULL &&
                   strstr(err, "--plugin-dir") != NULL,
               "%s", err);
+        steals(c);
         dask_client_free(c);
     }
     dask_cluster_free(cl);

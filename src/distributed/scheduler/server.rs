@@ -49,6 +49,7 @@ enum Event {
     Got(u64, Message),
     Left(u64, String),
     Tick,
+    Balance,
 }
 
 struct Peer {
@@ -90,6 +91,8 @@ pub async fn serve(
     let mut peers: HashMap<u64, Peer> = HashMap::new();
     let mut datasets = Datasets::default();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    // Work stealing looks for idle workers this often (Dask's default interval).
+    let mut steal_tick = tokio::time::interval(Duration::from_millis(100));
     eprintln!("libdask scheduler: listening on {addr}");
     loop {
         tokio::select! {
@@ -115,6 +118,7 @@ pub async fn serve(
                 });
             }
             _ = tick.tick() => { let _ = events.send(Event::Tick); }
+            _ = steal_tick.tick() => { let _ = events.send(Event::Balance); }
             ev = inbox.recv() => {
                 let Some(ev) = ev else { break };
                 handle(ev, &mut state, &mut peers, &mut datasets, &opts);
@@ -266,6 +270,7 @@ fn handle(
                 }
             }
         }
+        Event::Balance => state.balance(),
         Event::Tick => {
             let now = Instant::now();
             let silent: Vec<u64> = peers
@@ -387,6 +392,7 @@ fn handle(
                     let _ = p.tx.send(Message::new(Msg::RetireMoves { moves }));
                 }
                 (Role::Worker, Msg::Moved { key, to, nbytes }) => state.moved(&key, to, nbytes),
+                (Role::Worker, Msg::StealReply { key, ok }) => state.steal_reply(id, &key, ok),
                 (_, Msg::Close { why }) => {
                     let name = p.name.clone();
                     peers.remove(&id);

@@ -105,6 +105,8 @@ impl WorkerRec {
 pub struct Counters {
     pub transitions: u64,
     pub recomputed: u64,
+    /// Tasks moved from a busy worker to an idle one before they started.
+    pub stolen: u64,
 }
 
 pub struct State {
@@ -116,6 +118,8 @@ pub struct State {
     /// a queued task goes, found without looking at every worker.
     open: BTreeSet<(u64, WorkerId)>,
     queued: BinaryHeap<Reverse<((u64, u32), u32)>>,
+    /// Steals asked of a victim and not answered yet: task -> thief.
+    stealing: HashMap<u32, WorkerId>,
     generation: u64,
     allowed_failures: u32,
     pub out: Vec<(Dest, Message)>,
@@ -123,6 +127,10 @@ pub struct State {
 }
 
 const MAX_FETCH_FAILURES: u32 = 5;
+
+/// Tasks shorter than this (µs, on average on their worker) are not stolen: moving them
+/// costs more than waiting for them.
+const MIN_STEAL_US: f64 = 1000.0;
 
 impl State {
     pub fn new(allowed_failures: u32) -> State {
@@ -133,6 +141,7 @@ impl State {
             workers: BTreeMap::new(),
             open: BTreeSet::new(),
             queued: BinaryHeap::new(),
+            stealing: HashMap::new(),
             generation: 0,
             allowed_failures,
             out: Vec::new(),
@@ -280,6 +289,86 @@ impl State {
             t.who_has.push(to);
             t.nbytes = nbytes;
         }
+    }
+
+    /// Work stealing (called periodically): a worker with idle threads takes tasks that a
+    /// worker with more tasks than threads has not started yet. The victim is asked first
+    /// (`Steal`) and answers whether the task was still waiting (`steal_reply`); the most
+    /// recently assigned tasks go first, as they are the least likely to have started.
+    pub fn balance(&mut self) {
+        let mut idle: Vec<(WorkerId, usize)> = Vec::new();
+        let mut victims: Vec<(usize, WorkerId)> = Vec::new();
+        let mut incoming: HashMap<WorkerId, usize> = HashMap::new();
+        for &thief in self.stealing.values() {
+            *incoming.entry(thief).or_default() += 1;
+        }
+        for r in self.workers.values() {
+            let threads = r.info.nthreads.max(1) as usize;
+            let busy = r.processing.len() + incoming.get(&r.info.id).copied().unwrap_or(0);
+            if busy < threads && !r.paused && !r.retiring {
+                idle.push((r.info.id, threads - busy));
+            } else if r.processing.len() > threads && r.avg_us >= MIN_STEAL_US {
+                // Its tasks are long enough to be worth a round trip and a transfer.
+                victims.push((r.processing.len() - threads, r.info.id));
+            }
+        }
+        if idle.is_empty() || victims.is_empty() {
+            return;
+        }
+        victims.sort_unstable_by(|a, b| b.cmp(a));
+        let mut v = 0;
+        for (thief, mut want) in idle {
+            while want > 0 && v < victims.len() {
+                let (excess, victim) = victims[v];
+                if excess == 0 {
+                    v += 1;
+                    continue;
+                }
+                let pick = self.workers[&victim]
+                    .processing
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|i| !self.stealing.contains_key(i));
+                let Some(i) = pick else {
+                    v += 1;
+                    continue;
+                };
+                self.stealing.insert(i, thief);
+                victims[v].0 -= 1;
+                want -= 1;
+                let key = self.t(i).key.to_string();
+                self.out
+                    .push((Dest::Worker(victim), Message::new(Msg::Steal { key })));
+            }
+        }
+    }
+
+    /// Worker `victim` answered a steal of `key`: `ok` when it had not started it (and will
+    /// not), so the task goes to the thief chosen when asking.
+    pub fn steal_reply(&mut self, victim: WorkerId, key: &str, ok: bool) {
+        let Some(&i) = self.index.get(key) else {
+            return;
+        };
+        let Some(thief) = self.stealing.remove(&i) else {
+            return;
+        };
+        if !ok || self.t(i).state != St::Processing(victim) {
+            return;
+        }
+        self.unassign(i, victim);
+        self.counters.stolen += 1;
+        let usable = self
+            .workers
+            .get(&thief)
+            .is_some_and(|r| !r.paused && !r.retiring);
+        if usable {
+            self.send_to(i, thief);
+        } else {
+            self.set_state(i, St::Waiting);
+            self.make_ready(i);
+        }
+        self.fill_slots();
     }
 
     /// A worker is gone (closed connection, missed heartbeats, left): what it ran is run
@@ -1222,6 +1311,47 @@ mod tests {
             assert!(steps < 100);
         }
         assert_eq!(s.state_of("b-sum"), Some("memory"));
+    }
+
+    #[test]
+    fn idle_workers_steal_tasks_a_busy_worker_has_not_started() {
+        let mut s = State::new(3);
+        s.add_worker(worker(1, 1));
+        s.add_worker(worker(2, 2));
+        s.scattered(7, "big".into(), 1, 1 << 20);
+        let tasks = (0..8)
+            .map(|i| (format!("t{i}"), vec!["big".to_string()], vec![]))
+            .collect();
+        s.update_graph(7, tasks, (0..8).map(|i| format!("t{i}")).collect());
+        let c = computes(&mut s);
+        assert_eq!(c.len(), 8);
+        assert!(c.iter().all(|(w, _)| *w == 1), "all where 'big' is: {c:?}");
+        s.balance();
+        let steals: Vec<String> = s
+            .out
+            .drain(..)
+            .filter_map(|(d, m)| match (d, m.msg) {
+                (Dest::Worker(1), Msg::Steal { key }) => Some(key),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(steals.len(), 2, "worker 2 has two idle threads");
+        s.balance();
+        assert!(
+            s.out
+                .iter()
+                .all(|(_, m)| !matches!(m.msg, Msg::Steal { .. })),
+            "no second ask while the first is unanswered"
+        );
+        // The victim had started one of them: only the other moves.
+        s.steal_reply(1, &steals[0], false);
+        s.steal_reply(1, &steals[1], true);
+        let c = computes(&mut s);
+        assert_eq!(c, vec![(2, steals[1].clone())]);
+        assert_eq!(s.counters.stolen, 1);
+        // Its result reported by the thief is the result; the victim's is never sent.
+        s.finished(2, &steals[1], 8, 5000, None);
+        assert_eq!(s.state_of(&steals[1]), Some("memory"));
     }
 
     #[test]
