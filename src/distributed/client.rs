@@ -4,8 +4,9 @@
 //! from there (Dask gathers on request). Dropping the last future on a key releases it on the
 //! cluster.
 //!
-//! One tokio runtime with one thread (named `dask-io`) carries the sockets; callers block on
-//! it only from their own threads. A blocking call from that thread — a done-callback that
+//! One tokio runtime with two threads (named `dask-io`: two let fetches of large results
+//! decode side by side) carries the sockets; callers block on it only from their own
+//! threads. A blocking call from that thread — a done-callback that
 //! waits on another future — is an error, never a hang.
 
 use super::conn::{connect, Addr, Hello};
@@ -195,6 +196,29 @@ struct RemoteRef {
     key: String,
     addrs: Vec<String>,
     inner: Weak<Inner>,
+    /// A fetch started ahead of the read (`prefetch`): the read takes its value.
+    ahead: Mutex<Option<oneshot::Receiver<Result<Arc<Value>>>>>,
+}
+
+impl RemoteRef {
+    fn new(key: String, addrs: Vec<String>, inner: &Arc<Inner>) -> RemoteRef {
+        RemoteRef {
+            key,
+            addrs,
+            inner: Arc::downgrade(inner),
+            ahead: Mutex::new(None),
+        }
+    }
+}
+
+/// Fetches `key` from one of `addrs`, or from wherever the scheduler says it is now.
+async fn fetch_value(inner: &Inner, key: &str, addrs: &[String]) -> Result<Arc<Value>> {
+    for addr in addrs {
+        if let Ok(mut v) = inner.peers.get_data(addr, vec![key.to_string()]).await {
+            return Ok(v.remove(0));
+        }
+    }
+    inner.fetch(key).await
 }
 
 impl RemoteValue for RemoteRef {
@@ -204,14 +228,31 @@ impl RemoteValue for RemoteRef {
             .upgrade()
             .ok_or_else(|| Error::Closed("the client is closed".into()))?;
         inner.check()?;
+        let ahead = self.ahead.lock().take();
         inner.block_on(async {
-            for addr in &self.addrs {
-                if let Ok(mut v) = inner.peers.get_data(addr, vec![self.key.clone()]).await {
-                    return Ok(v.remove(0));
+            if let Some(rx) = ahead {
+                if let Ok(Ok(v)) = rx.await {
+                    return Ok(v);
                 }
             }
-            inner.fetch(&self.key).await
+            fetch_value(&inner, &self.key, &self.addrs).await
         })
+    }
+
+    fn prefetch(&self) {
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let mut ahead = self.ahead.lock();
+        if ahead.is_some() || inner.check().is_err() {
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        *ahead = Some(rx);
+        let (key, addrs) = (self.key.clone(), self.addrs.clone());
+        inner.handle.clone().spawn(async move {
+            let _ = tx.send(fetch_value(&inner, &key, &addrs).await);
+        });
     }
 }
 
@@ -294,7 +335,7 @@ impl RemoteBackend {
     ) -> Result<RemoteBackend> {
         let addr = Addr::parse(address)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("dask-io")
             .on_thread_start(|| ON_IO_THREAD.with(|c| c.set(true)))
             .enable_all()
@@ -364,11 +405,9 @@ impl RemoteBackend {
                             .and_then(|f| crate::protocol::decode(f, &key).ok());
                         let stored = match small {
                             Some(v) => Stored::Inline(Arc::new(v)),
-                            None => Stored::Remote(Arc::new(RemoteRef {
-                                key: key.clone(),
-                                addrs,
-                                inner: Arc::downgrade(&inner),
-                            })),
+                            None => {
+                                Stored::Remote(Arc::new(RemoteRef::new(key.clone(), addrs, &inner)))
+                            }
                         };
                         inner.settle(&key, Ok(stored));
                     }
@@ -808,11 +847,11 @@ impl Backend for RemoteBackend {
         self.track(&run, std::slice::from_ref(&key), false);
         run.settle(
             0,
-            Ok(Stored::Remote(Arc::new(RemoteRef {
+            Ok(Stored::Remote(Arc::new(RemoteRef::new(
                 key,
-                addrs: Vec::new(),
-                inner: Arc::downgrade(&inner),
-            }))),
+                Vec::new(),
+                &inner,
+            )))),
         );
         Ok(futures.remove(0))
     }

@@ -176,6 +176,9 @@ pub(crate) enum Stored {
 /// is read (Dask gathers on request, not when a task finishes).
 pub(crate) trait RemoteValue: Send + Sync {
     fn fetch(&self) -> Result<Arc<Value>>;
+    /// Starts a fetch whose value the next `fetch` takes (without waiting for it, if it
+    /// arrived meanwhile).
+    fn prefetch(&self) {}
 }
 
 impl Stored {

@@ -120,7 +120,29 @@ impl Array {
         let fs = self.run_paced(client, Some(client.threads() + 2))?;
         let chunks = self.chunks().clone();
         let mut done = AsCompleted::new(fs);
-        while let Some((idx, f)) = done.next_timeout(None)? {
+        // Finished blocks held on a cluster's workers are fetched a few ahead of the one
+        // being written, so transfers overlap (a no-op for blocks held here).
+        let ahead = PREFETCH_BLOCKS.min(client.threads() + 2);
+        let mut window: std::collections::VecDeque<(usize, Future)> =
+            std::collections::VecDeque::new();
+        loop {
+            while window.len() < ahead {
+                let next = if window.is_empty() {
+                    done.next_timeout(None)?
+                } else {
+                    match done.next_timeout(Some(std::time::Duration::ZERO)) {
+                        Ok(n) => n,
+                        Err(Error::Timeout(_)) => break,
+                        Err(e) => return Err(e),
+                    }
+                };
+                let Some((idx, f)) = next else { break };
+                f.prefetch();
+                window.push_back((idx, f));
+            }
+            let Some((idx, f)) = window.pop_front() else {
+                break;
+            };
             let v = f.result()?;
             drop(f);
             let b = v
@@ -132,6 +154,9 @@ impl Array {
         Ok(())
     }
 }
+
+/// Blocks fetched ahead of the one being written when they live on a cluster.
+const PREFETCH_BLOCKS: usize = 4;
 
 /// Copies `block` into the C-contiguous array at `out` (of `shape`) at `offset`.
 pub(crate) fn copy_block_into(

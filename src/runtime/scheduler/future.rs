@@ -135,6 +135,15 @@ impl Future {
         self.cell.cancel();
     }
 
+    /// Starts fetching a finished result that lives on a cluster's worker, so reading it
+    /// soon after does not wait on the network (readers of many results overlap their
+    /// transfers this way). Does nothing for results held in this process or not finished.
+    pub fn prefetch(&self) {
+        if self.cell.is_terminal() {
+            self.cell.prefetch();
+        }
+    }
+
     /// Calls `callback` once the task is done: on the thread that finished it (usually a pool
     /// thread), or at once on this thread if it is done already. A panic in it is contained.
     pub fn add_done_callback(&self, callback: impl FnOnce(&Future) + Send + 'static) {

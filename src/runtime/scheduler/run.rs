@@ -981,6 +981,16 @@ impl Cell {
         )
     }
 
+    /// Starts bringing a finished value held elsewhere (a worker of a cluster) here, so a
+    /// read soon after does not wait for the network; nothing for a value already here.
+    pub(crate) fn prefetch(&self) {
+        let remote = match &*self.node().slot.lock() {
+            Slot::Value(Stored::Remote(r)) => r.clone(),
+            _ => return,
+        };
+        remote.prefetch();
+    }
+
     /// The error of a failed or cancelled node (a value is not read, so nothing spilled is
     /// brought back).
     pub(crate) fn failure(&self) -> Option<Arc<TaskError>> {
