@@ -163,6 +163,9 @@ fn simulated(workers: u64, tasks: usize) -> (f64, f64) {
     )
 }
 
+#[path = "plot/mod.rs"]
+mod plot;
+
 fn main() {
     let all: Vec<String> = std::env::args()
         .skip(1)
@@ -217,11 +220,26 @@ fn main() {
     }
     if want("scheduler") {
         println!("scheduler alone, simulated workers (finishing at once):");
-        for (w, n) in [(10u64, 1_000_000usize), (100, 1_000_000), (1000, 1_000_000)] {
-            let (rate, per_task) = simulated(w, n);
-            println!(
-                "  {n} tasks, {w:>4} workers: {rate:>12.0} transitions/s, {per_task:>7.0} ns/task"
-            );
+        let mut series = Vec::new();
+        for n in [100_000usize, 1_000_000] {
+            let mut points = Vec::new();
+            for w in [10u64, 30, 100, 300, 1000] {
+                let (rate, per_task) = simulated(w, n);
+                println!(
+                    "  {n:>7} tasks, {w:>4} workers: {rate:>12.0} transitions/s, {per_task:>7.0} ns/task"
+                );
+                points.push((w as f64, per_task));
+            }
+            let label = if n >= 1_000_000 {
+                format!("{}M tasks", n / 1_000_000)
+            } else {
+                format!("{}k tasks", n / 1000)
+            };
+            series.push(plot::Series { label, points });
         }
+        let png =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/scheduler-scaling.png");
+        plot::line_chart(&png, "workers", "ns per task", &series).expect("the chart is written");
+        println!("  curve: {}", png.display());
     }
 }
