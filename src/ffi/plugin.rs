@@ -11,11 +11,9 @@ use super::{c_str, clear_callback_error, dask_status, guard, status_name, take_c
 use crate::error::{Error, Result};
 use crate::runtime::{op_count, op_names_since};
 use parking_lot::Mutex;
-use std::collections::HashSet;
 use std::ffi::{c_char, CString};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 /// The function a plugin exports under the name `dask_plugin_init`: registers the plugin's
 /// operations with `dask_op_register` and returns 0, or returns non-zero after
@@ -24,8 +22,9 @@ use std::sync::LazyLock;
 pub type dask_plugin_init_fn = Option<unsafe extern "C" fn() -> i32>;
 
 /// Plugins loaded in this process (canonical paths): a second load is a no-op, as the
-/// operations it would register exist already.
-static LOADED: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(|| Mutex::new(HashSet::new()));
+/// operations it would register exist already. A plain list (there are few), whose buffers
+/// a leak checker sees as reachable from the static.
+static LOADED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 fn dl_error() -> String {
     // SAFETY: dlerror returns NULL or a NUL-terminated string owned by libc.
@@ -80,7 +79,7 @@ pub(crate) fn load_plugin(path: &Path) -> Result<Vec<String>> {
     let message = take_callback_error();
     // The library stays loaded even on failure: operations registered before the failure
     // point into it.
-    loaded.insert(canonical);
+    loaded.push(canonical);
     let names = op_names_since(before);
     if rc != 0 {
         return Err(Error::invalid(format!(

@@ -66,6 +66,29 @@ struct TaskRec {
     slot: u32,
 }
 
+impl TaskRec {
+    /// A record with no dependencies, data or history yet.
+    fn new(key: Arc<str>, spec: Option<Arc<Vec<u8>>>, state: St, priority: (u64, u32)) -> TaskRec {
+        TaskRec {
+            key,
+            spec,
+            deps: Vec::new(),
+            dependents: Vec::new(),
+            state,
+            who_has: Vec::new(),
+            nbytes: 0,
+            priority,
+            wanted_by: Vec::new(),
+            waiting_on: 0,
+            failures: 0,
+            fetch_failures: 0,
+            origin: None,
+            small: None,
+            slot: 0,
+        }
+    }
+}
+
 struct WorkerRec {
     info: WorkerInfo,
     processing: Vec<u32>,
@@ -467,21 +490,13 @@ impl State {
             }
             let key: Arc<str> = Arc::from(key);
             let i = self.insert(TaskRec {
-                key: key.clone(),
-                spec: Some(Arc::new(spec)),
                 deps: dep_ids.clone(),
-                dependents: Vec::new(),
-                state: St::Waiting,
-                who_has: Vec::new(),
-                nbytes: 0,
-                priority: (gen, pos as u32),
-                wanted_by: Vec::new(),
-                waiting_on: 0,
-                failures: 0,
-                fetch_failures: 0,
-                origin: None,
-                small: None,
-                slot: 0,
+                ..TaskRec::new(
+                    key.clone(),
+                    Some(Arc::new(spec)),
+                    St::Waiting,
+                    (gen, pos as u32),
+                )
             });
             for &j in &dep_ids {
                 self.tm(j).dependents.push(i);
@@ -564,21 +579,8 @@ impl State {
                 continue;
             }
             self.insert(TaskRec {
-                key: Arc::from(key),
-                spec: None,
-                deps: Vec::new(),
-                dependents: Vec::new(),
-                state: St::External,
-                who_has: Vec::new(),
-                nbytes: 0,
-                priority: (gen, 0),
                 wanted_by: vec![client],
-                waiting_on: 0,
-                failures: 0,
-                fetch_failures: 0,
-                origin: None,
-                small: None,
-                slot: 0,
+                ..TaskRec::new(Arc::from(key), None, St::External, (gen, 0))
             });
         }
     }
@@ -616,21 +618,8 @@ impl State {
                 self.generation += 1;
                 let gen = self.generation;
                 self.insert(TaskRec {
-                    key: key.clone(),
-                    spec: None,
-                    deps: Vec::new(),
-                    dependents: Vec::new(),
-                    state: St::Memory,
-                    who_has: Vec::new(),
                     nbytes,
-                    priority: (gen, 0),
-                    wanted_by: Vec::new(),
-                    waiting_on: 0,
-                    failures: 0,
-                    fetch_failures: 0,
-                    origin: None,
-                    small: None,
-                    slot: 0,
+                    ..TaskRec::new(key.clone(), None, St::Memory, (gen, 0))
                 })
             }
         };
