@@ -101,10 +101,18 @@ c-test: build $(C_TESTS)
 # The C suites whose clients come from the harness, run again on a local cluster (a
 # scheduler and 2 worker processes; `libdask local-cluster` sets DASK_SCHEDULER_ADDRESS):
 # every case must give the same answer as on the embedded pool.
+# The Rust array suites (their client is tests/common's, which connects to the cluster
+# when DASK_SCHEDULER_ADDRESS is set) run again on a local cluster too; deep_graphs (chains
+# of a million operations, a stress test of the local runtime) does not.
 CLUSTER_SUITES := $(BUILD)/c/test_conformance $(BUILD)/c/test_conformance_arrays $(BUILD)/c/test_conformance_sparse
+RUST_CLUSTER_SUITES := --test array_ops --test array_linalg --test array_nanreduce \
+  --test array_numpy_edges --test array_props --test array_reductions --test array_structure \
+  --test sparse_ops --test conformance --test conformance_arrays
 cluster-test: build $(CLUSTER_SUITES)
 	@set -e; for t in $(CLUSTER_SUITES); do echo "== $$t on a local cluster"; \
 	  $(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $$t | tail -n 2; done
+	@echo "== the Rust array suites on a local cluster"
+	$(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $(CARGO) test --release -q $(FEATURES) $(RUST_CLUSTER_SUITES)
 
 $(BUILD)/cross/datasets: tests/cross/datasets.c tests/c/harness.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)

@@ -14,10 +14,18 @@ use dask::{Buffer, Client, Config, DType};
 use std::fmt::Debug;
 use std::sync::OnceLock;
 
-/// One client per test binary (two worker threads, as on the test machine).
+/// One client per test binary: two worker threads, as on the test machine — or, under
+/// `libdask local-cluster` (`DASK_SCHEDULER_ADDRESS` set), a client of that cluster, so the
+/// same suites check the cluster's answers (`make cluster-test`).
 pub fn client() -> &'static Client {
     static CLIENT: OnceLock<Client> = OnceLock::new();
-    CLIENT.get_or_init(|| Client::new(Config::with_threads(2)).expect("client starts"))
+    CLIENT.get_or_init(|| {
+        let mut config = Config::from_env().expect("the cluster's settings are usable");
+        if config.address.is_none() {
+            config.threads = 2;
+        }
+        Client::new(config).expect("client starts")
+    })
 }
 
 // ---- deterministic generator ----------------------------------------------------------------
