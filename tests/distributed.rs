@@ -73,6 +73,16 @@ fn ints(client: &Client, layers: usize, width: usize) -> Vec<i64> {
         .collect()
 }
 
+/// The (first failed task, message) of each future, which must have failed.
+fn task_errors(fs: &[dask::Future]) -> Vec<(String, String)> {
+    fs.iter()
+        .map(|f| match f.result() {
+            Err(Error::Task(e)) => (e.key().to_string(), e.message().to_string()),
+            other => panic!("expected a task error, got {other:?}"),
+        })
+        .collect()
+}
+
 fn buffer_f64(b: &dask::Buffer) -> Vec<f64> {
     b.as_slice::<f64>().unwrap().to_vec()
 }
@@ -189,12 +199,7 @@ fn errors_travel_back_with_the_task_that_failed_first() {
             )
             .unwrap();
         let fs = client.compute(g, &[bad, after]).unwrap();
-        fs.iter()
-            .map(|f| match f.result() {
-                Err(Error::Task(e)) => (e.key().to_string(), e.message().to_string()),
-                other => panic!("expected a task error, got {other:?}"),
-            })
-            .collect::<Vec<_>>()
+        task_errors(&fs)
     };
     assert_eq!(run(&remote), run(&here));
     // A closure cannot travel: a clear error before anything is sent.
@@ -470,12 +475,7 @@ fn host_tasks_run_on_the_client_between_remote_tasks() {
             )
             .unwrap();
         let fs = client.compute(g, &[after, bad]).unwrap();
-        fs.iter()
-            .map(|f| match f.result() {
-                Err(Error::Task(e)) => (e.key().to_string(), e.message().to_string()),
-                other => panic!("expected a task error, got {other:?}"),
-            })
-            .collect::<Vec<_>>()
+        task_errors(&fs)
     };
     let got = errors(&remote);
     assert_eq!(got, errors(&here));

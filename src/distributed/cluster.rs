@@ -286,13 +286,17 @@ impl LocalCluster {
         self.workers.iter().flatten().map(|c| c.id()).collect()
     }
 
-    /// Kills worker `i` at once (SIGKILL), as a crash would.
-    pub fn kill_worker(&mut self, i: usize) -> Result<()> {
-        let mut c = self
-            .workers
+    /// Worker `i`'s process, no longer counted as running.
+    fn take_worker(&mut self, i: usize) -> Result<Child> {
+        self.workers
             .get_mut(i)
             .and_then(Option::take)
-            .ok_or_else(|| Error::invalid(format!("no running worker {i}")))?;
+            .ok_or_else(|| Error::invalid(format!("no running worker {i}")))
+    }
+
+    /// Kills worker `i` at once (SIGKILL), as a crash would.
+    pub fn kill_worker(&mut self, i: usize) -> Result<()> {
+        let mut c = self.take_worker(i)?;
         let _ = c.kill();
         let _ = c.wait();
         Ok(())
@@ -301,11 +305,7 @@ impl LocalCluster {
     /// Stops worker `i` gracefully (SIGTERM: it hands the results only it holds to the other
     /// workers, then leaves) and waits for it to exit.
     pub fn terminate_worker(&mut self, i: usize) -> Result<()> {
-        let mut c = self
-            .workers
-            .get_mut(i)
-            .and_then(Option::take)
-            .ok_or_else(|| Error::invalid(format!("no running worker {i}")))?;
+        let mut c = self.take_worker(i)?;
         // SAFETY: kill(2) on a child we own.
         unsafe {
             libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
