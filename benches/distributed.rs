@@ -5,7 +5,7 @@
 //! Reproduce: `cargo build --release --features blas && cargo bench --features blas --bench
 //! distributed` (the `libdask` program must be built: `make build`), then the peer:
 //! `python benches/peers/distributed_peer.py` (dask + distributed from PyPI in a venv).
-//! Sections: `tasks`, `roundtrip`, `transfer`, `array`, `scheduler` (default: all).
+//! Sections: `tasks`, `roundtrip`, `transfer`, `w2w`, `array`, `scheduler` (default: all).
 
 use dask::array::{Array, ChunkSpec, Operand, Scalar};
 use dask::distributed::scheduler::state::State;
@@ -84,6 +84,52 @@ fn transfer(client: &Client, gib: usize) -> f64 {
     let t = t0.elapsed().as_secs_f64();
     assert_eq!(b.len(), n);
     (n * 8) as f64 / t
+}
+
+/// Moves about `gib` GiB of 8 MiB blocks from one worker to the other: an array's blocks
+/// are spread over both workers, then one task reads them all, so the worker it runs on
+/// fetches every block the other holds. Bytes moved per second (the bytes counted from
+/// where the scheduler says the blocks were, so an uneven spread is measured as it is).
+fn worker_to_worker(client: &Client, gib: usize) -> f64 {
+    let blocks = gib * 128 * 2;
+    let n = blocks * (1 << 20);
+    let x = Array::random_uniform(
+        3,
+        0.0,
+        1.0,
+        &[n],
+        dask::DType::Float64,
+        &ChunkSpec::Regular(vec![1 << 20]),
+    )
+    .unwrap()
+    .persist(client)
+    .unwrap();
+    let blocks = x.submit_blocks(client).unwrap();
+    let holders = client.who_has(&blocks).unwrap();
+    let noop = Operation::named("noop").unwrap();
+    let mut t = f64::MAX;
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let f = client
+            .submit(Task::new(
+                noop.clone(),
+                blocks
+                    .iter()
+                    .map(|b| dask::Arg::Future(b.clone()))
+                    .collect(),
+            ))
+            .unwrap();
+        f.result().unwrap();
+        t = t.min(t0.elapsed().as_secs_f64());
+    }
+    // The task ran where most bytes were: the blocks the other worker held moved.
+    let mut per_worker: std::collections::HashMap<&str, usize> = Default::default();
+    for h in &holders {
+        *per_worker.entry(h[0].as_str()).or_default() += 1;
+    }
+    let moved = per_worker.values().min().copied().unwrap_or(0) * (8 << 20);
+    assert_eq!(per_worker.len(), 2, "the blocks are on both workers");
+    moved as f64 / t
 }
 
 /// `(x + 1).sum()` over 1e8 float64 in 1e7 chunks: seconds.
@@ -211,6 +257,17 @@ fn main() {
         println!(
             "  TLS       {:>8.2} GiB/s",
             transfer(&ct, 1) / (1u64 << 30) as f64
+        );
+    }
+    if want("w2w") {
+        println!("about 1 GiB of 8 MiB blocks from one worker to the other:");
+        println!(
+            "  plain TCP {:>8.2} GiB/s",
+            worker_to_worker(&cp, 1) / (1u64 << 30) as f64
+        );
+        println!(
+            "  TLS       {:>8.2} GiB/s",
+            worker_to_worker(&ct, 1) / (1u64 << 30) as f64
         );
     }
     if want("array") {

@@ -177,6 +177,51 @@ fn graphs_futures_scatter_map_and_arrays_match_the_thread_pool() {
     let coo_remote = sp.compute_sparse(&remote).unwrap();
     let coo_local = sp.compute_sparse(&here).unwrap();
     assert_eq!(coo_remote.nnz(), coo_local.nnz());
+
+    // One task reading 30 blocks spread over both workers (a rechunk into one block): the
+    // worker it runs on fetches the other's blocks in batched requests; the values match
+    // the pool's bit for bit.
+    let spread = Array::random_uniform(
+        11,
+        0.0,
+        1.0,
+        &[30 * 5000],
+        dask::DType::Float64,
+        &ChunkSpec::Regular(vec![5000]),
+    )
+    .unwrap();
+    let persisted = spread.persist(&remote).unwrap();
+    let blocks = persisted.submit_blocks(&remote).unwrap();
+    let holders = remote.who_has(&blocks).unwrap();
+    let data_addrs: Vec<String> = remote
+        .cluster_workers()
+        .unwrap()
+        .into_iter()
+        .map(|w| w.data_addr)
+        .collect();
+    assert!(holders.iter().all(|h| !h.is_empty()));
+    assert!(holders.iter().flatten().all(|a| data_addrs.contains(a)));
+    for addr in &data_addrs {
+        let n = holders.iter().filter(|h| h.contains(addr)).count();
+        assert!(
+            n > 0,
+            "{n} of 30 blocks on {addr}: spread over both workers"
+        );
+    }
+    let one = persisted
+        .rechunk(&ChunkSpec::Regular(vec![30 * 5000]))
+        .unwrap();
+    let got = buffer_f64(&one.compute(&remote).unwrap());
+    let want = buffer_f64(&spread.compute(&here).unwrap());
+    assert!(got
+        .iter()
+        .zip(&want)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert_eq!(got.len(), want.len());
+    assert!(
+        here.who_has(&blocks).is_err(),
+        "a pool client has no workers"
+    );
 }
 
 #[test]

@@ -335,6 +335,15 @@ fn messages() -> Vec<Vec<u8>> {
         encode(&dense, Compression::None).unwrap().to_vec(),
         encode(&zeros, Compression::Lz4).unwrap().to_vec(),
         encode(&sparse, Compression::None).unwrap().to_vec(),
+        // As they travel over the network: the raw frames' checksums after the frames.
+        encode(&dense, Compression::None)
+            .unwrap()
+            .streamed()
+            .to_vec(),
+        encode(&sparse, Compression::None)
+            .unwrap()
+            .streamed()
+            .to_vec(),
         encode(&Value::Str(Arc::from("a key's value")), Compression::None)
             .unwrap()
             .to_vec(),
@@ -392,6 +401,43 @@ fn every_flipped_byte_and_every_truncation_is_a_clear_error() {
             );
         }
     }
+}
+
+#[test]
+fn values_with_trailing_checksums_round_trip_and_the_two_layouts_are_not_confused() {
+    let dense = Value::Buffer(buffer(DType::Float64, &[700, 900], 3, false));
+    let e = encode(&dense, Compression::None).unwrap();
+    let streamed = e.streamed().to_vec();
+    assert_eq!(streamed.len(), e.streamed().len());
+    assert_eq!(
+        streamed.len(),
+        e.len() + 8,
+        "one raw frame, one trailing sum"
+    );
+    assert!(same(&decode(&streamed, "key-7").unwrap(), &dense));
+    let read = read_value(&mut &streamed[..], streamed.len(), "key-7").unwrap();
+    assert!(same(&read, &dense));
+    // The flag set on a message whose sums are in its header, or cleared on one whose sums
+    // trail: both refused.
+    let mut flagged = e.to_vec();
+    flagged[6] |= 1;
+    assert_corrupt(decode(&flagged, "key-7"), "flag set, sums in the header");
+    let mut cleared = streamed.clone();
+    cleared[6] &= !1;
+    assert_corrupt(decode(&cleared, "key-7"), "flag cleared, sums trailing");
+    assert_corrupt(
+        read_value(&mut &cleared[..], cleared.len(), "key-7"),
+        "flag cleared, sums trailing (reader)",
+    );
+    // A damaged trailing sum.
+    let mut bad = streamed.clone();
+    let n = bad.len();
+    bad[n - 3] ^= 1;
+    assert_corrupt(decode(&bad, "key-7"), "trailing sum damaged");
+    assert_corrupt(
+        read_value(&mut &bad[..], bad.len(), "key-7"),
+        "trailing sum damaged (reader)",
+    );
 }
 
 proptest! {

@@ -134,7 +134,7 @@ impl Inner {
 
     /// Puts an encoded value on a worker (the `n`-th of the known ones, round robin) under
     /// `key` and returns the worker's id; the caller tells the scheduler.
-    async fn put_on_a_worker(&self, key: &str, bytes: Vec<u8>, n: u64) -> Result<u64> {
+    async fn put_on_a_worker(&self, key: &str, value: Arc<Value>, n: u64) -> Result<u64> {
         let mut workers = self.workers.lock().clone();
         if workers.is_empty() {
             workers = self.refresh_workers().await?;
@@ -147,11 +147,12 @@ impl Inner {
             .peers
             .ask(
                 &w.data_addr,
-                &Message::with_frames(
+                &Message::with_values(
                     Msg::PutData {
                         keys: vec![key.to_string()],
                     },
-                    vec![bytes],
+                    vec![value],
+                    self.compression,
                 ),
             )
             .await?;
@@ -577,15 +578,18 @@ fn provide(inner: &Arc<Inner>, f: &Future, key: String) {
             )),
             None => f
                 .result()
-                .and_then(|v| Ok((encode(&v, inner.compression)?.to_vec(), v.nbytes() as u64)))
+                .map(|v| {
+                    let n = v.nbytes() as u64;
+                    (v, n)
+                })
                 .map_err(|e| (e.to_string(), display_key(&key), false)),
         };
         let n = inner.next_scatter.fetch_add(1, Ordering::Relaxed);
         let handle = inner.handle.clone();
         handle.spawn(async move {
             let sent = match outcome {
-                Ok((bytes, nbytes)) => inner
-                    .put_on_a_worker(&key, bytes, n)
+                Ok((value, nbytes)) => inner
+                    .put_on_a_worker(&key, value, n)
                     .await
                     .map(|w| (w, nbytes))
                     .map_err(|e| (e.to_string(), display_key(&key), false)),
@@ -829,10 +833,11 @@ impl Backend for RemoteBackend {
         let inner = self.inner.clone();
         let n = inner.next_scatter.fetch_add(1, Ordering::Relaxed);
         let key = format!("scatter-{}.{n}", inner.id);
-        let bytes = encode(&value, inner.compression)?.to_vec();
+        // Refused here, before anything is sent, when the value cannot travel.
+        encode(&value, crate::protocol::Compression::None)?;
         let nbytes = value.nbytes() as u64;
         let k = key.clone();
-        let worker = inner.block_on(async { inner.put_on_a_worker(&k, bytes, n).await })?;
+        let worker = inner.block_on(async { inner.put_on_a_worker(&k, value, n).await })?;
         inner.send(Msg::Scattered {
             key: key.clone(),
             worker,
@@ -934,5 +939,41 @@ impl Backend for RemoteBackend {
         self.inner.check()?;
         let inner = self.inner.clone();
         inner.block_on(async { inner.refresh_workers().await })
+    }
+
+    fn who_has(&self, futures: &[Future]) -> Result<Vec<Vec<String>>> {
+        self.inner.check()?;
+        // A future computed in this process (a host task's) has no key on the cluster.
+        let keys: Vec<Option<String>> = futures
+            .iter()
+            .map(|f| {
+                f.wait();
+                match self.wire_key_of(f) {
+                    Ok(k) => Ok(Some(k)),
+                    Err(_) if self.is_ours(&f.cell().run) && f.error().is_none() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .collect::<Result<_>>()?;
+        let asked: Vec<String> = keys.iter().flatten().cloned().collect();
+        let n = asked.len();
+        let inner = self.inner.clone();
+        let reply =
+            inner.block_on(async { inner.ask_scheduler(Msg::WhoHas { keys: asked }).await })?;
+        match reply.msg {
+            Msg::WhoHasReply { sources } if sources.len() == n => {
+                let mut sources = sources.into_iter();
+                Ok(keys
+                    .iter()
+                    .map(|k| match k {
+                        Some(_) => sources.next().map(|s| s.addrs).unwrap_or_default(),
+                        None => Vec::new(),
+                    })
+                    .collect())
+            }
+            other => Err(Error::Io(format!(
+                "the scheduler answered WhoHas with {other:?}"
+            ))),
+        }
     }
 }

@@ -177,7 +177,7 @@ pub async fn connect(
     let (r, w) = if addr.tls {
         super::tls::client_stream(stream, addr, security, hello.role, expect).await?
     } else {
-        let (r, w) = tokio::io::split(stream);
+        let (r, w) = stream.into_split();
         (Box::new(r) as BoxRead, Box::new(w) as BoxWrite)
     };
     let mut conn = Conn {
@@ -264,7 +264,7 @@ pub async fn accept(
             let (r, w, role) = super::tls::server_stream(stream, security, me).await?;
             (r, w, Some(role))
         } else {
-            let (r, w) = tokio::io::split(stream);
+            let (r, w) = stream.into_split();
             (Box::new(r) as BoxRead, Box::new(w) as BoxWrite, None)
         };
         let mut conn = Conn {

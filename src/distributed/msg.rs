@@ -7,12 +7,15 @@
 //! is allocated, so a corrupt or hostile prefix costs nothing.
 
 use crate::error::{Error, Result};
+use crate::protocol::{encode, read_value_async, Compression, Encoded, FrameSum, Streamed};
+use crate::value::Value;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The version of these messages; peers of another version are refused at the handshake.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 const MAGIC: &[u8; 4] = b"DSKm";
 /// Largest header accepted (keys and names, never data).
 pub const MAX_HEADER: usize = 16 << 20;
@@ -218,10 +221,13 @@ pub enum Msg {
         key: String,
         error: String,
     },
-    /// An input of `key` could not be fetched from any holder: the scheduler finds it again.
+    /// An input of `key` could not be fetched from any holder: the scheduler finds it again
+    /// (`from`: the data addresses that did not give it; `why`: the last error).
     MissingDep {
         key: String,
         dep: String,
+        from: Vec<String>,
+        why: String,
     },
     Heartbeat {
         memory: u64,
@@ -254,18 +260,53 @@ pub enum Msg {
 pub struct Message {
     pub msg: Msg,
     pub frames: Vec<Vec<u8>>,
+    /// The values of a message that carries them (`Data`, `PutData`, see
+    /// [`Msg::carries_values`]): encoded as they are written, from their own memory, and
+    /// decoded as they are read, into their final memory — a block is not copied in between.
+    pub values: Vec<Arc<Value>>,
+    /// How `values` are compressed on the way out.
+    pub compression: Compression,
 }
 
 impl Message {
     pub fn new(msg: Msg) -> Message {
-        Message {
-            msg,
-            frames: Vec::new(),
-        }
+        Message::with_frames(msg, Vec::new())
     }
 
     pub fn with_frames(msg: Msg, frames: Vec<Vec<u8>>) -> Message {
-        Message { msg, frames }
+        Message {
+            msg,
+            frames,
+            values: Vec::new(),
+            compression: Compression::None,
+        }
+    }
+
+    /// A message carrying values (its frames are their encodings).
+    pub fn with_values(msg: Msg, values: Vec<Arc<Value>>, compression: Compression) -> Message {
+        debug_assert!(msg.carries_values());
+        Message {
+            msg,
+            frames: Vec::new(),
+            values,
+            compression,
+        }
+    }
+}
+
+impl Msg {
+    /// True for the messages whose frames are values (each an encoded value, named by the
+    /// key at its position).
+    pub fn carries_values(&self) -> bool {
+        matches!(self, Msg::Data { .. } | Msg::PutData { .. })
+    }
+
+    /// The name of the `i`-th value of a message carrying values (for errors).
+    fn value_name(&self, i: usize) -> String {
+        match self {
+            Msg::Data { keys, .. } | Msg::PutData { keys } if i < keys.len() => keys[i].clone(),
+            _ => format!("value {i} of a message"),
+        }
     }
 }
 
@@ -287,8 +328,8 @@ impl Default for Limits {
 }
 
 /// The bytes of a message before its frames: prefix, frame lengths, header.
-fn encode_head(m: &Message) -> Result<Vec<u8>> {
-    let header = rmp_serde::to_vec(&m.msg)
+fn encode_head(msg: &Msg, lengths: &[u64]) -> Result<Vec<u8>> {
+    let header = rmp_serde::to_vec(msg)
         .map_err(|e| Error::Io(format!("cannot encode a message header: {e}")))?;
     if header.len() > MAX_HEADER {
         return Err(Error::invalid(format!(
@@ -296,23 +337,110 @@ fn encode_head(m: &Message) -> Result<Vec<u8>> {
             header.len()
         )));
     }
-    let mut out = Vec::with_capacity(12 + 8 * m.frames.len() + header.len());
+    let mut out = Vec::with_capacity(12 + 8 * lengths.len() + header.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(m.frames.len() as u32).to_le_bytes());
-    for f in &m.frames {
-        out.extend_from_slice(&(f.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(lengths.len() as u32).to_le_bytes());
+    for l in lengths {
+        out.extend_from_slice(&l.to_le_bytes());
     }
     out.extend_from_slice(&header);
     Ok(out)
 }
 
+/// A message made ready to write: its values encoded (borrowing their memory) and the
+/// head that announces every frame's length. Values travel with their raw frames' checksums
+/// trailing, computed as the frames go out.
+struct Outgoing<'a> {
+    head: Vec<u8>,
+    frames: &'a [Vec<u8>],
+    values: Vec<Encoded<'a>>,
+}
+
+impl<'a> Outgoing<'a> {
+    fn new(m: &'a Message) -> Result<Outgoing<'a>> {
+        let values = m
+            .values
+            .iter()
+            .map(|v| encode(v, m.compression))
+            .collect::<Result<Vec<_>>>()?;
+        let lengths: Vec<u64> = m
+            .frames
+            .iter()
+            .map(Vec::len)
+            .chain(values.iter().map(|e| e.streamed().len()))
+            .map(|l| l as u64)
+            .collect();
+        Ok(Outgoing {
+            head: encode_head(&m.msg, &lengths)?,
+            frames: &m.frames,
+            values,
+        })
+    }
+}
+
+/// Frames at least this large are written from their own memory, not gathered with the
+/// small pieces around them.
+const DIRECT: usize = 64 << 10;
+
+/// Writes `m`: its small pieces are gathered in `bytes` (the caller writes what is left
+/// there), each large piece is written from its own memory after what was gathered before
+/// it, and a value's raw frames are hashed piece by piece just before each piece goes.
+async fn put<W: AsyncWrite + Unpin>(w: &mut W, m: &Message, bytes: &mut Vec<u8>) -> Result<()> {
+    let io = |e| io_error("sending a message", e);
+    let out = Outgoing::new(m)?;
+    let mut pieces = Pieces { w, bytes };
+    pieces.put(&out.head).await.map_err(io)?;
+    for f in out.frames {
+        pieces.put(f).await.map_err(io)?;
+    }
+    for e in &out.values {
+        let s = e.streamed();
+        pieces.put(&s.head).await.map_err(io)?;
+        let mut sums = Vec::new();
+        for (f, hash, padding) in s.frames() {
+            if hash {
+                let mut sum = FrameSum::default();
+                for p in FrameSum::pieces(f) {
+                    sum.add(p);
+                    pieces.put(p).await.map_err(io)?;
+                }
+                sums.push(sum.finish());
+            } else {
+                pieces.put(f).await.map_err(io)?;
+            }
+            pieces.put(padding).await.map_err(io)?;
+        }
+        pieces.put(&Streamed::trailer(&sums)).await.map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Small pieces gathered, large ones written as they are.
+struct Pieces<'w, W> {
+    w: &'w mut W,
+    bytes: &'w mut Vec<u8>,
+}
+
+impl<W: AsyncWrite + Unpin> Pieces<'_, W> {
+    async fn put(&mut self, p: &[u8]) -> std::io::Result<()> {
+        if p.len() >= DIRECT {
+            self.w.write_all(self.bytes).await?;
+            self.bytes.clear();
+            self.w.write_all(p).await
+        } else {
+            self.bytes.extend_from_slice(p);
+            Ok(())
+        }
+    }
+}
+
 /// The bytes of a message.
 pub fn encode_message(m: &Message) -> Result<Vec<u8>> {
-    let mut out = encode_head(m)?;
-    for f in &m.frames {
-        out.extend_from_slice(f);
-    }
+    let mut out = Vec::new();
+    let mut small = Vec::new();
+    crate::protocol::run_ready(put(&mut out, m, &mut small))?;
+    out.extend_from_slice(&small);
     Ok(out)
 }
 
@@ -377,13 +505,18 @@ pub fn decode_message(bytes: &[u8], limits: &Limits) -> Result<(Message, usize)>
     }
     let msg = decode_header(&bytes[lens_end..lens_end + header])?;
     let mut at = lens_end + header;
-    let mut frames = Vec::with_capacity(n);
-    for l in lengths {
-        let l = l as usize;
-        frames.push(bytes[at..at + l].to_vec());
-        at += l;
+    let mut m = Message::new(msg);
+    for (i, l) in lengths.into_iter().enumerate() {
+        let f = &bytes[at..at + l as usize];
+        if m.msg.carries_values() {
+            let v = crate::protocol::decode(f, &m.msg.value_name(i))?;
+            m.values.push(Arc::new(v));
+        } else {
+            m.frames.push(f.to_vec());
+        }
+        at += l as usize;
     }
-    Ok((Message { msg, frames }, at))
+    Ok((m, at))
 }
 
 /// Reads one message. `Ok(None)` when the peer closed the connection between messages; an
@@ -435,13 +568,24 @@ pub async fn read_message_within<R: AsyncRead + Unpin>(
         r.read_exact(&mut head)
             .await
             .map_err(|e| io_error("reading a message header", e))?;
-        let msg = decode_header(&head)?;
-        let mut frames = Vec::with_capacity(n);
-        for l in lengths {
+        let mut m = Message::new(decode_header(&head)?);
+        for (i, l) in lengths.into_iter().enumerate() {
+            let mut frame = (&mut *r).take(l);
+            if m.msg.carries_values() {
+                let what = m.msg.value_name(i);
+                let v = read_value_async(&mut frame, l as usize, &what).await?;
+                if frame.limit() != 0 {
+                    return Err(Error::Corrupt(format!(
+                        "{what}: {} bytes past the value in its frame",
+                        frame.limit()
+                    )));
+                }
+                m.values.push(Arc::new(v));
+                continue;
+            }
             // Straight into the frame's own memory, without zeroing it first.
             let mut f = Vec::with_capacity(l as usize);
-            let got = (&mut *r)
-                .take(l)
+            let got = frame
                 .read_to_end(&mut f)
                 .await
                 .map_err(|e| io_error("reading a frame", e))?;
@@ -450,9 +594,9 @@ pub async fn read_message_within<R: AsyncRead + Unpin>(
                     "the peer closed in the middle of a message".into(),
                 ));
             }
-            frames.push(f);
+            m.frames.push(f);
         }
-        Ok::<_, Error>(Message { msg, frames })
+        Ok::<_, Error>(m)
     };
     match tokio::time::timeout(limits.stall, rest).await {
         Ok(m) => m.map(Some),
@@ -465,13 +609,11 @@ pub async fn read_message_within<R: AsyncRead + Unpin>(
 
 /// Writes one message.
 pub async fn write_message<W: AsyncWrite + Unpin>(w: &mut W, m: &Message) -> Result<()> {
-    let bytes = encode_message(m)?;
-    w.write_all(&bytes)
-        .await
-        .map_err(|e| io_error("sending a message", e))?;
-    w.flush()
-        .await
-        .map_err(|e| io_error("sending a message", e))
+    let io = |e| io_error("sending a message", e);
+    let mut bytes = Vec::new();
+    put(w, m, &mut bytes).await?;
+    w.write_all(&bytes).await.map_err(io)?;
+    w.flush().await.map_err(io)
 }
 
 /// Sends what `queue` yields until it closes (or a `Close` message went out): the messages
@@ -482,9 +624,6 @@ pub async fn pump<W: AsyncWrite + Unpin>(
     w: &mut W,
 ) -> Result<()> {
     const MAX_BATCH_BYTES: usize = 4 << 20;
-    /// Frames at least this large are written from their own memory, not copied into the
-    /// batch.
-    const DIRECT: usize = 64 << 10;
     let io = |e| io_error("sending messages", e);
     let mut bytes = Vec::new();
     while let Some(first) = queue.recv().await {
@@ -493,16 +632,7 @@ pub async fn pump<W: AsyncWrite + Unpin>(
         let mut closing = false;
         while let Some(m) = next.take() {
             closing = matches!(m.msg, Msg::Close { .. });
-            bytes.extend_from_slice(&encode_head(&m)?);
-            for f in &m.frames {
-                if f.len() >= DIRECT {
-                    w.write_all(&bytes).await.map_err(io)?;
-                    bytes.clear();
-                    w.write_all(f).await.map_err(io)?;
-                } else {
-                    bytes.extend_from_slice(f);
-                }
-            }
+            put(w, &m, &mut bytes).await?;
             if !closing && bytes.len() < MAX_BATCH_BYTES {
                 next = queue.try_recv().ok();
             }

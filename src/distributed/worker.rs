@@ -10,7 +10,7 @@ use super::msg::{DepSource, Limits, Message, Msg, Role};
 use super::tls::Security;
 use crate::error::{Error, Result};
 use crate::memory::MemoryConfig;
-use crate::protocol::{decode, decode_task, encode, Compression, WireArg};
+use crate::protocol::{decode_task, encode, Compression, WireArg};
 use crate::runtime::{lookup_op, Arg, Client, Config, Future, Operation, Task};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -112,7 +112,11 @@ impl Peers {
             .or_default()
             .clone();
         let mut guard = slot.lock().await;
-        if guard.is_none() {
+        // The connection is out of its slot while in use: a request given up half way (its
+        // future dropped) takes its connection with it, never leaving an answer unread on
+        // a connection the next request would use.
+        let mut conn = guard.take();
+        if conn.is_none() {
             let a = Addr::parse(addr)?;
             let hello = Hello {
                 role: self.me,
@@ -121,12 +125,13 @@ impl Peers {
                 memory_limit: 0,
                 data_addr: None,
             };
-            let (conn, _) = connect(&a, &self.security, &hello, Role::Worker, self.limits).await?;
-            *guard = Some(conn);
+            let (c, _) = connect(&a, &self.security, &hello, Role::Worker, self.limits).await?;
+            conn = Some(c);
         }
-        let answer = guard.as_mut().unwrap().ask(m).await;
-        if answer.is_err() {
-            *guard = None; // reconnect next time
+        let mut conn = conn.expect("connected");
+        let answer = conn.ask(m).await;
+        if answer.is_ok() {
+            *guard = Some(conn); // an error drops it: the next request connects again
         }
         answer
     }
@@ -148,15 +153,12 @@ impl Peers {
                         missing.join(", ")
                     )));
                 }
-                if got != keys || answer.frames.len() != keys.len() {
+                if got != keys || answer.values.len() != keys.len() {
                     return Err(Error::Corrupt(format!(
                         "the worker at {addr} answered with other keys"
                     )));
                 }
-                keys.iter()
-                    .zip(answer.frames)
-                    .map(|(k, f)| decode(&f, k).map(Arc::new))
-                    .collect()
+                Ok(answer.values)
             }
             other => Err(Error::Io(format!(
                 "the worker at {addr} answered GetData with {other:?}"
@@ -464,22 +466,17 @@ async fn hand_over(
             continue;
         };
         let Ok(v) = f.result() else { continue };
-        let Ok(bytes) = encode(&v, shared.compression) else {
-            continue;
-        };
-        let m = Message::with_frames(
+        let nbytes = v.nbytes() as u64;
+        let m = Message::with_values(
             Msg::PutData {
                 keys: vec![key.clone()],
             },
-            vec![bytes.to_vec()],
+            vec![v],
+            shared.compression,
         );
         if let Ok(Message { msg: Msg::Ack, .. }) = shared.peers.ask(&addr, &m).await {
             moved += 1;
-            let _ = tx.send(Message::new(Msg::Moved {
-                key,
-                to,
-                nbytes: v.nbytes() as u64,
-            }));
+            let _ = tx.send(Message::new(Msg::Moved { key, to, nbytes }));
         }
     }
     moved
@@ -513,6 +510,94 @@ async fn compute(
     shared.pending.lock().remove(&key);
 }
 
+/// Most keys asked of one worker in one request: the answer streams them back to back
+/// (no round trip between blocks) while staying a bounded message.
+const FETCH_BATCH: usize = 8;
+
+/// The values of `deps` from the workers holding them: keys held by the same worker are
+/// asked together (up to [`FETCH_BATCH`] a request), different workers are asked at once,
+/// and a key its first holder did not give is asked of the others. The error names a key
+/// no holder gave.
+async fn fetch_deps(
+    shared: &Arc<Shared>,
+    deps: Vec<DepSource>,
+) -> std::result::Result<Vec<(String, Arc<crate::value::Value>)>, NotFetched> {
+    let mut by_holder: HashMap<String, Vec<DepSource>> = HashMap::new();
+    for d in deps {
+        match d.addrs.first() {
+            Some(a) => by_holder.entry(a.clone()).or_default().push(d),
+            None => {
+                return Err(NotFetched {
+                    key: d.key,
+                    from: Vec::new(),
+                    why: "the scheduler named no holder".into(),
+                })
+            }
+        }
+    }
+    let mut asks = tokio::task::JoinSet::new();
+    for (addr, deps) in by_holder {
+        let shared = shared.clone();
+        asks.spawn(async move {
+            let mut got = Vec::with_capacity(deps.len());
+            for batch in deps.chunks(FETCH_BATCH) {
+                let keys: Vec<String> = batch.iter().map(|d| d.key.clone()).collect();
+                if let Ok(values) = shared.peers.get_data(&addr, keys.clone()).await {
+                    got.extend(keys.into_iter().zip(values));
+                    continue;
+                }
+                for d in batch {
+                    let mut value = None;
+                    let mut why = String::new();
+                    for other in &d.addrs {
+                        match shared.peers.get_data(other, vec![d.key.clone()]).await {
+                            Ok(mut v) => {
+                                value = v.pop();
+                                break;
+                            }
+                            Err(e) => why = e.to_string(),
+                        }
+                    }
+                    let value = value.ok_or_else(|| NotFetched {
+                        key: d.key.clone(),
+                        from: d.addrs.clone(),
+                        why,
+                    })?;
+                    got.push((d.key.clone(), value));
+                }
+            }
+            Ok::<_, NotFetched>(got)
+        });
+    }
+    // Every request runs to its end (one failing does not cut the others off).
+    let mut all = Vec::new();
+    let mut failed = None;
+    while let Some(done) = asks.join_next().await {
+        match done {
+            Ok(Ok(v)) => all.extend(v),
+            Ok(Err(e)) => failed = failed.or(Some(e)),
+            Err(e) => {
+                failed = failed.or(Some(NotFetched {
+                    key: String::new(),
+                    from: Vec::new(),
+                    why: e.to_string(),
+                }))
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(all),
+    }
+}
+
+/// An input no holder gave: its key, the data addresses asked, and the last error.
+struct NotFetched {
+    key: String,
+    from: Vec<String>,
+    why: String,
+}
+
 /// Runs one task (see `compute`), unless the scheduler takes it back first: then nothing
 /// is reported.
 async fn compute_unless_stolen(
@@ -525,30 +610,39 @@ async fn compute_unless_stolen(
 ) {
     let stolen = || flag.load(SeqCst) == STOLEN;
     let mut inputs: HashMap<String, Future> = HashMap::new();
+    let mut remote = Vec::new();
     for d in deps {
-        if stolen() {
+        match shared.data.lock().get(&d.key) {
+            Some(f) => {
+                inputs.insert(d.key, f.clone());
+            }
+            None => remote.push(d),
+        }
+    }
+    let fetched = fetch_deps(shared, remote).await;
+    if stolen() {
+        return;
+    }
+    let fetched = match fetched {
+        Ok(v) => v,
+        Err(NotFetched {
+            key: dep,
+            from,
+            why,
+        }) => {
+            let _ = tx.send(Message::new(Msg::MissingDep {
+                key,
+                dep,
+                from,
+                why,
+            }));
             return;
         }
-        if let Some(f) = shared.data.lock().get(&d.key).cloned() {
-            inputs.insert(d.key, f);
-            continue;
-        }
-        let mut got = None;
-        for addr in &d.addrs {
-            if let Ok(mut v) = shared.peers.get_data(addr, vec![d.key.clone()]).await {
-                got = v.pop();
-                break;
-            }
-        }
-        let Some(v) = got else {
-            if !stolen() {
-                let _ = tx.send(Message::new(Msg::MissingDep { key, dep: d.key }));
-            }
-            return;
-        };
+    };
+    for (k, v) in fetched {
         match shared.client.scatter(v) {
             Ok(f) => {
-                inputs.insert(d.key, f);
+                inputs.insert(k, f);
             }
             Err(e) => {
                 let _ = tx.send(Message::new(Msg::Erred {
@@ -676,36 +770,29 @@ async fn serve_data(mut conn: Conn, shared: Arc<Shared>) {
                 };
                 let mut found = Vec::new();
                 let mut missing = Vec::new();
-                let mut frames = Vec::new();
+                let mut values = Vec::new();
                 for (k, f) in keys.into_iter().zip(futures) {
-                    let bytes = f
-                        .ok_or(())
-                        .and_then(|f| f.result().map_err(|_| ()))
-                        .and_then(|v| {
-                            encode(&v, shared.compression)
-                                .map(|e| e.to_vec())
-                                .map_err(|_| ())
-                        });
-                    match bytes {
-                        Ok(b) => {
+                    match f.map(|f| f.result()) {
+                        Some(Ok(v)) => {
                             found.push(k);
-                            frames.push(b);
+                            values.push(v);
                         }
-                        Err(()) => missing.push(k),
+                        _ => missing.push(k),
                     }
                 }
-                Message::with_frames(
+                Message::with_values(
                     Msg::Data {
                         keys: found,
                         missing,
                     },
-                    frames,
+                    values,
+                    shared.compression,
                 )
             }
             Msg::PutData { keys } => {
-                let mut ok = keys.len() == m.frames.len();
-                for (k, f) in keys.iter().zip(m.frames) {
-                    match decode(&f, k).and_then(|v| shared.client.scatter(v)) {
+                let mut ok = keys.len() == m.values.len();
+                for (k, v) in keys.iter().zip(m.values) {
+                    match shared.client.scatter(v) {
                         Ok(fut) => {
                             shared.data.lock().insert(k.clone(), fut);
                         }
@@ -716,7 +803,7 @@ async fn serve_data(mut conn: Conn, shared: Arc<Shared>) {
                     Message::new(Msg::Ack)
                 } else {
                     Message::new(Msg::Refused {
-                        why: "the data did not decode".into(),
+                        why: "the data was not taken".into(),
                     })
                 }
             }

@@ -19,5 +19,9 @@ mod wire;
 pub use frame::Compression;
 pub(crate) use lz4::on_this_core;
 pub use mapped::read_file;
-pub use message::{decode, encode, encoded_len, read_value, write_value, Encoded};
+pub(crate) use message::run_ready;
+pub use message::{
+    decode, encode, encoded_len, read_value, read_value_async, write_value, Encoded, FrameSum,
+    Streamed,
+};
 pub use task::{decode_task, encode_task, WireArg, WireTask};

@@ -41,6 +41,13 @@ pub(crate) trait Backend: Send + Sync {
             "this client runs on its own thread pool, not on a cluster",
         ))
     }
+    /// For each future, the data addresses of the workers holding its value (waiting for it
+    /// first).
+    fn who_has(&self, _futures: &[Future]) -> Result<Vec<Vec<String>>> {
+        Err(Error::invalid(
+            "this client runs on its own thread pool, not on a cluster",
+        ))
+    }
 }
 
 /// A published dataset: its futures and their description.

@@ -82,6 +82,13 @@ impl Client {
         self.backend.cluster_workers()
     }
 
+    /// For each future, the data addresses of the cluster workers holding its value (Dask's
+    /// `Client.who_has`), after waiting for it; an empty list for a value that lives only in
+    /// this process. An error for a client on its own thread pool.
+    pub fn who_has(&self, futures: &[Future]) -> Result<Vec<Vec<String>>> {
+        self.backend.who_has(futures)
+    }
+
     /// Number of worker threads.
     pub fn threads(&self) -> usize {
         self.backend.threads()

@@ -378,7 +378,15 @@ fn handle(
                     state.finished(id, &key, nbytes, duration_us, small)
                 }
                 (Role::Worker, Msg::Erred { key, error }) => state.erred(id, &key, &error),
-                (Role::Worker, Msg::MissingDep { key, dep }) => state.missing_dep(id, &key, &dep),
+                (
+                    Role::Worker,
+                    Msg::MissingDep {
+                        key,
+                        dep,
+                        from,
+                        why,
+                    },
+                ) => state.missing_dep(id, &key, &dep, &from, &why),
                 (Role::Worker, Msg::Heartbeat { memory, paused }) => {
                     state.heartbeat(id, memory, paused)
                 }

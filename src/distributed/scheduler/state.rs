@@ -416,21 +416,7 @@ impl State {
                 }
             }
         }
-        for &i in &lost {
-            self.set_state(i, St::Released);
-            // Dependents that counted this input as present wait for it again.
-            let dependents = self.t(i).dependents.clone();
-            for d in dependents {
-                match self.t(d).state {
-                    St::Waiting => self.tm(d).waiting_on += 1,
-                    St::Queued => {
-                        self.tm(d).waiting_on += 1;
-                        self.set_state(d, St::Waiting);
-                    }
-                    _ => {}
-                }
-            }
-        }
+        self.release_lost(&lost);
         // What it was running.
         for i in rec.processing {
             if self.tasks[i as usize].is_none() || self.t(i).state != St::Processing(w) {
@@ -453,6 +439,31 @@ impl State {
                 self.make_ready(i);
             }
         }
+        self.find_lost(lost);
+        self.fill_slots();
+    }
+
+    /// Values no worker holds any more: released, and their dependents that counted them as
+    /// present wait for them again.
+    fn release_lost(&mut self, lost: &[u32]) {
+        for &i in lost {
+            self.set_state(i, St::Released);
+            let dependents = self.t(i).dependents.clone();
+            for d in dependents {
+                match self.t(d).state {
+                    St::Waiting => self.tm(d).waiting_on += 1,
+                    St::Queued => {
+                        self.tm(d).waiting_on += 1;
+                        self.set_state(d, St::Waiting);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Computes lost values again from their inputs where still needed (forgets the rest).
+    fn find_lost(&mut self, lost: Vec<u32>) {
         for i in lost {
             if self.needed(i) {
                 self.ensure(i);
@@ -460,7 +471,6 @@ impl State {
                 self.maybe_forget(i);
             }
         }
-        self.fill_slots();
     }
 
     // ---- clients --------------------------------------------------------------------------
@@ -784,7 +794,7 @@ impl State {
     }
 
     /// Worker `w` could not fetch input `dep` of `key` from any holder.
-    pub fn missing_dep(&mut self, w: WorkerId, key: &str, dep: &str) {
+    pub fn missing_dep(&mut self, w: WorkerId, key: &str, dep: &str, from: &[String], why: &str) {
         let Some(&i) = self.index.get(key) else {
             return;
         };
@@ -792,9 +802,10 @@ impl State {
         if self.t(i).state != St::Processing(w) {
             return;
         }
+        self.forget_holders(dep, from);
         self.tm(i).fetch_failures += 1;
         if self.t(i).fetch_failures > MAX_FETCH_FAILURES {
-            let msg = format!("input '{dep}' of '{key}' could not be fetched from any worker holding it ({MAX_FETCH_FAILURES} attempts)");
+            let msg = format!("input '{dep}' of '{key}' could not be fetched from any worker holding it ({MAX_FETCH_FAILURES} attempts; the last: {why})");
             self.err(i, Arc::from(msg), false);
             self.fill_slots();
             return;
@@ -806,6 +817,30 @@ impl State {
             self.make_ready(i);
         }
         self.fill_slots();
+    }
+
+    /// The workers at data addresses `from` did not give `dep`: dead before the scheduler
+    /// noticed, unreachable, or no longer holding it. A value that can be computed again is
+    /// no longer looked for there (with no holder left it is computed again from its inputs);
+    /// scattered data, which cannot, keeps its holders (a worker back on its link still has it).
+    fn forget_holders(&mut self, dep: &str, from: &[String]) {
+        let Some(&d) = self.index.get(dep) else {
+            return;
+        };
+        if self.t(d).state != St::Memory || self.t(d).spec.is_none() {
+            return;
+        }
+        let failed: Vec<WorkerId> = self
+            .workers
+            .iter()
+            .filter(|(_, r)| from.contains(&r.info.data_addr))
+            .map(|(&id, _)| id)
+            .collect();
+        self.tm(d).who_has.retain(|w| !failed.contains(w));
+        if self.t(d).who_has.is_empty() {
+            self.release_lost(&[d]);
+            self.find_lost(vec![d]);
+        }
     }
 
     // ---- transitions ----------------------------------------------------------------------
@@ -1363,6 +1398,43 @@ mod tests {
         s.finished(2, "t2", 8, 1, None);
         assert_eq!(s.state_of("t2"), Some("memory"));
         assert!(s.counters.recomputed >= 2);
+    }
+
+    #[test]
+    fn an_input_its_holder_did_not_give_is_computed_again() {
+        let mut s = State::new(3);
+        s.add_worker(worker(1, 1));
+        s.add_worker(worker(2, 1));
+        let graph = vec![
+            ("a".to_string(), vec![], vec![]),
+            ("b".to_string(), vec![], vec![]),
+            ("c".to_string(), vec!["a".into(), "b".into()], vec![]),
+        ];
+        s.update_graph(7, graph, vec!["c".into()]);
+        let roots = computes(&mut s);
+        assert_eq!(roots.len(), 2, "one root on each worker");
+        for (w, k) in &roots {
+            s.finished(*w, k, 8, 1, None);
+        }
+        let c = computes(&mut s);
+        assert_eq!(c.len(), 1);
+        let (runs_on, _) = c[0].clone();
+        let (other, remote_key) = roots.iter().find(|(w, _)| *w != runs_on).unwrap().clone();
+        // The worker running c could not get the other root from its holder (dead before
+        // the scheduler noticed): that root is computed again, then c.
+        s.missing_dep(
+            runs_on,
+            "c",
+            &remote_key,
+            &[format!("tcp://w{other}")],
+            "connection refused",
+        );
+        let again = computes(&mut s);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].1, remote_key, "the input is recomputed");
+        s.finished(again[0].0, &remote_key, 8, 1, None);
+        assert_eq!(computes(&mut s).len(), 1, "then c runs again");
+        assert!(s.counters.recomputed >= 1);
     }
 
     #[test]
