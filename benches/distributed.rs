@@ -5,7 +5,8 @@
 //! Reproduce: `cargo build --release --features blas && cargo bench --features blas --bench
 //! distributed` (the `libdask` program must be built: `make build`), then the peer:
 //! `python benches/peers/distributed_peer.py` (dask + distributed from PyPI in a venv).
-//! Sections: `tasks`, `roundtrip`, `transfer`, `w2w`, `array`, `scheduler` (default: all).
+//! Sections: `tasks`, `roundtrip`, `transfer`, `raw`, `w2w`, `array`, `scheduler` (default:
+//! all).
 
 use dask::array::{Array, ChunkSpec, Operand, Scalar};
 use dask::distributed::scheduler::state::State;
@@ -107,6 +108,8 @@ fn worker_to_worker(client: &Client, gib: usize) -> f64 {
     let blocks = x.submit_blocks(client).unwrap();
     let holders = client.who_has(&blocks).unwrap();
     let noop = Operation::named("noop").unwrap();
+    // Best of 3: each run fetches the blocks again (a worker does not keep what it fetched
+    // for one task), so every run moves the same bytes.
     let mut t = f64::MAX;
     for _ in 0..3 {
         let t0 = Instant::now();
@@ -130,6 +133,45 @@ fn worker_to_worker(client: &Client, gib: usize) -> f64 {
     let moved = per_worker.values().min().copied().unwrap_or(0) * (8 << 20);
     assert_eq!(per_worker.len(), 2, "the blocks are on both workers");
     moved as f64 / t
+}
+
+/// The raw loopback baseline: 1 GiB through one TCP connection in 8 MiB writes, read with
+/// `read_exact` into one reused buffer (`fresh = false`) or into a new 8 MiB buffer per
+/// block, all kept to the end as a worker keeps what it fetched (`fresh = true`: the kernel
+/// then zeroes every page first). Bytes per second, best of 3.
+fn raw_tcp(fresh: bool) -> f64 {
+    use std::io::{Read, Write};
+    const BLOCK: usize = 8 << 20;
+    const BLOCKS: usize = 128;
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sender = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let block = vec![1u8; BLOCK];
+            for _ in 0..BLOCKS {
+                s.write_all(&block).unwrap();
+            }
+        });
+        let mut r = std::net::TcpStream::connect(addr).unwrap();
+        let t0 = Instant::now();
+        let mut reused = vec![0u8; BLOCK];
+        let mut kept = Vec::new();
+        for _ in 0..BLOCKS {
+            if fresh {
+                let mut b = vec![0u8; BLOCK];
+                r.read_exact(&mut b).unwrap();
+                kept.push(b);
+            } else {
+                r.read_exact(&mut reused).unwrap();
+            }
+        }
+        best = best.min(t0.elapsed().as_secs_f64());
+        sender.join().unwrap();
+        drop(kept);
+    }
+    (BLOCK * BLOCKS) as f64 / best
 }
 
 /// `(x + 1).sum()` over 1e8 float64 in 1e7 chunks: seconds.
@@ -258,6 +300,12 @@ fn main() {
             "  TLS       {:>8.2} GiB/s",
             transfer(&ct, 1) / (1u64 << 30) as f64
         );
+    }
+    if want("w2w") || want("raw") {
+        let gib = (1u64 << 30) as f64;
+        println!("raw loopback TCP, 1 GiB in 8 MiB blocks (the baseline):");
+        println!("  into one buffer     {:>8.2} GiB/s", raw_tcp(false) / gib);
+        println!("  into fresh buffers  {:>8.2} GiB/s", raw_tcp(true) / gib);
     }
     if want("w2w") {
         println!("about 1 GiB of 8 MiB blocks from one worker to the other:");

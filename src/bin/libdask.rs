@@ -18,6 +18,13 @@
 //! magnitude instead.
 
 use dask::protocol::{decode, decode_task, encode, Compression};
+
+/// The scheduler and workers allocate and free small objects (task records, keys, messages)
+/// at every transition, from several threads: mimalloc's thread-local free lists serve them
+/// faster than glibc's arenas (benches/README.md, "no-op tasks"). Only this program's
+/// choice: the library leaves the allocator of the processes that link it alone.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
