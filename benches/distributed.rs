@@ -65,7 +65,8 @@ fn round_trip(client: &Client) -> Duration {
     median(times[50..].to_vec())
 }
 
-/// Moves `gib` GiB of 8 MiB blocks from the workers to this process: bytes per second.
+/// Moves `gib` GiB of 8 MiB blocks from the workers to this process (into one new array):
+/// bytes per second, best of 3.
 fn transfer(client: &Client, gib: usize) -> f64 {
     let blocks = gib * 128;
     let n = blocks * (1 << 20); // float64 elements
@@ -80,10 +81,13 @@ fn transfer(client: &Client, gib: usize) -> f64 {
     .unwrap()
     .persist(client)
     .unwrap();
-    let t0 = Instant::now();
-    let b = x.compute(client).unwrap();
-    let t = t0.elapsed().as_secs_f64();
-    assert_eq!(b.len(), n);
+    let mut t = f64::MAX;
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let b = x.compute(client).unwrap();
+        t = t.min(t0.elapsed().as_secs_f64());
+        assert_eq!(b.len(), n);
+    }
     (n * 8) as f64 / t
 }
 
