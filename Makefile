@@ -102,12 +102,13 @@ c-test: build $(C_TESTS)
 # scheduler and 2 worker processes; `libdask local-cluster` sets DASK_SCHEDULER_ADDRESS):
 # every case must give the same answer as on the embedded pool.
 # The Rust array suites (their client is tests/common's, which connects to the cluster
-# when DASK_SCHEDULER_ADDRESS is set) run again on a local cluster too; deep_graphs (chains
-# of a million operations, a stress test of the local runtime) does not.
+# when DASK_SCHEDULER_ADDRESS is set) run again on a local cluster too, deep_graphs with
+# graphs of 400,000 tasks and a million fused operations (its chain of single-task links is
+# 100,000 long there: each link is a round trip through the scheduler).
 CLUSTER_SUITES := $(BUILD)/c/test_conformance $(BUILD)/c/test_conformance_arrays $(BUILD)/c/test_conformance_sparse
 RUST_CLUSTER_SUITES := --test array_ops --test array_linalg --test array_nanreduce \
   --test array_numpy_edges --test array_props --test array_reductions --test array_structure \
-  --test sparse_ops --test conformance --test conformance_arrays
+  --test sparse_ops --test conformance --test conformance_arrays --test deep_graphs
 cluster-test: build $(CLUSTER_SUITES)
 	@set -e; for t in $(CLUSTER_SUITES); do echo "== $$t on a local cluster"; \
 	  $(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $$t | tail -n 2; done

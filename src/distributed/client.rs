@@ -563,6 +563,46 @@ impl Drop for RemoteBackend {
 /// Once `f` (computed in this process) is done, puts its value on a worker under `key` and
 /// tells the scheduler, or tells it the key failed. The future is held until then, so its
 /// release reaches the scheduler after the value.
+/// Tasks per `UpdateGraph` message: a graph of a million tasks goes as parts of bounded
+/// size (its header alone would pass the message limit), taken as one by the scheduler.
+const GRAPH_PART: usize = 20_000;
+
+/// The messages of one graph: its tasks in parts of at most [`GRAPH_PART`], each with its
+/// own frames, the last with the wanted keys.
+fn graph_parts(heads: Vec<TaskHead>, frames: Vec<Vec<u8>>, wanted: Vec<String>) -> Vec<Message> {
+    let mut frames: Vec<Option<Vec<u8>>> = frames.into_iter().map(Some).collect();
+    let mut parts = Vec::new();
+    let mut heads = heads.into_iter().peekable();
+    loop {
+        let mut tasks = Vec::new();
+        let mut part_frames = Vec::new();
+        for mut h in heads.by_ref().take(GRAPH_PART) {
+            if !h.external {
+                let f = frames
+                    .get_mut(h.frame as usize)
+                    .and_then(Option::take)
+                    .unwrap_or_default();
+                h.frame = part_frames.len() as u32;
+                part_frames.push(f);
+            }
+            tasks.push(h);
+        }
+        let more = heads.peek().is_some();
+        let wanted = if more { Vec::new() } else { wanted.clone() };
+        parts.push(Message::with_frames(
+            Msg::UpdateGraph {
+                tasks,
+                wanted,
+                more,
+            },
+            part_frames,
+        ));
+        if !more {
+            return parts;
+        }
+    }
+}
+
 fn provide(inner: &Arc<Inner>, f: &Future, key: String) {
     let weak = Arc::downgrade(inner);
     f.add_done_callback(move |f| {
@@ -748,17 +788,12 @@ impl Backend for RemoteBackend {
             remote_future.extend(remote_outs.iter().copied().zip(futures));
             let mut wanted = out_keys;
             wanted.extend(externals.iter().cloned());
-            let m = Message::with_frames(
-                Msg::UpdateGraph {
-                    tasks: heads,
-                    wanted,
-                },
-                frames,
-            );
-            if self.inner.tx.send(m).is_err() {
-                return Err(Error::Closed(
-                    "the connection to the scheduler is closed".into(),
-                ));
+            for m in graph_parts(heads, frames, wanted) {
+                if self.inner.tx.send(m).is_err() {
+                    return Err(Error::Closed(
+                        "the connection to the scheduler is closed".into(),
+                    ));
+                }
             }
         }
         for (key, f) in provided {
@@ -918,6 +953,7 @@ impl Backend for RemoteBackend {
         self.inner.send(Msg::UpdateGraph {
             tasks: Vec::new(),
             wanted: keys,
+            more: false,
         });
         Ok((futures, meta))
     }

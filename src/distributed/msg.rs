@@ -95,10 +95,13 @@ pub enum Msg {
     },
 
     // client -> scheduler
-    /// Tasks to run (frames: the encoded tasks) and the keys the client wants.
+    /// Tasks to run (frames: the encoded tasks) and the keys the client wants. A large
+    /// graph comes in parts: every part but the last has `more` (and no `wanted`); the
+    /// scheduler takes the graph when the last arrives.
     UpdateGraph {
         tasks: Vec<TaskHead>,
         wanted: Vec<String>,
+        more: bool,
     },
     /// The client no longer needs these keys.
     Release {
@@ -664,6 +667,7 @@ mod tests {
                     external: false,
                 }],
                 wanted: vec!["a".into()],
+                more: false,
             },
             vec![vec![1, 2, 3], vec![]],
         )
@@ -676,7 +680,7 @@ mod tests {
         assert_eq!(used, bytes.len());
         assert_eq!(m.frames, vec![vec![1, 2, 3], vec![]]);
         match m.msg {
-            Msg::UpdateGraph { tasks, wanted } => {
+            Msg::UpdateGraph { tasks, wanted, .. } => {
                 assert_eq!(tasks[0].key, "a");
                 assert_eq!(tasks[0].deps, vec!["b".to_string()]);
                 assert_eq!(wanted, vec!["a".to_string()]);
