@@ -255,6 +255,22 @@ fn errors_travel_back_with_the_task_that_failed_first() {
     ));
     let e = remote.compute(g, &[t]).unwrap_err();
     assert!(e.to_string().contains("cannot travel"), "{e}");
+    // A message this client cannot send (a 17 MiB key: its header passes the 16 MiB limit)
+    // ends the connection, and the error says so rather than blaming the scheduler.
+    let mut g = Graph::new();
+    let huge = "k".repeat(17 << 20);
+    let t = g
+        .add_keyed(&huge, Task::new(sum_op(), vec![Arg::value(1i64)]))
+        .unwrap();
+    let e = match remote.compute(g, &[t]) {
+        Ok(fs) => fs[0].result().unwrap_err().to_string(),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("sending to the scheduler") && e.contains("past the limit"),
+        "{}",
+        &e[..e.len().min(300)]
+    );
 }
 
 #[test]

@@ -378,8 +378,15 @@ impl RemoteBackend {
             limits,
             ..
         } = conn;
+        // Why sending failed, for the error the reader reports when the scheduler then
+        // closes the connection (a message this client could not send, not the scheduler,
+        // is the cause to name).
+        let send_failed = Arc::new(Mutex::new(None::<String>));
+        let send_failure = send_failed.clone();
         runtime.spawn(async move {
-            let _ = super::msg::pump(&mut outbox, &mut w).await;
+            if let Err(e) = super::msg::pump(&mut outbox, &mut w).await {
+                *send_failure.lock() = Some(e.to_string());
+            }
         });
         let weak = Arc::downgrade(&inner);
         let scheduler = addr.to_string();
@@ -439,6 +446,10 @@ impl RemoteBackend {
                     }
                     _ => {}
                 }
+            };
+            let why = match send_failed.lock().take() {
+                Some(e) => format!("sending to the scheduler at {scheduler} failed: {e}"),
+                None => why,
             };
             if let Some(inner) = weak.upgrade() {
                 inner.lose(why);
