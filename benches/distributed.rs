@@ -65,13 +65,10 @@ fn round_trip(client: &Client) -> Duration {
     median(times[50..].to_vec())
 }
 
-/// Moves `gib` GiB of 8 MiB blocks from the workers to this process (into one new array):
-/// bytes per second, best of 3.
-fn transfer(client: &Client, gib: usize) -> f64 {
-    let blocks = gib * 128;
-    let n = blocks * (1 << 20); // float64 elements
-    let x = Array::random_uniform(
-        1,
+/// `n` random float64 in 8 MiB blocks, computed and kept on the cluster's workers.
+fn persisted_blocks(client: &Client, seed: u64, n: usize) -> Array {
+    Array::random_uniform(
+        seed,
         0.0,
         1.0,
         &[n],
@@ -80,7 +77,14 @@ fn transfer(client: &Client, gib: usize) -> f64 {
     )
     .unwrap()
     .persist(client)
-    .unwrap();
+    .unwrap()
+}
+
+/// Moves `gib` GiB of 8 MiB blocks from the workers to this process (into one new array):
+/// bytes per second, best of 3.
+fn transfer(client: &Client, gib: usize) -> f64 {
+    let n = gib * 128 * (1 << 20); // float64 elements
+    let x = persisted_blocks(client, 1, n);
     let mut t = f64::MAX;
     for _ in 0..3 {
         let t0 = Instant::now();
@@ -96,19 +100,7 @@ fn transfer(client: &Client, gib: usize) -> f64 {
 /// fetches every block the other holds. Bytes moved per second (the bytes counted from
 /// where the scheduler says the blocks were, so an uneven spread is measured as it is).
 fn worker_to_worker(client: &Client, gib: usize) -> f64 {
-    let blocks = gib * 128 * 2;
-    let n = blocks * (1 << 20);
-    let x = Array::random_uniform(
-        3,
-        0.0,
-        1.0,
-        &[n],
-        dask::DType::Float64,
-        &ChunkSpec::Regular(vec![1 << 20]),
-    )
-    .unwrap()
-    .persist(client)
-    .unwrap();
+    let x = persisted_blocks(client, 3, gib * 256 * (1 << 20));
     let blocks = x.submit_blocks(client).unwrap();
     let holders = client.who_has(&blocks).unwrap();
     let noop = Operation::named("noop").unwrap();
