@@ -83,19 +83,24 @@ const WAITING: u8 = 0;
 const STARTED: u8 = 1;
 const STOLEN: u8 = 2;
 
-/// Connections to other workers' data ports, one per address, reused.
+/// Connections to other workers' data ports, reused: a request takes an idle one (or
+/// connects) and puts it back once answered, so requests to one worker may run side by side
+/// on their own connections.
 pub(crate) struct Peers {
-    conns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Conn>>>>>,
+    idle: Mutex<HashMap<String, Vec<Conn>>>,
     security: Security,
     limits: Limits,
     me: Role,
     name: String,
 }
 
+/// Most idle connections kept to one worker.
+const IDLE_PER_PEER: usize = 4;
+
 impl Peers {
     pub(crate) fn new(security: Security, limits: Limits, me: Role, name: String) -> Peers {
         Peers {
-            conns: Mutex::new(HashMap::new()),
+            idle: Mutex::new(HashMap::new()),
             security,
             limits,
             me,
@@ -105,33 +110,34 @@ impl Peers {
 
     /// Sends `m` to the worker serving data at `addr` and returns its answer.
     pub(crate) async fn ask(&self, addr: &str, m: &Message) -> Result<Message> {
-        let slot = self
-            .conns
-            .lock()
-            .entry(addr.to_string())
-            .or_default()
-            .clone();
-        let mut guard = slot.lock().await;
-        // The connection is out of its slot while in use: a request given up half way (its
-        // future dropped) takes its connection with it, never leaving an answer unread on
-        // a connection the next request would use.
-        let mut conn = guard.take();
-        if conn.is_none() {
-            let a = Addr::parse(addr)?;
-            let hello = Hello {
-                role: self.me,
-                name: self.name.clone(),
-                nthreads: 0,
-                memory_limit: 0,
-                data_addr: None,
-            };
-            let (c, _) = connect(&a, &self.security, &hello, Role::Worker, self.limits).await?;
-            conn = Some(c);
-        }
-        let mut conn = conn.expect("connected");
+        // The connection is out of the idle list while in use: a request given up half way
+        // (its future dropped) takes its connection with it, never leaving an answer unread
+        // on a connection the next request would use.
+        let idle = self.idle.lock().get_mut(addr).and_then(Vec::pop);
+        let mut conn = match idle {
+            Some(c) => c,
+            None => {
+                let a = Addr::parse(addr)?;
+                let hello = Hello {
+                    role: self.me,
+                    name: self.name.clone(),
+                    nthreads: 0,
+                    memory_limit: 0,
+                    data_addr: None,
+                };
+                connect(&a, &self.security, &hello, Role::Worker, self.limits)
+                    .await?
+                    .0
+            }
+        };
         let answer = conn.ask(m).await;
         if answer.is_ok() {
-            *guard = Some(conn); // an error drops it: the next request connects again
+            // An error drops the connection: the next request connects again.
+            let mut idle = self.idle.lock();
+            let list = idle.entry(addr.to_string()).or_default();
+            if list.len() < IDLE_PER_PEER {
+                list.push(conn);
+            }
         }
         answer
     }
@@ -514,10 +520,15 @@ async fn compute(
 /// (no round trip between blocks) while staying a bounded message.
 const FETCH_BATCH: usize = 8;
 
+/// Requests in flight to one worker at a time. With one, the link idles at every batch's
+/// end: the holder waits for the next request while the asker drains what the sockets
+/// still hold (megabytes on loopback). With two, the next batch is under way meanwhile.
+const FETCH_LANES: usize = 2;
+
 /// The values of `deps` from the workers holding them: keys held by the same worker are
-/// asked together (up to [`FETCH_BATCH`] a request), different workers are asked at once,
-/// and a key its first holder did not give is asked of the others. The error names a key
-/// no holder gave.
+/// asked together (up to [`FETCH_BATCH`] a request, [`FETCH_LANES`] requests at once),
+/// different workers are asked at once, and a key its first holder did not give is asked
+/// of the others. The error names a key no holder gave.
 async fn fetch_deps(
     shared: &Arc<Shared>,
     deps: Vec<DepSource>,
@@ -537,37 +548,20 @@ async fn fetch_deps(
     }
     let mut asks = tokio::task::JoinSet::new();
     for (addr, deps) in by_holder {
-        let shared = shared.clone();
-        asks.spawn(async move {
-            let mut got = Vec::with_capacity(deps.len());
-            for batch in deps.chunks(FETCH_BATCH) {
-                let keys: Vec<String> = batch.iter().map(|d| d.key.clone()).collect();
-                if let Ok(values) = shared.peers.get_data(&addr, keys.clone()).await {
-                    got.extend(keys.into_iter().zip(values));
-                    continue;
-                }
-                for d in batch {
-                    let mut value = None;
-                    let mut why = String::new();
-                    for other in &d.addrs {
-                        match shared.peers.get_data(other, vec![d.key.clone()]).await {
-                            Ok(mut v) => {
-                                value = v.pop();
-                                break;
-                            }
-                            Err(e) => why = e.to_string(),
-                        }
-                    }
-                    let value = value.ok_or_else(|| NotFetched {
-                        key: d.key.clone(),
-                        from: d.addrs.clone(),
-                        why,
-                    })?;
-                    got.push((d.key.clone(), value));
-                }
-            }
-            Ok::<_, NotFetched>(got)
-        });
+        let batches: Vec<Vec<DepSource>> = deps
+            .chunks(FETCH_BATCH)
+            .map(<[DepSource]>::to_vec)
+            .collect();
+        // Batches dealt to the lanes in turn, so each lane's share is about equal.
+        let mut lanes: Vec<Vec<Vec<DepSource>>> = vec![Vec::new(); FETCH_LANES];
+        for (i, b) in batches.into_iter().enumerate() {
+            lanes[i % FETCH_LANES].push(b);
+        }
+        for lane in lanes.into_iter().filter(|l| !l.is_empty()) {
+            let shared = shared.clone();
+            let addr = addr.clone();
+            asks.spawn(fetch_lane(shared, addr, lane));
+        }
     }
     // Every request runs to its end (one failing does not cut the others off).
     let mut all = Vec::new();
@@ -589,6 +583,42 @@ async fn fetch_deps(
         Some(e) => Err(e),
         None => Ok(all),
     }
+}
+
+/// Asks the worker at `addr` for `batches` one after the other (one lane of `fetch_deps`).
+async fn fetch_lane(
+    shared: Arc<Shared>,
+    addr: String,
+    batches: Vec<Vec<DepSource>>,
+) -> std::result::Result<Vec<(String, Arc<crate::value::Value>)>, NotFetched> {
+    let mut got = Vec::new();
+    for batch in &batches {
+        let keys: Vec<String> = batch.iter().map(|d| d.key.clone()).collect();
+        if let Ok(values) = shared.peers.get_data(&addr, keys.clone()).await {
+            got.extend(keys.into_iter().zip(values));
+            continue;
+        }
+        for d in batch {
+            let mut value = None;
+            let mut why = String::new();
+            for other in &d.addrs {
+                match shared.peers.get_data(other, vec![d.key.clone()]).await {
+                    Ok(mut v) => {
+                        value = v.pop();
+                        break;
+                    }
+                    Err(e) => why = e.to_string(),
+                }
+            }
+            let value = value.ok_or_else(|| NotFetched {
+                key: d.key.clone(),
+                from: d.addrs.clone(),
+                why,
+            })?;
+            got.push((d.key.clone(), value));
+        }
+    }
+    Ok(got)
 }
 
 /// An input no holder gave: its key, the data addresses asked, and the last error.

@@ -22,8 +22,10 @@ pub fn total_memory() -> Option<usize> {
     (pages > 0 && page > 0).then(|| pages as usize * page as usize)
 }
 
-/// Asks the allocator to return free memory to the system (glibc's `malloc_trim`).
+/// Returns free memory to the system: the large blocks kept for reuse, and the allocator's
+/// free lists (glibc's `malloc_trim`).
 pub fn trim() {
+    crate::value::release_recycled();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory of the allocator.
     unsafe {

@@ -303,7 +303,7 @@ impl Pending {
         match self {
             Pending::Ready(_) | Pending::Dense(_) => {}
             Pending::DenseShape(dtype, shape) => {
-                *self = Pending::Dense(Buffer::zeros_to_fill(*dtype, shape)?)
+                *self = Pending::Dense(Buffer::to_fill(*dtype, shape)?)
             }
             Pending::Str(v) | Pending::Bytes(v) | Pending::Opaque { bytes: v, .. } => {
                 *v = byte_vec(raw[0])?

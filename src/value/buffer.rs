@@ -19,7 +19,7 @@ pub struct Storage {
 enum Owner {
     /// Keeps a Rust allocation (a `Vec<T>` moved into a box, so its heap pointer is stable).
     Rust(#[allow(dead_code)] Box<dyn Send + Sync>),
-    /// A large block mapped by the library (`huge`), unmapped when dropped.
+    /// A large block mapped by the library (`huge`), recycled or unmapped when dropped.
     Mapped(#[allow(dead_code)] HugeBlock),
     /// Host memory: the callback gives it back when the last reference goes.
     Foreign(Option<Box<dyn FnOnce() + Send + Sync>>),
@@ -130,13 +130,15 @@ impl Buffer {
         Buffer::zeros_in(dtype, shape, false)
     }
 
-    /// `zeros` for a block that is filled right away as a whole (a spilled block read back):
-    /// from 2 MiB on, in 2 MiB pages (`huge`), which such a fill writes 7x faster than fresh
-    /// 4 KiB pages here. Not for every block: where free memory is fragmented, the kernel
-    /// compacts it on the first write (stalls of up to 0.4 s were seen for a 160 MB sparse
-    /// result), a price the spill read pays for its throughput but array kernels, which
-    /// showed no gain, do not.
-    pub(crate) fn zeros_to_fill(dtype: DType, shape: &[usize]) -> Result<Buffer> {
+    /// A buffer whose every byte the caller writes before anything reads it (a block read
+    /// back from a spill file or the network): from 2 MiB on, in 2 MiB pages (`huge`), which
+    /// such a fill writes 7x faster than fresh 4 KiB pages here, and reusing a recently
+    /// dropped block of the same size, so its contents before the fill are unspecified
+    /// (zeros, or a dropped block's bytes; smaller buffers are zeroed). Not for every block:
+    /// where free memory is fragmented, the kernel compacts it on the first write (stalls of
+    /// up to 0.4 s were seen for a 160 MB sparse result), a price the spill read pays for its
+    /// throughput but array kernels, which showed no gain, do not.
+    pub(crate) fn to_fill(dtype: DType, shape: &[usize]) -> Result<Buffer> {
         Buffer::zeros_in(dtype, shape, true)
     }
 
@@ -144,7 +146,7 @@ impl Buffer {
         let bytes = element_count(shape)?
             .checked_mul(dtype.itemsize())
             .ok_or_else(|| Error::Shape(format!("shape {shape:?} is too large")))?;
-        let huge = (huge_pages && bytes >= HUGE_FROM).then(|| super::huge::zeroed(bytes));
+        let huge = (huge_pages && bytes >= HUGE_FROM).then(|| super::huge::to_fill(bytes));
         let storage = match huge {
             Some(Some(block)) => Storage {
                 ptr: block.ptr(),

@@ -10,6 +10,7 @@ pub mod coo;
 pub mod coords;
 pub mod dtype;
 mod huge;
+pub(crate) use huge::release_recycled;
 pub mod index;
 mod opaque;
 mod params;
