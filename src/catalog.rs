@@ -5,6 +5,7 @@
 /// Registers every operation and parameter type of the library.
 pub fn ensure() {
     crate::array::register_ops();
+    crate::glm::register_ops();
 }
 
 /// The names of the library's operations, all registered (sorted).

@@ -24,6 +24,7 @@ pub mod distributed;
 pub mod error;
 pub mod failpoint;
 pub mod ffi;
+pub mod glm;
 pub mod memory;
 mod parallel;
 pub mod protocol;

@@ -228,6 +228,9 @@ mod tests {
         super::release_recycled();
         assert!(!super::RECYCLED.lock().by_len.contains_key(&len));
         let mut fresh = super::to_fill(len).expect("a mapping");
-        assert!(bytes(&mut fresh, len).iter().all(|&b| b == 0), "a new mapping");
+        assert!(
+            bytes(&mut fresh, len).iter().all(|&b| b == 0),
+            "a new mapping"
+        );
     }
 }

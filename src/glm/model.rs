@@ -1,0 +1,423 @@
+//! The estimators, with scikit-learn's verbs: `fit`, then `coef`, `intercept`,
+//! `decision_function`, `predict`, `predict_proba`, `score`. Predictions are lazy arrays
+//! (chunked like X's rows), so they stream and run wherever X does.
+
+use super::design::Design;
+use super::family::{family, Family};
+use super::objective::{Objective, Outcome, Stop};
+use super::penalty::{Penalty, Regularization};
+use super::solvers;
+use crate::array::{Array, ChunkSpec, Operand};
+use crate::error::{Error, Result};
+use crate::runtime::Client;
+use crate::value::{Buffer, DType};
+
+/// Which solver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Solver {
+    Newton,
+    Lbfgs,
+    GradientDescent,
+    ProximalGrad,
+    Admm,
+}
+
+impl Solver {
+    pub const ALL: [Solver; 5] = [
+        Solver::Newton,
+        Solver::Lbfgs,
+        Solver::GradientDescent,
+        Solver::ProximalGrad,
+        Solver::Admm,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Solver::Newton => "newton",
+            Solver::Lbfgs => "lbfgs",
+            Solver::GradientDescent => "gradient_descent",
+            Solver::ProximalGrad => "proximal_grad",
+            Solver::Admm => "admm",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Solver> {
+        Solver::ALL
+            .into_iter()
+            .find(|s| s.name() == name || (name == "newton-cholesky" && *s == Solver::Newton))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "unknown solver {name:?} (newton, lbfgs, gradient_descent, proximal_grad, admm)"
+                ))
+            })
+    }
+}
+
+/// How to fit. `c` and `lambda` are the same strength in scikit-learn's and dask-glm's
+/// terms (`C = 1/λ`, see `penalty`); give at most one.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub penalty: Penalty,
+    pub c: Option<f64>,
+    pub lambda: Option<f64>,
+    pub solver: Solver,
+    /// Largest KKT residual (the gradient's largest entry without L1) of the mean objective
+    /// accepted as converged.
+    pub tol: f64,
+    pub max_iter: usize,
+    pub fit_intercept: bool,
+}
+
+impl Options {
+    /// scikit-learn's `LogisticRegression()` defaults: L2 with `C = 1`, lbfgs, `tol = 1e-4`.
+    pub fn logistic() -> Options {
+        Options {
+            penalty: Penalty::L2,
+            c: None,
+            lambda: None,
+            solver: Solver::Lbfgs,
+            tol: 1e-4,
+            max_iter: 100,
+            fit_intercept: true,
+        }
+    }
+
+    /// An unpenalised fit (`LinearRegression()`, and Poisson regression by default here).
+    pub fn unpenalised() -> Options {
+        Options {
+            penalty: Penalty::None,
+            ..Options::logistic()
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.tol.is_nan() || self.tol <= 0.0 {
+            return Err(Error::invalid(format!(
+                "tol must be positive, not {}",
+                self.tol
+            )));
+        }
+        if self.max_iter == 0 {
+            return Err(Error::invalid("max_iter must be at least 1"));
+        }
+        if !self.penalty.is_smooth() && !matches!(self.solver, Solver::ProximalGrad | Solver::Admm)
+        {
+            return Err(Error::invalid(format!(
+                "solver {} does not take an L1 penalty ({:?}); use proximal_grad or admm",
+                self.solver.name(),
+                self.penalty
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How a fit went.
+#[derive(Debug, Clone)]
+pub struct FitInfo {
+    pub n_iter: usize,
+    /// The objective on the mean scale, `(Σ sᵢ lossᵢ + λ R(β)) / Σ sᵢ`, at the result.
+    pub objective: f64,
+    pub converged: bool,
+    /// The KKT residual at the result (≤ `tol` when converged).
+    pub kkt_residual: f64,
+    /// Passes over the data (ADMM counts each round of block solves as one).
+    pub passes: usize,
+    pub solver: Solver,
+}
+
+/// A fitted generalized linear model.
+#[derive(Debug, Clone)]
+pub struct Glm {
+    family: &'static dyn Family,
+    coef: Vec<f64>,
+    intercept: f64,
+    /// Classification: the two labels, the second counted as 1.
+    classes: Option<[f64; 2]>,
+    info: FitInfo,
+}
+
+/// Fits `family` to the rows of X and y (weights optional). `classify` maps the two labels
+/// of y to 0 and 1 (binomial only).
+pub fn fit(
+    client: &Client,
+    family_name: &str,
+    x: &Array,
+    y: &Array,
+    sample_weight: Option<&Array>,
+    options: &Options,
+) -> Result<Glm> {
+    options.check()?;
+    let fam = family(family_name)
+        .ok_or_else(|| Error::invalid(format!("unknown family {family_name:?}")))?;
+    let reg = Regularization::new(options.penalty, options.c, options.lambda)?;
+    let design = Design::new(client, x, y, sample_weight)?;
+    let classes = if fam.name() == "binomial" {
+        let labels = design.labels()?;
+        match labels.len() {
+            2 => Some([labels[0], labels[1]]),
+            1 => {
+                return Err(Error::invalid(format!(
+                    "y has one class only ({}); a classifier needs two",
+                    labels[0]
+                )))
+            }
+            k => {
+                return Err(Error::invalid(format!(
+                    "y has {k} classes; binary logistic regression takes two \
+                     (multinomial is not supported yet)"
+                )))
+            }
+        }
+    } else {
+        None
+    };
+    let mut obj = Objective::new(
+        &design,
+        fam,
+        options.fit_intercept,
+        classes.map(|c| c[1]),
+        reg,
+    )?;
+    let stop = Stop {
+        tol: options.tol,
+        max_iter: options.max_iter,
+    };
+    let start = vec![0.0; obj.len()];
+    let out: Outcome = match options.solver {
+        Solver::Newton => solvers::newton::solve(&mut obj, start, stop)?,
+        Solver::Lbfgs => solvers::lbfgs::solve(&mut obj, start, stop)?,
+        Solver::GradientDescent => solvers::gradient::solve(&mut obj, start, stop)?,
+        Solver::ProximalGrad => solvers::proximal::solve(&mut obj, start, stop)?,
+        Solver::Admm => solvers::admm::solve(&mut obj, start, stop)?,
+    };
+    let p = design.n_cols;
+    Ok(Glm {
+        family: fam,
+        intercept: if options.fit_intercept {
+            out.beta[p]
+        } else {
+            0.0
+        },
+        coef: out.beta[..p].to_vec(),
+        classes,
+        info: FitInfo {
+            n_iter: out.n_iter,
+            objective: out.objective,
+            converged: out.converged,
+            kkt_residual: out.residual,
+            passes: obj.passes,
+            solver: options.solver,
+        },
+    })
+}
+
+fn scalar_of(a: &Array, client: &Client) -> Result<f64> {
+    let b = a.compute(client)?;
+    Ok(b.astype_f64_first())
+}
+
+trait FirstValue {
+    fn astype_f64_first(&self) -> f64;
+}
+
+impl FirstValue for Buffer {
+    fn astype_f64_first(&self) -> f64 {
+        self.as_slice::<f64>().map_or(f64::NAN, |s| s[0])
+    }
+}
+
+fn ufunc(name: &str, args: &[Operand]) -> Result<Array> {
+    Array::ufunc(name, args)?.into_array()
+}
+
+impl Glm {
+    pub fn family(&self) -> &'static dyn Family {
+        self.family
+    }
+    pub fn coef(&self) -> &[f64] {
+        &self.coef
+    }
+    pub fn intercept(&self) -> f64 {
+        self.intercept
+    }
+    pub fn info(&self) -> &FitInfo {
+        &self.info
+    }
+    /// The two class labels (classification), the second being the "positive" one.
+    pub fn classes(&self) -> Option<[f64; 2]> {
+        self.classes
+    }
+
+    fn check_x(&self, x: &Array) -> Result<()> {
+        if x.ndim() != 2 || x.shape()[1] != self.coef.len() {
+            return Err(Error::Shape(format!(
+                "X has shape {:?}; the model was fitted on {} columns",
+                x.shape(),
+                self.coef.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// `X β + b`, lazily.
+    pub fn decision_function(&self, x: &Array) -> Result<Array> {
+        self.check_x(x)?;
+        let p = self.coef.len();
+        let coef = Array::from_buffer(
+            &Buffer::from_vec(self.coef.clone(), &[p])?,
+            &ChunkSpec::Regular(vec![p]),
+        )?;
+        x.astype(DType::Float64)
+            .matmul(&coef)?
+            .binary("add", self.intercept)
+    }
+
+    /// The mean response: the probability of the second class, the prediction of a
+    /// regression (lazily).
+    pub fn mean(&self, x: &Array) -> Result<Array> {
+        let eta = self.decision_function(x)?;
+        match self.family.name() {
+            "binomial" => {
+                let e = eta.unary("negative")?.unary("exp")?.binary("add", 1.0)?;
+                ufunc("divide", &[1.0.into(), (&e).into()])
+            }
+            "poisson" => eta.unary("exp"),
+            _ => Ok(eta),
+        }
+    }
+
+    /// Class probabilities, n × 2 (first class, second class), for classifiers.
+    pub fn predict_proba(&self, x: &Array) -> Result<Array> {
+        if self.classes.is_none() {
+            return Err(Error::invalid("predict_proba is for classifiers"));
+        }
+        let p1 = self.mean(x)?;
+        let p0 = ufunc("subtract", &[1.0.into(), (&p1).into()])?;
+        Array::stack(&[p0, p1], 1)
+    }
+
+    /// Labels (classifiers) or mean responses (regressions), lazily.
+    pub fn predict(&self, x: &Array) -> Result<Array> {
+        match self.classes {
+            Some([c0, c1]) => {
+                let eta = self.decision_function(x)?;
+                let positive = eta.binary("greater", 0.0)?;
+                Array::where_(&positive, c1, c0)
+            }
+            None => self.mean(x),
+        }
+    }
+
+    /// Accuracy (classifiers), R² (gaussian) or D², the share of the null deviance
+    /// explained (Poisson).
+    pub fn score(&self, client: &Client, x: &Array, y: &Array) -> Result<f64> {
+        if y.shape() != [x.shape()[0]] {
+            return Err(Error::Shape(format!(
+                "y has shape {:?}; X has {} rows",
+                y.shape(),
+                x.shape()[0]
+            )));
+        }
+        let y = y.astype(DType::Float64);
+        if self.classes.is_some() {
+            let hit = self.predict(x)?.binary("equal", &y)?.astype(DType::Float64);
+            return scalar_of(&hit.mean(None)?, client);
+        }
+        let mu = self.mean(x)?;
+        let ybar = scalar_of(&y.mean(None)?, client)?;
+        let dev = |m: Operand| -> Result<f64> {
+            let d = match self.family.name() {
+                "poisson" => {
+                    // 2 (y log(y/μ) − (y − μ)), with y log y = 0 at y = 0.
+                    let m_arr = match &m {
+                        Operand::Array(a) => a.clone(),
+                        Operand::Scalar(s) => {
+                            y.binary("multiply", 0.0)?.binary("add", s.as_f64())?
+                        }
+                        _ => return Err(Error::invalid("unexpected operand")),
+                    };
+                    let ratio = ufunc("divide", &[(&y).into(), (&m_arr).into()])?;
+                    let ylog = Array::where_(
+                        &y.binary("greater", 0.0)?,
+                        &ufunc("multiply", &[(&y).into(), (&ratio.unary("log")?).into()])?,
+                        0.0,
+                    )?;
+                    let diff = ufunc("subtract", &[(&y).into(), (&m_arr).into()])?;
+                    ufunc("subtract", &[(&ylog).into(), (&diff).into()])?.binary("multiply", 2.0)?
+                }
+                _ => ufunc("subtract", &[(&y).into(), m])?.unary("square")?,
+            };
+            scalar_of(&d.sum(None)?, client)
+        };
+        let resid = dev((&mu).into())?;
+        let null = dev(ybar.into())?;
+        Ok(1.0 - resid / null)
+    }
+}
+
+/// scikit-learn's `LogisticRegression` (binary).
+#[derive(Debug, Clone)]
+pub struct LogisticRegression {
+    pub options: Options,
+}
+
+/// `LinearRegression` (with a penalty: ridge, lasso, elastic net).
+#[derive(Debug, Clone)]
+pub struct LinearRegression {
+    pub options: Options,
+}
+
+/// Poisson regression (log link).
+#[derive(Debug, Clone)]
+pub struct PoissonRegression {
+    pub options: Options,
+}
+
+impl Default for LogisticRegression {
+    fn default() -> Self {
+        LogisticRegression {
+            options: Options::logistic(),
+        }
+    }
+}
+
+impl Default for LinearRegression {
+    fn default() -> Self {
+        LinearRegression {
+            options: Options::unpenalised(),
+        }
+    }
+}
+
+impl Default for PoissonRegression {
+    fn default() -> Self {
+        PoissonRegression {
+            options: Options::unpenalised(),
+        }
+    }
+}
+
+macro_rules! estimator {
+    ($t:ty, $family:literal) => {
+        impl $t {
+            pub fn new(options: Options) -> Self {
+                Self { options }
+            }
+            /// Fits the model to the rows of `x` (n × p) and `y` (n), with optional weights.
+            pub fn fit(
+                &self,
+                client: &Client,
+                x: &Array,
+                y: &Array,
+                sample_weight: Option<&Array>,
+            ) -> Result<Glm> {
+                fit(client, $family, x, y, sample_weight, &self.options)
+            }
+        }
+    };
+}
+
+estimator!(LogisticRegression, "binomial");
+estimator!(LinearRegression, "gaussian");
+estimator!(PoissonRegression, "poisson");

@@ -1,0 +1,171 @@
+//! The objective the solvers minimise, on the mean scale: `F(β) = (Σ sᵢ lossᵢ + λ R(β)) / N`
+//! with `N = Σ sᵢ`. Dividing by `N` changes no minimiser and makes `tol` mean the same for
+//! a thousand rows or a billion. The smooth part (loss and L2) comes from passes over the
+//! data; the L1 part is handled by the solvers that can (`proximal_grad`, `admm`).
+
+use super::dense::norm_inf;
+use super::design::Design;
+use super::family::Family;
+use super::kernel::{PassSpec, Want};
+use super::penalty::Regularization;
+use crate::error::{Error, Result};
+
+/// The smooth part at one point: value, gradient, and (when asked) the Hessian.
+#[derive(Debug, Clone)]
+pub struct Eval {
+    pub f: f64,
+    pub g: Vec<f64>,
+    pub h: Vec<f64>,
+}
+
+pub struct Objective<'a> {
+    design: &'a Design,
+    spec: PassSpec,
+    /// `1/N`.
+    pub scale: f64,
+    /// `λ·(1−α)/N` and `λ·α/N`: the L2 and L1 weights on the mean scale.
+    pub l2: f64,
+    pub l1: f64,
+    /// Coefficients that are penalised (all but the intercept, which comes last).
+    pub penalised: usize,
+    /// Passes over the data so far.
+    pub passes: usize,
+}
+
+impl<'a> Objective<'a> {
+    /// Checks every value of the data in a first pass (finite X, y in the family's support,
+    /// weights) and learns `N`.
+    pub fn new(
+        design: &'a Design,
+        family: &'static dyn Family,
+        intercept: bool,
+        positive: Option<f64>,
+        reg: Regularization,
+    ) -> Result<Objective<'a>> {
+        let q = design.n_cols + intercept as usize;
+        let spec = PassSpec {
+            family,
+            beta: vec![0.0; q],
+            intercept,
+            positive,
+            check: true,
+            row0: 0,
+            want: Want::Loss,
+        };
+        let st = design.pass(&spec)?;
+        if st.weight.is_nan() || st.weight <= 0.0 {
+            return Err(Error::invalid(
+                "the sample weights sum to zero: nothing to fit",
+            ));
+        }
+        let scale = 1.0 / st.weight;
+        Ok(Objective {
+            design,
+            spec: PassSpec {
+                check: false,
+                ..spec
+            },
+            scale,
+            l2: reg.l2() * scale,
+            l1: reg.l1() * scale,
+            penalised: design.n_cols,
+            passes: 1,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.spec.beta.len()
+    }
+
+    pub fn design(&self) -> &Design {
+        self.design
+    }
+
+    /// The pass template (family, intercept, labels) for block steps.
+    pub fn spec(&self) -> &PassSpec {
+        &self.spec
+    }
+
+    /// The smooth part at `beta` (one pass over the data).
+    pub fn eval(&mut self, beta: &[f64], want: Want) -> Result<Eval> {
+        let spec = PassSpec {
+            beta: beta.to_vec(),
+            want,
+            ..self.spec.clone()
+        };
+        let st = self.design.pass(&spec)?;
+        self.passes += 1;
+        let q = self.len();
+        let pen = &beta[..self.penalised];
+        let mut f = st.loss * self.scale + 0.5 * self.l2 * pen.iter().map(|b| b * b).sum::<f64>();
+        if !f.is_finite() {
+            f = f64::INFINITY;
+        }
+        let mut g = st.grad;
+        g.iter_mut().for_each(|v| *v *= self.scale);
+        for (gj, bj) in g.iter_mut().zip(pen) {
+            *gj += self.l2 * bj;
+        }
+        let mut h = st.hess;
+        h.iter_mut().for_each(|v| *v *= self.scale);
+        if !h.is_empty() {
+            for j in 0..self.penalised {
+                h[j * q + j] += self.l2;
+            }
+        }
+        Ok(Eval { f, g, h })
+    }
+
+    /// `F` itself: the smooth part plus the L1 part.
+    pub fn total(&self, e: &Eval, beta: &[f64]) -> f64 {
+        e.f + self.l1 * beta[..self.penalised].iter().map(|b| b.abs()).sum::<f64>()
+    }
+
+    /// How far `beta` is from optimal: the largest violation of the KKT conditions (with no
+    /// L1 part, the gradient's largest entry). Zero exactly at the minimiser.
+    pub fn kkt(&self, beta: &[f64], g: &[f64]) -> f64 {
+        if self.l1 == 0.0 {
+            return norm_inf(g);
+        }
+        let mut worst: f64 = 0.0;
+        for (j, (&b, &gj)) in beta.iter().zip(g).enumerate() {
+            let r = if j >= self.penalised {
+                gj.abs()
+            } else if b != 0.0 {
+                (gj + self.l1 * b.signum()).abs()
+            } else {
+                (gj.abs() - self.l1).max(0.0)
+            };
+            worst = worst.max(r);
+        }
+        worst
+    }
+
+    /// The proximal step of the L1 part with step `t`: soft-thresholding of the penalised
+    /// coefficients.
+    pub fn prox(&self, v: &mut [f64], t: f64) {
+        let k = self.l1 * t;
+        for x in &mut v[..self.penalised] {
+            *x = x.signum() * (x.abs() - k).max(0.0);
+        }
+    }
+}
+
+/// What a solver returns.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub beta: Vec<f64>,
+    pub n_iter: usize,
+    /// `F` at `beta`.
+    pub objective: f64,
+    /// The KKT residual at `beta` (see `Objective::kkt`).
+    pub residual: f64,
+    pub converged: bool,
+}
+
+/// Stopping rules shared by the solvers.
+#[derive(Debug, Clone, Copy)]
+pub struct Stop {
+    pub tol: f64,
+    pub max_iter: usize,
+}

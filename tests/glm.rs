@@ -1,0 +1,475 @@
+//! GLMs checked independently of the solvers: optimality conditions evaluated by plain
+//! loops here (gradient, or the KKT conditions with L1), least squares and ridge against a
+//! direct solve of their normal equations, all solvers against each other, weights against
+//! repeated rows, and predictions against the formulas applied by hand.
+
+#![allow(clippy::needless_range_loop)] // the reference side is written as plain index loops
+
+mod common;
+
+use common::{client, Rng};
+use dask::array::{Array, ChunkSpec};
+use dask::glm::{
+    LinearRegression, LogisticRegression, Options, Penalty, PoissonRegression, Solver,
+};
+use dask::Buffer;
+
+/// Row-major data with its chunked arrays.
+struct Data {
+    x: Vec<f64>,
+    y: Vec<f64>,
+    n: usize,
+    p: usize,
+}
+
+impl Data {
+    fn arrays(&self, rows_per_block: usize) -> (Array, Array) {
+        let xb = Buffer::from_vec(self.x.clone(), &[self.n, self.p]).unwrap();
+        let yb = Buffer::from_vec(self.y.clone(), &[self.n]).unwrap();
+        (
+            Array::from_buffer(&xb, &ChunkSpec::Regular(vec![rows_per_block, self.p])).unwrap(),
+            Array::from_buffer(&yb, &ChunkSpec::Regular(vec![rows_per_block])).unwrap(),
+        )
+    }
+
+    fn row(&self, r: usize) -> &[f64] {
+        &self.x[r * self.p..(r + 1) * self.p]
+    }
+}
+
+fn sigmoid(t: f64) -> f64 {
+    1.0 / (1.0 + (-t).exp())
+}
+
+/// n rows of p standard-ish features, the response drawn from `family` around known
+/// coefficients.
+fn make(family: &str, n: usize, p: usize, seed: u64) -> Data {
+    let mut rng = Rng::new(seed);
+    let beta: Vec<f64> = (0..p).map(|j| 0.5 - (j as f64) / p as f64).collect();
+    let mut x = Vec::with_capacity(n * p);
+    let mut y = Vec::with_capacity(n);
+    for _ in 0..n {
+        let row: Vec<f64> = (0..p).map(|_| rng.float(-1.5, 1.5)).collect();
+        let eta: f64 = 0.3 + row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
+        y.push(match family {
+            "binomial" => rng.coin(sigmoid(eta)) as u8 as f64,
+            "poisson" => {
+                // Knuth's method: counts with mean exp(eta).
+                let l = (-eta.exp()).exp();
+                let (mut k, mut prod) = (0.0, rng.unit());
+                while prod > l {
+                    k += 1.0;
+                    prod *= rng.unit();
+                }
+                k
+            }
+            _ => eta + rng.float(-0.5, 0.5),
+        });
+        x.extend(row);
+    }
+    Data { x, y, n, p }
+}
+
+/// The gradient of the mean objective's smooth part (loss + L2) at (coef, intercept), by a
+/// plain loop over the rows.
+fn plain_gradient(family: &str, d: &Data, coef: &[f64], b0: f64, l2_mean: f64) -> Vec<f64> {
+    let mut g = vec![0.0; d.p + 1];
+    for r in 0..d.n {
+        let x = d.row(r);
+        let eta = b0 + x.iter().zip(coef).map(|(a, b)| a * b).sum::<f64>();
+        let mu = match family {
+            "binomial" => sigmoid(eta),
+            "poisson" => eta.exp(),
+            _ => eta,
+        };
+        let res = mu - d.y[r];
+        for j in 0..d.p {
+            g[j] += res * x[j];
+        }
+        g[d.p] += res;
+    }
+    let n = d.n as f64;
+    g.iter_mut().for_each(|v| *v /= n);
+    for j in 0..d.p {
+        g[j] += l2_mean * coef[j];
+    }
+    g
+}
+
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+fn options(solver: Solver, penalty: Penalty, lambda: Option<f64>, tol: f64) -> Options {
+    Options {
+        penalty,
+        c: None,
+        lambda,
+        solver,
+        tol,
+        max_iter: 5000,
+        fit_intercept: true,
+    }
+}
+
+/// Solves a small dense system by Gaussian elimination with partial pivoting.
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
+    let n = b.len();
+    for c in 0..n {
+        let piv = (c..n)
+            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
+            .unwrap();
+        a.swap(c, piv);
+        b.swap(c, piv);
+        for r in c + 1..n {
+            let f = a[r][c] / a[c][c];
+            for k in c..n {
+                a[r][k] -= f * a[c][k];
+            }
+            b[r] -= f * b[c];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for r in (0..n).rev() {
+        let s: f64 = (r + 1..n).map(|k| a[r][k] * x[k]).sum();
+        x[r] = (b[r] - s) / a[r][r];
+    }
+    x
+}
+
+/// Least squares with an intercept and a ridge weight `lambda` on the coefficients, from
+/// the normal equations of the augmented design.
+fn ridge_direct(d: &Data, lambda: f64) -> Vec<f64> {
+    let q = d.p + 1;
+    let mut a = vec![vec![0.0; q]; q];
+    let mut b = vec![0.0; q];
+    for r in 0..d.n {
+        let mut z = d.row(r).to_vec();
+        z.push(1.0);
+        for i in 0..q {
+            b[i] += z[i] * d.y[r];
+            for j in 0..q {
+                a[i][j] += z[i] * z[j];
+            }
+        }
+    }
+    for (j, row) in a.iter_mut().enumerate().take(d.p) {
+        row[j] += lambda;
+    }
+    solve(a, b)
+}
+
+fn all_coefs(m: &dask::glm::Glm) -> Vec<f64> {
+    let mut v = m.coef().to_vec();
+    v.push(m.intercept());
+    v
+}
+
+#[test]
+fn least_squares_equals_the_direct_solve_for_every_solver() {
+    let d = make("gaussian", 3000, 5, 1);
+    let (x, y) = d.arrays(700);
+    let want = ridge_direct(&d, 0.0);
+    for solver in Solver::ALL {
+        let m = LinearRegression::new(options(solver, Penalty::None, None, 1e-9))
+            .fit(client(), &x, &y, None)
+            .unwrap();
+        eprintln!("{solver:?}: {:?}", m.info());
+        assert!(m.info().converged, "{solver:?}: {:?}", m.info());
+        let got = all_coefs(&m);
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{solver:?}: {got:?} vs {want:?}");
+        }
+    }
+}
+
+#[test]
+fn ridge_equals_its_closed_form() {
+    let d = make("gaussian", 2000, 4, 2);
+    let (x, y) = d.arrays(512);
+    let lambda = 150.0;
+    let want = ridge_direct(&d, lambda);
+    // ADMM converges linearly, to the accuracy of its block solves: a looser tol.
+    for (solver, tol) in [
+        (Solver::Newton, 1e-10),
+        (Solver::Lbfgs, 1e-10),
+        (Solver::Admm, 1e-8),
+    ] {
+        let m = LinearRegression::new(options(solver, Penalty::L2, Some(lambda), tol))
+            .fit(client(), &x, &y, None)
+            .unwrap();
+        eprintln!("{solver:?}: {:?}", m.info());
+        assert!(m.info().converged, "{solver:?}: {:?}", m.info());
+        let got = all_coefs(&m);
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{solver:?}: {got:?} vs {want:?}");
+        }
+    }
+    // C is the inverse of lambda.
+    let mut o = options(Solver::Newton, Penalty::L2, None, 1e-10);
+    o.c = Some(1.0 / lambda);
+    let m = LinearRegression::new(o)
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    assert!((all_coefs(&m)[0] - want[0]).abs() < 1e-6);
+}
+
+#[test]
+fn logistic_fits_are_optimal_and_all_smooth_solvers_agree() {
+    let d = make("binomial", 4000, 6, 3);
+    let (x, y) = d.arrays(900);
+    let lambda = 2.0;
+    let l2_mean = lambda / d.n as f64;
+    let mut first: Option<Vec<f64>> = None;
+    for solver in Solver::ALL {
+        let tol = 1e-7;
+        let m = LogisticRegression::new(options(solver, Penalty::L2, Some(lambda), tol))
+            .fit(client(), &x, &y, None)
+            .unwrap();
+        eprintln!("{solver:?}: {:?}", m.info());
+        assert!(m.info().converged, "{solver:?}: {:?}", m.info());
+        let g = plain_gradient("binomial", &d, m.coef(), m.intercept(), l2_mean);
+        assert!(max_abs(&g) < 2.0 * tol, "{solver:?}: gradient {g:?}");
+        let got = all_coefs(&m);
+        match &first {
+            None => first = Some(got),
+            Some(f) => {
+                for (a, b) in got.iter().zip(f) {
+                    assert!((a - b).abs() < 1e-4, "{solver:?}: {got:?} vs {f:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn poisson_fits_are_optimal() {
+    let d = make("poisson", 3000, 4, 4);
+    let (x, y) = d.arrays(1000);
+    for solver in [Solver::Newton, Solver::Lbfgs] {
+        let m = PoissonRegression::new(options(solver, Penalty::None, None, 1e-8))
+            .fit(client(), &x, &y, None)
+            .unwrap();
+        eprintln!("{solver:?}: {:?}", m.info());
+        assert!(m.info().converged, "{solver:?}: {:?}", m.info());
+        let g = plain_gradient("poisson", &d, m.coef(), m.intercept(), 0.0);
+        assert!(max_abs(&g) < 2e-8, "{solver:?}: {g:?}");
+    }
+}
+
+/// With L1: every zero coefficient's gradient lies within ±λ₁ and every non-zero one's
+/// equals −λ₁·sign; the intercept's gradient is zero.
+#[test]
+fn lasso_and_elastic_net_meet_the_kkt_conditions() {
+    let d = make("gaussian", 2500, 8, 5);
+    let (x, y) = d.arrays(600);
+    for (penalty, lambda) in [
+        (Penalty::L1, 300.0),
+        (Penalty::ElasticNet { l1_ratio: 0.5 }, 500.0),
+    ] {
+        for solver in [Solver::ProximalGrad, Solver::Admm] {
+            let tol = 1e-7;
+            let m = LinearRegression::new(options(solver, penalty, Some(lambda), tol))
+                .fit(client(), &x, &y, None)
+                .unwrap();
+            eprintln!("{solver:?} {penalty:?}: {:?}", m.info());
+            assert!(m.info().converged, "{solver:?} {penalty:?}: {:?}", m.info());
+            let a = match penalty {
+                Penalty::ElasticNet { l1_ratio } => l1_ratio,
+                _ => 1.0,
+            };
+            let n = d.n as f64;
+            let (l1, l2) = (lambda * a / n, lambda * (1.0 - a) / n);
+            let g = plain_gradient("gaussian", &d, m.coef(), m.intercept(), l2);
+            for (j, &c) in m.coef().iter().enumerate() {
+                let r = if c == 0.0 {
+                    (g[j].abs() - l1).max(0.0)
+                } else {
+                    (g[j] + l1 * c.signum()).abs()
+                };
+                assert!(
+                    r < 1e-6,
+                    "{solver:?} {penalty:?}: coef {j} = {c}, gradient {}",
+                    g[j]
+                );
+            }
+            assert!(g[d.p].abs() < 1e-6);
+            assert!(
+                m.coef().contains(&0.0),
+                "the L1 part zeroes something: {:?}",
+                m.coef()
+            );
+        }
+    }
+}
+
+#[test]
+fn integer_weights_equal_repeated_rows() {
+    let d = make("binomial", 800, 3, 6);
+    let mut rng = Rng::new(9);
+    let w: Vec<f64> = (0..d.n).map(|_| rng.below(3) as f64).collect();
+    let mut rep = Data {
+        x: vec![],
+        y: vec![],
+        n: 0,
+        p: d.p,
+    };
+    for r in 0..d.n {
+        for _ in 0..w[r] as usize {
+            rep.x.extend_from_slice(d.row(r));
+            rep.y.push(d.y[r]);
+            rep.n += 1;
+        }
+    }
+    let (x, y) = d.arrays(256);
+    let wa = Array::from_buffer(
+        &Buffer::from_vec(w, &[d.n]).unwrap(),
+        &ChunkSpec::Regular(vec![100]),
+    )
+    .unwrap();
+    let o = options(Solver::Newton, Penalty::None, None, 1e-10);
+    let weighted = LogisticRegression::new(o.clone())
+        .fit(client(), &x, &y, Some(&wa))
+        .unwrap();
+    let (xr, yr) = rep.arrays(333);
+    let repeated = LogisticRegression::new(o)
+        .fit(client(), &xr, &yr, None)
+        .unwrap();
+    for (a, b) in all_coefs(&weighted).iter().zip(&all_coefs(&repeated)) {
+        assert!((a - b).abs() < 1e-7, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn predictions_follow_the_fitted_coefficients() {
+    let mut d = make("binomial", 1000, 3, 7);
+    // Labels other than 0/1 are kept and mapped back.
+    d.y.iter_mut()
+        .for_each(|v| *v = if *v == 1.0 { 7.0 } else { -2.0 });
+    let (x, y) = d.arrays(300);
+    let m = LogisticRegression::default()
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    assert_eq!(m.classes(), Some([-2.0, 7.0]));
+    let proba = m.predict_proba(&x).unwrap().compute(client()).unwrap();
+    assert_eq!(proba.shape(), &[d.n, 2]);
+    let proba = proba.as_slice::<f64>().unwrap();
+    let labels = m.predict(&x).unwrap().compute(client()).unwrap();
+    let labels = labels.as_slice::<f64>().unwrap();
+    let mut hits = 0;
+    for r in 0..d.n {
+        let eta = m.intercept()
+            + d.row(r)
+                .iter()
+                .zip(m.coef())
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
+        let p1 = sigmoid(eta);
+        assert!((proba[2 * r + 1] - p1).abs() < 1e-12);
+        assert!((proba[2 * r] - (1.0 - p1)).abs() < 1e-12);
+        let want = if eta > 0.0 { 7.0 } else { -2.0 };
+        assert_eq!(labels[r], want);
+        hits += (want == d.y[r]) as usize;
+    }
+    let acc = m.score(client(), &x, &y).unwrap();
+    assert!((acc - hits as f64 / d.n as f64).abs() < 1e-12);
+
+    let g = make("gaussian", 500, 2, 8);
+    let (gx, gy) = g.arrays(128);
+    let lm = LinearRegression::default()
+        .fit(client(), &gx, &gy, None)
+        .unwrap();
+    let ybar = g.y.iter().sum::<f64>() / g.n as f64;
+    let (mut ss_res, mut ss_tot) = (0.0, 0.0);
+    for r in 0..g.n {
+        let f = lm.intercept()
+            + g.row(r)
+                .iter()
+                .zip(lm.coef())
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
+        ss_res += (g.y[r] - f).powi(2);
+        ss_tot += (g.y[r] - ybar).powi(2);
+    }
+    let r2 = lm.score(client(), &gx, &gy).unwrap();
+    assert!((r2 - (1.0 - ss_res / ss_tot)).abs() < 1e-10, "{r2}");
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message_naming_it() {
+    let mut d = make("gaussian", 300, 2, 10);
+    d.x[2 * 150 + 1] = f64::NAN;
+    let (x, y) = d.arrays(100);
+    let e = LinearRegression::default()
+        .fit(client(), &x, &y, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("X[150, 1] is NaN"), "{e}");
+
+    let mut d = make("poisson", 300, 2, 11);
+    d.y[42] = -1.0;
+    let (x, y) = d.arrays(100);
+    let e = PoissonRegression::default()
+        .fit(client(), &x, &y, None)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("y[42]") && e.to_string().contains("negative"),
+        "{e}"
+    );
+
+    let mut d = make("binomial", 300, 2, 12);
+    d.y.iter_mut().for_each(|v| *v = 1.0);
+    let (x, y) = d.arrays(100);
+    let e = LogisticRegression::default()
+        .fit(client(), &x, &y, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("one class"), "{e}");
+
+    let d = make("gaussian", 300, 2, 13);
+    let (x, _) = d.arrays(100);
+    let short = Array::from_buffer(
+        &Buffer::from_vec(vec![0.0; 299], &[299]).unwrap(),
+        &ChunkSpec::Regular(vec![100]),
+    )
+    .unwrap();
+    let e = LinearRegression::default()
+        .fit(client(), &x, &short, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("(300,)"), "{e}");
+
+    let (x, y) = d.arrays(100);
+    let e = LinearRegression::new(options(Solver::Newton, Penalty::L1, Some(1.0), 1e-6))
+        .fit(client(), &x, &y, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("proximal_grad"), "{e}");
+    let mut o = options(Solver::Lbfgs, Penalty::L2, Some(1.0), 1e-6);
+    o.c = Some(1.0);
+    let e = LinearRegression::new(o)
+        .fit(client(), &x, &y, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("not both"), "{e}");
+
+    // Collinear columns without a penalty: newton names the fix.
+    let mut d = make("gaussian", 200, 2, 14);
+    for r in 0..d.n {
+        d.x[r * 2 + 1] = 2.0 * d.x[r * 2];
+    }
+    let (x, y) = d.arrays(64);
+    let e = LinearRegression::new(options(Solver::Newton, Penalty::None, None, 1e-8))
+        .fit(client(), &x, &y, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("L2"), "{e}");
+}
+
+#[test]
+fn not_converging_is_reported_not_raised() {
+    let d = make("binomial", 1000, 4, 15);
+    let (x, y) = d.arrays(250);
+    let mut o = options(Solver::GradientDescent, Penalty::None, None, 1e-12);
+    o.max_iter = 3;
+    let m = LogisticRegression::new(o)
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    assert!(!m.info().converged);
+    assert_eq!(m.info().n_iter, 3);
+    assert!(m.info().kkt_residual > 1e-12);
+}
