@@ -1,0 +1,134 @@
+//! GLM fits against scikit-learn on the same data: logistic regression on 5,000,000 × 20
+//! float64 with known coefficients, every solver, at the peer's tolerance, each with its
+//! final objective. The data is written to a file the peer script reads, so both fit the
+//! very same rows.
+//!
+//! Run: `cargo bench --features blas --bench glm [-- --data PATH] [SOLVER ...]`, then
+//! `python benches/peers/glm_peer.py PATH` in a venv with scikit-learn (and dask-glm).
+
+use dask::array::{Array, ChunkSpec};
+use dask::glm::{LogisticRegression, Options, Penalty, Solver};
+use dask::{Client, Config, DType};
+use std::io::Write;
+use std::time::Instant;
+
+const N: usize = 5_000_000;
+const P: usize = 20;
+const ROWS: usize = 500_000;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let data = args
+        .iter()
+        .position(|a| a == "--data")
+        .and_then(|i| args.get(i + 1).cloned());
+    let client = Client::new(Config::default()).unwrap();
+    let x = Array::random_normal(
+        1,
+        0.0,
+        1.0,
+        &[N, P],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS, P]),
+    )
+    .unwrap()
+    .persist(&client)
+    .unwrap();
+    // y ~ Bernoulli(sigmoid(X β)), β from a normal draw as in the peer's script.
+    let beta = Array::random_normal(
+        2,
+        0.0,
+        1.0,
+        &[P],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![P]),
+    )
+    .unwrap();
+    let eta = x.matmul(&beta).unwrap();
+    let p = Array::ufunc(
+        "divide",
+        &[
+            1.0.into(),
+            (&eta
+                .unary("negative")
+                .unwrap()
+                .unary("exp")
+                .unwrap()
+                .binary("add", 1.0)
+                .unwrap())
+                .into(),
+        ],
+    )
+    .unwrap()
+    .into_array()
+    .unwrap();
+    let u = Array::random_uniform(
+        3,
+        0.0,
+        1.0,
+        &[N],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS]),
+    )
+    .unwrap();
+    let y = u
+        .binary("less", &p)
+        .unwrap()
+        .astype(DType::Float64)
+        .persist(&client)
+        .unwrap();
+    if let Some(path) = &data {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        for a in [&x, &y] {
+            let b = a.compute(&client).unwrap();
+            for v in b.as_slice::<f64>().unwrap() {
+                f.write_all(&v.to_le_bytes()).unwrap();
+            }
+        }
+        println!("data written to {path} (X row-major, then y; float64 little-endian)");
+    }
+    println!(
+        "logistic regression {N} x {P}, C = 1e6, tol = 1e-6, {} threads:",
+        client.threads()
+    );
+    let only: Vec<&String> = args
+        .iter()
+        .skip(1)
+        .filter(|a| Solver::parse(a).is_ok())
+        .collect();
+    for solver in Solver::ALL {
+        if !only.is_empty() && !only.iter().any(|a| a.as_str() == solver.name()) {
+            continue;
+        }
+        let options = Options {
+            penalty: Penalty::L2,
+            c: Some(1e6),
+            lambda: None,
+            solver,
+            tol: 1e-6,
+            // ADMM and gradient descent converge linearly: capped so the run stays short;
+            // their objective at the cap is what is compared.
+            max_iter: match solver {
+                Solver::Admm => 30,
+                Solver::GradientDescent => 100,
+                _ => 200,
+            },
+            fit_intercept: true,
+        };
+        let t0 = Instant::now();
+        let m = LogisticRegression::new(options)
+            .fit(&client, &x, &y, None)
+            .unwrap();
+        let t = t0.elapsed().as_secs_f64();
+        let i = m.info();
+        println!(
+            "  {:<17} {:>7.3} s  objective {:.10}  iterations {:>4}  passes {:>4}  converged {}",
+            solver.name(),
+            t,
+            i.objective,
+            i.n_iter,
+            i.passes,
+            i.converged
+        );
+    }
+}

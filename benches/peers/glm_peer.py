@@ -1,0 +1,49 @@
+"""scikit-learn (and dask-glm, when installed) on the data `cargo bench --bench glm -- --data PATH`
+wrote: the same 5,000,000 x 20 logistic regression, C = 1e6, tol = 1e-6, each solver's time
+and final objective on the mean scale, mean(log(1 + exp(z)) - y z) + ||w||^2 / (2 C n), the
+objective libdask reports.
+
+Run: python3 -m venv build/glm-venv && build/glm-venv/bin/pip install scikit-learn dask-glm
+     build/glm-venv/bin/python benches/peers/glm_peer.py PATH
+"""
+import sys
+import time
+
+import numpy as np
+
+N, P = 5_000_000, 20
+C = 1e6
+
+raw = np.fromfile(sys.argv[1], dtype="<f8")
+X = raw[: N * P].reshape(N, P)
+y = raw[N * P :]
+assert y.shape == (N,)
+
+
+def objective(coef, intercept):
+    z = X @ coef + intercept
+    loss = np.logaddexp(0, z) - y * z
+    return loss.mean() + coef @ coef / (2 * C * N)
+
+
+from sklearn.linear_model import LogisticRegression
+
+print(f"scikit-learn, {N} x {P}, C = {C:g}, tol = 1e-6:")
+for solver in ["lbfgs", "newton-cholesky"]:
+    t0 = time.perf_counter()
+    m = LogisticRegression(solver=solver, C=C, tol=1e-6, max_iter=200).fit(X, y)
+    t = time.perf_counter() - t0
+    print(f"  {solver:<17} {t:7.3f} s  objective {objective(m.coef_[0], m.intercept_[0]):.10f}  iterations {m.n_iter_[0]}")
+
+try:
+    import dask.array as da
+    from dask_glm.estimators import LogisticRegression as DLR
+
+    Xd = da.from_array(X, chunks=(500_000, P))
+    yd = da.from_array(y, chunks=500_000)
+    t0 = time.perf_counter()
+    m = DLR(solver="newton", regularizer="l2", lamduh=0.0).fit(Xd, yd)
+    t = time.perf_counter() - t0
+    print(f"  dask-glm newton   {t:7.3f} s  objective {objective(np.asarray(m.coef_), m.intercept_):.10f}")
+except Exception as e:  # dask-glm is optional here
+    print(f"  dask-glm: not run ({type(e).__name__}: {str(e)[:100]})")
