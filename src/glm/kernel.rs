@@ -209,8 +209,8 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
         eta[..m].fill(b0);
         let mut eta_v = ndarray::ArrayViewMut1::from(&mut eta[..m]);
         ndarray::linalg::general_mat_vec_mul(1.0, &xt, &coef, 1.0, &mut eta_v);
-        for i in 0..m {
-            y[i] = b.response(start + i, spec.positive);
+        for (i, yi) in y[..m].iter_mut().enumerate() {
+            *yi = b.response(start + i, spec.positive);
         }
         spec.family
             .terms_tile(&eta[..m], &y[..m], &mut l[..m], &mut g[..m], &mut h[..m]);
