@@ -21,7 +21,8 @@ pub struct Eval {
 pub struct Objective<'a> {
     design: &'a Design,
     spec: PassSpec,
-    /// `1/N`.
+    reg: Regularization,
+    /// `1/N` (known after the first evaluation, like `l2` and `l1`).
     pub scale: f64,
     /// `λ·(1−α)/N` and `λ·α/N`: the L2 and L1 weights on the mean scale.
     pub l2: f64,
@@ -33,8 +34,9 @@ pub struct Objective<'a> {
 }
 
 impl<'a> Objective<'a> {
-    /// Checks every value of the data in a first pass (finite X, y in the family's support,
-    /// weights) and learns `N`.
+    /// The objective over `design`. Its first evaluation also checks every value of the
+    /// data (finite X, y in the family's support, weights) and learns `N`, so checking
+    /// costs no pass of its own.
     pub fn new(
         design: &'a Design,
         family: &'static dyn Family,
@@ -43,34 +45,38 @@ impl<'a> Objective<'a> {
         reg: Regularization,
     ) -> Result<Objective<'a>> {
         let q = design.n_cols + intercept as usize;
-        let spec = PassSpec {
-            family,
-            beta: vec![0.0; q],
-            intercept,
-            positive,
-            check: true,
-            row0: 0,
-            want: Want::Loss,
-        };
-        let st = design.pass(&spec)?;
-        if st.weight.is_nan() || st.weight <= 0.0 {
+        Ok(Objective {
+            design,
+            spec: PassSpec {
+                family,
+                beta: vec![0.0; q],
+                intercept,
+                positive,
+                check: true,
+                row0: 0,
+                want: Want::Loss,
+            },
+            reg,
+            scale: f64::NAN,
+            l2: f64::NAN,
+            l1: f64::NAN,
+            penalised: design.n_cols,
+            passes: 0,
+        })
+    }
+
+    /// Learns `N` from the first pass's weight sum.
+    fn learn_scale(&mut self, weight: f64) -> Result<()> {
+        if weight.is_nan() || weight <= 0.0 {
             return Err(Error::invalid(
                 "the sample weights sum to zero: nothing to fit",
             ));
         }
-        let scale = 1.0 / st.weight;
-        Ok(Objective {
-            design,
-            spec: PassSpec {
-                check: false,
-                ..spec
-            },
-            scale,
-            l2: reg.l2() * scale,
-            l1: reg.l1() * scale,
-            penalised: design.n_cols,
-            passes: 1,
-        })
+        self.scale = 1.0 / weight;
+        self.l2 = self.reg.l2() * self.scale;
+        self.l1 = self.reg.l1() * self.scale;
+        self.spec.check = false;
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -81,7 +87,8 @@ impl<'a> Objective<'a> {
         self.design
     }
 
-    /// The pass template (family, intercept, labels) for block steps.
+    /// The pass template (family, intercept, labels) for block steps (after the first
+    /// evaluation: the data is checked by then).
     pub fn spec(&self) -> &PassSpec {
         &self.spec
     }
@@ -95,6 +102,9 @@ impl<'a> Objective<'a> {
         };
         let st = self.design.pass(&spec)?;
         self.passes += 1;
+        if self.spec.check {
+            self.learn_scale(st.weight)?;
+        }
         let q = self.len();
         let pen = &beta[..self.penalised];
         let mut f = st.loss * self.scale + 0.5 * self.l2 * pen.iter().map(|b| b * b).sum::<f64>();
