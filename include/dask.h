@@ -86,6 +86,9 @@ typedef struct dask_cluster dask_cluster;
 // not run and nothing else needs it).
 typedef struct dask_future dask_future;
 
+// A fitted model. Opaque; immutable, so it may be shared between threads.
+typedef struct dask_glm_model dask_glm_model;
+
 // A task graph under construction. Opaque. Not thread-safe: build a graph from one thread
 // at a time.
 typedef struct dask_graph dask_graph;
@@ -227,6 +230,54 @@ typedef struct dask_memory_stats {
 
 // Future states (`dask_future_state`).
 typedef uint32_t dask_future_state;
+
+// How to fit (a versioned input struct: `dask_glm_params_init(&p, sizeof p)` first, then set
+// fields). Strings are read during `dask_glm_fit` only.
+typedef struct dask_glm_params {
+  // `sizeof(dask_glm_params)` as the caller was compiled; set by `dask_glm_params_init`.
+  uint32_t struct_size;
+  // Nonzero: fit an intercept (never penalised). Default 1.
+  uint32_t fit_intercept;
+  // `"binomial"` (logistic regression), `"gaussian"` (least squares) or `"poisson"`;
+  // NULL: `"binomial"`.
+  const char *family;
+  // `"none"`, `"l2"`, `"l1"` or `"elasticnet"`; NULL: `"l2"` for binomial (scikit-learn's
+  // `LogisticRegression`), `"none"` for the others.
+  const char *penalty;
+  // `"newton"`, `"lbfgs"`, `"gradient_descent"`, `"proximal_grad"` or `"admm"`; NULL:
+  // `"lbfgs"`.
+  const char *solver;
+  // The penalty's strength as scikit-learn's `C` (> 0), or as dask-glm's `lambda` (>= 0):
+  // the objective is `sum(loss) + lambda * R(beta)`, `C = 1 / lambda`. Set at most one;
+  // the other stays at its default, `-1` (unset). Both unset: `C = 1`.
+  double C;
+  double lambda;
+  // The L1 share of an elastic net, in [0, 1]. Default 0.5.
+  double l1_ratio;
+  // Largest KKT residual (without L1: the gradient's largest entry) of the objective
+  // divided by the total sample weight, accepted as converged. Default 1e-4.
+  double tol;
+  // Most iterations. Default 100.
+  uint32_t max_iter;
+} dask_glm_params;
+
+// How a fit went (a versioned output struct: pass `sizeof(dask_glm_info)`).
+typedef struct dask_glm_info {
+  // Bytes the library filled.
+  uint32_t struct_size;
+  // Nonzero when the KKT residual reached `tol` within `max_iter`.
+  uint32_t converged;
+  uint64_t n_iter;
+  // Passes over the data.
+  uint64_t passes;
+  // The objective divided by the total sample weight, at the result.
+  double objective;
+  // The KKT residual at the result.
+  double kkt_residual;
+} dask_glm_info;
+
+// Which prediction.
+typedef uint32_t dask_glm_predict_kind;
 
 // Kinds of task argument (`dask_arg.kind`).
 typedef uint32_t dask_arg_kind;
@@ -435,6 +486,15 @@ typedef int32_t (*dask_plugin_init_fn)(void);
 #define DASK_FUTURE_ERROR 3
 
 #define DASK_FUTURE_CANCELLED 4
+
+// Labels (classifiers) or the mean response (regressions): `predict`.
+#define DASK_GLM_PREDICT 0
+
+// n × 2 class probabilities (classifiers): `predict_proba`.
+#define DASK_GLM_PREDICT_PROBA 1
+
+// The linear predictor `X beta + intercept`: `decision_function`.
+#define DASK_GLM_DECISION_FUNCTION 2
 
 // A literal value (`dask_arg.value`; the task keeps its own reference).
 #define DASK_ARG_VALUE 1
@@ -1416,6 +1476,93 @@ dask_status dask_as_completed_next(struct dask_as_completed *iter,
 // # Safety
 // `iter` is NULL or a live iterator.
 void dask_as_completed_free(struct dask_as_completed *iter);
+
+// Fills `*params` (whose `struct_size` bytes are the caller's `sizeof`) with the defaults
+// and sets its `struct_size`. Any thread; nothing to free.
+//
+// # Safety
+// `params` is valid for writes of `struct_size` bytes.
+dask_status dask_glm_params_init(struct dask_glm_params *params, size_t struct_size);
+
+// Fits a model to the rows of `x` (n × p) and `y` (n), with `sample_weight` (n) or NULL,
+// on `client` (the embedded pool or a cluster). `params` NULL means all defaults
+// (logistic regression as scikit-learn's). Blocks until fitted; not converging within
+// `max_iter` is not an error: read `dask_glm_fit_info`. `*out_model` is owned by the caller
+// (`dask_glm_model_free`). The arrays are borrowed for the call. Any thread.
+//
+// # Safety
+// `client`, `x`, `y` are live handles, `sample_weight` NULL or live, `params` NULL or
+// initialised by `dask_glm_params_init`; `out_model` valid for writes.
+dask_status dask_glm_fit(const struct dask_client *client,
+                         const struct dask_glm_params *params,
+                         const struct dask_array *x,
+                         const struct dask_array *y,
+                         const struct dask_array *sample_weight,
+                         struct dask_glm_model **out_model);
+
+// Frees a model: its ownership ends here. NULL is a no-op. Any thread, but not while another
+// thread still uses it; arrays it predicted stay valid.
+//
+// # Safety
+// `model` is NULL or a model handle.
+void dask_glm_model_free(struct dask_glm_model *model);
+
+// The number of coefficients (columns of X) into `*out_n`. `model` is borrowed for the call;
+// nothing to free. Any thread.
+//
+// # Safety
+// `model` is live; `out_n` valid for writes.
+dask_status dask_glm_n_features(const struct dask_glm_model *model, size_t *out_n);
+
+// Copies the coefficients into `out` (`len` must be `dask_glm_n_features`) and the
+// intercept into `*out_intercept` (NULL: not wanted; 0 without one): copies, nothing to
+// free. Any thread.
+//
+// # Safety
+// `model` is live; `out` holds `len` doubles; `out_intercept` NULL or valid for writes.
+dask_status dask_glm_coef(const struct dask_glm_model *model,
+                          double *out_coef,
+                          size_t len,
+                          double *out_intercept);
+
+// Fills `*info` (of the caller's `struct_size` bytes) with the fit's diagnostics. `model` is
+// borrowed for the call; nothing to free. Any thread.
+//
+// # Safety
+// `model` is live; `info` valid for writes of `struct_size` bytes.
+dask_status dask_glm_fit_info(const struct dask_glm_model *model,
+                              struct dask_glm_info *info,
+                              size_t struct_size);
+
+// The two class labels of a classifier into `out_classes[0..2]` (the second is the one
+// `predict_proba`'s second column is about). An error for a regression. `model` is borrowed
+// for the call; nothing to free. Any thread.
+//
+// # Safety
+// `model` is live; `out_classes` holds 2 doubles.
+dask_status dask_glm_classes(const struct dask_glm_model *model, double *out_classes);
+
+// A lazy array of predictions for the rows of `x` (chunked like `x`'s rows). `*out_array`
+// is owned by the caller (`dask_array_free`); `x` is borrowed for the call. Any thread.
+//
+// # Safety
+// `model` and `x` are live; `out_array` valid for writes.
+dask_status dask_glm_predict(const struct dask_glm_model *model,
+                             dask_glm_predict_kind kind,
+                             const struct dask_array *x,
+                             struct dask_array **out_array);
+
+// The model's score on (`x`, `y`) into `*out_score`: accuracy for classifiers, R² for
+// gaussian, D² (share of the null deviance explained) for Poisson. Computes on `client`;
+// blocks. The handles are borrowed for the call; nothing to free. Any thread.
+//
+// # Safety
+// `client`, `model`, `x`, `y` are live; `out_score` valid for writes.
+dask_status dask_glm_score(const struct dask_client *client,
+                           const struct dask_glm_model *model,
+                           const struct dask_array *x,
+                           const struct dask_array *y,
+                           double *out_score);
 
 // Creates an empty graph, owned by the caller (`dask_graph_free`). Any thread.
 //

@@ -24,6 +24,8 @@ pub mod distributed;
 pub mod error;
 pub mod failpoint;
 pub mod ffi;
+/// GLMs (Rust API; their C functions live in `ffi`).
+/// cbindgen:ignore
 pub mod glm;
 pub mod memory;
 mod parallel;

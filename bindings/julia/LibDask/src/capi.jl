@@ -45,6 +45,9 @@ const DASK_FUTURE_RUNNING = 1
 const DASK_FUTURE_FINISHED = 2
 const DASK_FUTURE_ERROR = 3
 const DASK_FUTURE_CANCELLED = 4
+const DASK_GLM_PREDICT = 0
+const DASK_GLM_PREDICT_PROBA = 1
+const DASK_GLM_DECISION_FUNCTION = 2
 const DASK_ARG_VALUE = 1
 const DASK_ARG_TASK = 2
 const DASK_ARG_KEY = 3
@@ -97,6 +100,7 @@ mutable struct dask_as_completed end
 mutable struct dask_client end
 mutable struct dask_cluster end
 mutable struct dask_future end
+mutable struct dask_glm_model end
 mutable struct dask_graph end
 mutable struct dask_ufunc end
 mutable struct dask_value end
@@ -161,6 +165,27 @@ struct dask_memory_stats
     file_bytes_written::UInt64
 end
 const dask_future_state = UInt32
+struct dask_glm_params
+    struct_size::UInt32
+    fit_intercept::UInt32
+    family::Ptr{UInt8}
+    penalty::Ptr{UInt8}
+    solver::Ptr{UInt8}
+    C::Cdouble
+    lambda::Cdouble
+    l1_ratio::Cdouble
+    tol::Cdouble
+    max_iter::UInt32
+end
+struct dask_glm_info
+    struct_size::UInt32
+    converged::UInt32
+    n_iter::UInt64
+    passes::UInt64
+    objective::Cdouble
+    kkt_residual::Cdouble
+end
+const dask_glm_predict_kind = UInt32
 const dask_arg_kind = UInt32
 struct dask_arg
     kind::dask_arg_kind
@@ -363,6 +388,24 @@ dask_as_completed_next(iter, timeout_seconds, out_has_next, out_index) =
     ccall((:dask_as_completed_next, libdask), dask_status, (Ptr{dask_as_completed}, Cdouble, Ptr{Bool}, Ptr{Csize_t}), iter, timeout_seconds, out_has_next, out_index)
 dask_as_completed_free(iter) =
     ccall((:dask_as_completed_free, libdask), Cvoid, (Ptr{dask_as_completed},), iter)
+dask_glm_params_init(params, struct_size) =
+    ccall((:dask_glm_params_init, libdask), dask_status, (Ptr{dask_glm_params}, Csize_t), params, struct_size)
+dask_glm_fit(client, params, x, y, sample_weight, out_model) =
+    ccall((:dask_glm_fit, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_glm_params}, Ptr{dask_array}, Ptr{dask_array}, Ptr{dask_array}, Ptr{Ptr{dask_glm_model}}), client, params, x, y, sample_weight, out_model)
+dask_glm_model_free(model) =
+    ccall((:dask_glm_model_free, libdask), Cvoid, (Ptr{dask_glm_model},), model)
+dask_glm_n_features(model, out_n) =
+    ccall((:dask_glm_n_features, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Csize_t}), model, out_n)
+dask_glm_coef(model, out_coef, len, out_intercept) =
+    ccall((:dask_glm_coef, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}), model, out_coef, len, out_intercept)
+dask_glm_fit_info(model, info, struct_size) =
+    ccall((:dask_glm_fit_info, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{dask_glm_info}, Csize_t), model, info, struct_size)
+dask_glm_classes(model, out_classes) =
+    ccall((:dask_glm_classes, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Cdouble}), model, out_classes)
+dask_glm_predict(model, kind, x, out_array) =
+    ccall((:dask_glm_predict, libdask), dask_status, (Ptr{dask_glm_model}, dask_glm_predict_kind, Ptr{dask_array}, Ptr{Ptr{dask_array}}), model, kind, x, out_array)
+dask_glm_score(client, model, x, y, out_score) =
+    ccall((:dask_glm_score, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_glm_model}, Ptr{dask_array}, Ptr{dask_array}, Ptr{Cdouble}), client, model, x, y, out_score)
 dask_graph_new(out_graph) =
     ccall((:dask_graph_new, libdask), dask_status, (Ptr{Ptr{dask_graph}},), out_graph)
 dask_graph_free(graph) =
