@@ -172,14 +172,20 @@ $(BUILD)/array_tour: examples/c/array_tour.c include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
 
-demo: tools build $(BUILD)/demo $(BUILD)/array_tour
+$(BUILD)/glm: examples/c/glm.c include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
+
+demo: tools build $(BUILD)/demo $(BUILD)/array_tour $(BUILD)/glm
 	$(BUILD)/demo
 	$(BUILD)/array_tour
+	$(BUILD)/glm
 
 # Every example runs in the tests too.
-examples-test: build $(BUILD)/demo $(BUILD)/array_tour
+examples-test: build $(BUILD)/demo $(BUILD)/array_tour $(BUILD)/glm
 	$(BUILD)/demo >/dev/null
 	$(BUILD)/array_tour
+	$(BUILD)/glm
 
 # The Julia binding (bindings/julia/LibDask). scripts/julia runs the julia on PATH (>= 1.5),
 # or Debian bullseye's Julia 1.5.3, which it unpacks into build/julia on first use.
