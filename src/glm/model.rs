@@ -212,19 +212,13 @@ pub fn fit(
     })
 }
 
+/// The value of a float64 reduction to one element.
 fn scalar_of(a: &Array, client: &Client) -> Result<f64> {
     let b = a.compute(client)?;
-    Ok(b.astype_f64_first())
-}
-
-trait FirstValue {
-    fn astype_f64_first(&self) -> f64;
-}
-
-impl FirstValue for Buffer {
-    fn astype_f64_first(&self) -> f64 {
-        self.as_slice::<f64>().map_or(f64::NAN, |s| s[0])
-    }
+    b.as_slice::<f64>()?
+        .first()
+        .copied()
+        .ok_or_else(|| Error::invalid("a reduction gave no value"))
 }
 
 fn ufunc(name: &str, args: &[Operand]) -> Result<Array> {
