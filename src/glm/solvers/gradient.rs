@@ -2,10 +2,10 @@
 //! accepted one, so it tracks the local curvature. Slow on ill-conditioned problems (that
 //! is what newton and lbfgs are for), but each iteration is the cheapest there is.
 
+use super::backtrack;
 use super::newton::outcome;
-use super::{ARMIJO, MIN_STEP};
 use crate::error::Result;
-use crate::glm::dense::{axpy, dot};
+use crate::glm::dense::dot;
 use crate::glm::kernel::Want;
 use crate::glm::objective::{Objective, Outcome, Stop};
 
@@ -26,20 +26,12 @@ pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome>
             break;
         }
         n_iter += 1;
-        let gg = dot(&e.g, &e.g);
-        loop {
-            let trial = axpy(&beta, -t, &e.g);
-            let et = obj.eval(&trial, Want::Gradient)?;
-            if et.f <= e.f - ARMIJO * t * gg + super::rounding(e.f) {
-                beta = trial;
-                e = et;
-                t *= 2.0;
-                break;
-            }
-            t *= 0.5;
-            if t < MIN_STEP {
-                return Ok(outcome(obj, beta, &e, n_iter, false));
-            }
+        let down: Vec<f64> = e.g.iter().map(|v| -v).collect();
+        let slope = -dot(&e.g, &e.g);
+        match backtrack(obj, &beta, &e, &down, slope, t, Want::Gradient)? {
+            // The step grows again after each accepted one.
+            Some((next, en, taken)) => (beta, e, t) = (next, en, 2.0 * taken),
+            None => return Ok(outcome(obj, beta, &e, n_iter, false)),
         }
     }
     converged = converged || obj.kkt(&beta, &e.g) <= stop.tol;

@@ -4,10 +4,10 @@
 //! gradient at once, and only p-sized vectors are involved (the two-loop recursion is a few
 //! lines).
 
+use super::backtrack;
 use super::newton::outcome;
-use super::{ARMIJO, MIN_STEP};
 use crate::error::Result;
-use crate::glm::dense::{axpy, dot, norm_inf};
+use crate::glm::dense::{dot, norm_inf};
 use crate::glm::kernel::Want;
 use crate::glm::objective::{Objective, Outcome, Stop};
 use std::collections::VecDeque;
@@ -39,33 +39,25 @@ pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome>
             slope = dot(&e.g, &d);
         }
         // The first step has no curvature to go by: a unit step in the largest coordinate.
-        let mut t = if pairs.is_empty() {
+        let t = if pairs.is_empty() {
             1.0 / norm_inf(&d).max(1.0)
         } else {
             1.0
         };
-        loop {
-            let trial = axpy(&beta, t, &d);
-            let et = obj.eval(&trial, Want::Gradient)?;
-            if et.f <= e.f + ARMIJO * t * slope + super::rounding(e.f) {
-                let s: Vec<f64> = trial.iter().zip(&beta).map(|(a, b)| a - b).collect();
-                let y: Vec<f64> = et.g.iter().zip(&e.g).map(|(a, b)| a - b).collect();
-                let sy = dot(&s, &y);
-                if sy > 1e-12 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
-                    if pairs.len() == MEMORY {
-                        pairs.pop_front();
-                    }
-                    pairs.push_back((s, y, 1.0 / sy));
-                }
-                beta = trial;
-                e = et;
-                break;
+        let Some((trial, et, _)) = backtrack(obj, &beta, &e, &d, slope, t, Want::Gradient)? else {
+            return Ok(outcome(obj, beta, &e, n_iter, false));
+        };
+        let s: Vec<f64> = trial.iter().zip(&beta).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = et.g.iter().zip(&e.g).map(|(a, b)| a - b).collect();
+        let sy = dot(&s, &y);
+        if sy > 1e-12 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
+            if pairs.len() == MEMORY {
+                pairs.pop_front();
             }
-            t *= 0.5;
-            if t < MIN_STEP {
-                return Ok(outcome(obj, beta, &e, n_iter, false));
-            }
+            pairs.push_back((s, y, 1.0 / sy));
         }
+        beta = trial;
+        e = et;
     }
     converged = converged || obj.kkt(&beta, &e.g) <= stop.tol;
     Ok(outcome(obj, beta, &e, n_iter, converged))

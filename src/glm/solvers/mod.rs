@@ -19,3 +19,26 @@ pub(super) const MIN_STEP: f64 = 1e-12;
 pub(super) fn rounding(f: f64) -> f64 {
     16.0 * f64::EPSILON * f.abs()
 }
+
+/// Backtracking from step `t` along `d` (whose slope at `beta` is `slope`) until Armijo's
+/// condition holds up to rounding, evaluating each trial point as `want` asks: the accepted
+/// point, its evaluation and its step, or `None` once the step falls below `MIN_STEP`.
+pub(super) fn backtrack(
+    obj: &mut crate::glm::objective::Objective,
+    beta: &[f64],
+    e: &crate::glm::objective::Eval,
+    d: &[f64],
+    slope: f64,
+    mut t: f64,
+    want: crate::glm::kernel::Want,
+) -> crate::error::Result<Option<(Vec<f64>, crate::glm::objective::Eval, f64)>> {
+    while t >= MIN_STEP {
+        let trial = crate::glm::dense::axpy(beta, t, d);
+        let et = obj.eval(&trial, want)?;
+        if et.f <= e.f + ARMIJO * t * slope + rounding(e.f) {
+            return Ok(Some((trial, et, t)));
+        }
+        t *= 0.5;
+    }
+    Ok(None)
+}

@@ -2,9 +2,9 @@
 //! gradient and XᵀWX, then a p×p Cholesky solve; a backtracking line search keeps it safe
 //! far from the optimum (a full step is almost always taken near it).
 
-use super::{ARMIJO, MIN_STEP};
+use super::backtrack;
 use crate::error::{Error, Result};
-use crate::glm::dense::{axpy, cholesky_solve, dot};
+use crate::glm::dense::{cholesky_solve, dot};
 use crate::glm::kernel::Want;
 use crate::glm::objective::{Objective, Outcome, Stop};
 
@@ -43,19 +43,9 @@ pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome>
             )
         })?;
         let slope = dot(&e.g, &d);
-        let mut t = 1.0;
-        loop {
-            let trial = axpy(&beta, t, &d);
-            let et = obj.eval(&trial, Want::Hessian)?;
-            if et.f <= e.f + ARMIJO * t * slope + super::rounding(e.f) {
-                beta = trial;
-                e = et;
-                break;
-            }
-            t *= 0.5;
-            if t < MIN_STEP {
-                return Ok(outcome(obj, beta, &e, n_iter, false));
-            }
+        match backtrack(obj, &beta, &e, &d, slope, 1.0, Want::Hessian)? {
+            Some((next, en, _)) => (beta, e) = (next, en),
+            None => return Ok(outcome(obj, beta, &e, n_iter, false)),
         }
     }
     converged = converged || obj.kkt(&beta, &e.g) <= stop.tol;
