@@ -85,7 +85,7 @@ lint:
 
 $(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h tests/c/golden.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
 
 # Plugins of C operations for the workers (tests/c/test_plugin.c finds them beside itself);
 # built without -ldask: their dask_* calls resolve to the process that loads them.

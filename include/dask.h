@@ -490,10 +490,11 @@ typedef int32_t (*dask_plugin_init_fn)(void);
 // Labels (classifiers) or the mean response (regressions): `predict`.
 #define DASK_GLM_PREDICT 0
 
-// n × 2 class probabilities (classifiers): `predict_proba`.
+// n × n_classes class probabilities (classifiers): `predict_proba`.
 #define DASK_GLM_PREDICT_PROBA 1
 
-// The linear predictor `X beta + intercept`: `decision_function`.
+// The linear predictor `X beta + intercept` (n; n × n_classes for a multinomial model):
+// `decision_function`.
 #define DASK_GLM_DECISION_FUNCTION 2
 
 // A literal value (`dask_arg.value`; the task keeps its own reference).
@@ -1514,12 +1515,21 @@ void dask_glm_model_free(struct dask_glm_model *model);
 // `model` is live; `out_n` valid for writes.
 dask_status dask_glm_n_features(const struct dask_glm_model *model, size_t *out_n);
 
-// Copies the coefficients into `out` (`len` must be `dask_glm_n_features`) and the
-// intercept into `*out_intercept` (NULL: not wanted; 0 without one): copies, nothing to
-// free. Any thread.
+// The number of classes of a classifier into `*out_k` (2 for binary), 0 for a regression.
+// `model` is borrowed for the call; nothing to free. Any thread.
 //
 // # Safety
-// `model` is live; `out` holds `len` doubles; `out_intercept` NULL or valid for writes.
+// `model` is live; `out_k` valid for writes.
+dask_status dask_glm_n_classes(const struct dask_glm_model *model, size_t *out_k);
+
+// Copies the coefficients, row-major `rows × n_features` as scikit-learn's `coef_`, into
+// `out_coef` (`len` must be `rows * dask_glm_n_features`), and the `rows` intercepts into
+// `out_intercept` (NULL: not wanted; zeros without one). `rows` is 1 for a regression or a
+// binary classifier (the second class's log-odds) and `dask_glm_n_classes` for a
+// multinomial classifier (one row per class). Copies, nothing to free. Any thread.
+//
+// # Safety
+// `model` is live; `out_coef` holds `len` doubles; `out_intercept` NULL or holds `rows`.
 dask_status dask_glm_coef(const struct dask_glm_model *model,
                           double *out_coef,
                           size_t len,
@@ -1534,13 +1544,14 @@ dask_status dask_glm_fit_info(const struct dask_glm_model *model,
                               struct dask_glm_info *info,
                               size_t struct_size);
 
-// The two class labels of a classifier into `out_classes[0..2]` (the second is the one
-// `predict_proba`'s second column is about). An error for a regression. `model` is borrowed
-// for the call; nothing to free. Any thread.
+// The class labels of a classifier, in increasing order, into `out_classes` (`len` must be
+// `dask_glm_n_classes`): column `k` of `predict_proba` is about `out_classes[k]`; for a
+// binary model the coefficients are the second class's log-odds. An error for a regression.
+// `model` is borrowed for the call; nothing to free. Any thread.
 //
 // # Safety
-// `model` is live; `out_classes` holds 2 doubles.
-dask_status dask_glm_classes(const struct dask_glm_model *model, double *out_classes);
+// `model` is live; `out_classes` holds `len` doubles.
+dask_status dask_glm_classes(const struct dask_glm_model *model, double *out_classes, size_t len);
 
 // A lazy array of predictions for the rows of `x` (chunked like `x`'s rows). `*out_array`
 // is owned by the caller (`dask_array_free`); `x` is borrowed for the call. Any thread.

@@ -161,7 +161,7 @@ fn ridge_direct(d: &Data, lambda: f64) -> Vec<f64> {
 
 fn all_coefs(m: &dask::glm::Glm) -> Vec<f64> {
     let mut v = m.coef().to_vec();
-    v.push(m.intercept());
+    v.push(m.intercept()[0]);
     v
 }
 
@@ -228,7 +228,7 @@ fn logistic_fits_are_optimal_and_all_smooth_solvers_agree() {
             .unwrap();
         eprintln!("{solver:?}: {:?}", m.info());
         assert!(m.info().converged, "{solver:?}: {:?}", m.info());
-        let g = plain_gradient("binomial", &d, m.coef(), m.intercept(), l2_mean);
+        let g = plain_gradient("binomial", &d, m.coef(), m.intercept()[0], l2_mean);
         assert!(max_abs(&g) < 2.0 * tol, "{solver:?}: gradient {g:?}");
         let got = all_coefs(&m);
         match &first {
@@ -252,7 +252,7 @@ fn poisson_fits_are_optimal() {
             .unwrap();
         eprintln!("{solver:?}: {:?}", m.info());
         assert!(m.info().converged, "{solver:?}: {:?}", m.info());
-        let g = plain_gradient("poisson", &d, m.coef(), m.intercept(), 0.0);
+        let g = plain_gradient("poisson", &d, m.coef(), m.intercept()[0], 0.0);
         assert!(max_abs(&g) < 2e-8, "{solver:?}: {g:?}");
     }
 }
@@ -280,7 +280,7 @@ fn lasso_and_elastic_net_meet_the_kkt_conditions() {
             };
             let n = d.n as f64;
             let (l1, l2) = (lambda * a / n, lambda * (1.0 - a) / n);
-            let g = plain_gradient("gaussian", &d, m.coef(), m.intercept(), l2);
+            let g = plain_gradient("gaussian", &d, m.coef(), m.intercept()[0], l2);
             for (j, &c) in m.coef().iter().enumerate() {
                 let r = if c == 0.0 {
                     (g[j].abs() - l1).max(0.0)
@@ -350,7 +350,7 @@ fn predictions_follow_the_fitted_coefficients() {
     let m = LogisticRegression::default()
         .fit(client(), &x, &y, None)
         .unwrap();
-    assert_eq!(m.classes(), Some([-2.0, 7.0]));
+    assert_eq!(m.classes(), Some(&[-2.0, 7.0][..]));
     let proba = m.predict_proba(&x).unwrap().compute(client()).unwrap();
     assert_eq!(proba.shape(), &[d.n, 2]);
     let proba = proba.as_slice::<f64>().unwrap();
@@ -358,7 +358,7 @@ fn predictions_follow_the_fitted_coefficients() {
     let labels = labels.as_slice::<f64>().unwrap();
     let mut hits = 0;
     for r in 0..d.n {
-        let eta = m.intercept()
+        let eta = m.intercept()[0]
             + d.row(r)
                 .iter()
                 .zip(m.coef())
@@ -382,7 +382,7 @@ fn predictions_follow_the_fitted_coefficients() {
     let ybar = g.y.iter().sum::<f64>() / g.n as f64;
     let (mut ss_res, mut ss_tot) = (0.0, 0.0);
     for r in 0..g.n {
-        let f = lm.intercept()
+        let f = lm.intercept()[0]
             + g.row(r)
                 .iter()
                 .zip(lm.coef())

@@ -79,7 +79,7 @@ fn fit(client: &Client) -> Vec<f64> {
         .unwrap();
     assert!(m.info().converged, "{:?}", m.info());
     let mut v = m.coef().to_vec();
-    v.push(m.intercept());
+    v.push(m.intercept()[0]);
     v
 }
 

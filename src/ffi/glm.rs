@@ -226,17 +226,37 @@ pub unsafe extern "C" fn dask_glm_n_features(
     guard(|| {
         // SAFETY: per the contract.
         let m = unsafe { handle::get(model) }?;
-        *unsafe { out(out_n, "out_n") }? = m.coef().len();
+        *unsafe { out(out_n, "out_n") }? = m.n_features();
         Ok(())
     })
 }
 
-/// Copies the coefficients into `out` (`len` must be `dask_glm_n_features`) and the
-/// intercept into `*out_intercept` (NULL: not wanted; 0 without one): copies, nothing to
-/// free. Any thread.
+/// The number of classes of a classifier into `*out_k` (2 for binary), 0 for a regression.
+/// `model` is borrowed for the call; nothing to free. Any thread.
 ///
 /// # Safety
-/// `model` is live; `out` holds `len` doubles; `out_intercept` NULL or valid for writes.
+/// `model` is live; `out_k` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_glm_n_classes(
+    model: *const dask_glm_model,
+    out_k: *mut usize,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let m = unsafe { handle::get(model) }?;
+        *unsafe { out(out_k, "out_k") }? = m.classes().map_or(0, |c| c.len());
+        Ok(())
+    })
+}
+
+/// Copies the coefficients, row-major `rows × n_features` as scikit-learn's `coef_`, into
+/// `out_coef` (`len` must be `rows * dask_glm_n_features`), and the `rows` intercepts into
+/// `out_intercept` (NULL: not wanted; zeros without one). `rows` is 1 for a regression or a
+/// binary classifier (the second class's log-odds) and `dask_glm_n_classes` for a
+/// multinomial classifier (one row per class). Copies, nothing to free. Any thread.
+///
+/// # Safety
+/// `model` is live; `out_coef` holds `len` doubles; `out_intercept` NULL or holds `rows`.
 #[no_mangle]
 pub unsafe extern "C" fn dask_glm_coef(
     model: *const dask_glm_model,
@@ -249,8 +269,10 @@ pub unsafe extern "C" fn dask_glm_coef(
         let m = unsafe { handle::get(model) }?;
         if len != m.coef().len() {
             return Err(Error::Shape(format!(
-                "the model has {} coefficients; the buffer holds {len}",
-                m.coef().len()
+                "the model has {} coefficients ({} rows of {}); the buffer holds {len}",
+                m.coef().len(),
+                m.intercept().len(),
+                m.n_features()
             )));
         }
         if out_coef.is_null() {
@@ -259,8 +281,9 @@ pub unsafe extern "C" fn dask_glm_coef(
         // SAFETY: per the contract, `out_coef` holds `len` doubles.
         unsafe { std::slice::from_raw_parts_mut(out_coef, len) }.copy_from_slice(m.coef());
         if !out_intercept.is_null() {
-            // SAFETY: per the contract.
-            unsafe { *out_intercept = m.intercept() };
+            let b = m.intercept();
+            // SAFETY: per the contract, `out_intercept` holds one double per row.
+            unsafe { std::slice::from_raw_parts_mut(out_intercept, b.len()) }.copy_from_slice(b);
         }
         Ok(())
     })
@@ -329,16 +352,18 @@ pub unsafe extern "C" fn dask_glm_fit_info(
     })
 }
 
-/// The two class labels of a classifier into `out_classes[0..2]` (the second is the one
-/// `predict_proba`'s second column is about). An error for a regression. `model` is borrowed
-/// for the call; nothing to free. Any thread.
+/// The class labels of a classifier, in increasing order, into `out_classes` (`len` must be
+/// `dask_glm_n_classes`): column `k` of `predict_proba` is about `out_classes[k]`; for a
+/// binary model the coefficients are the second class's log-odds. An error for a regression.
+/// `model` is borrowed for the call; nothing to free. Any thread.
 ///
 /// # Safety
-/// `model` is live; `out_classes` holds 2 doubles.
+/// `model` is live; `out_classes` holds `len` doubles.
 #[no_mangle]
 pub unsafe extern "C" fn dask_glm_classes(
     model: *const dask_glm_model,
     out_classes: *mut f64,
+    len: usize,
 ) -> dask_status {
     guard(|| {
         // SAFETY: per the contract.
@@ -346,11 +371,17 @@ pub unsafe extern "C" fn dask_glm_classes(
         let c = m
             .classes()
             .ok_or_else(|| Error::invalid("the model is a regression: it has no classes"))?;
+        if len != c.len() {
+            return Err(Error::Shape(format!(
+                "the model has {} classes; the buffer holds {len}",
+                c.len()
+            )));
+        }
         if out_classes.is_null() {
             return Err(Error::NullArgument("out_classes is NULL".into()));
         }
-        // SAFETY: per the contract, 2 doubles.
-        unsafe { std::slice::from_raw_parts_mut(out_classes, 2) }.copy_from_slice(&c);
+        // SAFETY: per the contract, `len` doubles.
+        unsafe { std::slice::from_raw_parts_mut(out_classes, len) }.copy_from_slice(c);
         Ok(())
     })
 }
@@ -359,9 +390,10 @@ pub unsafe extern "C" fn dask_glm_classes(
 pub type dask_glm_predict_kind = u32;
 /// Labels (classifiers) or the mean response (regressions): `predict`.
 pub const DASK_GLM_PREDICT: dask_glm_predict_kind = 0;
-/// n × 2 class probabilities (classifiers): `predict_proba`.
+/// n × n_classes class probabilities (classifiers): `predict_proba`.
 pub const DASK_GLM_PREDICT_PROBA: dask_glm_predict_kind = 1;
-/// The linear predictor `X beta + intercept`: `decision_function`.
+/// The linear predictor `X beta + intercept` (n; n × n_classes for a multinomial model):
+/// `decision_function`.
 pub const DASK_GLM_DECISION_FUNCTION: dask_glm_predict_kind = 2;
 
 /// A lazy array of predictions for the rows of `x` (chunked like `x`'s rows). `*out_array`

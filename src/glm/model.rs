@@ -130,10 +130,14 @@ pub struct FitInfo {
 #[derive(Debug, Clone)]
 pub struct Glm {
     family: &'static dyn Family,
+    /// Row-major `rows × p` (scikit-learn's `coef_`): one row for a regression or a binary
+    /// classifier, one per class for a multinomial one.
     coef: Vec<f64>,
-    intercept: f64,
-    /// Classification: the two labels, the second counted as 1.
-    classes: Option<[f64; 2]>,
+    /// One per row of `coef` (zeros without an intercept).
+    intercept: Vec<f64>,
+    n_features: usize,
+    /// Classification: the labels in increasing order (binary: the second counted as 1).
+    classes: Option<Vec<f64>>,
     info: FitInfo,
 }
 
@@ -155,7 +159,7 @@ pub fn fit(
     let classes = if fam.name() == "binomial" {
         let labels = design.labels()?;
         match labels.len() {
-            2 => Some([labels[0], labels[1]]),
+            2 => Some(labels),
             1 => {
                 return Err(Error::invalid(format!(
                     "y has one class only ({}); a classifier needs two",
@@ -176,7 +180,7 @@ pub fn fit(
         &design,
         fam,
         options.fit_intercept,
-        classes.map(|c| c[1]),
+        classes.as_ref().map(|c| c[1]),
         reg,
     )?;
     let stop = Stop {
@@ -194,12 +198,13 @@ pub fn fit(
     let p = design.n_cols;
     Ok(Glm {
         family: fam,
-        intercept: if options.fit_intercept {
+        intercept: vec![if options.fit_intercept {
             out.beta[p]
         } else {
             0.0
-        },
+        }],
         coef: out.beta[..p].to_vec(),
+        n_features: p,
         classes,
         info: FitInfo {
             n_iter: out.n_iter,
@@ -229,26 +234,34 @@ impl Glm {
     pub fn family(&self) -> &'static dyn Family {
         self.family
     }
+    /// Row-major `rows × n_features`: one row for a regression or a binary classifier (the
+    /// second class's log-odds), one per class for a multinomial classifier.
     pub fn coef(&self) -> &[f64] {
         &self.coef
     }
-    pub fn intercept(&self) -> f64 {
-        self.intercept
+    /// One intercept per row of `coef`.
+    pub fn intercept(&self) -> &[f64] {
+        &self.intercept
+    }
+    /// Columns of X the model was fitted on.
+    pub fn n_features(&self) -> usize {
+        self.n_features
     }
     pub fn info(&self) -> &FitInfo {
         &self.info
     }
-    /// The two class labels (classification), the second being the "positive" one.
-    pub fn classes(&self) -> Option<[f64; 2]> {
-        self.classes
+    /// The class labels in increasing order (classification); for a binary model the second
+    /// is the "positive" one.
+    pub fn classes(&self) -> Option<&[f64]> {
+        self.classes.as_deref()
     }
 
     fn check_x(&self, x: &Array) -> Result<()> {
-        if x.ndim() != 2 || x.shape()[1] != self.coef.len() {
+        if x.ndim() != 2 || x.shape()[1] != self.n_features {
             return Err(Error::Shape(format!(
                 "X has shape {:?}; the model was fitted on {} columns",
                 x.shape(),
-                self.coef.len()
+                self.n_features
             )));
         }
         Ok(())
@@ -264,7 +277,7 @@ impl Glm {
         )?;
         x.astype(DType::Float64)
             .matmul(&coef)?
-            .binary("add", self.intercept)
+            .binary("add", self.intercept[0])
     }
 
     /// The mean response: the probability of the second class, the prediction of a
@@ -293,13 +306,13 @@ impl Glm {
 
     /// Labels (classifiers) or mean responses (regressions), lazily.
     pub fn predict(&self, x: &Array) -> Result<Array> {
-        match self.classes {
-            Some([c0, c1]) => {
+        match self.classes.as_deref() {
+            Some(&[c0, c1]) => {
                 let eta = self.decision_function(x)?;
                 let positive = eta.binary("greater", 0.0)?;
                 Array::where_(&positive, c1, c0)
             }
-            None => self.mean(x),
+            _ => self.mean(x),
         }
     }
 

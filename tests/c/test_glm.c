@@ -5,6 +5,8 @@
  */
 #include "harness.h"
 
+#include <math.h>
+
 #define N 2000
 #define P 3
 
@@ -137,10 +139,49 @@ int main(void) {
             CHECK_OK(dask_glm_score(C, m, x, y, &r2));
             CHECK(r2 > 0.5 && r2 < 1.0, "R² %g", r2);
             double classes[2];
-            CHECK_ERR(dask_glm_classes(m, classes), DASK_ERR_INVALID_ARGUMENT);
+            CHECK_ERR(dask_glm_classes(m, classes, 2), DASK_ERR_INVALID_ARGUMENT);
             CHECK_ERR(dask_glm_coef(m, coef, P - 1, NULL), DASK_ERR_SHAPE);
             dask_glm_model_free(m);
         }
+    }
+
+    /* A binary classifier: labels 3 and 5 (Y above 0.25), kept in increasing order; the
+     * coefficients are one row (the log-odds of 5); predict_proba's columns are 1 - p and p
+     * with p the logistic function of the decision function. */
+    {
+        static double L[N], got[N * 2], eta[N];
+        for (size_t r = 0; r < N; r++) L[r] = Y[r] > 0.25 ? 5.0 : 3.0;
+        dask_array *l = array_of(L, 1, ys, yc), *pr = NULL, *d = NULL;
+        dask_glm_model *m = NULL;
+        if (CHECK_OK(dask_glm_fit(C, NULL, x, l, NULL, &m))) {
+            size_t k = 0;
+            double classes[2] = {0}, coef[P], b0[1];
+            CHECK_OK(dask_glm_n_classes(m, &k));
+            CHECK(k == 2, "%zu classes", k);
+            CHECK_OK(dask_glm_classes(m, classes, 2));
+            CHECK(classes[0] == 3.0 && classes[1] == 5.0, "classes %g %g", classes[0], classes[1]);
+            CHECK_ERR(dask_glm_classes(m, classes, 3), DASK_ERR_SHAPE);
+            CHECK_OK(dask_glm_coef(m, coef, P, b0));
+            CHECK(coef[0] > 0 && coef[2] < 0, "coef %g %g %g", coef[0], coef[1], coef[2]);
+            CHECK_OK(dask_glm_predict(m, DASK_GLM_PREDICT_PROBA, x, &pr));
+            CHECK_OK(dask_glm_predict(m, DASK_GLM_DECISION_FUNCTION, x, &d));
+            CHECK_OK(dask_array_compute_into(C, pr, DASK_FLOAT64, got, sizeof got));
+            CHECK_OK(dask_array_compute_into(C, d, DASK_FLOAT64, eta, sizeof eta));
+            double worst = 0;
+            for (size_t r = 0; r < N; r++) {
+                double f = b0[0];
+                for (size_t j = 0; j < P; j++) f += X[r * P + j] * coef[j];
+                double p1 = 1.0 / (1.0 + exp(-f));
+                double e = fabs_(got[2 * r + 1] - p1) + fabs_(got[2 * r] - (1.0 - p1)) +
+                           fabs_(eta[r] - f);
+                if (e > worst) worst = e;
+            }
+            CHECK(worst < 1e-12, "probabilities off by %g", worst);
+        }
+        dask_array_free(pr);
+        dask_array_free(d);
+        dask_array_free(l);
+        dask_glm_model_free(m);
     }
 
     /* Bad input. */

@@ -396,12 +396,14 @@ dask_glm_model_free(model) =
     ccall((:dask_glm_model_free, libdask), Cvoid, (Ptr{dask_glm_model},), model)
 dask_glm_n_features(model, out_n) =
     ccall((:dask_glm_n_features, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Csize_t}), model, out_n)
+dask_glm_n_classes(model, out_k) =
+    ccall((:dask_glm_n_classes, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Csize_t}), model, out_k)
 dask_glm_coef(model, out_coef, len, out_intercept) =
     ccall((:dask_glm_coef, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Cdouble}, Csize_t, Ptr{Cdouble}), model, out_coef, len, out_intercept)
 dask_glm_fit_info(model, info, struct_size) =
     ccall((:dask_glm_fit_info, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{dask_glm_info}, Csize_t), model, info, struct_size)
-dask_glm_classes(model, out_classes) =
-    ccall((:dask_glm_classes, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Cdouble}), model, out_classes)
+dask_glm_classes(model, out_classes, len) =
+    ccall((:dask_glm_classes, libdask), dask_status, (Ptr{dask_glm_model}, Ptr{Cdouble}, Csize_t), model, out_classes, len)
 dask_glm_predict(model, kind, x, out_array) =
     ccall((:dask_glm_predict, libdask), dask_status, (Ptr{dask_glm_model}, dask_glm_predict_kind, Ptr{dask_array}, Ptr{Ptr{dask_array}}), model, kind, x, out_array)
 dask_glm_score(client, model, x, y, out_score) =
