@@ -161,7 +161,7 @@ fn ridge_direct(d: &Data, lambda: f64) -> Vec<f64> {
 
 fn all_coefs(m: &dask::glm::Glm) -> Vec<f64> {
     let mut v = m.coef().to_vec();
-    v.push(m.intercept()[0]);
+    v.extend(m.intercept());
     v
 }
 
@@ -472,4 +472,167 @@ fn not_converging_is_reported_not_raised() {
     assert!(!m.info().converged);
     assert_eq!(m.info().n_iter, 3);
     assert!(m.info().kkt_residual > 1e-12);
+}
+
+/// n rows of p features and a label among `labels` drawn from the softmax of known class
+/// scores.
+fn make_multiclass(n: usize, p: usize, labels: &[f64], seed: u64) -> Data {
+    let mut rng = Rng::new(seed);
+    let k = labels.len();
+    let w: Vec<f64> = (0..k * p)
+        .map(|i| ((i * 7 % 11) as f64 - 5.0) / 5.0)
+        .collect();
+    let (mut x, mut y) = (Vec::with_capacity(n * p), Vec::with_capacity(n));
+    for _ in 0..n {
+        let row: Vec<f64> = (0..p).map(|_| rng.float(-1.5, 1.5)).collect();
+        let s: Vec<f64> = (0..k)
+            .map(|c| 0.1 * c as f64 + (0..p).map(|j| w[c * p + j] * row[j]).sum::<f64>())
+            .collect();
+        let total: f64 = s.iter().map(|v| v.exp()).sum();
+        let mut u = rng.unit() * total;
+        let mut pick = k - 1;
+        for (c, v) in s.iter().enumerate() {
+            u -= v.exp();
+            if u <= 0.0 {
+                pick = c;
+                break;
+            }
+        }
+        y.push(labels[pick]);
+        x.extend(row);
+    }
+    Data { x, y, n, p }
+}
+
+/// The softmax probabilities of row `r` under `coef` (classes × p) and `b` (classes).
+fn plain_softmax(d: &Data, r: usize, coef: &[f64], b: &[f64]) -> Vec<f64> {
+    let k = b.len();
+    let s: Vec<f64> = (0..k)
+        .map(|c| {
+            b[c] + (0..d.p)
+                .map(|j| coef[c * d.p + j] * d.row(r)[j])
+                .sum::<f64>()
+        })
+        .collect();
+    let top = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let total: f64 = s.iter().map(|v| (v - top).exp()).sum();
+    s.iter().map(|v| (v - top).exp() / total).collect()
+}
+
+/// The gradient of the mean multinomial objective (cross-entropy + L2 on the coefficients)
+/// in every coefficient and intercept, by plain loops.
+fn plain_multinomial_gradient(
+    d: &Data,
+    labels: &[f64],
+    coef: &[f64],
+    b: &[f64],
+    l2_mean: f64,
+) -> Vec<f64> {
+    let k = labels.len();
+    let mut g = vec![0.0; k * (d.p + 1)];
+    for r in 0..d.n {
+        let pr = plain_softmax(d, r, coef, b);
+        for c in 0..k {
+            let res = pr[c] - (labels[c] == d.y[r]) as u8 as f64;
+            for j in 0..d.p {
+                g[c * d.p + j] += res * d.row(r)[j];
+            }
+            g[k * d.p + c] += res;
+        }
+    }
+    g.iter_mut().for_each(|v| *v /= d.n as f64);
+    for i in 0..k * d.p {
+        g[i] += l2_mean * coef[i];
+    }
+    g
+}
+
+#[test]
+fn multinomial_fits_are_optimal_and_predict_by_the_softmax() {
+    let labels = [-1.0, 0.5, 2.0, 7.0];
+    let d = make_multiclass(1500, 3, &labels, 21);
+    let (x, y) = d.arrays(400);
+    let lambda = 2.0;
+    let mut fits = Vec::new();
+    for solver in [Solver::Lbfgs, Solver::GradientDescent, Solver::ProximalGrad] {
+        let m = LogisticRegression::new(options(solver, Penalty::L2, Some(lambda), 1e-8))
+            .fit(client(), &x, &y, None)
+            .unwrap();
+        assert!(m.info().converged, "{solver:?}: {:?}", m.info());
+        assert_eq!(m.classes(), Some(&labels[..]));
+        assert_eq!((m.coef().len(), m.intercept().len()), (12, 4));
+        let g = plain_multinomial_gradient(&d, &labels, m.coef(), m.intercept(), lambda / 1500.0);
+        assert!(max_abs(&g) < 1e-6, "{solver:?}: gradient {g:?}");
+        fits.push(all_coefs(&m));
+    }
+    for f in &fits[1..] {
+        for (a, b) in f.iter().zip(&fits[0]) {
+            assert!((a - b).abs() < 1e-4, "{f:?} vs {:?}", fits[0]);
+        }
+    }
+
+    // Unpenalised: still a stationary point of the cross-entropy.
+    let m = LogisticRegression::new(options(Solver::Lbfgs, Penalty::None, None, 1e-7))
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    let g = plain_multinomial_gradient(&d, &labels, m.coef(), m.intercept(), 0.0);
+    assert!(max_abs(&g) < 1e-6, "gradient {g:?}");
+
+    // Predictions, row by row from the fitted coefficients.
+    let proba = m.predict_proba(&x).unwrap().compute(client()).unwrap();
+    assert_eq!(proba.shape(), &[d.n, 4]);
+    let proba = proba.as_slice::<f64>().unwrap();
+    let scores = m.decision_function(&x).unwrap().compute(client()).unwrap();
+    assert_eq!(scores.shape(), &[d.n, 4]);
+    let pred = m.predict(&x).unwrap().compute(client()).unwrap();
+    let pred = pred.as_slice::<f64>().unwrap();
+    let mut hits = 0;
+    for r in 0..d.n {
+        let want = plain_softmax(&d, r, m.coef(), m.intercept());
+        for c in 0..4 {
+            assert!((proba[r * 4 + c] - want[c]).abs() < 1e-12, "row {r}");
+        }
+        let best = (0..4)
+            .max_by(|&a, &b| want[a].total_cmp(&want[b]).then(b.cmp(&a)))
+            .unwrap();
+        assert_eq!(pred[r], labels[best], "row {r}");
+        hits += (labels[best] == d.y[r]) as usize;
+    }
+    let acc = m.score(client(), &x, &y).unwrap();
+    assert!((acc - hits as f64 / d.n as f64).abs() < 1e-12);
+    assert!(acc > 0.4, "accuracy {acc}");
+
+    // L1 through proximal gradient: the KKT conditions hold for every class's block.
+    let l1 = 30.0;
+    let m = LogisticRegression::new(options(Solver::ProximalGrad, Penalty::L1, Some(l1), 1e-8))
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    assert!(m.info().converged, "{:?}", m.info());
+    let g = plain_multinomial_gradient(&d, &labels, m.coef(), m.intercept(), 0.0);
+    let t = l1 / d.n as f64;
+    for (i, &c) in m.coef().iter().enumerate() {
+        let r = if c != 0.0 {
+            (g[i] + t * c.signum()).abs()
+        } else {
+            (g[i].abs() - t).max(0.0)
+        };
+        assert!(r < 1e-6, "coef {i} = {c}: KKT residual {r}");
+    }
+    assert!(
+        max_abs(&g[12..]) < 1e-6,
+        "intercepts' gradient {:?}",
+        &g[12..]
+    );
+    assert!(
+        m.coef().contains(&0.0),
+        "L1 zeroes some coefficient: {:?}",
+        m.coef()
+    );
+
+    for solver in [Solver::Newton, Solver::Admm] {
+        let e = LogisticRegression::new(options(solver, Penalty::L2, Some(1.0), 1e-6))
+            .fit(client(), &x, &y, None)
+            .unwrap_err();
+        assert!(e.to_string().contains("lbfgs"), "{e}");
+    }
 }

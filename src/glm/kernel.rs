@@ -25,8 +25,12 @@ pub struct PassSpec {
     /// Coefficients then, with `intercept`, the intercept last.
     pub beta: Vec<f64>,
     pub intercept: bool,
-    /// For classification: the label counted as 1 (all others are 0).
+    /// For binary classification: the label counted as 1 (all others are 0).
     pub positive: Option<f64>,
+    /// For multinomial classification: the sorted labels, one block of coefficients each
+    /// (`beta` is then `labels.len()` blocks of the columns' coefficients and the intercept).
+    /// Empty otherwise.
+    pub labels: Vec<f64>,
     /// Check every value (finite X, y in the family's support) and name the first bad row.
     pub check: bool,
     /// The block's first row in the whole array (for messages).
@@ -111,7 +115,7 @@ impl<'a> Block<'a> {
         self.y.len()
     }
 
-    fn row(&self, r: usize) -> &[f64] {
+    pub(super) fn row(&self, r: usize) -> &[f64] {
         &self.x[r * self.ncols..(r + 1) * self.ncols]
     }
 
@@ -138,7 +142,7 @@ impl<'a> Block<'a> {
             if !y.is_finite() {
                 return Err(format!("y[{at}] is {y} (y must be finite)"));
             }
-            if spec.positive.is_none() {
+            if spec.positive.is_none() && spec.labels.is_empty() {
                 if let Some(why) = spec.family.check_response(y) {
                     return Err(format!("y[{at}]: {why} ({} family)", spec.family.name()));
                 }
@@ -159,9 +163,10 @@ impl<'a> Block<'a> {
 /// The block's stats at `spec.beta`.
 pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
     let q = b.ncols + spec.intercept as usize;
-    if spec.beta.len() != q {
+    let blocks = spec.labels.len().max(1);
+    if spec.beta.len() != q * blocks {
         return Err(format!(
-            "{} coefficients for {} columns{}",
+            "{} coefficients for {blocks} × ({} columns{})",
             spec.beta.len(),
             b.ncols,
             if spec.intercept {
@@ -173,6 +178,9 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
     }
     if spec.check {
         b.check(spec)?;
+    }
+    if !spec.labels.is_empty() {
+        return super::softmax::block_stats(spec, b);
     }
     let mut st = Stats::default();
     if spec.want >= Want::Gradient {
@@ -283,6 +291,7 @@ mod tests {
             beta: beta.clone(),
             intercept: true,
             positive: None,
+            labels: Vec::new(),
             check: true,
             row0: 0,
             want: Want::Hessian,
@@ -327,6 +336,7 @@ mod tests {
             beta: vec![0.0, 0.0],
             intercept: false,
             positive: None,
+            labels: Vec::new(),
             check: true,
             row0: 40,
             want: Want::Loss,

@@ -12,6 +12,7 @@ mod model;
 mod objective;
 mod ops;
 pub mod penalty;
+mod softmax;
 mod solvers;
 
 pub use family::{family, Family};

@@ -10,6 +10,7 @@ use super::solvers;
 use crate::array::{Array, ChunkSpec, Operand};
 use crate::error::{Error, Result};
 use crate::runtime::Client;
+use crate::ufunc::reduce_op::ReduceOp;
 use crate::value::{Buffer, DType};
 
 /// Which solver.
@@ -141,8 +142,9 @@ pub struct Glm {
     info: FitInfo,
 }
 
-/// Fits `family` to the rows of X and y (weights optional). `classify` maps the two labels
-/// of y to 0 and 1 (binomial only).
+/// Fits `family` to the rows of X and y (weights optional). For `binomial`, y's distinct
+/// values are the classes: two make a binary model (the second counted as 1), more a
+/// multinomial (softmax) one, as scikit-learn's `LogisticRegression` does.
 pub fn fit(
     client: &Client,
     family_name: &str,
@@ -158,31 +160,32 @@ pub fn fit(
     let design = Design::new(client, x, y, sample_weight)?;
     let classes = if fam.name() == "binomial" {
         let labels = design.labels()?;
-        match labels.len() {
-            2 => Some(labels),
-            1 => {
-                return Err(Error::invalid(format!(
-                    "y has one class only ({}); a classifier needs two",
-                    labels[0]
-                )))
-            }
-            k => {
-                return Err(Error::invalid(format!(
-                    "y has {k} classes; binary logistic regression takes two \
-                     (multinomial is not supported yet)"
-                )))
-            }
+        if labels.len() < 2 {
+            return Err(Error::invalid(format!(
+                "y has one class only ({}); a classifier needs two",
+                labels.first().copied().unwrap_or(f64::NAN)
+            )));
         }
+        Some(labels)
     } else {
         None
     };
-    let mut obj = Objective::new(
-        &design,
-        fam,
-        options.fit_intercept,
-        classes.as_ref().map(|c| c[1]),
-        reg,
-    )?;
+    let multinomial = classes.as_ref().is_some_and(|c| c.len() > 2);
+    if multinomial && matches!(options.solver, Solver::Newton | Solver::Admm) {
+        return Err(Error::invalid(format!(
+            "solver {} does not fit multinomial logistic regression ({} classes): its \
+             Newton systems would be (classes × columns)²; use lbfgs, gradient_descent or \
+             proximal_grad",
+            options.solver.name(),
+            classes.as_ref().map_or(0, |c| c.len())
+        )));
+    }
+    let (positive, labels) = match &classes {
+        Some(c) if multinomial => (None, c.clone()),
+        Some(c) => (Some(c[1]), Vec::new()),
+        None => (None, Vec::new()),
+    };
+    let mut obj = Objective::new(&design, fam, options.fit_intercept, positive, labels, reg)?;
     let stop = Stop {
         tol: options.tol,
         max_iter: options.max_iter,
@@ -196,14 +199,15 @@ pub fn fit(
         Solver::Admm => solvers::admm::solve(&mut obj, start, stop)?,
     };
     let p = design.n_cols;
+    let q = p + options.fit_intercept as usize;
+    let rows = out.beta.chunks_exact(q);
     Ok(Glm {
         family: fam,
-        intercept: vec![if options.fit_intercept {
-            out.beta[p]
-        } else {
-            0.0
-        }],
-        coef: out.beta[..p].to_vec(),
+        intercept: rows
+            .clone()
+            .map(|r| if options.fit_intercept { r[p] } else { 0.0 })
+            .collect(),
+        coef: rows.flat_map(|r| r[..p].iter().copied()).collect(),
         n_features: p,
         classes,
         info: FitInfo {
@@ -267,23 +271,52 @@ impl Glm {
         Ok(())
     }
 
-    /// `X β + b`, lazily.
-    pub fn decision_function(&self, x: &Array) -> Result<Array> {
-        self.check_x(x)?;
-        let p = self.coef.len();
-        let coef = Array::from_buffer(
-            &Buffer::from_vec(self.coef.clone(), &[p])?,
-            &ChunkSpec::Regular(vec![p]),
-        )?;
-        x.astype(DType::Float64)
-            .matmul(&coef)?
-            .binary("add", self.intercept[0])
+    /// Whether this is a multinomial classifier (one row of coefficients per class).
+    fn multinomial(&self) -> bool {
+        self.intercept.len() > 1
     }
 
-    /// The mean response: the probability of the second class, the prediction of a
-    /// regression (lazily).
+    /// `X β + b` (n), or `X Wᵀ + b` (n × classes) for a multinomial model, lazily.
+    pub fn decision_function(&self, x: &Array) -> Result<Array> {
+        self.check_x(x)?;
+        let (p, rows) = (self.n_features, self.intercept.len());
+        let x = x.astype(DType::Float64);
+        if !self.multinomial() {
+            let coef = Array::from_buffer(
+                &Buffer::from_vec(self.coef.clone(), &[p])?,
+                &ChunkSpec::Regular(vec![p]),
+            )?;
+            return x.matmul(&coef)?.binary("add", self.intercept[0]);
+        }
+        // Wᵀ: p × classes.
+        let mut wt = vec![0.0; p * rows];
+        for (r, row) in self.coef.chunks_exact(p).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                wt[j * rows + r] = v;
+            }
+        }
+        let wt = Array::from_buffer(
+            &Buffer::from_vec(wt, &[p, rows])?,
+            &ChunkSpec::Regular(vec![p, rows]),
+        )?;
+        let b = Array::from_buffer(
+            &Buffer::from_vec(self.intercept.clone(), &[rows])?,
+            &ChunkSpec::Regular(vec![rows]),
+        )?;
+        x.matmul(&wt)?.binary("add", &b)
+    }
+
+    /// The mean response: the probability of the second class (binary), the class
+    /// probabilities (multinomial: n × classes, the softmax of the decision function), the
+    /// prediction of a regression; lazily.
     pub fn mean(&self, x: &Array) -> Result<Array> {
         let eta = self.decision_function(x)?;
+        if self.multinomial() {
+            let top = eta.reduce(ReduceOp::Max, Some(&[1]), true, 8)?;
+            let e = ufunc("subtract", &[(&eta).into(), (&top).into()])?.unary("exp")?;
+            let total = e.reduce(ReduceOp::Sum, Some(&[1]), true, 8)?;
+            return ufunc("divide", &[(&e).into(), (&total).into()]);
+        }
         match self.family.name() {
             "binomial" => {
                 let e = eta.unary("negative")?.unary("exp")?.binary("add", 1.0)?;
@@ -294,10 +327,14 @@ impl Glm {
         }
     }
 
-    /// Class probabilities, n × 2 (first class, second class), for classifiers.
+    /// Class probabilities, n × classes (columns in the order of `classes`), for
+    /// classifiers.
     pub fn predict_proba(&self, x: &Array) -> Result<Array> {
         if self.classes.is_none() {
             return Err(Error::invalid("predict_proba is for classifiers"));
+        }
+        if self.multinomial() {
+            return self.mean(x);
         }
         let p1 = self.mean(x)?;
         let p0 = ufunc("subtract", &[1.0.into(), (&p1).into()])?;
@@ -312,7 +349,29 @@ impl Glm {
                 let positive = eta.binary("greater", 0.0)?;
                 Array::where_(&positive, c1, c0)
             }
-            _ => self.mean(x),
+            Some(labels) => {
+                // The label of each row's largest score (the first on ties, as NumPy's
+                // argmax): a one-hot row times the labels, exact since one term is nonzero.
+                let k = labels.len();
+                let best = self
+                    .decision_function(x)?
+                    .argmax(Some(1))?
+                    .reshape(&[-1, 1])?;
+                let codes = Array::arange(
+                    0.0,
+                    k as f64,
+                    1.0,
+                    DType::Int64,
+                    &ChunkSpec::Regular(vec![k]),
+                )?;
+                let onehot = best.binary("equal", &codes)?.astype(DType::Float64);
+                let values = Array::from_buffer(
+                    &Buffer::from_vec(labels.to_vec(), &[k])?,
+                    &ChunkSpec::Regular(vec![k]),
+                )?;
+                onehot.matmul(&values)
+            }
+            None => self.mean(x),
         }
     }
 
@@ -363,7 +422,7 @@ impl Glm {
     }
 }
 
-/// scikit-learn's `LogisticRegression` (binary).
+/// scikit-learn's `LogisticRegression` (binary, or multinomial with more than two classes).
 #[derive(Debug, Clone)]
 pub struct LogisticRegression {
     pub options: Options,

@@ -27,8 +27,10 @@ pub struct Objective<'a> {
     /// `λ·(1−α)/N` and `λ·α/N`: the L2 and L1 weights on the mean scale.
     pub l2: f64,
     pub l1: f64,
-    /// Coefficients that are penalised (all but the intercept, which comes last).
-    pub penalised: usize,
+    /// Columns of X: in each block of `q` coefficients (one block, or one per class of a
+    /// multinomial model) the first `p` are penalised; the intercept, last, is not.
+    p: usize,
+    q: usize,
     /// Passes over the data so far.
     pub passes: usize,
 }
@@ -42,16 +44,19 @@ impl<'a> Objective<'a> {
         family: &'static dyn Family,
         intercept: bool,
         positive: Option<f64>,
+        labels: Vec<f64>,
         reg: Regularization,
     ) -> Result<Objective<'a>> {
         let q = design.n_cols + intercept as usize;
+        let blocks = labels.len().max(1);
         Ok(Objective {
             design,
             spec: PassSpec {
                 family,
-                beta: vec![0.0; q],
+                beta: vec![0.0; q * blocks],
                 intercept,
                 positive,
+                labels,
                 check: true,
                 row0: 0,
                 want: Want::Loss,
@@ -60,7 +65,8 @@ impl<'a> Objective<'a> {
             scale: f64::NAN,
             l2: f64::NAN,
             l1: f64::NAN,
-            penalised: design.n_cols,
+            p: design.n_cols,
+            q,
             passes: 0,
         })
     }
@@ -81,6 +87,19 @@ impl<'a> Objective<'a> {
 
     pub fn len(&self) -> usize {
         self.spec.beta.len()
+    }
+
+    /// Whether coefficient `j` is penalised (every one but the intercepts).
+    pub fn is_penalised(&self, j: usize) -> bool {
+        j % self.q < self.p
+    }
+
+    /// The penalised coefficients of `beta`.
+    fn penalised<'b>(&'b self, beta: &'b [f64]) -> impl Iterator<Item = &'b f64> + 'b {
+        beta.iter()
+            .enumerate()
+            .filter(|(j, _)| self.is_penalised(*j))
+            .map(|(_, b)| b)
     }
 
     pub fn design(&self) -> &Design {
@@ -106,20 +125,22 @@ impl<'a> Objective<'a> {
             self.learn_scale(st.weight)?;
         }
         let q = self.len();
-        let pen = &beta[..self.penalised];
-        let mut f = st.loss * self.scale + 0.5 * self.l2 * pen.iter().map(|b| b * b).sum::<f64>();
+        let mut f =
+            st.loss * self.scale + 0.5 * self.l2 * self.penalised(beta).map(|b| b * b).sum::<f64>();
         if !f.is_finite() {
             f = f64::INFINITY;
         }
         let mut g = st.grad;
         g.iter_mut().for_each(|v| *v *= self.scale);
-        for (gj, bj) in g.iter_mut().zip(pen) {
-            *gj += self.l2 * bj;
+        for (j, (gj, bj)) in g.iter_mut().zip(beta).enumerate() {
+            if self.is_penalised(j) {
+                *gj += self.l2 * bj;
+            }
         }
         let mut h = st.hess;
         h.iter_mut().for_each(|v| *v *= self.scale);
         if !h.is_empty() {
-            for j in 0..self.penalised {
+            for j in (0..q).filter(|&j| self.is_penalised(j)) {
                 h[j * q + j] += self.l2;
             }
         }
@@ -128,7 +149,7 @@ impl<'a> Objective<'a> {
 
     /// `F` itself: the smooth part plus the L1 part.
     pub fn total(&self, e: &Eval, beta: &[f64]) -> f64 {
-        e.f + self.l1 * beta[..self.penalised].iter().map(|b| b.abs()).sum::<f64>()
+        e.f + self.l1 * self.penalised(beta).map(|b| b.abs()).sum::<f64>()
     }
 
     /// How far `beta` is from optimal: the largest violation of the KKT conditions (with no
@@ -139,7 +160,7 @@ impl<'a> Objective<'a> {
         }
         let mut worst: f64 = 0.0;
         for (j, (&b, &gj)) in beta.iter().zip(g).enumerate() {
-            let r = if j >= self.penalised {
+            let r = if !self.is_penalised(j) {
                 gj.abs()
             } else if b != 0.0 {
                 (gj + self.l1 * b.signum()).abs()
@@ -155,8 +176,10 @@ impl<'a> Objective<'a> {
     /// coefficients.
     pub fn prox(&self, v: &mut [f64], t: f64) {
         let k = self.l1 * t;
-        for x in &mut v[..self.penalised] {
-            *x = x.signum() * (x.abs() - k).max(0.0);
+        for (j, x) in v.iter_mut().enumerate() {
+            if self.is_penalised(j) {
+                *x = x.signum() * (x.abs() - k).max(0.0);
+            }
         }
     }
 }

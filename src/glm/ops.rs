@@ -62,6 +62,7 @@ fn write_spec(w: &mut ParamsWriter, s: &PassSpec) {
     w.bool(s.intercept);
     w.bool(s.positive.is_some());
     w.f64(s.positive.unwrap_or(0.0));
+    write_f64s(w, &s.labels);
     w.bool(s.check);
     w.usize(s.row0);
     w.u8(s.want as u8);
@@ -74,6 +75,7 @@ fn read_spec(r: &mut ParamsReader) -> Result<PassSpec> {
     let intercept = r.bool()?;
     let has_positive = r.bool()?;
     let positive = r.f64()?;
+    let labels = read_f64s(r)?;
     let check = r.bool()?;
     let row0 = r.usize()?;
     let want = match r.u8()? {
@@ -87,6 +89,7 @@ fn read_spec(r: &mut ParamsReader) -> Result<PassSpec> {
         beta,
         intercept,
         positive: has_positive.then_some(positive),
+        labels,
         check,
         row0,
         want,

@@ -184,6 +184,51 @@ int main(void) {
         dask_glm_model_free(m);
     }
 
+    /* Three classes: a multinomial model, one row of coefficients and one intercept per
+     * class; predict_proba is the softmax of the decision function, computed here. */
+    {
+        static double L[N], got[N * 3];
+        for (size_t r = 0; r < N; r++) L[r] = Y[r] < -0.3 ? 1.0 : Y[r] < 0.6 ? 2.0 : 4.0;
+        dask_array *l = array_of(L, 1, ys, yc), *pr = NULL;
+        dask_glm_model *m = NULL;
+        if (CHECK_OK(dask_glm_fit(C, NULL, x, l, NULL, &m))) {
+            size_t k = 0;
+            double classes[3], coef[3 * P], b[3];
+            CHECK_OK(dask_glm_n_classes(m, &k));
+            CHECK(k == 3, "%zu classes", k);
+            CHECK_OK(dask_glm_classes(m, classes, 3));
+            CHECK(classes[0] == 1.0 && classes[1] == 2.0 && classes[2] == 4.0, "classes");
+            CHECK_ERR(dask_glm_coef(m, coef, P, b), DASK_ERR_SHAPE);
+            CHECK_OK(dask_glm_coef(m, coef, 3 * P, b));
+            CHECK_OK(dask_glm_predict(m, DASK_GLM_PREDICT_PROBA, x, &pr));
+            CHECK_OK(dask_array_compute_into(C, pr, DASK_FLOAT64, got, sizeof got));
+            double worst = 0;
+            for (size_t r = 0; r < N; r++) {
+                double s[3], total = 0;
+                for (size_t c = 0; c < 3; c++) {
+                    s[c] = b[c];
+                    for (size_t j = 0; j < P; j++) s[c] += X[r * P + j] * coef[c * P + j];
+                    total += exp(s[c]);
+                }
+                for (size_t c = 0; c < 3; c++) {
+                    double e = fabs_(got[3 * r + c] - exp(s[c]) / total);
+                    if (e > worst) worst = e;
+                }
+            }
+            CHECK(worst < 1e-12, "multinomial probabilities off by %g", worst);
+            dask_glm_params p;
+            CHECK_OK(dask_glm_params_init(&p, sizeof p));
+            p.solver = "newton";
+            dask_glm_model *none = NULL;
+            CHECK_ERR(dask_glm_fit(C, &p, x, l, NULL, &none), DASK_ERR_INVALID_ARGUMENT);
+            CHECK(strstr(dask_last_error_message(), "lbfgs") != NULL, "%s",
+                  dask_last_error_message());
+        }
+        dask_array_free(pr);
+        dask_array_free(l);
+        dask_glm_model_free(m);
+    }
+
     /* Bad input. */
     dask_glm_model *m = NULL;
     dask_glm_params p;

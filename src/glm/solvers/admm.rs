@@ -47,8 +47,10 @@ pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome>
         let w = nb * rho;
         let mut znew = avg;
         obj.prox(&mut znew, 1.0 / w);
-        for v in &mut znew[..obj.penalised] {
-            *v /= 1.0 + obj.l2 / w;
+        for (j, v) in znew.iter_mut().enumerate() {
+            if obj.is_penalised(j) {
+                *v /= 1.0 + obj.l2 / w;
+            }
         }
         let mut primal = 0.0;
         for (xi, ui) in x.iter().zip(u.iter_mut()) {
