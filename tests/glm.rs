@@ -636,3 +636,44 @@ fn multinomial_fits_are_optimal_and_predict_by_the_softmax() {
         assert!(e.to_string().contains("lbfgs"), "{e}");
     }
 }
+
+/// X as a lazily transposed array (how a column-major host matrix arrives: its blocks are
+/// strided) fits the same model as the row-major one; -0 and 0 are one label.
+#[test]
+fn strided_x_and_signed_zero_labels() {
+    let mut d = make("binomial", 600, 3, 31);
+    let (x, y) = d.arrays(200);
+    let mut xt = vec![0.0; d.n * d.p];
+    for r in 0..d.n {
+        for j in 0..d.p {
+            xt[j * d.n + r] = d.x[r * d.p + j];
+        }
+    }
+    let strided = Array::from_buffer(
+        &Buffer::from_vec(xt, &[d.p, d.n]).unwrap(),
+        &ChunkSpec::Regular(vec![d.p, 200]),
+    )
+    .unwrap()
+    .transpose(&[1, 0])
+    .unwrap();
+    let o = || options(Solver::Newton, Penalty::L2, Some(1.0), 1e-10);
+    let want = LogisticRegression::new(o())
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    let got = LogisticRegression::new(o())
+        .fit(client(), &strided, &y, None)
+        .unwrap();
+    for (a, b) in all_coefs(&got).iter().zip(all_coefs(&want)) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    d.y.iter_mut().step_by(2).for_each(|v| {
+        if *v == 0.0 {
+            *v = -0.0
+        }
+    });
+    let (_, y) = d.arrays(200);
+    let m = LogisticRegression::new(o())
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    assert_eq!(m.classes(), Some(&[0.0, 1.0][..]));
+}

@@ -58,9 +58,13 @@ impl Design {
             )));
         }
         let rows = x.chunks().axis(0).to_vec();
-        let xs = x
-            .astype(DType::Float64)
-            .rechunk(&ChunkSpec::Explicit(vec![rows.clone(), vec![p]]))?;
+        let xs = Array::map_blocks(
+            OPS.rows,
+            &[x.astype(DType::Float64)
+                .rechunk(&ChunkSpec::Explicit(vec![rows.clone(), vec![p]]))?],
+            DType::Float64,
+            None,
+        )?;
         let ys = rows_like(y, &rows, "y", n)?;
         let ws = w
             .map(|w| rows_like(w, &rows, "sample_weight", n))

@@ -178,6 +178,7 @@ pub struct GlmOps {
     pub admm_local: &'static OpDef,
     pub labels: &'static OpDef,
     pub labels_combine: &'static OpDef,
+    pub rows: &'static OpDef,
 }
 
 fn param<'a, T: 'static>(
@@ -251,6 +252,7 @@ pub static OPS: LazyLock<GlmOps> = LazyLock::new(|| {
             let ys = y.as_slice::<f64>().map_err(|e| format!("y: {e}"))?;
             let mut seen: Vec<f64> = Vec::new();
             for &v in ys {
+                let v = v + 0.0; // -0 and 0 are one label
                 if v.is_nan() {
                     return Err("y holds NaN, which is not a class label".into());
                 }
@@ -262,6 +264,14 @@ pub static OPS: LazyLock<GlmOps> = LazyLock::new(|| {
                 }
             }
             out(Labels(seen))
+        }),
+        // A block's rows as one C-contiguous run (a lazily transposed X, as a column-major
+        // host matrix arrives, is strided), made once when the design is persisted.
+        rows: register_builtin("glm.rows", |inputs| {
+            let b = buffer(inputs, 0, "glm.rows")?;
+            Ok(Arc::new(Value::Buffer(
+                crate::value::block::contiguous(b).map_err(|e| e.to_string())?,
+            )))
         }),
         labels_combine: register_builtin("glm.labels_combine", |inputs| {
             let mut all: Vec<f64> = Vec::new();

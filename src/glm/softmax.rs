@@ -13,6 +13,7 @@ const TILE: usize = 256;
 
 /// The position of `y` among the sorted `labels`.
 fn class_of(labels: &[f64], y: f64) -> Option<usize> {
+    let y = y + 0.0; // -0 is the label 0
     labels.binary_search_by(|l| l.total_cmp(&y)).ok()
 }
 
