@@ -1,10 +1,12 @@
 //! GLM fits against scikit-learn on the same data: logistic regression on 5,000,000 × 20
 //! float64 with known coefficients, every solver, at the peer's tolerance, each with its
-//! final objective. The data is written to a file the peer script reads, so both fit the
-//! very same rows.
+//! final objective; and (`multinomial`) 10-class softmax regression on 1,000,000 × 50. The
+//! data is written to a file the peer script reads, so both fit the very same rows.
 //!
 //! Run: `cargo bench --features blas --bench glm [-- --data PATH] [SOLVER ...]`, then
-//! `python benches/peers/glm_peer.py PATH` in a venv with scikit-learn (and dask-glm).
+//! `python benches/peers/glm_peer.py PATH` in a venv with scikit-learn (and dask-glm);
+//! `cargo bench --features blas --bench glm -- multinomial [--data PATH]`, then
+//! `python benches/peers/glm_peer.py --multinomial PATH`.
 
 use dask::array::{Array, ChunkSpec};
 use dask::glm::{LogisticRegression, Options, Penalty, Solver};
@@ -16,6 +18,110 @@ const N: usize = 5_000_000;
 const P: usize = 20;
 const ROWS: usize = 500_000;
 
+/// Multinomial: rows, columns, classes.
+const MN: usize = 1_000_000;
+const MP: usize = 50;
+const MK: usize = 10;
+
+fn write_data(client: &Client, path: &str, arrays: &[&Array]) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for a in arrays {
+        let b = a.compute(client).unwrap();
+        for v in b.as_slice::<f64>().unwrap() {
+            f.write_all(&v.to_le_bytes()).unwrap();
+        }
+    }
+    println!("data written to {path} (X row-major, then y; float64 little-endian)");
+}
+
+/// 10 classes: y is the argmax of `X Wᵀ` plus Gumbel noise, an exact draw from the softmax.
+fn multinomial(client: &Client, data: Option<&str>) {
+    let x = Array::random_normal(
+        11,
+        0.0,
+        1.0,
+        &[MN, MP],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS / 5, MP]),
+    )
+    .unwrap()
+    .persist(client)
+    .unwrap();
+    let wt = Array::random_normal(
+        12,
+        0.0,
+        0.3,
+        &[MP, MK],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![MP, MK]),
+    )
+    .unwrap();
+    let u = Array::random_uniform(
+        13,
+        1e-300,
+        1.0,
+        &[MN, MK],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS / 5, MK]),
+    )
+    .unwrap();
+    let gumbel = u
+        .unary("log")
+        .unwrap()
+        .unary("negative")
+        .unwrap()
+        .unary("log")
+        .unwrap()
+        .unary("negative")
+        .unwrap();
+    let scores = x.matmul(&wt).unwrap();
+    let noisy = Array::ufunc("add", &[(&scores).into(), (&gumbel).into()])
+        .unwrap()
+        .into_array()
+        .unwrap();
+    let y = noisy
+        .argmax(Some(1))
+        .unwrap()
+        .astype(DType::Float64)
+        .persist(client)
+        .unwrap();
+    if let Some(path) = data {
+        write_data(client, path, &[&x, &y]);
+    }
+    println!(
+        "multinomial logistic regression {MN} x {MP}, {MK} classes, C = 1, tol = 1e-6, {} threads:",
+        client.threads()
+    );
+    for solver in [Solver::Lbfgs, Solver::ProximalGrad] {
+        let options = Options {
+            penalty: Penalty::L2,
+            c: Some(1.0),
+            lambda: None,
+            solver,
+            tol: 1e-6,
+            max_iter: 300,
+            fit_intercept: true,
+        };
+        let t0 = Instant::now();
+        let m = LogisticRegression::new(options)
+            .fit(client, &x, &y, None)
+            .unwrap();
+        report(solver, t0.elapsed().as_secs_f64(), m.info());
+    }
+}
+
+fn report(solver: Solver, t: f64, i: &dask::glm::FitInfo) {
+    println!(
+        "  {:<17} {:>7.3} s  objective {:.10}  iterations {:>4}  passes {:>4}  converged {}",
+        solver.name(),
+        t,
+        i.objective,
+        i.n_iter,
+        i.passes,
+        i.converged
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = args
@@ -23,6 +129,9 @@ fn main() {
         .position(|a| a == "--data")
         .and_then(|i| args.get(i + 1).cloned());
     let client = Client::new(Config::default()).unwrap();
+    if args.iter().any(|a| a == "multinomial") {
+        return multinomial(&client, data.as_deref());
+    }
     let x = Array::random_normal(
         1,
         0.0,
@@ -78,14 +187,7 @@ fn main() {
         .persist(&client)
         .unwrap();
     if let Some(path) = &data {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-        for a in [&x, &y] {
-            let b = a.compute(&client).unwrap();
-            for v in b.as_slice::<f64>().unwrap() {
-                f.write_all(&v.to_le_bytes()).unwrap();
-            }
-        }
-        println!("data written to {path} (X row-major, then y; float64 little-endian)");
+        write_data(&client, path, &[&x, &y]);
     }
     println!(
         "logistic regression {N} x {P}, C = 1e6, tol = 1e-6, {} threads:",
@@ -119,16 +221,6 @@ fn main() {
         let m = LogisticRegression::new(options)
             .fit(&client, &x, &y, None)
             .unwrap();
-        let t = t0.elapsed().as_secs_f64();
-        let i = m.info();
-        println!(
-            "  {:<17} {:>7.3} s  objective {:.10}  iterations {:>4}  passes {:>4}  converged {}",
-            solver.name(),
-            t,
-            i.objective,
-            i.n_iter,
-            i.passes,
-            i.converged
-        );
+        report(solver, t0.elapsed().as_secs_f64(), m.info());
     }
 }

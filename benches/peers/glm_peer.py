@@ -3,13 +3,41 @@ wrote: the same 5,000,000 x 20 logistic regression, C = 1e6, tol = 1e-6, each so
 and final objective on the mean scale, mean(log(1 + exp(z)) - y z) + ||w||^2 / (2 C n), the
 objective libdask reports.
 
+With --multinomial: the 1,000,000 x 50, 10-class data of `cargo bench --bench glm --
+multinomial --data PATH`, scikit-learn's multinomial lbfgs at C = 1, tol = 1e-6.
+
 Run: python3 -m venv build/glm-venv && build/glm-venv/bin/pip install scikit-learn dask-glm
-     build/glm-venv/bin/python benches/peers/glm_peer.py PATH
+     build/glm-venv/bin/python benches/peers/glm_peer.py [--multinomial] PATH
 """
 import sys
 import time
 
 import numpy as np
+
+
+def multinomial(path):
+    n, p, k, c = 1_000_000, 50, 10, 1.0
+    raw = np.fromfile(path, dtype="<f8")
+    X = raw[: n * p].reshape(n, p)
+    y = raw[n * p :]
+    from sklearn.linear_model import LogisticRegression
+    from scipy.special import logsumexp
+
+    def objective(coef, intercept):
+        z = X @ coef.T + intercept
+        loss = logsumexp(z, axis=1) - z[np.arange(n), y.astype(int)]
+        return loss.mean() + (coef * coef).sum() / (2 * c * n)
+
+    print(f"scikit-learn multinomial, {n} x {p}, {k} classes, C = {c:g}, tol = 1e-6:")
+    t0 = time.perf_counter()
+    m = LogisticRegression(C=c, tol=1e-6, max_iter=300).fit(X, y)
+    t = time.perf_counter() - t0
+    print(f"  lbfgs             {t:7.3f} s  objective {objective(m.coef_, m.intercept_):.10f}  iterations {m.n_iter_[0]}")
+
+
+if sys.argv[1] == "--multinomial":
+    multinomial(sys.argv[2])
+    sys.exit(0)
 
 N, P = 5_000_000, 20
 C = 1e6
