@@ -39,11 +39,6 @@ fn rows_like(a: &Array, rows: &[usize], what: &str, n: usize) -> Result<Array> {
 impl Design {
     /// Checks the shapes and persists the blocks on `client`.
     pub fn new(client: &Client, x: &Array, y: &Array, w: Option<&Array>) -> Result<Design> {
-        if x.is_sparse() {
-            return Err(Error::invalid(
-                "sparse X is not supported by the GLM solvers yet; densify it (to_dense) first",
-            ));
-        }
         if x.ndim() != 2 {
             return Err(Error::Shape(format!(
                 "X must be 2-d (rows, columns), not of shape {:?}",
@@ -58,13 +53,15 @@ impl Design {
             )));
         }
         let rows = x.chunks().axis(0).to_vec();
-        let xs = Array::map_blocks(
-            OPS.rows,
-            &[x.astype(DType::Float64)
-                .rechunk(&ChunkSpec::Explicit(vec![rows.clone(), vec![p]]))?],
-            DType::Float64,
-            None,
-        )?;
+        let xs = x
+            .astype(DType::Float64)
+            .rechunk(&ChunkSpec::Explicit(vec![rows.clone(), vec![p]]))?;
+        // Dense blocks laid out row by row once (sparse ones are already grouped by row).
+        let xs = if x.is_sparse() {
+            xs
+        } else {
+            Array::map_blocks(OPS.rows, &[xs], DType::Float64, None)?
+        };
         let ys = rows_like(y, &rows, "y", n)?;
         let ws = w
             .map(|w| rows_like(w, &rows, "sample_weight", n))

@@ -5,7 +5,8 @@
 //! leave a block.
 
 use super::family::Family;
-use crate::value::Buffer;
+pub use super::sparse_pass::SparseRows;
+use crate::value::{Buffer, Value};
 
 /// Rows per tile: the tile of scaled rows for the Hessian stays in L1/L2 cache.
 const TILE: usize = 256;
@@ -66,26 +67,45 @@ fn add_into(a: &mut Vec<f64>, b: &[f64]) {
     }
 }
 
-/// The design block as rows of `ncols` float64 values, the response and the weights.
+/// A block of X: dense rows of `ncols` values, or a sparse block's entries by row.
+pub enum Rows<'a> {
+    Dense(&'a [f64]),
+    Sparse(SparseRows<'a>),
+}
+
+/// The design block's X, the response and the weights.
 pub struct Block<'a> {
-    pub x: &'a [f64],
+    pub x: Rows<'a>,
     pub ncols: usize,
     pub y: &'a [f64],
     pub w: Option<&'a [f64]>,
 }
 
 impl<'a> Block<'a> {
-    /// Views over a task's input blocks, checking what the solver assumes of them.
-    pub fn from_buffers(
-        x: &'a Buffer,
+    /// Views over a task's input blocks (X dense or sparse), checking what the solver
+    /// assumes of them.
+    pub fn from_values(
+        x: &'a Value,
         y: &'a Buffer,
         w: Option<&'a Buffer>,
     ) -> Result<Block<'a>, String> {
-        let (rows, ncols) = match x.shape() {
+        let (x, shape) = match x {
+            Value::Buffer(b) => (
+                Rows::Dense(b.as_slice::<f64>().map_err(|e| format!("X's block: {e}"))?),
+                b.shape(),
+            ),
+            Value::Sparse(c) => (Rows::Sparse(SparseRows::new(c)?), c.shape()),
+            v => {
+                return Err(format!(
+                    "X's block is {}, not an array block",
+                    v.kind_name()
+                ))
+            }
+        };
+        let (rows, ncols) = match shape {
             [r, c] => (*r, *c),
             s => return Err(format!("X's block has shape {s:?}, not (rows, columns)")),
         };
-        let xs = x.as_slice::<f64>().map_err(|e| format!("X's block: {e}"))?;
         let ys = y.as_slice::<f64>().map_err(|e| format!("y's block: {e}"))?;
         if ys.len() != rows {
             return Err(format!("a block of X has {rows} rows and y's {}", ys.len()));
@@ -104,7 +124,7 @@ impl<'a> Block<'a> {
             None => None,
         };
         Ok(Block {
-            x: xs,
+            x,
             ncols,
             y: ys,
             w: ws,
@@ -115,12 +135,16 @@ impl<'a> Block<'a> {
         self.y.len()
     }
 
+    /// Dense row `r` (dense blocks only).
     pub(super) fn row(&self, r: usize) -> &[f64] {
-        &self.x[r * self.ncols..(r + 1) * self.ncols]
+        match &self.x {
+            Rows::Dense(x) => &x[r * self.ncols..(r + 1) * self.ncols],
+            Rows::Sparse(_) => unreachable!("row() of a sparse block"),
+        }
     }
 
     /// The response of row `r` as the family sees it.
-    fn response(&self, r: usize, positive: Option<f64>) -> f64 {
+    pub(super) fn response(&self, r: usize, positive: Option<f64>) -> f64 {
         let y = self.y[r];
         match positive {
             Some(c) => (y == c) as u8 as f64,
@@ -130,13 +154,26 @@ impl<'a> Block<'a> {
 
     /// The first row with a value the model cannot take, and why.
     fn check(&self, spec: &PassSpec) -> Result<(), String> {
+        if let Rows::Sparse(s) = &self.x {
+            if let Some(k) = s.vals.iter().position(|v| !v.is_finite()) {
+                let r = s.indptr.partition_point(|&e| e <= k) - 1;
+                return Err(format!(
+                    "X[{}, {}] is {} (X must be finite)",
+                    spec.row0 + r,
+                    s.cols[k],
+                    s.vals[k]
+                ));
+            }
+        }
         for r in 0..self.rows() {
             let at = spec.row0 + r;
-            if let Some(j) = self.row(r).iter().position(|v| !v.is_finite()) {
-                return Err(format!(
-                    "X[{at}, {j}] is {} (X must be finite)",
-                    self.row(r)[j]
-                ));
+            if let Rows::Dense(_) = self.x {
+                if let Some(j) = self.row(r).iter().position(|v| !v.is_finite()) {
+                    return Err(format!(
+                        "X[{at}, {j}] is {} (X must be finite)",
+                        self.row(r)[j]
+                    ));
+                }
             }
             let y = self.y[r];
             if !y.is_finite() {
@@ -179,8 +216,12 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
     if spec.check {
         b.check(spec)?;
     }
+    let x = match &b.x {
+        Rows::Dense(x) => *x,
+        Rows::Sparse(s) => return super::sparse_pass::block_stats(spec, b, s),
+    };
     if !spec.labels.is_empty() {
-        return super::softmax::block_stats(spec, b);
+        return super::softmax::block_stats(spec, b, x);
     }
     let mut st = Stats::default();
     if spec.want >= Want::Gradient {
@@ -205,7 +246,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
         // plain sum is one long chain of dependent adds (the pass ran at a third of this).
         let xt = ndarray::ArrayView2::from_shape(
             (m, b.ncols),
-            &b.x[start * b.ncols..(start + m) * b.ncols],
+            &x[start * b.ncols..(start + m) * b.ncols],
         )
         .expect("the tile's rows lie in the block");
         let coef = ndarray::ArrayView1::from(&spec.beta[..b.ncols]);
@@ -297,7 +338,7 @@ mod tests {
             want: Want::Hessian,
         };
         let b = Block {
-            x: &x,
+            x: Rows::Dense(&x),
             ncols,
             y: &y,
             w: Some(&w),
@@ -344,7 +385,7 @@ mod tests {
         let e = block_stats(
             &spec,
             &Block {
-                x: &x,
+                x: Rows::Dense(&x),
                 ncols: 2,
                 y: &y,
                 w: None,
@@ -357,7 +398,7 @@ mod tests {
         let e = block_stats(
             &spec,
             &Block {
-                x: &x,
+                x: Rows::Dense(&x),
                 ncols: 2,
                 y: &y,
                 w: None,

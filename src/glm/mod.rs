@@ -14,6 +14,7 @@ mod ops;
 pub mod penalty;
 mod softmax;
 mod solvers;
+mod sparse_pass;
 
 pub use family::{family, Family};
 pub use model::{

@@ -199,12 +199,8 @@ fn buffer<'a>(
     let v = inputs
         .get(i)
         .ok_or_else(|| format!("{what}: missing input {i}"))?;
-    v.as_buffer().ok_or_else(|| {
-        format!(
-            "{what}: input {i} is {}, not a dense block (sparse X is not supported yet)",
-            v.kind_name()
-        )
-    })
+    v.as_buffer()
+        .ok_or_else(|| format!("{what}: input {i} is {}, not a dense block", v.kind_name()))
 }
 
 /// X, y and (when given) the weights of a block task.
@@ -214,7 +210,8 @@ fn block<'a>(inputs: &'a [Arc<Value>], what: &str) -> std::result::Result<Block<
     } else {
         None
     };
-    Block::from_buffers(buffer(inputs, 1, what)?, buffer(inputs, 2, what)?, w)
+    let x = inputs.get(1).ok_or_else(|| format!("{what}: missing X"))?;
+    Block::from_values(x, buffer(inputs, 2, what)?, w)
 }
 
 fn out<T: Params>(v: T) -> std::result::Result<Arc<Value>, String> {

@@ -12,7 +12,7 @@ use ndarray::{s, ArrayView2, ArrayViewMut2};
 const TILE: usize = 256;
 
 /// The position of `y` among the sorted `labels`.
-fn class_of(labels: &[f64], y: f64) -> Option<usize> {
+pub(super) fn class_of(labels: &[f64], y: f64) -> Option<usize> {
     let y = y + 0.0; // -0 is the label 0
     labels.binary_search_by(|l| l.total_cmp(&y)).ok()
 }
@@ -20,7 +20,7 @@ fn class_of(labels: &[f64], y: f64) -> Option<usize> {
 /// The block's loss and gradient at `spec.beta` (`K` blocks of `q` coefficients: the
 /// columns' then the intercept). There is no Hessian: it is `(K·q)²`, and the solvers that
 /// need one are refused before any pass.
-pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
+pub fn block_stats(spec: &PassSpec, b: &Block, x: &[f64]) -> Result<Stats, String> {
     if spec.want == Want::Hessian {
         return Err(
             "multinomial logistic regression has no Newton step here (its Hessian is \
@@ -45,7 +45,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
     let mut start = 0;
     while start < n {
         let m = (n - start).min(TILE);
-        let xt = ArrayView2::from_shape((m, p), &b.x[start * p..(start + m) * p])
+        let xt = ArrayView2::from_shape((m, p), &x[start * p..(start + m) * p])
             .expect("the tile's rows lie in the block");
         for row in eta[..m * k].chunks_exact_mut(k) {
             for (c, v) in row.iter_mut().enumerate() {
@@ -140,7 +140,7 @@ mod tests {
             want: Want::Gradient,
         };
         let blk = Block {
-            x: &x,
+            x: crate::glm::kernel::Rows::Dense(&x),
             ncols: p,
             y: &y,
             w: Some(&w),
