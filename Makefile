@@ -196,6 +196,7 @@ julia-test: build
 	@echo "== the Julia suite again, its default client on a local cluster (2 workers)"
 	$(LIBDIR)/libdask local-cluster --workers 2 -- $(JULIA) bindings/julia/LibDask/test/runtests.jl
 	$(JULIA) examples/julia/array_tour.jl >/dev/null
+	$(JULIA) examples/julia/glm.jl >/dev/null
 
 bench-julia: build
 	$(JULIA) benches/julia/bench.jl

@@ -12,7 +12,9 @@ using Libdl, LinearAlgebra, SparseArrays, Statistics
 
 export Client, DaskError, Future, DaskArray, default_client, submit, scatter, cancel,
        persist, chunks, memory_stats, register_op, Op, sparse_coo, coo, nbytes, tensordot,
-       LocalCluster, publish_dataset, get_dataset, list_datasets, unpublish_dataset
+       LocalCluster, publish_dataset, get_dataset, list_datasets, unpublish_dataset,
+       LogisticRegression, LinearRegression, PoissonRegression, fit, coef, intercept, classes,
+       predict, predict_proba, decision_function, score, fitinfo
 
 include("library.jl")
 
@@ -40,6 +42,7 @@ include("indexing.jl")
 include("joins.jl")
 include("sparse.jl")
 include("cluster.jl")
+include("glm.jl")
 
 function __init__()
     load_library()

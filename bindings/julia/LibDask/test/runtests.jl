@@ -218,6 +218,7 @@ end
 include("promotion.jl")
 include("idioms.jl")
 include("cluster.jl")
+include("glm.jl")
 
 @testset "reductions" begin
     A = rand(120, 80)
