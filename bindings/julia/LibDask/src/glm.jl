@@ -177,6 +177,21 @@ function lib_rows(X::AbstractMatrix)
     permutedims!(xt, X, (2, 1))
     DaskArray(xt)
 end
+"""A SparseMatrixCSC stays sparse: the library reads its stored entries row by row, in
+row blocks of about 2^20 entries (one task each)."""
+function lib_rows(X::SparseMatrixCSC)
+    n, p = size(X)
+    (n == 0 || p == 0) && throw(ArgumentError("X of size $(size(X)) has no data"))
+    k = findfirst(bad_value, nonzeros(X))
+    if k !== nothing
+        j = searchsortedlast(X.colptr, k)
+        throw(ArgumentError("X[$(rowvals(X)[k]), $j] is $(nonzeros(X)[k]) (X must be finite)"))
+    end
+    per_row = max(1, nnz(X)) / n
+    rows = clamp(round(Int, 2^20 / per_row), 1, n)
+    permutedims(DaskArray(X; chunks = (rows, p)))
+end
+
 # A lazy transpose: the library converts to Float64 and lays each row block out in C order
 # itself, once, when the fit persists X.
 lib_rows(X::DaskArray{T,2}) where {T} = permutedims(X)
@@ -243,7 +258,8 @@ runs in the library on `client` (the local pool, or a cluster) and blocks until 
 
 A Julia `X` (any real element type) is copied once, into the library's row-major Float64
 layout; a DaskArray `X` is transposed block by block in the library, and its row blocks
-(`DaskArray(X; chunks = (rows, :))`) are the units of work: one task each per pass.
+(`DaskArray(X; chunks = (rows, :))`) are the units of work: one task each per pass. A
+`SparseMatrixCSC` stays sparse (only its stored entries are read, in row blocks).
 
 Not converging within `max_iter` is a warning, not an error, as in scikit-learn: the model is
 returned and `fitinfo(model).converged` is `false`. Bad data (NaN, `missing`, one class only,

@@ -6,7 +6,7 @@
 # fall cannot go much below 1e-8 (the objective is then flat to machine precision), so the
 # first-order ones are held to 1e-7.
 
-using LibDask, Test, LinearAlgebra, Random, Statistics
+using LibDask, Test, LinearAlgebra, Random, Statistics, SparseArrays
 
 glm_sigmoid(t) = 1 / (1 + exp(-t))
 
@@ -330,6 +330,21 @@ end
     @test maximum(abs, collect(predict_proba(m, DaskArray(X; chunks = (500, 3)))) - P) <= 1e-12
     e = try fit(LogisticRegression, X, y; solver = :newton) catch err err end
     @test e isa DaskError && occursin("lbfgs", e.message)
+end
+
+@testset "a SparseMatrixCSC X stays sparse and fits to a zero gradient in plain Julia" begin
+    X = sprandn(rng, n, 6, 0.3)
+    y = rand(rng, n) .< glm_sigmoid.(X * [1.0, -1.0, 0.5, 0.0, 2.0, -0.5] .+ 0.2)
+    @test LibDask.kind(LibDask.lib_rows(X)) === :chunked_sparse
+    m = fit(LogisticRegression, X, y; solver = :newton, C = 10.0, tol = 1e-10)
+    β, b = coef(m), intercept(m)
+    r = glm_sigmoid.(X * β .+ b) .- y
+    @test maximum(abs, [X' * r .+ β ./ 10.0; sum(r)] ./ n) <= 1e-10
+    @test maximum(abs, predict_proba(m, X)[:, 2] - glm_sigmoid.(X * β .+ b)) <= 1e-12
+    @test predict(m, X) isa Vector{Bool}
+    bad = copy(X)
+    nonzeros(bad)[3] = NaN
+    @test_throws ArgumentError fit(LogisticRegression, bad, y)
 end
 
 @testset "the README example" begin
