@@ -3,8 +3,9 @@
  * dask_error ("... was closed"), never a dangling pointer. */
 #include "glue.h"
 
-static const char *names[] = {"dask_array", "dask_client", "dask_future", "dask_cluster"};
-static double live[4];
+static const char *names[DK_KINDS] = {"dask_array", "dask_client", "dask_future", "dask_cluster",
+                                      "dask_glm_model"};
+static double live[DK_KINDS];
 
 static void free_handle(dk_kind kind, void *h) {
     switch (kind) {
@@ -15,13 +16,14 @@ static void free_handle(dk_kind kind, void *h) {
         break;
     case DK_FUTURE: dask_future_free(h); break;
     case DK_CLUSTER: dask_cluster_free(h); break;
+    case DK_GLM: dask_glm_model_free(h); break;
     }
     live[kind] -= 1;
 }
 
 static dk_kind kind_of(SEXP p) {
     SEXP tag = R_ExternalPtrTag(p);
-    for (int k = 0; k < 4; ++k)
+    for (int k = 0; k < DK_KINDS; ++k)
         if (tag == Rf_install(names[k])) return (dk_kind)k;
     return (dk_kind)-1;
 }
@@ -61,6 +63,7 @@ dask_array *dk_array(SEXP x) { return dk_get(x, DK_ARRAY); }
 dask_client *dk_client(SEXP x) { return dk_get(x, DK_CLIENT); }
 dask_future *dk_future(SEXP x) { return dk_get(x, DK_FUTURE); }
 dask_cluster *dk_cluster(SEXP x) { return dk_get(x, DK_CLUSTER); }
+dask_glm_model *dk_glm(SEXP x) { return dk_get(x, DK_GLM); }
 double dk_live(dk_kind kind) { return live[kind]; }
 
 /* close(x) for any handle: frees it now; closing twice is harmless. */
@@ -85,14 +88,16 @@ SEXP dk_is_closed(SEXP x) {
 /* Live handles per kind and rooted R objects: for the leak tests. */
 SEXP dk_live_counts(void) {
     dk_drain();
-    SEXP out = PROTECT(Rf_allocVector(REALSXP, 4));
-    SEXP nm = PROTECT(Rf_allocVector(STRSXP, 4));
-    for (int k = 0; k < 3; ++k) {
-        REAL(out)[k] = live[k];
-        SET_STRING_ELT(nm, k, Rf_mkChar(names[k] + 5));
+    static const dk_kind counted[] = {DK_ARRAY, DK_CLIENT, DK_FUTURE, DK_GLM};
+    const int n = (int)(sizeof counted / sizeof counted[0]);
+    SEXP out = PROTECT(Rf_allocVector(REALSXP, n + 1));
+    SEXP nm = PROTECT(Rf_allocVector(STRSXP, n + 1));
+    for (int k = 0; k < n; ++k) {
+        REAL(out)[k] = live[counted[k]];
+        SET_STRING_ELT(nm, k, Rf_mkChar(names[counted[k]] + 5));
     }
-    REAL(out)[3] = (double)dk_ref_live();
-    SET_STRING_ELT(nm, 3, Rf_mkChar("r_objects"));
+    REAL(out)[n] = (double)dk_ref_live();
+    SET_STRING_ELT(nm, n, Rf_mkChar("r_objects"));
     Rf_setAttrib(out, R_NamesSymbol, nm);
     UNPROTECT(2);
     return out;

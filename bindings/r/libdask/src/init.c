@@ -48,6 +48,10 @@ SEXP dk_sparse_from_csc(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_sparse_from_triplets(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_sparse_export(SEXP, SEXP, SEXP);
 SEXP dk_binding_name(SEXP, SEXP);
+SEXP dk_glm_fit(SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_glm_info(SEXP);
+SEXP dk_glm_predict(SEXP, SEXP, SEXP);
+SEXP dk_glm_score(SEXP, SEXP, SEXP, SEXP);
 
 SEXP dk_version(void) {
     SEXP v = PROTECT(Rf_allocVector(STRSXP, 2));
@@ -104,6 +108,10 @@ static const R_CallMethodDef calls[] = {
     {"dk_sparse_from_triplets", (DL_FUNC)&dk_sparse_from_triplets, 5},
     {"dk_sparse_export", (DL_FUNC)&dk_sparse_export, 3},
     {"dk_binding_name", (DL_FUNC)&dk_binding_name, 2},
+    {"dk_glm_fit", (DL_FUNC)&dk_glm_fit, 5},
+    {"dk_glm_info", (DL_FUNC)&dk_glm_info, 1},
+    {"dk_glm_predict", (DL_FUNC)&dk_glm_predict, 3},
+    {"dk_glm_score", (DL_FUNC)&dk_glm_score, 4},
     {NULL, NULL, 0}};
 
 void R_init_libdask(DllInfo *dll) {

@@ -61,6 +61,8 @@ LIBDASK_HOME="$fake" R CMD INSTALL -l "$work/debug-lib" "$tarball" >debug-instal
 R_LIBS="$work/debug-lib" Rscript -e 'suppressPackageStartupMessages(library(libdask)); stopifnot(identical(compute(as_dask_array(c(1, 2)) * 2), c(2, 4)))'
 echo "== R binding: examples/r/array_tour.R"
 R_LIBS="$libs" Rscript "$root/examples/r/array_tour.R"
+echo "== R binding: examples/r/glm.R"
+R_LIBS="$libs" Rscript "$root/examples/r/glm.R" >/dev/null
 
 # testthat's "[ FAIL 0 | WARN 0 | SKIP 0 | PASS 183 ]" as the plain closing line.
 fail=$(echo "$summary" | sed -n 's/.*FAIL \([0-9]*\).*/\1/p')

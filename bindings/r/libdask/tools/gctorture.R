@@ -14,6 +14,13 @@ invisible(dask_default_client(cl))
 x0 <- as_dask_array(m, chunks = c(2, 2)) # warm up (first use registers the host op, ...)
 invisible(compute(sum(x0)))
 
+# GLM data and base R's fit (made before the torture: glm() itself is slow under it).
+gx <- cbind(a = c(0.5, -1.2, 0.3, 2.0, -0.7, 1.1, -0.2, 0.9, -1.5, 0.4),
+            b = c(1, 0, 1, 1, 0, 0, 1, 0, 1, 1))
+gy <- factor(c("y", "n", "n", "y", "n", "y", "y", "n", "n", "y"), levels = c("n", "y"))
+gref <- glm(gy ~ gx, family = binomial(), control = glm.control(epsilon = 1e-14))
+glink <- predict(gref, data.frame(gx = I(gx[1:4, ])))
+
 checks <- 0L
 check <- function(ok, what) {
   if (!isTRUE(ok)) stop("gctorture check failed: ", what)
@@ -74,5 +81,12 @@ check(identical(as.matrix(as_dgTMatrix(s)), as.matrix(sp)), "dgTMatrix")
 close(x)
 check(inherits(tryCatch(x + 1, error = identity), "dask_error"), "closed handle")
 check(identical(deparse(conditionCall(tryCatch(sum(x), error = identity))), "sum(x)"), "error call names")
+gf <- dask_glm(gx, gy)
+check(isTRUE(all.equal(unname(coef(gf)), unname(coef(gref)), tolerance = 1e-6)), "glm coefficients")
+check(identical(names(coef(gf)), c("(Intercept)", "a", "b")), "glm names")
+check(isTRUE(all.equal(predict(gf, gx[1:4, ]), glink, tolerance = 1e-6)), "glm predict")
+check(identical(as.character(predict(gf, gx[1:4, ], type = "class")), unname(ifelse(glink > 0, "y", "n"))), "glm classes")
+check(any(grepl("Accuracy", capture.output(print(summary(gf))))), "glm summary")
+close(gf)
 invisible(gctorture2(0))
 cat(sprintf("gctorture: %d checks passed, 0 failed\n", checks))
