@@ -1485,7 +1485,8 @@ void dask_as_completed_free(struct dask_as_completed *iter);
 // `params` is valid for writes of `struct_size` bytes.
 dask_status dask_glm_params_init(struct dask_glm_params *params, size_t struct_size);
 
-// Fits a model to the rows of `x` (n × p) and `y` (n), with `sample_weight` (n) or NULL,
+// Fits a model to the rows of `x` (n × p, dense or sparse: a sparse `x`'s stored entries are
+// all that is read) and `y` (n), with `sample_weight` (n) or NULL,
 // on `client` (the embedded pool or a cluster). `params` NULL means all defaults
 // (logistic regression as scikit-learn's). Blocks until fitted; not converging within
 // `max_iter` is not an error: read `dask_glm_fit_info`. `*out_model` is owned by the caller

@@ -159,11 +159,12 @@ fn array_of(op: &Operand, what: &str) -> Result<Array> {
     match op {
         Operand::Array(a) => Ok(a.clone()),
         Operand::Block(b) => Operand::Block(b.clone()).into_array(),
-        _ => Err(Error::invalid(format!("{what} must be a dense array"))),
+        _ => Err(Error::invalid(format!("{what} must be an array"))),
     }
 }
 
-/// Fits a model to the rows of `x` (n × p) and `y` (n), with `sample_weight` (n) or NULL,
+/// Fits a model to the rows of `x` (n × p, dense or sparse: a sparse `x`'s stored entries are
+/// all that is read) and `y` (n), with `sample_weight` (n) or NULL,
 /// on `client` (the embedded pool or a cluster). `params` NULL means all defaults
 /// (logistic regression as scikit-learn's). Blocks until fitted; not converging within
 /// `max_iter` is not an error: read `dask_glm_fit_info`. `*out_model` is owned by the caller

@@ -53,7 +53,7 @@ static void solve(double *a, double *b, size_t q, double *x) {
 }
 
 /* Ridge (lambda on the coefficients, not the intercept) by its normal equations. */
-static void ridge_direct(double lambda, double *out) {
+static void ridge_on(const double *X, double lambda, double *out) {
     double a[(P + 1) * (P + 1)] = {0}, b[P + 1] = {0};
     for (size_t r = 0; r < N; r++) {
         double z[P + 1];
@@ -67,6 +67,8 @@ static void ridge_direct(double lambda, double *out) {
     for (size_t j = 0; j < P; j++) a[j * (P + 1) + j] += lambda;
     solve(a, b, P + 1, out);
 }
+
+static void ridge_direct(double lambda, double *out) { ridge_on(X, lambda, out); }
 
 static double fabs_(double x) { return x < 0 ? -x : x; }
 
@@ -83,8 +85,8 @@ int main(void) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         Y[r] = eta + ((double)(s >> 11) / 9007199254740992.0 - 0.5);
     }
-    size_t xs[2] = {N, P}, xc[2] = {512, P}, ys[1] = {N}, yc[1] = {512};
-    dask_array *x = array_of(X, 2, xs, xc), *y = array_of(Y, 1, ys, yc);
+    size_t xs_shape[2] = {N, P}, xc[2] = {512, P}, ys[1] = {N}, yc[1] = {512};
+    dask_array *x = array_of(X, 2, xs_shape, xc), *y = array_of(Y, 1, ys, yc);
 
     /* Least squares and ridge (lambda, then the same strength as C) equal the direct solve. */
     const char *solvers[] = {"newton", "lbfgs", "admm"};
@@ -227,6 +229,35 @@ int main(void) {
         dask_array_free(pr);
         dask_array_free(l);
         dask_glm_model_free(m);
+    }
+
+    /* A sparse X (half its entries zero, chunked COO blocks): least squares equals the
+     * direct solve on the same numbers. */
+    {
+        static double XS[N * P];
+        for (size_t i = 0; i < N * P; i++) XS[i] = (i * 7 + i / 5) % 2 ? X[i] : 0.0;
+        dask_value *v = NULL;
+        dask_array *whole = NULL, *xs = NULL;
+        dask_glm_model *m = NULL;
+        CHECK_OK(dask_value_copy_buffer(DASK_FLOAT64, 2, xs_shape, XS, &v));
+        CHECK_OK(dask_sparse_from_dense(v, 0.0, &whole));
+        CHECK_OK(dask_array_rechunk(whole, xc, &xs));
+        dask_glm_params p;
+        CHECK_OK(dask_glm_params_init(&p, sizeof p));
+        p.family = "gaussian", p.solver = "newton", p.tol = 1e-11;
+        if (CHECK_OK(dask_glm_fit(C, &p, xs, y, NULL, &m))) {
+            double want[P + 1], coef[P], b0;
+            ridge_on(XS, 0.0, want);
+            CHECK_OK(dask_glm_coef(m, coef, P, &b0));
+            for (size_t j = 0; j < P; j++)
+                CHECK(fabs_(coef[j] - want[j]) < 1e-6, "sparse coef %zu: %g vs %g", j, coef[j],
+                      want[j]);
+            CHECK(fabs_(b0 - want[P]) < 1e-6, "sparse intercept %g vs %g", b0, want[P]);
+        }
+        dask_glm_model_free(m);
+        dask_array_free(xs);
+        dask_array_free(whole);
+        dask_value_free(v);
     }
 
     /* Bad input. */
