@@ -198,7 +198,10 @@ fn main() {
         .skip(1)
         .filter(|a| Solver::parse(a).is_ok())
         .collect();
-    for solver in Solver::ALL {
+    for solver in Solver::ALL
+        .into_iter()
+        .filter(|&s| s != Solver::CoordinateDescent)
+    {
         if !only.is_empty() && !only.iter().any(|a| a.as_str() == solver.name()) {
             continue;
         }

@@ -244,7 +244,8 @@ typedef struct dask_glm_params {
   // `"none"`, `"l2"`, `"l1"` or `"elasticnet"`; NULL: `"l2"` for binomial (scikit-learn's
   // `LogisticRegression`), `"none"` for the others.
   const char *penalty;
-  // `"newton"`, `"lbfgs"`, `"gradient_descent"`, `"proximal_grad"` or `"admm"`; NULL:
+  // `"newton"`, `"lbfgs"`, `"gradient_descent"`, `"proximal_grad"`, `"admm"` or `"cd"`
+  // (coordinate descent on the Gram matrix: one pass over the data; gaussian only); NULL:
   // `"lbfgs"`.
   const char *solver;
   // The penalty's strength as scikit-learn's `C` (> 0), or as dask-glm's `lambda` (>= 0):

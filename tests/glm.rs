@@ -10,7 +10,7 @@ mod common;
 use common::{client, Rng};
 use dask::array::{Array, ChunkSpec};
 use dask::glm::{
-    LinearRegression, LogisticRegression, Options, Penalty, PoissonRegression, Solver,
+    fit_path, LinearRegression, LogisticRegression, Options, Penalty, PoissonRegression, Solver,
 };
 use dask::Buffer;
 
@@ -221,7 +221,11 @@ fn logistic_fits_are_optimal_and_all_smooth_solvers_agree() {
     let lambda = 2.0;
     let l2_mean = lambda / d.n as f64;
     let mut first: Option<Vec<f64>> = None;
-    for solver in Solver::ALL {
+    // (cd is for least squares only.)
+    for solver in Solver::ALL
+        .into_iter()
+        .filter(|&s| s != Solver::CoordinateDescent)
+    {
         let tol = 1e-7;
         let m = LogisticRegression::new(options(solver, Penalty::L2, Some(lambda), tol))
             .fit(client(), &x, &y, None)
@@ -267,7 +271,11 @@ fn lasso_and_elastic_net_meet_the_kkt_conditions() {
         (Penalty::L1, 300.0),
         (Penalty::ElasticNet { l1_ratio: 0.5 }, 500.0),
     ] {
-        for solver in [Solver::ProximalGrad, Solver::Admm] {
+        for solver in [
+            Solver::ProximalGrad,
+            Solver::Admm,
+            Solver::CoordinateDescent,
+        ] {
             let tol = 1e-7;
             let m = LinearRegression::new(options(solver, penalty, Some(lambda), tol))
                 .fit(client(), &x, &y, None)
@@ -753,4 +761,94 @@ fn sparse_x_fits_as_its_dense_twin() {
         .fit(client(), &x.to_sparse(0.0), &y, None)
         .unwrap_err();
     assert!(e.to_string().contains("X[5, 2] is NaN"), "{e}");
+}
+
+/// A path of decreasing penalties, each fit warm-started from the last: every model equals
+/// an independent fit at its strength; with cd the data is read once for the whole path.
+#[test]
+fn penalty_paths_equal_independent_fits() {
+    let d = make("gaussian", 2000, 10, 51);
+    let (x, y) = d.arrays(500);
+    let lambdas = [800.0, 400.0, 200.0, 100.0, 50.0, 10.0];
+    for (solver, penalty) in [
+        (Solver::CoordinateDescent, Penalty::L1),
+        (
+            Solver::CoordinateDescent,
+            Penalty::ElasticNet { l1_ratio: 0.7 },
+        ),
+        (Solver::ProximalGrad, Penalty::L1),
+    ] {
+        // Each model against a fit by the other solver (first-order steps stop near 1e-7).
+        let (tol, other) = match solver {
+            Solver::CoordinateDescent => (1e-9, Solver::ProximalGrad),
+            _ => (1e-7, Solver::CoordinateDescent),
+        };
+        let o = options(solver, penalty, None, tol);
+        let path = fit_path(client(), "gaussian", &x, &y, None, &o, &lambdas).unwrap();
+        assert_eq!(path.len(), lambdas.len());
+        if solver == Solver::CoordinateDescent {
+            let passes: usize = path.iter().map(|m| m.info().passes).sum();
+            assert_eq!(passes, 1, "one pass for the whole path");
+        }
+        let zeros: Vec<usize> = path
+            .iter()
+            .map(|m| m.coef().iter().filter(|c| **c == 0.0).count())
+            .collect();
+        assert!(
+            zeros[0] > zeros[lambdas.len() - 1],
+            "zeros along the path: {zeros:?}"
+        );
+        for (m, &l) in path.iter().zip(&lambdas) {
+            assert!(m.info().converged, "{solver:?} λ {l}: {:?}", m.info());
+            let alone = LinearRegression::new(Options {
+                lambda: Some(l),
+                solver: other,
+                tol: 1e-7,
+                ..o.clone()
+            })
+            .fit(client(), &x, &y, None)
+            .unwrap();
+            assert!(
+                alone.info().converged,
+                "{other:?} λ {l}: {:?}",
+                alone.info()
+            );
+            for (a, b) in all_coefs(m).iter().zip(all_coefs(&alone)) {
+                assert!((a - b).abs() < 1e-5, "{solver:?} λ {l}: {a} vs {b}");
+            }
+        }
+    }
+    // Ridge by cd equals the closed form; cd is for the gaussian family only.
+    let m = LinearRegression::new(options(
+        Solver::CoordinateDescent,
+        Penalty::L2,
+        Some(30.0),
+        1e-11,
+    ))
+    .fit(client(), &x, &y, None)
+    .unwrap();
+    for (a, b) in all_coefs(&m).iter().zip(ridge_direct(&d, 30.0)) {
+        assert!((a - b).abs() < 1e-8, "{a} vs {b}");
+    }
+    let b = make("binomial", 300, 2, 52);
+    let (bx, by) = b.arrays(100);
+    let e = LogisticRegression::new(options(
+        Solver::CoordinateDescent,
+        Penalty::L2,
+        Some(1.0),
+        1e-6,
+    ))
+    .fit(client(), &bx, &by, None)
+    .unwrap_err();
+    assert!(e.to_string().contains("gaussian"), "{e}");
+    let mut o = options(Solver::CoordinateDescent, Penalty::L1, Some(1.0), 1e-6);
+    let e = fit_path(client(), "gaussian", &x, &y, None, &o, &lambdas).unwrap_err();
+    assert!(e.to_string().contains("lambdas"), "{e}");
+    o.lambda = None;
+    assert_eq!(
+        fit_path(client(), "gaussian", &x, &y, None, &o, &[])
+            .unwrap()
+            .len(),
+        0
+    );
 }

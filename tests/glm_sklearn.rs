@@ -84,14 +84,17 @@ fn coefficients_agree_with_scikit_learns() {
     for (name, case) in &all {
         let (x, y) = data(&case.data);
         let multinomial = case.rows.len() > 1;
-        let solvers: &[Solver] = if !case.penalty.is_smooth() {
-            &[Solver::ProximalGrad, Solver::Admm]
+        let mut solvers = if !case.penalty.is_smooth() {
+            vec![Solver::ProximalGrad, Solver::Admm]
         } else if multinomial {
-            &[Solver::Lbfgs, Solver::GradientDescent]
+            vec![Solver::Lbfgs, Solver::GradientDescent]
         } else {
-            &[Solver::Newton, Solver::Lbfgs]
+            vec![Solver::Newton, Solver::Lbfgs]
         };
-        for &solver in solvers {
+        if case.family == "gaussian" {
+            solvers.push(Solver::CoordinateDescent);
+        }
+        for solver in solvers {
             let options = Options {
                 penalty: case.penalty,
                 c: None,
@@ -99,7 +102,10 @@ fn coefficients_agree_with_scikit_learns() {
                 solver,
                 // First-order steps near the optimum compare objective values that differ
                 // by less than their rounding: 1e-7 is their reachable floor here.
-                tol: if matches!(solver, Solver::Newton | Solver::Lbfgs) {
+                tol: if matches!(
+                    solver,
+                    Solver::Newton | Solver::Lbfgs | Solver::CoordinateDescent
+                ) {
                     1e-10
                 } else {
                     1e-7

@@ -30,7 +30,8 @@ pub struct dask_glm_params {
     /// `"none"`, `"l2"`, `"l1"` or `"elasticnet"`; NULL: `"l2"` for binomial (scikit-learn's
     /// `LogisticRegression`), `"none"` for the others.
     pub penalty: *const std::ffi::c_char,
-    /// `"newton"`, `"lbfgs"`, `"gradient_descent"`, `"proximal_grad"` or `"admm"`; NULL:
+    /// `"newton"`, `"lbfgs"`, `"gradient_descent"`, `"proximal_grad"`, `"admm"` or `"cd"`
+    /// (coordinate descent on the Gram matrix: one pass over the data; gaussian only); NULL:
     /// `"lbfgs"`.
     pub solver: *const std::ffi::c_char,
     /// The penalty's strength as scikit-learn's `C` (> 0), or as dask-glm's `lambda` (>= 0):

@@ -18,7 +18,8 @@ mod sparse_pass;
 
 pub use family::{family, Family};
 pub use model::{
-    fit, FitInfo, Glm, LinearRegression, LogisticRegression, Options, PoissonRegression, Solver,
+    fit, fit_path, FitInfo, Glm, LinearRegression, LogisticRegression, Options, PoissonRegression,
+    Solver,
 };
 pub use ops::register_ops;
 pub use penalty::{Penalty, Regularization};

@@ -21,15 +21,18 @@ pub enum Solver {
     GradientDescent,
     ProximalGrad,
     Admm,
+    /// Coordinate descent on the Gram matrix (gaussian only).
+    CoordinateDescent,
 }
 
 impl Solver {
-    pub const ALL: [Solver; 5] = [
+    pub const ALL: [Solver; 6] = [
         Solver::Newton,
         Solver::Lbfgs,
         Solver::GradientDescent,
         Solver::ProximalGrad,
         Solver::Admm,
+        Solver::CoordinateDescent,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -39,6 +42,7 @@ impl Solver {
             Solver::GradientDescent => "gradient_descent",
             Solver::ProximalGrad => "proximal_grad",
             Solver::Admm => "admm",
+            Solver::CoordinateDescent => "cd",
         }
     }
 
@@ -48,7 +52,7 @@ impl Solver {
             .find(|s| s.name() == name || (name == "newton-cholesky" && *s == Solver::Newton))
             .ok_or_else(|| {
                 Error::invalid(format!(
-                    "unknown solver {name:?} (newton, lbfgs, gradient_descent, proximal_grad, admm)"
+                    "unknown solver {name:?} (newton, lbfgs, gradient_descent, proximal_grad, admm, cd)"
                 ))
             })
     }
@@ -101,10 +105,15 @@ impl Options {
         if self.max_iter == 0 {
             return Err(Error::invalid("max_iter must be at least 1"));
         }
-        if !self.penalty.is_smooth() && !matches!(self.solver, Solver::ProximalGrad | Solver::Admm)
+        if !self.penalty.is_smooth()
+            && !matches!(
+                self.solver,
+                Solver::ProximalGrad | Solver::Admm | Solver::CoordinateDescent
+            )
         {
             return Err(Error::invalid(format!(
-                "solver {} does not take an L1 penalty ({:?}); use proximal_grad or admm",
+                "solver {} does not take an L1 penalty ({:?}); use proximal_grad or admm \
+                 (or cd for the gaussian family)",
                 self.solver.name(),
                 self.penalty
             )));
@@ -142,6 +151,120 @@ pub struct Glm {
     info: FitInfo,
 }
 
+/// What a fit knows before its first solver step: the family, the persisted data and, for a
+/// classifier, its classes.
+struct Prepared {
+    family: &'static dyn Family,
+    design: Design,
+    classes: Option<Vec<f64>>,
+    /// The binary model's positive label, or the multinomial model's labels.
+    positive: Option<f64>,
+    labels: Vec<f64>,
+}
+
+impl Prepared {
+    fn new(
+        client: &Client,
+        family_name: &str,
+        x: &Array,
+        y: &Array,
+        sample_weight: Option<&Array>,
+        options: &Options,
+    ) -> Result<Prepared> {
+        options.check()?;
+        let fam = family(family_name)
+            .ok_or_else(|| Error::invalid(format!("unknown family {family_name:?}")))?;
+        let design = Design::new(client, x, y, sample_weight)?;
+        let classes = if fam.name() == "binomial" {
+            let labels = design.labels()?;
+            if labels.len() < 2 {
+                return Err(Error::invalid(format!(
+                    "y has one class only ({}); a classifier needs two",
+                    labels.first().copied().unwrap_or(f64::NAN)
+                )));
+            }
+            Some(labels)
+        } else {
+            None
+        };
+        let multinomial = classes.as_ref().is_some_and(|c| c.len() > 2);
+        if multinomial && matches!(options.solver, Solver::Newton | Solver::Admm) {
+            return Err(Error::invalid(format!(
+                "solver {} does not fit multinomial logistic regression ({} classes): its \
+                 Newton systems would be (classes × columns)²; use lbfgs, gradient_descent or \
+                 proximal_grad",
+                options.solver.name(),
+                classes.as_ref().map_or(0, |c| c.len())
+            )));
+        }
+        let (positive, labels) = match &classes {
+            Some(c) if multinomial => (None, c.clone()),
+            Some(c) => (Some(c[1]), Vec::new()),
+            None => (None, Vec::new()),
+        };
+        Ok(Prepared {
+            family: fam,
+            design,
+            classes,
+            positive,
+            labels,
+        })
+    }
+
+    fn objective(&self, options: &Options, reg: Regularization) -> Result<Objective<'_>> {
+        Objective::new(
+            &self.design,
+            self.family,
+            options.fit_intercept,
+            self.positive,
+            self.labels.clone(),
+            reg,
+        )
+    }
+
+    fn model(&self, options: &Options, out: Outcome, passes: usize) -> Glm {
+        let p = self.design.n_cols;
+        let q = p + options.fit_intercept as usize;
+        let rows = out.beta.chunks_exact(q);
+        Glm {
+            family: self.family,
+            intercept: rows
+                .clone()
+                .map(|r| if options.fit_intercept { r[p] } else { 0.0 })
+                .collect(),
+            coef: rows.flat_map(|r| r[..p].iter().copied()).collect(),
+            n_features: p,
+            classes: self.classes.clone(),
+            info: FitInfo {
+                n_iter: out.n_iter,
+                objective: out.objective,
+                converged: out.converged,
+                kkt_residual: out.residual,
+                passes,
+                solver: options.solver,
+            },
+        }
+    }
+}
+
+fn stop(options: &Options) -> Stop {
+    Stop {
+        tol: options.tol,
+        max_iter: options.max_iter,
+    }
+}
+
+fn solve(solver: Solver, obj: &mut Objective, start: Vec<f64>, stop: Stop) -> Result<Outcome> {
+    match solver {
+        Solver::Newton => solvers::newton::solve(obj, start, stop),
+        Solver::Lbfgs => solvers::lbfgs::solve(obj, start, stop),
+        Solver::GradientDescent => solvers::gradient::solve(obj, start, stop),
+        Solver::ProximalGrad => solvers::proximal::solve(obj, start, stop),
+        Solver::Admm => solvers::admm::solve(obj, start, stop),
+        Solver::CoordinateDescent => solvers::cd::solve(obj, start, stop),
+    }
+}
+
 /// Fits `family` to the rows of X and y (weights optional). For `binomial`, y's distinct
 /// values are the classes: two make a binary model (the second counted as 1), more a
 /// multinomial (softmax) one, as scikit-learn's `LogisticRegression` does.
@@ -153,72 +276,63 @@ pub fn fit(
     sample_weight: Option<&Array>,
     options: &Options,
 ) -> Result<Glm> {
-    options.check()?;
-    let fam = family(family_name)
-        .ok_or_else(|| Error::invalid(format!("unknown family {family_name:?}")))?;
     let reg = Regularization::new(options.penalty, options.c, options.lambda)?;
-    let design = Design::new(client, x, y, sample_weight)?;
-    let classes = if fam.name() == "binomial" {
-        let labels = design.labels()?;
-        if labels.len() < 2 {
-            return Err(Error::invalid(format!(
-                "y has one class only ({}); a classifier needs two",
-                labels.first().copied().unwrap_or(f64::NAN)
-            )));
-        }
-        Some(labels)
-    } else {
-        None
-    };
-    let multinomial = classes.as_ref().is_some_and(|c| c.len() > 2);
-    if multinomial && matches!(options.solver, Solver::Newton | Solver::Admm) {
-        return Err(Error::invalid(format!(
-            "solver {} does not fit multinomial logistic regression ({} classes): its \
-             Newton systems would be (classes × columns)²; use lbfgs, gradient_descent or \
-             proximal_grad",
-            options.solver.name(),
-            classes.as_ref().map_or(0, |c| c.len())
-        )));
-    }
-    let (positive, labels) = match &classes {
-        Some(c) if multinomial => (None, c.clone()),
-        Some(c) => (Some(c[1]), Vec::new()),
-        None => (None, Vec::new()),
-    };
-    let mut obj = Objective::new(&design, fam, options.fit_intercept, positive, labels, reg)?;
-    let stop = Stop {
-        tol: options.tol,
-        max_iter: options.max_iter,
-    };
+    let prep = Prepared::new(client, family_name, x, y, sample_weight, options)?;
+    let mut obj = prep.objective(options, reg)?;
     let start = vec![0.0; obj.len()];
-    let out: Outcome = match options.solver {
-        Solver::Newton => solvers::newton::solve(&mut obj, start, stop)?,
-        Solver::Lbfgs => solvers::lbfgs::solve(&mut obj, start, stop)?,
-        Solver::GradientDescent => solvers::gradient::solve(&mut obj, start, stop)?,
-        Solver::ProximalGrad => solvers::proximal::solve(&mut obj, start, stop)?,
-        Solver::Admm => solvers::admm::solve(&mut obj, start, stop)?,
-    };
-    let p = design.n_cols;
-    let q = p + options.fit_intercept as usize;
-    let rows = out.beta.chunks_exact(q);
-    Ok(Glm {
-        family: fam,
-        intercept: rows
-            .clone()
-            .map(|r| if options.fit_intercept { r[p] } else { 0.0 })
-            .collect(),
-        coef: rows.flat_map(|r| r[..p].iter().copied()).collect(),
-        n_features: p,
-        classes,
-        info: FitInfo {
-            n_iter: out.n_iter,
-            objective: out.objective,
-            converged: out.converged,
-            kkt_residual: out.residual,
-            passes: obj.passes,
-            solver: options.solver,
-        },
-    })
+    let out = solve(options.solver, &mut obj, start, stop(options))?;
+    let passes = obj.passes;
+    Ok(prep.model(options, out, passes))
+}
+
+/// Fits one model per penalty strength in `lambdas` (dask-glm's `λ`; give them decreasing,
+/// as scikit-learn's `lasso_path` does), each started from the previous one's coefficients,
+/// with X persisted once. With solver `cd` (gaussian) the data is read once for the whole
+/// path. `options.c` and `options.lambda` must be unset.
+pub fn fit_path(
+    client: &Client,
+    family_name: &str,
+    x: &Array,
+    y: &Array,
+    sample_weight: Option<&Array>,
+    options: &Options,
+    lambdas: &[f64],
+) -> Result<Vec<Glm>> {
+    if options.c.is_some() || options.lambda.is_some() {
+        return Err(Error::invalid(
+            "a path takes its strengths from `lambdas`: leave C and lambda unset",
+        ));
+    }
+    let regs = lambdas
+        .iter()
+        .map(|&l| Regularization::new(options.penalty, None, Some(l)))
+        .collect::<Result<Vec<_>>>()?;
+    let prep = Prepared::new(client, family_name, x, y, sample_weight, options)?;
+    let mut models = Vec::with_capacity(regs.len());
+    let mut start: Option<Vec<f64>> = None;
+    // cd: the one pass's quadratic and the mean scale it learned.
+    let mut quad: Option<(solvers::cd::Quadratic, f64)> = None;
+    for reg in regs {
+        let (out, passes) = if options.solver == Solver::CoordinateDescent {
+            if quad.is_none() {
+                let mut obj = prep.objective(options, reg)?;
+                let q = solvers::cd::Quadratic::of(&mut obj)?;
+                quad = Some((q, obj.scale));
+            }
+            let (q, scale) = quad.as_ref().expect("set above");
+            let beta = start.take().unwrap_or_else(|| vec![0.0; q.len()]);
+            let out = q.minimise(reg.l2() * scale, reg.l1() * scale, beta, stop(options));
+            (out, usize::from(models.is_empty()))
+        } else {
+            let mut obj = prep.objective(options, reg)?;
+            let beta = start.take().unwrap_or_else(|| vec![0.0; obj.len()]);
+            let out = solve(options.solver, &mut obj, beta, stop(options))?;
+            (out, obj.passes)
+        };
+        start = Some(out.beta.clone());
+        models.push(prep.model(options, out, passes));
+    }
+    Ok(models)
 }
 
 /// The value of a float64 reduction to one element.

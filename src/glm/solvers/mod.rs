@@ -3,6 +3,7 @@
 //! outcome says so).
 
 pub mod admm;
+pub mod cd;
 pub mod gradient;
 pub mod lbfgs;
 pub mod newton;

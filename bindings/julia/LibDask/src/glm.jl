@@ -18,7 +18,7 @@ and the data into a fitted `GLMModel`.
 abstract type GLMEstimator end
 
 const PENALTIES = (:none, :l2, :l1, :elasticnet)
-const SOLVERS = (:newton, :lbfgs, :gradient_descent, :proximal_grad, :admm)
+const SOLVERS = (:newton, :lbfgs, :gradient_descent, :proximal_grad, :admm, :cd)
 
 """`x` (a Symbol or a string, any case) as one of `choices`, or an ArgumentError naming them."""
 function choice(what::String, x, choices)
@@ -97,7 +97,8 @@ any n. Use it as `fit(LogisticRegression, X, y; kwargs...)` or
 
 Least squares (the gaussian family: loss `(y − ŷ)²/2` per row). Unpenalised by default;
 a `lambda` (or `C`) without a `penalty` makes it ridge regression, `penalty = :l1` the lasso
-(solved by `:proximal_grad` unless `solver = :admm`). Options as for `LogisticRegression`.
+(solved by `:proximal_grad` unless `solver = :admm`, or `:cd`: coordinate descent on the
+Gram matrix, one pass over the data). Options as for `LogisticRegression`.
 """ LinearRegression
 
 @doc """

@@ -22,7 +22,7 @@
 
 dask_glm <- function(x, y, family = binomial(), penalty = c("none", "l2", "l1", "elasticnet"),
                      lambda = NULL, C = NULL, alpha = 0.5,
-                     solver = c("newton", "lbfgs", "gradient_descent", "proximal_grad", "admm"),
+                     solver = c("newton", "lbfgs", "gradient_descent", "proximal_grad", "admm", "cd"),
                      weights = NULL, intercept = TRUE, tol = NULL, maxit = 100L,
                      na.action = getOption("na.action"), client = NULL) {
   call <- match.call()
