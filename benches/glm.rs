@@ -6,7 +6,9 @@
 //! Run: `cargo bench --features blas --bench glm [-- --data PATH] [SOLVER ...]`, then
 //! `python benches/peers/glm_peer.py PATH` in a venv with scikit-learn (and dask-glm);
 //! `cargo bench --features blas --bench glm -- multinomial [--data PATH]`, then
-//! `python benches/peers/glm_peer.py --multinomial PATH`.
+//! `python benches/peers/glm_peer.py --multinomial PATH`;
+//! `cargo bench --features blas --bench glm -- lasso_path [--data PATH]` (1,000,000 × 100,
+//! 10 penalties, warm starts), then `python benches/peers/glm_peer.py --lasso-path PATH`.
 
 use dask::array::{Array, ChunkSpec};
 use dask::glm::{LogisticRegression, Options, Penalty, Solver};
@@ -110,6 +112,100 @@ fn multinomial(client: &Client, data: Option<&str>) {
     }
 }
 
+/// The lasso path's penalties on scikit-learn's mean scale (`alpha`; libdask's `λ = α n`).
+const ALPHAS: [f64; 10] = [0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.001];
+
+/// Least squares on centred data (no intercept, as `lasso_path` takes it): 1,000,000 × 100,
+/// y from 10 nonzero coefficients plus noise; one fit per penalty, warm-started.
+fn lasso_path(client: &Client, data: Option<&str>) {
+    let (n, p) = (1_000_000, 100);
+    let x = Array::random_normal(
+        21,
+        0.0,
+        1.0,
+        &[n, p],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS / 10, p]),
+    )
+    .unwrap()
+    .persist(client)
+    .unwrap();
+    let beta: Vec<f64> = (0..p)
+        .map(|j| {
+            if j % 10 == 0 {
+                1.0 - j as f64 / 100.0
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let beta = Array::from_buffer(
+        &dask::Buffer::from_vec(beta, &[p]).unwrap(),
+        &ChunkSpec::Regular(vec![p]),
+    )
+    .unwrap();
+    let noise = Array::random_normal(
+        22,
+        0.0,
+        1.0,
+        &[n],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS / 10]),
+    )
+    .unwrap();
+    let y = Array::ufunc(
+        "add",
+        &[(&x.matmul(&beta).unwrap()).into(), (&noise).into()],
+    )
+    .unwrap()
+    .into_array()
+    .unwrap()
+    .persist(client)
+    .unwrap();
+    if let Some(path) = data {
+        write_data(client, path, &[&x, &y]);
+    }
+    println!(
+        "lasso path {n} x {p}, {} penalties, tol = 1e-6, {} threads:",
+        ALPHAS.len(),
+        client.threads()
+    );
+    let lambdas: Vec<f64> = ALPHAS.iter().map(|a| a * n as f64).collect();
+    for solver in [Solver::CoordinateDescent, Solver::ProximalGrad] {
+        let options = Options {
+            penalty: Penalty::L1,
+            c: None,
+            lambda: None,
+            solver,
+            tol: 1e-6,
+            max_iter: 1000,
+            fit_intercept: false,
+        };
+        let t0 = Instant::now();
+        let path =
+            dask::glm::fit_path(client, "gaussian", &x, &y, None, &options, &lambdas).unwrap();
+        let t = t0.elapsed().as_secs_f64();
+        let passes: usize = path.iter().map(|m| m.info().passes).sum();
+        let nonzeros: Vec<usize> = path
+            .iter()
+            .map(|m| m.coef().iter().filter(|c| **c != 0.0).count())
+            .collect();
+        println!(
+            "  {:<17} {:>7.3} s  passes {:>5}  converged {}  nonzeros {:?}",
+            solver.name(),
+            t,
+            passes,
+            path.iter().all(|m| m.info().converged),
+            nonzeros
+        );
+        let objectives: Vec<String> = path
+            .iter()
+            .map(|m| format!("{:.8}", m.info().objective))
+            .collect();
+        println!("    objectives {}", objectives.join(" "));
+    }
+}
+
 fn report(solver: Solver, t: f64, i: &dask::glm::FitInfo) {
     println!(
         "  {:<17} {:>7.3} s  objective {:.10}  iterations {:>4}  passes {:>4}  converged {}",
@@ -131,6 +227,9 @@ fn main() {
     let client = Client::new(Config::default()).unwrap();
     if args.iter().any(|a| a == "multinomial") {
         return multinomial(&client, data.as_deref());
+    }
+    if args.iter().any(|a| a == "lasso_path") {
+        return lasso_path(&client, data.as_deref());
     }
     let x = Array::random_normal(
         1,

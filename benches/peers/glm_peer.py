@@ -3,6 +3,9 @@ wrote: the same 5,000,000 x 20 logistic regression, C = 1e6, tol = 1e-6, each so
 and final objective on the mean scale, mean(log(1 + exp(z)) - y z) + ||w||^2 / (2 C n), the
 objective libdask reports.
 
+With --lasso-path: the 1,000,000 x 100 least squares of `cargo bench --bench glm --
+lasso_path --data PATH`, scikit-learn's lasso_path over the same 10 alphas.
+
 With --multinomial: the 1,000,000 x 50, 10-class data of `cargo bench --bench glm --
 multinomial --data PATH`, scikit-learn's multinomial lbfgs at C = 1, tol = 1e-6.
 
@@ -34,6 +37,32 @@ def multinomial(path):
     t = time.perf_counter() - t0
     print(f"  lbfgs             {t:7.3f} s  objective {objective(m.coef_, m.intercept_):.10f}  iterations {m.n_iter_[0]}")
 
+
+def lasso_path_peer(path):
+    n, p = 1_000_000, 100
+    alphas = [0.5, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.001]
+    raw = np.fromfile(path, dtype="<f8")
+    X = raw[: n * p].reshape(n, p)
+    y = raw[n * p :]
+    from sklearn.linear_model import lasso_path
+
+    print(f"scikit-learn lasso_path, {n} x {p}, {len(alphas)} penalties (warm starts):")
+    t0 = time.perf_counter()
+    _, coefs, _ = lasso_path(X, y, alphas=alphas, tol=1e-6)
+    t = time.perf_counter() - t0
+    objs = []
+    for k, a in enumerate(alphas):
+        w = coefs[:, k]
+        r = y - X @ w
+        objs.append(f"{r @ r / (2 * n) + a * np.abs(w).sum():.8f}")
+    nz = [int((coefs[:, k] != 0).sum()) for k in range(len(alphas))]
+    print(f"  coordinate descent {t:7.3f} s  nonzeros {nz}")
+    print(f"    objectives {' '.join(objs)}")
+
+
+if sys.argv[1] == "--lasso-path":
+    lasso_path_peer(sys.argv[2])
+    sys.exit(0)
 
 if sys.argv[1] == "--multinomial":
     multinomial(sys.argv[2])
