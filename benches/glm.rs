@@ -8,7 +8,9 @@
 //! `cargo bench --features blas --bench glm -- multinomial [--data PATH]`, then
 //! `python benches/peers/glm_peer.py --multinomial PATH`;
 //! `cargo bench --features blas --bench glm -- lasso_path [--data PATH]` (1,000,000 × 100,
-//! 10 penalties, warm starts), then `python benches/peers/glm_peer.py --lasso-path PATH`.
+//! 10 penalties, warm starts), then `python benches/peers/glm_peer.py --lasso-path PATH`;
+//! `cargo bench --features blas --bench glm -- out_of_core` (40,000,000 × 20 under a 2 GiB
+//! memory limit: time, spilling and peak resident memory).
 
 use dask::array::{Array, ChunkSpec};
 use dask::glm::{LogisticRegression, Options, Penalty, Solver};
@@ -206,6 +208,105 @@ fn lasso_path(client: &Client, data: Option<&str>) {
     }
 }
 
+/// Peak resident memory of this process (VmHWM), in bytes.
+fn peak_rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+/// Logistic regression on 40,000,000 × 20 (6.4 GB) with a 2 GiB memory limit: X is spilled
+/// as it is persisted and read back for every pass.
+fn out_of_core() {
+    const LIMIT: usize = 2 << 30;
+    let (n, p) = (40_000_000, 20);
+    let client = Client::new(Config {
+        memory: dask::memory::MemoryConfig {
+            limit: Some(LIMIT),
+            ..dask::memory::MemoryConfig::default()
+        },
+        ..Config::default()
+    })
+    .unwrap();
+    let x = Array::random_normal(
+        31,
+        0.0,
+        1.0,
+        &[n, p],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS, p]),
+    )
+    .unwrap();
+    let beta = Array::random_normal(
+        32,
+        0.0,
+        0.5,
+        &[p],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![p]),
+    )
+    .unwrap();
+    let e = x
+        .matmul(&beta)
+        .unwrap()
+        .unary("negative")
+        .unwrap()
+        .unary("exp")
+        .unwrap()
+        .binary("add", 1.0)
+        .unwrap();
+    let prob = Array::ufunc("divide", &[1.0.into(), (&e).into()])
+        .unwrap()
+        .into_array()
+        .unwrap();
+    let u = Array::random_uniform(
+        33,
+        0.0,
+        1.0,
+        &[n],
+        DType::Float64,
+        &ChunkSpec::Regular(vec![ROWS]),
+    )
+    .unwrap();
+    let y = u.binary("less", &prob).unwrap().astype(DType::Float64);
+    println!(
+        "logistic regression {n} x {p} ({:.1} GB) under a {} GiB limit, newton, C = 1e6, \
+         tol = 1e-6, {} threads:",
+        (n * p * 8) as f64 / 1e9,
+        LIMIT >> 30,
+        client.threads()
+    );
+    let options = Options {
+        penalty: Penalty::L2,
+        c: Some(1e6),
+        lambda: None,
+        solver: Solver::Newton,
+        tol: 1e-6,
+        max_iter: 100,
+        fit_intercept: true,
+    };
+    let t0 = Instant::now();
+    let m = LogisticRegression::new(options)
+        .fit(&client, &x, &y, None)
+        .unwrap();
+    report(Solver::Newton, t0.elapsed().as_secs_f64(), m.info());
+    let st = client.memory_stats();
+    println!(
+        "  {} spill files written ({:.1} GB), values moved out {} times ({:.1} GB), read back \
+         {} times ({:.1} GB, {:.1} s); peak resident {:.2} GiB ({:.2}x the limit)",
+        st.files_written,
+        st.file_bytes_written as f64 / 1e9,
+        st.spill_count,
+        st.spill_bytes as f64 / 1e9,
+        st.unspill_count,
+        st.unspill_bytes as f64 / 1e9,
+        st.unspill_nanos as f64 / 1e9,
+        peak_rss() as f64 / (1u64 << 30) as f64,
+        peak_rss() as f64 / LIMIT as f64
+    );
+}
+
 fn report(solver: Solver, t: f64, i: &dask::glm::FitInfo) {
     println!(
         "  {:<17} {:>7.3} s  objective {:.10}  iterations {:>4}  passes {:>4}  converged {}",
@@ -224,6 +325,9 @@ fn main() {
         .iter()
         .position(|a| a == "--data")
         .and_then(|i| args.get(i + 1).cloned());
+    if args.iter().any(|a| a == "out_of_core") {
+        return out_of_core();
+    }
     let client = Client::new(Config::default()).unwrap();
     if args.iter().any(|a| a == "multinomial") {
         return multinomial(&client, data.as_deref());
