@@ -674,6 +674,15 @@ fn strided_x_and_signed_zero_labels() {
     for (a, b) in all_coefs(&got).iter().zip(all_coefs(&want)) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
     }
+    // Persisted by the caller: its blocks are used as they are (strided ones are read
+    // through a row-major copy per pass).
+    let persisted = strided.persist(client()).unwrap();
+    let got = LogisticRegression::new(o())
+        .fit(client(), &persisted, &y, None)
+        .unwrap();
+    for (a, b) in all_coefs(&got).iter().zip(all_coefs(&want)) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
     d.y.iter_mut().step_by(2).for_each(|v| {
         if *v == 0.0 {
             *v = -0.0

@@ -56,8 +56,11 @@ impl Design {
         let xs = x
             .astype(DType::Float64)
             .rechunk(&ChunkSpec::Explicit(vec![rows.clone(), vec![p]]))?;
-        // Dense blocks laid out row by row once (sparse ones are already grouped by row).
-        let xs = if x.is_sparse() {
+        // Dense blocks laid out row by row once, as they are persisted (sparse ones are
+        // grouped by row already). Blocks the caller persisted are used as they are: a copy
+        // would be a second stored value of the same data, counted twice against the memory
+        // limit (a strided one is copied per pass instead: see `kernel::dense_rows`).
+        let xs = if x.is_sparse() || xs.is_computed() {
             xs
         } else {
             Array::map_blocks(OPS.rows, &[xs], DType::Float64, None)?

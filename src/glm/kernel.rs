@@ -7,6 +7,7 @@
 use super::family::Family;
 pub use super::sparse_pass::SparseRows;
 use crate::value::{Buffer, Value};
+use std::borrow::Cow;
 
 /// Rows per tile: the tile of scaled rows for the Hessian stays in L1/L2 cache.
 const TILE: usize = 256;
@@ -67,10 +68,25 @@ fn add_into(a: &mut Vec<f64>, b: &[f64]) {
     }
 }
 
-/// A block of X: dense rows of `ncols` values, or a sparse block's entries by row.
+/// A block of X: dense rows of `ncols` values (borrowed, or a row-major copy of a strided
+/// block), or a sparse block's entries by row.
 pub enum Rows<'a> {
-    Dense(&'a [f64]),
+    Dense(Cow<'a, [f64]>),
     Sparse(SparseRows<'a>),
+}
+
+/// A dense block's values row by row: the block itself, or (for a strided block, such as a
+/// transposed array persisted by the caller, which the design does not copy again) a
+/// row-major copy made for this pass.
+fn dense_rows(b: &Buffer) -> crate::error::Result<Cow<'_, [f64]>> {
+    if b.is_c_contiguous() {
+        return Ok(Cow::Borrowed(b.as_slice::<f64>()?));
+    }
+    Ok(Cow::Owned(
+        crate::value::block::contiguous(b)?
+            .as_slice::<f64>()?
+            .to_vec(),
+    ))
 }
 
 /// The design block's X, the response and the weights.
@@ -91,7 +107,7 @@ impl<'a> Block<'a> {
     ) -> Result<Block<'a>, String> {
         let (x, shape) = match x {
             Value::Buffer(b) => (
-                Rows::Dense(b.as_slice::<f64>().map_err(|e| format!("X's block: {e}"))?),
+                Rows::Dense(dense_rows(b).map_err(|e| format!("X's block: {e}"))?),
                 b.shape(),
             ),
             Value::Sparse(c) => (Rows::Sparse(SparseRows::new(c)?), c.shape()),
@@ -217,7 +233,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
         b.check(spec)?;
     }
     let x = match &b.x {
-        Rows::Dense(x) => *x,
+        Rows::Dense(x) => x.as_ref(),
         Rows::Sparse(s) => return super::sparse_pass::block_stats(spec, b, s),
     };
     if !spec.labels.is_empty() {
@@ -338,7 +354,7 @@ mod tests {
             want: Want::Hessian,
         };
         let b = Block {
-            x: Rows::Dense(&x),
+            x: Rows::Dense(Cow::Borrowed(&x)),
             ncols,
             y: &y,
             w: Some(&w),
@@ -368,6 +384,41 @@ mod tests {
         }
     }
 
+    /// A strided block (a transposed view) is read through a row-major copy: the same
+    /// stats as the contiguous block.
+    #[test]
+    fn strided_blocks_read_as_rows() {
+        let (n, p) = (300, 3);
+        let x: Vec<f64> = (0..n * p)
+            .map(|i| ((i * 13 % 17) as f64) / 8.0 - 1.0)
+            .collect();
+        let mut xt = vec![0.0; n * p];
+        for r in 0..n {
+            for j in 0..p {
+                xt[j * n + r] = x[r * p + j];
+            }
+        }
+        let t = Buffer::from_vec(xt, &[p, n]).unwrap();
+        let strided = t.view(&[n, p], &[8, 8 * n as isize], 0).unwrap();
+        assert!(!strided.is_c_contiguous());
+        let y = Buffer::from_vec((0..n).map(|i| (i % 2) as f64).collect(), &[n]).unwrap();
+        let spec = PassSpec {
+            family: family("binomial").unwrap(),
+            beta: vec![0.2, -0.1, 0.3, 0.05],
+            intercept: true,
+            positive: None,
+            labels: Vec::new(),
+            check: true,
+            row0: 0,
+            want: Want::Hessian,
+        };
+        let v = Value::Buffer(strided);
+        let a = block_stats(&spec, &Block::from_values(&v, &y, None).unwrap()).unwrap();
+        let c = Value::Buffer(Buffer::from_vec(x, &[n, p]).unwrap());
+        let b = block_stats(&spec, &Block::from_values(&c, &y, None).unwrap()).unwrap();
+        assert_eq!(a, b);
+    }
+
     #[test]
     fn bad_values_are_named_by_row() {
         let x = vec![1.0, f64::NAN];
@@ -385,7 +436,7 @@ mod tests {
         let e = block_stats(
             &spec,
             &Block {
-                x: Rows::Dense(&x),
+                x: Rows::Dense(Cow::Borrowed(&x)),
                 ncols: 2,
                 y: &y,
                 w: None,
@@ -398,7 +449,7 @@ mod tests {
         let e = block_stats(
             &spec,
             &Block {
-                x: Rows::Dense(&x),
+                x: Rows::Dense(Cow::Borrowed(&x)),
                 ncols: 2,
                 y: &y,
                 w: None,

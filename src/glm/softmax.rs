@@ -142,7 +142,7 @@ mod tests {
             want: Want::Gradient,
         };
         let blk = Block {
-            x: crate::glm::kernel::Rows::Dense(&x),
+            x: crate::glm::kernel::Rows::Dense(std::borrow::Cow::Borrowed(&x)),
             ncols: p,
             y: &y,
             w: Some(&w),

@@ -264,7 +264,7 @@ mod tests {
             let sb = Block::from_values(&sparse_value, &y, Some(&wb)).unwrap();
             assert!(matches!(sb.x, Rows::Sparse(_)));
             let db = Block {
-                x: Rows::Dense(&x),
+                x: Rows::Dense(std::borrow::Cow::Borrowed(&x)),
                 ncols: p,
                 y: y.as_slice::<f64>().unwrap(),
                 w: Some(&w),
