@@ -160,6 +160,13 @@ fn array_of(op: &Operand, what: &str) -> Result<Array> {
     match op {
         Operand::Array(a) => Ok(a.clone()),
         Operand::Block(b) => Operand::Block(b.clone()).into_array(),
+        // A whole sparse matrix: row blocks of about 2^20 stored entries, one task each.
+        Operand::Sparse(c) if c.ndim() == 2 && c.shape()[0] > 0 => {
+            let (n, p) = (c.shape()[0], c.shape()[1]);
+            let per_row = c.nnz().max(1) as f64 / n as f64;
+            let rows = ((1u64 << 20) as f64 / per_row).round().clamp(1.0, n as f64) as usize;
+            Array::from_sparse_blocks(c, &[rows, p.max(1)])
+        }
         _ => Err(Error::invalid(format!("{what} must be an array"))),
     }
 }

@@ -144,6 +144,13 @@ dask_glm <- function(x, y, family = binomial(), penalty = c("none", "l2", "l1", 
   x
 }
 
+# A Matrix sparse matrix as a sparse dask_array, its column names kept.
+.glm_sparse_x <- function(x) {
+  s <- as_dask_array(x)
+  if (!is.null(colnames(x))) s <- .set_dn(s, list(NULL, colnames(x)))
+  s
+}
+
 # A dask_array x as a 2-d double array (a vector as one column).
 .glm_dask_x <- function(x, what = "x") {
   d <- .rdim(x)
@@ -171,6 +178,9 @@ dask_glm <- function(x, y, family = binomial(), penalty = c("none", "l2", "l1", 
 # Checks, NA handling and conversion of the data of a fit: list(x (the library's n x p),
 # y, w (library arrays), n, xnames, named, rownames, na.action, response, host).
 .glm_data <- function(x, y, weights, fam, na.action) {
+  # A sparse Matrix stays sparse (never densified): it goes to the library as a sparse
+  # dask_array, whose stored entries are all the fit reads.
+  if (methods::is(x, "sparseMatrix")) x <- .glm_sparse_x(x)
   host <- !inherits(x, "dask_array") && !inherits(y, "dask_array") && !inherits(weights, "dask_array")
   out <- list(host = host, na.action = NULL, rownames = NULL)
   if (host) {
@@ -294,6 +304,13 @@ predict.dask_glm <- function(object, newdata, type = c("link", "response", "clas
   if (inherits(newdata, "dask_array")) {
     x <- .glm_newdata_columns(object, .glm_dask_x(newdata, "newdata"), .dn(newdata)[[2L]])
     return(.glm_lazy_labels(object, .glm_predict(object, .glm_rows(x), type), type))
+  }
+  if (methods::is(newdata, "sparseMatrix")) {
+    # Kept sparse: predicted by the library, returned as R values (NA rows are the
+    # library's error here: a sparse matrix has no na.action).
+    x <- .glm_newdata_columns(object, .glm_dask_x(.glm_sparse_x(newdata), "newdata"), colnames(newdata))
+    r <- compute(.glm_predict(object, .glm_rows(x), type), client = client)
+    return(.glm_host_result(object, r, type, rownames(newdata)))
   }
   x <- .glm_host_x(newdata, "newdata")
   x <- .glm_newdata_columns(object, x, colnames(x))
