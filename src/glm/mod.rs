@@ -17,6 +17,7 @@ mod solvers;
 mod sparse_pass;
 
 pub use family::{family, Family};
+pub use kernel::Stats;
 pub use model::{
     fit, fit_path, FitInfo, Glm, LinearRegression, LogisticRegression, Options, PoissonRegression,
     Solver,
