@@ -232,6 +232,9 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
     if spec.check {
         b.check(spec)?;
     }
+    if !spec.labels.is_empty() && spec.want == Want::Hessian {
+        return Err(super::softmax::NO_HESSIAN.into());
+    }
     let x = match &b.x {
         Rows::Dense(x) => x.as_ref(),
         Rows::Sparse(s) => return super::sparse_pass::block_stats(spec, b, s),

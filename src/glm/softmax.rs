@@ -14,22 +14,30 @@ use ndarray::{s, ArrayView2, ArrayViewMut2};
 const TILE: usize = 2048;
 
 /// The position of `y` among the sorted `labels`.
-pub(super) fn class_of(labels: &[f64], y: f64) -> Option<usize> {
+fn class_of(labels: &[f64], y: f64) -> Option<usize> {
     let y = y + 0.0; // -0 is the label 0
     labels.binary_search_by(|l| l.total_cmp(&y)).ok()
 }
+
+/// The class of row `r` of a block (`spec.labels` sorted), or why it has none.
+pub(super) fn class_of_row(spec: &PassSpec, y: f64, r: usize) -> Result<usize, String> {
+    class_of(&spec.labels, y).ok_or_else(|| {
+        format!(
+            "y[{}] = {y} is not one of the {} labels the model was set up with",
+            spec.row0 + r,
+            spec.labels.len()
+        )
+    })
+}
+
+/// Why a multinomial pass takes no Hessian (checked in `kernel::block_stats`).
+pub(super) const NO_HESSIAN: &str = "multinomial logistic regression has no Newton step here \
+     (its Hessian is (classes × columns)²): use lbfgs";
 
 /// The block's loss and gradient at `spec.beta` (`K` blocks of `q` coefficients: the
 /// columns' then the intercept). There is no Hessian: it is `(K·q)²`, and the solvers that
 /// need one are refused before any pass.
 pub fn block_stats(spec: &PassSpec, b: &Block, x: &[f64]) -> Result<Stats, String> {
-    if spec.want == Want::Hessian {
-        return Err(
-            "multinomial logistic regression has no Newton step here (its Hessian is \
-             (classes × columns)²): use lbfgs"
-                .into(),
-        );
-    }
     let k = spec.labels.len();
     let p = b.ncols;
     let q = p + spec.intercept as usize;
@@ -61,12 +69,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &[f64]) -> Result<Stats, Strin
         }
         for (i, c) in class[..m].iter_mut().enumerate() {
             let y = b.y[start + i];
-            *c = class_of(&spec.labels, y).ok_or_else(|| {
-                format!(
-                    "y[{}] = {y} is not one of the {k} labels the model was set up with",
-                    spec.row0 + start + i
-                )
-            })?;
+            *c = class_of_row(spec, y, start + i)?;
         }
         // Shifted by each row's largest value, every exp lies in (0, 1]: no overflow, and
         // log Σ exp η = max + log Σ exp(η − max).

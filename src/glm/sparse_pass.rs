@@ -5,7 +5,7 @@
 //! same route with one score per class.
 
 use super::kernel::{Block, PassSpec, Stats, Want};
-use super::softmax::class_of;
+use super::softmax::class_of_row;
 use crate::value::Coo;
 
 /// Rows per tile of family terms.
@@ -136,13 +136,6 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &SparseRows) -> Result<Stats, 
 
 /// The softmax loss and gradient of a sparse block (see `softmax`).
 fn multinomial(spec: &PassSpec, b: &Block, x: &SparseRows) -> Result<Stats, String> {
-    if spec.want == Want::Hessian {
-        return Err(
-            "multinomial logistic regression has no Newton step here (its Hessian is \
-             (classes × columns)²): use lbfgs"
-                .into(),
-        );
-    }
     let k = spec.labels.len();
     let p = b.ncols;
     let q = p + spec.intercept as usize;
@@ -154,12 +147,7 @@ fn multinomial(spec: &PassSpec, b: &Block, x: &SparseRows) -> Result<Stats, Stri
     let mut e = vec![0.0; k];
     for r in 0..b.rows() {
         let y = b.y[r];
-        let class = class_of(&spec.labels, y).ok_or_else(|| {
-            format!(
-                "y[{}] = {y} is not one of the {k} labels the model was set up with",
-                spec.row0 + r
-            )
-        })?;
+        let class = class_of_row(spec, y, r)?;
         let (cols, vals) = x.row(r);
         for (c, ec) in e.iter_mut().enumerate() {
             let w = &spec.beta[c * q..(c + 1) * q];
