@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::value::Value;
 use parking_lot::{Condvar, Mutex};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -65,9 +65,9 @@ thread_local! {
 #[derive(Default)]
 pub(crate) struct AdmitWait {
     exhausted_at: Option<Instant>,
-    /// Admission rounds seen while waiting, and the last one.
-    rounds: usize,
-    last_round: u64,
+    /// Spiller rounds started before this task first looked: only a failure of a later round
+    /// is this task's to report (an earlier one may have been cured since).
+    spiller_rounds_before: Option<u64>,
 }
 
 /// State shared by the store, its entries and the spiller thread.
@@ -97,9 +97,11 @@ pub(crate) struct Core {
     /// Tasks waiting in `admit` sleep here; the spiller wakes them whenever it has updated
     /// the flags they wait on (the counter makes a wake-up between check and sleep count).
     admission: (Mutex<u64>, Condvar),
-    /// Why the spiller's last round panicked, if it did: tasks waiting for memory then fail
-    /// with this instead of waiting forever.
-    spiller_failure: Mutex<Option<String>>,
+    /// Why the spiller's last round panicked, if it did, with that round's number: tasks
+    /// waiting for memory then fail with this instead of waiting forever.
+    spiller_failure: Mutex<Option<(u64, String)>>,
+    /// Spiller rounds started so far (numbers the rounds for `spiller_failure`).
+    spiller_rounds: AtomicU64,
     /// The client's pool: the spiller's lanes run on it.
     lanes: std::sync::OnceLock<std::sync::Weak<dyn crate::parallel::Lanes>>,
     shutdown: AtomicBool,
@@ -224,6 +226,7 @@ impl Store {
             wake: (Mutex::new(false), Condvar::new()),
             admission: (Mutex::new(0), Condvar::new()),
             spiller_failure: Mutex::new(None),
+            spiller_rounds: AtomicU64::new(0),
             lanes: std::sync::OnceLock::new(),
             shutdown: AtomicBool::new(false),
         });
@@ -309,10 +312,13 @@ impl Store {
             return Ok(None);
         } else {
             wait.exhausted_at = None;
-            // A failure of a round that ran while this task waited (an older one may be
-            // cured by now).
-            if wait.rounds > 0 {
-                if let Some(why) = core.spiller_failure.lock().clone() {
+            // A failure of a round that started while this task waited (an older one may
+            // be cured by now).
+            let before = *wait
+                .spiller_rounds_before
+                .get_or_insert_with(|| core.spiller_rounds.load(SeqCst));
+            if let Some((round, why)) = core.spiller_failure.lock().clone() {
+                if round > before {
                     return Err(Error::Memory(format!(
                         "memory is above the pause threshold and the spiller failed: {why}"
                     )));
@@ -320,10 +326,6 @@ impl Store {
             }
             None
         };
-        if round != wait.last_round {
-            wait.last_round = round;
-            wait.rounds += 1;
-        }
         core.wake_spiller();
         Ok(Some((round, deadline)))
     }
@@ -571,16 +573,19 @@ impl Core {
             // tasks waiting for memory).
             let pool = self.lanes.get().and_then(std::sync::Weak::upgrade);
             crate::parallel::set_thread_lanes(pool);
+            let number = self.spiller_rounds.fetch_add(1, SeqCst) + 1;
             let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 crate::failpoint::hit("spiller.round");
                 self.balance()
             }));
             crate::parallel::set_thread_lanes(None);
             *self.spiller_failure.lock() = round.err().map(|p| {
-                p.downcast_ref::<&str>()
+                let why = p
+                    .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into())
+                    .unwrap_or_else(|| "unknown panic".into());
+                (number, why)
             });
             self.wake_admission();
         }
