@@ -13,16 +13,19 @@ use ndarray::{Array2, ArrayView2, LinalgScalar, ShapeBuilder};
 #[cfg(feature = "blas")]
 extern crate blas_src;
 
-/// OpenBLAS would start its own threads inside every block product, on top of the pool's
-/// threads (which already run block products in parallel): one thread per call is right.
-#[cfg(feature = "blas")]
-fn single_threaded_blas() {
-    extern "C" {
-        fn openblas_set_num_threads(n: std::ffi::c_int);
+/// OpenBLAS would start its own threads inside every product (block products, the GLM
+/// passes' tiles), on top of the pool's threads, which already run them in parallel: one
+/// thread per call is right. Called when a pool starts, before any task runs.
+pub(crate) fn single_threaded_blas() {
+    #[cfg(feature = "blas")]
+    {
+        extern "C" {
+            fn openblas_set_num_threads(n: std::ffi::c_int);
+        }
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: a plain setter of OpenBLAS, called once.
+        ONCE.call_once(|| unsafe { openblas_set_num_threads(1) });
     }
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: a plain setter of OpenBLAS, called once.
-    ONCE.call_once(|| unsafe { openblas_set_num_threads(1) });
 }
 
 /// True when block products go through a system BLAS.
@@ -104,8 +107,6 @@ fn mat_sum<T: Element + LinalgScalar>(
 
 /// `sum_i tensordot(a_i, b_i, (axes_a, axes_b))` over block pairs `[a_0, b_0, a_1, b_1, …]`.
 pub fn tensordot_blocks(bs: &[&Buffer], axes_a: &[usize], axes_b: &[usize]) -> Result<Buffer> {
-    #[cfg(feature = "blas")]
-    single_threaded_blas();
     let (a0, b0) = (bs[0], bs[1]);
     let dtype = promote(a0.dtype(), b0.dtype());
     let work = if dtype == DType::Bool {

@@ -9,7 +9,7 @@ mod cumulative;
 mod dispatch;
 mod gather;
 pub(crate) mod index;
-mod linalg;
+pub(crate) mod linalg;
 mod lower;
 mod nan_reduce;
 mod node;

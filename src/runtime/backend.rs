@@ -77,6 +77,7 @@ impl LocalBackend {
 
     fn start_pool(config: Config) -> Result<LocalBackend> {
         let n = config.resolved_threads();
+        crate::array::linalg::single_threaded_blas();
         let store = crate::memory::Store::new(&config.memory)?;
         let (pool, locals) = Pool::new(n, store);
         let mut threads = Vec::with_capacity(n);
