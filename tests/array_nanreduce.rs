@@ -45,7 +45,7 @@ const OPS: [NanOp; 9] = [
 /// Values near 1 (products stay finite), a third NaN, and the first slice along axis 0 all NaN.
 fn data(shape: &[usize]) -> Nd<f64> {
     Nd::from_fn(shape, |idx| {
-        if idx[0] == 0 || rng_at(idx) % 3 == 0 {
+        if idx[0] == 0 || rng_at(idx).is_multiple_of(3) {
             f64::NAN
         } else {
             0.5 + (rng_at(idx) % 1000) as f64 / 1000.0

@@ -255,7 +255,7 @@ fn reshape_cases() {
         let mut to = Vec::new();
         let mut left = n;
         for _ in 0..rng.below(3) {
-            let divisors: Vec<usize> = (1..=left).filter(|d| left % d == 0).collect();
+            let divisors: Vec<usize> = (1..=left).filter(|d| left.is_multiple_of(*d)).collect();
             let d = divisors[rng.below(divisors.len())];
             to.push(d as i64);
             left /= d;

@@ -2039,7 +2039,7 @@ fn random_factorization(rng: &mut Rng, n: usize, parts: usize) -> Vec<usize> {
     let mut left = n;
     let mut out = Vec::new();
     for _ in 1..parts {
-        let divisors: Vec<usize> = (1..=left).filter(|d| left % d == 0).collect();
+        let divisors: Vec<usize> = (1..=left).filter(|d| left.is_multiple_of(*d)).collect();
         let d = divisors[rng.below(divisors.len())];
         out.push(d);
         left /= d;

@@ -8,6 +8,7 @@
 mod builtin;
 pub mod cast;
 pub mod elem;
+mod exp_table;
 pub mod extra_ops;
 pub mod fastmath;
 pub mod fault;

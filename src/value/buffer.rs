@@ -209,7 +209,7 @@ impl Buffer {
         if ptr.is_null() && len > 0 {
             return Err(Error::NullArgument("buffer data pointer is NULL".into()));
         }
-        if (ptr as usize) % dtype.itemsize() != 0 {
+        if !(ptr as usize).is_multiple_of(dtype.itemsize()) {
             return Err(Error::invalid(format!(
                 "buffer data pointer is not aligned for {}",
                 dtype.name()

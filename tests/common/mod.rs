@@ -109,7 +109,7 @@ pub fn regular_sizes(n: usize, b: usize) -> Vec<usize> {
         return vec![0];
     }
     let mut v = vec![b; n / b];
-    if n % b != 0 {
+    if !n.is_multiple_of(b) {
         v.push(n % b);
     }
     v
