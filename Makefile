@@ -24,6 +24,13 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
 # libopenblas-dev); otherwise ndarray's pure-Rust kernels. `make test` tests both paths.
 HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || ldconfig -p 2>/dev/null | grep -q 'libopenblas.so ' && echo yes)
 FEATURES  := $(if $(HAVE_BLAS),--features blas,)
+# OpenBLAS's kernels for this CPU's instruction sets, where its own detection would fall back
+# to its slowest ones (scripts/openblas-coretype says when and why). A value set by the caller
+# wins.
+OPENBLAS_CORETYPE ?= $(shell sh scripts/openblas-coretype)
+ifneq ($(OPENBLAS_CORETYPE),)
+export OPENBLAS_CORETYPE
+endif
 # What a program linking libdask.a statically needs besides it (pkg-config's Libs.private,
 # CMake's Dask::dask_static): the Rust standard library's system libraries, and OpenBLAS
 # when the library was built with it.

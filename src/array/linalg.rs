@@ -13,19 +13,57 @@ use ndarray::{Array2, ArrayView2, LinalgScalar, ShapeBuilder};
 #[cfg(feature = "blas")]
 extern crate blas_src;
 
+/// Sets OpenBLAS up for the pool, once, when a pool starts (before any task runs).
+///
 /// OpenBLAS would start its own threads inside every product (block products, the GLM
 /// passes' tiles), on top of the pool's threads, which already run them in parallel: one
-/// thread per call is right. Called when a pool starts, before any task runs.
+/// thread per call is right. And it picks its kernels from the CPU's model, which virtual
+/// machines often hide: it then runs its Prescott (SSE3) kernels, 2-4x slower here than the
+/// AVX-512 ones. The kernels are chosen when OpenBLAS loads, before any code of ours runs, so
+/// all this can do is say so, once, with the remedy (scripts/openblas-coretype).
 pub(crate) fn single_threaded_blas() {
     #[cfg(feature = "blas")]
     {
         extern "C" {
             fn openblas_set_num_threads(n: std::ffi::c_int);
+            fn openblas_get_corename() -> *const std::ffi::c_char;
         }
         static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: a plain setter of OpenBLAS, called once.
-        ONCE.call_once(|| unsafe { openblas_set_num_threads(1) });
+        ONCE.call_once(|| {
+            // SAFETY: a plain setter of OpenBLAS.
+            unsafe { openblas_set_num_threads(1) };
+            // SAFETY: OpenBLAS returns a static NUL-terminated name.
+            let core = unsafe { std::ffi::CStr::from_ptr(openblas_get_corename()) };
+            let core = core.to_string_lossy().to_ascii_lowercase();
+            if let Some(better) = better_openblas_core(&core) {
+                eprintln!(
+                    "libdask: OpenBLAS runs its {core} kernels on this CPU (it did not recognise \
+                     the CPU model); matrix products run several times faster with \
+                     OPENBLAS_CORETYPE={better} set before the process starts"
+                );
+            }
+        });
     }
+}
+
+/// The OpenBLAS kernel set to suggest when OpenBLAS runs `core` on a CPU that can do better
+/// (the same choice as scripts/openblas-coretype).
+#[cfg(feature = "blas")]
+fn better_openblas_core(core: &str) -> Option<&'static str> {
+    if core != "prescott" || std::env::var_os("OPENBLAS_CORETYPE").is_some() {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
+            return Some("SkylakeX");
+        }
+        if has!("avx2") && has!("fma") {
+            return Some("Haswell");
+        }
+    }
+    None
 }
 
 /// True when block products go through a system BLAS.
