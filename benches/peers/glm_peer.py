@@ -6,6 +6,9 @@ objective libdask reports.
 With --lasso-path: the 1,000,000 x 100 least squares of `cargo bench --bench glm --
 lasso_path --data PATH`, scikit-learn's lasso_path over the same 10 alphas.
 
+With --sparse: the 1,000,000 x 1,000 sparse (1% stored) logistic regression of `cargo bench
+--bench glm -- sparse --data PATH`, scikit-learn on the same matrix as scipy CSR, C = 1.
+
 With --multinomial: the 1,000,000 x 50, 10-class data of `cargo bench --bench glm --
 multinomial --data PATH`, scikit-learn's multinomial lbfgs at C = 1, tol = 1e-6.
 
@@ -59,6 +62,33 @@ def lasso_path_peer(path):
     print(f"  coordinate descent {t:7.3f} s  nonzeros {nz}")
     print(f"    objectives {' '.join(objs)}")
 
+
+def sparse_peer(path):
+    n, p, c = 1_000_000, 1_000, 1.0
+    raw = np.fromfile(path, dtype="<f8")
+    nnz = int(raw[0])
+    rows, cols = raw[1 : 1 + nnz].astype(np.int64), raw[1 + nnz : 1 + 2 * nnz].astype(np.int64)
+    vals, y = raw[1 + 2 * nnz : 1 + 3 * nnz], raw[1 + 3 * nnz :]
+    import scipy.sparse
+    from sklearn.linear_model import LogisticRegression
+
+    X = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(n, p))
+
+    def objective(coef, intercept):
+        z = X @ coef + intercept
+        return (np.logaddexp(0, z) - y * z).mean() + coef @ coef / (2 * c * n)
+
+    print(f"scikit-learn sparse (CSR), {n} x {p}, {nnz} stored, C = {c:g}, tol = 1e-6:")
+    for solver in ["lbfgs", "newton-cholesky"]:
+        t0 = time.perf_counter()
+        m = LogisticRegression(solver=solver, C=c, tol=1e-6, max_iter=500).fit(X, y)
+        t = time.perf_counter() - t0
+        print(f"  {solver:<17} {t:7.3f} s  objective {objective(m.coef_[0], m.intercept_[0]):.10f}  iterations {m.n_iter_[0]}")
+
+
+if sys.argv[1] == "--sparse":
+    sparse_peer(sys.argv[2])
+    sys.exit(0)
 
 if sys.argv[1] == "--lasso-path":
     lasso_path_peer(sys.argv[2])

@@ -6,7 +6,8 @@
 
 use super::kernel::{Block, PassSpec, Stats, Want};
 use super::softmax::class_of_row;
-use crate::value::Coo;
+use crate::value::{Coo, Coords};
+use std::borrow::Cow;
 
 /// Rows per tile of family terms.
 const TILE: usize = 256;
@@ -14,12 +15,30 @@ const TILE: usize = 256;
 /// A sparse block's stored entries by row: row `r`'s are `indptr[r]..indptr[r + 1]`.
 pub struct SparseRows<'a> {
     pub indptr: Vec<usize>,
-    pub cols: Vec<u32>,
+    /// The block's own column coordinates when they are stored as u32 (every block of up to
+    /// 2^32 rows and columns), a converted copy otherwise.
+    pub cols: Cow<'a, [u32]>,
     pub vals: &'a [f64],
+}
+
+/// Offsets of each row's entries from the row coordinates of canonical (row-major sorted)
+/// COO entries.
+fn row_offsets<T: Copy + Into<u64>>(row_of: &[T], rows: usize) -> Vec<usize> {
+    let mut indptr = vec![0usize; rows + 1];
+    for &r in row_of {
+        indptr[r.into() as usize + 1] += 1;
+    }
+    for r in 0..rows {
+        indptr[r + 1] += indptr[r];
+    }
+    indptr
 }
 
 impl<'a> SparseRows<'a> {
     /// The rows of a 2-d float64 COO block with fill value 0 (what the design persists).
+    /// Built for every pass: a count over the row coordinates, with the column coordinates
+    /// borrowed as they are stored (each entry looked up through `Coo::coord` cost a tenth
+    /// of a sparse fit).
     pub fn new(c: &'a Coo) -> Result<SparseRows<'a>, String> {
         let (rows, cols) = match c.shape() {
             [r, k] => (*r, *k),
@@ -39,15 +58,25 @@ impl<'a> SparseRows<'a> {
             .as_slice::<f64>()
             .map_err(|e| format!("X's sparse block: {e}"))?;
         let nnz = c.nnz();
-        // Canonical COO is sorted row-major: counting entries per row gives the offsets.
-        let mut indptr = vec![0usize; rows + 1];
-        for i in 0..nnz {
-            indptr[c.coord(0, i) as usize + 1] += 1;
-        }
-        for r in 0..rows {
-            indptr[r + 1] += indptr[r];
-        }
-        let cols = (0..nnz).map(|i| c.coord(1, i) as u32).collect();
+        // Coordinates are stored axis by axis: rows first, then columns.
+        let (indptr, cols): (Vec<usize>, Cow<'a, [u32]>) = match c.coords() {
+            Coords::U8(v) => (
+                row_offsets(&v[..nnz], rows),
+                v[nnz..2 * nnz].iter().map(|&j| j as u32).collect(),
+            ),
+            Coords::U16(v) => (
+                row_offsets(&v[..nnz], rows),
+                v[nnz..2 * nnz].iter().map(|&j| j as u32).collect(),
+            ),
+            Coords::U32(v) => (
+                row_offsets(&v[..nnz], rows),
+                Cow::Borrowed(&v[nnz..2 * nnz]),
+            ),
+            Coords::U64(v) => (
+                row_offsets(&v[..nnz], rows),
+                v[nnz..2 * nnz].iter().map(|&j| j as u32).collect(),
+            ),
+        };
         Ok(SparseRows { indptr, cols, vals })
     }
 
@@ -193,6 +222,45 @@ mod tests {
     use crate::glm::family::family;
     use crate::glm::kernel::{block_stats as dense_stats, Rows};
     use crate::value::{Buffer, Scalar, Value};
+
+    /// Row offsets and columns are right for every coordinate width: a block of 70,000 rows
+    /// (u32 coordinates, borrowed) and of 300 (u16, converted), against the triplets given.
+    #[test]
+    fn rows_come_out_right_for_every_coordinate_width() {
+        for rows in [300usize, 70_000] {
+            let entries = [
+                (0u64, 2u64, 1.5),
+                (7, 0, -2.0),
+                (7, 1, 3.0),
+                (rows as u64 - 1, 2, 4.0),
+            ];
+            let coords: Vec<u64> = entries
+                .iter()
+                .map(|e| e.0)
+                .chain(entries.iter().map(|e| e.1))
+                .collect();
+            let data = Buffer::from_vec(entries.iter().map(|e| e.2).collect(), &[4]).unwrap();
+            let coo =
+                crate::sparse::Coo::from_triplets(&[rows, 3], &coords, &data, Scalar::Float(0.0))
+                    .unwrap();
+            let sr = SparseRows::new(&coo).unwrap();
+            assert_eq!(
+                matches!(sr.cols, Cow::Borrowed(_)),
+                rows > u16::MAX as usize
+            );
+            assert_eq!(sr.indptr.len(), rows + 1);
+            for r in 0..rows {
+                let want: Vec<(u32, f64)> = entries
+                    .iter()
+                    .filter(|e| e.0 == r as u64)
+                    .map(|e| (e.1 as u32, e.2))
+                    .collect();
+                let (c, v) = sr.row(r);
+                let got: Vec<(u32, f64)> = c.iter().copied().zip(v.iter().copied()).collect();
+                assert_eq!(got, want, "row {r} of {rows}");
+            }
+        }
+    }
 
     /// A sparse block's loss, gradient and Hessian equal its dense twin's (every family,
     /// weights, intercept, rows with no entries at all), and so do multinomial ones.
