@@ -63,6 +63,17 @@ def lasso_path_peer(path):
     print(f"    objectives {' '.join(objs)}")
 
 
+def binary_fits(X, y, c, max_iter, objective):
+    """scikit-learn's lbfgs and newton-cholesky at tol = 1e-6, each timed and reported."""
+    from sklearn.linear_model import LogisticRegression
+
+    for solver in ["lbfgs", "newton-cholesky"]:
+        t0 = time.perf_counter()
+        m = LogisticRegression(solver=solver, C=c, tol=1e-6, max_iter=max_iter).fit(X, y)
+        t = time.perf_counter() - t0
+        print(f"  {solver:<17} {t:7.3f} s  objective {objective(m.coef_[0], m.intercept_[0]):.10f}  iterations {m.n_iter_[0]}")
+
+
 def sparse_peer(path):
     n, p, c = 1_000_000, 1_000, 1.0
     raw = np.fromfile(path, dtype="<f8")
@@ -70,7 +81,6 @@ def sparse_peer(path):
     rows, cols = raw[1 : 1 + nnz].astype(np.int64), raw[1 + nnz : 1 + 2 * nnz].astype(np.int64)
     vals, y = raw[1 + 2 * nnz : 1 + 3 * nnz], raw[1 + 3 * nnz :]
     import scipy.sparse
-    from sklearn.linear_model import LogisticRegression
 
     X = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(n, p))
 
@@ -79,11 +89,7 @@ def sparse_peer(path):
         return (np.logaddexp(0, z) - y * z).mean() + coef @ coef / (2 * c * n)
 
     print(f"scikit-learn sparse (CSR), {n} x {p}, {nnz} stored, C = {c:g}, tol = 1e-6:")
-    for solver in ["lbfgs", "newton-cholesky"]:
-        t0 = time.perf_counter()
-        m = LogisticRegression(solver=solver, C=c, tol=1e-6, max_iter=500).fit(X, y)
-        t = time.perf_counter() - t0
-        print(f"  {solver:<17} {t:7.3f} s  objective {objective(m.coef_[0], m.intercept_[0]):.10f}  iterations {m.n_iter_[0]}")
+    binary_fits(X, y, c, 500, objective)
 
 
 if sys.argv[1] == "--sparse":
@@ -113,14 +119,8 @@ def objective(coef, intercept):
     return loss.mean() + coef @ coef / (2 * C * N)
 
 
-from sklearn.linear_model import LogisticRegression
-
 print(f"scikit-learn, {N} x {P}, C = {C:g}, tol = 1e-6:")
-for solver in ["lbfgs", "newton-cholesky"]:
-    t0 = time.perf_counter()
-    m = LogisticRegression(solver=solver, C=C, tol=1e-6, max_iter=200).fit(X, y)
-    t = time.perf_counter() - t0
-    print(f"  {solver:<17} {t:7.3f} s  objective {objective(m.coef_[0], m.intercept_[0]):.10f}  iterations {m.n_iter_[0]}")
+binary_fits(X, y, C, 200, objective)
 
 try:
     import dask.array as da
