@@ -240,6 +240,7 @@ fn lasso_path(client: &Client, data: Option<&str>) {
             tol: 1e-6,
             max_iter: 1000,
             fit_intercept: false,
+            sample_stride: sample_stride(),
         };
         let t0 = Instant::now();
         let path =
@@ -353,6 +354,7 @@ fn out_of_core() {
         tol: 1e-6,
         max_iter: 100,
         fit_intercept: true,
+        sample_stride: sample_stride(),
     };
     let t0 = Instant::now();
     let m = LogisticRegression::new(options)
@@ -386,6 +388,7 @@ fn fit_c1(client: &Client, x: &Array, y: &Array, solver: Solver, max_iter: usize
         tol: 1e-6,
         max_iter,
         fit_intercept: true,
+        sample_stride: sample_stride(),
     };
     let t0 = Instant::now();
     let m = LogisticRegression::new(options)
@@ -395,8 +398,20 @@ fn fit_c1(client: &Client, x: &Array, y: &Array, solver: Solver, max_iter: usize
 }
 
 fn report(solver: Solver, t: f64, i: &dask::glm::FitInfo) {
+    let sample = if i.sample_stride > 1 && i.sample_passes == 0 {
+        "  (no sample solved: values on disk)".to_string()
+    } else if i.sample_stride > 1 {
+        format!(
+            "  (+ {} passes over 1/{} of the rows first{})",
+            i.sample_passes,
+            i.sample_stride,
+            if i.sample_used { "" } else { ", not used" }
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "  {:<17} {:>7.3} s  objective {:.10}  iterations {:>4}  passes {:>4}  converged {}",
+        "  {:<17} {:>7.3} s  objective {:.10}  iterations {:>4}  passes {:>4}  converged {}{sample}",
         solver.name(),
         t,
         i.objective,
@@ -404,6 +419,17 @@ fn report(solver: Solver, t: f64, i: &dask::glm::FitInfo) {
         i.passes,
         i.converged
     );
+}
+
+/// `--sample-stride K`: the warm start's sample (1 = none; default: chosen by the library).
+fn sample_stride() -> Option<usize> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--sample-stride")?;
+    Some(
+        args.get(at + 1)
+            .and_then(|k| k.parse().ok())
+            .expect("--sample-stride takes a whole number"),
+    )
 }
 
 fn main() {
@@ -512,6 +538,7 @@ fn main() {
                 _ => 200,
             },
             fit_intercept: true,
+            sample_stride: sample_stride(),
         };
         let t0 = Instant::now();
         let m = LogisticRegression::new(options)

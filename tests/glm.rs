@@ -109,6 +109,7 @@ fn options(solver: Solver, penalty: Penalty, lambda: Option<f64>, tol: f64) -> O
         tol,
         max_iter: 5000,
         fit_intercept: true,
+        sample_stride: None,
     }
 }
 
@@ -860,4 +861,169 @@ fn penalty_paths_equal_independent_fits() {
             .len(),
         0
     );
+}
+
+fn sampled(o: &Options, stride: usize) -> Options {
+    Options {
+        sample_stride: Some(stride),
+        ..o.clone()
+    }
+}
+
+/// newton and lbfgs started from a sample's minimiser (one row tile in 4) reach the optimum a
+/// cold start reaches, checked by the plain gradient, in no more passes over all the rows:
+/// binary, Poisson, least squares, multinomial, sparse X, and rows sorted by class.
+#[test]
+fn sample_warm_starts_reach_the_same_optimum() {
+    let mut rng = Rng::new(61);
+    let mut sparse = make("binomial", 40_000, 6, 62);
+    sparse.x.iter_mut().for_each(|v| {
+        if rng.unit() < 0.7 {
+            *v = 0.0
+        }
+    });
+    let mut sorted = make("binomial", 40_000, 6, 63);
+    let mut order: Vec<usize> = (0..sorted.n).collect();
+    order.sort_by(|&a, &b| sorted.y[a].total_cmp(&sorted.y[b]));
+    sorted = Data {
+        x: order.iter().flat_map(|&r| sorted.row(r).to_vec()).collect(),
+        y: order.iter().map(|&r| sorted.y[r]).collect(),
+        ..sorted
+    };
+    let tol = 1e-9;
+    let cases = [
+        (
+            "binomial",
+            Solver::Newton,
+            Penalty::L2,
+            Some(1.0),
+            make("binomial", 40_000, 6, 64),
+            false,
+        ),
+        (
+            "binomial",
+            Solver::Lbfgs,
+            Penalty::None,
+            None,
+            make("binomial", 40_000, 6, 65),
+            false,
+        ),
+        (
+            "poisson",
+            Solver::Newton,
+            Penalty::None,
+            None,
+            make("poisson", 40_000, 6, 66),
+            false,
+        ),
+        (
+            "gaussian",
+            Solver::Lbfgs,
+            Penalty::L2,
+            Some(3.0),
+            make("gaussian", 40_000, 6, 67),
+            false,
+        ),
+        (
+            "binomial",
+            Solver::Lbfgs,
+            Penalty::L2,
+            Some(1.0),
+            sparse,
+            true,
+        ),
+        (
+            "binomial",
+            Solver::Newton,
+            Penalty::None,
+            None,
+            sorted,
+            false,
+        ),
+    ];
+    for (family, solver, penalty, lambda, d, is_sparse) in cases {
+        let (x, y) = d.arrays(5000);
+        let x = if is_sparse { x.to_sparse(0.0) } else { x };
+        let o = options(solver, penalty, lambda, tol);
+        let cold = dask::glm::fit(client(), family, &x, &y, None, &sampled(&o, 1)).unwrap();
+        let warm = dask::glm::fit(client(), family, &x, &y, None, &sampled(&o, 4)).unwrap();
+        let (ci, wi) = (cold.info(), warm.info());
+        eprintln!("{family} {solver:?}: cold {ci:?}\n  warm {wi:?}");
+        assert!(ci.converged && wi.converged, "{family} {solver:?}");
+        assert!(wi.sample_used && wi.sample_stride == 4 && wi.sample_passes > 0);
+        assert!(!ci.sample_used && ci.sample_stride == 1 && ci.sample_passes == 0);
+        assert!(
+            wi.passes <= ci.passes,
+            "{family} {solver:?}: {wi:?} vs {ci:?}"
+        );
+        let l2_mean = lambda.unwrap_or(0.0) / d.n as f64;
+        let g = plain_gradient(family, &d, warm.coef(), warm.intercept()[0], l2_mean);
+        assert!(
+            max_abs(&g) < 4.0 * tol,
+            "{family} {solver:?}: gradient {g:?}"
+        );
+        for (a, b) in all_coefs(&warm).iter().zip(all_coefs(&cold)) {
+            assert!((a - b).abs() < 1e-6, "{family} {solver:?}: {a} vs {b}");
+        }
+    }
+
+    let labels = [0.0, 1.0, 2.0];
+    let d = make_multiclass(40_000, 4, &labels, 68);
+    let (x, y) = d.arrays(5000);
+    let o = options(Solver::Lbfgs, Penalty::L2, Some(2.0), tol);
+    let cold = LogisticRegression::new(sampled(&o, 1))
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    let warm = LogisticRegression::new(sampled(&o, 4))
+        .fit(client(), &x, &y, None)
+        .unwrap();
+    eprintln!(
+        "multinomial: cold {:?}\n  warm {:?}",
+        cold.info(),
+        warm.info()
+    );
+    assert!(warm.info().converged && warm.info().sample_used);
+    let g =
+        plain_multinomial_gradient(&d, &labels, warm.coef(), warm.intercept(), 2.0 / d.n as f64);
+    assert!(max_abs(&g) < 4.0 * tol, "multinomial gradient {g:?}");
+    for (a, b) in all_coefs(&warm).iter().zip(all_coefs(&cold)) {
+        assert!((a - b).abs() < 1e-6, "multinomial: {a} vs {b}");
+    }
+}
+
+/// A sample that is separable while the whole data is not (its minimiser is at infinity, or
+/// far out where the other rows' loss is huge) is not used as a start; the fit is still the
+/// optimum.
+#[test]
+fn a_misleading_sample_is_not_used() {
+    let mut rng = Rng::new(71);
+    let (n, p, tile) = (20_000, 2, 256);
+    let mut x = Vec::with_capacity(n * p);
+    let mut y = Vec::with_capacity(n);
+    for r in 0..n {
+        let x0 = rng.float(0.5, 1.5) * if rng.coin(0.5) { 1.0 } else { -1.0 };
+        let x1 = rng.float(-1.0, 1.0);
+        // Blocks of 5,000 rows: the sample's tiles (0, 4, 8, … of each block) are separated
+        // by the sign of x0; every other row is a noisy draw.
+        let in_sample = ((r % 5000) / tile) % 4 == 0;
+        y.push(if in_sample {
+            (x0 > 0.0) as u8 as f64
+        } else {
+            rng.coin(sigmoid(0.5 * x0 + 0.2 * x1)) as u8 as f64
+        });
+        x.extend([x0, x1]);
+    }
+    let d = Data { x, y, n, p };
+    let (xa, ya) = d.arrays(5000);
+    for solver in [Solver::Newton, Solver::Lbfgs] {
+        let o = sampled(&options(solver, Penalty::None, None, 1e-9), 4);
+        let m = LogisticRegression::new(o)
+            .fit(client(), &xa, &ya, None)
+            .unwrap();
+        eprintln!("{solver:?}: {:?}", m.info());
+        assert!(m.info().converged, "{solver:?}");
+        assert!(!m.info().sample_used, "{solver:?}: {:?}", m.info());
+        let g = plain_gradient("binomial", &d, m.coef(), m.intercept()[0], 0.0);
+        assert!(max_abs(&g) < 4e-9, "{solver:?}: gradient {g:?}");
+    }
 }

@@ -112,6 +112,7 @@ fn coefficients_agree_with_scikit_learns() {
                 },
                 max_iter: 20_000,
                 fit_intercept: true,
+                sample_stride: None,
             };
             let m = fit(client(), &case.family, &x, &y, None, &options)
                 .unwrap_or_else(|e| panic!("{name} with {solver:?}: {e}"));

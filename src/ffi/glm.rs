@@ -152,6 +152,7 @@ unsafe fn read_params(params: *const dask_glm_params) -> Result<(String, Options
             tol: p.tol,
             max_iter: p.max_iter as usize,
             fit_intercept: p.fit_intercept != 0,
+            sample_stride: None,
         },
     ))
 }

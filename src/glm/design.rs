@@ -22,6 +22,7 @@ pub struct Design {
     w: Option<Vec<Future>>,
     /// First row of each block.
     row0: Vec<usize>,
+    pub n_rows: usize,
     pub n_cols: usize,
 }
 
@@ -85,8 +86,16 @@ impl Design {
             y: persist(&ys)?,
             w: ws.as_ref().map(persist).transpose()?,
             row0,
+            n_rows: n,
             n_cols: p,
         })
+    }
+
+    /// Spill activity so far on the client (values written out plus values read back): a
+    /// warm start's sample passes must not make blocks travel to and from disk.
+    pub fn spill_traffic(&self) -> (usize, u64) {
+        let m = self.client.memory_stats();
+        (m.spilled_values, m.spill_count + m.unspill_count)
     }
 
     pub fn blocks(&self) -> usize {

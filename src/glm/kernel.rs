@@ -38,6 +38,30 @@ pub struct PassSpec {
     /// The block's first row in the whole array (for messages).
     pub row0: usize,
     pub want: Want,
+    /// Read the row tiles `phase`, `phase + stride`, `phase + 2·stride`, … of the block
+    /// (stride 1, phase 0: every row). A pass with a stride above 1 is over a sample spread
+    /// through every block (a warm start's data, see `glm::warm`); whole tiles keep the
+    /// reads sequential.
+    pub stride: usize,
+    pub phase: usize,
+}
+
+impl PassSpec {
+    /// Where the first tile read begins, for tiles of `tile` rows.
+    pub(super) fn first_tile(&self, tile: usize) -> usize {
+        tile * (self.phase % self.stride.max(1))
+    }
+
+    /// Where the tile after the one at `start` begins.
+    pub(super) fn next_tile(&self, start: usize, tile: usize) -> usize {
+        start + tile * self.stride.max(1)
+    }
+
+    /// Whether tile number `t` is read.
+    pub(super) fn keeps_tile(&self, t: usize) -> bool {
+        let stride = self.stride.max(1);
+        t % stride == self.phase % stride
+    }
 }
 
 /// Sums over observations: weight, loss, gradient, Hessian (full, row-major), as plain
@@ -258,7 +282,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
     let (mut eta, mut y) = ([0.0; TILE], [0.0; TILE]);
     let (mut l, mut g, mut h) = ([0.0; TILE], [0.0; TILE], [0.0; TILE]);
     let n = b.rows();
-    let mut start = 0;
+    let mut start = spec.first_tile(TILE);
     while start < n {
         let m = (n - start).min(TILE);
         // Xβ and Xᵀg of the tile as matrix-vector products: a dot product written as a
@@ -323,7 +347,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
                 .expect("the Hessian holds q x q values");
             ndarray::linalg::general_mat_mul(1.0, &z.t(), &z, 1.0, &mut hm);
         }
-        start += m;
+        start = spec.next_tile(start, TILE);
     }
     Ok(st)
 }
@@ -355,6 +379,8 @@ mod tests {
             check: true,
             row0: 0,
             want: Want::Hessian,
+            stride: 1,
+            phase: 0,
         };
         let b = Block {
             x: Rows::Dense(Cow::Borrowed(&x)),
@@ -387,6 +413,66 @@ mod tests {
         }
     }
 
+    /// A sampled pass (tiles 1, 4, 7, … of the block) equals a full pass over those rows
+    /// alone.
+    #[test]
+    fn a_sampled_pass_reads_exactly_its_tiles() {
+        let (n, p) = (TILE * 10 + 77, 3);
+        let x: Vec<f64> = (0..n * p)
+            .map(|i| ((i * 29 % 97) as f64) / 40.0 - 1.2)
+            .collect();
+        let y: Vec<f64> = (0..n).map(|i| ((i * 7) % 5 < 2) as u8 as f64).collect();
+        let spec = PassSpec {
+            family: family("binomial").unwrap(),
+            beta: vec![0.4, -0.3, 0.2, 0.1],
+            intercept: true,
+            positive: None,
+            labels: Vec::new(),
+            check: false,
+            row0: 0,
+            want: Want::Hessian,
+            stride: 3,
+            phase: 1,
+        };
+        let whole = Block {
+            x: Rows::Dense(Cow::Borrowed(&x)),
+            ncols: p,
+            y: &y,
+            w: None,
+        };
+        let sampled = block_stats(&spec, &whole).unwrap();
+        let rows: Vec<usize> = (0..n).filter(|r| (r / TILE) % 3 == 1).collect();
+        let xs: Vec<f64> = rows
+            .iter()
+            .flat_map(|&r| x[r * p..(r + 1) * p].to_vec())
+            .collect();
+        let ys: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
+        let alone = block_stats(
+            &PassSpec {
+                stride: 1,
+                phase: 0,
+                ..spec.clone()
+            },
+            &Block {
+                x: Rows::Dense(Cow::Borrowed(&xs)),
+                ncols: p,
+                y: &ys,
+                w: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(sampled.weight, rows.len() as f64);
+        assert!((sampled.loss - alone.loss).abs() < 1e-12 * alone.loss);
+        for (a, b) in sampled
+            .grad
+            .iter()
+            .chain(&sampled.hess)
+            .zip(alone.grad.iter().chain(&alone.hess))
+        {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+    }
+
     /// A strided block (a transposed view) is read through a row-major copy: the same
     /// stats as the contiguous block.
     #[test]
@@ -414,6 +500,8 @@ mod tests {
             check: true,
             row0: 0,
             want: Want::Hessian,
+            stride: 1,
+            phase: 0,
         };
         let v = Value::Buffer(strided);
         let a = block_stats(&spec, &Block::from_values(&v, &y, None).unwrap()).unwrap();
@@ -435,6 +523,8 @@ mod tests {
             check: true,
             row0: 40,
             want: Want::Loss,
+            stride: 1,
+            phase: 0,
         };
         let e = block_stats(
             &spec,

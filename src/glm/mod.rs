@@ -15,6 +15,7 @@ pub mod penalty;
 mod softmax;
 mod solvers;
 mod sparse_pass;
+mod warm;
 
 pub use family::{family, Family};
 pub use kernel::Stats;

@@ -4,9 +4,10 @@
 
 use super::design::Design;
 use super::family::{family, Family};
-use super::objective::{Objective, Outcome, Stop};
+use super::objective::{Curvature, Objective, Outcome, Stop};
 use super::penalty::{Penalty, Regularization};
 use super::solvers;
+use super::warm;
 use crate::array::{Array, ChunkSpec, Operand};
 use crate::error::{Error, Result};
 use crate::runtime::Client;
@@ -71,6 +72,11 @@ pub struct Options {
     pub tol: f64,
     pub max_iter: usize,
     pub fit_intercept: bool,
+    /// newton and lbfgs on many rows first solve a sample (one row tile in `k` of every
+    /// block) and start from its minimiser (see `glm::warm`): `None` chooses `k` from the
+    /// data's size (no sample below ~800,000 rows), `Some(1)` turns the sample off. The
+    /// result is the same optimum either way, to `tol`.
+    pub sample_stride: Option<usize>,
 }
 
 impl Options {
@@ -84,6 +90,7 @@ impl Options {
             tol: 1e-4,
             max_iter: 100,
             fit_intercept: true,
+            sample_stride: None,
         }
     }
 
@@ -133,7 +140,31 @@ pub struct FitInfo {
     pub kkt_residual: f64,
     /// Passes over the data (ADMM counts each round of block solves as one).
     pub passes: usize,
+    /// Passes over the warm start's samples (each reads one row tile in `sample_stride`;
+    /// stride 1: no sample was solved), and whether the solver started from the sample's
+    /// minimiser (see `glm::warm::sample_start` for when it does not).
+    pub sample_passes: usize,
+    pub sample_stride: usize,
+    pub sample_used: bool,
     pub solver: Solver,
+}
+
+/// The warm start's part of a fit, for `FitInfo`.
+#[derive(Debug, Clone, Copy)]
+struct Sampled {
+    passes: usize,
+    stride: usize,
+    used: bool,
+}
+
+impl Default for Sampled {
+    fn default() -> Self {
+        Sampled {
+            passes: 0,
+            stride: 1,
+            used: false,
+        }
+    }
 }
 
 /// A fitted generalized linear model.
@@ -222,7 +253,7 @@ impl Prepared {
         )
     }
 
-    fn model(&self, options: &Options, out: Outcome, passes: usize) -> Glm {
+    fn model(&self, options: &Options, out: Outcome, passes: usize, sample: Sampled) -> Glm {
         let p = self.design.n_cols;
         let q = p + options.fit_intercept as usize;
         let rows = out.beta.chunks_exact(q);
@@ -241,6 +272,9 @@ impl Prepared {
                 converged: out.converged,
                 kkt_residual: out.residual,
                 passes,
+                sample_passes: sample.passes,
+                sample_stride: sample.stride,
+                sample_used: sample.used,
                 solver: options.solver,
             },
         }
@@ -279,10 +313,31 @@ pub fn fit(
     let reg = Regularization::new(options.penalty, options.c, options.lambda)?;
     let prep = Prepared::new(client, family_name, x, y, sample_weight, options)?;
     let mut obj = prep.objective(options, reg)?;
-    let start = vec![0.0; obj.len()];
-    let out = solve(options.solver, &mut obj, start, stop(options))?;
+    let mut start = vec![0.0; obj.len()];
+    let mut sampled = Sampled::default();
+    let mut curvature = Curvature::new();
+    let stride = options
+        .sample_stride
+        .unwrap_or_else(|| warm::auto_stride(prep.design.n_rows, obj.len()));
+    if matches!(options.solver, Solver::Newton | Solver::Lbfgs) && stride > 1 {
+        let solver = options.solver;
+        let run = |o: &mut Objective, b: Vec<f64>, s: Stop| solve(solver, o, b, s);
+        let w = warm::sample_start(&obj, stride, &start, stop(options), run);
+        sampled = Sampled {
+            passes: w.passes,
+            stride,
+            used: w.beta.is_some(),
+        };
+        if let Some(b) = w.beta {
+            (start, curvature) = (b, w.curvature);
+        }
+    }
+    let out = match options.solver {
+        Solver::Lbfgs => solvers::lbfgs::solve_from(&mut obj, start, curvature, stop(options))?,
+        s => solve(s, &mut obj, start, stop(options))?,
+    };
     let passes = obj.passes;
-    Ok(prep.model(options, out, passes))
+    Ok(prep.model(options, out, passes, sampled))
 }
 
 /// Fits one model per penalty strength in `lambdas` (dask-glm's `λ`; give them decreasing,
@@ -330,7 +385,7 @@ pub fn fit_path(
             (out, obj.passes)
         };
         start = Some(out.beta.clone());
-        models.push(prep.model(options, out, passes));
+        models.push(prep.model(options, out, passes, Sampled::default()));
     }
     Ok(models)
 }

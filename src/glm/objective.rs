@@ -33,6 +33,10 @@ pub struct Objective<'a> {
     q: usize,
     /// Passes over the data so far.
     pub passes: usize,
+    /// For a sample: the client's spill traffic before its first pass. A sample pass reads a
+    /// sixteenth of each block but makes a spilled block come back whole, so once blocks
+    /// travel to and from disk the sample is given up (an error ends its solve).
+    spill_baseline: Option<u64>,
 }
 
 impl<'a> Objective<'a> {
@@ -60,6 +64,8 @@ impl<'a> Objective<'a> {
                 check: true,
                 row0: 0,
                 want: Want::Loss,
+                stride: 1,
+                phase: 0,
             },
             reg,
             scale: f64::NAN,
@@ -68,7 +74,36 @@ impl<'a> Objective<'a> {
             p: design.n_cols,
             q,
             passes: 0,
+            spill_baseline: None,
         })
+    }
+
+    /// The same objective over the row tiles `phase`, `phase + stride`, … of every block,
+    /// with the penalty scaled by `share` (the sample's share of the rows) so that its
+    /// weight on the mean scale stays the full objective's: the sample's minimiser
+    /// estimates the full one. The data is not checked (the full objective's first pass
+    /// checks every value).
+    pub fn sampled(&self, stride: usize, phase: usize, share: f64) -> Objective<'a> {
+        Objective {
+            design: self.design,
+            spec: PassSpec {
+                check: false,
+                stride,
+                phase,
+                ..self.spec.clone()
+            },
+            reg: Regularization {
+                lambda: self.reg.lambda * share,
+                ..self.reg
+            },
+            scale: f64::NAN,
+            l2: f64::NAN,
+            l1: f64::NAN,
+            p: self.p,
+            q: self.q,
+            passes: 0,
+            spill_baseline: Some(self.design.spill_traffic().1),
+        }
     }
 
     /// Learns `N` from the first pass's weight sum.
@@ -121,7 +156,14 @@ impl<'a> Objective<'a> {
         };
         let st = self.design.pass(&spec)?;
         self.passes += 1;
-        if self.spec.check {
+        if let Some(before) = self.spill_baseline {
+            if self.design.spill_traffic().1 != before {
+                return Err(Error::invalid(
+                    "blocks moved to or from disk during a sample pass",
+                ));
+            }
+        }
+        if self.scale.is_nan() {
             self.learn_scale(st.weight)?;
         }
         let q = self.len();
@@ -194,7 +236,13 @@ pub struct Outcome {
     /// The KKT residual at `beta` (see `Objective::kkt`).
     pub residual: f64,
     pub converged: bool,
+    /// L-BFGS's last steps and gradient changes (empty for the other solvers): a warm start
+    /// hands them on, so the full solve's first steps know the curvature already.
+    pub curvature: Curvature,
 }
+
+/// L-BFGS's memory: `(s, y, 1/sᵀy)` per step, oldest first.
+pub type Curvature = std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)>;
 
 /// Stopping rules shared by the solvers.
 #[derive(Debug, Clone, Copy)]

@@ -66,6 +66,8 @@ fn write_spec(w: &mut ParamsWriter, s: &PassSpec) {
     w.bool(s.check);
     w.usize(s.row0);
     w.u8(s.want as u8);
+    w.usize(s.stride);
+    w.usize(s.phase);
 }
 
 fn read_spec(r: &mut ParamsReader) -> Result<PassSpec> {
@@ -84,6 +86,8 @@ fn read_spec(r: &mut ParamsReader) -> Result<PassSpec> {
         2 => Want::Hessian,
         k => return Err(r.corrupt(format!("pass kind {k}"))),
     };
+    let stride = r.usize()?;
+    let phase = r.usize()?;
     Ok(PassSpec {
         family: fam,
         beta,
@@ -93,6 +97,8 @@ fn read_spec(r: &mut ParamsReader) -> Result<PassSpec> {
         check,
         row0,
         want,
+        stride,
+        phase,
     })
 }
 

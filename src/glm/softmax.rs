@@ -52,7 +52,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &[f64]) -> Result<Stats, Strin
     let mut e = vec![0.0; TILE * k];
     let mut class = vec![0usize; TILE];
     let n = b.rows();
-    let mut start = 0;
+    let mut start = spec.first_tile(TILE);
     while start < n {
         let m = (n - start).min(TILE);
         let xt = ArrayView2::from_shape((m, p), &x[start * p..(start + m) * p])
@@ -110,7 +110,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &[f64]) -> Result<Stats, Strin
                 }
             }
         }
-        start += m;
+        start = spec.next_tile(start, TILE);
     }
     Ok(st)
 }
@@ -142,6 +142,8 @@ mod tests {
             labels: labels.clone(),
             check: true,
             row0: 0,
+            stride: 1,
+            phase: 0,
             want: Want::Gradient,
         };
         let blk = Block {

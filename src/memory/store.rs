@@ -200,6 +200,9 @@ impl Store {
     /// be writable) and the spiller thread started.
     pub(crate) fn new(config: &MemoryConfig) -> Result<Store> {
         config.check()?;
+        if let Some(limit) = config.limit {
+            crate::value::huge_bound_by_limit(limit);
+        }
         let dir = match config.limit {
             Some(_) => Some(SpillDir::create(
                 config.spill_dir.as_deref(),

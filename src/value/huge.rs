@@ -123,11 +123,24 @@ impl Recycled {
     }
 }
 
-/// The most dropped-block bytes kept: a sixteenth of the machine's memory, at most 1 GiB.
+/// The most dropped-block bytes kept: a sixteenth of the machine's memory, at most 1 GiB,
+/// and at most a sixteenth of the smallest memory limit a store of this process has (kept
+/// blocks are resident until the kernel takes them: they count against the limit).
 fn keep_at_most() -> usize {
     static AT_MOST: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *AT_MOST
-        .get_or_init(|| crate::memory::process::total_memory().map_or(0, |t| (t / 16).min(1 << 30)))
+    let machine = *AT_MOST.get_or_init(|| {
+        crate::memory::process::total_memory().map_or(0, |t| (t / 16).min(1 << 30))
+    });
+    machine.min(LIMITED_TO.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// A sixteenth of the smallest memory limit set in this process (`bound_by_limit`).
+static LIMITED_TO: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// A store with memory limit `limit` starts: from now on at most `limit / 16` bytes of
+/// dropped blocks are kept for reuse (blocks kept beyond it go back at their next drop).
+pub(crate) fn bound_by_limit(limit: usize) {
+    LIMITED_TO.fetch_min(limit / 16, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Gives every kept block back to the system (the memory manager found the process's memory

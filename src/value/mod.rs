@@ -10,7 +10,7 @@ pub mod coo;
 pub mod coords;
 pub mod dtype;
 mod huge;
-pub(crate) use huge::release_recycled;
+pub(crate) use huge::{bound_by_limit as huge_bound_by_limit, release_recycled};
 pub mod index;
 mod opaque;
 mod params;

@@ -120,6 +120,7 @@ impl Quadratic {
             residual,
             converged: residual <= stop.tol,
             beta,
+            curvature: Default::default(),
         }
     }
 }

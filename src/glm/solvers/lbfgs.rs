@@ -9,12 +9,22 @@ use super::newton::outcome;
 use crate::error::Result;
 use crate::glm::dense::{dot, norm_inf};
 use crate::glm::kernel::Want;
-use crate::glm::objective::{Objective, Outcome, Stop};
-use std::collections::VecDeque;
+use crate::glm::objective::{Curvature, Objective, Outcome, Stop};
 
 const MEMORY: usize = 10;
 
 pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome> {
+    solve_from(obj, beta, Curvature::new(), stop)
+}
+
+/// `solve` with a memory to start from: pairs learned on a sample of the same objective (a
+/// warm start) shape the first steps as they would have on the full data.
+pub fn solve_from(
+    obj: &mut Objective,
+    beta: Vec<f64>,
+    mut pairs: Curvature,
+    stop: Stop,
+) -> Result<Outcome> {
     if obj.l1 > 0.0 {
         return Err(crate::error::Error::invalid(
             "lbfgs does not take an L1 penalty; use solver proximal_grad or admm",
@@ -22,7 +32,6 @@ pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome>
     }
     let mut beta = beta;
     let mut e = obj.eval(&beta, Want::Gradient)?;
-    let mut pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::new();
     let mut n_iter = 0;
     let mut converged = false;
     while n_iter < stop.max_iter {
@@ -45,7 +54,7 @@ pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome>
             1.0
         };
         let Some((trial, et, _)) = backtrack(obj, &beta, &e, &d, slope, t, Want::Gradient)? else {
-            return Ok(outcome(obj, beta, &e, n_iter, false));
+            return Ok(with(outcome(obj, beta, &e, n_iter, false), pairs));
         };
         let s: Vec<f64> = trial.iter().zip(&beta).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = et.g.iter().zip(&e.g).map(|(a, b)| a - b).collect();
@@ -60,11 +69,15 @@ pub fn solve(obj: &mut Objective, beta: Vec<f64>, stop: Stop) -> Result<Outcome>
         e = et;
     }
     converged = converged || obj.kkt(&beta, &e.g) <= stop.tol;
-    Ok(outcome(obj, beta, &e, n_iter, converged))
+    Ok(with(outcome(obj, beta, &e, n_iter, converged), pairs))
+}
+
+fn with(out: Outcome, curvature: Curvature) -> Outcome {
+    Outcome { curvature, ..out }
 }
 
 /// `−H g` by the two-loop recursion over the stored pairs.
-fn direction(g: &[f64], pairs: &VecDeque<(Vec<f64>, Vec<f64>, f64)>) -> Vec<f64> {
+fn direction(g: &[f64], pairs: &Curvature) -> Vec<f64> {
     let mut q: Vec<f64> = g.to_vec();
     let mut alphas = Vec::with_capacity(pairs.len());
     for (s, y, rho) in pairs.iter().rev() {

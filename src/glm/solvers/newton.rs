@@ -65,5 +65,6 @@ pub(super) fn outcome(
         beta,
         n_iter,
         converged,
+        curvature: Default::default(),
     }
 }
