@@ -32,7 +32,9 @@ fn scalar(c: &Client, a: &Array) -> f64 {
 
 /// STREAM-style copy and triad over 50M-element arrays, one half per thread: the memory
 /// bandwidth the streaming array workloads are measured against, in the same run.
-fn stream(threads: usize) -> (f64, f64) {
+/// STREAM-style copy and triad, and a read-only sum (eight independent accumulators, so
+/// the adds keep up with the loads): what the machine's memory gives the benchmarks below.
+fn stream(threads: usize) -> (f64, f64, f64) {
     let n = 50_000_000usize;
     let a = vec![1.0f64; n];
     let mut b = vec![2.0f64; n];
@@ -40,7 +42,28 @@ fn stream(threads: usize) -> (f64, f64) {
     let part = n.div_ceil(threads);
     let mut copy = f64::MAX;
     let mut triad = f64::MAX;
+    let mut read = f64::MAX;
     for _ in 0..5 {
+        let t = Instant::now();
+        let sums: Vec<f64> = std::thread::scope(|s| {
+            let hs: Vec<_> = a
+                .chunks(part)
+                .map(|as_| {
+                    s.spawn(move || {
+                        let mut acc = [0.0f64; 8];
+                        for c in as_.chunks_exact(8) {
+                            for k in 0..8 {
+                                acc[k] += c[k];
+                            }
+                        }
+                        acc.iter().sum::<f64>()
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        std::hint::black_box(sums);
+        read = read.min(t.elapsed().as_secs_f64());
         let t = Instant::now();
         std::thread::scope(|s| {
             for (bs, as_) in b.chunks_mut(part).zip(a.chunks(part)) {
@@ -61,7 +84,11 @@ fn stream(threads: usize) -> (f64, f64) {
         triad = triad.min(t.elapsed().as_secs_f64());
     }
     std::hint::black_box(&b);
-    (16.0 * n as f64 / copy / 1e9, 24.0 * n as f64 / triad / 1e9)
+    (
+        16.0 * n as f64 / copy / 1e9,
+        24.0 * n as f64 / triad / 1e9,
+        8.0 * n as f64 / read / 1e9,
+    )
 }
 
 /// The float64 `exp` kernel alone, on one thread over values in L1 cache, against libm's.
@@ -96,9 +123,10 @@ fn main() {
     // `-- exp`: only the two exp workloads (the edit-measure loop of the exp kernel).
     let only_exp = std::env::args().skip(1).any(|a| a == "exp");
     exp_kernel();
-    let (copy, triad) = stream(c.threads());
+    let (copy, triad, read) = stream(c.threads());
     println!(
-        "STREAM-style, same run, {} threads: copy {copy:.1} GB/s, triad {triad:.1} GB/s",
+        "STREAM-style, same run, {} threads: copy {copy:.1} GB/s, triad {triad:.1} GB/s, \
+         read (sum) {read:.1} GB/s",
         c.threads()
     );
     let n = 100_000_000usize;
