@@ -870,7 +870,7 @@ fn sampled(o: &Options, stride: usize) -> Options {
     }
 }
 
-/// newton and lbfgs started from a sample's minimiser (one row tile in 4) reach the optimum a
+/// newton and lbfgs started from a sample's minimiser (one row tile in 8) reach the optimum a
 /// cold start reaches, checked by the plain gradient, in no more passes over all the rows:
 /// binary, Poisson, least squares, multinomial, sparse X, and rows sorted by class.
 #[test]
@@ -942,15 +942,15 @@ fn sample_warm_starts_reach_the_same_optimum() {
         ),
     ];
     for (family, solver, penalty, lambda, d, is_sparse) in cases {
-        let (x, y) = d.arrays(5000);
+        let (x, y) = d.arrays(16_384);
         let x = if is_sparse { x.to_sparse(0.0) } else { x };
         let o = options(solver, penalty, lambda, tol);
         let cold = dask::glm::fit(client(), family, &x, &y, None, &sampled(&o, 1)).unwrap();
-        let warm = dask::glm::fit(client(), family, &x, &y, None, &sampled(&o, 4)).unwrap();
+        let warm = dask::glm::fit(client(), family, &x, &y, None, &sampled(&o, 8)).unwrap();
         let (ci, wi) = (cold.info(), warm.info());
         eprintln!("{family} {solver:?}: cold {ci:?}\n  warm {wi:?}");
         assert!(ci.converged && wi.converged, "{family} {solver:?}");
-        assert!(wi.sample_used && wi.sample_stride == 4 && wi.sample_passes > 0);
+        assert!(wi.sample_used && wi.sample_stride == 8 && wi.sample_passes > 0);
         assert!(!ci.sample_used && ci.sample_stride == 1 && ci.sample_passes == 0);
         assert!(
             wi.passes <= ci.passes,
@@ -969,12 +969,12 @@ fn sample_warm_starts_reach_the_same_optimum() {
 
     let labels = [0.0, 1.0, 2.0];
     let d = make_multiclass(40_000, 4, &labels, 68);
-    let (x, y) = d.arrays(5000);
+    let (x, y) = d.arrays(16_384);
     let o = options(Solver::Lbfgs, Penalty::L2, Some(2.0), tol);
     let cold = LogisticRegression::new(sampled(&o, 1))
         .fit(client(), &x, &y, None)
         .unwrap();
-    let warm = LogisticRegression::new(sampled(&o, 4))
+    let warm = LogisticRegression::new(sampled(&o, 8))
         .fit(client(), &x, &y, None)
         .unwrap();
     eprintln!(
@@ -997,15 +997,15 @@ fn sample_warm_starts_reach_the_same_optimum() {
 #[test]
 fn a_misleading_sample_is_not_used() {
     let mut rng = Rng::new(71);
-    let (n, p, tile) = (20_000, 2, 256);
+    let (n, p, tile) = (20_000, 2, 2048);
     let mut x = Vec::with_capacity(n * p);
     let mut y = Vec::with_capacity(n);
     for r in 0..n {
         let x0 = rng.float(0.5, 1.5) * if rng.coin(0.5) { 1.0 } else { -1.0 };
         let x1 = rng.float(-1.0, 1.0);
-        // Blocks of 5,000 rows: the sample's tiles (0, 4, 8, … of each block) are separated
-        // by the sign of x0; every other row is a noisy draw.
-        let in_sample = ((r % 5000) / tile) % 4 == 0;
+        // Blocks of 16,384 rows: the sample's tiles (0, 8, 16, … of each block) are
+        // separated by the sign of x0; every other row is a noisy draw.
+        let in_sample = ((r % 16_384) / tile) % 8 == 0;
         y.push(if in_sample {
             (x0 > 0.0) as u8 as f64
         } else {
@@ -1014,9 +1014,9 @@ fn a_misleading_sample_is_not_used() {
         x.extend([x0, x1]);
     }
     let d = Data { x, y, n, p };
-    let (xa, ya) = d.arrays(5000);
+    let (xa, ya) = d.arrays(16_384);
     for solver in [Solver::Newton, Solver::Lbfgs] {
-        let o = sampled(&options(solver, Penalty::None, None, 1e-9), 4);
+        let o = sampled(&options(solver, Penalty::None, None, 1e-9), 8);
         let m = LogisticRegression::new(o)
             .fit(client(), &xa, &ya, None)
             .unwrap();

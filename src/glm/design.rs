@@ -3,7 +3,7 @@
 //! block, tree-reduced, so a pass runs on whatever the client runs on (the local pool, or a
 //! cluster) and spills like any other work.
 
-use super::kernel::{PassSpec, Stats, Want};
+use super::kernel::{sample_ranges, PassSpec, Stats, Want};
 use super::ops::{Coefs, Labels, LocalParams, PassParams, OPS};
 use crate::array::{Array, ChunkSpec};
 use crate::error::{Error, Result};
@@ -96,6 +96,20 @@ impl Design {
     pub fn spill_traffic(&self) -> (usize, u64) {
         let m = self.client.memory_stats();
         (m.spilled_values, m.spill_count + m.unspill_count)
+    }
+
+    /// Rows a pass with `stride` and `phase` reads (see `kernel::sample_ranges`).
+    pub fn sampled_rows(&self, stride: usize, phase: usize) -> usize {
+        let ends = self.row0.iter().skip(1).chain([&self.n_rows]);
+        self.row0
+            .iter()
+            .zip(ends)
+            .map(|(&a, &b)| {
+                sample_ranges(b - a, stride, phase)
+                    .map(|r| r.len())
+                    .sum::<usize>()
+            })
+            .sum()
     }
 
     pub fn blocks(&self) -> usize {

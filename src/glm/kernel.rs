@@ -38,29 +38,52 @@ pub struct PassSpec {
     /// The block's first row in the whole array (for messages).
     pub row0: usize,
     pub want: Want,
-    /// Read the row tiles `phase`, `phase + stride`, `phase + 2·stride`, … of the block
-    /// (stride 1, phase 0: every row). A pass with a stride above 1 is over a sample spread
+    /// Read the sample tiles (of `SAMPLE_TILE` rows) `phase`, `phase + stride`, … of the
+    /// block (stride 1: every row). A pass with a stride above 1 is over a sample spread
     /// through every block (a warm start's data, see `glm::warm`); whole tiles keep the
     /// reads sequential.
     pub stride: usize,
     pub phase: usize,
 }
 
+/// Rows per sample tile: the unit a sampled pass keeps or skips, the same for every kernel
+/// (whatever its own tile), so a sample's rows are known without reading it.
+pub const SAMPLE_TILE: usize = 2048;
+
+/// The rows of a block of `n` a pass with `stride` and `phase` reads, as ranges.
+pub fn sample_ranges(
+    n: usize,
+    stride: usize,
+    phase: usize,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let stride = stride.max(1);
+    let (first, step, len) = if stride == 1 {
+        (0, n.max(1), n)
+    } else {
+        (
+            SAMPLE_TILE * (phase % stride),
+            SAMPLE_TILE * stride,
+            SAMPLE_TILE,
+        )
+    };
+    (first..n).step_by(step).map(move |s| s..(s + len).min(n))
+}
+
 impl PassSpec {
-    /// Where the first tile read begins, for tiles of `tile` rows.
-    pub(super) fn first_tile(&self, tile: usize) -> usize {
-        tile * (self.phase % self.stride.max(1))
+    /// The tiles of at most `tile` rows a pass over a block of `n` rows reads, as (first
+    /// row, rows).
+    pub(super) fn tiles(&self, n: usize, tile: usize) -> impl Iterator<Item = (usize, usize)> {
+        sample_ranges(n, self.stride, self.phase).flat_map(move |r| {
+            r.clone()
+                .step_by(tile)
+                .map(move |s| (s, tile.min(r.end - s)))
+        })
     }
 
-    /// Where the tile after the one at `start` begins.
-    pub(super) fn next_tile(&self, start: usize, tile: usize) -> usize {
-        start + tile * self.stride.max(1)
-    }
-
-    /// Whether tile number `t` is read.
-    pub(super) fn keeps_tile(&self, t: usize) -> bool {
+    /// Whether row `r` is read.
+    pub(super) fn keeps_row(&self, r: usize) -> bool {
         let stride = self.stride.max(1);
-        t % stride == self.phase % stride
+        stride == 1 || (r / SAMPLE_TILE) % stride == self.phase % stride
     }
 }
 
@@ -282,9 +305,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
     let (mut eta, mut y) = ([0.0; TILE], [0.0; TILE]);
     let (mut l, mut g, mut h) = ([0.0; TILE], [0.0; TILE], [0.0; TILE]);
     let n = b.rows();
-    let mut start = spec.first_tile(TILE);
-    while start < n {
-        let m = (n - start).min(TILE);
+    for (start, m) in spec.tiles(n, TILE) {
         // Xβ and Xᵀg of the tile as matrix-vector products: a dot product written as a
         // plain sum is one long chain of dependent adds (the pass ran at a third of this).
         let xt = ndarray::ArrayView2::from_shape(
@@ -347,7 +368,6 @@ pub fn block_stats(spec: &PassSpec, b: &Block) -> Result<Stats, String> {
                 .expect("the Hessian holds q x q values");
             ndarray::linalg::general_mat_mul(1.0, &z.t(), &z, 1.0, &mut hm);
         }
-        start = spec.next_tile(start, TILE);
     }
     Ok(st)
 }
@@ -413,11 +433,11 @@ mod tests {
         }
     }
 
-    /// A sampled pass (tiles 1, 4, 7, … of the block) equals a full pass over those rows
-    /// alone.
+    /// A sampled pass (sample tiles 1, 4, 7, … of the block) equals a full pass over those
+    /// rows alone, and `sample_ranges` names those rows.
     #[test]
     fn a_sampled_pass_reads_exactly_its_tiles() {
-        let (n, p) = (TILE * 10 + 77, 3);
+        let (n, p) = (SAMPLE_TILE * 10 + 77, 3);
         let x: Vec<f64> = (0..n * p)
             .map(|i| ((i * 29 % 97) as f64) / 40.0 - 1.2)
             .collect();
@@ -441,7 +461,9 @@ mod tests {
             w: None,
         };
         let sampled = block_stats(&spec, &whole).unwrap();
-        let rows: Vec<usize> = (0..n).filter(|r| (r / TILE) % 3 == 1).collect();
+        let rows: Vec<usize> = (0..n).filter(|r| (r / SAMPLE_TILE) % 3 == 1).collect();
+        assert_eq!(rows, sample_ranges(n, 3, 1).flatten().collect::<Vec<_>>());
+        assert_eq!(sample_ranges(n, 1, 0).flatten().count(), n);
         let xs: Vec<f64> = rows
             .iter()
             .flat_map(|&r| x[r * p..(r + 1) * p].to_vec())

@@ -52,9 +52,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &[f64]) -> Result<Stats, Strin
     let mut e = vec![0.0; TILE * k];
     let mut class = vec![0usize; TILE];
     let n = b.rows();
-    let mut start = spec.first_tile(TILE);
-    while start < n {
-        let m = (n - start).min(TILE);
+    for (start, m) in spec.tiles(n, TILE) {
         let xt = ArrayView2::from_shape((m, p), &x[start * p..(start + m) * p])
             .expect("the tile's rows lie in the block");
         for row in eta[..m * k].chunks_exact_mut(k) {
@@ -110,7 +108,6 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &[f64]) -> Result<Stats, Strin
                 }
             }
         }
-        start = spec.next_tile(start, TILE);
     }
     Ok(st)
 }

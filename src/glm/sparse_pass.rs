@@ -105,9 +105,7 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &SparseRows) -> Result<Stats, 
     let (mut eta, mut y) = ([0.0; TILE], [0.0; TILE]);
     let (mut l, mut g, mut h) = ([0.0; TILE], [0.0; TILE], [0.0; TILE]);
     let n = b.rows();
-    let mut start = spec.first_tile(TILE);
-    while start < n {
-        let m = (n - start).min(TILE);
+    for (start, m) in spec.tiles(n, TILE) {
         for i in 0..m {
             let (cols, vals) = x.row(start + i);
             eta[i] = b0
@@ -158,7 +156,6 @@ pub fn block_stats(spec: &PassSpec, b: &Block, x: &SparseRows) -> Result<Stats, 
                 }
             }
         }
-        start = spec.next_tile(start, TILE);
     }
     Ok(st)
 }
@@ -174,7 +171,7 @@ fn multinomial(spec: &PassSpec, b: &Block, x: &SparseRows) -> Result<Stats, Stri
         st.grad = vec![0.0; k * q];
     }
     let mut e = vec![0.0; k];
-    for r in (0..b.rows()).filter(|r| spec.keeps_tile(r / TILE)) {
+    for r in (0..b.rows()).filter(|r| spec.keeps_row(*r)) {
         let y = b.y[r];
         let class = class_of_row(spec, y, r)?;
         let (cols, vals) = x.row(r);

@@ -5,8 +5,8 @@
 //! decides convergence by the full data's KKT residual: the warm start changes where the
 //! solver starts, never what it accepts (a fit gives the same optimum with or without it).
 //!
-//! The sample is one row tile in `stride` of every block: spread through the whole data (rows
-//! sorted by class or by time still give a fair sample) and read sequentially.
+//! The sample is one tile of 2,048 rows in `stride` of every block: spread through the whole
+//! data (rows sorted by class or by time still give a fair sample) and read sequentially.
 
 use super::kernel::Want;
 use super::objective::{Curvature, Objective, Outcome, Stop};
@@ -45,10 +45,12 @@ pub struct Warm {
 
 /// Minimises `obj` over the sample (one tile in `stride`) with `solve`, from `start`, then
 /// judges the result on a second, disjoint sample. No start when the sample gives no safe
-/// one: values on disk (see `Objective::sampled`), an error (the data's own errors are
-/// reported by the full solve, which checks every value), a sample solve that did not converge, or a minimiser that fits the held-out rows
-/// worse than `start` does (a sample that happens to be separable without a penalty sends
-/// its coefficients far out, where the other rows' loss is huge).
+/// or useful one: values on disk (see `Objective::sampled`), a sample of more than a
+/// quarter of the rows (blocks too small to sample), an error (the data's own errors are
+/// reported by the full solve, which checks every value), a sample solve that did not
+/// converge, or a minimiser that fits the held-out rows worse than `start` does (a sample
+/// that happens to be separable without a penalty sends its coefficients far out, where the
+/// other rows' loss is huge).
 pub fn sample_start(
     obj: &Objective,
     stride: usize,
@@ -56,32 +58,37 @@ pub fn sample_start(
     stop: Stop,
     solve: impl FnOnce(&mut Objective, Vec<f64>, Stop) -> Result<Outcome>,
 ) -> Warm {
-    let share = 1.0 / stride as f64;
-    if obj.design().spill_traffic().0 > 0 {
-        // Values are on disk: a sample pass would bring whole blocks back for a sixteenth
-        // of their rows.
-        return Warm {
-            beta: None,
-            curvature: Curvature::new(),
-            passes: 0,
-        };
+    let none = Warm {
+        beta: None,
+        curvature: Curvature::new(),
+        passes: 0,
+    };
+    let design = obj.design();
+    let (rows, held_rows) = (
+        design.sampled_rows(stride, 0),
+        design.sampled_rows(stride, stride / 2),
+    );
+    if design.spill_traffic().0 > 0 || rows * MIN_STRIDE > design.n_rows || held_rows == 0 {
+        // Values on disk (a sample pass would bring whole blocks back for a fraction of
+        // their rows), or blocks too small for a sample to be much smaller than the data.
+        return none;
     }
-    let mut sample = obj.sampled(stride, 0, share);
+    let share = |r: usize| r as f64 / design.n_rows as f64;
+    let mut sample = obj.sampled(stride, 0, share(rows));
     let stop = Stop {
         tol: stop.tol.max(SAMPLE_TOL),
         ..stop
     };
     let out = solve(&mut sample, start.to_vec(), stop);
     let mut warm = Warm {
-        beta: None,
-        curvature: Curvature::new(),
         passes: sample.passes,
+        ..none
     };
     let out = match out {
         Ok(o) if o.converged && o.beta.iter().all(|b| b.is_finite()) => o,
         _ => return warm,
     };
-    let mut held_out = obj.sampled(stride, stride / 2, share);
+    let mut held_out = obj.sampled(stride, stride / 2, share(held_rows));
     let mut value = |beta: &[f64]| -> Option<f64> {
         let e = held_out.eval(beta, Want::Loss).ok()?;
         Some(held_out.total(&e, beta))
