@@ -227,6 +227,16 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Io(format!("cannot start the network threads: {e}")))
 }
 
+/// The scheduler's one thread: its state machine is one loop, and with the connections'
+/// readers and writers on other threads every message crossed threads twice (a wake-up and
+/// a cross-thread free each way), which was most of its cost per task.
+fn scheduler_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io(format!("cannot start the scheduler's event loop: {e}")))
+}
+
 /// Lets SIGTERM and SIGINT through: a parent may have started us with them blocked (Julia's
 /// runtime does, and a blocked mask is inherited), and they are how we are stopped.
 fn unblock_stop_signals() {
@@ -281,7 +291,7 @@ fn scheduler(s: &Settings) -> Result<()> {
         worker_timeout: s.seconds("worker-timeout", 10.0)?,
         ..SchedulerOptions::default()
     };
-    let rt = runtime()?;
+    let rt = scheduler_runtime()?;
     rt.block_on(async {
         let (listener, addr) = bind(&opts).await?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
