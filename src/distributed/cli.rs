@@ -229,7 +229,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// The scheduler's one thread: its state machine is one loop, and with the connections'
 /// readers and writers on other threads every message crossed threads twice (a wake-up and
-/// a cross-thread free each way), which was most of its cost per task.
+/// a cross-thread free each way); on one thread a task's round trip is shorter
+/// (benches/README.md, "the scheduler on one thread").
 fn scheduler_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
