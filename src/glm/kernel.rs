@@ -11,6 +11,8 @@ use std::borrow::Cow;
 
 /// Rows per tile: the tile of scaled rows for the Hessian stays in L1/L2 cache.
 const TILE: usize = 256;
+// A full pass's tiles fall where a sampled pass's do (see `SAMPLE_TILE`).
+const _: () = assert!(SAMPLE_TILE % TILE == 0);
 
 /// How much a pass computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,26 +49,21 @@ pub struct PassSpec {
 }
 
 /// Rows per sample tile: the unit a sampled pass keeps or skips, the same for every kernel
-/// (whatever its own tile), so a sample's rows are known without reading it.
+/// (whatever its own tile: each divides it, so a full pass's tiles are where they always
+/// were), so a sample's rows are known without reading it.
 pub const SAMPLE_TILE: usize = 2048;
 
-/// The rows of a block of `n` a pass with `stride` and `phase` reads, as ranges.
+/// The rows of a block of `n` a pass with `stride` and `phase` reads, as ranges (stride 1:
+/// every row).
 pub fn sample_ranges(
     n: usize,
     stride: usize,
     phase: usize,
 ) -> impl Iterator<Item = std::ops::Range<usize>> {
     let stride = stride.max(1);
-    let (first, step, len) = if stride == 1 {
-        (0, n.max(1), n)
-    } else {
-        (
-            SAMPLE_TILE * (phase % stride),
-            SAMPLE_TILE * stride,
-            SAMPLE_TILE,
-        )
-    };
-    (first..n).step_by(step).map(move |s| s..(s + len).min(n))
+    (SAMPLE_TILE * (phase % stride)..n)
+        .step_by(SAMPLE_TILE * stride)
+        .map(move |s| s..(s + SAMPLE_TILE).min(n))
 }
 
 impl PassSpec {
@@ -83,7 +80,7 @@ impl PassSpec {
     /// Whether row `r` is read.
     pub(super) fn keeps_row(&self, r: usize) -> bool {
         let stride = self.stride.max(1);
-        stride == 1 || (r / SAMPLE_TILE) % stride == self.phase % stride
+        (r / SAMPLE_TILE) % stride == self.phase % stride
     }
 }
 

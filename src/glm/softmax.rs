@@ -12,6 +12,8 @@ use ndarray::{s, ArrayView2, ArrayViewMut2};
 /// (benches/glm.rs multinomial, lbfgs): 256 rows 3.58 s, 2048 rows 2.68 s, 8192 rows 2.92 s —
 /// the products need tall tiles to run at dgemm speed.
 const TILE: usize = 2048;
+// A full pass's tiles fall where a sampled pass's do (see `kernel::SAMPLE_TILE`).
+const _: () = assert!(super::kernel::SAMPLE_TILE % TILE == 0);
 
 /// The position of `y` among the sorted `labels`.
 fn class_of(labels: &[f64], y: f64) -> Option<usize> {
