@@ -12,7 +12,7 @@ use std::borrow::Cow;
 /// Rows per tile: the tile of scaled rows for the Hessian stays in L1/L2 cache.
 const TILE: usize = 256;
 // A full pass's tiles fall where a sampled pass's do (see `SAMPLE_TILE`).
-const _: () = assert!(SAMPLE_TILE % TILE == 0);
+const _: () = assert!(SAMPLE_TILE.is_multiple_of(TILE));
 
 /// How much a pass computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

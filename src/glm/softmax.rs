@@ -13,7 +13,7 @@ use ndarray::{s, ArrayView2, ArrayViewMut2};
 /// the products need tall tiles to run at dgemm speed.
 const TILE: usize = 2048;
 // A full pass's tiles fall where a sampled pass's do (see `kernel::SAMPLE_TILE`).
-const _: () = assert!(super::kernel::SAMPLE_TILE % TILE == 0);
+const _: () = assert!(super::kernel::SAMPLE_TILE.is_multiple_of(TILE));
 
 /// The position of `y` among the sorted `labels`.
 fn class_of(labels: &[f64], y: f64) -> Option<usize> {

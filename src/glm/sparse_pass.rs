@@ -12,7 +12,7 @@ use std::borrow::Cow;
 /// Rows per tile of family terms.
 const TILE: usize = 256;
 // A full pass's tiles fall where a sampled pass's do (see `kernel::SAMPLE_TILE`).
-const _: () = assert!(super::kernel::SAMPLE_TILE % TILE == 0);
+const _: () = assert!(super::kernel::SAMPLE_TILE.is_multiple_of(TILE));
 
 /// A sparse block's stored entries by row: row `r`'s are `indptr[r]..indptr[r + 1]`.
 pub struct SparseRows<'a> {
