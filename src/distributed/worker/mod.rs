@@ -5,13 +5,15 @@
 //! Results stay as futures of the local runtime, so a memory limit spills them to disk like
 //! any local result; a task's inputs fetched from a peer live only as long as the task.
 
+mod tasks;
+
 use super::conn::{accept, connect, local_ip_towards, Addr, Conn, Hello};
-use super::msg::{DepSource, Limits, Message, Msg, Role};
+use super::msg::{Limits, Message, Msg, Role};
 use super::tls::Security;
 use crate::error::{Error, Result};
 use crate::memory::MemoryConfig;
-use crate::protocol::{decode_task, encode, Compression, WireArg};
-use crate::runtime::{lookup_op, Arg, Client, Config, Future, Operation, Task};
+use crate::protocol::Compression;
+use crate::runtime::{Client, Config, Future};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU8;
@@ -23,6 +25,9 @@ use tokio::sync::mpsc;
 
 /// Results up to this many bytes travel with the worker's report to the scheduler.
 const SMALL_RESULT: usize = 1024;
+
+/// Most `Compute`s submitted to the local runtime as one graph.
+const COMPUTE_BATCH: usize = 256;
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -388,63 +393,93 @@ async fn serve_scheduler(
     };
     let name = &opts.name;
     let mut retiring: Option<tokio::time::Instant> = None;
+    // A message read ahead while gathering `Compute`s, handled next.
+    let mut held: Option<Result<Option<Message>>> = None;
     let ended = loop {
         let far = tokio::time::Instant::now() + Duration::from_secs(3600);
-        tokio::select! {
-            m = inbox.recv() => match m {
-                Some(Ok(Some(m))) => match m.msg {
-                    Msg::Compute { key, deps } => {
-                        let frame = m.frames.into_iter().next().unwrap_or_default();
-                        let flag = Arc::new(AtomicU8::new(WAITING));
-                        shared.pending.lock().insert(key.clone(), flag.clone());
-                        tokio::spawn(compute(shared.clone(), key, deps, frame, flag, tx.clone()));
-                    }
-                    Msg::Steal { key } => {
-                        // Given up only if it has not started; then it never will here.
-                        let flag = shared.pending.lock().get(&key).cloned();
-                        let ok = flag.is_some_and(|f| {
-                            f.compare_exchange(WAITING, STOLEN, SeqCst, SeqCst).is_ok()
-                        });
-                        let _ = tx.send(Message::new(Msg::StealReply { key, ok }));
-                    }
-                    Msg::Free { keys } => {
-                        let mut data = shared.data.lock();
-                        for k in keys {
-                            data.remove(&k);
+        let next = match held.take() {
+            Some(m) => Some(m),
+            None => tokio::select! {
+                m = inbox.recv() => m,
+                sig = stop.as_mut(), if retiring.is_none() => {
+                    eprintln!("libdask worker {name}: {sig}: handing data to peers, then leaving");
+                    let _ = tx.send(Message::new(Msg::Retiring));
+                    retiring = Some(tokio::time::Instant::now() + RETIRE_TIMEOUT);
+                    continue;
+                }
+                _ = tokio::time::sleep_until(retiring.unwrap_or(far)), if retiring.is_some() => {
+                    eprintln!("libdask worker {name}: the scheduler did not answer in {RETIRE_TIMEOUT:?}: leaving");
+                    break Ended::Retired;
+                }
+            },
+        };
+        match next {
+            Some(Ok(Some(m))) => match m.msg {
+                Msg::Compute { key, deps } => {
+                    // The `Compute`s already read go to the local runtime together.
+                    let mut batch = vec![tasks::Received {
+                        key,
+                        deps,
+                        frame: m.frames.into_iter().next().unwrap_or_default(),
+                    }];
+                    while batch.len() < COMPUTE_BATCH {
+                        match inbox.try_recv() {
+                            Ok(Ok(Some(Message {
+                                msg: Msg::Compute { key, deps },
+                                frames,
+                                ..
+                            }))) => batch.push(tasks::Received {
+                                key,
+                                deps,
+                                frame: frames.into_iter().next().unwrap_or_default(),
+                            }),
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
                         }
                     }
-                    Msg::RetireMoves { moves } => {
-                        let n = moves.len();
-                        let moved = tokio::time::timeout(RETIRE_TIMEOUT, hand_over(shared, moves, &tx))
-                            .await
-                            .unwrap_or(0);
-                        eprintln!("libdask worker {name}: handed {moved} of {n} results to peers; leaving");
-                        let _ = tx.send(Message::new(Msg::Close {
-                            why: format!("retired: {moved} of {n} results handed to peers"),
-                        }));
-                        break Ended::Retired;
+                    tasks::receive(shared, batch, &tx);
+                }
+                Msg::Steal { key } => {
+                    // Given up only if it has not started; then it never will here.
+                    let flag = shared.pending.lock().get(&key).cloned();
+                    let ok = flag.is_some_and(|f| {
+                        f.compare_exchange(WAITING, STOLEN, SeqCst, SeqCst).is_ok()
+                    });
+                    let _ = tx.send(Message::new(Msg::StealReply { key, ok }));
+                }
+                Msg::Free { keys } => {
+                    let mut data = shared.data.lock();
+                    for k in keys {
+                        data.remove(&k);
                     }
-                    Msg::Close { why } => {
-                        eprintln!("libdask worker {name}: the scheduler closed: {why}");
-                        break Ended::Closed;
-                    }
-                    other => eprintln!("libdask worker {name}: unexpected {other:?}"),
-                },
-                // Lost while leaving: nothing more to hand over to.
-                Some(Ok(None)) | None if retiring.is_some() => break Ended::Retired,
-                Some(Err(_)) if retiring.is_some() => break Ended::Retired,
-                Some(Ok(None)) | None => break Ended::Lost("it closed the connection".into()),
-                Some(Err(e)) => break Ended::Lost(e.to_string()),
+                }
+                Msg::RetireMoves { moves } => {
+                    let n = moves.len();
+                    let moved = tokio::time::timeout(RETIRE_TIMEOUT, hand_over(shared, moves, &tx))
+                        .await
+                        .unwrap_or(0);
+                    eprintln!(
+                        "libdask worker {name}: handed {moved} of {n} results to peers; leaving"
+                    );
+                    let _ = tx.send(Message::new(Msg::Close {
+                        why: format!("retired: {moved} of {n} results handed to peers"),
+                    }));
+                    break Ended::Retired;
+                }
+                Msg::Close { why } => {
+                    eprintln!("libdask worker {name}: the scheduler closed: {why}");
+                    break Ended::Closed;
+                }
+                other => eprintln!("libdask worker {name}: unexpected {other:?}"),
             },
-            sig = stop.as_mut(), if retiring.is_none() => {
-                eprintln!("libdask worker {name}: {sig}: handing data to peers, then leaving");
-                let _ = tx.send(Message::new(Msg::Retiring));
-                retiring = Some(tokio::time::Instant::now() + RETIRE_TIMEOUT);
-            }
-            _ = tokio::time::sleep_until(retiring.unwrap_or(far)), if retiring.is_some() => {
-                eprintln!("libdask worker {name}: the scheduler did not answer in {RETIRE_TIMEOUT:?}: leaving");
-                break Ended::Retired;
-            }
+            // Lost while leaving: nothing more to hand over to.
+            Some(Ok(None)) | None if retiring.is_some() => break Ended::Retired,
+            Some(Err(_)) if retiring.is_some() => break Ended::Retired,
+            Some(Ok(None)) | None => break Ended::Lost("it closed the connection".into()),
+            Some(Err(e)) => break Ended::Lost(e.to_string()),
         }
     };
     heartbeat.abort();
@@ -501,281 +536,6 @@ fn is_retryable(e: &Error) -> bool {
         "plaintext",
     ];
     matches!(e, Error::Io(_)) && !refused.iter().any(|r| t.contains(r))
-}
-
-/// Runs one task: inputs from here or from peers, then the local runtime.
-async fn compute(
-    shared: Arc<Shared>,
-    key: String,
-    deps: Vec<DepSource>,
-    frame: Vec<u8>,
-    flag: Arc<AtomicU8>,
-    tx: mpsc::UnboundedSender<Message>,
-) {
-    compute_unless_stolen(&shared, key.clone(), deps, frame, &flag, tx).await;
-    shared.pending.lock().remove(&key);
-}
-
-/// Most keys asked of one worker in one request: the answer streams them back to back
-/// (no round trip between blocks) while staying a bounded message.
-const FETCH_BATCH: usize = 8;
-
-/// Requests in flight to one worker at a time. With one, the link idles at every batch's
-/// end: the holder waits for the next request while the asker drains what the sockets
-/// still hold (megabytes on loopback). With two, the next batch is under way meanwhile.
-const FETCH_LANES: usize = 2;
-
-/// The values of `deps` from the workers holding them: keys held by the same worker are
-/// asked together (up to [`FETCH_BATCH`] a request, [`FETCH_LANES`] requests at once),
-/// different workers are asked at once, and a key its first holder did not give is asked
-/// of the others. The error names a key no holder gave.
-async fn fetch_deps(
-    shared: &Arc<Shared>,
-    deps: Vec<DepSource>,
-) -> std::result::Result<Vec<(String, Arc<crate::value::Value>)>, NotFetched> {
-    let mut by_holder: HashMap<String, Vec<DepSource>> = HashMap::new();
-    for d in deps {
-        match d.addrs.first() {
-            Some(a) => by_holder.entry(a.clone()).or_default().push(d),
-            None => {
-                return Err(NotFetched {
-                    key: d.key,
-                    from: Vec::new(),
-                    why: "the scheduler named no holder".into(),
-                })
-            }
-        }
-    }
-    let mut asks = tokio::task::JoinSet::new();
-    for (addr, deps) in by_holder {
-        let batches: Vec<Vec<DepSource>> = deps
-            .chunks(FETCH_BATCH)
-            .map(<[DepSource]>::to_vec)
-            .collect();
-        // Batches dealt to the lanes in turn, so each lane's share is about equal.
-        let mut lanes: Vec<Vec<Vec<DepSource>>> = vec![Vec::new(); FETCH_LANES];
-        for (i, b) in batches.into_iter().enumerate() {
-            lanes[i % FETCH_LANES].push(b);
-        }
-        for lane in lanes.into_iter().filter(|l| !l.is_empty()) {
-            let shared = shared.clone();
-            let addr = addr.clone();
-            asks.spawn(fetch_lane(shared, addr, lane));
-        }
-    }
-    // Every request runs to its end (one failing does not cut the others off).
-    let mut all = Vec::new();
-    let mut failed = None;
-    while let Some(done) = asks.join_next().await {
-        match done {
-            Ok(Ok(v)) => all.extend(v),
-            Ok(Err(e)) => failed = failed.or(Some(e)),
-            Err(e) => {
-                failed = failed.or(Some(NotFetched {
-                    key: String::new(),
-                    from: Vec::new(),
-                    why: e.to_string(),
-                }))
-            }
-        }
-    }
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(all),
-    }
-}
-
-/// Asks the worker at `addr` for `batches` one after the other (one lane of `fetch_deps`).
-async fn fetch_lane(
-    shared: Arc<Shared>,
-    addr: String,
-    batches: Vec<Vec<DepSource>>,
-) -> std::result::Result<Vec<(String, Arc<crate::value::Value>)>, NotFetched> {
-    let mut got = Vec::new();
-    for batch in &batches {
-        let keys: Vec<String> = batch.iter().map(|d| d.key.clone()).collect();
-        if let Ok(values) = shared.peers.get_data(&addr, keys.clone()).await {
-            got.extend(keys.into_iter().zip(values));
-            continue;
-        }
-        for d in batch {
-            let mut value = None;
-            let mut why = String::new();
-            for other in &d.addrs {
-                match shared.peers.get_data(other, vec![d.key.clone()]).await {
-                    Ok(mut v) => {
-                        value = v.pop();
-                        break;
-                    }
-                    Err(e) => why = e.to_string(),
-                }
-            }
-            let value = value.ok_or_else(|| NotFetched {
-                key: d.key.clone(),
-                from: d.addrs.clone(),
-                why,
-            })?;
-            got.push((d.key.clone(), value));
-        }
-    }
-    Ok(got)
-}
-
-/// An input no holder gave: its key, the data addresses asked, and the last error.
-struct NotFetched {
-    key: String,
-    from: Vec<String>,
-    why: String,
-}
-
-/// Runs one task (see `compute`), unless the scheduler takes it back first: then nothing
-/// is reported.
-async fn compute_unless_stolen(
-    shared: &Arc<Shared>,
-    key: String,
-    deps: Vec<DepSource>,
-    frame: Vec<u8>,
-    flag: &Arc<AtomicU8>,
-    tx: mpsc::UnboundedSender<Message>,
-) {
-    let stolen = || flag.load(SeqCst) == STOLEN;
-    let mut inputs: HashMap<String, Future> = HashMap::new();
-    let mut remote = Vec::new();
-    for d in deps {
-        match shared.data.lock().get(&d.key) {
-            Some(f) => {
-                inputs.insert(d.key, f.clone());
-            }
-            None => remote.push(d),
-        }
-    }
-    let fetched = fetch_deps(shared, remote).await;
-    if stolen() {
-        return;
-    }
-    let fetched = match fetched {
-        Ok(v) => v,
-        Err(NotFetched {
-            key: dep,
-            from,
-            why,
-        }) => {
-            let _ = tx.send(Message::new(Msg::MissingDep {
-                key,
-                dep,
-                from,
-                why,
-            }));
-            return;
-        }
-    };
-    for (k, v) in fetched {
-        match shared.client.scatter(v) {
-            Ok(f) => {
-                inputs.insert(k, f);
-            }
-            Err(e) => {
-                let _ = tx.send(Message::new(Msg::Erred {
-                    key,
-                    error: e.to_string(),
-                }));
-                return;
-            }
-        }
-    }
-    let ran_for = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let submitted = (|| -> Result<Future> {
-        let (wire, _) = decode_task(&frame, &key)?;
-        let def = lookup_op(&wire.op).map_err(|_| {
-            Error::invalid(format!(
-                "worker {} has no operation '{}': a C operation runs on a worker only when a plugin in the worker's --plugin-dir registers it (or it is a library operation of another version)",
-                shared.who, wire.op
-            ))
-        })?;
-        if def.is_host_affine() {
-            return Err(Error::invalid(format!(
-                "operation '{}' runs on its host language's thread and cannot run on a worker",
-                wire.op
-            )));
-        }
-        let args = wire
-            .args
-            .into_iter()
-            .map(|a| match a {
-                WireArg::Value(v) => Ok(Arg::Value(v)),
-                WireArg::Key(k) => inputs
-                    .get(&k)
-                    .cloned()
-                    .map(Arg::Future)
-                    .ok_or_else(|| Error::invalid(format!("input '{k}' was not sent"))),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // The operation, timed: how long tasks run tells the scheduler how many to queue here.
-        let timer = ran_for.clone();
-        let flag = flag.clone();
-        let timed = Operation::local(move |inputs| {
-            if flag
-                .compare_exchange(WAITING, STARTED, SeqCst, SeqCst)
-                .is_err()
-            {
-                return Err("given to another worker before it started".into());
-            }
-            let t0 = std::time::Instant::now();
-            let r = Operation::Registered(def).call(inputs);
-            timer.store(
-                t0.elapsed().as_micros() as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            );
-            r
-        });
-        shared.client.submit(Task::new(timed, args))
-    })();
-    let f = match submitted {
-        Ok(f) => f,
-        Err(_) if stolen() => return,
-        Err(e) => {
-            let _ = tx.send(Message::new(Msg::Erred {
-                key,
-                error: e.to_string(),
-            }));
-            return;
-        }
-    };
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-    f.add_done_callback(move |_| {
-        let _ = done_tx.send(());
-    });
-    let _ = done_rx.await;
-    drop(inputs);
-    if stolen() {
-        return; // it runs on the thief; nothing to report
-    }
-    let reply = match f.error() {
-        Some(e) => Message::new(Msg::Erred {
-            key,
-            error: e.message().to_string(),
-        }),
-        None => {
-            let value = f.result().ok();
-            let nbytes = value.as_ref().map_or(0, |v| v.nbytes() as u64);
-            // A small result travels with the report (clients then need no trip here).
-            let small = value
-                .filter(|v| v.nbytes() <= SMALL_RESULT)
-                .and_then(|v| encode(&v, Compression::None).ok().map(|e| e.to_vec()))
-                .filter(|b| b.len() <= 2 * SMALL_RESULT);
-            shared.data.lock().insert(key.clone(), f);
-            let duration_us = ran_for.load(std::sync::atomic::Ordering::Relaxed);
-            Message::with_frames(
-                Msg::Finished {
-                    key,
-                    nbytes,
-                    duration_us,
-                },
-                small.into_iter().collect(),
-            )
-        }
-    };
-    let _ = tx.send(reply);
 }
 
 /// Serves one data connection (a peer or a client): `GetData`, `PutData`.
