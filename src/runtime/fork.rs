@@ -24,7 +24,10 @@ pub(crate) fn runtime_starts() -> Result<()> {
     let owner = OWNER.load(Ordering::SeqCst);
     if owner != 0 && owner != here && LIVE.load(Ordering::SeqCst) > 0 {
         return Err(Error::InvalidArgument(format!(
-            "this is process {here}, a fork of process {owner} while it ran libdask's thread              pools: a new client cannot start safely here (the locks' shared state is the              parent's); fork before the first client or after freeing them all, or start              workers with exec (R: parallel::makeCluster(type = \"PSOCK\"))"
+            "this is process {here}, a fork of process {owner} while it ran libdask's thread \
+             pools: a new client cannot start safely here (the locks' shared state is the \
+             parent's); fork before the first client or after freeing them all, or start \
+             workers with exec (R: parallel::makeCluster(type = \"PSOCK\"))"
         )));
     }
     if owner != here {
@@ -42,9 +45,30 @@ pub(crate) fn runtime_stops() {
     }
 }
 
-/// This process's id.
+/// This process's id, remembered: every run and future checks it, and asking the kernel
+/// each time (glibc no longer caches it) was a measurable share of a worker's short tasks.
+/// A fork's child forgets it (`pthread_atfork`), so it is asked again there.
 pub(crate) fn current() -> u32 {
-    std::process::id()
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            static FORGET_IN_CHILD: std::sync::Once = std::sync::Once::new();
+            FORGET_IN_CHILD.call_once(|| {
+                // SAFETY: registers a handler that only stores to an atomic, which is
+                // async-signal-safe as a fork's child requires.
+                unsafe { libc::pthread_atfork(None, None, Some(forget_pid)) };
+            });
+            let pid = std::process::id();
+            PID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+static PID: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn forget_pid() {
+    PID.store(0, Ordering::Relaxed);
 }
 
 /// Fails when the calling process is not `owner`, the process that made the `what`.
