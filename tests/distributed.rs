@@ -224,6 +224,18 @@ fn graphs_futures_scatter_map_and_arrays_match_the_thread_pool() {
     );
 }
 
+/// A graph of more tasks than one `UpdateGraph` message holds goes in parts that the
+/// scheduler starts on as they arrive; tasks reading across parts get the same answers.
+#[test]
+fn a_graph_sent_in_several_parts_matches_the_thread_pool() {
+    let c = cluster(2, 1, false);
+    let remote = c.client().unwrap();
+    let here = local();
+    // 5 layers of 9,000: parts of 20,000 tasks end inside layers 3 and 5.
+    let want = ints(&here, 5, 9_000);
+    assert_eq!(ints(&remote, 5, 9_000), want);
+}
+
 #[test]
 fn errors_travel_back_with_the_task_that_failed_first() {
     let c = cluster(1, 1, false);

@@ -10,6 +10,7 @@
 //! waits on another future — is an error, never a hang.
 
 use super::conn::{connect, Addr, Hello};
+use super::graph_parts::{self, GraphParts};
 use super::msg::{Limits, Message, Msg, Role, TaskHead, WorkerInfo};
 use super::tls::Security;
 use super::worker::Peers;
@@ -537,6 +538,14 @@ impl RemoteBackend {
         }
     }
 
+    /// Queues a message of a graph for the scheduler.
+    fn send_part(&self, m: Message) -> Result<()> {
+        self.inner
+            .tx
+            .send(m)
+            .map_err(|_| Error::Closed("the connection to the scheduler is closed".into()))
+    }
+
     /// Registers the nodes of an external run under their wire keys.
     fn track(&self, run: &Arc<Run>, keys: &[String], pending: bool) {
         let mut wire_of = self.inner.wire_of.lock();
@@ -574,46 +583,6 @@ impl Drop for RemoteBackend {
 /// Once `f` (computed in this process) is done, puts its value on a worker under `key` and
 /// tells the scheduler, or tells it the key failed. The future is held until then, so its
 /// release reaches the scheduler after the value.
-/// Tasks per `UpdateGraph` message: a graph of a million tasks goes as parts of bounded
-/// size (its header alone would pass the message limit), taken as one by the scheduler.
-const GRAPH_PART: usize = 20_000;
-
-/// The messages of one graph: its tasks in parts of at most [`GRAPH_PART`], each with its
-/// own frames, the last with the wanted keys.
-fn graph_parts(heads: Vec<TaskHead>, frames: Vec<Vec<u8>>, wanted: Vec<String>) -> Vec<Message> {
-    let mut frames: Vec<Option<Vec<u8>>> = frames.into_iter().map(Some).collect();
-    let mut parts = Vec::new();
-    let mut heads = heads.into_iter().peekable();
-    loop {
-        let mut tasks = Vec::new();
-        let mut part_frames = Vec::new();
-        for mut h in heads.by_ref().take(GRAPH_PART) {
-            if !h.external {
-                let f = frames
-                    .get_mut(h.frame as usize)
-                    .and_then(Option::take)
-                    .unwrap_or_default();
-                h.frame = part_frames.len() as u32;
-                part_frames.push(f);
-            }
-            tasks.push(h);
-        }
-        let more = heads.peek().is_some();
-        let wanted = if more { Vec::new() } else { wanted.clone() };
-        parts.push(Message::with_frames(
-            Msg::UpdateGraph {
-                tasks,
-                wanted,
-                more,
-            },
-            part_frames,
-        ));
-        if !more {
-            return parts;
-        }
-    }
-}
-
 fn provide(inner: &Arc<Inner>, f: &Future, key: String) {
     let weak = Arc::downgrade(inner);
     f.add_done_callback(move |f| {
@@ -722,66 +691,51 @@ impl Backend for RemoteBackend {
             }
         }
 
-        // The workers' part.
-        let mut heads = Vec::new();
-        let mut frames = Vec::new();
+        // The workers' part, sent in parts as it is encoded (see `graph_parts`). Earlier
+        // futures the remote tasks read that live here are put on a worker by this process:
+        // like host results remote tasks read, they are declared in the first part.
         let mut provided: Vec<(String, Future)> = Vec::new();
+        let mut extern_keys = Vec::new();
         for (i, node) in plan.nodes.iter().enumerate() {
-            if here[i] {
-                continue;
-            }
-            let Operation::Registered(def) = &node.op else {
-                unreachable!("closures were refused above")
-            };
-            let mut deps = Vec::new();
-            let mut args = Vec::with_capacity(node.inputs.len());
-            for input in &node.inputs {
-                let k = match input {
-                    SpecInput::Value(v) => {
-                        args.push(WireArg::Value(v.clone()));
-                        continue;
+            if !here[i] {
+                for input in &node.inputs {
+                    if let SpecInput::Extern(f) = input {
+                        extern_keys.push(self.wire_key_or_provide(f, &mut provided)?);
                     }
-                    SpecInput::Local(j) => keys[*j as usize].clone(),
-                    SpecInput::Extern(f) => self.wire_key_or_provide(f, &mut provided)?,
-                };
-                if !deps.contains(&k) {
-                    deps.push(k.clone());
                 }
-                args.push(WireArg::Key(k));
             }
-            let task = WireTask {
-                key: keys[i].clone(),
-                op: def.name().to_string(),
-                args,
-            };
-            heads.push(TaskHead {
-                key: keys[i].clone(),
-                deps,
-                frame: frames.len() as u32,
-                external: false,
-            });
-            frames.push(encode_task(&task, self.inner.compression)?);
         }
         let externals: Vec<String> = (0..n)
             .filter(|&j| read_there[j])
             .map(|j| keys[j].clone())
             .chain(provided.iter().map(|(k, _)| k.clone()))
             .collect();
-        for k in &externals {
-            heads.push(TaskHead {
-                key: k.clone(),
-                deps: Vec::new(),
-                frame: u32::MAX,
-                external: true,
-            });
-        }
-        let remote_outs: Vec<usize> = (0..n)
-            .filter(|&i| !here[i] && (is_output[i] || read_here[i]))
+        let remote: Vec<usize> = (0..n).filter(|&i| !here[i]).collect();
+        let remote_outs: Vec<usize> = remote
+            .iter()
+            .copied()
+            .filter(|&i| is_output[i] || read_here[i])
             .collect();
         let has_host = here.iter().any(|&h| h);
         let mut progress = plan.progress;
         let mut remote_future: HashMap<usize, Future> = HashMap::new();
-        if !heads.is_empty() {
+        if !remote.is_empty() {
+            // Remote results a later part reads ("bridges", see `graph_parts`).
+            let mut part = vec![usize::MAX; n];
+            for (pos, &i) in remote.iter().enumerate() {
+                part[i] = graph_parts::part_of(pos);
+            }
+            let mut bridge = vec![false; n];
+            for &i in &remote {
+                for input in &plan.nodes[i].inputs {
+                    if let SpecInput::Local(j) = input {
+                        let j = *j as usize;
+                        if !here[j] && part[j] < part[i] {
+                            bridge[j] = true;
+                        }
+                    }
+                }
+            }
             let out_keys: Vec<String> = remote_outs.iter().map(|&o| keys[o].clone()).collect();
             let display: Vec<Option<Arc<str>>> = remote_outs
                 .iter()
@@ -797,13 +751,67 @@ impl Backend for RemoteBackend {
             let (run, futures) = Run::external(&self.exec, display, "remote", progress.take());
             self.track(&run, &out_keys, true);
             remote_future.extend(remote_outs.iter().copied().zip(futures));
-            let mut wanted = out_keys;
-            wanted.extend(externals.iter().cloned());
-            for m in graph_parts(heads, frames, wanted) {
-                if self.inner.tx.send(m).is_err() {
-                    return Err(Error::Closed(
-                        "the connection to the scheduler is closed".into(),
-                    ));
+            let mut wanted = vec![false; n];
+            for &o in &remote_outs {
+                wanted[o] = true;
+            }
+            let mut parts = GraphParts::new(&externals);
+            let mut extern_keys = extern_keys.into_iter();
+            let sent = (|| -> Result<()> {
+                for &i in &remote {
+                    let node = &plan.nodes[i];
+                    let Operation::Registered(def) = &node.op else {
+                        unreachable!("closures were refused above")
+                    };
+                    let mut deps = Vec::new();
+                    let mut args = Vec::with_capacity(node.inputs.len());
+                    for input in &node.inputs {
+                        let k = match input {
+                            SpecInput::Value(v) => {
+                                args.push(WireArg::Value(v.clone()));
+                                continue;
+                            }
+                            SpecInput::Local(j) => keys[*j as usize].clone(),
+                            SpecInput::Extern(_) => {
+                                extern_keys.next().expect("collected above, in this order")
+                            }
+                        };
+                        if !deps.contains(&k) {
+                            deps.push(k.clone());
+                        }
+                        args.push(WireArg::Key(k));
+                    }
+                    let task = WireTask {
+                        key: keys[i].clone(),
+                        op: def.name().to_string(),
+                        args,
+                    };
+                    let frame = encode_task(&task, self.inner.compression)?;
+                    let head = TaskHead {
+                        key: task.key,
+                        deps,
+                        frame: 0,
+                        external: false,
+                    };
+                    if let Some(m) = parts.push(head, frame, wanted[i], bridge[i]) {
+                        self.send_part(m)?;
+                    }
+                }
+                Ok(())
+            })();
+            match sent {
+                Ok(()) => {
+                    let (last, release) = parts.finish();
+                    self.send_part(last)?;
+                    if let Some(r) = release {
+                        self.send_part(r)?;
+                    }
+                }
+                Err(e) => {
+                    if let Some(r) = parts.abandon() {
+                        let _ = self.send_part(r);
+                    }
+                    return Err(e);
                 }
             }
         }

@@ -9,6 +9,7 @@
 //! - `scheduler`: the state machine and the scheduler process;
 //! - `worker`: the worker process (the local runtime behind a data port);
 //! - `client`: the client's remote backend;
+//! - `graph_parts`: a graph sent to the scheduler in parts, each taken as it arrives;
 //! - `cluster`: a scheduler and workers on this machine (`LocalCluster`);
 //! - `cli`: the `libdask scheduler | worker | certs` commands.
 
@@ -16,6 +17,7 @@ pub mod cli;
 pub(crate) mod client;
 pub mod cluster;
 pub mod conn;
+mod graph_parts;
 pub mod msg;
 pub mod scheduler;
 pub mod tls;

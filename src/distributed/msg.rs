@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 use crate::protocol::{encode, read_value_async, Compression, Encoded, FrameSum, Streamed};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -96,8 +98,9 @@ pub enum Msg {
 
     // client -> scheduler
     /// Tasks to run (frames: the encoded tasks) and the keys the client wants. A large
-    /// graph comes in parts: every part but the last has `more` (and no `wanted`); the
-    /// scheduler takes the graph when the last arrives.
+    /// graph comes in parts, dependencies first: every part but the last has `more`; the
+    /// scheduler takes each part as it arrives. A part's `wanted` also holds its keys that
+    /// later parts read, released by the client after the last part (`graph_parts`).
     UpdateGraph {
         tasks: Vec<TaskHead>,
         wanted: Vec<String>,
@@ -586,21 +589,33 @@ pub async fn read_message_within<R: AsyncRead + Unpin>(
                 m.values.push(Arc::new(v));
                 continue;
             }
-            // Straight into the frame's own memory, without zeroing it first.
+            // Straight into the frame's own memory, without zeroing it first, and never
+            // past it: `read_to_end` would probe for more once it is full and grow (copy)
+            // the whole frame to do so.
             let mut f = Vec::with_capacity(l as usize);
-            let got = frame
-                .read_to_end(&mut f)
-                .await
-                .map_err(|e| io_error("reading a frame", e))?;
-            if got as u64 != l {
-                return Err(Error::Io(
-                    "the peer closed in the middle of a message".into(),
-                ));
+            while f.len() < l as usize {
+                let got = frame
+                    .read_buf(&mut f)
+                    .await
+                    .map_err(|e| io_error("reading a frame", e))?;
+                if got == 0 {
+                    return Err(Error::Io(
+                        "the peer closed in the middle of a message".into(),
+                    ));
+                }
             }
             m.frames.push(f);
         }
         Ok::<_, Error>(m)
     };
+    // A message already in the buffer needs no timer (arming one per message was a
+    // measurable share of the scheduler's time): the stall clock starts only when the rest
+    // has to be waited for.
+    let mut rest = std::pin::pin!(rest);
+    let first_try = std::future::poll_fn(|cx| Poll::Ready(rest.as_mut().poll(cx))).await;
+    if let Poll::Ready(m) = first_try {
+        return m.map(Some);
+    }
     match tokio::time::timeout(limits.stall, rest).await {
         Ok(m) => m.map(Some),
         Err(_) => Err(Error::Io(format!(
@@ -619,9 +634,20 @@ pub async fn write_message<W: AsyncWrite + Unpin>(w: &mut W, m: &Message) -> Res
     w.flush().await.map_err(io)
 }
 
+/// Most keys one merged `Release` or `Free` carries (a bounded header).
+const MAX_MERGED_KEYS: usize = 4096;
+
+/// The keys of a message of which several in a row mean the same as one with all their keys.
+fn merged_keys(m: &mut Msg) -> Option<&mut Vec<String>> {
+    match m {
+        Msg::Release { keys } | Msg::Free { keys } => Some(keys),
+        _ => None,
+    }
+}
+
 /// Sends what `queue` yields until it closes (or a `Close` message went out): the messages
 /// waiting at each wake-up leave together, in one write (thousands of small task messages
-/// cost one system call, not one each).
+/// cost one system call, not one each), and `Release`s or `Free`s waiting back to back as one.
 pub async fn pump<W: AsyncWrite + Unpin>(
     queue: &mut tokio::sync::mpsc::UnboundedReceiver<Message>,
     w: &mut W,
@@ -633,10 +659,32 @@ pub async fn pump<W: AsyncWrite + Unpin>(
         bytes.clear();
         let mut next = Some(first);
         let mut closing = false;
-        while let Some(m) = next.take() {
+        while let Some(mut m) = next.take() {
+            let mut after = None;
+            let kind = std::mem::discriminant(&m.msg);
+            if let Some(keys) = merged_keys(&mut m.msg) {
+                // Releases (and frees) waiting together leave as one message: a graph's
+                // futures are often dropped at once, thousands of them.
+                while keys.len() < MAX_MERGED_KEYS {
+                    match queue.try_recv() {
+                        Ok(mut other) if std::mem::discriminant(&other.msg) == kind => {
+                            if let Some(more) = merged_keys(&mut other.msg) {
+                                keys.append(more);
+                            }
+                        }
+                        Ok(other) => {
+                            after = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
             closing = matches!(m.msg, Msg::Close { .. });
             put(w, &m, &mut bytes).await?;
-            if !closing && bytes.len() < MAX_BATCH_BYTES {
+            if after.is_some() {
+                next = after;
+            } else if !closing && bytes.len() < MAX_BATCH_BYTES {
                 next = queue.try_recv().ok();
             }
         }

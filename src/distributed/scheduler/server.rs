@@ -57,10 +57,6 @@ struct Peer {
     name: String,
     tx: mpsc::UnboundedSender<Message>,
     last_seen: Instant,
-    /// The parts of a graph received so far (see `Msg::UpdateGraph::more`): tasks, and the
-    /// keys the client computes itself.
-    graph: Vec<(String, Vec<String>, Vec<u8>)>,
-    external: Vec<String>,
 }
 
 /// Binds the listening socket; `serve` then runs the scheduler. Returns the bound address
@@ -251,8 +247,6 @@ fn handle(
                     name,
                     tx,
                     last_seen: Instant::now(),
-                    graph: Vec::new(),
-                    external: Vec::new(),
                 },
             );
             if role == Role::Worker {
@@ -307,24 +301,27 @@ fn handle(
                     Msg::UpdateGraph {
                         tasks,
                         wanted,
-                        more,
+                        more: _,
                     },
                 ) => {
+                    // Each part of a graph is taken as it arrives, so workers start while
+                    // the client still sends the rest (parts come dependencies first, and
+                    // the client keeps what later parts read wanted until they are in).
                     let mut frames = m.frames;
                     let (external, tasks): (Vec<TaskHead>, Vec<TaskHead>) =
                         tasks.into_iter().partition(|t| t.external);
-                    p.external.extend(external.into_iter().map(|t| t.key));
-                    p.graph.extend(tasks.into_iter().map(|t| {
-                        let spec = frames
-                            .get_mut(t.frame as usize)
-                            .map(std::mem::take)
-                            .unwrap_or_default();
-                        (t.key, t.deps, spec)
-                    }));
-                    if !more {
-                        state.expect_from_client(id, std::mem::take(&mut p.external));
-                        state.update_graph(id, std::mem::take(&mut p.graph), wanted);
-                    }
+                    state.expect_from_client(id, external.into_iter().map(|t| t.key).collect());
+                    let graph = tasks
+                        .into_iter()
+                        .map(|t| {
+                            let spec = frames
+                                .get_mut(t.frame as usize)
+                                .map(std::mem::take)
+                                .unwrap_or_default();
+                            (t.key, t.deps, spec)
+                        })
+                        .collect();
+                    state.update_graph(id, graph, wanted);
                 }
                 (Role::Client, Msg::Release { keys }) => state.release(id, &keys),
                 (Role::Client, Msg::Cancel { keys }) => state.cancel(&keys),

@@ -1300,6 +1300,30 @@ mod tests {
     }
 
     #[test]
+    fn a_graph_taken_in_parts_keeps_what_later_parts_read_until_released() {
+        let mut s = State::new(3);
+        s.add_worker(worker(1, 1));
+        let g = chain_graph(3);
+        // Part one: t0, t1; t1 is read by the next part, so the client wants it meanwhile.
+        s.update_graph(7, g[..2].to_vec(), vec!["t1".into()]);
+        let c = computes(&mut s);
+        s.finished(c[0].0, "t0", 8, 1, None);
+        let c = computes(&mut s);
+        s.finished(c[0].0, "t1", 8, 1, None);
+        assert_eq!(s.state_of("t1"), Some("memory"), "kept for the part to come");
+        // The last part, then the client's release of the bridge key.
+        s.update_graph(7, g[2..].to_vec(), vec!["t2".into()]);
+        s.release(7, &["t1".into()]);
+        assert_eq!(s.state_of("t1"), Some("memory"), "t2 still reads it");
+        let c = computes(&mut s);
+        assert_eq!(c.len(), 1, "t2 runs on t1's worker without recomputing t1");
+        s.finished(c[0].0, "t2", 8, 1, None);
+        assert_eq!(s.state_of("t1"), Some("released"));
+        s.release(7, &["t2".into()]);
+        assert_eq!(s.n_tasks(), 0, "everything forgotten");
+    }
+
+    #[test]
     fn cancelling_a_result_cancels_the_inputs_only_it_needed() {
         let mut s = State::new(3);
         s.add_worker(worker(1, 1));
