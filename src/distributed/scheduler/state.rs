@@ -1310,7 +1310,11 @@ mod tests {
         s.finished(c[0].0, "t0", 8, 1, None);
         let c = computes(&mut s);
         s.finished(c[0].0, "t1", 8, 1, None);
-        assert_eq!(s.state_of("t1"), Some("memory"), "kept for the part to come");
+        assert_eq!(
+            s.state_of("t1"),
+            Some("memory"),
+            "kept for the part to come"
+        );
         // The last part, then the client's release of the bridge key.
         s.update_graph(7, g[2..].to_vec(), vec!["t2".into()]);
         s.release(7, &["t1".into()]);
