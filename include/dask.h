@@ -618,6 +618,9 @@ typedef int32_t (*dask_plugin_init_fn)(void);
 // A sparse (COO) block (read it through a sparse array, see `dask_sparse_*`).
 #define DASK_VALUE_SPARSE 9
 
+// A table partition (an Arrow record batch).
+#define DASK_VALUE_TABLE 10
+
 
 
 #ifdef __cplusplus

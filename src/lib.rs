@@ -32,6 +32,7 @@ mod parallel;
 pub mod protocol;
 pub mod runtime;
 pub mod sparse;
+pub mod table;
 pub mod ufunc;
 pub mod value;
 

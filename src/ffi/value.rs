@@ -103,6 +103,8 @@ pub const DASK_VALUE_OPAQUE: dask_value_kind = 7;
 pub const DASK_VALUE_PARAMS: dask_value_kind = 8;
 /// A sparse (COO) block (read it through a sparse array, see `dask_sparse_*`).
 pub const DASK_VALUE_SPARSE: dask_value_kind = 9;
+/// A table partition (an Arrow record batch).
+pub const DASK_VALUE_TABLE: dask_value_kind = 10;
 
 /// Gives host memory back; called once, from any thread, when the library no longer uses it.
 #[allow(non_camel_case_types)]
@@ -362,6 +364,7 @@ pub unsafe extern "C" fn dask_value_get_kind(
             Value::Opaque(_) => DASK_VALUE_OPAQUE,
             Value::Params(_) => DASK_VALUE_PARAMS,
             Value::Sparse(_) => DASK_VALUE_SPARSE,
+            Value::Table(_) => DASK_VALUE_TABLE,
         };
         Ok(())
     })

@@ -2,6 +2,7 @@
 //! Encoding borrows the value's memory wherever it is contiguous; decoding allocates the
 //! final memory first (`Pending`), so frames are read or decompressed straight into it.
 
+use super::table_codec::{self, PendingTable};
 use super::wire::{Reader, Writer};
 use crate::error::{Error, Result};
 use crate::value::block::contiguous;
@@ -19,6 +20,7 @@ const KIND_DENSE: u8 = 6;
 const KIND_SPARSE: u8 = 7;
 const KIND_OPAQUE: u8 = 8;
 const KIND_PARAMS: u8 = 9;
+const KIND_TABLE: u8 = 10;
 
 /// Most axes a header may declare (NumPy's limit is 64).
 const MAX_NDIM: u32 = 64;
@@ -113,6 +115,10 @@ pub(super) fn layout(v: &Value) -> Result<(Writer, Vec<Cow<'_, [u8]>>)> {
             w.u64(o.nbytes() as u64);
             frames.push(Cow::Owned(codec.serialize(o.address())?));
         }
+        Value::Table(batch) => {
+            w.u8(KIND_TABLE);
+            table_codec::layout(batch, &mut w, &mut frames)?;
+        }
         Value::Params(p) => {
             // The tag and each buffer's layout in the header; the parameters' bytes, then
             // each buffer's bytes, in frames.
@@ -154,6 +160,8 @@ pub(super) enum Pending {
         data: Buffer,
         fill: [u8; 8],
     },
+    /// A table partition: its schema and arrays, then its buffers' memory.
+    Table(PendingTable),
     /// Operation parameters: the tag, the byte stream, the buffers (their layouts first,
     /// then their memory once allocated).
     Params {
@@ -292,6 +300,10 @@ pub(super) fn parse(r: &mut Reader) -> Result<(Pending, Vec<usize>)> {
                 sizes,
             )
         }
+        KIND_TABLE => {
+            let (table, sizes) = table_codec::parse(r)?;
+            (Pending::Table(table), sizes)
+        }
         k => return Err(r.corrupt(format!("value kind {k}"))),
     })
 }
@@ -308,6 +320,7 @@ impl Pending {
             Pending::Str(v) | Pending::Bytes(v) | Pending::Opaque { bytes: v, .. } => {
                 *v = byte_vec(raw[0])?
             }
+            Pending::Table(t) => t.allocate(raw)?,
             Pending::Sparse {
                 shape,
                 coords,
@@ -350,6 +363,7 @@ impl Pending {
                 vec![&mut v[..]]
             }
             Pending::Dense(b) => vec![b.as_mut_bytes()?],
+            Pending::Table(t) => t.frames_mut(),
             Pending::Sparse { coords, data, .. } => {
                 let c = match coords {
                     Coords::U8(v) => cast(v),
@@ -393,6 +407,7 @@ impl Pending {
                 Value::Opaque(crate::value::Opaque::with_codec(address, c, nbytes))
             }
             Pending::Dense(b) => Value::Buffer(b),
+            Pending::Table(t) => Value::Table(t.finish(what)?),
             Pending::DenseShape(..) => {
                 return Err(Error::Corrupt(format!("{what}: a frame is missing")))
             }

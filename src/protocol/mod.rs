@@ -6,13 +6,15 @@
 //! (the value's kind and layout, then one descriptor per frame), then the frames, each
 //! starting at a 64-byte boundary of the message so a dense frame read from a file or a map
 //! is aligned for any dtype. Dense blocks are one frame of their bytes in C order; sparse
-//! blocks a coordinate frame and a data frame; bytes and strings one frame.
+//! blocks a coordinate frame and a data frame; bytes and strings one frame; table partitions
+//! one frame per Arrow buffer (`table_codec`).
 
 mod codec;
 mod frame;
 mod lz4;
 mod mapped;
 mod message;
+mod table_codec;
 mod task;
 mod wire;
 

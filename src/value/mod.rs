@@ -57,6 +57,8 @@ pub enum Value {
     Params(Arc<dyn Params>),
     /// A sparse (COO) block.
     Sparse(Coo),
+    /// A table partition: an Arrow record batch (see `table`).
+    Table(arrow_array::RecordBatch),
 }
 
 impl Value {
@@ -67,6 +69,7 @@ impl Value {
             Value::Opaque(o) => o.nbytes(),
             Value::Params(p) => p.nbytes(),
             Value::Sparse(s) => s.nbytes(),
+            Value::Table(t) => t.get_array_memory_size(),
             Value::Str(s) => s.len(),
             Value::Bytes(b) => b.len(),
             Value::Buffer(b) => b.storage_len(),
@@ -86,6 +89,7 @@ impl Value {
             Value::Opaque(_) => "opaque",
             Value::Params(_) => "params",
             Value::Sparse(_) => "sparse",
+            Value::Table(_) => "table",
         }
     }
 

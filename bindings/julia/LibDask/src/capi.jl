@@ -94,6 +94,7 @@ const DASK_VALUE_BUFFER = 6
 const DASK_VALUE_OPAQUE = 7
 const DASK_VALUE_PARAMS = 8
 const DASK_VALUE_SPARSE = 9
+const DASK_VALUE_TABLE = 10
 
 mutable struct dask_array end
 mutable struct dask_as_completed end

@@ -1,0 +1,42 @@
+//! Tables: lazy, partitioned and columnar. A partition is an Arrow record batch (arrow-rs
+//! arrays, nulls as validity bitmaps) held as a value in the store, so it spills, travels to
+//! workers and reports progress like an array block.
+//!
+//! This module names the column types a partition may hold; the wire layout of a partition
+//! is in `protocol::table_codec`.
+
+use arrow_schema::DataType;
+
+/// Value types a dictionary-encoded column may have (its keys: any integer type).
+pub(crate) const DICTIONARY_VALUE_TYPES: &[DataType] = &[DataType::Utf8, DataType::LargeUtf8];
+
+/// Whether a partition's column may have type `t`: booleans, integers, floats, strings,
+/// dates, timestamps and dictionary-encoded strings; the error names what is not.
+pub fn check_type(t: &DataType) -> std::result::Result<(), String> {
+    match t {
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Date32
+        | DataType::Timestamp(..) => Ok(()),
+        DataType::Dictionary(k, v)
+            if k.is_dictionary_key_type() && DICTIONARY_VALUE_TYPES.contains(v) =>
+        {
+            Ok(())
+        }
+        other => Err(format!(
+            "the column type {other} is not supported in a table partition (booleans, \
+             integers, floats, strings, date32, timestamps and dictionary-encoded strings are)"
+        )),
+    }
+}
