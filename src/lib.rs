@@ -27,6 +27,7 @@ pub mod ffi;
 /// GLMs (Rust API; their C functions live in `ffi`).
 /// cbindgen:ignore
 pub mod glm;
+pub mod io;
 pub mod memory;
 mod parallel;
 pub mod protocol;

@@ -2,15 +2,13 @@
 //! and through a reader), compression is chosen as documented, and damaged or truncated
 //! messages are errors that name what was being read — never a panic, never wrong data.
 
+mod common;
+
 use arrow_array::types::Int32Type;
 use arrow_array::Array;
-use arrow_array::{
-    ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Float64Array, Int16Array,
-    Int32Array, Int64Array, Int8Array, LargeStringArray, ListArray, RecordBatch,
-    RecordBatchOptions, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
-    UInt16Array, UInt32Array, UInt64Array, UInt8Array,
-};
+use arrow_array::{ListArray, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Field, Schema};
+use common::table::table;
 use dask::array::Scalar;
 use dask::error::Error;
 use dask::protocol::{decode, encode, read_file, read_value, write_value, Compression};
@@ -175,135 +173,6 @@ fn scalars_strings_and_bytes_round_trip() {
     ] {
         round_trip(&v, &format!("{v:?}"));
     }
-}
-
-/// A partition with a column of every supported type, nulls in most of them (`n` rows).
-fn table(n: usize, seed: u64) -> RecordBatch {
-    let r = |i: usize, k: u64| splitmix(seed ^ (i as u64) << 8 ^ k);
-    let null = |i: usize, k: u64| r(i, k) % 5 == 0;
-    let opt = |i: usize, k: u64| (!null(i, k)).then_some(r(i, k));
-    let words = [
-        "",
-        "a",
-        "héllo",
-        "wörld, with a comma",
-        "x".repeat(40).leak(),
-    ];
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        (
-            "bool",
-            Arc::new(BooleanArray::from_iter(
-                (0..n).map(|i| opt(i, 1).map(|x| x % 2 == 0)),
-            )),
-        ),
-        (
-            "i8",
-            Arc::new(Int8Array::from_iter(
-                (0..n).map(|i| opt(i, 2).map(|x| x as i8)),
-            )),
-        ),
-        (
-            "i16",
-            Arc::new(Int16Array::from_iter_values((0..n).map(|i| r(i, 3) as i16))),
-        ),
-        (
-            "i32",
-            Arc::new(Int32Array::from_iter(
-                (0..n).map(|i| opt(i, 4).map(|x| x as i32)),
-            )),
-        ),
-        (
-            "i64",
-            Arc::new(Int64Array::from_iter(
-                (0..n).map(|i| opt(i, 5).map(|x| x as i64)),
-            )),
-        ),
-        (
-            "u8",
-            Arc::new(UInt8Array::from_iter_values((0..n).map(|i| r(i, 6) as u8))),
-        ),
-        (
-            "u16",
-            Arc::new(UInt16Array::from_iter(
-                (0..n).map(|i| opt(i, 7).map(|x| x as u16)),
-            )),
-        ),
-        (
-            "u32",
-            Arc::new(UInt32Array::from_iter(
-                (0..n).map(|i| opt(i, 8).map(|x| x as u32)),
-            )),
-        ),
-        (
-            "u64",
-            Arc::new(UInt64Array::from_iter_values((0..n).map(|i| r(i, 9)))),
-        ),
-        (
-            "f32",
-            Arc::new(Float32Array::from_iter(
-                (0..n).map(|i| opt(i, 10).map(|x| x as f32 / 7.0)),
-            )),
-        ),
-        (
-            "f64",
-            Arc::new(Float64Array::from_iter((0..n).map(|i| match i % 9 {
-                0 => Some(f64::NAN),
-                1 => Some(-0.0),
-                2 => None,
-                _ => Some(r(i, 11) as f64 / 3.0),
-            }))),
-        ),
-        (
-            "utf8",
-            Arc::new(StringArray::from_iter(
-                (0..n).map(|i| opt(i, 12).map(|x| words[x as usize % 5])),
-            )),
-        ),
-        (
-            "large_utf8",
-            Arc::new(LargeStringArray::from_iter(
-                (0..n).map(|i| opt(i, 13).map(|x| words[x as usize % 5])),
-            )),
-        ),
-        (
-            "date32",
-            Arc::new(Date32Array::from_iter(
-                (0..n).map(|i| opt(i, 14).map(|x| (x % 40_000) as i32)),
-            )),
-        ),
-        (
-            "ts_us_utc",
-            Arc::new(
-                TimestampMicrosecondArray::from_iter(
-                    (0..n).map(|i| opt(i, 15).map(|x| (x >> 12) as i64)),
-                )
-                .with_timezone("UTC"),
-            ),
-        ),
-        (
-            "ts_ns",
-            Arc::new(TimestampNanosecondArray::from_iter_values(
-                (0..n).map(|i| (r(i, 16) >> 2) as i64),
-            )),
-        ),
-        (
-            "dict",
-            Arc::new(DictionaryArray::<Int32Type>::from_iter(
-                (0..n).map(|i| opt(i, 17).map(|x| words[x as usize % 5])),
-            )),
-        ),
-    ];
-    let schema = Schema::new(
-        columns
-            .iter()
-            .map(|(name, a)| Field::new(*name, a.data_type().clone(), a.null_count() > 0))
-            .collect::<Vec<_>>(),
-    );
-    RecordBatch::try_new(
-        Arc::new(schema),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap()
 }
 
 #[test]

@@ -2,8 +2,12 @@
 //! arrays, nulls as validity bitmaps) held as a value in the store, so it spills, travels to
 //! workers and reports progress like an array block.
 //!
-//! This module names the column types a partition may hold; the wire layout of a partition
-//! is in `protocol::table_codec`.
+//! `lazy`: the lazy table; this file: the column types a partition may hold. The wire
+//! layout of a partition is in `protocol::table_codec`, reading files in `io`.
+
+mod lazy;
+
+pub use lazy::{Table, TablePart};
 
 use arrow_schema::DataType;
 

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod table;
+
 use dask::array::{Array, ChunkSpec, Index};
 use dask::ufunc::loops::B8;
 use dask::value::Element;

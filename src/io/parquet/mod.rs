@@ -1,0 +1,187 @@
+//! `read_parquet`: files, directories or lists of them into a lazy table. The footers are
+//! read when the table is made (schema, row groups, row counts), the data when it is
+//! computed, one task per partition.
+
+mod read;
+
+pub(crate) use read::register_ops;
+use read::ReadPart;
+
+use crate::error::{Error, Result};
+use crate::table::{check_type, Table, TablePart};
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use std::path::{Path, PathBuf};
+
+/// How `read_parquet` reads.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Only these columns, in this order (all when `None`).
+    pub columns: Option<Vec<String>>,
+    /// One partition per row group instead of one per file.
+    pub split_row_groups: bool,
+}
+
+/// One file's footer: what the table needs before reading any data.
+pub(crate) struct Footer {
+    pub path: PathBuf,
+    pub schema: SchemaRef,
+    /// Rows of each row group.
+    pub row_groups: Vec<u64>,
+}
+
+/// Reads `path`'s footer (its schema as Arrow types, its row groups).
+pub(crate) fn footer(path: &Path) -> Result<Footer> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
+        Error::Corrupt(format!(
+            "{}: not a readable Parquet file: {e}",
+            path.display()
+        ))
+    })?;
+    let row_groups = meta
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows().max(0) as u64)
+        .collect();
+    Ok(Footer {
+        path: path.to_path_buf(),
+        schema: meta.schema().clone(),
+        row_groups,
+    })
+}
+
+/// The Parquet files `paths` name: files as given, directories' `.parquet` files (all
+/// levels, sorted; names starting with `_` or `.` — metadata and hidden files — skipped).
+fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        let meta =
+            std::fs::metadata(p).map_err(|e| Error::NotFound(format!("{}: {e}", p.display())))?;
+        if !meta.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut dirs = vec![p.clone()];
+        while let Some(d) = dirs.pop() {
+            let entries = std::fs::read_dir(&d)
+                .map_err(|e| Error::Io(format!("cannot list {}: {e}", d.display())))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::Io(format!("{}: {e}", d.display())))?;
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('_') || name.starts_with('.') {
+                    continue;
+                }
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if name.ends_with(".parquet") || name.ends_with(".parq") {
+                    found.push(path);
+                }
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::NotFound(format!(
+                "{}: a directory without Parquet files",
+                p.display()
+            )));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    if files.is_empty() {
+        return Err(Error::invalid("read_parquet: no paths given"));
+    }
+    Ok(files)
+}
+
+/// A lazy table over Parquet files or directories (see [`ReadOptions`]). Reads every footer
+/// now; nothing else until the table is computed.
+pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result<Table> {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
+    let files = list_files(&paths)?;
+    let footers = files
+        .iter()
+        .map(|f| footer(f))
+        .collect::<Result<Vec<_>>>()?;
+    let first = &footers[0];
+    for f in &footers {
+        for field in f.schema.fields() {
+            check_type(field.data_type()).map_err(|e| {
+                Error::NotImplemented(format!(
+                    "{}: column '{}': {e}",
+                    f.path.display(),
+                    field.name()
+                ))
+            })?;
+        }
+        if f.schema.fields() != first.schema.fields() {
+            return Err(Error::invalid(format!(
+                "{} and {} have different schemas ({} against {})",
+                f.path.display(),
+                first.path.display(),
+                f.schema,
+                first.schema
+            )));
+        }
+    }
+    let schema = match &options.columns {
+        None => first.schema.clone(),
+        Some(cols) => project(&first.schema, cols, &first.path)?,
+    };
+    let mut parts = Vec::new();
+    for f in &footers {
+        let path = f.path.to_string_lossy().into_owned();
+        if options.split_row_groups {
+            for (g, &rows) in f.row_groups.iter().enumerate() {
+                parts.push(TablePart::source(
+                    read::read_op(),
+                    ReadPart {
+                        path: path.clone(),
+                        row_groups: vec![g],
+                        columns: options.columns.clone(),
+                    },
+                    Some(rows),
+                ));
+            }
+        } else {
+            parts.push(TablePart::source(
+                read::read_op(),
+                ReadPart {
+                    path,
+                    row_groups: (0..f.row_groups.len()).collect(),
+                    columns: options.columns.clone(),
+                },
+                Some(f.row_groups.iter().sum()),
+            ));
+        }
+    }
+    Ok(Table::new(schema, parts))
+}
+
+/// The schema of `columns` of `schema` (in that order); an unknown name is an error naming
+/// the file and the columns it has.
+pub(crate) fn project(schema: &SchemaRef, columns: &[String], path: &Path) -> Result<SchemaRef> {
+    let fields = columns
+        .iter()
+        .map(|c| {
+            schema.field_with_name(c).cloned().map_err(|_| {
+                Error::NotFound(format!(
+                    "{}: no column '{c}' (its columns: {})",
+                    path.display(),
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(std::sync::Arc::new(arrow_schema::Schema::new(fields)))
+}
