@@ -1,0 +1,126 @@
+//! Parquet into tables (issue 19): a 10M-row × 4-column file read whole and one column, on
+//! the embedded pool (2 threads), a partition per row group. The file is the one
+//! `../shared/bench/anchors.py parquet` measures pyarrow on (10M rows: float64, int64 in
+//! 0..1000, float64, int32 in 0..10; snappy; 1M-row groups), or one written here to the
+//! same recipe when `--data` is not given.
+//!
+//! Reproduce: `cargo bench --features blas --bench table [-- --data ../shared/bench/t.parquet]`,
+//! then `python ../shared/bench/anchors.py parquet` in a venv with pyarrow and dask.
+
+use arrow_array::{Float64Array, Int32Array, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use dask::io::parquet::{read_parquet, ReadOptions};
+use dask::{Client, Config};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+const ROWS: usize = 10_000_000;
+const GROUP: usize = 1_000_000;
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn unit(i: usize, k: u64) -> f64 {
+    (splitmix((i as u64) << 2 | k) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The anchor's recipe: columns a (≈ normal), b (0..1000), c (uniform), d (int32 0..10).
+fn write_dataset(path: &PathBuf) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Float64, false),
+        Field::new("b", DataType::Int64, false),
+        Field::new("c", DataType::Float64, false),
+        Field::new("d", DataType::Int32, false),
+    ]));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(GROUP))
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
+    for g in 0..ROWS / GROUP {
+        let rows = g * GROUP..(g + 1) * GROUP;
+        let a: Float64Array = rows
+            .clone()
+            .map(|i| (0..12).map(|k| unit(i, k)).sum::<f64>() - 6.0)
+            .collect();
+        let b: Int64Array = rows
+            .clone()
+            .map(|i| (splitmix(i as u64 ^ 7) % 1000) as i64)
+            .collect();
+        let c: Float64Array = rows.clone().map(|i| unit(i, 13)).collect();
+        let d: Int32Array = rows.map(|i| (splitmix(i as u64 ^ 9) % 10) as i32).collect();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(a), Arc::new(b), Arc::new(c), Arc::new(d)],
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+    }
+    w.close().unwrap();
+}
+
+fn best_of(n: usize, mut f: impl FnMut() -> usize) -> f64 {
+    (0..n)
+        .map(|_| {
+            let t0 = Instant::now();
+            assert_eq!(f(), ROWS);
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = match args.iter().position(|a| a == "--data") {
+        Some(i) => PathBuf::from(&args[i + 1]),
+        None => {
+            let p = std::env::temp_dir().join("libdask-bench-t.parquet");
+            if !p.exists() {
+                write_dataset(&p);
+            }
+            p
+        }
+    };
+    let size = std::fs::metadata(&path).unwrap().len() as f64 / (1 << 20) as f64;
+    let client = Client::new(Config::with_threads(2)).unwrap();
+    let read = |columns: Option<Vec<String>>| {
+        let t = read_parquet(
+            &[&path],
+            &ReadOptions {
+                columns,
+                split_row_groups: true,
+            },
+        )
+        .unwrap();
+        t.compute(&client)
+            .unwrap()
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>()
+    };
+    println!(
+        "read_parquet {} ({size:.0} MiB), 2 threads, a partition per row group:",
+        path.display()
+    );
+    let t = best_of(5, || read(None));
+    println!(
+        "  all 4 columns  {:>7.1} ms = {:.1} Mrows/s",
+        t * 1e3,
+        ROWS as f64 / t / 1e6
+    );
+    let t = best_of(5, || read(Some(vec!["a".into()])));
+    println!("  column a       {:>7.1} ms", t * 1e3);
+    println!(
+        "reproduce: cargo bench --features blas --bench table -- --data {}",
+        path.display()
+    );
+}
