@@ -30,8 +30,29 @@ pub(crate) struct Footer {
     pub row_groups: Vec<u64>,
 }
 
+/// Runs `f` on `path`'s contents, with the reader's panics turned into errors: the parquet
+/// crate asserts on some malformed files instead of returning an error, and a damaged file
+/// must not take the caller's thread down.
+pub(crate) fn contained<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a malformed file".into());
+        Err(Error::Corrupt(format!(
+            "{}: the Parquet reader failed: {why}",
+            path.display()
+        )))
+    })
+}
+
 /// Reads `path`'s footer (its schema as Arrow types, its row groups).
 pub(crate) fn footer(path: &Path) -> Result<Footer> {
+    contained(path, || read_footer(path))
+}
+
+fn read_footer(path: &Path) -> Result<Footer> {
     let file = std::fs::File::open(path)
         .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
@@ -161,6 +182,20 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
         }
     }
     Ok(Table::new(schema, parts))
+}
+
+/// One Parquet file read now, on the calling thread, into one batch: all its row groups,
+/// `columns` as in [`ReadOptions`]. (A table reads the same way, one task per partition.)
+pub fn read_parquet_file(
+    path: impl AsRef<Path>,
+    columns: Option<Vec<String>>,
+) -> Result<arrow_array::RecordBatch> {
+    let f = footer(path.as_ref())?;
+    read::read_part(&ReadPart {
+        path: path.as_ref().to_string_lossy().into_owned(),
+        row_groups: (0..f.row_groups.len()).collect(),
+        columns,
+    })
 }
 
 /// The schema of `columns` of `schema` (in that order); an unknown name is an error naming

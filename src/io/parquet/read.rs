@@ -76,6 +76,10 @@ pub(crate) fn register_ops() {
 
 /// Reads one partition; errors name the file (and the column or row group).
 pub(crate) fn read_part(p: &ReadPart) -> Result<RecordBatch> {
+    super::contained(Path::new(&p.path), || read_part_here(p))
+}
+
+fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     let path = Path::new(&p.path);
     let at = || path.display();
     let file =
