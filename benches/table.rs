@@ -98,6 +98,7 @@ fn main() {
             &ReadOptions {
                 columns,
                 split_row_groups: true,
+                filters: None,
             },
         )
         .unwrap();

@@ -7,6 +7,7 @@ pub fn ensure() {
     crate::array::register_ops();
     crate::glm::register_ops();
     crate::io::register_ops();
+    crate::table::register_ops();
 }
 
 /// The names of the library's operations, all registered (sorted).

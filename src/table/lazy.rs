@@ -1,6 +1,8 @@
 //! A lazy table: a schema and partitions, each a chain of tasks (a source such as a file's
 //! row groups, then the operations applied to it), lowered to the task graph when computed.
 
+use super::eval::evaluate_filter;
+use super::expr::{Expr, FilterParams};
 use crate::error::{Error, Result};
 use crate::runtime::{Arg, Client, Graph, OpDef, Operation, Task, TaskId};
 use crate::value::{Params, Value};
@@ -57,6 +59,35 @@ impl Table {
         self.parts.iter().map(|p| p.rows).sum()
     }
 
+    /// The parameters of each partition's source task (what it reads).
+    pub(crate) fn sources(&self) -> impl Iterator<Item = &dyn Params> + '_ {
+        self.parts.iter().filter_map(|p| match &*p.steps[0].1 {
+            Value::Params(params) => Some(&**params),
+            _ => None,
+        })
+    }
+
+    /// The rows where `expr` is true (lazy: a step added to every partition). Unknown
+    /// columns and literals of the wrong type are refused now.
+    pub fn filter(&self, expr: &Expr) -> Result<Table> {
+        evaluate_filter(expr, &RecordBatch::new_empty(self.schema.clone()))
+            .map_err(|e| prefix_error(e, &format!("filter {expr}")))?;
+        let step = (
+            super::ops::filter_op(),
+            Arc::new(Value::Params(Arc::new(FilterParams(expr.clone())))),
+        );
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| {
+                let mut steps = p.steps.clone();
+                steps.push(step.clone());
+                TablePart { steps, rows: None }
+            })
+            .collect();
+        Ok(Table::new(self.schema.clone(), parts))
+    }
+
     /// The graph that computes every partition, and the task of each.
     pub fn graph(&self) -> (Graph, Vec<TaskId>) {
         let mut g = Graph::new();
@@ -97,5 +128,15 @@ impl Table {
         let parts = self.compute(client)?;
         arrow_select::concat::concat_batches(&self.schema, &parts)
             .map_err(|e| Error::invalid(format!("joining the partitions: {e}")))
+    }
+}
+
+/// `e` with `what` in front of its message, its kind kept.
+pub(crate) fn prefix_error(e: Error, what: &str) -> Error {
+    match e {
+        Error::NotFound(m) => Error::NotFound(format!("{what}: {m}")),
+        Error::NotImplemented(m) => Error::NotImplemented(format!("{what}: {m}")),
+        Error::InvalidArgument(m) => Error::InvalidArgument(format!("{what}: {m}")),
+        e => Error::invalid(format!("{what}: {e}")),
     }
 }

@@ -2,12 +2,20 @@
 //! arrays, nulls as validity bitmaps) held as a value in the store, so it spills, travels to
 //! workers and reports progress like an array block.
 //!
-//! `lazy`: the lazy table; this file: the column types a partition may hold. The wire
+//! `lazy`: the lazy table; `expr`/`eval`: row expressions and their evaluation; `ops`: the
+//! operations a partition's tasks apply; this file: the column types a partition may hold. The wire
 //! layout of a partition is in `protocol::table_codec`, reading files in `io`.
 
+pub(crate) mod eval;
+pub mod expr;
 mod lazy;
+mod ops;
 
+pub use eval::evaluate_filter;
+pub use expr::{col, lit, CmpOp, Expr, Scalar};
+pub(crate) use lazy::prefix_error;
 pub use lazy::{Table, TablePart};
+pub(crate) use ops::register_ops;
 
 use arrow_schema::DataType;
 

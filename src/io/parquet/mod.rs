@@ -2,13 +2,16 @@
 //! read when the table is made (schema, row groups, row counts), the data when it is
 //! computed, one task per partition.
 
+mod prune;
 mod read;
 
 pub(crate) use read::register_ops;
 use read::ReadPart;
 
 use crate::error::{Error, Result};
-use crate::table::{check_type, Table, TablePart};
+use crate::table::eval::evaluate_filter;
+use crate::table::expr::Expr;
+use crate::table::{check_type, prefix_error, Table, TablePart};
 use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use std::path::{Path, PathBuf};
@@ -20,6 +23,9 @@ pub struct ReadOptions {
     pub columns: Option<Vec<String>>,
     /// One partition per row group instead of one per file.
     pub split_row_groups: bool,
+    /// Only the rows where this is true. Row groups whose statistics show no row can
+    /// match are not read at all; files left without row groups make no partition.
+    pub filters: Option<Expr>,
 }
 
 /// One file's footer: what the table needs before reading any data.
@@ -28,6 +34,7 @@ pub(crate) struct Footer {
     pub schema: SchemaRef,
     /// Rows of each row group.
     pub row_groups: Vec<u64>,
+    pub meta: ArrowReaderMetadata,
 }
 
 /// Runs `f` on `path`'s contents, with the reader's panics turned into errors: the parquet
@@ -71,6 +78,7 @@ fn read_footer(path: &Path) -> Result<Footer> {
         path: path.to_path_buf(),
         schema: meta.schema().clone(),
         row_groups,
+        meta,
     })
 }
 
@@ -154,31 +162,50 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
         None => first.schema.clone(),
         Some(cols) => project(&first.schema, cols, &first.path)?,
     };
+    if let Some(filter) = &options.filters {
+        // Unknown columns and literals of the wrong type are refused now, not when a
+        // partition is computed.
+        evaluate_filter(
+            filter,
+            &arrow_array::RecordBatch::new_empty(first.schema.clone()),
+        )
+        .map_err(|e| prefix_error(e, &format!("{}: filter {filter}", first.path.display())))?;
+    }
     let mut parts = Vec::new();
     for f in &footers {
         let path = f.path.to_string_lossy().into_owned();
-        if options.split_row_groups {
-            for (g, &rows) in f.row_groups.iter().enumerate() {
-                parts.push(TablePart::source(
-                    read::read_op(),
-                    ReadPart {
-                        path: path.clone(),
-                        row_groups: vec![g],
-                        columns: options.columns.clone(),
-                    },
-                    Some(rows),
-                ));
+        let groups = match &options.filters {
+            None => (0..f.row_groups.len()).collect(),
+            Some(filter) => {
+                prune::row_groups_to_read(filter, &f.schema, f.meta.metadata(), &f.path)?
             }
-        } else {
-            parts.push(TablePart::source(
+        };
+        if groups.is_empty() {
+            continue;
+        }
+        // Rows are known from the footer only where nothing is filtered out.
+        let rows = |gs: &[usize]| {
+            options
+                .filters
+                .is_none()
+                .then(|| gs.iter().map(|&g| f.row_groups[g]).sum())
+        };
+        let part = |gs: Vec<usize>| {
+            TablePart::source(
                 read::read_op(),
                 ReadPart {
-                    path,
-                    row_groups: (0..f.row_groups.len()).collect(),
+                    path: path.clone(),
+                    row_groups: gs.clone(),
                     columns: options.columns.clone(),
+                    filter: options.filters.clone(),
                 },
-                Some(f.row_groups.iter().sum()),
-            ));
+                rows(&gs),
+            )
+        };
+        if options.split_row_groups {
+            parts.extend(groups.into_iter().map(|g| part(vec![g])));
+        } else {
+            parts.push(part(groups));
         }
     }
     Ok(Table::new(schema, parts))
@@ -195,7 +222,18 @@ pub fn read_parquet_file(
         path: path.as_ref().to_string_lossy().into_owned(),
         row_groups: (0..f.row_groups.len()).collect(),
         columns,
+        filter: None,
     })
+}
+
+/// The row groups `table`'s partitions read from their files (after pruning), in all.
+/// Zero for a table not read from Parquet.
+pub fn row_groups_read(table: &Table) -> usize {
+    table
+        .sources()
+        .filter_map(|p| p.as_any().downcast_ref::<ReadPart>())
+        .map(|p| p.row_groups.len())
+        .sum()
 }
 
 /// The schema of `columns` of `schema` (in that order); an unknown name is an error naming

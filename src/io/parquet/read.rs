@@ -3,6 +3,8 @@
 
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
+use crate::table::eval::evaluate_filter;
+use crate::table::expr::Expr;
 use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
 use arrow_array::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::{
@@ -13,12 +15,13 @@ use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 /// What one partition reads: a file's row groups, and its columns by name (all when `None`),
-/// in the order given.
+/// in the order given, keeping the rows where `filter` is true.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ReadPart {
     pub path: String,
     pub row_groups: Vec<usize>,
     pub columns: Option<Vec<String>>,
+    pub filter: Option<Expr>,
 }
 
 impl Params for ReadPart {
@@ -35,6 +38,10 @@ impl Params for ReadPart {
         let columns = self.columns.as_deref().unwrap_or(&[]);
         w.usize(columns.len());
         columns.iter().for_each(|c| w.str(c));
+        w.bool(self.filter.is_some());
+        if let Some(f) = &self.filter {
+            f.encode(w);
+        }
     }
 }
 
@@ -46,10 +53,16 @@ fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
     let columns = (0..n)
         .map(|_| r.str().map(str::to_string))
         .collect::<Result<Vec<_>>>()?;
+    let filter = if r.bool()? {
+        Some(Expr::decode(r)?)
+    } else {
+        None
+    };
     Ok(Arc::new(ReadPart {
         path,
         row_groups,
         columns: some.then_some(columns),
+        filter,
     }))
 }
 
@@ -98,9 +111,18 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
         .iter()
         .map(|&g| meta.metadata().row_group(g).num_rows())
         .sum();
+    // The filter's columns are read too, and dropped once it has run.
+    let wanted = p.columns.clone().map(|mut cols| {
+        for c in p.filter.iter().flat_map(Expr::columns) {
+            if !cols.contains(&c) {
+                cols.push(c);
+            }
+        }
+        cols
+    });
     // The crate gives projected columns in the file's order; `order` puts them in the
     // order asked for.
-    let (mask, order) = match &p.columns {
+    let (mask, order) = match &wanted {
         None => (ProjectionMask::all(), None),
         Some(cols) => {
             let schema = meta.schema();
@@ -141,10 +163,23 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
         _ => arrow_select::concat::concat_batches(&schema, &batches)
             .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?,
     };
-    match order {
-        None => Ok(batch),
+    let batch = match order {
+        None => batch,
         Some(order) => batch
             .project(&order)
-            .map_err(|e| Error::Corrupt(format!("{}: {e}", at()))),
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?,
+    };
+    let Some(filter) = &p.filter else {
+        return Ok(batch);
+    };
+    let keep = evaluate_filter(filter, &batch)
+        .map_err(|e| Error::invalid(format!("{}: filter {filter}: {e}", at())))?;
+    let kept = arrow_select::filter::filter_record_batch(&batch, &keep)
+        .map_err(|e| Error::invalid(format!("{}: {e}", at())))?;
+    match &p.columns {
+        None => Ok(kept),
+        Some(cols) => kept
+            .project(&(0..cols.len()).collect::<Vec<_>>())
+            .map_err(|e| Error::invalid(format!("{}: {e}", at()))),
     }
 }

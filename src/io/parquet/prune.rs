@@ -1,0 +1,256 @@
+//! Row-group pruning: which row groups a filter may keep rows from, decided from the
+//! footer's statistics (min, max, null count) without reading any data.
+//!
+//! Every node gets, per row group, whether it *can* be true and whether it *can* be false
+//! there; `not` swaps the two, `and`/`or` combine them, and a group is read when the root
+//! can be true. Anything the statistics cannot decide (a missing statistic, a comparison
+//! of two columns, a float column's NaNs) answers "can" both ways: pruning only ever skips
+//! groups that provably hold no matching row, and the rows read are filtered exactly.
+
+use crate::error::{Error, Result};
+use crate::table::eval::compare_array_scalar;
+use crate::table::expr::{CmpOp, Expr, Node, Scalar};
+use arrow_array::{Array, ArrayRef, BooleanArray};
+use arrow_schema::{DataType, Schema};
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use parquet::file::metadata::ParquetMetaData;
+use std::path::Path;
+
+/// What a node is known to be over each row group.
+enum Known {
+    Column {
+        name: String,
+        min: ArrayRef,
+        max: ArrayRef,
+        /// Per group; `None` where unknown.
+        nulls: Vec<Option<u64>>,
+        /// Per group: min and max are values of the column (not truncated bounds).
+        exact: Vec<bool>,
+        float: bool,
+    },
+    Literal(Scalar),
+    Condition {
+        can_true: Vec<bool>,
+        can_false: Vec<bool>,
+    },
+    /// Nothing known (a non-boolean computed value).
+    Unknown,
+}
+
+/// Row groups of the file whose statistics allow a row matching `filter`, in order.
+pub(crate) fn row_groups_to_read(
+    filter: &Expr,
+    schema: &Schema,
+    meta: &ParquetMetaData,
+    path: &Path,
+) -> Result<Vec<usize>> {
+    let groups = meta.row_groups();
+    let n = groups.len();
+    let rows: Vec<u64> = groups.iter().map(|g| g.num_rows().max(0) as u64).collect();
+    let anything = || Known::Condition {
+        can_true: vec![true; n],
+        can_false: vec![true; n],
+    };
+    let mut known: Vec<Known> = Vec::with_capacity(filter.nodes().len());
+    for node in filter.nodes() {
+        let k = match node {
+            Node::Column(c) => column_statistics(c, schema, meta, path)?,
+            Node::Literal(s) => Known::Literal(s.clone()),
+            Node::Cmp(op, a, b) => match (&known[*a], &known[*b]) {
+                (col @ Known::Column { .. }, Known::Literal(s)) => compare(col, s, *op, &rows)?,
+                (Known::Literal(s), col @ Known::Column { .. }) => {
+                    compare(col, s, op.flipped(), &rows)?
+                }
+                _ => anything(),
+            },
+            Node::And(a, b) => {
+                let (ta, fa) = condition(&known[*a], n);
+                let (tb, fb) = condition(&known[*b], n);
+                Known::Condition {
+                    can_true: zip(&ta, &tb, |x, y| x && y),
+                    can_false: zip(&fa, &fb, |x, y| x || y),
+                }
+            }
+            Node::Or(a, b) => {
+                let (ta, fa) = condition(&known[*a], n);
+                let (tb, fb) = condition(&known[*b], n);
+                Known::Condition {
+                    can_true: zip(&ta, &tb, |x, y| x || y),
+                    can_false: zip(&fa, &fb, |x, y| x && y),
+                }
+            }
+            Node::Not(a) => {
+                let (t, f) = condition(&known[*a], n);
+                Known::Condition {
+                    can_true: f,
+                    can_false: t,
+                }
+            }
+            Node::IsNull(a) => match &known[*a] {
+                Known::Column { nulls, .. } => Known::Condition {
+                    can_true: (0..n).map(|g| nulls[g].is_none_or(|c| c > 0)).collect(),
+                    can_false: (0..n)
+                        .map(|g| nulls[g].is_none_or(|c| c < rows[g]))
+                        .collect(),
+                },
+                _ => anything(),
+            },
+            Node::IsIn(a, values) => match &known[*a] {
+                col @ Known::Column { .. } => {
+                    let mut can_true = vec![false; n];
+                    for v in values.iter().filter(|v| **v != Scalar::Null) {
+                        if let Known::Condition { can_true: t, .. } =
+                            compare(col, v, CmpOp::Eq, &rows)?
+                        {
+                            can_true.iter_mut().zip(t).for_each(|(c, t)| *c |= t);
+                        }
+                    }
+                    Known::Condition {
+                        can_true,
+                        can_false: vec![true; n],
+                    }
+                }
+                _ => anything(),
+            },
+        };
+        known.push(k);
+    }
+    let (can_true, _) = condition(known.last().expect("a root"), n);
+    Ok((0..n).filter(|&g| can_true[g]).collect())
+}
+
+fn zip(a: &[bool], b: &[bool], f: impl Fn(bool, bool) -> bool) -> Vec<bool> {
+    a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+}
+
+fn condition(k: &Known, n: usize) -> (Vec<bool>, Vec<bool>) {
+    match k {
+        Known::Condition {
+            can_true,
+            can_false,
+        } => (can_true.clone(), can_false.clone()),
+        Known::Literal(Scalar::Bool(b)) => (vec![*b; n], vec![!*b; n]),
+        Known::Literal(Scalar::Null) => (vec![false; n], vec![false; n]),
+        _ => (vec![true; n], vec![true; n]),
+    }
+}
+
+fn column_statistics(
+    name: &str,
+    schema: &Schema,
+    meta: &ParquetMetaData,
+    path: &Path,
+) -> Result<Known> {
+    let field = schema.field_with_name(name).map_err(|_| {
+        Error::NotFound(format!(
+            "{}: the filter reads column '{name}', which is not in the file",
+            path.display()
+        ))
+    })?;
+    let converter =
+        match StatisticsConverter::try_new(name, schema, meta.file_metadata().schema_descr()) {
+            Ok(c) => c.with_missing_null_counts_as_zero(false),
+            Err(_) => return Ok(Known::Unknown),
+        };
+    let groups = meta.row_groups();
+    let (Ok(min), Ok(max), Ok(nulls), Ok(min_exact), Ok(max_exact)) = (
+        converter.row_group_mins(groups),
+        converter.row_group_maxes(groups),
+        converter.row_group_null_counts(groups),
+        converter.row_group_is_min_value_exact(groups),
+        converter.row_group_is_max_value_exact(groups),
+    ) else {
+        return Ok(Known::Unknown);
+    };
+    let float = matches!(
+        field.data_type(),
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    );
+    Ok(Known::Column {
+        name: name.to_string(),
+        min,
+        max,
+        nulls: (0..nulls.len())
+            .map(|g| nulls.is_valid(g).then(|| nulls.value(g)))
+            .collect(),
+        exact: (0..groups.len())
+            .map(|g| {
+                let yes = |a: &BooleanArray| a.len() > g && a.is_valid(g) && a.value(g);
+                yes(&min_exact) && yes(&max_exact)
+            })
+            .collect(),
+        float,
+    })
+}
+
+/// `column op literal` over each group from its min and max.
+fn compare(col: &Known, s: &Scalar, op: CmpOp, rows: &[u64]) -> Result<Known> {
+    let Known::Column {
+        name,
+        min,
+        max,
+        nulls,
+        exact,
+        float,
+    } = col
+    else {
+        unreachable!("called with a column");
+    };
+    let n = rows.len();
+    if *s == Scalar::Null {
+        // A comparison with null is null everywhere: never true, never false.
+        return Ok(Known::Condition {
+            can_true: vec![false; n],
+            can_false: vec![false; n],
+        });
+    }
+    let what = format!("column '{name}'");
+    // Unknown statistics (null in the arrays) answer true: "can".
+    let test = |a: &ArrayRef, op: CmpOp| -> Result<Vec<bool>> {
+        let r: BooleanArray = compare_array_scalar(a, &what, s, op)?;
+        Ok((0..n).map(|g| r.is_null(g) || r.value(g)).collect())
+    };
+    let all = vec![true; n];
+    let (mut can_true, mut can_false) = match op {
+        CmpOp::Eq | CmpOp::Ne => {
+            let in_range = zip(&test(min, CmpOp::Le)?, &test(max, CmpOp::Ge)?, |x, y| {
+                x && y
+            });
+            // Not everything equals the literal unless min == max == literal (and they
+            // are the column's values, not truncated bounds).
+            let varies = zip(&test(min, CmpOp::Ne)?, &test(max, CmpOp::Ne)?, |x, y| {
+                x || y
+            });
+            let varies = zip(&varies, exact, |v, e| v || !e);
+            if op == CmpOp::Eq {
+                (in_range, varies)
+            } else {
+                (varies, in_range)
+            }
+        }
+        CmpOp::Lt => (test(min, CmpOp::Lt)?, test(max, CmpOp::Ge)?),
+        CmpOp::Le => (test(min, CmpOp::Le)?, test(max, CmpOp::Gt)?),
+        CmpOp::Gt => (test(max, CmpOp::Gt)?, test(min, CmpOp::Le)?),
+        CmpOp::Ge => (test(max, CmpOp::Ge)?, test(min, CmpOp::Lt)?),
+    };
+    if *float {
+        // NaNs are left out of the statistics: they make every comparison false (and
+        // `!=` true) whatever the range says.
+        if op == CmpOp::Ne {
+            can_true = all;
+        } else {
+            can_false = all;
+        }
+    }
+    // A group of nulls only: its rows compare to null, neither true nor false.
+    for g in 0..n {
+        if nulls[g] == Some(rows[g]) {
+            can_true[g] = false;
+            can_false[g] = false;
+        }
+    }
+    Ok(Known::Condition {
+        can_true,
+        can_false,
+    })
+}
