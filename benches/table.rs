@@ -6,6 +6,11 @@
 //!
 //! Reproduce: `cargo bench --features blas --bench table [-- --data ../shared/bench/t.parquet]`,
 //! then `python ../shared/bench/anchors.py parquet` in a venv with pyarrow and dask.
+//!
+//! `-- filtered`: the issue's table (10M rows: id int64, x float64, name dictionary
+//! string, ts timestamp; ts and id ascending; snappy, 1M-row groups) read whole and with
+//! `ts >= <the 8,000,000th row's time>` (2 of 10 row groups can match). With
+//! `BENCH_PYTHON=<a python with pyarrow>` the same reads by pyarrow run in the same session.
 
 use arrow_array::{Float64Array, Int32Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
@@ -78,8 +83,145 @@ fn best_of(n: usize, mut f: impl FnMut() -> usize) -> f64 {
         .fold(f64::MAX, f64::min)
 }
 
+/// The issue's table: id, x, name (50 words, dictionary-encoded), ts (one row a second
+/// from 2024-01-01, microseconds).
+fn write_filtered_dataset(path: &PathBuf) {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{DictionaryArray, TimestampMicrosecondArray};
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("x", DataType::Float64, false),
+        Field::new(
+            "name",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            false,
+        ),
+        Field::new(
+            "ts",
+            DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None),
+            false,
+        ),
+    ]));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(GROUP))
+        .build();
+    let words: Vec<String> = (0..50).map(|i| format!("name-{i:02}")).collect();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
+    for g in 0..ROWS / GROUP {
+        let rows = g * GROUP..(g + 1) * GROUP;
+        let id: Int64Array = rows.clone().map(|i| i as i64).collect();
+        let x: Float64Array = rows.clone().map(|i| unit(i, 3)).collect();
+        let name: DictionaryArray<Int32Type> = rows
+            .clone()
+            .map(|i| words[(splitmix(i as u64) % 50) as usize].as_str())
+            .collect();
+        let ts = TimestampMicrosecondArray::from_iter_values(
+            rows.map(|i| FILTERED_T0_US + i as i64 * 1_000_000),
+        );
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(id), Arc::new(x), Arc::new(name), Arc::new(ts)],
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+    }
+    w.close().unwrap();
+}
+
+/// 2024-01-01T00:00:00 in microseconds.
+const FILTERED_T0_US: i64 = 1_704_067_200_000_000;
+
+fn filtered(client: &Client) {
+    use dask::table::{col, lit};
+    let path = std::env::temp_dir().join("libdask-bench-f.parquet");
+    if !path.exists() {
+        write_filtered_dataset(&path);
+    }
+    let cut = FILTERED_T0_US + 8_000_000 * 1_000_000;
+    let expected = ROWS - 8_000_000;
+    let read = |filters: Option<dask::table::Expr>| {
+        let t = read_parquet(
+            &[&path],
+            &ReadOptions {
+                filters,
+                split_row_groups: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let groups = dask::io::parquet::row_groups_read(&t);
+        let rows = t
+            .compute(client)
+            .unwrap()
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>();
+        (groups, rows)
+    };
+    let time = |f: &dyn Fn() -> (usize, usize), rows: usize| {
+        (0..5)
+            .map(|_| {
+                let t0 = Instant::now();
+                let (_, n) = f();
+                assert_eq!(n, rows);
+                t0.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let size = std::fs::metadata(&path).unwrap().len() as f64 / (1 << 20) as f64;
+    println!(
+        "read_parquet {} ({size:.0} MiB; id, x, name dict, ts), 2 threads:",
+        path.display()
+    );
+    let whole = time(&|| read(None), ROWS);
+    println!("  whole            {:>7.1} ms", whole * 1e3);
+    let filter = col("ts").ge(lit(cut));
+    let (groups, _) = read(Some(filter.clone()));
+    let t = time(&|| read(Some(filter.clone())), expected);
+    println!(
+        "  ts >= row 8M     {:>7.1} ms  ({groups} of {} row groups read, {expected} rows)",
+        t * 1e3,
+        ROWS / GROUP
+    );
+    if let Ok(py) = std::env::var("BENCH_PYTHON") {
+        let script = format!(
+            r#"
+import time, pyarrow as pa, pyarrow.parquet as pq
+p = "{path}"
+def best(f):
+    b = 1e9
+    for _ in range(5):
+        t0 = time.perf_counter(); r = f(); b = min(b, time.perf_counter() - t0)
+    return b, r
+t, r = best(lambda: pq.read_table(p))
+print(f"  pyarrow whole    {{t*1e3:7.1f}} ms")
+cut = pa.scalar({cut}, type=pa.timestamp("us"))
+t, r = best(lambda: pq.read_table(p, filters=[("ts", ">=", cut)]))
+assert r.num_rows == {expected}, r.num_rows
+print(f"  pyarrow filtered {{t*1e3:7.1f}} ms")
+"#,
+            path = path.display()
+        );
+        let out = std::process::Command::new(py)
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("BENCH_PYTHON runs");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- filtered");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "filtered") {
+        let client = Client::new(Config::with_threads(2)).unwrap();
+        filtered(&client);
+        return;
+    }
     let path = match args.iter().position(|a| a == "--data") {
         Some(i) => PathBuf::from(&args[i + 1]),
         None => {
