@@ -17,6 +17,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const ROWS_PER_FILE: usize = 2_500;
 const ROW_GROUP: usize = 1_000;
@@ -254,4 +255,37 @@ fn every_damaged_footer_byte_and_truncation_is_an_error_or_a_table() {
         read_back < tried,
         "{read_back} of {tried} damaged files read"
     );
+}
+
+#[test]
+fn a_file_rewritten_in_place_with_the_same_size_and_mtime_reads_its_new_contents() {
+    use arrow_array::Int64Array;
+    let dir = scratch("rewritten");
+    let path = dir.join("t.parquet");
+    let batch = |base: i64| {
+        let a = Int64Array::from_iter_values((0..1000).map(|i| base + i));
+        RecordBatch::try_from_iter([("a", Arc::new(a) as arrow_array::ArrayRef)]).unwrap()
+    };
+    let client = client();
+    write(&path, &batch(1_000_000), Compression::UNCOMPRESSED);
+    let (len, mtime) = {
+        let m = std::fs::metadata(&path).unwrap();
+        (m.len(), m.modified().unwrap())
+    };
+    let first = read_parquet(&[&path], &ReadOptions::default()).unwrap();
+    assert_eq!(first.collect(client).unwrap(), batch(1_000_000));
+    // Same size (same widths, no compression), other values and statistics, and the old
+    // modification time put back.
+    write(&path, &batch(2_000_000), Compression::UNCOMPRESSED);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let m = std::fs::metadata(&path).unwrap();
+    assert_eq!((m.len(), m.modified().unwrap()), (len, mtime));
+    let second = read_parquet(&[&path], &ReadOptions::default()).unwrap();
+    assert_eq!(second.collect(client).unwrap(), batch(2_000_000));
+    assert_eq!(read_parquet_file(&path, None).unwrap(), batch(2_000_000));
 }

@@ -2,6 +2,7 @@
 //! read when the table is made (schema, row groups, row counts), the data when it is
 //! computed, one task per partition.
 
+mod footer_cache;
 mod prune;
 mod read;
 
@@ -13,7 +14,7 @@ use crate::table::eval::evaluate_filter;
 use crate::table::expr::Expr;
 use crate::table::{check_type, prefix_error, Table, TablePart};
 use arrow_schema::SchemaRef;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use std::path::{Path, PathBuf};
 
 /// How `read_parquet` reads.
@@ -62,12 +63,7 @@ pub(crate) fn footer(path: &Path) -> Result<Footer> {
 fn read_footer(path: &Path) -> Result<Footer> {
     let file = std::fs::File::open(path)
         .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
-    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
-        Error::Corrupt(format!(
-            "{}: not a readable Parquet file: {e}",
-            path.display()
-        ))
-    })?;
+    let meta = footer_cache::load(path, &file)?;
     let row_groups = meta
         .metadata()
         .row_groups()

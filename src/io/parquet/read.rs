@@ -7,9 +7,7 @@ use crate::table::eval::evaluate_filter;
 use crate::table::expr::Expr;
 use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
 use arrow_array::{RecordBatch, RecordBatchReader};
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
@@ -97,8 +95,7 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     let at = || path.display();
     let file =
         std::fs::File::open(path).map_err(|e| Error::Io(format!("cannot open {}: {e}", at())))?;
-    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| Error::Corrupt(format!("{}: not a readable Parquet file: {e}", at())))?;
+    let meta = super::footer_cache::load(path, &file)?;
     let groups = meta.metadata().num_row_groups();
     if let Some(&g) = p.row_groups.iter().find(|&&g| g >= groups) {
         return Err(Error::invalid(format!(
