@@ -16,10 +16,11 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
-/// Files remembered; the least recently used is forgotten first.
-const CAPACITY: usize = 1024;
+/// Footer bytes held in all (the parsed form takes a few times as much); the least
+/// recently used files are forgotten first. Footers are a few KiB: this keeps thousands.
+const CAPACITY_BYTES: usize = 32 << 20;
 /// Footers larger than this are parsed each time instead of held.
-const LARGEST_HELD: usize = 8 << 20;
+const LARGEST_HELD: usize = 4 << 20;
 
 struct Entry {
     footer: Arc<[u8]>,
@@ -31,6 +32,8 @@ struct Entry {
 struct Cache {
     entries: HashMap<PathBuf, Entry>,
     clock: u64,
+    /// Footer bytes of all entries.
+    held: usize,
 }
 
 static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Default::default);
@@ -82,17 +85,24 @@ pub(crate) fn load(path: &Path, file: &File) -> Result<ArrowReaderMetadata> {
         .map_err(|e| corrupt(e.to_string()))?;
     if footer.len() <= LARGEST_HELD {
         let mut cache = CACHE.lock();
-        if cache.entries.len() >= CAPACITY && !cache.entries.contains_key(path) {
-            if let Some(oldest) = cache
+        if let Some(old) = cache.entries.remove(path) {
+            cache.held -= old.footer.len();
+        }
+        while cache.held + footer.len() > CAPACITY_BYTES {
+            let Some(oldest) = cache
                 .entries
                 .iter()
                 .min_by_key(|(_, e)| e.used)
                 .map(|(p, _)| p.clone())
-            {
-                cache.entries.remove(&oldest);
+            else {
+                break;
+            };
+            if let Some(e) = cache.entries.remove(&oldest) {
+                cache.held -= e.footer.len();
             }
         }
         let used = cache.clock;
+        cache.held += footer.len();
         cache.entries.insert(
             path.to_path_buf(),
             Entry {
