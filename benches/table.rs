@@ -240,7 +240,7 @@ fn main() {
             &ReadOptions {
                 columns,
                 split_row_groups: true,
-                filters: None,
+                ..Default::default()
             },
         )
         .unwrap();

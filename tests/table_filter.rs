@@ -652,7 +652,7 @@ fn filter_with_a_projection_reads_the_filter_columns_and_returns_only_those_aske
     let options = ReadOptions {
         columns: Some(vec!["s".into(), "d".into()]),
         filters: Some(col("k").lt(lit(250)).or(col("cat").eq(lit("c19")))),
-        split_row_groups: false,
+        ..Default::default()
     };
     let t = read_parquet(&[&path], &options).unwrap();
     assert_eq!(row_groups_read(&t), 2);

@@ -378,7 +378,7 @@ impl fmt::Display for Expr {
 
 // ---- encoding (filters travel inside read and filter tasks) ----
 
-fn write_scalar(w: &mut ParamsWriter, s: &Scalar) {
+pub(crate) fn write_scalar(w: &mut ParamsWriter, s: &Scalar) {
     match s {
         Scalar::Null => w.u8(0),
         Scalar::Bool(v) => {
@@ -400,7 +400,7 @@ fn write_scalar(w: &mut ParamsWriter, s: &Scalar) {
     }
 }
 
-fn read_scalar(r: &mut ParamsReader) -> Result<Scalar> {
+pub(crate) fn read_scalar(r: &mut ParamsReader) -> Result<Scalar> {
     Ok(match r.u8()? {
         0 => Scalar::Null,
         1 => Scalar::Bool(r.bool()?),

@@ -3,17 +3,19 @@
 //! computed, one task per partition.
 
 mod footer_cache;
+mod hive;
 mod prune;
 mod read;
 
 pub(crate) use read::register_ops;
-use read::ReadPart;
+use read::{PartitionValue, ReadPart};
 
 use crate::error::{Error, Result};
 use crate::table::eval::evaluate_filter;
 use crate::table::expr::Expr;
 use crate::table::{check_type, prefix_error, Table, TablePart};
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use std::sync::Arc;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use std::path::{Path, PathBuf};
 
@@ -25,8 +27,12 @@ pub struct ReadOptions {
     /// One partition per row group instead of one per file.
     pub split_row_groups: bool,
     /// Only the rows where this is true. Row groups whose statistics show no row can
-    /// match are not read at all; files left without row groups make no partition.
+    /// match are not read at all; files left without row groups make no partition, and
+    /// files whose hive keys rule a match out are not even opened.
     pub filters: Option<Expr>,
+    /// Types for hive partition columns (int64, int32, date32, utf8 or dictionary<int32,
+    /// utf8>) instead of the inferred ones, by column name.
+    pub partition_types: Vec<(String, arrow_schema::DataType)>,
 }
 
 /// One file's footer: what the table needs before reading any data.
@@ -79,14 +85,15 @@ fn read_footer(path: &Path) -> Result<Footer> {
 }
 
 /// The Parquet files `paths` name: files as given, directories' `.parquet` files (all
-/// levels, sorted; names starting with `_` or `.` — metadata and hidden files — skipped).
-fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// levels, sorted; names starting with `_` or `.` — metadata and hidden files — skipped),
+/// each with the directory it was found under (its hive keys are the directories between).
+fn list_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<PathBuf>)>> {
     let mut files = Vec::new();
     for p in paths {
         let meta =
             std::fs::metadata(p).map_err(|e| Error::NotFound(format!("{}: {e}", p.display())))?;
         if !meta.is_dir() {
-            files.push(p.clone());
+            files.push((p.clone(), None));
             continue;
         }
         let mut found = Vec::new();
@@ -116,7 +123,7 @@ fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             )));
         }
         found.sort();
-        files.extend(found);
+        files.extend(found.into_iter().map(|f| (f, Some(p.clone()))));
     }
     if files.is_empty() {
         return Err(Error::invalid("read_parquet: no paths given"));
@@ -128,11 +135,38 @@ fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// now; nothing else until the table is computed.
 pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result<Table> {
     let paths: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
-    let files = list_files(&paths)?;
-    let footers = files
-        .iter()
-        .map(|f| footer(f))
-        .collect::<Result<Vec<_>>>()?;
+    let listed = list_files(&paths)?;
+    let keys = partition_keys(&listed, &options.partition_types)?;
+    // The table's key columns (every file has the same keys).
+    let key_fields: Vec<Field> = keys
+        .first()
+        .map(|part| {
+            part.iter()
+                .map(|k| Field::new(&k.name, k.dtype.clone(), true))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Files whose keys rule a match out are dropped before any footer is read (the first
+    // footer is read anyway when all are: it gives the schema).
+    let mut files = Vec::new();
+    for ((file, _), part) in listed.iter().zip(keys) {
+        let keep = match &options.filters {
+            Some(f) => prune::file_can_match(f, &part)
+                .map_err(|e| prefix_error(e, &format!("{}: filter {f}", file.display())))?,
+            None => true,
+        };
+        if keep {
+            files.push((file.clone(), part));
+        }
+    }
+    let footers = if files.is_empty() {
+        vec![footer(&listed[0].0)?]
+    } else {
+        files
+            .iter()
+            .map(|(f, _)| footer(f))
+            .collect::<Result<Vec<_>>>()?
+    };
     let first = &footers[0];
     for f in &footers {
         for field in f.schema.fields() {
@@ -154,27 +188,47 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
             )));
         }
     }
+    // The table's columns: the files', then the hive keys'.
+    for k in &key_fields {
+        if first.schema.field_with_name(k.name()).is_ok() {
+            return Err(Error::invalid(format!(
+                "{}: the partition key '{}' is also a column of the file",
+                first.path.display(),
+                k.name()
+            )));
+        }
+    }
+    let full: SchemaRef = Arc::new(Schema::new(
+        first
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .chain(key_fields)
+            .collect::<Vec<_>>(),
+    ));
     let schema = match &options.columns {
-        None => first.schema.clone(),
-        Some(cols) => project(&first.schema, cols, &first.path)?,
+        None => full.clone(),
+        Some(cols) => project(&full, cols, &first.path)?,
     };
     if let Some(filter) = &options.filters {
         // Unknown columns and literals of the wrong type are refused now, not when a
         // partition is computed.
-        evaluate_filter(
-            filter,
-            &arrow_array::RecordBatch::new_empty(first.schema.clone()),
-        )
-        .map_err(|e| prefix_error(e, &format!("{}: filter {filter}", first.path.display())))?;
+        evaluate_filter(filter, &arrow_array::RecordBatch::new_empty(full.clone()))
+            .map_err(|e| prefix_error(e, &format!("{}: filter {filter}", first.path.display())))?;
     }
     let mut parts = Vec::new();
-    for f in &footers {
+    for ((_, partition), f) in files.iter().zip(&footers) {
         let path = f.path.to_string_lossy().into_owned();
         let groups = match &options.filters {
             None => (0..f.row_groups.len()).collect(),
-            Some(filter) => {
-                prune::row_groups_to_read(filter, &f.schema, f.meta.metadata(), &f.path)?
-            }
+            Some(filter) => prune::row_groups_to_read(
+                filter,
+                &f.schema,
+                f.meta.metadata(),
+                &f.path,
+                partition,
+            )?,
         };
         if groups.is_empty() {
             continue;
@@ -194,6 +248,7 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
                     row_groups: gs.clone(),
                     columns: options.columns.clone(),
                     filter: options.filters.clone(),
+                    partition: partition.clone(),
                 },
                 rows(&gs),
             )
@@ -205,6 +260,77 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
         }
     }
     Ok(Table::new(schema, parts))
+}
+
+/// Each file's hive keys with their values, typed: the same keys in the same order under
+/// every directory given, types inferred from all the values or taken from `types`.
+fn partition_keys(
+    files: &[(PathBuf, Option<PathBuf>)],
+    types: &[(String, DataType)],
+) -> Result<Vec<Vec<PartitionValue>>> {
+    let raw: Vec<Vec<(String, Option<String>)>> = files
+        .iter()
+        .map(|(f, root)| root.as_ref().map(|r| hive::keys(r, f)).unwrap_or_default())
+        .collect();
+    let Some(first) = raw.first() else {
+        return Ok(vec![]);
+    };
+    let names: Vec<&String> = first.iter().map(|(k, _)| k).collect();
+    for ((file, _), keys) in files.iter().zip(&raw) {
+        let these: Vec<&String> = keys.iter().map(|(k, _)| k).collect();
+        if these != names {
+            return Err(Error::invalid(format!(
+                "{}: its partition keys ({}) differ from {}'s ({})",
+                file.display(),
+                these.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                files[0].0.display(),
+                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    for (name, t) in types {
+        if !names.contains(&name) {
+            return Err(Error::NotFound(format!(
+                "partition_types: no partition key '{name}' (the keys: {})",
+                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        if !hive::allowed(t) {
+            return Err(Error::invalid(format!(
+                "partition_types: '{name}' cannot be a {t} (int64, int32, date32, utf8 or \
+                 dictionary<int32, utf8>)"
+            )));
+        }
+    }
+    let dtypes: Vec<DataType> = (0..names.len())
+        .map(|i| {
+            types
+                .iter()
+                .find(|(n, _)| n == names[i])
+                .map(|(_, t)| t.clone())
+                .unwrap_or_else(|| {
+                    let values: Vec<Option<&str>> =
+                        raw.iter().map(|keys| keys[i].1.as_deref()).collect();
+                    hive::infer(&values)
+                })
+        })
+        .collect();
+    files
+        .iter()
+        .zip(&raw)
+        .map(|((file, _), keys)| {
+            keys.iter()
+                .zip(&dtypes)
+                .map(|((name, v), t)| {
+                    Ok(PartitionValue {
+                        name: name.clone(),
+                        dtype: t.clone(),
+                        value: hive::value(v.as_deref(), t, name, file)?,
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// One Parquet file read now, on the calling thread, into one batch: all its row groups,
@@ -219,6 +345,7 @@ pub fn read_parquet_file(
         row_groups: (0..f.row_groups.len()).collect(),
         columns,
         filter: None,
+        partition: vec![],
     })
 }
 

@@ -8,6 +8,7 @@
 //! groups that provably hold no matching row, and the rows read are filtered exactly.
 
 use crate::error::{Error, Result};
+use super::read::PartitionValue;
 use crate::table::eval::compare_array_scalar;
 use crate::table::expr::{CmpOp, Expr, Node, Scalar};
 use arrow_array::{Array, ArrayRef, BooleanArray};
@@ -37,16 +38,68 @@ enum Known {
     Unknown,
 }
 
-/// Row groups of the file whose statistics allow a row matching `filter`, in order.
+/// Row groups of the file whose statistics allow a row matching `filter`, in order (the
+/// file's hive keys, `partition`, are columns of one value).
 pub(crate) fn row_groups_to_read(
     filter: &Expr,
     schema: &Schema,
     meta: &ParquetMetaData,
     path: &Path,
+    partition: &[PartitionValue],
 ) -> Result<Vec<usize>> {
-    let groups = meta.row_groups();
-    let n = groups.len();
-    let rows: Vec<u64> = groups.iter().map(|g| g.num_rows().max(0) as u64).collect();
+    let rows: Vec<u64> = meta
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows().max(0) as u64)
+        .collect();
+    let can_true = evaluate(filter, &rows, |c| match key(partition, c) {
+        Some(k) => constant(k, &rows),
+        None => column_statistics(c, schema, meta, path),
+    })?;
+    Ok((0..rows.len()).filter(|&g| can_true[g]).collect())
+}
+
+/// Whether a file with hive keys `partition` may hold a row matching `filter`, decided
+/// from the keys alone (without opening the file).
+pub(crate) fn file_can_match(filter: &Expr, partition: &[PartitionValue]) -> Result<bool> {
+    let rows = [1];
+    let can_true = evaluate(filter, &rows, |c| match key(partition, c) {
+        Some(k) => constant(k, &rows),
+        None => Ok(Known::Unknown),
+    })?;
+    Ok(can_true[0])
+}
+
+fn key<'a>(partition: &'a [PartitionValue], name: &str) -> Option<&'a PartitionValue> {
+    partition.iter().find(|k| k.name == name)
+}
+
+/// A hive key as a column whose every group holds its one value.
+fn constant(k: &PartitionValue, rows: &[u64]) -> Result<Known> {
+    let n = rows.len();
+    let values = super::hive::constant(&k.dtype, k.value.as_ref(), n)?;
+    Ok(Known::Column {
+        name: k.name.clone(),
+        min: values.clone(),
+        max: values,
+        nulls: rows
+            .iter()
+            .map(|&r| Some(if k.value.is_none() { r } else { 0 }))
+            .collect(),
+        exact: vec![true; n],
+        float: false,
+    })
+}
+
+/// Per group (of `rows` rows each), whether `filter` can be true there; `column` gives
+/// what is known of a column.
+fn evaluate(
+    filter: &Expr,
+    rows: &[u64],
+    mut column: impl FnMut(&str) -> Result<Known>,
+) -> Result<Vec<bool>> {
+    let n = rows.len();
+    let rows = rows.to_vec();
     let anything = || Known::Condition {
         can_true: vec![true; n],
         can_false: vec![true; n],
@@ -54,7 +107,7 @@ pub(crate) fn row_groups_to_read(
     let mut known: Vec<Known> = Vec::with_capacity(filter.nodes().len());
     for node in filter.nodes() {
         let k = match node {
-            Node::Column(c) => column_statistics(c, schema, meta, path)?,
+            Node::Column(c) => column(c)?,
             Node::Literal(s) => Known::Literal(s.clone()),
             Node::Cmp(op, a, b) => match (&known[*a], &known[*b]) {
                 (col @ Known::Column { .. }, Known::Literal(s)) => compare(col, s, *op, &rows)?,
@@ -116,7 +169,7 @@ pub(crate) fn row_groups_to_read(
         known.push(k);
     }
     let (can_true, _) = condition(known.last().expect("a root"), n);
-    Ok((0..n).filter(|&g| can_true[g]).collect())
+    Ok(can_true)
 }
 
 fn zip(a: &[bool], b: &[bool], f: impl Fn(bool, bool) -> bool) -> Vec<bool> {

@@ -4,7 +4,10 @@
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
 use crate::table::eval::evaluate_filter;
-use crate::table::expr::Expr;
+use crate::table::expr::{read_scalar, write_scalar, Expr, Scalar};
+use super::hive;
+use arrow_array::RecordBatchOptions;
+use arrow_schema::{DataType, Field, Schema};
 use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
 use arrow_array::{RecordBatch, RecordBatchReader};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -12,14 +15,24 @@ use parquet::arrow::ProjectionMask;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
-/// What one partition reads: a file's row groups, and its columns by name (all when `None`),
-/// in the order given, keeping the rows where `filter` is true.
+/// What one partition reads: a file's row groups, and its columns by name (all when `None`:
+/// the file's, then the partition's), in the order given, keeping the rows where `filter`
+/// is true. `partition`: the hive keys of the file's directories, columns of every row.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ReadPart {
     pub path: String,
     pub row_groups: Vec<usize>,
     pub columns: Option<Vec<String>>,
     pub filter: Option<Expr>,
+    pub partition: Vec<PartitionValue>,
+}
+
+/// One hive key of a file: its column's name and type, and its value (`None`: null).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PartitionValue {
+    pub name: String,
+    pub dtype: DataType,
+    pub value: Option<Scalar>,
 }
 
 impl Params for ReadPart {
@@ -40,6 +53,12 @@ impl Params for ReadPart {
         if let Some(f) = &self.filter {
             f.encode(w);
         }
+        w.usize(self.partition.len());
+        for k in &self.partition {
+            w.str(&k.name);
+            w.u8(hive::type_code(&k.dtype));
+            write_scalar(w, k.value.as_ref().unwrap_or(&Scalar::Null));
+        }
     }
 }
 
@@ -56,11 +75,25 @@ fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
     } else {
         None
     };
+    let keys = r.count()?;
+    let mut partition = Vec::with_capacity(keys);
+    for _ in 0..keys {
+        let name = r.str()?.to_string();
+        let code = r.u8()?;
+        let dtype = hive::type_of_code(code)
+            .ok_or_else(|| r.corrupt(format!("partition column type {code}")))?;
+        let value = match read_scalar(r)? {
+            Scalar::Null => None,
+            v => Some(v),
+        };
+        partition.push(PartitionValue { name, dtype, value });
+    }
     Ok(Arc::new(ReadPart {
         path,
         row_groups,
         columns: some.then_some(columns),
         filter,
+        partition,
     }))
 }
 
@@ -108,43 +141,36 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
         .iter()
         .map(|&g| meta.metadata().row_group(g).num_rows())
         .sum();
-    // The filter's columns are read too, and dropped once it has run.
-    let wanted = p.columns.clone().map(|mut cols| {
-        for c in p.filter.iter().flat_map(Expr::columns) {
-            if !cols.contains(&c) {
-                cols.push(c);
-            }
-        }
-        cols
-    });
-    // The crate gives projected columns in the file's order; `order` puts them in the
-    // order asked for.
-    let (mask, order) = match &wanted {
-        None => (ProjectionMask::all(), None),
-        Some(cols) => {
-            let schema = meta.schema();
-            let mut idx = Vec::with_capacity(cols.len());
-            for c in cols {
-                let i = schema
-                    .index_of(c)
-                    .map_err(|_| Error::NotFound(format!("{}: no column '{c}'", at())))?;
-                if idx.contains(&i) {
-                    return Err(Error::invalid(format!("column '{c}' is asked for twice")));
-                }
-                idx.push(i);
-            }
-            let mut sorted = idx.clone();
-            sorted.sort_unstable();
-            let order: Vec<usize> = idx
-                .iter()
-                .map(|i| sorted.binary_search(i).expect("present"))
-                .collect();
-            (
-                ProjectionMask::roots(meta.parquet_schema(), idx),
-                Some(order),
-            )
-        }
+    let file_schema = meta.schema().clone();
+    let partition = |name: &str| p.partition.iter().find(|k| k.name == name);
+    // What comes out (all: the file's columns, then the partition's), and what is made
+    // before filtering: that and the filter's columns, dropped once it has run.
+    let out: Vec<String> = match &p.columns {
+        Some(cols) => cols.clone(),
+        None => file_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .chain(p.partition.iter().map(|k| k.name.clone()))
+            .collect(),
     };
+    let mut wanted = out.clone();
+    for c in p.filter.iter().flat_map(Expr::columns) {
+        if !wanted.contains(&c) {
+            wanted.push(c);
+        }
+    }
+    let mut idx = Vec::new();
+    for c in wanted.iter().filter(|c| partition(c).is_none()) {
+        let i = file_schema
+            .index_of(c)
+            .map_err(|_| Error::NotFound(format!("{}: no column '{c}'", at())))?;
+        if idx.contains(&i) {
+            return Err(Error::invalid(format!("column '{c}' is asked for twice")));
+        }
+        idx.push(i);
+    }
+    let mask = ProjectionMask::roots(meta.parquet_schema(), idx);
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
         .with_row_groups(p.row_groups.clone())
         .with_projection(mask)
@@ -155,28 +181,51 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     let batches = reader
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?;
-    let batch = match batches.len() {
+    let read = match batches.len() {
         1 => batches.into_iter().next().expect("one"),
         _ => arrow_select::concat::concat_batches(&schema, &batches)
             .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?,
     };
-    let batch = match order {
-        None => batch,
-        Some(order) => batch
-            .project(&order)
-            .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?,
+    // The columns in the order wanted, the partition's as constants.
+    let n = if read.num_columns() > 0 {
+        read.num_rows()
+    } else {
+        rows.max(0) as usize
     };
-    let Some(filter) = &p.filter else {
-        return Ok(batch);
-    };
-    let keep = evaluate_filter(filter, &batch)
-        .map_err(|e| Error::invalid(format!("{}: filter {filter}: {e}", at())))?;
-    let kept = arrow_select::filter::filter_record_batch(&batch, &keep)
-        .map_err(|e| Error::invalid(format!("{}: {e}", at())))?;
-    match &p.columns {
-        None => Ok(kept),
-        Some(cols) => kept
-            .project(&(0..cols.len()).collect::<Vec<_>>())
-            .map_err(|e| Error::invalid(format!("{}: {e}", at()))),
+    let mut fields = Vec::with_capacity(wanted.len());
+    let mut columns = Vec::with_capacity(wanted.len());
+    for c in &wanted {
+        match partition(c) {
+            Some(k) => {
+                fields.push(Field::new(c, k.dtype.clone(), true));
+                columns.push(hive::constant(&k.dtype, k.value.as_ref(), n)?);
+            }
+            None => {
+                let i = schema.index_of(c).expect("read");
+                fields.push(schema.field(i).clone());
+                columns.push(read.column(i).clone());
+            }
+        }
     }
+    let batch = RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(n)),
+    )
+    .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?;
+    let batch = match &p.filter {
+        None => batch,
+        Some(filter) => {
+            let keep = evaluate_filter(filter, &batch)
+                .map_err(|e| Error::invalid(format!("{}: filter {filter}: {e}", at())))?;
+            arrow_select::filter::filter_record_batch(&batch, &keep)
+                .map_err(|e| Error::invalid(format!("{}: {e}", at())))?
+        }
+    };
+    if batch.num_columns() == out.len() {
+        return Ok(batch);
+    }
+    batch
+        .project(&(0..out.len()).collect::<Vec<_>>())
+        .map_err(|e| Error::invalid(format!("{}: {e}", at())))
 }
