@@ -76,8 +76,16 @@ fn check_rows(got: &RecordBatch, files: &[(PathBuf, RecordBatch)], picked: &[usi
         let b = &files[i].1;
         let n = b.num_rows();
         let slice = got.slice(at, n);
-        assert_eq!(slice.column(0).as_ref(), b.column(0).as_ref(), "file {i}: k");
-        assert_eq!(slice.column(1).as_ref(), b.column(1).as_ref(), "file {i}: v");
+        assert_eq!(
+            slice.column(0).as_ref(),
+            b.column(0).as_ref(),
+            "file {i}: k"
+        );
+        assert_eq!(
+            slice.column(1).as_ref(),
+            b.column(1).as_ref(),
+            "file {i}: v"
+        );
         let year = slice.column(2).as_primitive::<Int64Type>();
         assert!(year.iter().all(|y| y == Some(LAYOUT[i].0.parse().unwrap())));
         let city = slice.column(3).as_dictionary::<Int32Type>();
@@ -121,7 +129,10 @@ fn hive_keys_become_typed_columns_with_nulls_and_escapes_decoded() {
         .unwrap();
     assert_eq!(got.num_columns(), 2);
     assert_eq!(got.schema().field(0).name(), "city");
-    assert_eq!(got.num_rows(), files.iter().map(|f| f.1.num_rows()).sum::<usize>());
+    assert_eq!(
+        got.num_rows(),
+        files.iter().map(|f| f.1.num_rows()).sum::<usize>()
+    );
 
     // Given types win over inference: the year as int32, and as strings.
     let opts = ReadOptions {
@@ -164,12 +175,18 @@ fn dates_infer_as_dates_and_mixed_values_as_strings() {
         filters: Some(col("day").gt(lit("2024-02-01"))),
         ..Default::default()
     };
-    let got = read_parquet(&[&root], &f).unwrap().collect(client()).unwrap();
+    let got = read_parquet(&[&root], &f)
+        .unwrap()
+        .collect(client())
+        .unwrap();
     assert_eq!(got.num_rows(), 10);
     // A value that is not a date makes the key a string.
     write(&root.join("day=soon/tag=t9/p.parquet"), &part(9, 10));
     let t = read_parquet(&[&root], &ReadOptions::default()).unwrap();
-    assert!(matches!(t.schema().field(2).data_type(), DataType::Dictionary(..)));
+    assert!(matches!(
+        t.schema().field(2).data_type(),
+        DataType::Dictionary(..)
+    ));
 }
 
 #[test]
@@ -239,8 +256,14 @@ fn inconsistent_keys_collisions_and_bad_types_are_errors_naming_the_file() {
     let (root, _) = dataset("bad_type");
     for (types, want) in [
         (vec![("city".to_string(), DataType::Int64)], "not a Int64"),
-        (vec![("nope".to_string(), DataType::Int64)], "no partition key 'nope'"),
-        (vec![("year".to_string(), DataType::Float64)], "cannot be a Float64"),
+        (
+            vec![("nope".to_string(), DataType::Int64)],
+            "no partition key 'nope'",
+        ),
+        (
+            vec![("year".to_string(), DataType::Float64)],
+            "cannot be a Float64",
+        ),
     ] {
         let opts = ReadOptions {
             partition_types: types,

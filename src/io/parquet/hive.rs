@@ -6,8 +6,8 @@
 
 use crate::error::{Error, Result};
 use crate::table::expr::Scalar;
-use arrow_array::{new_null_array, ArrayRef, Date32Array, DictionaryArray, Int32Array, Int64Array};
 use arrow_array::types::Int32Type;
+use arrow_array::{new_null_array, ArrayRef, Date32Array, DictionaryArray, Int32Array, Int64Array};
 use arrow_schema::DataType;
 use std::path::Path;
 use std::sync::Arc;
@@ -79,7 +79,11 @@ fn parse_date(s: &str) -> Option<i32> {
     )
     .ok()?;
     use arrow_array::cast::AsArray;
-    Some(parsed.as_primitive::<arrow_array::types::Date32Type>().value(0))
+    Some(
+        parsed
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .value(0),
+    )
 }
 
 /// The type all of a key's values fit: int64, else date32, else strings.
@@ -127,9 +131,9 @@ pub(crate) fn constant(t: &DataType, v: Option<&Scalar>, rows: usize) -> Result<
         (DataType::Int64, Scalar::Int(i)) => Arc::new(Int64Array::from_value(*i, rows)),
         (DataType::Int32, Scalar::Int(i)) => Arc::new(Int32Array::from_value(*i as i32, rows)),
         (DataType::Date32, Scalar::Int(i)) => Arc::new(Date32Array::from_value(*i as i32, rows)),
-        (DataType::Utf8, Scalar::Str(s)) => {
-            Arc::new(arrow_array::StringArray::from_iter_values(std::iter::repeat_n(s, rows)))
-        }
+        (DataType::Utf8, Scalar::Str(s)) => Arc::new(arrow_array::StringArray::from_iter_values(
+            std::iter::repeat_n(s, rows),
+        )),
         (DataType::Dictionary(..), Scalar::Str(s)) => Arc::new(DictionaryArray::<Int32Type>::new(
             Int32Array::from_value(0, rows),
             Arc::new(arrow_array::StringArray::from(vec![s.as_str()])),

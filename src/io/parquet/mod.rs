@@ -15,9 +15,9 @@ use crate::table::eval::evaluate_filter;
 use crate::table::expr::Expr;
 use crate::table::{check_type, prefix_error, Table, TablePart};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use std::sync::Arc;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How `read_parquet` reads.
 #[derive(Debug, Clone, Default)]
@@ -222,13 +222,9 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
         let path = f.path.to_string_lossy().into_owned();
         let groups = match &options.filters {
             None => (0..f.row_groups.len()).collect(),
-            Some(filter) => prune::row_groups_to_read(
-                filter,
-                &f.schema,
-                f.meta.metadata(),
-                &f.path,
-                partition,
-            )?,
+            Some(filter) => {
+                prune::row_groups_to_read(filter, &f.schema, f.meta.metadata(), &f.path, partition)?
+            }
         };
         if groups.is_empty() {
             continue;
@@ -282,9 +278,17 @@ fn partition_keys(
             return Err(Error::invalid(format!(
                 "{}: its partition keys ({}) differ from {}'s ({})",
                 file.display(),
-                these.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                these
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 files[0].0.display(),
-                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                names
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
@@ -292,7 +296,11 @@ fn partition_keys(
         if !names.contains(&name) {
             return Err(Error::NotFound(format!(
                 "partition_types: no partition key '{name}' (the keys: {})",
-                names.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                names
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if !hive::allowed(t) {

@@ -7,8 +7,8 @@
 //! of two columns, a float column's NaNs) answers "can" both ways: pruning only ever skips
 //! groups that provably hold no matching row, and the rows read are filtered exactly.
 
-use crate::error::{Error, Result};
 use super::read::PartitionValue;
+use crate::error::{Error, Result};
 use crate::table::eval::compare_array_scalar;
 use crate::table::expr::{CmpOp, Expr, Node, Scalar};
 use arrow_array::{Array, ArrayRef, BooleanArray};

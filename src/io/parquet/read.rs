@@ -1,15 +1,15 @@
 //! The `table.read_parquet` task: some row groups and columns of one file, read with the
 //! `parquet` crate's Arrow record-batch reader into one partition.
 
+use super::hive;
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
 use crate::table::eval::evaluate_filter;
 use crate::table::expr::{read_scalar, write_scalar, Expr, Scalar};
-use super::hive;
-use arrow_array::RecordBatchOptions;
-use arrow_schema::{DataType, Field, Schema};
 use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
+use arrow_array::RecordBatchOptions;
 use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use std::path::Path;
