@@ -10,6 +10,7 @@ use super::expr::{CmpOp, Expr, Node, Scalar};
 use crate::error::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Float64Type, Int64Type};
+use arrow_array::ArrowPrimitiveType;
 use arrow_array::{
     new_null_array, Array, ArrayRef, BooleanArray, Datum, Float64Array, Int64Array,
     LargeStringArray, RecordBatch, StringArray,
@@ -234,35 +235,11 @@ pub(crate) fn compare_array_scalar(
         return Ok(BooleanArray::new_null(a.len()));
     }
     match (&t, s) {
-        (DataType::Float64, Scalar::Int(_) | Scalar::Float(_)) => {
-            let v = match s {
-                Scalar::Int(i) => *i as f64,
-                Scalar::Float(f) => *f,
-                _ => unreachable!(),
-            };
-            let x = cast(a, &DataType::Float64)?;
-            let x = x.as_primitive::<Float64Type>();
-            let vals = x.values();
-            Ok(BooleanArray::new(
-                BooleanBuffer::collect_bool(x.len(), |i| ieee(vals[i], v, op)),
-                x.nulls().cloned(),
-            ))
-        }
-        (DataType::Float32, Scalar::Int(_) | Scalar::Float(_)) => {
-            // NumPy: a Python scalar takes a float32 array's type.
-            let v = match s {
-                Scalar::Int(i) => *i as f32,
-                Scalar::Float(f) => *f as f32,
-                _ => unreachable!(),
-            };
-            let x = cast(a, &DataType::Float32)?;
-            let x = x.as_primitive::<Float32Type>();
-            let vals = x.values();
-            Ok(BooleanArray::new(
-                BooleanBuffer::collect_bool(x.len(), |i| ieee(vals[i], v, op)),
-                x.nulls().cloned(),
-            ))
-        }
+        (DataType::Float64, Scalar::Int(i)) => float_vs(a, *i as f64, op),
+        (DataType::Float64, Scalar::Float(f)) => float_vs(a, *f, op),
+        // NumPy: a Python scalar takes a float32 array's type.
+        (DataType::Float32, Scalar::Int(i)) => float_vs(a, *i as f32, op),
+        (DataType::Float32, Scalar::Float(f)) => float_vs(a, *f as f32, op),
         (t, Scalar::Int(v)) if t.is_integer() => compare_int(a, &t.clone(), *v, op),
         (t, Scalar::Float(f)) if t.is_integer() => {
             let f = *f;
@@ -319,6 +296,28 @@ pub(crate) fn compare_array_scalar(
         }
         _ => Err(mismatch(name, a.data_type(), s)),
     }
+}
+
+/// A float column against a literal of its type, by IEEE's rules.
+fn float_vs<T: FloatLiteral>(a: &ArrayRef, v: T, op: CmpOp) -> Result<BooleanArray> {
+    let x = cast(a, &T::ArrowType::DATA_TYPE)?;
+    let x = x.as_primitive::<T::ArrowType>();
+    let vals = x.values();
+    Ok(BooleanArray::new(
+        BooleanBuffer::collect_bool(x.len(), |i| ieee(vals[i], v, op)),
+        x.nulls().cloned(),
+    ))
+}
+
+/// `f32` and `f64` with their Arrow types.
+trait FloatLiteral: arrow_buffer::ArrowNativeType + PartialOrd {
+    type ArrowType: arrow_array::ArrowPrimitiveType<Native = Self>;
+}
+impl FloatLiteral for f32 {
+    type ArrowType = Float32Type;
+}
+impl FloatLiteral for f64 {
+    type ArrowType = Float64Type;
 }
 
 /// An integer column against an integer literal: in the column's type when the literal
