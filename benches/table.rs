@@ -12,7 +12,7 @@
 //! `ts >= <the 8,000,000th row's time>` (2 of 10 row groups can match). With
 //! `BENCH_PYTHON=<a python with pyarrow>` the same reads by pyarrow run in the same session.
 
-use arrow_array::{Float64Array, Int32Array, Int64Array, RecordBatch};
+use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use dask::io::parquet::{read_parquet, ReadOptions};
 use dask::{Client, Config};
@@ -45,14 +45,7 @@ fn write_dataset(path: &PathBuf) {
         Field::new("c", DataType::Float64, false),
         Field::new("d", DataType::Int32, false),
     ]));
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(GROUP))
-        .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
-    for g in 0..ROWS / GROUP {
-        let rows = g * GROUP..(g + 1) * GROUP;
+    write_groups(path, schema, |rows| {
         let a: Float64Array = rows
             .clone()
             .map(|i| (0..12).map(|k| unit(i, k)).sum::<f64>() - 6.0)
@@ -63,11 +56,26 @@ fn write_dataset(path: &PathBuf) {
             .collect();
         let c: Float64Array = rows.clone().map(|i| unit(i, 13)).collect();
         let d: Int32Array = rows.map(|i| (splitmix(i as u64 ^ 9) % 10) as i32).collect();
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            vec![Arc::new(a), Arc::new(b), Arc::new(c), Arc::new(d)],
-        )
-        .unwrap();
+        vec![Arc::new(a), Arc::new(b), Arc::new(c), Arc::new(d)]
+    });
+}
+
+/// Writes ROWS rows of `schema` to `path` (snappy, GROUP-row row groups), one row group at a
+/// time from `group(rows)`: the columns of those rows.
+fn write_groups(
+    path: &PathBuf,
+    schema: Arc<Schema>,
+    group: impl Fn(std::ops::Range<usize>) -> Vec<ArrayRef>,
+) {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(GROUP))
+        .build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
+    for g in 0..ROWS / GROUP {
+        let batch =
+            RecordBatch::try_new(schema.clone(), group(g * GROUP..(g + 1) * GROUP)).unwrap();
         w.write(&batch).unwrap();
     }
     w.close().unwrap();
@@ -102,15 +110,8 @@ fn write_filtered_dataset(path: &PathBuf) {
             false,
         ),
     ]));
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(GROUP))
-        .build();
     let words: Vec<String> = (0..50).map(|i| format!("name-{i:02}")).collect();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(file, schema.clone(), Some(props)).unwrap();
-    for g in 0..ROWS / GROUP {
-        let rows = g * GROUP..(g + 1) * GROUP;
+    write_groups(path, schema, |rows| {
         let id: Int64Array = rows.clone().map(|i| i as i64).collect();
         let x: Float64Array = rows.clone().map(|i| unit(i, 3)).collect();
         let name: DictionaryArray<Int32Type> = rows
@@ -120,14 +121,8 @@ fn write_filtered_dataset(path: &PathBuf) {
         let ts = TimestampMicrosecondArray::from_iter_values(
             rows.map(|i| FILTERED_T0_US + i as i64 * 1_000_000),
         );
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            vec![Arc::new(id), Arc::new(x), Arc::new(name), Arc::new(ts)],
-        )
-        .unwrap();
-        w.write(&batch).unwrap();
-    }
-    w.close().unwrap();
+        vec![Arc::new(id), Arc::new(x), Arc::new(name), Arc::new(ts)]
+    });
 }
 
 /// 2024-01-01T00:00:00 in microseconds.

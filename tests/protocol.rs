@@ -8,7 +8,7 @@ use arrow_array::types::Int32Type;
 use arrow_array::Array;
 use arrow_array::{ListArray, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Field, Schema};
-use common::table::table;
+use common::table::{splitmix64, table};
 use dask::array::Scalar;
 use dask::error::Error;
 use dask::protocol::{decode, encode, read_file, read_value, write_value, Compression};
@@ -16,13 +16,6 @@ use dask::sparse::Coo;
 use dask::value::{Buffer, DType, Value};
 use proptest::prelude::*;
 use std::sync::Arc;
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// A buffer of `dtype` and `shape` with pseudo-random bytes (every bit pattern, NaNs too),
 /// or a repeating pattern when `compressible`.
@@ -33,7 +26,7 @@ fn buffer(dtype: DType, shape: &[usize], seed: u64, compressible: bool) -> Buffe
         *x = if compressible {
             (i % 7) as u8
         } else {
-            splitmix(seed ^ i as u64) as u8
+            splitmix64(seed ^ i as u64) as u8
         };
     }
     if dtype == DType::Bool {
@@ -334,7 +327,7 @@ fn sparse_blocks_round_trip_with_their_coordinate_widths_and_fills() {
                     *x = fill;
                 }
                 for k in 0..nnz.min(size) {
-                    let i = (splitmix(k as u64) % size as u64) as usize;
+                    let i = (splitmix64(k as u64) % size as u64) as usize;
                     d[i] = (k % 13) as f64 + 2.0;
                 }
             }

@@ -20,7 +20,6 @@ use common::table::table;
 use dask::error::Error;
 use dask::io::parquet::{read_parquet, row_groups_read, ReadOptions};
 use dask::table::{col, evaluate_filter, lit, CmpOp, Expr, Scalar};
-use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -467,12 +466,7 @@ const GROUPS: usize = 20;
 const GROUP_ROWS: usize = 500;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("table_filter")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::table::scratch_dir("table_filter", name)
 }
 
 /// Sorted and clustered columns, so each row group covers its own range: `k` the row
@@ -533,10 +527,7 @@ fn write(path: &Path, batch: &RecordBatch) {
     let props = WriterProperties::builder()
         .set_max_row_group_row_count(Some(GROUP_ROWS))
         .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    w.write(batch).unwrap();
-    w.close().unwrap();
+    common::table::write_parquet(path, batch, Some(props));
 }
 
 /// Overwrites the pages of every column chunk of row groups `groups` (the footer stays).

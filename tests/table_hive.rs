@@ -14,17 +14,11 @@ use arrow_schema::DataType;
 use common::client;
 use dask::io::parquet::{read_parquet, row_groups_read, ReadOptions};
 use dask::table::{col, lit};
-use parquet::arrow::ArrowWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("table_hive")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::table::scratch_dir("table_hive", name)
 }
 
 fn part(seed: i64, rows: usize) -> RecordBatch {
@@ -38,11 +32,7 @@ fn part(seed: i64, rows: usize) -> RecordBatch {
 }
 
 fn write(path: &Path, batch: &RecordBatch) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-    w.write(batch).unwrap();
-    w.close().unwrap();
+    common::table::write_parquet(path, batch, None);
 }
 
 /// (year directory, city directory, the city it decodes to) in the order files sort.

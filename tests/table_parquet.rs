@@ -13,7 +13,6 @@ use common::client;
 use common::table::table;
 use dask::error::Error;
 use dask::io::parquet::{read_parquet, read_parquet_file, ReadOptions};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use std::path::{Path, PathBuf};
@@ -23,12 +22,7 @@ const ROWS_PER_FILE: usize = 2_500;
 const ROW_GROUP: usize = 1_000;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("table_parquet")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::table::scratch_dir("table_parquet", name)
 }
 
 fn write(path: &Path, batch: &RecordBatch, codec: Compression) {
@@ -36,10 +30,7 @@ fn write(path: &Path, batch: &RecordBatch, codec: Compression) {
         .set_compression(codec)
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .build();
-    let file = std::fs::File::create(path).unwrap();
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-    w.write(batch).unwrap();
-    w.close().unwrap();
+    common::table::write_parquet(path, batch, Some(props));
 }
 
 /// A directory of files, one per codec, and the batch each holds (in file-name order).

@@ -1,4 +1,5 @@
-//! A table partition with a column of every supported type, for the table suites.
+//! A table partition with a column of every supported type, and the file helpers of the
+//! table suites.
 
 use arrow_array::types::Int32Type;
 use arrow_array::{
@@ -8,9 +9,35 @@ use arrow_array::{
     UInt8Array,
 };
 use arrow_schema::{Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn splitmix64(mut z: u64) -> u64 {
+/// A fresh, empty directory `suite/name` under Cargo's scratch directory for integration
+/// tests (kept after the run: captured tasks that read files there are replayed later by
+/// `make travel-test`).
+pub fn scratch_dir(suite: &str, name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(suite)
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes `batch` as one Parquet file at `path` (its directories made), with `props` or the
+/// writer's defaults.
+pub fn write_parquet(path: &Path, batch: &RecordBatch, props: Option<WriterProperties>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(file, batch.schema(), props).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
+/// SplitMix64: a deterministic stream of well-mixed 64-bit values from a counter.
+pub fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
