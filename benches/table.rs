@@ -210,8 +210,108 @@ print(f"  pyarrow filtered {{t*1e3:7.1f}} ms")
     println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- filtered");
 }
 
+/// Group-by sum and mean of x by name (50 groups) and whole-column reductions over the
+/// filtered dataset, read and reduced in one graph; pyarrow, polars and dask.dataframe in
+/// the same run when BENCH_PYTHON has them.
+fn groupby(client: &Client) {
+    use dask::table::agg;
+    let path = std::env::temp_dir().join("libdask-bench-f.parquet");
+    if !path.exists() {
+        write_filtered_dataset(&path);
+    }
+    let table = read_parquet(
+        &[&path],
+        &ReadOptions {
+            columns: Some(vec!["name".into(), "x".into()]),
+            split_row_groups: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let time = |f: &dyn Fn() -> usize, rows: usize| {
+        (0..5)
+            .map(|_| {
+                let t0 = Instant::now();
+                assert_eq!(f(), rows);
+                t0.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    println!(
+        "{ROWS} rows of {} (name dict, x), 2 threads:",
+        path.display()
+    );
+    let by_name = table
+        .group_by(&["name"])
+        .agg(&[agg::sum("x"), agg::mean("x")])
+        .unwrap();
+    let t = time(&|| by_name.collect(client).unwrap().num_rows(), 50);
+    println!("  group_by(name) sum, mean of x   {:>7.1} ms", t * 1e3);
+    let whole = table
+        .agg(&[
+            agg::sum("x"),
+            agg::min("x"),
+            agg::max("x"),
+            agg::n_unique("name"),
+        ])
+        .unwrap();
+    let t = time(&|| whole.collect(client).unwrap().num_rows(), 1);
+    println!("  sum, min, max x, n_unique name  {:>7.1} ms", t * 1e3);
+    if let Ok(py) = std::env::var("BENCH_PYTHON") {
+        let script = format!(
+            r#"
+import time, pyarrow.parquet as pq, pyarrow.compute as pc
+p = "{path}"
+def best(f, n=5):
+    b = 1e9
+    for _ in range(n):
+        t0 = time.perf_counter(); r = f(); b = min(b, time.perf_counter() - t0)
+    return b, r
+# Each row group's dictionary differs: pyarrow's group_by needs them unified first.
+t, r = best(lambda: pq.read_table(p, columns=["name", "x"]).unify_dictionaries().group_by("name").aggregate([("x", "sum"), ("x", "mean")]))
+assert r.num_rows == 50
+print(f"  pyarrow group_by                {{t*1e3:7.1f}} ms")
+def whole():
+    t = pq.read_table(p, columns=["name", "x"]).unify_dictionaries()
+    return pc.sum(t["x"]), pc.min_max(t["x"]), len(t["name"].unique())
+t, r = best(whole)
+print(f"  pyarrow sum, min_max, n_unique  {{t*1e3:7.1f}} ms")
+try:
+    import polars as pl
+    t, r = best(lambda: pl.read_parquet(p, columns=["name", "x"]).group_by("name").agg(pl.col("x").sum().alias("x_sum"), pl.col("x").mean().alias("x_mean")))
+    assert r.height == 50
+    print(f"  polars group_by                 {{t*1e3:7.1f}} ms  (polars {{pl.__version__}})")
+except ImportError:
+    print("  polars: not installed in BENCH_PYTHON")
+try:
+    import dask, dask.dataframe as dd
+    with dask.config.set(scheduler="threads", num_workers=2):
+        t, r = best(lambda: dd.read_parquet(p, columns=["name", "x"]).groupby("name", observed=True).x.agg(["sum", "mean"]).compute(), 3)
+    assert len(r) == 50
+    print(f"  dask.dataframe groupby          {{t*1e3:7.1f}} ms  (dask {{dask.__version__}})")
+except ImportError:
+    print("  dask.dataframe: not installed in BENCH_PYTHON")
+"#,
+            path = path.display()
+        );
+        let out = std::process::Command::new(py)
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("BENCH_PYTHON runs");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    println!("reproduce: BENCH_PYTHON=<python with pyarrow, polars, dask> cargo bench --features blas --bench table -- groupby");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "groupby") {
+        let client = Client::new(Config::with_threads(2)).unwrap();
+        groupby(&client);
+        return;
+    }
     if args.iter().any(|a| a == "filtered") {
         let client = Client::new(Config::with_threads(2)).unwrap();
         filtered(&client);

@@ -8,15 +8,14 @@
 
 mod common;
 
-use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float64Array, Int32Array,
     Int64Array, RecordBatch, StringArray,
 };
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use arrow_schema::{DataType, Field, Schema};
 use common::client;
-use common::table::table;
+use common::table::{cell, table, V};
 use dask::error::Error;
 use dask::io::parquet::{read_parquet, row_groups_read, ReadOptions};
 use dask::table::{col, evaluate_filter, lit, CmpOp, Expr, Scalar};
@@ -24,51 +23,6 @@ use parquet::file::properties::WriterProperties;
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// One cell, as the oracle sees it: integers (dates and timestamps by their stored
-/// number) exactly, floats, strings.
-#[derive(Clone, Debug, PartialEq)]
-enum V {
-    Null,
-    B(bool),
-    I(i128),
-    F(f64),
-    S(String),
-}
-
-fn cell(a: &ArrayRef, i: usize) -> V {
-    if a.is_null(i) {
-        return V::Null;
-    }
-    match a.data_type() {
-        DataType::Boolean => V::B(a.as_boolean().value(i)),
-        DataType::Int8 => V::I(a.as_primitive::<Int8Type>().value(i).into()),
-        DataType::Int16 => V::I(a.as_primitive::<Int16Type>().value(i).into()),
-        DataType::Int32 => V::I(a.as_primitive::<Int32Type>().value(i).into()),
-        DataType::Int64 => V::I(a.as_primitive::<Int64Type>().value(i).into()),
-        DataType::UInt8 => V::I(a.as_primitive::<UInt8Type>().value(i).into()),
-        DataType::UInt16 => V::I(a.as_primitive::<UInt16Type>().value(i).into()),
-        DataType::UInt32 => V::I(a.as_primitive::<UInt32Type>().value(i).into()),
-        DataType::UInt64 => V::I(a.as_primitive::<UInt64Type>().value(i).into()),
-        DataType::Float32 => V::F(a.as_primitive::<Float32Type>().value(i).into()),
-        DataType::Float64 => V::F(a.as_primitive::<Float64Type>().value(i)),
-        DataType::Utf8 => V::S(a.as_string::<i32>().value(i).into()),
-        DataType::LargeUtf8 => V::S(a.as_string::<i64>().value(i).into()),
-        DataType::Date32 => V::I(a.as_primitive::<Date32Type>().value(i).into()),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            V::I(a.as_primitive::<TimestampMicrosecondType>().value(i).into())
-        }
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            V::I(a.as_primitive::<TimestampNanosecondType>().value(i).into())
-        }
-        DataType::Dictionary(..) => {
-            let d = a.as_dictionary::<Int32Type>();
-            let k = d.keys().value(i) as usize;
-            cell(d.values(), k)
-        }
-        t => panic!("no oracle for {t}"),
-    }
-}
 
 /// Exact order of an integer and a float (no rounding of either).
 fn int_vs_float(i: i128, f: f64) -> Option<Ordering> {
@@ -627,6 +581,45 @@ fn filters_read_only_the_row_groups_that_can_match_and_return_exactly_the_matchi
                 .unwrap();
         assert_eq!(got, want, "{name}: {expr}");
     }
+}
+
+#[test]
+fn head_reads_only_the_row_groups_that_hold_its_rows() {
+    let data = clustered();
+    let dir = scratch("head");
+    let path = dir.join("data.parquet");
+    write(&path, &data);
+    let client = client();
+    damage(&path, &(2..GROUPS).collect::<Vec<_>>());
+    let rows = 2 * GROUP_ROWS;
+    for split_row_groups in [false, true] {
+        let options = ReadOptions {
+            split_row_groups,
+            ..Default::default()
+        };
+        let t = read_parquet(&[&path], &options).unwrap();
+        for n in [0, 1, GROUP_ROWS - 1, GROUP_ROWS, GROUP_ROWS + 1, rows] {
+            assert_eq!(t.head(n, client).unwrap(), data.slice(0, n), "head({n})");
+            // Through column selections too.
+            let s = t.select(&["cat", "k"]).unwrap();
+            let want = data.project(&[5, 0]).unwrap().slice(0, n);
+            assert_eq!(s.head(n, client).unwrap(), want, "select, head({n})");
+        }
+        // One row more needs a damaged row group: the damage shows.
+        assert!(t.head(rows + 1, client).is_err());
+    }
+    // A filtered table reads its partitions whole, but only `n` rows come back, taken
+    // from partitions in order until there are enough.
+    let options = ReadOptions {
+        split_row_groups: true,
+        filters: Some(col("k").lt(lit(rows as i64)).and(col("k").ge(lit(700)))),
+        ..Default::default()
+    };
+    let t = read_parquet(&[&path], &options).unwrap();
+    assert_eq!(t.head(5, client).unwrap(), data.slice(700, 5));
+    assert_eq!(t.head(10_000, client).unwrap(), data.slice(700, rows - 700));
+    let m = t.select(&["k", "nope"]).unwrap_err().to_string();
+    assert!(m.contains("no column \"nope\""), "{m}");
 }
 
 fn c_(name: &'static str, op: CmpOp, v: i64) -> (Expr, Oracle) {

@@ -1,5 +1,6 @@
-//! A lazy table: a schema and partitions, each a chain of tasks (a source such as a file's
-//! row groups, then the operations applied to it), lowered to the task graph when computed.
+//! A lazy table: a schema and partitions, each the last node of a graph of table operations
+//! (a source such as a file's row groups, the steps applied to it, the reductions that join
+//! partitions), lowered to the task graph when computed.
 
 use super::eval::evaluate_filter;
 use super::expr::{Expr, FilterParams};
@@ -8,14 +9,95 @@ use crate::runtime::{Arg, Client, Graph, OpDef, Operation, Task, TaskId};
 use crate::value::{Params, Value};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// One partition: its steps (the first makes it from its parameters alone, each later one
-/// takes the previous result and its parameters), and its rows when known without
-/// computing (from file metadata).
+/// An argument of a node: a value given now, or the result of another node.
+#[derive(Clone, Debug)]
+pub(crate) enum NodeArg {
+    Value(Arc<Value>),
+    Node(Arc<Node>),
+}
+
+/// One task-to-be: a registered operation and its arguments. Nodes are shared between the
+/// tables built from one another, so a graph lowers each node once.
+#[derive(Debug)]
+pub(crate) struct Node {
+    op: &'static OpDef,
+    args: Vec<NodeArg>,
+}
+
+impl Node {
+    pub(crate) fn new(op: &'static OpDef, args: Vec<NodeArg>) -> Arc<Node> {
+        Arc::new(Node { op, args })
+    }
+
+    /// `op` applied to `params` and then the results of `inputs`.
+    pub(crate) fn apply(
+        op: &'static OpDef,
+        params: impl Params,
+        inputs: impl IntoIterator<Item = Arc<Node>>,
+    ) -> Arc<Node> {
+        let mut args = vec![NodeArg::Value(Arc::new(Value::Params(Arc::new(params))))];
+        args.extend(inputs.into_iter().map(NodeArg::Node));
+        Node::new(op, args)
+    }
+
+    /// This node making only its first `rows` rows, when it is a source that can stop
+    /// early (see `Params::limited`), or column selections of one.
+    fn limited(self: &Arc<Node>, rows: u64) -> Option<Arc<Node>> {
+        // Down through the selections (they keep rows and their order) to the source.
+        let mut selections: Vec<&Node> = Vec::new();
+        let mut n: &Node = self;
+        while std::ptr::eq(n.op, super::ops::select_op()) {
+            selections.push(n);
+            n = &**n.inputs().next()?;
+        }
+        let [NodeArg::Value(v)] = &n.args[..] else {
+            return None;
+        };
+        let Value::Params(p) = &**v else {
+            return None;
+        };
+        let source = NodeArg::Value(Arc::new(Value::Params(p.limited(rows)?)));
+        let mut limited = Node::new(n.op, vec![source]);
+        while let Some(s) = selections.pop() {
+            let mut args = s.args.clone();
+            args.retain(|a| matches!(a, NodeArg::Value(_)));
+            args.push(NodeArg::Node(limited));
+            limited = Node::new(s.op, args);
+        }
+        Some(limited)
+    }
+
+    fn inputs(&self) -> impl Iterator<Item = &Arc<Node>> {
+        self.args.iter().filter_map(|a| match a {
+            NodeArg::Node(n) => Some(n),
+            NodeArg::Value(_) => None,
+        })
+    }
+}
+
+/// Chains of nodes are as long as the steps a user applies: dropped with a stack, not by
+/// recursion.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut stack: Vec<NodeArg> = std::mem::take(&mut self.args);
+        while let Some(arg) = stack.pop() {
+            if let NodeArg::Node(n) = arg {
+                if let Some(mut n) = Arc::into_inner(n) {
+                    stack.append(&mut n.args);
+                }
+            }
+        }
+    }
+}
+
+/// One partition: the node that computes it, and its rows when known without computing
+/// (from file metadata).
 #[derive(Clone, Debug)]
 pub struct TablePart {
-    steps: Vec<(&'static OpDef, Arc<Value>)>,
+    node: Arc<Node>,
     rows: Option<u64>,
 }
 
@@ -23,9 +105,17 @@ impl TablePart {
     /// A partition made by `op` from `params` alone.
     pub(crate) fn source(op: &'static OpDef, params: impl Params, rows: Option<u64>) -> Self {
         TablePart {
-            steps: vec![(op, Arc::new(Value::Params(Arc::new(params))))],
+            node: Node::apply(op, params, []),
             rows,
         }
+    }
+
+    pub(crate) fn from_node(node: Arc<Node>, rows: Option<u64>) -> Self {
+        TablePart { node, rows }
+    }
+
+    pub(crate) fn node(&self) -> &Arc<Node> {
+        &self.node
     }
 }
 
@@ -39,6 +129,44 @@ pub struct Table {
 impl Table {
     pub(crate) fn new(schema: SchemaRef, parts: Vec<TablePart>) -> Self {
         Table { schema, parts }
+    }
+
+    /// A table of record batches already in memory, a partition each (each travels with the
+    /// graph that uses it). Every batch must have `schema`'s column names and types; a column
+    /// the schema says is not nullable must hold no null.
+    pub fn from_batches(schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<Table> {
+        for f in schema.fields() {
+            super::check_type(f.data_type())
+                .map_err(|e| Error::invalid(format!("column {:?}: {e}", f.name())))?;
+        }
+        let parts = batches
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let same = b.num_columns() == schema.fields().len()
+                    && b.schema()
+                        .fields()
+                        .iter()
+                        .zip(schema.fields())
+                        .all(|(a, f)| a.name() == f.name() && a.data_type() == f.data_type());
+                if !same {
+                    return Err(Error::invalid(format!(
+                        "batch {i} has columns {} where the table has {}",
+                        describe(&b.schema()),
+                        describe(&schema)
+                    )));
+                }
+                let rows = b.num_rows() as u64;
+                let b = RecordBatch::try_new(schema.clone(), b.columns().to_vec())
+                    .map_err(|e| Error::invalid(format!("batch {i}: {e}")))?;
+                let value = NodeArg::Value(Arc::new(Value::Table(b)));
+                Ok(TablePart::from_node(
+                    Node::new(super::ops::value_op(), vec![value]),
+                    Some(rows),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Table::new(schema, parts))
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -59,12 +187,33 @@ impl Table {
         self.parts.iter().map(|p| p.rows).sum()
     }
 
-    /// The parameters of each partition's source task (what it reads).
-    pub(crate) fn sources(&self) -> impl Iterator<Item = &dyn Params> + '_ {
-        self.parts.iter().filter_map(|p| match &*p.steps[0].1 {
-            Value::Params(params) => Some(&**params),
-            _ => None,
-        })
+    pub(crate) fn parts(&self) -> &[TablePart] {
+        &self.parts
+    }
+
+    /// The parameters of the source tasks (those with no input: what the table reads), each
+    /// once.
+    pub(crate) fn sources(&self) -> Vec<&dyn Params> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<&Node> = self.parts.iter().map(|p| &*p.node).collect();
+        let mut out = Vec::new();
+        while let Some(n) = stack.pop() {
+            if !seen.insert(n as *const Node) {
+                continue;
+            }
+            let before = stack.len();
+            stack.extend(n.inputs().map(|i| &**i));
+            if stack.len() == before {
+                out.extend(n.args.iter().find_map(|a| match a {
+                    NodeArg::Value(v) => match &**v {
+                        Value::Params(p) => Some(&**p),
+                        _ => None,
+                    },
+                    NodeArg::Node(_) => None,
+                }));
+            }
+        }
+        out
     }
 
     /// The rows where `expr` is true (lazy: a step added to every partition). Unknown
@@ -72,39 +221,76 @@ impl Table {
     pub fn filter(&self, expr: &Expr) -> Result<Table> {
         evaluate_filter(expr, &RecordBatch::new_empty(self.schema.clone()))
             .map_err(|e| prefix_error(e, &format!("filter {expr}")))?;
-        let step = (
-            super::ops::filter_op(),
-            Arc::new(Value::Params(Arc::new(FilterParams(expr.clone())))),
-        );
+        let params = Arc::new(Value::Params(Arc::new(FilterParams(expr.clone()))));
         let parts = self
             .parts
             .iter()
             .map(|p| {
-                let mut steps = p.steps.clone();
-                steps.push(step.clone());
-                TablePart { steps, rows: None }
+                let args = vec![
+                    NodeArg::Value(params.clone()),
+                    NodeArg::Node(p.node.clone()),
+                ];
+                TablePart::from_node(Node::new(super::ops::filter_op(), args), None)
             })
             .collect();
         Ok(Table::new(self.schema.clone(), parts))
     }
 
-    /// The graph that computes every partition, and the task of each.
-    pub fn graph(&self) -> (Graph, Vec<TaskId>) {
-        let mut g = Graph::new();
-        let outs = self
+    /// Columns `columns`, in that order (lazy: a step added to every partition). Unknown
+    /// names are refused now.
+    pub fn select(&self, columns: &[&str]) -> Result<Table> {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let idx = super::ops::column_indices(&self.schema, &columns)
+            .map_err(|e| prefix_error(Error::invalid(e), "select"))?;
+        let schema = Arc::new(
+            self.schema
+                .project(&idx)
+                .map_err(|e| Error::invalid(format!("select: {e}")))?,
+        );
+        let params = Arc::new(Value::Params(Arc::new(super::ops::SelectParams(columns))));
+        let parts = self
             .parts
             .iter()
             .map(|p| {
-                let mut last: Option<TaskId> = None;
-                for (op, params) in &p.steps {
-                    let mut args = vec![Arg::Value(params.clone())];
-                    args.extend(last.map(Arg::Task));
-                    last = Some(g.add(Task::new(Operation::Registered(op), args)));
-                }
-                last.expect("a partition has a source")
+                let args = vec![
+                    NodeArg::Value(params.clone()),
+                    NodeArg::Node(p.node.clone()),
+                ];
+                TablePart::from_node(Node::new(super::ops::select_op(), args), p.rows)
             })
             .collect();
-        (g, outs)
+        Ok(Table::new(schema, parts))
+    }
+
+    /// The first `n` rows (all of them when there are fewer), computed now: partitions are
+    /// computed in order until `n` rows are found, only those rows come back, and a source
+    /// that can stop early (a Parquet read without a filter) reads only the row groups
+    /// that hold them.
+    pub fn head(&self, n: usize, client: &Client) -> Result<RecordBatch> {
+        let mut got = Vec::new();
+        let mut need = n as u64;
+        for p in &self.parts {
+            if need == 0 {
+                break;
+            }
+            if p.rows == Some(0) {
+                continue;
+            }
+            let node = p.node.limited(need).unwrap_or_else(|| p.node.clone());
+            let first = Node::apply(super::ops::head_op(), super::ops::HeadParams(need), [node]);
+            let one = Table::new(self.schema.clone(), vec![TablePart::from_node(first, None)]);
+            let batch = one.compute(client)?.pop().expect("one partition");
+            need -= (batch.num_rows() as u64).min(need);
+            got.push(batch);
+        }
+        arrow_select::concat::concat_batches(&self.schema, &got)
+            .map_err(|e| Error::invalid(format!("joining the partitions: {e}")))
+    }
+
+    /// The graph that computes every partition, and the task of each.
+    pub fn graph(&self) -> (Graph, Vec<TaskId>) {
+        let nodes: Vec<Arc<Node>> = self.parts.iter().map(|p| p.node.clone()).collect();
+        lower_all(&nodes)
     }
 
     /// Every partition, computed on `client`.
@@ -129,6 +315,58 @@ impl Table {
         arrow_select::concat::concat_batches(&self.schema, &parts)
             .map_err(|e| Error::invalid(format!("joining the partitions: {e}")))
     }
+}
+
+/// `name: type, ...` of a schema, for messages.
+fn describe(schema: &arrow_schema::Schema) -> String {
+    let fields: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("{}: {}", f.name(), f.data_type()))
+        .collect();
+    format!("({})", fields.join(", "))
+}
+
+/// The graph that computes `nodes`, and the task of each.
+pub(crate) fn lower_all(nodes: &[Arc<Node>]) -> (Graph, Vec<TaskId>) {
+    let mut g = Graph::new();
+    let mut lowered: HashMap<*const Node, TaskId> = HashMap::new();
+    let outs = nodes
+        .iter()
+        .map(|n| lower(n, &mut g, &mut lowered))
+        .collect();
+    (g, outs)
+}
+
+/// Adds `root` and the nodes it needs (those not in `lowered` yet) to `g`, inputs first:
+/// depth-first with an explicit stack, as chains can be long.
+fn lower(root: &Arc<Node>, g: &mut Graph, lowered: &mut HashMap<*const Node, TaskId>) -> TaskId {
+    let mut stack: Vec<(&Node, bool)> = vec![(&**root, false)];
+    while let Some((n, inputs_done)) = stack.pop() {
+        let key = n as *const Node;
+        if lowered.contains_key(&key) {
+            continue;
+        }
+        if !inputs_done {
+            stack.push((n, true));
+            stack.extend(
+                n.inputs()
+                    .filter(|i| !lowered.contains_key(&(&***i as *const Node)))
+                    .map(|i| (&**i, false)),
+            );
+            continue;
+        }
+        let args = n
+            .args
+            .iter()
+            .map(|a| match a {
+                NodeArg::Value(v) => Arg::Value(v.clone()),
+                NodeArg::Node(i) => Arg::Task(lowered[&(&**i as *const Node)]),
+            })
+            .collect();
+        lowered.insert(key, g.add(Task::new(Operation::Registered(n.op), args)));
+    }
+    lowered[&(&**root as *const Node)]
 }
 
 /// `e` with `what` in front of its message, its kind kept.

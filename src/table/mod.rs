@@ -2,20 +2,28 @@
 //! arrays, nulls as validity bitmaps) held as a value in the store, so it spills, travels to
 //! workers and reports progress like an array block.
 //!
-//! `lazy`: the lazy table; `expr`/`eval`: row expressions and their evaluation; `ops`: the
-//! operations a partition's tasks apply; this file: the column types a partition may hold. The wire
+//! `lazy`: the lazy table; `expr`/`eval`: row expressions and their evaluation; `agg`,
+//! `group`, `accumulate`, `reduce`: aggregations and group-by; `ops`: the operations a
+//! partition's tasks apply; this file: the column types a partition may hold. The wire
 //! layout of a partition is in `protocol::table_codec`, reading files in `io`.
 
+mod accumulate;
+pub mod agg;
 pub(crate) mod eval;
 pub mod expr;
+mod group;
 mod lazy;
 mod ops;
+mod reduce;
+mod to_array;
 
+pub use agg::{Agg, AggFn};
 pub use eval::evaluate_filter;
 pub use expr::{col, lit, CmpOp, Expr, Scalar};
 pub(crate) use lazy::prefix_error;
 pub use lazy::{Table, TablePart};
 pub(crate) use ops::register_ops;
+pub use reduce::GroupBy;
 
 use arrow_schema::DataType;
 

@@ -25,6 +25,12 @@ pub trait Params: std::fmt::Debug + Send + Sync + 'static {
     fn tag(&self) -> &'static str;
     /// Writes the parameters, to be read back by the decoder registered for `tag`.
     fn encode(&self, w: &mut ParamsWriter);
+    /// For the parameters of a source task (one that makes a table partition from them
+    /// alone): parameters that make only the partition's first `rows` rows, when the source
+    /// can stop early (`Table::head`). `None`: it cannot; the whole partition is made.
+    fn limited(&self, _rows: u64) -> Option<Arc<dyn Params>> {
+        None
+    }
 }
 
 /// Builds the byte stream and the buffer list of encoded parameters.

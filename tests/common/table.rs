@@ -1,14 +1,15 @@
 //! A table partition with a column of every supported type, and the file helpers of the
 //! table suites.
 
-use arrow_array::types::Int32Type;
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, DictionaryArray, Float32Array, Float64Array,
     Int16Array, Int32Array, Int64Array, Int8Array, LargeStringArray, RecordBatch, StringArray,
     TimestampMicrosecondArray, TimestampNanosecondArray, UInt16Array, UInt32Array, UInt64Array,
     UInt8Array,
 };
-use arrow_schema::{Field, Schema};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use std::path::{Path, PathBuf};
@@ -171,4 +172,49 @@ pub fn table(n: usize, seed: u64) -> RecordBatch {
         columns.into_iter().map(|(_, a)| a).collect(),
     )
     .unwrap()
+}
+
+/// One cell, as the oracle sees it: integers (dates and timestamps by their stored
+/// number) exactly, floats, strings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum V {
+    Null,
+    B(bool),
+    I(i128),
+    F(f64),
+    S(String),
+}
+
+pub fn cell(a: &ArrayRef, i: usize) -> V {
+    if a.is_null(i) {
+        return V::Null;
+    }
+    match a.data_type() {
+        DataType::Boolean => V::B(a.as_boolean().value(i)),
+        DataType::Int8 => V::I(a.as_primitive::<Int8Type>().value(i).into()),
+        DataType::Int16 => V::I(a.as_primitive::<Int16Type>().value(i).into()),
+        DataType::Int32 => V::I(a.as_primitive::<Int32Type>().value(i).into()),
+        DataType::Int64 => V::I(a.as_primitive::<Int64Type>().value(i).into()),
+        DataType::UInt8 => V::I(a.as_primitive::<UInt8Type>().value(i).into()),
+        DataType::UInt16 => V::I(a.as_primitive::<UInt16Type>().value(i).into()),
+        DataType::UInt32 => V::I(a.as_primitive::<UInt32Type>().value(i).into()),
+        DataType::UInt64 => V::I(a.as_primitive::<UInt64Type>().value(i).into()),
+        DataType::Float32 => V::F(a.as_primitive::<Float32Type>().value(i).into()),
+        DataType::Float64 => V::F(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Utf8 => V::S(a.as_string::<i32>().value(i).into()),
+        DataType::LargeUtf8 => V::S(a.as_string::<i64>().value(i).into()),
+        DataType::Date32 => V::I(a.as_primitive::<Date32Type>().value(i).into()),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            V::I(a.as_primitive::<TimestampMicrosecondType>().value(i).into())
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            V::I(a.as_primitive::<TimestampNanosecondType>().value(i).into())
+        }
+        DataType::Dictionary(..) => {
+            let d = a.as_dictionary::<Int32Type>();
+            let k = d.keys().value(i) as usize;
+            cell(d.values(), k)
+        }
+        t => panic!("no oracle for {t}"),
+    }
 }

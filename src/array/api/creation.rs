@@ -143,6 +143,24 @@ impl Array {
         Ok(Array::new(b.dtype(), chunks, Op::Blocks(blocks)))
     }
 
+    /// An array over dense blocks already computed and held by `futures` (row-major over the
+    /// grid of `chunks`, each of `dtype` and its chunk's shape): how other collections (a
+    /// table's `to_array`) hand their results to arrays without moving them.
+    pub(crate) fn from_futures(
+        dtype: DType,
+        chunks: crate::array::Chunks,
+        futures: Vec<crate::runtime::Future>,
+    ) -> Result<Array> {
+        if futures.len() != chunks.nblocks() {
+            return Err(Error::invalid(format!(
+                "{} blocks for a grid of {}",
+                futures.len(),
+                chunks.nblocks()
+            )));
+        }
+        Ok(Array::new(dtype, chunks, Op::Futures(futures)))
+    }
+
     /// An array whose blocks are produced by a registered operation: `op` is called once per
     /// block with one int64 buffer of shape (3, ndim) — the block's grid index, its shape and
     /// its offset in the array — and must return a block of `dtype` and that shape.

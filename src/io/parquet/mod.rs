@@ -245,6 +245,7 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
                     columns: options.columns.clone(),
                     filter: options.filters.clone(),
                     partition: partition.clone(),
+                    limit: None,
                 },
                 rows(&gs),
             )
@@ -354,6 +355,7 @@ pub fn read_parquet_file(
         columns,
         filter: None,
         partition: vec![],
+        limit: None,
     })
 }
 
@@ -362,6 +364,7 @@ pub fn read_parquet_file(
 pub fn row_groups_read(table: &Table) -> usize {
     table
         .sources()
+        .into_iter()
         .filter_map(|p| p.as_any().downcast_ref::<ReadPart>())
         .map(|p| p.row_groups.len())
         .sum()

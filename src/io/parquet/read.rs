@@ -18,6 +18,7 @@ use std::sync::{Arc, LazyLock};
 /// What one partition reads: a file's row groups, and its columns by name (all when `None`:
 /// the file's, then the partition's), in the order given, keeping the rows where `filter`
 /// is true. `partition`: the hive keys of the file's directories, columns of every row.
+/// `limit`: at most this many rows (the first ones), for `Table::head`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ReadPart {
     pub path: String,
@@ -25,6 +26,7 @@ pub(crate) struct ReadPart {
     pub columns: Option<Vec<String>>,
     pub filter: Option<Expr>,
     pub partition: Vec<PartitionValue>,
+    pub limit: Option<u64>,
 }
 
 /// One hive key of a file: its column's name and type, and its value (`None`: null).
@@ -59,6 +61,18 @@ impl Params for ReadPart {
             w.u8(hive::type_code(&k.dtype));
             write_scalar(w, k.value.as_ref().unwrap_or(&Scalar::Null));
         }
+        w.bool(self.limit.is_some());
+        w.u64(self.limit.unwrap_or(0));
+    }
+
+    /// Without a filter, the rows wanted are the file's first ones: only the row groups
+    /// holding them are read.
+    fn limited(&self, rows: u64) -> Option<Arc<dyn Params>> {
+        let limit = self.limit.map_or(rows, |l| l.min(rows));
+        Some(Arc::new(ReadPart {
+            limit: Some(limit),
+            ..self.clone()
+        }))
     }
 }
 
@@ -88,12 +102,15 @@ fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
         };
         partition.push(PartitionValue { name, dtype, value });
     }
+    let limited = r.bool()?;
+    let limit = r.u64()?;
     Ok(Arc::new(ReadPart {
         path,
         row_groups,
         columns: some.then_some(columns),
         filter,
         partition,
+        limit: limited.then_some(limit),
     }))
 }
 
@@ -136,8 +153,21 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
             at()
         )));
     }
-    let rows: i64 = p
-        .row_groups
+    // With a limit and no filter, the row groups that hold the first `limit` rows.
+    let mut row_groups = p.row_groups.clone();
+    if let (Some(limit), None) = (p.limit, &p.filter) {
+        let mut covered = 0u64;
+        let keep = row_groups
+            .iter()
+            .take_while(|&&g| {
+                let more = covered < limit;
+                covered += meta.metadata().row_group(g).num_rows().max(0) as u64;
+                more
+            })
+            .count();
+        row_groups.truncate(keep);
+    }
+    let rows: i64 = row_groups
         .iter()
         .map(|&g| meta.metadata().row_group(g).num_rows())
         .sum();
@@ -172,7 +202,7 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     }
     let mask = ProjectionMask::roots(meta.parquet_schema(), idx);
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
-        .with_row_groups(p.row_groups.clone())
+        .with_row_groups(row_groups)
         .with_projection(mask)
         .with_batch_size((rows.max(1) as usize).min(1 << 24))
         .build()
@@ -221,6 +251,10 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
             arrow_select::filter::filter_record_batch(&batch, &keep)
                 .map_err(|e| Error::invalid(format!("{}: {e}", at())))?
         }
+    };
+    let batch = match p.limit {
+        Some(l) if (l as usize) < batch.num_rows() => batch.slice(0, l as usize),
+        _ => batch,
     };
     if batch.num_columns() == out.len() {
         return Ok(batch);
