@@ -305,8 +305,114 @@ except ImportError:
     println!("reproduce: BENCH_PYTHON=<python with pyarrow, polars, dask> cargo bench --features blas --bench table -- groupby");
 }
 
+/// write_parquet of the filtered dataset (read by us) against pyarrow's writer, and the
+/// round trips through pyarrow: it reads our files, we read its hive dataset.
+fn write(client: &Client) {
+    use dask::io::parquet::{write_parquet, WriteOptions};
+    use dask::table::agg;
+    let path = std::env::temp_dir().join("libdask-bench-f.parquet");
+    if !path.exists() {
+        write_filtered_dataset(&path);
+    }
+    let ours = std::env::temp_dir().join("libdask-bench-w");
+    let options = ReadOptions {
+        split_row_groups: true,
+        ..Default::default()
+    };
+    let table = read_parquet(&[&path], &options).unwrap();
+    let sum_x = |t: &dask::table::Table| {
+        let r = t.agg(&[agg::sum("x")]).unwrap().collect(client).unwrap();
+        r.column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .value(0)
+    };
+    let want = sum_x(&table);
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let _ = std::fs::remove_dir_all(&ours);
+        let t0 = Instant::now();
+        let rows = write_parquet(&table, &ours, &WriteOptions::default(), client).unwrap();
+        best = best.min(t0.elapsed().as_secs_f64());
+        assert_eq!(rows as usize, ROWS);
+    }
+    println!("{ROWS} rows (id, x, name dict, ts), read and written as 10 snappy files, 2 threads:");
+    println!("  libdask read + write_parquet  {:>7.1} ms", best * 1e3);
+    let back = read_parquet(&[&ours], &ReadOptions::default()).unwrap();
+    assert_eq!(back.num_rows(), Some(ROWS as u64));
+    assert!((sum_x(&back) - want).abs() <= 1e-9 * want.abs());
+    if let Ok(py) = std::env::var("BENCH_PYTHON") {
+        let theirs = std::env::temp_dir().join("libdask-bench-pw");
+        let _ = std::fs::remove_dir_all(&theirs);
+        let script = format!(
+            r#"
+import time, os, shutil, pyarrow.parquet as pq, pyarrow.compute as pc
+p, ours, theirs = "{path}", "{ours}", "{theirs}"
+b = 1e9
+for _ in range(3):
+    shutil.rmtree("/tmp/libdask-bench-pyw", ignore_errors=True)
+    t0 = time.perf_counter()
+    pq.write_to_dataset(pq.read_table(p), "/tmp/libdask-bench-pyw")
+    b = min(b, time.perf_counter() - t0)
+print(f"  pyarrow read + write_to_dataset {{b*1e3:7.1f}} ms")
+t = pq.read_table(ours)
+assert t.num_rows == {rows}, t.num_rows
+s = pc.sum(t["x"]).as_py()
+assert abs(s - {want:?}) <= 1e-9 * abs({want:?}), (s, {want:?})
+print("  pyarrow reads libdask's files: same rows, same sum of x")
+pq.write_to_dataset(pq.read_table(p, columns=["name", "x"]), theirs, partition_cols=["name"])
+"#,
+            path = path.display(),
+            ours = ours.display(),
+            theirs = theirs.display(),
+            rows = ROWS,
+        );
+        let out = std::process::Command::new(py)
+            .arg("-c")
+            .arg(script)
+            .output()
+            .expect("BENCH_PYTHON runs");
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        let hive = read_parquet(&[&theirs], &ReadOptions::default()).unwrap();
+        let r = hive
+            .agg(&[agg::sum("x"), agg::n_unique("name"), agg::count("x")])
+            .unwrap()
+            .collect(client)
+            .unwrap();
+        let got = r
+            .column(0)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap()
+            .value(0);
+        let names = r
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0);
+        let count = r
+            .column(2)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0);
+        assert_eq!((names, count as usize), (50, ROWS));
+        assert!((got - want).abs() <= 1e-9 * want.abs());
+        println!("  libdask reads pyarrow's hive dataset (partition_cols=[name]): 50 names, same rows and sum of x");
+    }
+    println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- write");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "write") {
+        let client = Client::new(Config::with_threads(2)).unwrap();
+        write(&client);
+        return;
+    }
     if args.iter().any(|a| a == "groupby") {
         let client = Client::new(Config::with_threads(2)).unwrap();
         groupby(&client);

@@ -563,3 +563,32 @@ fn to_array_puts_numeric_columns_in_row_blocks_that_follow_the_partitions() {
     let a = none.to_array(&["f64"], None, client).unwrap();
     assert_eq!(a.shape(), [0, 1]);
 }
+
+#[test]
+fn a_chain_of_two_hundred_thousand_steps_lowers_prints_and_drops_without_recursing() {
+    let (schema, batches) = partitions(&[5], 800);
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut t = Table::from_batches(schema, batches).unwrap();
+    let keep = dask::table::col("u8").ge(dask::table::lit(0));
+    for i in 0..200_000 {
+        t = if i % 2 == 0 {
+            t.filter(&keep).unwrap()
+        } else {
+            t.select(&names).unwrap()
+        };
+    }
+    let reduced = t.agg(&[agg::count("u8")]).unwrap();
+    let (g, outs) = reduced.graph();
+    assert_eq!(outs.len(), 1);
+    // The source, the steps, the partial state and the final task.
+    assert_eq!(g.len(), 200_003);
+    let shown = format!("{reduced:?}");
+    assert!(
+        shown.len() < 10_000 && shown.contains("table.agg_final"),
+        "{shown}"
+    );
+    drop(g);
+    drop(t);
+    drop(reduced);
+}

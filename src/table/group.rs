@@ -33,18 +33,14 @@ impl Groups {
 /// `a` with -0.0 made 0.0 and every NaN the same NaN (other types unchanged).
 pub(crate) fn canonical_floats(a: &ArrayRef) -> ArrayRef {
     match a.data_type() {
-        DataType::Float64 => {
-            Arc::new(
-                a.as_primitive::<Float64Type>()
-                    .unary::<_, Float64Type>(|v| if v.is_nan() { f64::NAN } else { v + 0.0 }),
-            )
-        }
-        DataType::Float32 => {
-            Arc::new(
-                a.as_primitive::<Float32Type>()
-                    .unary::<_, Float32Type>(|v| if v.is_nan() { f32::NAN } else { v + 0.0 }),
-            )
-        }
+        DataType::Float64 => Arc::new(
+            a.as_primitive::<Float64Type>()
+                .unary::<_, Float64Type>(|v| if v.is_nan() { f64::NAN } else { v + 0.0 }),
+        ),
+        DataType::Float32 => Arc::new(
+            a.as_primitive::<Float32Type>()
+                .unary::<_, Float32Type>(|v| if v.is_nan() { f32::NAN } else { v + 0.0 }),
+        ),
         _ => a.clone(),
     }
 }

@@ -21,7 +21,6 @@ pub(crate) enum NodeArg {
 
 /// One task-to-be: a registered operation and its arguments. Nodes are shared between the
 /// tables built from one another, so a graph lowers each node once.
-#[derive(Debug)]
 pub(crate) struct Node {
     op: &'static OpDef,
     args: Vec<NodeArg>,
@@ -75,6 +74,22 @@ impl Node {
             NodeArg::Node(n) => Some(n),
             NodeArg::Value(_) => None,
         })
+    }
+}
+
+/// The operation and what its arguments are, not the nodes behind them: a chain can be as
+/// long as the steps a user applies.
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let args: Vec<&str> = self
+            .args
+            .iter()
+            .map(|a| match a {
+                NodeArg::Value(v) => v.kind_name(),
+                NodeArg::Node(n) => n.op.name(),
+            })
+            .collect();
+        write!(f, "{}({})", self.op.name(), args.join(", "))
     }
 }
 
@@ -285,6 +300,29 @@ impl Table {
         }
         arrow_select::concat::concat_batches(&self.schema, &got)
             .map_err(|e| Error::invalid(format!("joining the partitions: {e}")))
+    }
+
+    /// `op` applied to each partition with parameters `params(i)` for partition `i`,
+    /// computed on `client`: each task's value (tasks run for what they do with a
+    /// partition, such as writing it).
+    pub(crate) fn apply_each<P: Params>(
+        &self,
+        op: &'static OpDef,
+        params: impl Fn(usize) -> P,
+        client: &Client,
+    ) -> Result<Vec<Arc<Value>>> {
+        let nodes: Vec<Arc<Node>> = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Node::apply(op, params(i), [p.node.clone()]))
+            .collect();
+        let (g, outs) = lower_all(&nodes);
+        client
+            .compute(g, &outs)?
+            .iter()
+            .map(|f| f.result())
+            .collect()
     }
 
     /// The graph that computes every partition, and the task of each.

@@ -20,6 +20,7 @@ mod to_array;
 pub use agg::{Agg, AggFn};
 pub use eval::evaluate_filter;
 pub use expr::{col, lit, CmpOp, Expr, Scalar};
+pub(crate) use group::{group_rows, take_rows};
 pub(crate) use lazy::prefix_error;
 pub use lazy::{Table, TablePart};
 pub(crate) use ops::register_ops;

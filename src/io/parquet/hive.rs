@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The value Hive writes for a null key.
-const NULL_VALUE: &str = "__HIVE_DEFAULT_PARTITION__";
+pub(crate) const NULL_VALUE: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// The dictionary-encoded string type partition keys that are not numbers or dates get.
 pub(crate) fn string_type() -> DataType {

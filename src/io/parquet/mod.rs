@@ -6,9 +6,15 @@ mod footer_cache;
 mod hive;
 mod prune;
 mod read;
+mod write;
 
-pub(crate) use read::register_ops;
 use read::{PartitionValue, ReadPart};
+pub use write::{write_parquet, WriteOptions};
+
+pub(crate) fn register_ops() {
+    read::register_ops();
+    write::register_ops();
+}
 
 use crate::error::{Error, Result};
 use crate::table::eval::evaluate_filter;
