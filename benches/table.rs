@@ -81,6 +81,17 @@ fn write_groups(
     w.close().unwrap();
 }
 
+/// Runs `script` with the peers' Python (BENCH_PYTHON), its output shown with ours.
+fn run_python(py: &str, script: &str) {
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("BENCH_PYTHON runs");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn best_of(n: usize, mut f: impl FnMut() -> usize) -> f64 {
     (0..n)
         .map(|_| {
@@ -199,13 +210,7 @@ print(f"  pyarrow filtered {{t*1e3:7.1f}} ms")
 "#,
             path = path.display()
         );
-        let out = std::process::Command::new(py)
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("BENCH_PYTHON runs");
-        print!("{}", String::from_utf8_lossy(&out.stdout));
-        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        run_python(&py, &script);
     }
     println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- filtered");
 }
@@ -294,13 +299,7 @@ except ImportError:
 "#,
             path = path.display()
         );
-        let out = std::process::Command::new(py)
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("BENCH_PYTHON runs");
-        print!("{}", String::from_utf8_lossy(&out.stdout));
-        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        run_python(&py, &script);
     }
     println!("reproduce: BENCH_PYTHON=<python with pyarrow, polars, dask> cargo bench --features blas --bench table -- groupby");
 }
@@ -368,13 +367,7 @@ pq.write_to_dataset(pq.read_table(p, columns=["name", "x"]), theirs, partition_c
             theirs = theirs.display(),
             rows = ROWS,
         );
-        let out = std::process::Command::new(py)
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("BENCH_PYTHON runs");
-        print!("{}", String::from_utf8_lossy(&out.stdout));
-        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        run_python(&py, &script);
         let hive = read_parquet(&[&theirs], &ReadOptions::default()).unwrap();
         let r = hive
             .agg(&[agg::sum("x"), agg::n_unique("name"), agg::count("x")])

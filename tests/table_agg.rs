@@ -9,9 +9,9 @@
 mod common;
 
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Schema};
 use common::client;
-use common::table::{cell, scratch_dir, table, write_parquet, V};
+use common::table::{cell, partitions, scratch_dir, write_parquet, V};
 use dask::io::parquet::{read_parquet, ReadOptions};
 use dask::table::{agg, Agg, AggFn, Table};
 use std::cmp::Ordering;
@@ -23,27 +23,6 @@ const SIZES: [usize; 6] = [0, 1, 37, 500, 1000, 2000];
 /// Columns that have a sum, mean and variance (i64 and u64 hold full-range random numbers,
 /// whose sums do not fit: tested apart).
 const NUMERIC: [&str; 9] = ["bool", "i8", "i16", "i32", "u8", "u16", "u32", "f32", "f64"];
-
-/// Partitions of `sizes` rows with one schema (every column nullable).
-fn partitions(sizes: &[usize], seed: u64) -> (SchemaRef, Vec<RecordBatch>) {
-    let batches: Vec<RecordBatch> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| table(n, seed + i as u64))
-        .collect();
-    let fields: Vec<Field> = table(1, 0)
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone().with_nullable(true))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batches = batches
-        .into_iter()
-        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()).unwrap())
-        .collect();
-    (schema, batches)
-}
 
 /// Every aggregation of every column it applies to.
 fn every_aggregation(schema: &Schema) -> Vec<Agg> {

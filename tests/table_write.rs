@@ -7,32 +7,11 @@
 mod common;
 
 use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{Field, Schema, SchemaRef};
 use common::client;
-use common::table::{cell, scratch_dir, table, V};
+use common::table::{cell, partitions, scratch_dir, V};
 use dask::io::parquet::{read_parquet, write_parquet, ReadOptions, WriteOptions};
 use dask::table::Table;
 use std::sync::Arc;
-
-/// Partitions of `sizes` rows with one schema (every column nullable).
-fn partitions(sizes: &[usize], seed: u64) -> (SchemaRef, Vec<RecordBatch>) {
-    let fields: Vec<Field> = table(1, 0)
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone().with_nullable(true))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batches = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, &n)| {
-            RecordBatch::try_new(schema.clone(), table(n, seed + i as u64).columns().to_vec())
-                .unwrap()
-        })
-        .collect();
-    (schema, batches)
-}
 
 fn same_cells(a: &RecordBatch, b: &RecordBatch) {
     assert_eq!(a.num_rows(), b.num_rows());

@@ -37,6 +37,26 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch, props: Option<WriterPrope
     w.close().unwrap();
 }
 
+/// Partitions of `sizes` rows with one schema (every column nullable).
+pub fn partitions(sizes: &[usize], seed: u64) -> (arrow_schema::SchemaRef, Vec<RecordBatch>) {
+    let fields: Vec<Field> = table(1, 0)
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let batches = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            RecordBatch::try_new(schema.clone(), table(n, seed + i as u64).columns().to_vec())
+                .unwrap()
+        })
+        .collect();
+    (schema, batches)
+}
+
 /// SplitMix64: a deterministic stream of well-mixed 64-bit values from a counter.
 pub fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
