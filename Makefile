@@ -98,9 +98,9 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets --quiet $(FEATURES) -- -D warnings
 
-$(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h tests/c/golden.h include/dask.h $(LIB)
+$(BUILD)/c/%: tests/c/%.c tests/c/harness.h tests/c/array_helpers.h tests/c/golden.h examples/c/arrow_columns.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
+	$(CC) $(CFLAGS_STRICT) -Iinclude -Iexamples/c $< -o $@ $(LINK) -lm
 
 # Plugins of C operations for the workers (tests/c/test_plugin.c finds them beside itself);
 # built without -ldask: their dask_* calls resolve to the process that loads them.
@@ -120,7 +120,7 @@ c-test: build $(C_TESTS)
 # when DASK_SCHEDULER_ADDRESS is set) run again on a local cluster too, deep_graphs with
 # graphs of 400,000 tasks and a million fused operations (its chain of single-task links is
 # 100,000 long there: each link is a round trip through the scheduler).
-CLUSTER_SUITES := $(BUILD)/c/test_conformance $(BUILD)/c/test_conformance_arrays $(BUILD)/c/test_conformance_sparse
+CLUSTER_SUITES := $(BUILD)/c/test_conformance $(BUILD)/c/test_conformance_arrays $(BUILD)/c/test_conformance_sparse $(BUILD)/c/test_table
 RUST_CLUSTER_SUITES := --test array_ops --test array_linalg --test array_nanreduce \
   --test array_numpy_edges --test array_props --test array_reductions --test array_structure \
   --test sparse_ops --test conformance --test conformance_arrays --test deep_graphs --test glm --test glm_sklearn --test table_parquet --test table_filter --test table_hive --test table_agg --test table_write
@@ -192,16 +192,22 @@ $(BUILD)/glm: examples/c/glm.c include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
 
-demo: tools build $(BUILD)/demo $(BUILD)/array_tour $(BUILD)/glm
+$(BUILD)/tables: examples/c/tables.c examples/c/arrow_columns.h include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
+
+demo: tools build $(BUILD)/demo $(BUILD)/array_tour $(BUILD)/glm $(BUILD)/tables
 	$(BUILD)/demo
 	$(BUILD)/array_tour
 	$(BUILD)/glm
+	$(BUILD)/tables
 
 # Every example runs in the tests too.
-examples-test: build $(BUILD)/demo $(BUILD)/array_tour $(BUILD)/glm
+examples-test: build $(BUILD)/demo $(BUILD)/array_tour $(BUILD)/glm $(BUILD)/tables
 	$(BUILD)/demo >/dev/null
 	$(BUILD)/array_tour
 	$(BUILD)/glm
+	$(BUILD)/tables
 
 # The Julia binding (bindings/julia/LibDask). scripts/julia runs the julia on PATH (>= 1.5),
 # or Debian bullseye's Julia 1.5.3, which it unpacks into build/julia on first use.

@@ -31,6 +31,53 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char *format;
+  const char *name;
+  const char *metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema **children;
+  struct ArrowSchema *dictionary;
+  void (*release)(struct ArrowSchema *);
+  void *private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void **buffers;
+  struct ArrowArray **children;
+  struct ArrowArray *dictionary;
+  void (*release)(struct ArrowArray *);
+  void *private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+struct ArrowArrayStream {
+  int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+  int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+  const char *(*get_last_error)(struct ArrowArrayStream *);
+  void (*release)(struct ArrowArrayStream *);
+  void *private_data;
+};
+
+#endif /* ARROW_C_STREAM_INTERFACE */
+
 // The major version of the header (and library) the caller compiled against. Compare with
 // `dask_version_number()` at run time to learn which library was loaded.
 #define DASK_VERSION_MAJOR 0
@@ -80,6 +127,9 @@ typedef struct dask_client dask_client;
 // Freeing it stops the processes.
 typedef struct dask_cluster dask_cluster;
 
+// A row expression. Opaque; immutable, so it may be shared between threads.
+typedef struct dask_expr dask_expr;
+
 // A handle on a task's result. Opaque. Thread-safe: any thread may wait on, query or cancel a
 // future; free it once, when no other thread uses it. While any handle on a result is alive
 // the result stays in memory; freeing the last one frees it (or cancels the task if it has
@@ -92,6 +142,10 @@ typedef struct dask_glm_model dask_glm_model;
 // A task graph under construction. Opaque. Not thread-safe: build a graph from one thread
 // at a time.
 typedef struct dask_graph dask_graph;
+
+// A lazy table: a schema and partitions, computed when asked (`dask_table_to_stream`, …).
+// Opaque; immutable (operations return new tables), so it may be shared between threads.
+typedef struct dask_table dask_table;
 
 // A ufunc. Opaque; immutable, usable from any thread.
 typedef struct dask_ufunc dask_ufunc;
@@ -228,6 +282,9 @@ typedef struct dask_memory_stats {
   uint64_t file_bytes_written;
 } dask_memory_stats;
 
+// Comparisons for `dask_expr_compare`.
+typedef uint32_t dask_cmp_op;
+
 // Future states (`dask_future_state`).
 typedef uint32_t dask_future_state;
 
@@ -317,6 +374,51 @@ typedef int32_t (*dask_task_fn)(void *ctx,
 
 // `return_type` of sparse products.
 typedef uint32_t dask_return_type;
+
+// How `dask_read_parquet` reads (a versioned input struct: `dask_parquet_options_init(&o,
+// sizeof o)` first, then set fields). Everything is copied during the call.
+typedef struct dask_parquet_options {
+  // `sizeof(dask_parquet_options)` as the caller was compiled; set by the init function.
+  uint32_t struct_size;
+  // Nonzero: a partition per row group instead of one per file. Default 0.
+  uint32_t split_row_groups;
+  // Only these `ncolumns` columns, in this order; NULL (the default): all of them, the
+  // files' then the hive keys'.
+  const char *const *columns;
+  size_t ncolumns;
+  // Only the rows where this expression is true; row groups (and files, by their hive
+  // keys) whose statistics rule a match out are not read. NULL (the default): all rows.
+  const struct dask_expr *filter;
+} dask_parquet_options;
+
+// One aggregation (an element struct passed in arrays; its layout never changes).
+typedef struct dask_agg {
+  // "sum", "mean", "min", "max", "count" (non-null values), "null_count", "n_unique",
+  // "var" or "std".
+  const char *func;
+  // The column aggregated.
+  const char *column;
+  // The output column's name; NULL: "<column>_<func>".
+  const char *name;
+  // For "var" and "std": delta degrees of freedom, 1 for the sample variance (R's `var`,
+  // pandas' default), 0 for the population's. Ignored by the others.
+  uint32_t ddof;
+} dask_agg;
+
+// How `dask_table_write_parquet` writes (a versioned input struct:
+// `dask_parquet_write_options_init(&o, sizeof o)` first). Copied during the call.
+typedef struct dask_parquet_write_options {
+  // `sizeof(dask_parquet_write_options)` as the caller was compiled.
+  uint32_t struct_size;
+  // Columns (`npartition_on`) whose values name hive directories `key=value/`: integers,
+  // dates and strings; left out of the files. NULL (the default): none.
+  const char *const *partition_on;
+  size_t npartition_on;
+  // "snappy" (the default, NULL), "zstd", "lz4", "gzip" or "none".
+  const char *compression;
+  // Rows per row group; 0 (the default): the writer's, 1,048,576.
+  uint64_t row_group_size;
+} dask_parquet_write_options;
 
 // An inner loop (see `dask_ufunc_loop`).
 typedef void (*dask_loop_fn)(uint8_t **args, size_t n, const ptrdiff_t *steps, void *data);
@@ -474,6 +576,18 @@ typedef int32_t (*dask_plugin_init_fn)(void);
 
 // A scalar (a ufunc's result on scalars).
 #define DASK_ARRAY_SCALAR 6
+
+#define DASK_CMP_EQ 1
+
+#define DASK_CMP_NE 2
+
+#define DASK_CMP_LT 3
+
+#define DASK_CMP_LE 4
+
+#define DASK_CMP_GT 5
+
+#define DASK_CMP_GE 6
 
 // Waiting for its inputs or for a thread.
 #define DASK_FUTURE_PENDING 0
@@ -1148,6 +1262,44 @@ dask_status dask_array_store(const struct dask_client *client,
 // `x` is live; `out_object` valid for writes.
 dask_status dask_array_object(const struct dask_array *x, void **out_object);
 
+// The table's schema as an Arrow C schema (a struct type whose children are the columns),
+// known without computing. `*out_schema` is owned by the caller: call `out_schema->release`.
+// Any thread.
+//
+// # Safety
+// `table` a live table handle; `out_schema` valid for writes of a `struct ArrowSchema`.
+dask_status dask_table_schema(const struct dask_table *table, struct ArrowSchema *out_schema);
+
+// Computes `table` on `client` as an Arrow C stream of its partitions, in order: each
+// `get_next` hands out the next partition as a struct array (the producer's buffers, no
+// copy), then the end-of-stream mark. At most `ahead` finished partitions wait for the
+// consumer (0: twice the client's threads), so a table larger than memory streams through
+// in bounded memory. Releasing the stream early cancels the rest. `*out_stream` is the
+// caller's (owned by the caller): call `out_stream->release`. Starts now and returns;
+// `get_next` blocks until its partition is computed. Any thread; the stream may then move
+// to another thread, used by one thread at a time.
+//
+// # Safety
+// `client`, `table` live handles; `out_stream` valid for writes of a
+// `struct ArrowArrayStream`.
+dask_status dask_table_to_stream(const struct dask_client *client,
+                                 const struct dask_table *table,
+                                 size_t ahead,
+                                 struct ArrowArrayStream *out_stream);
+
+// A table of what an Arrow C stream produces (any producer: DuckDB's
+// `duckdb_result_arrow_array`-based streams, polars, pyarrow's `_export_to_c`,
+// nanoarrow), one partition per batch. The stream is read to its end now and released;
+// the batches keep the producer's buffers (released when the table's last use of them
+// goes). Column types a table cannot hold are an error naming the column; the stream is
+// released in every case, and `stream->release` is NULL afterwards. `*out_table` is the
+// caller's (owned by the caller). Any thread.
+//
+// # Safety
+// `stream` points to a valid `struct ArrowArrayStream` (not released); `out_table` valid
+// for writes.
+dask_status dask_table_from_stream(struct ArrowArrayStream *stream, struct dask_table **out_table);
+
 // Fills the caller's config of `struct_size` bytes (pass `sizeof(dask_config)` as compiled)
 // with the defaults (one thread per core, no memory limit) and sets its `struct_size`. Only
 // the fields that `struct_size` covers are written; bytes past the library's own
@@ -1354,6 +1506,126 @@ dask_status dask_client_list_datasets(const struct dask_client *client,
 // # Safety
 // `client` is a live client; `name` a NUL-terminated string.
 dask_status dask_client_unpublish_dataset(const struct dask_client *client, const char *name);
+
+// The column `name` (copied). `*out_expr` is owned by the caller (`dask_expr_free`). Any thread.
+//
+// # Safety
+// `name` is a NUL-terminated string; `out_expr` valid for writes.
+dask_status dask_expr_column(const char *name, struct dask_expr **out_expr);
+
+// An integer literal. It takes its column's type when it fits it exactly (NumPy's rule for
+// Python scalars); compared with a date column it counts days, with a timestamp column the
+// column's unit. `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `out_expr` valid for writes.
+dask_status dask_expr_int(int64_t value, struct dask_expr **out_expr);
+
+// A float literal. `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `out_expr` valid for writes.
+dask_status dask_expr_float(double value, struct dask_expr **out_expr);
+
+// A boolean literal. `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `out_expr` valid for writes.
+dask_status dask_expr_bool(bool value, struct dask_expr **out_expr);
+
+// A string literal (copied): compared with string and dictionary columns as text, with
+// date and timestamp columns as an ISO 8601 date or time ("2024-03-01",
+// "2024-03-01T12:00:00"). `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `value` is a NUL-terminated UTF-8 string; `out_expr` valid for writes.
+dask_status dask_expr_string(const char *value, struct dask_expr **out_expr);
+
+// The null literal: a comparison with it is null, so a filter keeps no row by it (use
+// `dask_expr_is_null` to find nulls). `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `out_expr` valid for writes.
+dask_status dask_expr_null(struct dask_expr **out_expr);
+
+// `a op b` (`op` one of `DASK_CMP_*`). Null where either side is null. `a` and `b` are
+// borrowed for the call; `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `a`, `b` live expression handles; `out_expr` valid for writes.
+dask_status dask_expr_compare(const struct dask_expr *a,
+                              dask_cmp_op op,
+                              const struct dask_expr *b,
+                              struct dask_expr **out_expr);
+
+// `a and b`, three-valued (`false and null` is false, `true and null` null). The operands
+// are borrowed for the call; `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `a`, `b` live expression handles; `out_expr` valid for writes.
+dask_status dask_expr_and(const struct dask_expr *a,
+                          const struct dask_expr *b,
+                          struct dask_expr **out_expr);
+
+// `a or b`, three-valued (`true or null` is true). The operands are borrowed for the
+// call; `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `a`, `b` live expression handles; `out_expr` valid for writes.
+dask_status dask_expr_or(const struct dask_expr *a,
+                         const struct dask_expr *b,
+                         struct dask_expr **out_expr);
+
+// `not a` (null stays null). `a` is borrowed for the call; `*out_expr` is owned by the caller.
+// Any thread.
+//
+// # Safety
+// `a` a live expression handle; `out_expr` valid for writes.
+dask_status dask_expr_not(const struct dask_expr *a, struct dask_expr **out_expr);
+
+// True where `a` is null (never null itself). `a` is borrowed for the call;
+// `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `a` a live expression handle; `out_expr` valid for writes.
+dask_status dask_expr_is_null(const struct dask_expr *a, struct dask_expr **out_expr);
+
+// True where `a` is one of the `n` literals `values` (a null in the list matches nothing;
+// n = 0 matches no row). Every value must be a literal expression. The arguments are
+// borrowed for the call; `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `a` a live expression handle; `values` NULL (n = 0) or `n` live expression handles;
+// `out_expr` valid for writes.
+dask_status dask_expr_isin(const struct dask_expr *a,
+                           const struct dask_expr *const *values,
+                           size_t n,
+                           struct dask_expr **out_expr);
+
+// `lo <= a <= hi`, both ends included (pandas' `between`); `lo` and `hi` are literals.
+// The arguments are borrowed for the call; `*out_expr` is owned by the caller. Any thread.
+//
+// # Safety
+// `a`, `lo`, `hi` live expression handles; `out_expr` valid for writes.
+dask_status dask_expr_between(const struct dask_expr *a,
+                              const struct dask_expr *lo,
+                              const struct dask_expr *hi,
+                              struct dask_expr **out_expr);
+
+// The expression as text (`(x > 3) and (name in ["a", "b"])`), in a new string the caller
+// frees with `dask_string_free` (owned by the caller). Any thread.
+//
+// # Safety
+// `e` a live expression handle; `out_string` valid for writes.
+dask_status dask_expr_to_string(const struct dask_expr *e, char **out_string);
+
+// Frees an expression (NULL is a no-op): the caller's ownership of it ends. Tables filtered
+// by it keep their own copy. Any thread, once per handle, not while another thread still
+// uses it.
+//
+// # Safety
+// `e` is NULL or an expression handle.
+void dask_expr_free(struct dask_expr *e);
 
 // Frees a future handle. NULL is a no-op. Ownership of this handle ends here: the result is freed
 // with its last handle, and other handles on it (`dask_future_clone`) stay valid. Any thread, but
@@ -1913,6 +2185,180 @@ dask_status dask_sparse_from_compressed(size_t rows,
 
 // The name of a status code ("DASK_ERR_TASK"), or "DASK_ERR_UNKNOWN". Static storage. Any thread.
 const char *dask_status_name(dask_status status);
+
+// Fills `*options` (whose `struct_size` bytes are the caller's `sizeof`) with the defaults
+// and sets its `struct_size`. Any thread; nothing to free.
+//
+// # Safety
+// `options` is valid for writes of `struct_size` bytes.
+dask_status dask_parquet_options_init(struct dask_parquet_options *options, size_t struct_size);
+
+// A lazy table over Parquet files: `npaths` paths, each a file or a directory (its
+// `.parquet` files at every level, hive `key=value` directories becoming columns).
+// `options` NULL means the defaults. Reads every footer now (schema, row groups, row
+// counts) and no data. Errors name the file (and column): a missing path, a file that is
+// not Parquet, an unknown column, schemas that differ. `*out_table` is owned by the caller
+// (`dask_table_free`). Any thread.
+//
+// # Safety
+// `paths` holds `npaths` NUL-terminated strings; `options` NULL or initialised by
+// `dask_parquet_options_init`; `out_table` valid for writes.
+dask_status dask_read_parquet(const char *const *paths,
+                              size_t npaths,
+                              const struct dask_parquet_options *options,
+                              struct dask_table **out_table);
+
+// Number of columns. `table` is borrowed for the call. Any thread.
+//
+// # Safety
+// `table` a live table handle; `out_n` valid for writes.
+dask_status dask_table_num_columns(const struct dask_table *table, size_t *out_n);
+
+// The name of column `i`, lent: valid while `table` is alive; do not free it. Any thread.
+//
+// # Safety
+// `table` a live table handle; `out_name` valid for writes.
+dask_status dask_table_column_name(const struct dask_table *table, size_t i, const char **out_name);
+
+// The type of column `i` as its Arrow C data interface format string ("l" int64, "g"
+// float64, "u" utf8, "tdD" date32, "tsu:UTC" timestamp[us, UTC], "c" int8 … ; a dictionary
+// column gives its index type, e.g. "i" for int32 codes: `dask_table_schema` has the
+// whole type). Lent: valid while `table` is alive. Any thread.
+//
+// # Safety
+// `table` a live table handle; `out_format` valid for writes.
+dask_status dask_table_column_type(const struct dask_table *table,
+                                   size_t i,
+                                   const char **out_format);
+
+// Number of partitions. `table` is borrowed for the call. Any thread.
+//
+// # Safety
+// `table` a live table handle; `out_n` valid for writes.
+dask_status dask_table_num_partitions(const struct dask_table *table, size_t *out_n);
+
+// Rows of the table when known without computing (from file metadata, before any filter),
+// else -1. `table` is borrowed for the call. Any thread.
+//
+// # Safety
+// `table` a live table handle; `out_rows` valid for writes.
+dask_status dask_table_num_rows(const struct dask_table *table, int64_t *out_rows);
+
+// What the table is, without computing: partitions, rows where known, a line per column
+// with its type. A new string owned by the caller (free it with `dask_string_free`). Any thread.
+//
+// # Safety
+// `table` a live table handle; `out_string` valid for writes.
+dask_status dask_table_describe(const struct dask_table *table, char **out_string);
+
+// Columns `columns` (n names), in that order (lazy). An unknown name is an error now.
+// `*out_table` is owned by the caller. Any thread.
+//
+// # Safety
+// `table` a live table handle; `columns` holds `n` NUL-terminated strings; `out_table`
+// valid for writes.
+dask_status dask_table_select(const struct dask_table *table,
+                              const char *const *columns,
+                              size_t n,
+                              struct dask_table **out_table);
+
+// The rows where `filter` is true (lazy; rows where it is null are dropped, as in SQL and
+// pandas). Unknown columns and literals of the wrong type are errors now. `filter` is
+// copied; `*out_table` is owned by the caller. Any thread.
+//
+// # Safety
+// `table` a live table handle; `filter` a live expression handle; `out_table` valid for
+// writes.
+dask_status dask_table_filter(const struct dask_table *table,
+                              const struct dask_expr *filter,
+                              struct dask_table **out_table);
+
+// Reductions of whole columns: a one-row table of the `n` aggregations (lazy; checked
+// now: unknown columns, a function the column's type lacks, clashing names). Nulls are
+// skipped; integer sums are exact (an overflow is an error). `*out_table` is owned by the caller.
+// Any thread.
+//
+// # Safety
+// `table` a live table handle; `aggs` holds `n` entries whose strings are NUL-terminated;
+// `out_table` valid for writes.
+dask_status dask_table_agg(const struct dask_table *table,
+                           const struct dask_agg *aggs,
+                           size_t n,
+                           struct dask_table **out_table);
+
+// Group-by aggregation: one row per distinct value of the `nkeys` key columns, the keys
+// then the `naggs` aggregations, sorted by the keys (nulls last) (lazy; checked now).
+// `dropna`: rows with a null key are left out (pandas' and R's default) or, false, make
+// groups of their own (SQL's). `*out_table` is owned by the caller. Any thread.
+//
+// # Safety
+// `table` a live table handle; `keys` holds `nkeys` NUL-terminated strings; `aggs`
+// `naggs` entries; `out_table` valid for writes.
+dask_status dask_table_group_by(const struct dask_table *table,
+                                const char *const *keys,
+                                size_t nkeys,
+                                bool dropna,
+                                const struct dask_agg *aggs,
+                                size_t naggs,
+                                struct dask_table **out_table);
+
+// The first `n` rows, computed now on `client` (partitions in order until n are found; a
+// Parquet source without a filter reads only the row groups holding them), as a computed
+// table of one partition. `*out_table` is owned by the caller. Blocks; any thread.
+//
+// # Safety
+// `client`, `table` live handles; `out_table` valid for writes.
+dask_status dask_table_head(const struct dask_client *client,
+                            const struct dask_table *table,
+                            size_t n,
+                            struct dask_table **out_table);
+
+// Numeric (and boolean) `columns` (n names) as a 2-D array with a row block per partition,
+// of their common type (NumPy's promotion) or of `dtype` (0: promote). Nulls are NaN in a
+// float array and an error in an integer one. Computed now on `client` (the blocks stay in
+// the store, held by the array, as Dask's `to_dask_array(lengths=True)`). `*out_array` is
+// owned by the caller (`dask_array_free`). Blocks; any thread.
+//
+// # Safety
+// `client`, `table` live handles; `columns` holds `n` NUL-terminated strings; `out_array`
+// valid for writes.
+dask_status dask_table_to_array(const struct dask_client *client,
+                                const struct dask_table *table,
+                                const char *const *columns,
+                                size_t n,
+                                dask_dtype dtype,
+                                struct dask_array **out_array);
+
+// Fills `*options` with the defaults and sets its `struct_size` (the caller's `sizeof`).
+// Any thread; nothing to free.
+//
+// # Safety
+// `options` is valid for writes of `struct_size` bytes.
+dask_status dask_parquet_write_options_init(struct dask_parquet_write_options *options,
+                                            size_t struct_size);
+
+// Writes `table` into the directory `dir` (made if missing; refused if it holds
+// anything), computing it on `client`: a file `part.NNNNN.parquet` per partition (under
+// hive directories with `partition_on`), each written under a temporary name and renamed
+// when complete. `options` NULL: the defaults; everything given is borrowed for the call.
+// `*out_rows` (may be NULL): rows written. Blocks; any thread.
+//
+// # Safety
+// `client`, `table` live handles; `dir` a NUL-terminated string; `options` NULL or
+// initialised; `out_rows` NULL or valid for writes.
+dask_status dask_table_write_parquet(const struct dask_client *client,
+                                     const struct dask_table *table,
+                                     const char *dir,
+                                     const struct dask_parquet_write_options *options,
+                                     uint64_t *out_rows);
+
+// Frees a table handle (NULL is a no-op): only this handle's ownership ends; tables made
+// from it keep what they need. Any thread, once per handle, not while another thread
+// still uses it.
+//
+// # Safety
+// `table` is NULL or a table handle.
+void dask_table_free(struct dask_table *table);
 
 // Looks up a ufunc by NumPy name ("add", "exp", "greater", "where", …, or a user ufunc).
 // `*out_ufunc` is owned by the caller (`dask_ufunc_free`). Any thread.

@@ -14,8 +14,10 @@
 #![allow(non_camel_case_types)]
 
 mod array;
+mod arrow;
 mod client;
 mod cluster;
+mod expr;
 mod future;
 mod glm;
 mod graph;
@@ -24,13 +26,16 @@ mod op;
 mod plugin;
 mod sparse;
 mod status;
+mod table;
 mod ufunc;
 mod value;
 mod versioned;
 
 pub use array::*;
+pub use arrow::*;
 pub use client::*;
 pub use cluster::*;
+pub use expr::*;
 pub use future::*;
 pub use glm::*;
 pub use graph::*;
@@ -39,6 +44,7 @@ pub(crate) use plugin::load_plugin_dir;
 pub use plugin::*;
 pub use sparse::*;
 pub use status::*;
+pub use table::*;
 pub use ufunc::*;
 pub use value::*;
 

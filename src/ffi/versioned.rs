@@ -120,7 +120,10 @@ pub(crate) use read_fields;
 
 #[cfg(test)]
 mod tests {
-    use super::super::{dask_buffer_view, dask_config, dask_kind_vtable, dask_memory_stats};
+    use super::super::{
+        dask_buffer_view, dask_config, dask_kind_vtable, dask_memory_stats, dask_parquet_options,
+        dask_parquet_write_options,
+    };
     use std::mem::{offset_of, size_of};
 
     /// Every released size of a struct must fall between fields: a field lies wholly before
@@ -171,6 +174,18 @@ mod tests {
             &[size_of::<dask_buffer_view>()],
             &fields!(dask_buffer_view: struct_size, data, dtype, itemsize, ndim, shape,
                 strides, len, c_contiguous),
+        );
+        check(
+            "dask_parquet_options",
+            &[size_of::<dask_parquet_options>()],
+            &fields!(dask_parquet_options: struct_size, split_row_groups, columns, ncolumns,
+                filter),
+        );
+        check(
+            "dask_parquet_write_options",
+            &[size_of::<dask_parquet_write_options>()],
+            &fields!(dask_parquet_write_options: struct_size, partition_on, npartition_on,
+                compression, row_group_size),
         );
         check(
             "dask_kind_vtable",

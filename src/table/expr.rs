@@ -244,6 +244,14 @@ impl Expr {
         e.push(Node::And(ge, le))
     }
 
+    /// The literal this expression is, if it is only that.
+    pub fn as_literal(&self) -> Option<&Scalar> {
+        match self.nodes.as_slice() {
+            [Node::Literal(s)] => Some(s),
+            _ => None,
+        }
+    }
+
     /// The columns the expression reads, each once, in order of first use.
     pub fn columns(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

@@ -202,6 +202,26 @@ impl Table {
         self.parts.iter().map(|p| p.rows).sum()
     }
 
+    /// What the table is, without computing anything: its partitions, its rows (where the
+    /// metadata tells them), and a line per column with its type. For printing it.
+    pub fn describe(&self) -> String {
+        let known = self.parts.iter().filter(|p| p.rows.is_some()).count();
+        let rows = match self.num_rows() {
+            Some(n) => format!("{n} rows"),
+            None if known == 0 => "rows unknown until computed".to_string(),
+            None => format!("rows known for {known} of them"),
+        };
+        let mut out = format!(
+            "lazy table: {} columns, {} partitions, {rows}",
+            self.schema.fields().len(),
+            self.parts.len()
+        );
+        for f in self.schema.fields() {
+            out.push_str(&format!("\n  {}: {}", f.name(), f.data_type()));
+        }
+        out
+    }
+
     pub(crate) fn parts(&self) -> &[TablePart] {
         &self.parts
     }

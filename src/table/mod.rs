@@ -3,7 +3,8 @@
 //! workers and reports progress like an array block.
 //!
 //! `lazy`: the lazy table; `expr`/`eval`: row expressions and their evaluation; `agg`,
-//! `group`, `accumulate`, `reduce`: aggregations and group-by; `ops`: the operations a
+//! `group`, `accumulate`, `reduce`: aggregations and group-by; `stream`: computing
+//! partition by partition for a consumer; `ops`: the operations a
 //! partition's tasks apply; this file: the column types a partition may hold. The wire
 //! layout of a partition is in `protocol::table_codec`, reading files in `io`.
 
@@ -15,6 +16,7 @@ mod group;
 mod lazy;
 mod ops;
 mod reduce;
+mod stream;
 mod to_array;
 
 pub use agg::{Agg, AggFn};
@@ -25,6 +27,7 @@ pub(crate) use lazy::prefix_error;
 pub use lazy::{Table, TablePart};
 pub(crate) use ops::register_ops;
 pub use reduce::GroupBy;
+pub use stream::PartitionStream;
 
 use arrow_schema::DataType;
 

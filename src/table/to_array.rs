@@ -153,8 +153,8 @@ fn to_block(p: &BlockParams, batch: &RecordBatch) -> std::result::Result<Buffer,
         };
         res.map_err(|i| {
             format!(
-                "column {name:?} has a null (row {i} of its partition), which a {} array \
-                 cannot hold (ask for a float array: nulls become NaN)",
+                "column {name:?} has a null (row {i} of its partition), which an array of \
+                 {} cannot hold (ask for a float array: nulls become NaN)",
                 p.dtype.name()
             )
         })?;

@@ -51,6 +51,23 @@ function split_decl(d::AbstractString)
     String(m.captures[1]), String(m.captures[2])
 end
 
+"""Prints the Julia struct of C struct `name` with fields `body`; function-pointer fields
+become plain pointers. The struct may point to itself."""
+function print_struct(out::IO, name::AbstractString, body::AbstractString, known::Set{String})
+    push!(known, name)
+    body = replace(body, r"[^;{}]*?\(\*\s*(\w+)\)\s*\([^;]*?\)\s*;"s => s -> begin
+        fm = match(r"\(\*\s*(\w+)\)", s)
+        "void *" * fm.captures[1] * ";"
+    end)
+    println(out, "struct ", name)
+    for f in split(body, ';')
+        isempty(strip(f)) && continue
+        ty, nm = split_decl(f)
+        println(out, "    ", nm in RESERVED ? nm * "_" : nm, "::", jltype(ty, known, :field))
+    end
+    println(out, "end")
+end
+
 function generate(header::AbstractString = HEADER)
     text = read(header, String)
     # Comments out (the header's own documentation lives in include/dask.h).
@@ -66,6 +83,12 @@ function generate(header::AbstractString = HEADER)
         println(out, "const ", m.captures[1], " = ", m.captures[2])
     end
     println(out)
+    # Arrow's C data and stream interface structs (plain `struct Name { ... };`, under
+    # Arrow's include guards), which the table functions take.
+    for m in eachmatch(r"^struct\s+(Arrow\w+)\s*\{(.*?)\}\s*;"ms, code)
+        print_struct(out, m.captures[1], m.captures[2], known)
+    end
+    println(out)
     # Typedefs, in header order (later ones may use earlier ones).
     for m in eachmatch(r"typedef\s+(struct\s+(\w+)\s+(\w+)|struct\s+(\w+)\s*\{(.*?)\}\s*(\w+)|([^;{}()]+?)\s*\(\*\s*(\w+)\)\s*\(.*?\)|(\w+)\s+(\w+))\s*;"s, code)
         c = m.captures
@@ -73,22 +96,7 @@ function generate(header::AbstractString = HEADER)
             push!(known, c[3])
             println(out, "mutable struct ", c[3], " end")
         elseif c[4] !== nothing                              # struct with fields
-            name = c[6]
-            fields = String[]
-            # Function-pointer fields become plain pointers.
-            body = replace(c[5], r"[^;{}]*?\(\*\s*(\w+)\)\s*\([^;]*?\)\s*;"s => s -> begin
-                fm = match(r"\(\*\s*(\w+)\)", s)
-                "void *" * fm.captures[1] * ";"
-            end)
-            for f in split(body, ';')
-                isempty(strip(f)) && continue
-                ty, nm = split_decl(f)
-                push!(fields, "    " * (nm in RESERVED ? nm * "_" : nm) * "::" * jltype(ty, known, :field))
-            end
-            push!(known, name)
-            println(out, "struct ", name)
-            foreach(f -> println(out, f), fields)
-            println(out, "end")
+            print_struct(out, c[6], c[5], known)
         elseif c[8] !== nothing                              # function pointer
             push!(known, c[8])
             println(out, "const ", c[8], " = Ptr{Cvoid}")

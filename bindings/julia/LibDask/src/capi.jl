@@ -40,6 +40,12 @@ const DASK_ARRAY_BLOCK = 3
 const DASK_ARRAY_SPARSE = 4
 const DASK_ARRAY_FOREIGN = 5
 const DASK_ARRAY_SCALAR = 6
+const DASK_CMP_EQ = 1
+const DASK_CMP_NE = 2
+const DASK_CMP_LT = 3
+const DASK_CMP_LE = 4
+const DASK_CMP_GT = 5
+const DASK_CMP_GE = 6
 const DASK_FUTURE_PENDING = 0
 const DASK_FUTURE_RUNNING = 1
 const DASK_FUTURE_FINISHED = 2
@@ -96,13 +102,46 @@ const DASK_VALUE_PARAMS = 8
 const DASK_VALUE_SPARSE = 9
 const DASK_VALUE_TABLE = 10
 
+struct ArrowSchema
+    format::Ptr{UInt8}
+    name::Ptr{UInt8}
+    metadata::Ptr{UInt8}
+    flags::Int64
+    n_children::Int64
+    children::Ptr{Ptr{ArrowSchema}}
+    dictionary::Ptr{ArrowSchema}
+    release::Ptr{Cvoid}
+    private_data::Ptr{Cvoid}
+end
+struct ArrowArray
+    length::Int64
+    null_count::Int64
+    offset::Int64
+    n_buffers::Int64
+    n_children::Int64
+    buffers::Ptr{Ptr{Cvoid}}
+    children::Ptr{Ptr{ArrowArray}}
+    dictionary::Ptr{ArrowArray}
+    release::Ptr{Cvoid}
+    private_data::Ptr{Cvoid}
+end
+struct ArrowArrayStream
+    get_schema::Ptr{Cvoid}
+    get_next::Ptr{Cvoid}
+    get_last_error::Ptr{Cvoid}
+    release::Ptr{Cvoid}
+    private_data::Ptr{Cvoid}
+end
+
 mutable struct dask_array end
 mutable struct dask_as_completed end
 mutable struct dask_client end
 mutable struct dask_cluster end
+mutable struct dask_expr end
 mutable struct dask_future end
 mutable struct dask_glm_model end
 mutable struct dask_graph end
+mutable struct dask_table end
 mutable struct dask_ufunc end
 mutable struct dask_value end
 const dask_status = Int32
@@ -165,6 +204,7 @@ struct dask_memory_stats
     files_written::UInt64
     file_bytes_written::UInt64
 end
+const dask_cmp_op = UInt32
 const dask_future_state = UInt32
 struct dask_glm_params
     struct_size::UInt32
@@ -198,6 +238,26 @@ end
 const dask_progress_fn = Ptr{Cvoid}
 const dask_task_fn = Ptr{Cvoid}
 const dask_return_type = UInt32
+struct dask_parquet_options
+    struct_size::UInt32
+    split_row_groups::UInt32
+    columns::Ptr{Ptr{UInt8}}
+    ncolumns::Csize_t
+    filter::Ptr{dask_expr}
+end
+struct dask_agg
+    func::Ptr{UInt8}
+    column::Ptr{UInt8}
+    name::Ptr{UInt8}
+    ddof::UInt32
+end
+struct dask_parquet_write_options
+    struct_size::UInt32
+    partition_on::Ptr{Ptr{UInt8}}
+    npartition_on::Csize_t
+    compression::Ptr{UInt8}
+    row_group_size::UInt64
+end
 const dask_loop_fn = Ptr{Cvoid}
 struct dask_ufunc_loop
     types::Ptr{dask_dtype}
@@ -321,6 +381,12 @@ dask_array_store(client, x, write, ctx) =
     ccall((:dask_array_store, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_array}, dask_block_fn, Ptr{Cvoid}), client, x, write, ctx)
 dask_array_object(x, out_object) =
     ccall((:dask_array_object, libdask), dask_status, (Ptr{dask_array}, Ptr{Ptr{Cvoid}}), x, out_object)
+dask_table_schema(table, out_schema) =
+    ccall((:dask_table_schema, libdask), dask_status, (Ptr{dask_table}, Ptr{ArrowSchema}), table, out_schema)
+dask_table_to_stream(client, table, ahead, out_stream) =
+    ccall((:dask_table_to_stream, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Csize_t, Ptr{ArrowArrayStream}), client, table, ahead, out_stream)
+dask_table_from_stream(stream, out_table) =
+    ccall((:dask_table_from_stream, libdask), dask_status, (Ptr{ArrowArrayStream}, Ptr{Ptr{dask_table}}), stream, out_table)
 dask_config_init(cfg, struct_size) =
     ccall((:dask_config_init, libdask), dask_status, (Ptr{dask_config}, Csize_t), cfg, struct_size)
 dask_client_new(cfg, out_client) =
@@ -361,6 +427,36 @@ dask_client_list_datasets(client, out_value) =
     ccall((:dask_client_list_datasets, libdask), dask_status, (Ptr{dask_client}, Ptr{Ptr{dask_value}}), client, out_value)
 dask_client_unpublish_dataset(client, name) =
     ccall((:dask_client_unpublish_dataset, libdask), dask_status, (Ptr{dask_client}, Cstring), client, name)
+dask_expr_column(name, out_expr) =
+    ccall((:dask_expr_column, libdask), dask_status, (Cstring, Ptr{Ptr{dask_expr}}), name, out_expr)
+dask_expr_int(value, out_expr) =
+    ccall((:dask_expr_int, libdask), dask_status, (Int64, Ptr{Ptr{dask_expr}}), value, out_expr)
+dask_expr_float(value, out_expr) =
+    ccall((:dask_expr_float, libdask), dask_status, (Cdouble, Ptr{Ptr{dask_expr}}), value, out_expr)
+dask_expr_bool(value, out_expr) =
+    ccall((:dask_expr_bool, libdask), dask_status, (Bool, Ptr{Ptr{dask_expr}}), value, out_expr)
+dask_expr_string(value, out_expr) =
+    ccall((:dask_expr_string, libdask), dask_status, (Cstring, Ptr{Ptr{dask_expr}}), value, out_expr)
+dask_expr_null(out_expr) =
+    ccall((:dask_expr_null, libdask), dask_status, (Ptr{Ptr{dask_expr}},), out_expr)
+dask_expr_compare(a, op, b, out_expr) =
+    ccall((:dask_expr_compare, libdask), dask_status, (Ptr{dask_expr}, dask_cmp_op, Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, op, b, out_expr)
+dask_expr_and(a, b, out_expr) =
+    ccall((:dask_expr_and, libdask), dask_status, (Ptr{dask_expr}, Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, b, out_expr)
+dask_expr_or(a, b, out_expr) =
+    ccall((:dask_expr_or, libdask), dask_status, (Ptr{dask_expr}, Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, b, out_expr)
+dask_expr_not(a, out_expr) =
+    ccall((:dask_expr_not, libdask), dask_status, (Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, out_expr)
+dask_expr_is_null(a, out_expr) =
+    ccall((:dask_expr_is_null, libdask), dask_status, (Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, out_expr)
+dask_expr_isin(a, values, n, out_expr) =
+    ccall((:dask_expr_isin, libdask), dask_status, (Ptr{dask_expr}, Ptr{Ptr{dask_expr}}, Csize_t, Ptr{Ptr{dask_expr}}), a, values, n, out_expr)
+dask_expr_between(a, lo, hi, out_expr) =
+    ccall((:dask_expr_between, libdask), dask_status, (Ptr{dask_expr}, Ptr{dask_expr}, Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, lo, hi, out_expr)
+dask_expr_to_string(e, out_string) =
+    ccall((:dask_expr_to_string, libdask), dask_status, (Ptr{dask_expr}, Ptr{Ptr{UInt8}}), e, out_string)
+dask_expr_free(e) =
+    ccall((:dask_expr_free, libdask), Cvoid, (Ptr{dask_expr},), e)
 dask_future_free(future) =
     ccall((:dask_future_free, libdask), Cvoid, (Ptr{dask_future},), future)
 dask_future_clone(future, out_future) =
@@ -473,6 +569,40 @@ dask_sparse_from_compressed(rows, cols, by_columns, indptr, indices, data, out_a
     ccall((:dask_sparse_from_compressed, libdask), dask_status, (Csize_t, Csize_t, Bool, Ptr{Csize_t}, Ptr{Csize_t}, Ptr{dask_value}, Ptr{Ptr{dask_array}}), rows, cols, by_columns, indptr, indices, data, out_array)
 dask_status_name(status) =
     ccall((:dask_status_name, libdask), Cstring, (dask_status,), status)
+dask_parquet_options_init(options, struct_size) =
+    ccall((:dask_parquet_options_init, libdask), dask_status, (Ptr{dask_parquet_options}, Csize_t), options, struct_size)
+dask_read_parquet(paths, npaths, options, out_table) =
+    ccall((:dask_read_parquet, libdask), dask_status, (Ptr{Ptr{UInt8}}, Csize_t, Ptr{dask_parquet_options}, Ptr{Ptr{dask_table}}), paths, npaths, options, out_table)
+dask_table_num_columns(table, out_n) =
+    ccall((:dask_table_num_columns, libdask), dask_status, (Ptr{dask_table}, Ptr{Csize_t}), table, out_n)
+dask_table_column_name(table, i, out_name) =
+    ccall((:dask_table_column_name, libdask), dask_status, (Ptr{dask_table}, Csize_t, Ptr{Ptr{UInt8}}), table, i, out_name)
+dask_table_column_type(table, i, out_format) =
+    ccall((:dask_table_column_type, libdask), dask_status, (Ptr{dask_table}, Csize_t, Ptr{Ptr{UInt8}}), table, i, out_format)
+dask_table_num_partitions(table, out_n) =
+    ccall((:dask_table_num_partitions, libdask), dask_status, (Ptr{dask_table}, Ptr{Csize_t}), table, out_n)
+dask_table_num_rows(table, out_rows) =
+    ccall((:dask_table_num_rows, libdask), dask_status, (Ptr{dask_table}, Ptr{Int64}), table, out_rows)
+dask_table_describe(table, out_string) =
+    ccall((:dask_table_describe, libdask), dask_status, (Ptr{dask_table}, Ptr{Ptr{UInt8}}), table, out_string)
+dask_table_select(table, columns, n, out_table) =
+    ccall((:dask_table_select, libdask), dask_status, (Ptr{dask_table}, Ptr{Ptr{UInt8}}, Csize_t, Ptr{Ptr{dask_table}}), table, columns, n, out_table)
+dask_table_filter(table, filter, out_table) =
+    ccall((:dask_table_filter, libdask), dask_status, (Ptr{dask_table}, Ptr{dask_expr}, Ptr{Ptr{dask_table}}), table, filter, out_table)
+dask_table_agg(table, aggs, n, out_table) =
+    ccall((:dask_table_agg, libdask), dask_status, (Ptr{dask_table}, Ptr{dask_agg}, Csize_t, Ptr{Ptr{dask_table}}), table, aggs, n, out_table)
+dask_table_group_by(table, keys, nkeys, dropna, aggs, naggs, out_table) =
+    ccall((:dask_table_group_by, libdask), dask_status, (Ptr{dask_table}, Ptr{Ptr{UInt8}}, Csize_t, Bool, Ptr{dask_agg}, Csize_t, Ptr{Ptr{dask_table}}), table, keys, nkeys, dropna, aggs, naggs, out_table)
+dask_table_head(client, table, n, out_table) =
+    ccall((:dask_table_head, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Csize_t, Ptr{Ptr{dask_table}}), client, table, n, out_table)
+dask_table_to_array(client, table, columns, n, dtype, out_array) =
+    ccall((:dask_table_to_array, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Ptr{Ptr{UInt8}}, Csize_t, dask_dtype, Ptr{Ptr{dask_array}}), client, table, columns, n, dtype, out_array)
+dask_parquet_write_options_init(options, struct_size) =
+    ccall((:dask_parquet_write_options_init, libdask), dask_status, (Ptr{dask_parquet_write_options}, Csize_t), options, struct_size)
+dask_table_write_parquet(client, table, dir, options, out_rows) =
+    ccall((:dask_table_write_parquet, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Cstring, Ptr{dask_parquet_write_options}, Ptr{UInt64}), client, table, dir, options, out_rows)
+dask_table_free(table) =
+    ccall((:dask_table_free, libdask), Cvoid, (Ptr{dask_table},), table)
 dask_ufunc_lookup(name, out_ufunc) =
     ccall((:dask_ufunc_lookup, libdask), dask_status, (Cstring, Ptr{Ptr{dask_ufunc}}), name, out_ufunc)
 dask_ufunc_free(u) =
