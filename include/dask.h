@@ -403,6 +403,10 @@ typedef struct dask_agg {
   // For "var" and "std": delta degrees of freedom, 1 for the sample variance (R's `var`,
   // pandas' default), 0 for the population's. Ignored by the others.
   uint32_t ddof;
+  // false: nulls are skipped (Arrow, SQL, pandas, polars); true: a group holding a null
+  // gives null (R without `na.rm`, Julia's `sum` over `missing`). For sum, mean, min,
+  // max, var and std (an error for the counts).
+  bool keep_nulls;
 } dask_agg;
 
 // How `dask_table_write_parquet` writes (a versioned input struct:
@@ -1299,6 +1303,19 @@ dask_status dask_table_to_stream(const struct dask_client *client,
 // `stream` points to a valid `struct ArrowArrayStream` (not released); `out_table` valid
 // for writes.
 dask_status dask_table_from_stream(struct ArrowArrayStream *stream, struct dask_table **out_table);
+
+// A table partition value (a `DASK_VALUE_TABLE`, e.g. the result of `dask_table_submit`)
+// as an Arrow C struct array and its schema, without copying: the array refers to the
+// value's buffers and keeps them alive until released, so `value` may be freed first.
+// `*out_schema` and `*out_array` are owned by the caller: call each one's `release`.
+// Any thread.
+//
+// # Safety
+// `value` a live value handle; `out_schema` and `out_array` valid for writes of a
+// `struct ArrowSchema` and a `struct ArrowArray`.
+dask_status dask_value_table_export(const struct dask_value *value,
+                                    struct ArrowSchema *out_schema,
+                                    struct ArrowArray *out_array);
 
 // Fills the caller's config of `struct_size` bytes (pass `sizeof(dask_config)` as compiled)
 // with the defaults (one thread per core, no memory limit) and sets its `struct_size`. Only
@@ -2312,6 +2329,18 @@ dask_status dask_table_head(const struct dask_client *client,
                             const struct dask_table *table,
                             size_t n,
                             struct dask_table **out_table);
+
+// Starts computing all of `table` on `client` into one partition and writes a future
+// (owned by the caller, `dask_future_free`) whose value is that partition (read it with
+// `dask_value_table_export`). Does not block: hosts with an event loop wait on the future
+// without blocking (`dask_future_add_done_callback`), and `dask_future_cancel` stops the
+// whole computation. `table` is borrowed for the call. Any thread.
+//
+// # Safety
+// `client`, `table` live handles; `out_future` valid for writes.
+dask_status dask_table_submit(const struct dask_client *client,
+                              const struct dask_table *table,
+                              struct dask_future **out_future);
 
 // Numeric (and boolean) `columns` (n names) as a 2-D array with a row block per partition,
 // of their common type (NumPy's promotion) or of `dtype` (0: promote). Nulls are NaN in a

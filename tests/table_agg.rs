@@ -256,7 +256,11 @@ fn check(out: &RecordBatch, batches: &[RecordBatch], keys: &[&str], dropna: bool
                 .iter()
                 .map(|&(p, r)| cell(batches[p].column_by_name(a.column()).unwrap(), r))
                 .collect();
-            let want = expected(a.func(), column.data_type(), &cells);
+            let want = if a.keeps_nulls() && cells.contains(&V::Null) {
+                V::Null
+            } else {
+                expected(a.func(), column.data_type(), &cells)
+            };
             let got = cell(out.column(keys.len() + j), g);
             assert!(
                 close(&got, &want),
@@ -324,6 +328,46 @@ fn group_by_one_or_several_keys_matches_a_row_by_row_evaluation() {
     ];
     for (keys, dropna) in cases {
         check(&run(&t, keys, dropna, &aggs), &batches, keys, dropna, &aggs);
+    }
+}
+
+/// R's and Julia's rule, asked for per aggregation: a group holding a null gives null, the
+/// others what the skipping aggregation gives; the counts refuse it.
+#[test]
+fn keep_nulls_gives_null_for_groups_that_hold_one() {
+    let (schema, batches) = partitions(&SIZES, 300);
+    let mut aggs = Vec::new();
+    for f in schema.fields() {
+        let c = f.name().as_str();
+        aggs.push(agg::min(c).alias(&format!("{c}_min_na")).keep_nulls(true));
+        aggs.push(agg::max(c).keep_nulls(true));
+        if NUMERIC.contains(&c) {
+            aggs.push(agg::sum(c).keep_nulls(true));
+            aggs.push(agg::sum(c).alias(&format!("{c}_sum_skip")));
+            aggs.push(agg::mean(c).keep_nulls(true));
+            aggs.push(agg::var(c).keep_nulls(true));
+            aggs.push(Agg::new(AggFn::Std { ddof: 0 }, c).keep_nulls(true));
+        }
+    }
+    let t = Table::from_batches(schema, batches.clone()).unwrap();
+    check(&run(&t, &[], true, &aggs), &batches, &[], true, &aggs);
+    for (keys, dropna) in [(&["i8"][..], false), (&["dict", "i8"][..], true)] {
+        let out = run(&t, keys, dropna, &aggs);
+        check(&out, &batches, keys, dropna, &aggs);
+        // Both kinds of group occur: some sums are null, some not.
+        let sums = out.column_by_name("f64_sum").unwrap();
+        assert!(
+            sums.null_count() > 0 && sums.null_count() < sums.len(),
+            "by {keys:?}"
+        );
+    }
+    for bad in [
+        agg::count("f64"),
+        agg::null_count("f64"),
+        agg::n_unique("f64"),
+    ] {
+        let e = t.agg(&[bad.keep_nulls(true)]).unwrap_err().to_string();
+        assert!(e.contains("keep_nulls applies to"), "{e}");
     }
 }
 

@@ -142,10 +142,10 @@ int main(void) {
     /* 4. Group by region; the answer streams out through Arrow's C interface. */
     const char *keys[] = {"region"};
     dask_agg aggs[] = {
-        {"count", "amount", "orders", 0},
-        {"sum", "amount", "revenue", 0},
-        {"mean", "amount", NULL, 0},
-        {"std", "amount", NULL, 1},
+        {"count", "amount", "orders", 0, false},
+        {"sum", "amount", "revenue", 0, false},
+        {"mean", "amount", NULL, 0, false},
+        {"std", "amount", NULL, 1, false},
     };
     dask_table *grouped = NULL;
     TRY(dask_table_group_by(read, keys, 1, true, aggs, 4, &grouped));

@@ -10,12 +10,15 @@
 
 use super::client::dask_client;
 use super::table::{dask_table, put_table, table_arg};
+use super::value::{dask_value, value_arg};
 use super::{dask_status, guard, out};
 use crate::error::{Error, Result};
 use crate::table::Table;
-use arrow_array::ffi::FFI_ArrowSchema;
+use crate::value::Value;
+use arrow_array::ffi::{FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::RecordBatchReader;
+use arrow_array::{Array, StructArray};
 
 /// Writes `value` into the caller's uninitialised struct (nothing there is dropped).
 fn emit<T>(slot: *mut T, what: &str, value: T) -> Result<()> {
@@ -112,5 +115,42 @@ pub unsafe extern "C" fn dask_table_from_stream(
             .map(|(i, b)| b.map_err(|e| Error::invalid(format!("Arrow stream batch {i}: {e}"))))
             .collect::<Result<Vec<_>>>()?;
         put_table(out_table, Table::from_batches(schema, batches)?)
+    })
+}
+
+/// A table partition value (a `DASK_VALUE_TABLE`, e.g. the result of `dask_table_submit`)
+/// as an Arrow C struct array and its schema, without copying: the array refers to the
+/// value's buffers and keeps them alive until released, so `value` may be freed first.
+/// `*out_schema` and `*out_array` are owned by the caller: call each one's `release`.
+/// Any thread.
+///
+/// # Safety
+/// `value` a live value handle; `out_schema` and `out_array` valid for writes of a
+/// `struct ArrowSchema` and a `struct ArrowArray`.
+#[no_mangle]
+pub unsafe extern "C" fn dask_value_table_export(
+    value: *const dask_value,
+    out_schema: *mut FFI_ArrowSchema,
+    out_array: *mut FFI_ArrowArray,
+) -> dask_status {
+    guard(|| {
+        if out_schema.is_null() || out_array.is_null() {
+            return Err(Error::NullArgument(
+                "out_schema or out_array is NULL".into(),
+            ));
+        }
+        // SAFETY: per the contract.
+        let v = unsafe { value_arg(value) }?;
+        let Value::Table(batch) = &**v else {
+            return Err(Error::invalid(format!(
+                "a {} value is not a table partition",
+                v.kind_name()
+            )));
+        };
+        let data = StructArray::from(batch.clone()).into_data();
+        let (array, schema) = arrow_array::ffi::to_ffi(&data)
+            .map_err(|e| Error::invalid(format!("exporting the partition: {e}")))?;
+        emit(out_schema, "out_schema", schema)?;
+        emit(out_array, "out_array", array)
     })
 }

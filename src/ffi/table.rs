@@ -374,6 +374,10 @@ pub struct dask_agg {
     /// For "var" and "std": delta degrees of freedom, 1 for the sample variance (R's `var`,
     /// pandas' default), 0 for the population's. Ignored by the others.
     pub ddof: u32,
+    /// false: nulls are skipped (Arrow, SQL, pandas, polars); true: a group holding a null
+    /// gives null (R without `na.rm`, Julia's `sum` over `missing`). For sum, mean, min,
+    /// max, var and std (an error for the counts).
+    pub keep_nulls: bool,
 }
 
 unsafe fn aggs_arg(aggs: *const dask_agg, n: usize) -> Result<Vec<Agg>> {
@@ -399,7 +403,7 @@ unsafe fn aggs_arg(aggs: *const dask_agg, n: usize) -> Result<Vec<Agg>> {
                     )))
                 }
             };
-            let agg = Agg::new(func, column);
+            let agg = Agg::new(func, column).keep_nulls(a.keep_nulls);
             Ok(if a.name.is_null() {
                 agg
             } else {
@@ -488,6 +492,30 @@ pub unsafe extern "C" fn dask_table_head(
             out_table,
             Table::from_batches(t.schema().clone(), vec![batch])?,
         )
+    })
+}
+
+/// Starts computing all of `table` on `client` into one partition and writes a future
+/// (owned by the caller, `dask_future_free`) whose value is that partition (read it with
+/// `dask_value_table_export`). Does not block: hosts with an event loop wait on the future
+/// without blocking (`dask_future_add_done_callback`), and `dask_future_cancel` stops the
+/// whole computation. `table` is borrowed for the call. Any thread.
+///
+/// # Safety
+/// `client`, `table` live handles; `out_future` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_table_submit(
+    client: *const dask_client,
+    table: *const dask_table,
+    out_future: *mut *mut super::future::dask_future,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let slot = unsafe { out(out_future, "out_future") }?;
+        let c = unsafe { handle::get(client) }?;
+        let t = unsafe { table_arg(table) }?;
+        *slot = handle::new_handle(t.submit(c)?);
+        Ok(())
     })
 }
 

@@ -105,6 +105,9 @@ pub struct Agg {
     pub(crate) func: AggFn,
     pub(crate) column: String,
     pub(crate) name: String,
+    /// A group holding a null gives null (R without `na.rm`, Julia's `sum` over `missing`)
+    /// instead of the aggregate of its other values (Arrow, SQL, pandas, polars).
+    pub(crate) keep_nulls: bool,
 }
 
 impl Agg {
@@ -113,7 +116,16 @@ impl Agg {
             func,
             column: column.to_string(),
             name: format!("{column}_{}", func.label()),
+            keep_nulls: false,
         }
+    }
+
+    /// The same aggregation giving null for a group that holds a null (R's and Julia's
+    /// rule) when `yes`; sum, mean, min, max, var and std only (the counts count nulls or
+    /// skip them by definition).
+    pub fn keep_nulls(mut self, yes: bool) -> Agg {
+        self.keep_nulls = yes;
+        self
     }
 
     /// The same aggregation with output column `name`.
@@ -132,6 +144,11 @@ impl Agg {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether a group holding a null gives null (see [`Agg::keep_nulls`]).
+    pub fn keeps_nulls(&self) -> bool {
+        self.keep_nulls
     }
 }
 
@@ -204,6 +221,7 @@ impl Params for AggSpec {
             w.u32(ddof);
             w.str(&a.column);
             w.str(&a.name);
+            w.bool(a.keep_nulls);
         }
     }
 }
@@ -221,7 +239,13 @@ pub(crate) fn decode_agg(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
             .ok_or_else(|| r.corrupt(format!("aggregation code {code}")))?;
         let column = r.str()?.to_string();
         let name = r.str()?.to_string();
-        aggs.push(Agg { func, column, name });
+        let keep_nulls = r.bool()?;
+        aggs.push(Agg {
+            func,
+            column,
+            name,
+            keep_nulls,
+        });
     }
     Ok(Arc::new(AggSpec { keys, dropna, aggs }))
 }
@@ -279,7 +303,7 @@ mod tests {
             aggs: vec![
                 sum("x"),
                 var("y").alias("v"),
-                Agg::new(AggFn::Std { ddof: 0 }, "y"),
+                Agg::new(AggFn::Std { ddof: 0 }, "y").keep_nulls(true),
             ],
         };
         let mut w = ParamsWriter::default();

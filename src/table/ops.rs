@@ -42,6 +42,32 @@ pub(crate) fn value_op() -> &'static OpDef {
     *VALUE
 }
 
+/// All partitions joined into one, in order (`Table::submit`): the rows a host collects.
+static CONCAT: LazyLock<&'static OpDef> = LazyLock::new(|| {
+    register_builtin("table.concat", |inputs| {
+        let batches = inputs
+            .iter()
+            .map(|v| match &**v {
+                Value::Table(b) => Ok(b.clone()),
+                other => Err(format!(
+                    "table.concat: takes table partitions, not {}",
+                    other.kind_name()
+                )),
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let Some(first) = batches.first() else {
+            return Err("table.concat: takes at least one partition".into());
+        };
+        arrow_select::concat::concat_batches(&first.schema(), &batches)
+            .map(table)
+            .map_err(|e| format!("table.concat: {e}"))
+    })
+});
+
+pub(crate) fn concat_op() -> &'static OpDef {
+    *CONCAT
+}
+
 /// The first rows of a partition (`Table::head`).
 #[derive(Debug)]
 pub(crate) struct HeadParams(pub u64);
@@ -200,6 +226,7 @@ pub(crate) fn agg_ops() -> &'static AggOps {
 pub(crate) fn register_ops() {
     let _ = filter_op();
     let _ = value_op();
+    let _ = concat_op();
     let _ = head_op();
     let _ = select_op();
     let _ = agg_ops();

@@ -204,6 +204,23 @@ pub(crate) fn finish(
         names.push(a.name.clone());
         columns.push(column);
     }
+    // Groups with a null in a keep_nulls aggregation's column: null; the counts go.
+    for (i, _) in spec.aggs.iter().enumerate().filter(|(_, a)| a.keep_nulls) {
+        let hidden = names
+            .iter()
+            .position(|n| *n == null_count_name(i))
+            .ok_or("a keep_nulls aggregation lacks its null count")?;
+        let counts = columns[hidden]
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or("a null count is not int64")?;
+        let has_null: BooleanArray = counts.iter().map(|c| Some(c.unwrap_or(0) > 0)).collect();
+        columns[nk + i] =
+            arrow_select::nullif::nullif(&columns[nk + i], &has_null).map_err(arrow_err)?;
+    }
+    let shown = names.iter().filter(|n| !n.starts_with('\0')).count();
+    names.truncate(shown);
+    columns.truncate(shown);
     batch_of(names, columns, rows)
 }
 
@@ -330,6 +347,7 @@ fn aggregate(table: &Table, spec: AggSpec) -> Result<Table> {
             return Err(fail(format!("two output columns are named {n:?}")));
         }
     }
+    let spec = with_null_counts(spec).map_err(fail)?;
     let empty = RecordBatch::new_empty(table.schema().clone());
     let schema = dry_run(&spec, &empty).map_err(fail)?;
 
@@ -367,6 +385,30 @@ fn aggregate(table: &Table, spec: AggSpec) -> Result<Table> {
     let rows = spec.keys.is_empty().then_some(1);
     let part = TablePart::from_node(Node::new(ops.finish, final_args), rows);
     Ok(Table::new(schema, vec![part]))
+}
+
+/// Names of the hidden null counts that `keep_nulls` aggregations read (a NUL byte: no
+/// user's column name has one).
+fn null_count_name(i: usize) -> String {
+    format!("\0nulls.{i}")
+}
+
+/// `spec` with a hidden null count of the column of every `keep_nulls` aggregation, which
+/// `finish` uses to null those groups and then drops.
+fn with_null_counts(mut spec: AggSpec) -> OpResult<AggSpec> {
+    let mut hidden = Vec::new();
+    for (i, a) in spec.aggs.iter().enumerate().filter(|(_, a)| a.keep_nulls) {
+        if matches!(a.func, AggFn::Count | AggFn::NullCount | AggFn::NUnique) {
+            return Err(format!(
+                "{} of column {:?}: keep_nulls applies to sum, mean, min, max, var and std",
+                a.func.label(),
+                a.column
+            ));
+        }
+        hidden.push(Agg::new(AggFn::NullCount, &a.column).alias(&null_count_name(i)));
+    }
+    spec.aggs.extend(hidden);
+    Ok(spec)
 }
 
 /// The output schema of `spec` over a table shaped like `empty` (every step run on it).

@@ -1,7 +1,10 @@
-//! A table computed as a stream of its partitions, in order, for a consumer that takes them
-//! one at a time (the Arrow C stream interface, a writer): a bounded number of partitions
-//! are finished ahead of the consumer, so a table larger than memory streams through.
+//! Computing a table for a consumer outside the graph: as a stream of its partitions, in
+//! order, for one that takes them one at a time (the Arrow C stream interface, a writer) —
+//! a bounded number of partitions are finished ahead of it, so a table larger than memory
+//! streams through — or as one future of all its rows, for a host that waits without
+//! blocking its event loop (the Julia and R bindings' `collect`).
 
+use super::lazy::{lower_all, Node, NodeArg};
 use super::Table;
 use crate::error::{Error, Result};
 use crate::runtime::{Client, Future};
@@ -31,6 +34,30 @@ impl Table {
             pending: futures.into(),
             taken: 0,
         })
+    }
+}
+
+impl Table {
+    /// Starts computing the whole table on `client` into one partition (its partitions
+    /// joined in order by a last task); the future's value is that record batch. A table
+    /// without partitions gives an empty batch of its schema.
+    pub fn submit(&self, client: &Client) -> Result<Future> {
+        let node = if self.parts().is_empty() {
+            let empty = RecordBatch::new_empty(self.schema().clone());
+            Node::new(
+                super::ops::value_op(),
+                vec![NodeArg::Value(std::sync::Arc::new(Value::Table(empty)))],
+            )
+        } else {
+            let inputs = self
+                .parts()
+                .iter()
+                .map(|p| NodeArg::Node(p.node().clone()))
+                .collect();
+            Node::new(super::ops::concat_op(), inputs)
+        };
+        let (g, outs) = lower_all(&[node]);
+        Ok(client.compute(g, &outs)?.remove(0))
     }
 }
 

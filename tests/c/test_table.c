@@ -140,6 +140,27 @@ static void test_import_export(dask_client *c) {
 
     int64_t seen = 0;
     CHECK(each_row(c, t, check_source_row, &seen) == N, "every row streams back");
+
+    /* all rows as one future (what the bindings wait on), exported as one struct array */
+    dask_future *f = NULL;
+    CHECK_OK(dask_table_submit(c, t, &f));
+    dask_value *v = NULL;
+    CHECK_OK(dask_future_result(f, -1.0, &v));
+    struct ArrowSchema vs;
+    struct ArrowArray va;
+    CHECK_OK(dask_value_table_export(v, &vs, &va));
+    dask_value_free(v); /* the exported array keeps the buffers */
+    dask_future_free(f);
+    CHECK(va.length == N && va.n_children == 3, "one batch of every row (%lld)", (long long)va.length);
+    seen = 0;
+    for (int64_t i = 0; i < va.length; i++) check_source_row(&vs, &va, i, &seen);
+    CHECK(seen == N, "the exported rows are the source's");
+    va.release(&va);
+    vs.release(&vs);
+    dask_value *not_table = NULL;
+    CHECK_OK(dask_value_from_f64(1.5, &not_table));
+    CHECK_ERR(dask_value_table_export(not_table, &vs, &va), DASK_ERR_INVALID_ARGUMENT);
+    dask_value_free(not_table);
     dask_table_free(t);
 }
 
@@ -222,9 +243,9 @@ static void check_groups(dask_client *c, const dask_table *filtered, const char 
     }
     const char *keys[] = {"name"};
     dask_agg aggs[] = {
-        {"sum", "x", NULL, 0},
-        {"count", "x", "n", 0},
-        {"var", "x", NULL, 1},
+        {"sum", "x", NULL, 0, false},
+        {"count", "x", "n", 0, false},
+        {"var", "x", NULL, 1, false},
     };
     dask_table *grouped = NULL;
     CHECK_OK(dask_table_group_by(filtered, keys, 1, true, aggs, 3, &grouped));
@@ -238,6 +259,7 @@ typedef struct {
     int64_t rows;
     double id_sum, x_mean;
     int64_t x_nulls, names;
+    bool na_sum_valid;
 } whole_check;
 
 static void read_whole(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, void *ctx) {
@@ -247,6 +269,7 @@ static void read_whole(const struct ArrowSchema *s, const struct ArrowArray *a, 
     w->x_mean = arrow_f64(a->children[arrow_child(s, "x_mean")], i);
     w->x_nulls = arrow_i64(a->children[arrow_child(s, "x_null_count")], i);
     w->names = arrow_i64(a->children[arrow_child(s, "name_n_unique")], i);
+    w->na_sum_valid = arrow_valid(a->children[arrow_child(s, "x_sum_na")], i);
 }
 
 static void check_head_row(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, void *ctx) {
@@ -302,13 +325,14 @@ static void test_parquet(dask_client *c, const char *dir) {
 
     /* whole-column reductions */
     dask_agg aggs[] = {
-        {"sum", "id", NULL, 0},
-        {"mean", "x", NULL, 0},
-        {"null_count", "x", NULL, 0},
-        {"n_unique", "name", NULL, 0},
+        {"sum", "id", NULL, 0, false},
+        {"mean", "x", NULL, 0, false},
+        {"null_count", "x", NULL, 0, false},
+        {"n_unique", "name", NULL, 0, false},
+        {"sum", "x", "x_sum_na", 0, true}, /* R's sum without na.rm: NA */
     };
     dask_table *reduced = NULL;
-    CHECK_OK(dask_table_agg(back, aggs, 4, &reduced));
+    CHECK_OK(dask_table_agg(back, aggs, 5, &reduced));
     whole_check got;
     memset(&got, 0, sizeof got);
     each_row(c, reduced, read_whole, &got);
@@ -317,7 +341,7 @@ static void test_parquet(dask_client *c, const char *dir) {
     for (int i = 0; i < N; i++)
         if (x_valid[i]) x_sum += xs[i], x_n++;
     CHECK(got.rows == 1 && got.id_sum == (double)N * (N - 1) / 2 && fabs(got.x_mean - x_sum / x_n) < 1e-12 &&
-              got.x_nulls == N - x_n && got.names == 5,
+              got.x_nulls == N - x_n && got.names == 5 && !got.na_sum_valid,
           "reductions: %g %g %lld %lld", got.id_sum, got.x_mean, (long long)got.x_nulls, (long long)got.names);
     dask_table_free(reduced);
 
@@ -390,13 +414,15 @@ static void test_errors(dask_client *c, const char *dir) {
     const char *nope[] = {"nope"};
     CHECK_ERR(dask_table_select(t, nope, 1, &out), DASK_ERR_INVALID_ARGUMENT);
     CHECK(last_error_has("nope"), "names the column: %s", dask_last_error_message());
-    dask_agg bad_func[] = {{"median", "x", NULL, 0}};
+    dask_agg bad_func[] = {{"median", "x", NULL, 0, false}};
     CHECK_ERR(dask_table_agg(t, bad_func, 1, &out), DASK_ERR_INVALID_ARGUMENT);
     CHECK(last_error_has("median"), "names the function: %s", dask_last_error_message());
-    dask_agg sum_name[] = {{"sum", "name", NULL, 0}};
+    dask_agg sum_name[] = {{"sum", "name", NULL, 0, false}};
     CHECK(dask_table_agg(t, sum_name, 1, &out) != DASK_OK, "a sum of strings is refused");
     CHECK_ERR(dask_table_agg(t, NULL, 0, &out), DASK_ERR_INVALID_ARGUMENT);
-    dask_agg ok[] = {{"sum", "x", NULL, 0}};
+    dask_agg count_na[] = {{"count", "x", NULL, 0, true}};
+    CHECK_ERR(dask_table_agg(t, count_na, 1, &out), DASK_ERR_INVALID_ARGUMENT);
+    dask_agg ok[] = {{"sum", "x", NULL, 0, false}};
     CHECK_ERR(dask_table_group_by(t, NULL, 0, true, ok, 1, &out), DASK_ERR_INVALID_ARGUMENT);
     CHECK_ERR(dask_table_from_stream(NULL, &out), DASK_ERR_NULL_ARGUMENT);
     struct ArrowArrayStream released;

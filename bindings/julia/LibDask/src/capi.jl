@@ -250,6 +250,7 @@ struct dask_agg
     column::Ptr{UInt8}
     name::Ptr{UInt8}
     ddof::UInt32
+    keep_nulls::Bool
 end
 struct dask_parquet_write_options
     struct_size::UInt32
@@ -387,6 +388,8 @@ dask_table_to_stream(client, table, ahead, out_stream) =
     ccall((:dask_table_to_stream, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Csize_t, Ptr{ArrowArrayStream}), client, table, ahead, out_stream)
 dask_table_from_stream(stream, out_table) =
     ccall((:dask_table_from_stream, libdask), dask_status, (Ptr{ArrowArrayStream}, Ptr{Ptr{dask_table}}), stream, out_table)
+dask_value_table_export(value, out_schema, out_array) =
+    ccall((:dask_value_table_export, libdask), dask_status, (Ptr{dask_value}, Ptr{ArrowSchema}, Ptr{ArrowArray}), value, out_schema, out_array)
 dask_config_init(cfg, struct_size) =
     ccall((:dask_config_init, libdask), dask_status, (Ptr{dask_config}, Csize_t), cfg, struct_size)
 dask_client_new(cfg, out_client) =
@@ -595,6 +598,8 @@ dask_table_group_by(table, keys, nkeys, dropna, aggs, naggs, out_table) =
     ccall((:dask_table_group_by, libdask), dask_status, (Ptr{dask_table}, Ptr{Ptr{UInt8}}, Csize_t, Bool, Ptr{dask_agg}, Csize_t, Ptr{Ptr{dask_table}}), table, keys, nkeys, dropna, aggs, naggs, out_table)
 dask_table_head(client, table, n, out_table) =
     ccall((:dask_table_head, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Csize_t, Ptr{Ptr{dask_table}}), client, table, n, out_table)
+dask_table_submit(client, table, out_future) =
+    ccall((:dask_table_submit, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Ptr{Ptr{dask_future}}), client, table, out_future)
 dask_table_to_array(client, table, columns, n, dtype, out_array) =
     ccall((:dask_table_to_array, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Ptr{Ptr{UInt8}}, Csize_t, dask_dtype, Ptr{Ptr{dask_array}}), client, table, columns, n, dtype, out_array)
 dask_parquet_write_options_init(options, struct_size) =
