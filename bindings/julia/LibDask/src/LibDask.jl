@@ -3,18 +3,20 @@
 
 Dask's parallel-computing core (libdask, a Rust library with a C ABI) from Julia: a local
 thread pool running task graphs, futures that Julia tasks await without blocking, lazy
-chunked and sparse arrays whose broadcasts and reductions run as fused native kernels.
+chunked and sparse arrays whose broadcasts and reductions run as fused native kernels,
+lazy tables read from Parquet.
 All the work happens in the library; this package only translates.
 """
 module LibDask
 
-using Libdl, LinearAlgebra, SparseArrays, Statistics
+using Dates, Libdl, LinearAlgebra, SparseArrays, Statistics
 
 export Client, DaskError, Future, DaskArray, default_client, submit, scatter, cancel,
        persist, chunks, memory_stats, register_op, Op, sparse_coo, coo, nbytes, tensordot,
        LocalCluster, publish_dataset, get_dataset, list_datasets, unpublish_dataset,
        LogisticRegression, LinearRegression, PoissonRegression, fit, coef, intercept, classes,
-       predict, predict_proba, decision_function, score, fitinfo
+       predict, predict_proba, decision_function, score, fitinfo,
+       DaskTable, DaskExpr, read_parquet, write_parquet, col, between, select, groupby, combine
 
 include("library.jl")
 
@@ -43,6 +45,7 @@ include("joins.jl")
 include("sparse.jl")
 include("cluster.jl")
 include("glm.jl")
+include("tables.jl")
 
 function __init__()
     load_library()

@@ -219,6 +219,7 @@ include("promotion.jl")
 include("idioms.jl")
 include("cluster.jl")
 include("glm.jl")
+include("tables.jl")
 
 @testset "reductions" begin
     A = rand(120, 80)

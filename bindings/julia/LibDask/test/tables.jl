@@ -1,0 +1,123 @@
+# Tables: read_parquet of the fixture tests/data/tables/people (pyarrow-written, every value a
+# formula of the row's id, see make_people.py), each result against the same operation on
+# plain Julia vectors built from those formulas: values, element types, missing.
+using Dates
+
+const PEOPLE = normpath(joinpath(@__DIR__, "..", "..", "..", "..", "tests", "data", "tables", "people"))
+
+const IDS = collect(Int64, 0:999)
+const WORDS = ["ann", "bob", "cy", "dee"]
+expected_people() = (
+    id = IDS,
+    x = Union{Missing,Float64}[i % 7 == 3 ? missing : i * 0.5 - 100 for i in IDS],
+    name = Union{Missing,String}[i % 11 == 5 ? missing : WORDS[i % 4 + 1] for i in IDS],
+    day = [Date(2024, 1, 1) + Day(i % 60) for i in IDS],
+    ts = [DateTime(2024, 1, 1) + Millisecond(1500i) for i in IDS],
+    flag = [i % 3 == 0 for i in IDS],
+    small = Int32[i % 50 - 25 for i in IDS],
+)
+
+"""The rows of the NamedTuple of vectors `nt` where `keep` (a Bool per row)."""
+rows_where(nt, keep) = map(v -> v[keep], nt)
+
+@testset "tables" begin
+    want = expected_people()
+    t = read_parquet(PEOPLE)
+
+    @testset "lazy: schema and rows from the footers, nothing computed" begin
+        @test names(t) == ["id", "x", "name", "day", "ts", "flag", "small"]
+        shown = sprint(show, t)
+        @test occursin("2 partitions", shown) && occursin("1000 rows", shown)
+        @test occursin("name: Dictionary(Int32, Utf8)", shown)
+    end
+
+    @testset "collect: a NamedTuple of Julia vectors, missing for nulls" begin
+        got = collect(t)
+        @test keys(got) == keys(want)
+        for k in keys(want)
+            @test eltype(got[k]) == eltype(want[k])
+            @test isequal(got[k], want[k])
+        end
+        @test first(t, 3).id == [0, 1, 2]
+        @test isequal(first(t, 3).x, want.x[1:3])
+        @test length(first(t, 2000).id) == 1000
+    end
+
+    @testset "filter with expressions, pushed into the read or applied after" begin
+        e = (col(:x) > 100) & (col(:name) in ["ann", "cy"])
+        @test occursin("ann", sprint(show, e))
+        # Julia's own: rows where the condition is true (a missing condition drops the row)
+        keep = coalesce.((want.x .> 100) .& in.(want.name, Ref(["ann", "cy"])), false)
+        expect = rows_where(want, keep)
+        for got in (collect(filter(e, t)), collect(read_parquet(PEOPLE; filter = e)))
+            for k in keys(want)
+                @test isequal(got[k], expect[k])
+            end
+        end
+        pushed = read_parquet(PEOPLE; filter = col(:id) >= 950, split_row_groups = true)
+        @test occursin("1 partitions", sprint(show, pushed)) # row groups of 100: one left
+        @test collect(pushed).id == collect(950:999)
+        @test collect(filter(ismissing(col(:name)), t)).id == IDS[IDS .% 11 .== 5]
+        @test collect(filter(!(col(:flag)) & between(col(:small), -2, 2), t)).id ==
+              IDS[(IDS .% 3 .!= 0) .& (-2 .<= IDS .% 50 .- 25 .<= 2)]
+        @test collect(filter(col(:day) == Date(2024, 1, 5), t)).id == IDS[IDS .% 60 .== 4]
+        @test collect(filter(col(:ts) < DateTime(2024, 1, 1, 0, 0, 3), t)).id == [0, 1]
+    end
+
+    @testset "select" begin
+        s = select(t, :small, "id")
+        @test names(s) == ["small", "id"]
+        got = collect(s)
+        @test got.small == want.small && got.id == want.id
+        @test_throws DaskError select(t, :nope)
+    end
+
+    @testset "groupby + combine against Julia's own sum, mean, var over the groups" begin
+        g = combine(groupby(t, :name), :x => sum, :x => mean => :avg, :small => maximum, :x => var)
+        got = collect(g)
+        @test keys(got) == (:name, :x_sum, :avg, :small_maximum, :x_var)
+        # Groups sorted by key, the missing key last (DataFrames' skipmissing = false)
+        @test isequal(got.name, [WORDS; missing])
+        for (i, w) in enumerate(got.name)
+            rows = isequal.(want.name, w)
+            xs = want.x[rows]
+            @test isequal(got.x_sum[i], sum(xs))          # missing: the group holds one
+            @test isequal(got.avg[i], mean(xs))
+            @test got.small_maximum[i] == maximum(want.small[rows])
+            @test isequal(got.x_var[i], var(xs))
+        end
+        @test all(ismissing, got.x_sum) # every name meets an id % 7 == 3
+        skip = collect(combine(groupby(t, :name; skipmissing = true), :x => sum, :x => var;
+                               skipmissing = true))
+        @test skip.name == WORDS
+        for (i, w) in enumerate(WORDS)
+            xs = collect(skipmissing(want.x[isequal.(want.name, w)]))
+            @test skip.x_sum[i] ≈ sum(xs)
+            @test skip.x_var[i] ≈ var(xs)
+        end
+        whole = collect(combine(t, :id => sum, :small => minimum, :x => mean; skipmissing = true))
+        @test whole.id_sum == [sum(IDS)]
+        @test whole.small_minimum == [minimum(want.small)]
+        @test whole.x_mean ≈ [mean(skipmissing(want.x))]
+        @test_throws ArgumentError combine(groupby(t, :name), :x => length)
+    end
+
+    @testset "write_parquet and read back" begin
+        dir = joinpath(mktempdir(), "out")
+        @test write_parquet(filter(col(:id) < 100, t), dir; partition_on = [:name]) == 100
+        back = collect(read_parquet(dir))
+        order = sortperm(back.id)
+        @test back.id[order] == IDS[1:100]
+        @test isequal(back.x[order], want.x[1:100])
+        @test isequal(back.name[order], want.name[1:100]) # missing keys: their own directory
+        @test_throws DaskError write_parquet(t, dir) # not empty: refused
+    end
+
+    @testset "errors" begin
+        @test_throws DaskError read_parquet("/no/such/dir")
+        @test_throws ArgumentError col(:x) > [1, 2]
+        closed = read_parquet(PEOPLE)
+        close(closed)
+        @test_throws DaskError collect(closed)
+    end
+end
