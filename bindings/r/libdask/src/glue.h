@@ -31,8 +31,16 @@ void dk_drain(void);                    /* R thread: unroots what the library ga
 size_t dk_ref_live(void);
 
 /* handles.c: typed external pointers. */
-typedef enum { DK_ARRAY = 0, DK_CLIENT = 1, DK_FUTURE = 2, DK_CLUSTER = 3, DK_GLM = 4 } dk_kind;
-#define DK_KINDS 5
+typedef enum {
+    DK_ARRAY = 0,
+    DK_CLIENT = 1,
+    DK_FUTURE = 2,
+    DK_CLUSTER = 3,
+    DK_GLM = 4,
+    DK_TABLE = 5,
+    DK_EXPR = 6
+} dk_kind;
+#define DK_KINDS 7
 SEXP dk_wrap(dk_kind kind, void *handle, SEXP prot);
 void *dk_get(SEXP x, dk_kind kind); /* errors when x is not of kind, or closed */
 dask_array *dk_array(SEXP x);
@@ -40,6 +48,8 @@ dask_client *dk_client(SEXP x);
 dask_future *dk_future(SEXP x);
 dask_cluster *dk_cluster(SEXP x);
 dask_glm_model *dk_glm(SEXP x);
+dask_table *dk_table(SEXP x);
+dask_expr *dk_expr(SEXP x);
 double dk_live(dk_kind kind);
 
 /* convert.c: values into R objects, R vectors into arrays. */

@@ -4,7 +4,7 @@
 #include "glue.h"
 
 static const char *names[DK_KINDS] = {"dask_array", "dask_client", "dask_future", "dask_cluster",
-                                      "dask_glm_model"};
+                                      "dask_glm_model", "dask_table", "dask_expr"};
 static double live[DK_KINDS];
 
 static void free_handle(dk_kind kind, void *h) {
@@ -17,6 +17,8 @@ static void free_handle(dk_kind kind, void *h) {
     case DK_FUTURE: dask_future_free(h); break;
     case DK_CLUSTER: dask_cluster_free(h); break;
     case DK_GLM: dask_glm_model_free(h); break;
+    case DK_TABLE: dask_table_free(h); break;
+    case DK_EXPR: dask_expr_free(h); break;
     }
     live[kind] -= 1;
 }

@@ -52,6 +52,20 @@ SEXP dk_glm_fit(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_glm_info(SEXP);
 SEXP dk_glm_predict(SEXP, SEXP, SEXP);
 SEXP dk_glm_score(SEXP, SEXP, SEXP, SEXP);
+SEXP dk_read_parquet(SEXP, SEXP, SEXP, SEXP);
+SEXP dk_table_info(SEXP);
+SEXP dk_table_select(SEXP, SEXP);
+SEXP dk_table_filter(SEXP, SEXP);
+SEXP dk_table_aggregate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_table_head(SEXP, SEXP, SEXP);
+SEXP dk_table_write_parquet(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_table_collect(SEXP, SEXP);
+SEXP dk_expr_column(SEXP);
+SEXP dk_expr_literal(SEXP);
+SEXP dk_expr_binary(SEXP, SEXP, SEXP);
+SEXP dk_expr_unary(SEXP, SEXP);
+SEXP dk_expr_isin(SEXP, SEXP);
+SEXP dk_expr_text(SEXP);
 
 SEXP dk_version(void) {
     SEXP v = PROTECT(Rf_allocVector(STRSXP, 2));
@@ -112,6 +126,20 @@ static const R_CallMethodDef calls[] = {
     {"dk_glm_info", (DL_FUNC)&dk_glm_info, 1},
     {"dk_glm_predict", (DL_FUNC)&dk_glm_predict, 3},
     {"dk_glm_score", (DL_FUNC)&dk_glm_score, 4},
+    {"dk_read_parquet", (DL_FUNC)&dk_read_parquet, 4},
+    {"dk_table_info", (DL_FUNC)&dk_table_info, 1},
+    {"dk_table_select", (DL_FUNC)&dk_table_select, 2},
+    {"dk_table_filter", (DL_FUNC)&dk_table_filter, 2},
+    {"dk_table_aggregate", (DL_FUNC)&dk_table_aggregate, 7},
+    {"dk_table_head", (DL_FUNC)&dk_table_head, 3},
+    {"dk_table_write_parquet", (DL_FUNC)&dk_table_write_parquet, 6},
+    {"dk_table_collect", (DL_FUNC)&dk_table_collect, 2},
+    {"dk_expr_column", (DL_FUNC)&dk_expr_column, 1},
+    {"dk_expr_literal", (DL_FUNC)&dk_expr_literal, 1},
+    {"dk_expr_binary", (DL_FUNC)&dk_expr_binary, 3},
+    {"dk_expr_unary", (DL_FUNC)&dk_expr_unary, 2},
+    {"dk_expr_isin", (DL_FUNC)&dk_expr_isin, 2},
+    {"dk_expr_text", (DL_FUNC)&dk_expr_text, 1},
     {NULL, NULL, 0}};
 
 void R_init_libdask(DllInfo *dll) {

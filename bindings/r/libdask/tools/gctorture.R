@@ -88,5 +88,20 @@ check(isTRUE(all.equal(predict(gf, gx[1:4, ]), glink, tolerance = 1e-6)), "glm p
 check(identical(as.character(predict(gf, gx[1:4, ], type = "class")), unname(ifelse(glink > 0, "y", "n"))), "glm classes")
 check(any(grepl("Accuracy", capture.output(print(summary(gf))))), "glm summary")
 close(gf)
+# Tables: the expression builder, the Arrow columns read into R vectors (the repository's
+# fixture, when LIBDASK_HOME names the repository).
+people <- file.path(Sys.getenv("LIBDASK_HOME"), "tests", "data", "tables", "people")
+if (dir.exists(people)) {
+  t <- dask_read_parquet(people, filter = id < 20 & (is.na(name) | name %in% c("ann", "cy")))
+  df <- as.data.frame(t)
+  ids <- 0:19
+  keep <- ids %% 11 == 5 | ids %% 4 %in% c(0, 2)
+  check(identical(df$id, as.numeric(ids[keep])), "table filter")
+  check(identical(levels(df$name), c("ann", "cy")), "table factor")
+  check(inherits(df$ts, "POSIXct") && inherits(df$day, "Date"), "table dates")
+  a <- aggregate(subset(t, select = c(name, small)), by = "name", FUN = sum)
+  check(identical(a$small, as.integer(tapply(as.integer(ids %% 50 - 25)[keep], df$name, sum))),
+        "table aggregate")
+}
 invisible(gctorture2(0))
 cat(sprintf("gctorture: %d checks passed, 0 failed\n", checks))

@@ -1,0 +1,105 @@
+# Tables: the fixture tests/data/tables/people (written by pyarrow; every value a formula of
+# the row's id, see make_people.py) read through the library, each result compared with
+# base R on a data.frame built from those formulas: values, classes and NA.
+people <- file.path(Sys.getenv("LIBDASK_HOME"), "tests", "data", "tables", "people")
+
+expected_people <- function() {
+  id <- 0:999
+  words <- c("ann", "bob", "cy", "dee")
+  x <- id * 0.5 - 100
+  x[id %% 7 == 3] <- NA
+  name <- words[id %% 4 + 1]
+  name[id %% 11 == 5] <- NA
+  data.frame(
+    id = as.numeric(id),
+    x = x,
+    name = factor(name),
+    day = as.Date("2024-01-01") + id %% 60,
+    ts = as.POSIXct("2024-01-01", tz = "UTC") + 1.5 * id,
+    flag = id %% 3 == 0,
+    small = as.integer(id %% 50 - 25),
+    stringsAsFactors = FALSE)
+}
+
+test_that("a lazy table prints, names and dims without computing", {
+  skip_if_not(dir.exists(people), paste("no fixture at", people, "(set LIBDASK_HOME)"))
+  t <- dask_read_parquet(people)
+  expect_s3_class(t, "dask_table")
+  expect_equal(names(t), c("id", "x", "name", "day", "ts", "flag", "small"))
+  expect_equal(dim(t), c(1000, 7))
+  out <- capture.output(print(t))
+  expect_match(out[1], "2 partitions, 1000 rows")
+})
+
+test_that("as.data.frame and head match base R's data.frame, NA, factor, Date, POSIXct", {
+  skip_if_not(dir.exists(people))
+  want <- expected_people()
+  got <- as.data.frame(dask_read_parquet(people))
+  expect_identical(lapply(got, class), lapply(want, class))
+  expect_equal(got, want)
+  expect_identical(levels(got$name), levels(want$name))
+  # head() computes only its rows: a factor's levels are those its rows hold
+  expect_equal(head(dask_read_parquet(people), 3), droplevels(head(want, 3)))
+})
+
+test_that("subset and read filters follow base R's subset (NA conditions drop the row)", {
+  skip_if_not(dir.exists(people))
+  want <- expected_people()
+  t <- dask_read_parquet(people)
+  lim <- 100
+  base <- subset(want, x > lim & name %in% c("ann", "cy"))
+  rownames(base) <- NULL
+  got <- as.data.frame(subset(t, x > lim & name %in% c("ann", "cy")))
+  expect_equal(got$id, base$id)
+  expect_equal(got$x, base$x)
+  expect_equal(as.character(got$name), as.character(base$name))
+  pushed <- dask_read_parquet(people, filter = x > lim & name %in% c("ann", "cy"))
+  expect_true(is.na(dim(pushed)[1]))
+  expect_equal(as.data.frame(pushed)$id, base$id)
+  expect_equal(as.data.frame(subset(t, is.na(name)))$id, want$id[is.na(want$name)])
+  expect_equal(as.data.frame(subset(t, !flag & day == as.Date("2024-01-05")))$id,
+               want$id[!want$flag & want$day == as.Date("2024-01-05")])
+  expect_equal(as.data.frame(subset(t, ts < as.POSIXct("2024-01-01 00:00:03", tz = "UTC")))$id, c(0, 1))
+  s <- subset(t, id >= 990, select = c(small, id))
+  expect_equal(names(s), c("small", "id"))
+  expect_equal(as.data.frame(s), subset(want, id >= 990, select = c(small, id)), ignore_attr = TRUE)
+  expect_error(subset(t, nchar(name) > 2), class = "dask_error")
+  expect_error(subset(t, nope > 1))
+})
+
+test_that("aggregate matches base R's aggregate, NA rule and na.rm included", {
+  skip_if_not(dir.exists(people))
+  want <- expected_people()
+  t <- subset(dask_read_parquet(people), select = c(name, x, small))
+  for (FUN in list(sum, mean, min, max, var, sd)) {
+    for (na.rm in c(FALSE, TRUE)) {
+      got <- aggregate(t, by = "name", FUN = FUN, na.rm = na.rm)
+      base <- aggregate(want[c("x", "small")], by = list(name = want$name), FUN = FUN, na.rm = na.rm)
+      expect_equal(got, base, tolerance = 1e-12)
+      expect_identical(lapply(got, class), lapply(base, class))
+    }
+  }
+  n <- aggregate(t, by = "name", FUN = length)
+  expect_equal(n, aggregate(want[c("x", "small")], by = list(name = want$name), FUN = length))
+  two <- aggregate(subset(dask_read_parquet(people), select = c(flag, name, small)),
+                   by = c("flag", "name"), FUN = sum)
+  base2 <- aggregate(want["small"], by = list(flag = want$flag, name = want$name), FUN = sum)
+  expect_equal(two, base2)
+  expect_error(aggregate(t, by = "name", FUN = median), class = "dask_error")
+})
+
+test_that("dask_write_parquet writes what reads back", {
+  skip_if_not(dir.exists(people))
+  dir <- file.path(tempfile(), "out")
+  t <- dask_read_parquet(people)
+  expect_equal(dask_write_parquet(subset(t, id < 100), dir, partition_on = "name"), 100)
+  back <- as.data.frame(dask_read_parquet(dir))
+  back <- back[order(back$id), ]
+  want <- expected_people()[1:100, ]
+  expect_equal(back$x, want$x)
+  expect_equal(as.character(back$name), as.character(want$name))
+  expect_error(dask_write_parquet(t, dir), class = "dask_error")
+  expect_error(dask_read_parquet("/no/such/dir"), class = "dask_error")
+  close(t)
+  expect_error(as.data.frame(t), class = "dask_error")
+})
