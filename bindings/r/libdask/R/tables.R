@@ -131,6 +131,11 @@ aggregate.dask_table <- function(x, by, FUN, ..., na.rm = FALSE, client = NULL) 
                 length = length)
   fun <- NULL
   for (nm in names(known)) if (identical(FUN, known[[nm]])) fun <- nm
+  # An S4 generic made from one of them (the Matrix package makes `mean` one when attached)
+  if (is.null(fun) && methods::is(FUN, "genericFunction") &&
+      identical(attr(FUN@generic, "package"), if (FUN@generic %in% c("var", "sd")) "stats" else "base") &&
+      FUN@generic %in% names(known))
+    fun <- as.character(FUN@generic)
   if (is.null(fun)) .dask_stop("aggregate: FUN must be sum, mean, min, max, var, sd or length")
   info <- .dk_info(x)
   if (fun == "length") {

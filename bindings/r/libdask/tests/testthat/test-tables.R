@@ -79,6 +79,11 @@ test_that("aggregate matches base R's aggregate, NA rule and na.rm included", {
       expect_identical(lapply(got, class), lapply(base, class))
     }
   }
+  # with the Matrix package attached, `mean` is an S4 generic: still R's mean
+  mean4 <- methods::getGeneric("mean")
+  expect_true(methods::is(mean4, "genericFunction"))
+  expect_equal(aggregate(t, by = "name", FUN = mean4),
+               aggregate(want[c("x", "small")], by = list(name = want$name), FUN = base::mean))
   n <- aggregate(t, by = "name", FUN = length)
   expect_equal(n, aggregate(want[c("x", "small")], by = list(name = want$name), FUN = length))
   two <- aggregate(subset(dask_read_parquet(people), select = c(flag, name, small)),
