@@ -6,7 +6,6 @@ use super::array::{dask_array, put_operand};
 use super::client::dask_client;
 use super::expr::{dask_expr, expr_arg};
 use super::handle::{self, handle_type, Shell};
-use super::versioned::{read_fields, write_fields};
 use super::{c_str, dask_status, guard, guard_void, out, owned_c_string, slice};
 use crate::array::Operand;
 use crate::error::{Error, Result};
@@ -104,17 +103,13 @@ fn read_defaults(struct_size: u32) -> dask_parquet_options {
     }
 }
 
-macro_rules! read_option_fields {
-    ($m:ident, $ptr:expr, $size:expr, $src:expr) => {
-        $m!(
-            $ptr,
-            $size,
-            dask_parquet_options,
-            $src,
-            [split_row_groups, columns, ncolumns, filter]
-        )
-    };
-}
+super::versioned::input_struct!(
+    dask_parquet_options,
+    read_defaults,
+    init_read_options,
+    read_options,
+    [split_row_groups, columns, ncolumns, filter]
+);
 
 /// Fills `*options` (whose `struct_size` bytes are the caller's `sizeof`) with the defaults
 /// and sets its `struct_size`. Any thread; nothing to free.
@@ -126,25 +121,8 @@ pub unsafe extern "C" fn dask_parquet_options_init(
     options: *mut dask_parquet_options,
     struct_size: usize,
 ) -> dask_status {
-    guard(|| {
-        if options.is_null() {
-            return Err(Error::NullArgument("options is NULL".into()));
-        }
-        super::versioned::check_size(struct_size, 8, "dask_parquet_options")?;
-        // SAFETY: per the contract, `struct_size` bytes are writable.
-        let filled = unsafe { super::versioned::zero_unknown(options, struct_size) };
-        read_option_fields!(
-            write_fields,
-            options,
-            filled,
-            read_defaults(struct_size as u32)
-        );
-        // SAFETY: `struct_size` (4 bytes at offset 0) is within the caller's struct.
-        unsafe {
-            std::ptr::addr_of_mut!((*options).struct_size).write_unaligned(struct_size as u32)
-        };
-        Ok(())
-    })
+    // SAFETY: per the contract.
+    guard(|| unsafe { init_read_options(options, struct_size) })
 }
 
 /// A lazy table over Parquet files: `npaths` paths, each a file or a directory (its
@@ -167,16 +145,8 @@ pub unsafe extern "C" fn dask_read_parquet(
     guard(|| {
         // SAFETY: per the contract.
         let paths = unsafe { strings(paths, npaths, "paths") }?;
-        let o = if options.is_null() {
-            read_defaults(std::mem::size_of::<dask_parquet_options>() as u32)
-        } else {
-            // SAFETY: per the contract.
-            let size =
-                unsafe { super::versioned::struct_size(options, 8, "dask_parquet_options") }?;
-            // SAFETY: per the contract.
-            unsafe { super::versioned::check_unknown_zero(options, size, "dask_parquet_options") }?;
-            read_option_fields!(read_fields, options, size, read_defaults(size as u32))
-        };
+        // SAFETY: per the contract.
+        let o = unsafe { read_options(options) }?;
         let columns = if o.columns.is_null() {
             None
         } else {
@@ -579,17 +549,13 @@ fn write_defaults(struct_size: u32) -> dask_parquet_write_options {
     }
 }
 
-macro_rules! write_option_fields {
-    ($m:ident, $ptr:expr, $size:expr, $src:expr) => {
-        $m!(
-            $ptr,
-            $size,
-            dask_parquet_write_options,
-            $src,
-            [partition_on, npartition_on, compression, row_group_size]
-        )
-    };
-}
+super::versioned::input_struct!(
+    dask_parquet_write_options,
+    write_defaults,
+    init_write_options,
+    write_options,
+    [partition_on, npartition_on, compression, row_group_size]
+);
 
 /// Fills `*options` with the defaults and sets its `struct_size` (the caller's `sizeof`).
 /// Any thread; nothing to free.
@@ -601,25 +567,8 @@ pub unsafe extern "C" fn dask_parquet_write_options_init(
     options: *mut dask_parquet_write_options,
     struct_size: usize,
 ) -> dask_status {
-    guard(|| {
-        if options.is_null() {
-            return Err(Error::NullArgument("options is NULL".into()));
-        }
-        super::versioned::check_size(struct_size, 8, "dask_parquet_write_options")?;
-        // SAFETY: per the contract, `struct_size` bytes are writable.
-        let filled = unsafe { super::versioned::zero_unknown(options, struct_size) };
-        write_option_fields!(
-            write_fields,
-            options,
-            filled,
-            write_defaults(struct_size as u32)
-        );
-        // SAFETY: `struct_size` (4 bytes at offset 0) is within the caller's struct.
-        unsafe {
-            std::ptr::addr_of_mut!((*options).struct_size).write_unaligned(struct_size as u32)
-        };
-        Ok(())
-    })
+    // SAFETY: per the contract.
+    guard(|| unsafe { init_write_options(options, struct_size) })
 }
 
 /// Writes `table` into the directory `dir` (made if missing; refused if it holds
@@ -644,18 +593,8 @@ pub unsafe extern "C" fn dask_table_write_parquet(
         let c = unsafe { handle::get(client) }?;
         let t = unsafe { table_arg(table) }?;
         let dir = unsafe { c_str(dir, "dir") }?;
-        let o = if options.is_null() {
-            write_defaults(std::mem::size_of::<dask_parquet_write_options>() as u32)
-        } else {
-            // SAFETY: per the contract.
-            let size =
-                unsafe { super::versioned::struct_size(options, 8, "dask_parquet_write_options") }?;
-            // SAFETY: per the contract.
-            unsafe {
-                super::versioned::check_unknown_zero(options, size, "dask_parquet_write_options")
-            }?;
-            write_option_fields!(read_fields, options, size, write_defaults(size as u32))
-        };
+        // SAFETY: per the contract.
+        let o = unsafe { write_options(options) }?;
         let partition_on = if o.partition_on.is_null() {
             vec![]
         } else {

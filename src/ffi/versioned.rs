@@ -118,6 +118,55 @@ macro_rules! read_fields {
 }
 pub(crate) use read_fields;
 
+/// For an input struct `$T` with fields `$f…` and defaults `$defaults(struct_size)`: the
+/// body of its `_init` function, `$init(ptr, struct_size)`, and `$read(ptr)`, the caller's
+/// struct as the library sees it (NULL: every default).
+macro_rules! input_struct {
+    ($T:ident, $defaults:ident, $init:ident, $read:ident, [$($f:ident),* $(,)?]) => {
+        /// Fills the caller's struct with the defaults and sets its `struct_size`.
+        ///
+        /// # Safety
+        /// `ptr` is NULL or valid for writes of `struct_size` bytes.
+        unsafe fn $init(ptr: *mut $T, struct_size: usize) -> $crate::error::Result<()> {
+            if ptr.is_null() {
+                return Err($crate::error::Error::NullArgument(
+                    concat!(stringify!($T), " is NULL").into(),
+                ));
+            }
+            $crate::ffi::versioned::check_size(struct_size, 8, stringify!($T))?;
+            // SAFETY: per the contract, `struct_size` bytes are writable.
+            let filled = unsafe { $crate::ffi::versioned::zero_unknown(ptr, struct_size) };
+            $crate::ffi::versioned::write_fields!(
+                ptr, filled, $T, $defaults(struct_size as u32), [$($f),*]
+            );
+            // SAFETY: `struct_size` (4 bytes at offset 0) is within the caller's struct.
+            unsafe {
+                std::ptr::addr_of_mut!((*ptr).struct_size).write_unaligned(struct_size as u32)
+            };
+            Ok(())
+        }
+
+        /// The caller's struct (NULL: the defaults), fields its size does not cover at
+        /// their defaults.
+        ///
+        /// # Safety
+        /// `ptr` is NULL or a struct initialised by the `_init` function.
+        unsafe fn $read(ptr: *const $T) -> $crate::error::Result<$T> {
+            if ptr.is_null() {
+                return Ok($defaults(std::mem::size_of::<$T>() as u32));
+            }
+            // SAFETY: per the contract.
+            let size = unsafe { $crate::ffi::versioned::struct_size(ptr, 8, stringify!($T)) }?;
+            // SAFETY: per the contract.
+            unsafe { $crate::ffi::versioned::check_unknown_zero(ptr, size, stringify!($T)) }?;
+            Ok($crate::ffi::versioned::read_fields!(
+                ptr, size, $T, $defaults(size as u32), [$($f),*]
+            ))
+        }
+    };
+}
+pub(crate) use input_struct;
+
 #[cfg(test)]
 mod tests {
     use super::super::{
