@@ -188,17 +188,22 @@ fn bad_paths_files_and_columns_are_errors_naming_them() {
         other => panic!("unknown column: {other:?}"),
     }
 
-    // Two files whose schemas differ.
+    // Two files whose column types have no common type.
     let other = dir.join("other.parquet");
-    write(&other, &b.project(&[0, 1]).unwrap(), Compression::SNAPPY);
+    let flag = RecordBatch::try_from_iter([(
+        "f64",
+        Arc::new(arrow_array::BooleanArray::from(vec![true, false])) as arrow_array::ArrayRef,
+    )])
+    .unwrap();
+    write(&other, &flag, Compression::SNAPPY);
     match read_parquet(&[&good, &other], &ReadOptions::default()) {
         Err(Error::InvalidArgument(m)) => {
             assert!(
-                m.contains("good.parquet") && m.contains("other.parquet"),
+                m.contains("good.parquet") && m.contains("other.parquet") && m.contains("'f64'"),
                 "{m}"
             )
         }
-        other => panic!("different schemas: {other:?}"),
+        other => panic!("types without a common one: {other:?}"),
     }
 }
 
@@ -280,4 +285,129 @@ fn a_file_rewritten_in_place_with_the_same_size_and_mtime_reads_its_new_contents
     let second = read_parquet(&[&path], &ReadOptions::default()).unwrap();
     assert_eq!(second.collect(client).unwrap(), batch(2_000_000));
     assert_eq!(read_parquet_file(&path, None).unwrap(), batch(2_000_000));
+}
+
+/// Files written at different times: a column added later is null in the older files' rows,
+/// a widened one (int32 → int64, float32 → float64, dictionary → plain strings) takes the
+/// wider type, values exactly those written; a filter on the added column skips the files
+/// that lack it without reading them.
+#[test]
+fn files_with_different_schemas_read_as_one_unified_table() {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        Array, ArrayRef, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array,
+        StringArray,
+    };
+    use dask::table::{col, lit};
+    let dir = scratch("unified");
+    let old = RecordBatch::try_from_iter([
+        ("id", Arc::new(Int32Array::from(vec![1, 2, 3])) as ArrayRef),
+        (
+            "x",
+            Arc::new(Float32Array::from(vec![0.5, 1.5, 2.5])) as ArrayRef,
+        ),
+        (
+            "name",
+            Arc::new(DictionaryArray::<Int32Type>::from_iter(["a", "b", "a"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let new = RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(Int64Array::from(vec![4_000_000_000, 5])) as ArrayRef,
+        ),
+        (
+            "extra",
+            Arc::new(StringArray::from(vec![Some("e"), None])) as ArrayRef,
+        ),
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![0.1, 0.2])) as ArrayRef,
+        ),
+        (
+            "name",
+            Arc::new(StringArray::from(vec!["c", "d"])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    write(&dir.join("a-old.parquet"), &old, Compression::SNAPPY);
+    write(&dir.join("b-new.parquet"), &new, Compression::SNAPPY);
+
+    let t = read_parquet(&[&dir], &ReadOptions::default()).unwrap();
+    let names: Vec<String> = t
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["id", "x", "name", "extra"]);
+    let types: Vec<String> = t
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.data_type().to_string())
+        .collect();
+    assert_eq!(types[0], "Int64");
+    assert_eq!(types[1], "Float64");
+    assert_eq!(types[2], "Utf8");
+    let parts = t.compute(client()).unwrap();
+    assert_eq!(parts.len(), 2);
+    for p in &parts {
+        assert_eq!(p.schema().fields(), t.schema().fields(), "partition schema");
+    }
+    let all = concat(&parts);
+    let id = all.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(id.values(), &[1, 2, 3, 4_000_000_000, 5]);
+    let x = all
+        .column(1)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    // float32 values widened exactly (0.5, 1.5, 2.5 are exact in both), float64 kept.
+    assert_eq!(x.values(), &[0.5, 1.5, 2.5, 0.1, 0.2]);
+    let name = all
+        .column(2)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(
+        name.iter().collect::<Vec<_>>(),
+        [Some("a"), Some("b"), Some("a"), Some("c"), Some("d")]
+    );
+    let extra = all
+        .column(3)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(
+        extra.iter().collect::<Vec<_>>(),
+        [None, None, None, Some("e"), None]
+    );
+
+    // A filter on the added column: the old file provably holds no match (all null).
+    let only_e = ReadOptions {
+        filters: Some(col("extra").eq(lit("e"))),
+        columns: Some(vec!["id".into(), "extra".into()]),
+        ..ReadOptions::default()
+    };
+    let t = read_parquet(&[&dir], &only_e).unwrap();
+    assert_eq!(dask::io::parquet::row_groups_read(&t), 1);
+    let got = concat(&t.compute(client()).unwrap());
+    assert_eq!(got.num_rows(), 1);
+    let id = got.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    assert_eq!(id.value(0), 4_000_000_000);
+    // Missing in the old file and asked for by name: nulls there too.
+    let is_null = ReadOptions {
+        filters: Some(col("extra").is_null()),
+        ..ReadOptions::default()
+    };
+    let got = concat(
+        &read_parquet(&[&dir], &is_null)
+            .unwrap()
+            .compute(client())
+            .unwrap(),
+    );
+    assert_eq!(got.num_rows(), 4);
+    assert_eq!(got.column(3).null_count(), 4);
 }

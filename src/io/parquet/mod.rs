@@ -6,6 +6,7 @@ mod footer_cache;
 mod hive;
 mod prune;
 mod read;
+mod unify;
 mod write;
 
 use read::{PartitionValue, ReadPart};
@@ -184,19 +185,11 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
                 ))
             })?;
         }
-        if f.schema.fields() != first.schema.fields() {
-            return Err(Error::invalid(format!(
-                "{} and {} have different schemas ({} against {})",
-                f.path.display(),
-                first.path.display(),
-                f.schema,
-                first.schema
-            )));
-        }
     }
+    let files_schema = unify::unify(&footers)?;
     // The table's columns: the files', then the hive keys'.
     for k in &key_fields {
-        if first.schema.field_with_name(k.name()).is_ok() {
+        if files_schema.field_with_name(k.name()).is_ok() {
             return Err(Error::invalid(format!(
                 "{}: the partition key '{}' is also a column of the file",
                 first.path.display(),
@@ -205,8 +198,7 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
         }
     }
     let full: SchemaRef = Arc::new(Schema::new(
-        first
-            .schema
+        files_schema
             .fields()
             .iter()
             .map(|f| f.as_ref().clone())
@@ -226,11 +218,24 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
     let mut parts = Vec::new();
     for ((_, partition), f) in files.iter().zip(&footers) {
         let path = f.path.to_string_lossy().into_owned();
+        // A file whose columns differ from the table's (in type, presence or order) reads
+        // the table's columns by name and adapts them (see `unify`).
+        let adapt = unify::adaptations(&f.schema, &files_schema);
+        let columns = match &options.columns {
+            Some(c) => Some(c.clone()),
+            None if f.schema.fields() == files_schema.fields() => None,
+            None => Some(full.fields().iter().map(|f| f.name().clone()).collect()),
+        };
         let groups = match &options.filters {
             None => (0..f.row_groups.len()).collect(),
-            Some(filter) => {
-                prune::row_groups_to_read(filter, &f.schema, f.meta.metadata(), &f.path, partition)?
-            }
+            Some(filter) => prune::row_groups_to_read(
+                filter,
+                &f.schema,
+                f.meta.metadata(),
+                &f.path,
+                partition,
+                &adapt,
+            )?,
         };
         if groups.is_empty() {
             continue;
@@ -248,9 +253,10 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
                 ReadPart {
                     path: path.clone(),
                     row_groups: gs.clone(),
-                    columns: options.columns.clone(),
+                    columns: columns.clone(),
                     filter: options.filters.clone(),
                     partition: partition.clone(),
+                    adapt: adapt.clone(),
                     limit: None,
                 },
                 rows(&gs),
@@ -361,6 +367,7 @@ pub fn read_parquet_file(
         columns,
         filter: None,
         partition: vec![],
+        adapt: vec![],
         limit: None,
     })
 }

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::table::eval::compare_array_scalar;
 use crate::table::expr::{CmpOp, Expr, Node, Scalar};
 use arrow_array::{Array, ArrayRef, BooleanArray};
-use arrow_schema::{DataType, Schema};
+use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::file::metadata::ParquetMetaData;
 use std::path::Path;
@@ -46,6 +46,7 @@ pub(crate) fn row_groups_to_read(
     meta: &ParquetMetaData,
     path: &Path,
     partition: &[PartitionValue],
+    adapt: &[Field],
 ) -> Result<Vec<usize>> {
     let rows: Vec<u64> = meta
         .row_groups()
@@ -54,7 +55,20 @@ pub(crate) fn row_groups_to_read(
         .collect();
     let can_true = evaluate(filter, &rows, |c| match key(partition, c) {
         Some(k) => constant(k, &rows),
-        None => column_statistics(c, schema, meta, path),
+        None => match adapt.iter().find(|f| f.name() == c) {
+            // The table's column, not this file's: null in every row.
+            Some(f) if schema.field_with_name(c).is_err() => constant(
+                &PartitionValue {
+                    name: c.to_string(),
+                    dtype: f.data_type().clone(),
+                    value: None,
+                },
+                &rows,
+            ),
+            // Held as another type: its statistics are of that type; nothing pruned.
+            Some(_) => Ok(Known::Unknown),
+            None => column_statistics(c, schema, meta, path),
+        },
     })?;
     Ok((0..rows.len()).filter(|&g| can_true[g]).collect())
 }

@@ -1,11 +1,12 @@
 //! The `table.read_parquet` task: some row groups and columns of one file, read with the
 //! `parquet` crate's Arrow record-batch reader into one partition.
 
-use super::hive;
+use super::{hive, unify};
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
 use crate::table::eval::evaluate_filter;
 use crate::table::expr::{read_scalar, write_scalar, Expr, Scalar};
+use crate::table::{check_type, prefix_error};
 use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
 use arrow_array::RecordBatchOptions;
 use arrow_array::{RecordBatch, RecordBatchReader};
@@ -18,7 +19,9 @@ use std::sync::{Arc, LazyLock};
 /// What one partition reads: a file's row groups, and its columns by name (all when `None`:
 /// the file's, then the partition's), in the order given, keeping the rows where `filter`
 /// is true. `partition`: the hive keys of the file's directories, columns of every row.
-/// `limit`: at most this many rows (the first ones), for `Table::head`.
+/// `adapt`: the table's columns this file lacks or holds as another type (see `unify`),
+/// made null or cast right after reading. `limit`: at most this many rows (the first ones),
+/// for `Table::head`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ReadPart {
     pub path: String,
@@ -26,6 +29,7 @@ pub(crate) struct ReadPart {
     pub columns: Option<Vec<String>>,
     pub filter: Option<Expr>,
     pub partition: Vec<PartitionValue>,
+    pub adapt: Vec<Field>,
     pub limit: Option<u64>,
 }
 
@@ -60,6 +64,12 @@ impl Params for ReadPart {
             w.str(&k.name);
             w.u8(hive::type_code(&k.dtype));
             write_scalar(w, k.value.as_ref().unwrap_or(&Scalar::Null));
+        }
+        w.usize(self.adapt.len());
+        for f in &self.adapt {
+            w.str(f.name());
+            w.str(&f.data_type().to_string());
+            w.bool(f.is_nullable());
         }
         w.bool(self.limit.is_some());
         w.u64(self.limit.unwrap_or(0));
@@ -102,6 +112,17 @@ fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
         };
         partition.push(PartitionValue { name, dtype, value });
     }
+    let n = r.count()?;
+    let mut adapt = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?.to_string();
+        let text = r.str()?;
+        let dtype: DataType = text
+            .parse()
+            .map_err(|e| r.corrupt(format!("column type '{text}': {e}")))?;
+        check_type(&dtype).map_err(|e| r.corrupt(e))?;
+        adapt.push(Field::new(name, dtype, r.bool()?));
+    }
     let limited = r.bool()?;
     let limit = r.u64()?;
     Ok(Arc::new(ReadPart {
@@ -110,6 +131,7 @@ fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
         columns: some.then_some(columns),
         filter,
         partition,
+        adapt,
         limit: limited.then_some(limit),
     }))
 }
@@ -173,6 +195,7 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
         .sum();
     let file_schema = meta.schema().clone();
     let partition = |name: &str| p.partition.iter().find(|k| k.name == name);
+    let adapted = |name: &str| p.adapt.iter().find(|f| f.name() == name);
     // What comes out (all: the file's columns, then the partition's), and what is made
     // before filtering: that and the filter's columns, dropped once it has run.
     let out: Vec<String> = match &p.columns {
@@ -192,9 +215,12 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     }
     let mut idx = Vec::new();
     for c in wanted.iter().filter(|c| partition(c).is_none()) {
-        let i = file_schema
-            .index_of(c)
-            .map_err(|_| Error::NotFound(format!("{}: no column '{c}'", at())))?;
+        let i = match file_schema.index_of(c) {
+            Ok(i) => i,
+            // The table has it, this file does not: nulls.
+            Err(_) if adapted(c).is_some() => continue,
+            Err(_) => return Err(Error::NotFound(format!("{}: no column '{c}'", at()))),
+        };
         if idx.contains(&i) {
             return Err(Error::invalid(format!("column '{c}' is asked for twice")));
         }
@@ -225,12 +251,19 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     let mut fields = Vec::with_capacity(wanted.len());
     let mut columns = Vec::with_capacity(wanted.len());
     for c in &wanted {
-        match partition(c) {
-            Some(k) => {
+        match (partition(c), adapted(c)) {
+            (Some(k), _) => {
                 fields.push(Field::new(c, k.dtype.clone(), true));
                 columns.push(hive::constant(&k.dtype, k.value.as_ref(), n)?);
             }
-            None => {
+            (None, Some(field)) => {
+                let read = schema.index_of(c).ok().map(|i| read.column(i));
+                let column =
+                    unify::adapt(read, field, n).map_err(|e| prefix_error(e, &at().to_string()))?;
+                fields.push(field.clone());
+                columns.push(column);
+            }
+            (None, None) => {
                 let i = schema.index_of(c).expect("read");
                 fields.push(schema.field(i).clone());
                 columns.push(read.column(i).clone());
