@@ -227,17 +227,18 @@ impl Table {
     }
 
     /// The parameters of the source tasks (those with no input: what the table reads), each
-    /// once.
+    /// once, in partition order.
     pub(crate) fn sources(&self) -> Vec<&dyn Params> {
         let mut seen = std::collections::HashSet::new();
-        let mut stack: Vec<&Node> = self.parts.iter().map(|p| &*p.node).collect();
+        let mut stack: Vec<&Node> = self.parts.iter().rev().map(|p| &*p.node).collect();
         let mut out = Vec::new();
         while let Some(n) = stack.pop() {
             if !seen.insert(n as *const Node) {
                 continue;
             }
             let before = stack.len();
-            stack.extend(n.inputs().map(|i| &**i));
+            let inputs: Vec<&Node> = n.inputs().map(|i| &**i).collect();
+            stack.extend(inputs.into_iter().rev());
             if stack.len() == before {
                 out.extend(n.args.iter().find_map(|a| match a {
                     NodeArg::Value(v) => match &**v {

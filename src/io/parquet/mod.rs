@@ -91,58 +91,11 @@ fn read_footer(path: &Path) -> Result<Footer> {
     })
 }
 
-/// The Parquet files `paths` name: files as given, directories' `.parquet` files (all
-/// levels, sorted; names starting with `_` or `.` — metadata and hidden files — skipped),
-/// each with the directory it was found under (its hive keys are the directories between).
-fn list_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<PathBuf>)>> {
-    let mut files = Vec::new();
-    for p in paths {
-        let meta =
-            std::fs::metadata(p).map_err(|e| Error::NotFound(format!("{}: {e}", p.display())))?;
-        if !meta.is_dir() {
-            files.push((p.clone(), None));
-            continue;
-        }
-        let mut found = Vec::new();
-        let mut dirs = vec![p.clone()];
-        while let Some(d) = dirs.pop() {
-            let entries = std::fs::read_dir(&d)
-                .map_err(|e| Error::Io(format!("cannot list {}: {e}", d.display())))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| Error::Io(format!("{}: {e}", d.display())))?;
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with('_') || name.starts_with('.') {
-                    continue;
-                }
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if name.ends_with(".parquet") || name.ends_with(".parq") {
-                    found.push(path);
-                }
-            }
-        }
-        if found.is_empty() {
-            return Err(Error::NotFound(format!(
-                "{}: a directory without Parquet files",
-                p.display()
-            )));
-        }
-        found.sort();
-        files.extend(found.into_iter().map(|f| (f, Some(p.clone()))));
-    }
-    if files.is_empty() {
-        return Err(Error::invalid("read_parquet: no paths given"));
-    }
-    Ok(files)
-}
-
-/// A lazy table over Parquet files or directories (see [`ReadOptions`]). Reads every footer
+/// A lazy table over Parquet files, directories or glob patterns (see [`ReadOptions`]). Reads every footer
 /// now; nothing else until the table is computed.
 pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result<Table> {
     let paths: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
-    let listed = list_files(&paths)?;
+    let listed = crate::io::files::list(&paths, "Parquet", &[".parquet", ".parq"])?;
     let keys = partition_keys(&listed, &options.partition_types)?;
     // The table's key columns (every file has the same keys).
     let key_fields: Vec<Field> = keys

@@ -1,0 +1,453 @@
+//! The `table.read_csv` task: one byte range of a CSV file (whole records, from `split`)
+//! decoded by arrow-csv into one partition. When the decoder refuses the range, the records
+//! are decoded again in small runs to find the one at fault: its file line and column make
+//! the error, or, when bad rows are skipped, every other record is kept.
+
+use super::split::{self, Dialect};
+use crate::error::{Error, Result};
+use crate::runtime::{register_builtin, OpDef};
+use crate::table::check_type;
+use crate::table::eval::evaluate_filter;
+use crate::table::expr::Expr;
+use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_csv::reader::Decoder;
+use arrow_csv::ReaderBuilder;
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+/// Rows decoded per arrow-csv batch.
+const BATCH_ROWS: usize = 1 << 16;
+/// Records decoded together while looking for a bad one.
+const RUN: usize = 512;
+
+/// What one partition reads: bytes `start..end` of a file (whole records), whose columns
+/// are `schema`; `columns`, `filter` and `limit` as for Parquet partitions.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReadCsvPart {
+    pub path: String,
+    pub start: u64,
+    pub end: u64,
+    pub schema: SchemaRef,
+    pub columns: Option<Vec<String>>,
+    pub filter: Option<Expr>,
+    pub dialect: Dialect,
+    pub na_values: Vec<String>,
+    pub skip_bad_rows: bool,
+    pub limit: Option<u64>,
+}
+
+impl Params for ReadCsvPart {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn tag(&self) -> &'static str {
+        "table.read_csv"
+    }
+    fn encode(&self, w: &mut ParamsWriter) {
+        w.str(&self.path);
+        w.u64(self.start);
+        w.u64(self.end);
+        w.usize(self.schema.fields().len());
+        for f in self.schema.fields() {
+            w.str(f.name());
+            w.str(&f.data_type().to_string());
+        }
+        w.bool(self.columns.is_some());
+        let columns = self.columns.as_deref().unwrap_or(&[]);
+        w.usize(columns.len());
+        columns.iter().for_each(|c| w.str(c));
+        w.bool(self.filter.is_some());
+        if let Some(f) = &self.filter {
+            f.encode(w);
+        }
+        w.u8(self.dialect.delimiter);
+        w.u8(self.dialect.quote);
+        w.bool(self.dialect.escape.is_some());
+        w.u8(self.dialect.escape.unwrap_or(0));
+        w.usize(self.na_values.len());
+        self.na_values.iter().for_each(|v| w.str(v));
+        w.bool(self.skip_bad_rows);
+        w.bool(self.limit.is_some());
+        w.u64(self.limit.unwrap_or(0));
+    }
+
+    /// The first rows: decoding stops once they are read (all decoded when filtering).
+    fn limited(&self, rows: u64) -> Option<Arc<dyn Params>> {
+        let limit = self.limit.map_or(rows, |l| l.min(rows));
+        Some(Arc::new(ReadCsvPart {
+            limit: Some(limit),
+            ..self.clone()
+        }))
+    }
+}
+
+fn decode_params(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
+    let path = r.str()?.to_string();
+    let start = r.u64()?;
+    let end = r.u64()?;
+    if end < start {
+        return Err(r.corrupt(format!("the byte range {start}..{end}")));
+    }
+    let n = r.count()?;
+    let mut fields = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?.to_string();
+        let text = r.str()?;
+        let t: DataType = text
+            .parse()
+            .map_err(|e| r.corrupt(format!("column type '{text}': {e}")))?;
+        check_type(&t).map_err(|e| r.corrupt(e))?;
+        fields.push(Field::new(name, t, true));
+    }
+    let some = r.bool()?;
+    let columns = (0..r.count()?)
+        .map(|_| r.str().map(str::to_string))
+        .collect::<Result<Vec<_>>>()?;
+    let filter = if r.bool()? {
+        Some(Expr::decode(r)?)
+    } else {
+        None
+    };
+    let delimiter = r.u8()?;
+    let quote = r.u8()?;
+    let has_escape = r.bool()?;
+    let escape = r.u8()?;
+    let na_values = (0..r.count()?)
+        .map(|_| r.str().map(str::to_string))
+        .collect::<Result<Vec<_>>>()?;
+    let skip_bad_rows = r.bool()?;
+    let limited = r.bool()?;
+    let limit = r.u64()?;
+    Ok(Arc::new(ReadCsvPart {
+        path,
+        start,
+        end,
+        schema: Arc::new(Schema::new(fields)),
+        columns: some.then_some(columns),
+        filter,
+        dialect: Dialect {
+            delimiter,
+            quote,
+            escape: has_escape.then_some(escape),
+        },
+        na_values,
+        skip_bad_rows,
+        limit: limited.then_some(limit),
+    }))
+}
+
+static READ: LazyLock<&'static OpDef> = LazyLock::new(|| {
+    register_params("table.read_csv", decode_params);
+    register_builtin("table.read_csv", |inputs| {
+        let p = inputs
+            .first()
+            .and_then(|v| v.params::<ReadCsvPart>())
+            .ok_or("table.read_csv: missing parameters")?;
+        read_part(p)
+            .map(|b| Arc::new(Value::Table(b)))
+            .map_err(|e| e.to_string())
+    })
+});
+
+pub(crate) fn read_op() -> &'static OpDef {
+    *READ
+}
+
+pub(crate) fn register_ops() {
+    let _ = read_op();
+}
+
+/// Fills `buf` from `offset` of `file`; a file shorter than planned is an error.
+pub(crate) fn read_at(
+    file: &mut std::fs::File,
+    offset: u64,
+    buf: &mut [u8],
+    path: &Path,
+) -> Result<()> {
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(buf))
+        .map_err(|e| {
+            Error::Io(format!(
+                "{}: cannot read bytes {offset}..{} ({e}; was the file changed after the table \
+                 was made?)",
+                path.display(),
+                offset + buf.len() as u64
+            ))
+        })
+}
+
+/// The type arrow-csv decodes a column of type `t` as (it has no large strings): cast to
+/// `t` after decoding.
+fn decoded_type(t: &DataType) -> DataType {
+    match t {
+        DataType::LargeUtf8 => DataType::Utf8,
+        DataType::Dictionary(k, v) if **v == DataType::LargeUtf8 => {
+            DataType::Dictionary(k.clone(), Box::new(DataType::Utf8))
+        }
+        t => t.clone(),
+    }
+}
+
+/// A decoder of `schema`'s `projection` with the part's dialect and null values.
+fn decoder(
+    p: &ReadCsvPart,
+    schema: &SchemaRef,
+    projection: Vec<usize>,
+    rows: usize,
+) -> Result<Decoder> {
+    let mut b = ReaderBuilder::new(schema.clone())
+        .with_header(false)
+        .with_delimiter(p.dialect.delimiter)
+        .with_quote(p.dialect.quote)
+        .with_projection(projection)
+        .with_batch_size(rows.max(1));
+    if let Some(e) = p.dialect.escape {
+        b = b.with_escape(e);
+    }
+    if let Some(r) = super::null_regex(&p.na_values)? {
+        b = b.with_null_regex(r);
+    }
+    Ok(b.build_decoder())
+}
+
+/// Decodes `bytes` (whole records) into batches; stops after `limit` rows.
+fn decode_all(
+    mut d: Decoder,
+    mut bytes: &[u8],
+    limit: Option<u64>,
+) -> std::result::Result<Vec<RecordBatch>, ArrowError> {
+    let mut batches = Vec::new();
+    let mut rows = 0u64;
+    loop {
+        let n = d.decode(bytes)?;
+        bytes = &bytes[n..];
+        if n == 0 || d.capacity() == 0 {
+            match d.flush()? {
+                Some(b) => {
+                    rows += b.num_rows() as u64;
+                    batches.push(b);
+                    if limit.is_some_and(|l| rows >= l) {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+    Ok(batches)
+}
+
+/// Reads one partition; errors name the file (and the line and column).
+pub(crate) fn read_part(p: &ReadCsvPart) -> Result<RecordBatch> {
+    let path = Path::new(&p.path);
+    let at = || path.display();
+    let mut file =
+        std::fs::File::open(path).map_err(|e| Error::Io(format!("cannot open {}: {e}", at())))?;
+    let mut bytes = vec![0u8; (p.end - p.start) as usize];
+    read_at(&mut file, p.start, &mut bytes, path)?;
+    // What comes out, and what is decoded: that and the filter's columns.
+    let out: Vec<String> = match &p.columns {
+        Some(c) => c.clone(),
+        None => p.schema.fields().iter().map(|f| f.name().clone()).collect(),
+    };
+    let mut wanted = out.clone();
+    for c in p.filter.iter().flat_map(Expr::columns) {
+        if !wanted.contains(&c) {
+            wanted.push(c);
+        }
+    }
+    let projection = wanted
+        .iter()
+        .map(|c| {
+            p.schema
+                .index_of(c)
+                .map_err(|_| Error::NotFound(format!("{}: no column '{c}'", at())))
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let schema: SchemaRef = Arc::new(Schema::new(
+        p.schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), decoded_type(f.data_type()), true))
+            .collect::<Vec<_>>(),
+    ));
+    let limit = if p.filter.is_some() { None } else { p.limit };
+    let rows = limit.map_or(BATCH_ROWS, |l| (l as usize).clamp(1, BATCH_ROWS));
+    let batches = match decode_all(
+        decoder(p, &schema, projection.clone(), rows)?,
+        &bytes,
+        limit,
+    ) {
+        Ok(b) => b,
+        Err(first) => careful(p, &schema, &projection, &bytes, &mut file, first)?,
+    };
+    let projected = Arc::new(
+        schema
+            .project(&projection)
+            .map_err(|e| Error::invalid(e.to_string()))?,
+    );
+    let batch = match batches.len() {
+        0 => RecordBatch::new_empty(projected),
+        1 => batches.into_iter().next().expect("one"),
+        _ => arrow_select::concat::concat_batches(&projected, &batches)
+            .map_err(|e| Error::invalid(format!("{}: {e}", at())))?,
+    };
+    // Columns of large strings, decoded as strings.
+    let target: Vec<&Field> = projection.iter().map(|&i| p.schema.field(i)).collect();
+    let batch = if target
+        .iter()
+        .zip(batch.columns())
+        .all(|(f, c)| f.data_type() == c.data_type())
+    {
+        batch
+    } else {
+        let columns = target
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| arrow_cast::cast(c, f.data_type()))
+            .collect::<std::result::Result<Vec<ArrayRef>, _>>()
+            .map_err(|e| Error::invalid(format!("{}: {e}", at())))?;
+        let fields: Vec<Field> = target.iter().map(|f| (*f).clone()).collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| Error::invalid(format!("{}: {e}", at())))?
+    };
+    let batch = match &p.filter {
+        None => batch,
+        Some(filter) => {
+            let keep = evaluate_filter(filter, &batch)
+                .map_err(|e| Error::invalid(format!("{}: filter {filter}: {e}", at())))?;
+            arrow_select::filter::filter_record_batch(&batch, &keep)
+                .map_err(|e| Error::invalid(format!("{}: {e}", at())))?
+        }
+    };
+    let batch = match p.limit {
+        Some(l) if (l as usize) < batch.num_rows() => batch.slice(0, l as usize),
+        _ => batch,
+    };
+    if batch.num_columns() == out.len() {
+        return Ok(batch);
+    }
+    batch
+        .project(&(0..out.len()).collect::<Vec<_>>())
+        .map_err(|e| Error::invalid(format!("{}: {e}", at())))
+}
+
+/// The range again, in runs of records, after the decoder refused it: the first bad record
+/// is the error (with its line and column), or every bad one is left out when the part
+/// skips them.
+fn careful(
+    p: &ReadCsvPart,
+    schema: &SchemaRef,
+    projection: &[usize],
+    bytes: &[u8],
+    file: &mut std::fs::File,
+    first: ArrowError,
+) -> Result<Vec<RecordBatch>> {
+    let ends = split::record_ends(bytes, p.dialect);
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut begin = 0usize;
+    for run in ends.chunks(RUN) {
+        let run_end = *run.last().expect("a run is not empty");
+        let decode = |from: usize, to: usize| {
+            decoder(p, schema, projection.to_vec(), RUN).and_then(|d| {
+                decode_all(d, &bytes[from..to], None).map_err(|e| Error::invalid(e.to_string()))
+            })
+        };
+        match decode(begin, run_end) {
+            Ok(b) => batches.extend(b),
+            Err(_) => {
+                let mut from = begin;
+                for &end in run {
+                    match decode(from, end) {
+                        Ok(b) => batches.extend(b),
+                        Err(_) if p.skip_bad_rows => {}
+                        Err(_) => {
+                            return Err(bad_record(p, schema, projection, bytes, from, end, file))
+                        }
+                    }
+                    from = end;
+                }
+            }
+        }
+        begin = run_end;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        if p.limit
+            .is_some_and(|l| p.filter.is_none() && rows as u64 >= l)
+        {
+            break;
+        }
+    }
+    if !p.skip_bad_rows && batches.is_empty() && !bytes.is_empty() {
+        // Each run decoded alone, yet the whole did not.
+        return Err(Error::invalid(format!("{}: {first}", p.path)));
+    }
+    Ok(batches)
+}
+
+/// The error for the record at `bytes[from..to]`: its line in the file and the column at
+/// fault (the first that does not decode alone), or its number of fields.
+fn bad_record(
+    p: &ReadCsvPart,
+    schema: &SchemaRef,
+    projection: &[usize],
+    bytes: &[u8],
+    from: usize,
+    to: usize,
+    file: &mut std::fs::File,
+) -> Error {
+    let record = &bytes[from..to];
+    let line = lines_before(file, p.start).unwrap_or(0)
+        + bytes[..from].iter().filter(|&&b| b == b'\n').count() as u64
+        + 1;
+    let at = format!("{}, line {line}", p.path);
+    let one = |projection: Vec<usize>, schema: &SchemaRef| {
+        decoder(p, schema, projection, 1)
+            .and_then(|d| decode_all(d, record, None).map_err(|e| Error::invalid(e.to_string())))
+    };
+    for &j in projection {
+        if one(vec![j], schema).is_ok() {
+            continue;
+        }
+        // The column as text: its value, for the message.
+        let mut as_text: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        as_text[j] = Field::new(schema.field(j).name(), DataType::Utf8, true);
+        let as_text = Arc::new(Schema::new(as_text));
+        let Ok(text) = one(vec![j], &as_text) else {
+            break;
+        };
+        let value = text
+            .first()
+            .filter(|b| b.num_rows() == 1)
+            .and_then(|b| arrow_cast::display::array_value_to_string(b.column(0), 0).ok())
+            .unwrap_or_default();
+        return Error::invalid(format!(
+            "{at}, column '{}': cannot read {value:?} as {} (give the column's type in dtypes, \
+             or skip bad rows)",
+            schema.field(j).name(),
+            p.schema.field(j).data_type()
+        ));
+    }
+    let fields = split::count_fields(record, p.dialect);
+    Error::invalid(format!(
+        "{at}: {fields} fields where the table has {} (or skip bad rows)",
+        schema.fields().len()
+    ))
+}
+
+/// The newlines in `file` before `offset`: the line a range starts at, for errors.
+fn lines_before(file: &mut std::fs::File, offset: u64) -> Option<u64> {
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let mut left = offset;
+    let mut lines = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        let n = (left as usize).min(buf.len());
+        file.read_exact(&mut buf[..n]).ok()?;
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        left -= n as u64;
+    }
+    Some(lines)
+}
