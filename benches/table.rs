@@ -399,8 +399,99 @@ pq.write_to_dataset(pq.read_table(p, columns=["name", "x"]), theirs, partition_c
     println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- write");
 }
 
+/// The filtered dataset written as 10 CSV files (by `write_csv`), read back by `read_csv`
+/// (types inferred, 64 MiB blocks) against pyarrow's multithreaded CSV reader on the same
+/// files, and against our own Parquet read of the same rows: the log's point, as a ratio.
+fn csv(client: &Client) {
+    use dask::io::csv::{read_csv, write_csv, CsvOptions, CsvWriteOptions};
+    let path = std::env::temp_dir().join("libdask-bench-f.parquet");
+    if !path.exists() {
+        write_filtered_dataset(&path);
+    }
+    let dir = std::env::temp_dir().join("libdask-bench-csv");
+    let options = ReadOptions {
+        split_row_groups: true,
+        ..Default::default()
+    };
+    let parquet = read_parquet(&[&path], &options).unwrap();
+    if !dir.join("part.00009.csv").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        write_csv(&parquet, &dir, &CsvWriteOptions::default(), client).unwrap();
+    }
+    let bytes: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let rows = |parts: Vec<RecordBatch>| parts.iter().map(|b| b.num_rows()).sum::<usize>();
+    let t_csv = best_of(5, || {
+        let t = read_csv(&[&dir], &CsvOptions::default()).unwrap();
+        let n = rows(t.compute(client).unwrap());
+        assert_eq!(n, ROWS);
+        n
+    });
+    let mut t_plan = f64::MAX;
+    for _ in 0..5 {
+        let t0 = Instant::now();
+        read_csv(&[&dir], &CsvOptions::default()).unwrap();
+        t_plan = t_plan.min(t0.elapsed().as_secs_f64());
+    }
+    let t_parquet = best_of(5, || rows(parquet.compute(client).unwrap()));
+    let schema = read_csv(&[&dir], &CsvOptions::default())
+        .unwrap()
+        .schema()
+        .clone();
+    println!(
+        "{ROWS} rows (id, x, name, ts) as 10 CSV files ({:.0} MiB), 2 threads:",
+        bytes as f64 / (1 << 20) as f64
+    );
+    println!(
+        "  read_csv (types inferred: {})  {:>7.1} ms = {:.0} MB/s",
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        t_csv * 1e3,
+        bytes as f64 / t_csv / 1e6
+    );
+    println!(
+        "    of which planning (the record-end scan, sample)  {:>7.1} ms",
+        t_plan * 1e3
+    );
+    println!(
+        "  read_parquet of the same rows  {:>7.1} ms (CSV takes {:.1}x as long)",
+        t_parquet * 1e3,
+        t_csv / t_parquet
+    );
+    if let Ok(py) = std::env::var("BENCH_PYTHON") {
+        let script = format!(
+            r#"
+import time, glob, pyarrow as pa, pyarrow.csv as pc
+files = sorted(glob.glob("{dir}/part.*.csv"))
+b = 1e9
+for _ in range(5):
+    t0 = time.perf_counter()
+    t = pa.concat_tables([pc.read_csv(f) for f in files])
+    b = min(b, time.perf_counter() - t0)
+assert t.num_rows == {rows}, t.num_rows
+print(f"  pyarrow.csv.read_csv (threads) {{b*1e3:7.1f}} ms")
+"#,
+            dir = dir.display(),
+            rows = ROWS
+        );
+        run_python(&py, &script);
+    }
+    println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- csv");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "csv") {
+        let client = Client::new(Config::with_threads(2)).unwrap();
+        csv(&client);
+        return;
+    }
     if args.iter().any(|a| a == "write") {
         let client = Client::new(Config::with_threads(2)).unwrap();
         write(&client);

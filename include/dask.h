@@ -282,6 +282,47 @@ typedef struct dask_memory_stats {
   uint64_t file_bytes_written;
 } dask_memory_stats;
 
+// How `dask_read_csv` reads (a versioned input struct: `dask_csv_options_init(&o, sizeof
+// o)` first, then set fields). Everything is copied during the call.
+typedef struct dask_csv_options {
+  // `sizeof(dask_csv_options)` as the caller was compiled; set by the init function.
+  uint32_t struct_size;
+  // Nonzero (the default): the first line of each file names the columns.
+  uint32_t header;
+  // The field delimiter; default ','.
+  uint32_t delimiter;
+  // The quote; default '"' (quotes inside quoted fields are doubled).
+  uint32_t quote;
+  // Inside quoted fields, makes the next byte literal; 0 (the default): none.
+  uint32_t escape;
+  // Nonzero: rows that do not parse are left out; 0 (the default): they are an error
+  // naming the file, line and column.
+  uint32_t skip_bad_rows;
+  // Bytes per partition (a partition ends at the first record end after it); 0 (the
+  // default): 64 MiB.
+  uint64_t blocksize;
+  // Column names (`nnames`) instead of the header's (or `column_1`, … without one); NULL
+  // (the default): the header's.
+  const char *const *names;
+  size_t nnames;
+  // Types of some columns: `dtype_columns[i]` has the Arrow C data interface format
+  // `dtype_formats[i]` ("l" int64, "g" float64, "u" utf8, "tdD" date32, "tsu:" timestamp
+  // [us], …); `ndtypes` of each. The others are inferred from the start of the first
+  // file. NULL (the default): all inferred.
+  const char *const *dtype_columns;
+  const char *const *dtype_formats;
+  size_t ndtypes;
+  // Values read as null besides the empty field (`nna_values`, e.g. "NA"); NULL (the
+  // default): the empty field only.
+  const char *const *na_values;
+  size_t nna_values;
+  // Only these `ncolumns` columns, in this order; NULL (the default): all of them.
+  const char *const *columns;
+  size_t ncolumns;
+  // Only the rows where this expression is true; NULL (the default): all rows.
+  const struct dask_expr *filter;
+} dask_csv_options;
+
 // Comparisons for `dask_expr_compare`.
 typedef uint32_t dask_cmp_op;
 
@@ -1523,6 +1564,45 @@ dask_status dask_client_list_datasets(const struct dask_client *client,
 // # Safety
 // `client` is a live client; `name` a NUL-terminated string.
 dask_status dask_client_unpublish_dataset(const struct dask_client *client, const char *name);
+
+// Fills `*options` (whose `struct_size` bytes are the caller's `sizeof`) with the defaults
+// and sets its `struct_size`. Any thread; nothing to free.
+//
+// # Safety
+// `options` is valid for writes of `struct_size` bytes.
+dask_status dask_csv_options_init(struct dask_csv_options *options, size_t struct_size);
+
+// A lazy table over CSV files: `npaths` paths, each a file, a directory (its `.csv`, `.tsv`
+// and `.txt` files at every level) or a glob pattern. `options` NULL means the defaults.
+// Each file is scanned once now for its record ends (a quoted field holding newlines is
+// never cut) and the column types inferred from the start of the first one; nothing is
+// decoded until computed. Errors name the file: a missing path, an unclosed quote, headers
+// that differ, a dtype for no column. `*out_table` is owned by the caller
+// (`dask_table_free`). Any thread.
+//
+// # Safety
+// `paths` holds `npaths` NUL-terminated strings; `options` NULL or initialised by
+// `dask_csv_options_init`; `out_table` valid for writes.
+dask_status dask_read_csv(const char *const *paths,
+                          size_t npaths,
+                          const struct dask_csv_options *options,
+                          struct dask_table **out_table);
+
+// Writes `table` into the directory `dir` (made if missing), computing it on `client`: a
+// file `part.NNNNN.csv` per partition, each with a header line when `header` is nonzero,
+// fields separated by `delimiter`, written under a temporary name and renamed when
+// complete. Everything given is borrowed for the call. `*out_rows` (may be NULL): rows
+// written. Blocks; any thread.
+//
+// # Safety
+// `client`, `table` live handles; `dir` a NUL-terminated string; `out_rows` NULL or valid
+// for writes.
+dask_status dask_table_write_csv(const struct dask_client *client,
+                                 const struct dask_table *table,
+                                 const char *dir,
+                                 uint32_t header,
+                                 uint32_t delimiter,
+                                 uint64_t *out_rows);
 
 // The column `name` (copied). `*out_expr` is owned by the caller (`dask_expr_free`). Any thread.
 //

@@ -17,6 +17,7 @@ mod array;
 mod arrow;
 mod client;
 mod cluster;
+mod csv;
 mod expr;
 mod future;
 mod glm;

@@ -65,7 +65,11 @@ pub(crate) fn put_table(slot: *mut *mut dask_table, t: Table) -> Result<()> {
 }
 
 /// `n` C strings (NULL allowed when n is 0), copied.
-unsafe fn strings(ptr: *const *const c_char, n: usize, what: &str) -> Result<Vec<String>> {
+pub(crate) unsafe fn strings(
+    ptr: *const *const c_char,
+    n: usize,
+    what: &str,
+) -> Result<Vec<String>> {
     // SAFETY: per the caller's contract.
     unsafe { slice(ptr, n, what) }?
         .iter()

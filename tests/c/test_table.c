@@ -498,6 +498,125 @@ static void test_errors(dask_client *c, const char *dir) {
     CHECK_ERR(dask_table_num_columns(NULL, &n), DASK_ERR_NULL_ARGUMENT);
 }
 
+/* ---- CSV: a round trip through files, quoting, null values, bad rows ---- */
+
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL, "open %s", path);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void check_note_row(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, void *ctx) {
+    int *ok = (int *)ctx;
+    const struct ArrowArray *k = a->children[arrow_child(s, "k")];
+    const struct ArrowArray *note = a->children[arrow_child(s, "note")];
+    int32_t len;
+    const char *str = arrow_str(note, i, &len);
+    if (!arrow_valid(k, i)) *ok &= same_str(str, len, "x, \"quoted\"");
+    else if (arrow_i64(k, i) == 1) *ok &= same_str(str, len, "two\nlines");
+    else *ok &= arrow_i64(k, i) == 2 && same_str(str, len, "plain");
+}
+
+static void test_csv(dask_client *c, const char *dir) {
+    char out[128], notes[160], bad[160];
+    snprintf(out, sizeof out, "%s/out", dir);
+    dask_table *t = imported();
+    uint64_t written = 0;
+    CHECK_OK(dask_table_write_csv(c, t, out, 1, ',', &written));
+    CHECK(written == N, "rows written as CSV (%llu)", (unsigned long long)written);
+    dask_table_free(t);
+
+    /* read back in 4 KiB partitions, the types given as Arrow formats */
+    dask_csv_options o;
+    CHECK_OK(dask_csv_options_init(&o, sizeof o));
+    CHECK(o.header == 1 && o.delimiter == ',' && o.quote == '"', "the defaults");
+    const char *cols[] = {"id", "x", "name"}, *formats[] = {"l", "g", "u"};
+    o.dtype_columns = cols;
+    o.dtype_formats = formats;
+    o.ndtypes = 3;
+    o.blocksize = 4096;
+    const char *paths[] = {out};
+    dask_table *back = NULL;
+    CHECK_OK(dask_read_csv(paths, 1, &o, &back));
+    size_t parts = 0;
+    CHECK_OK(dask_table_num_partitions(back, &parts));
+    CHECK(parts > N / BATCH, "4 KiB blocks cut the files (%zu partitions)", parts);
+    int64_t rows = 0;
+    CHECK_OK(dask_table_num_rows(back, &rows));
+    CHECK(rows == -1, "rows of a CSV are unknown before reading");
+    int64_t seen = 0;
+    CHECK(each_row(c, back, check_source_row, &seen) == N, "every row read back from CSV");
+    dask_table_free(back);
+
+    /* a quoted newline, a doubled quote, a null value, a semicolon delimiter */
+    snprintf(notes, sizeof notes, "%s/notes.csv", dir);
+    write_text(notes, "k;note\n1;\"two\nlines\"\n2;plain\nNA;\"x, \"\"quoted\"\"\"\n");
+    CHECK_OK(dask_csv_options_init(&o, sizeof o));
+    o.delimiter = ';';
+    const char *na[] = {"NA"};
+    o.na_values = na;
+    o.nna_values = 1;
+    o.blocksize = 8;
+    const char *np[] = {notes};
+    dask_table *nt = NULL;
+    CHECK_OK(dask_read_csv(np, 1, &o, &nt));
+    const char *type = NULL;
+    CHECK_OK(dask_table_column_type(nt, 0, &type));
+    CHECK(strcmp(type, "l") == 0, "k inferred as int64 (%s)", type);
+    int ok = 1;
+    CHECK(each_row(c, nt, check_note_row, &ok) == 3 && ok, "quoted fields whole, NA a null");
+    dask_table_free(nt);
+
+    /* a value that is not of its column's type: the stream's error names file, line, column */
+    snprintf(bad, sizeof bad, "%s/bad.csv", dir);
+    write_text(bad, "k,v\n1,2\n3,zz\n");
+    CHECK_OK(dask_csv_options_init(&o, sizeof o));
+    const char *kv[] = {"v"}, *int64[] = {"l"};
+    o.dtype_columns = kv;
+    o.dtype_formats = int64;
+    o.ndtypes = 1;
+    const char *bp[] = {bad};
+    dask_table *bt = NULL;
+    CHECK_OK(dask_read_csv(bp, 1, &o, &bt));
+    struct ArrowArrayStream s;
+    CHECK_OK(dask_table_to_stream(c, bt, 0, &s));
+    struct ArrowArray a;
+    int rc = s.get_next(&s, &a);
+    const char *why = rc ? s.get_last_error(&s) : "";
+    CHECK(rc != 0 && strstr(why, "bad.csv, line 3, column 'v'") && strstr(why, "zz"),
+          "the error names the file, line and column: %s", why);
+    s.release(&s);
+    dask_table_free(bt);
+    o.skip_bad_rows = 1;
+    CHECK_OK(dask_read_csv(bp, 1, &o, &bt));
+    int64_t kept = 0;
+    CHECK_OK(dask_table_to_stream(c, bt, 0, &s));
+    while (s.get_next(&s, &a) == 0 && a.release != NULL) {
+        kept += a.length;
+        a.release(&a);
+    }
+    s.release(&s);
+    CHECK(kept == 1, "the bad row skipped (%lld kept)", (long long)kept);
+    dask_table_free(bt);
+
+    /* bad arguments */
+    CHECK_OK(dask_csv_options_init(&o, sizeof o));
+    o.dtype_columns = kv;
+    o.dtype_formats = (const char *[]){"not a format"};
+    o.ndtypes = 1;
+    CHECK_ERR(dask_read_csv(bp, 1, &o, &bt), DASK_ERR_INVALID_ARGUMENT);
+    CHECK_OK(dask_csv_options_init(&o, sizeof o));
+    o.delimiter = 300;
+    CHECK_ERR(dask_read_csv(bp, 1, &o, &bt), DASK_ERR_INVALID_ARGUMENT);
+    const char *missing[] = {"/nonexistent/none.csv"};
+    CHECK_ERR(dask_read_csv(missing, 1, NULL, &bt), DASK_ERR_NOT_FOUND);
+    CHECK_ERR(dask_read_csv(NULL, 1, NULL, &bt), DASK_ERR_NULL_ARGUMENT);
+    CHECK_ERR(dask_table_write_csv(c, NULL, out, 1, ',', NULL), DASK_ERR_NULL_ARGUMENT);
+}
+
 int main(void) {
     watchdog(300);
     make_data();
@@ -512,6 +631,9 @@ int main(void) {
     test_errors(c, damaged);
     snprintf(data, sizeof data, "%s/hive", dir);
     test_hive(c, data);
+    snprintf(data, sizeof data, "%s/csv", dir);
+    CHECK(mkdir(data, 0755) == 0, "made %s", data);
+    test_csv(c, data);
     dask_client_free(c);
     /* Kept when tasks are captured: travel-test reads the files again. */
     if (getenv("DASK_CAPTURE_TASKS") == NULL) {

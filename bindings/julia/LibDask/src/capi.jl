@@ -204,6 +204,25 @@ struct dask_memory_stats
     files_written::UInt64
     file_bytes_written::UInt64
 end
+struct dask_csv_options
+    struct_size::UInt32
+    header::UInt32
+    delimiter::UInt32
+    quote_::UInt32
+    escape::UInt32
+    skip_bad_rows::UInt32
+    blocksize::UInt64
+    names::Ptr{Ptr{UInt8}}
+    nnames::Csize_t
+    dtype_columns::Ptr{Ptr{UInt8}}
+    dtype_formats::Ptr{Ptr{UInt8}}
+    ndtypes::Csize_t
+    na_values::Ptr{Ptr{UInt8}}
+    nna_values::Csize_t
+    columns::Ptr{Ptr{UInt8}}
+    ncolumns::Csize_t
+    filter::Ptr{dask_expr}
+end
 const dask_cmp_op = UInt32
 const dask_future_state = UInt32
 struct dask_glm_params
@@ -430,6 +449,12 @@ dask_client_list_datasets(client, out_value) =
     ccall((:dask_client_list_datasets, libdask), dask_status, (Ptr{dask_client}, Ptr{Ptr{dask_value}}), client, out_value)
 dask_client_unpublish_dataset(client, name) =
     ccall((:dask_client_unpublish_dataset, libdask), dask_status, (Ptr{dask_client}, Cstring), client, name)
+dask_csv_options_init(options, struct_size) =
+    ccall((:dask_csv_options_init, libdask), dask_status, (Ptr{dask_csv_options}, Csize_t), options, struct_size)
+dask_read_csv(paths, npaths, options, out_table) =
+    ccall((:dask_read_csv, libdask), dask_status, (Ptr{Ptr{UInt8}}, Csize_t, Ptr{dask_csv_options}, Ptr{Ptr{dask_table}}), paths, npaths, options, out_table)
+dask_table_write_csv(client, table, dir, header, delimiter, out_rows) =
+    ccall((:dask_table_write_csv, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Cstring, UInt32, UInt32, Ptr{UInt64}), client, table, dir, header, delimiter, out_rows)
 dask_expr_column(name, out_expr) =
     ccall((:dask_expr_column, libdask), dask_status, (Cstring, Ptr{Ptr{dask_expr}}), name, out_expr)
 dask_expr_int(value, out_expr) =
