@@ -321,6 +321,10 @@ typedef struct dask_csv_options {
   size_t ncolumns;
   // Only the rows where this expression is true; NULL (the default): all rows.
   const struct dask_expr *filter;
+  // Nonzero: an empty field of a string column is an empty string (only `na_values` are
+  // nulls there), as R's `read.csv` and pyarrow read; 0 (the default): a null, as pandas
+  // and CSV.jl read.
+  uint32_t empty_strings;
 } dask_csv_options;
 
 // Comparisons for `dask_expr_compare`.

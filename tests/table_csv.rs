@@ -346,3 +346,58 @@ fn bad_rows_are_errors_naming_file_line_and_column_or_are_skipped() {
         other => panic!("a dtype for no column: {other:?}"),
     }
 }
+
+/// Empty fields of string columns kept as empty strings (R's and pyarrow's reading): nulls
+/// only where `na_values` say, other columns' empty fields null as before; with bad rows
+/// skipped, the string and other columns stay row-aligned.
+#[test]
+fn empty_string_fields_can_stay_empty_strings() {
+    let dir = scratch("empty_strings");
+    let path = dir.join("e.csv");
+    std::fs::write(&path, "s,n,t\n,1,a\nNA,,b\nx,3,\ny,zz,c\nz,5,d\n").unwrap();
+    let options = CsvOptions {
+        na_values: vec!["NA".into()],
+        empty_strings: true,
+        dtypes: vec![("n".into(), DataType::Int64)],
+        bad_rows: BadRows::Skip,
+        ..CsvOptions::default()
+    };
+    let got = read_all(&[&path], &options);
+    let s: Vec<Option<&str>> = got.column(0).as_string::<i32>().iter().collect();
+    assert_eq!(s, [Some(""), None, Some("x"), Some("z")]);
+    let n: Vec<Option<i64>> = got.column(1).as_primitive::<Int64Type>().iter().collect();
+    assert_eq!(n, [Some(1), None, Some(3), Some(5)]);
+    let t: Vec<Option<&str>> = got.column(2).as_string::<i32>().iter().collect();
+    assert_eq!(t, [Some("a"), Some("b"), Some(""), Some("d")]);
+    // The default: empty fields are nulls in every column.
+    let plain = CsvOptions {
+        na_values: vec!["NA".into()],
+        ..CsvOptions::default()
+    };
+    let got = read_all(
+        &[&dir.join("e.csv")],
+        &CsvOptions {
+            bad_rows: BadRows::Skip,
+            dtypes: options.dtypes.clone(),
+            ..plain
+        },
+    );
+    let s: Vec<Option<&str>> = got.column(0).as_string::<i32>().iter().collect();
+    assert_eq!(s, [None, None, Some("x"), Some("z")]);
+    // Not skipped: the bad row is named.
+    let e = read_csv(
+        &[&path],
+        &CsvOptions {
+            bad_rows: BadRows::Error,
+            ..options
+        },
+    )
+    .unwrap()
+    .compute(client())
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("e.csv, line 5, column 'n'") && e.contains("\"zz\""),
+        "{e}"
+    );
+}

@@ -52,6 +52,10 @@ pub struct dask_csv_options {
     pub ncolumns: usize,
     /// Only the rows where this expression is true; NULL (the default): all rows.
     pub filter: *const dask_expr,
+    /// Nonzero: an empty field of a string column is an empty string (only `na_values` are
+    /// nulls there), as R's `read.csv` and pyarrow read; 0 (the default): a null, as pandas
+    /// and CSV.jl read.
+    pub empty_strings: u32,
 }
 
 fn read_defaults(struct_size: u32) -> dask_csv_options {
@@ -73,6 +77,7 @@ fn read_defaults(struct_size: u32) -> dask_csv_options {
         columns: std::ptr::null(),
         ncolumns: 0,
         filter: std::ptr::null(),
+        empty_strings: 0,
     }
 }
 
@@ -97,7 +102,8 @@ super::versioned::input_struct!(
         nna_values,
         columns,
         ncolumns,
-        filter
+        filter,
+        empty_strings
     ]
 );
 
@@ -203,6 +209,7 @@ pub unsafe extern "C" fn dask_read_csv(
                 e => Some(byte(e, "escape")?),
             },
             na_values,
+            empty_strings: o.empty_strings != 0,
             columns,
             filters,
             bad_rows: if o.skip_bad_rows != 0 {

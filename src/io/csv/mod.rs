@@ -61,6 +61,10 @@ pub struct CsvOptions {
     pub escape: Option<u8>,
     /// Values read as null besides the empty field (e.g. "NA", "NULL").
     pub na_values: Vec<String>,
+    /// An empty field of a string column is an empty string, not a null (only `na_values`
+    /// are nulls there): R's `read.csv` and pyarrow do so; pandas and CSV.jl do not (the
+    /// default).
+    pub empty_strings: bool,
     /// Only these columns, in this order (all when `None`).
     pub columns: Option<Vec<String>>,
     /// Only the rows where this is true.
@@ -80,6 +84,7 @@ impl Default for CsvOptions {
             quote: b'"',
             escape: None,
             na_values: vec![],
+            empty_strings: false,
             columns: None,
             filters: None,
             bad_rows: BadRows::Error,
@@ -202,6 +207,23 @@ pub(crate) fn null_regex(na_values: &[String]) -> Result<Option<regex::Regex>> {
     regex::Regex::new(&format!("^(?:{})?$", alternatives.join("|")))
         .map(Some)
         .map_err(|e| Error::invalid(format!("na_values: {e}")))
+}
+
+/// The expression matching `na_values` exactly, and never the empty field (the null values
+/// of string columns that keep empty strings).
+pub(crate) fn string_null_regex(na_values: &[String]) -> Result<regex::Regex> {
+    let pattern = if na_values.is_empty() {
+        // Matches nothing.
+        "[^\\s\\S]".to_string()
+    } else {
+        let alternatives: Vec<String> = na_values
+            .iter()
+            .filter(|v| !v.is_empty())
+            .map(|v| regex::escape(v))
+            .collect();
+        format!("^(?:{})$", alternatives.join("|"))
+    };
+    regex::Regex::new(&pattern).map_err(|e| Error::invalid(format!("na_values: {e}")))
 }
 
 /// The column names of a header record.
@@ -353,6 +375,7 @@ pub fn read_csv(paths: &[impl AsRef<Path>], options: &CsvOptions) -> Result<Tabl
                     filter: options.filters.clone(),
                     dialect: options.dialect(),
                     na_values: options.na_values.clone(),
+                    empty_strings: options.empty_strings,
                     skip_bad_rows: options.bad_rows == BadRows::Skip,
                     limit: None,
                 },

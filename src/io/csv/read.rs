@@ -6,9 +6,9 @@
 use super::split::{self, Dialect};
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
-use crate::table::check_type;
 use crate::table::eval::evaluate_filter;
 use crate::table::expr::Expr;
+use crate::table::{check_type, prefix_error};
 use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_csv::reader::Decoder;
@@ -35,6 +35,8 @@ pub(crate) struct ReadCsvPart {
     pub filter: Option<Expr>,
     pub dialect: Dialect,
     pub na_values: Vec<String>,
+    /// Empty fields of string columns are empty strings, not nulls.
+    pub empty_strings: bool,
     pub skip_bad_rows: bool,
     pub limit: Option<u64>,
 }
@@ -69,6 +71,7 @@ impl Params for ReadCsvPart {
         w.u8(self.dialect.escape.unwrap_or(0));
         w.usize(self.na_values.len());
         self.na_values.iter().for_each(|v| w.str(v));
+        w.bool(self.empty_strings);
         w.bool(self.skip_bad_rows);
         w.bool(self.limit.is_some());
         w.u64(self.limit.unwrap_or(0));
@@ -118,6 +121,7 @@ fn decode_params(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
     let na_values = (0..r.count()?)
         .map(|_| r.str().map(str::to_string))
         .collect::<Result<Vec<_>>>()?;
+    let empty_strings = r.bool()?;
     let skip_bad_rows = r.bool()?;
     let limited = r.bool()?;
     let limit = r.u64()?;
@@ -134,6 +138,7 @@ fn decode_params(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
             escape: has_escape.then_some(escape),
         },
         na_values,
+        empty_strings,
         skip_bad_rows,
         limit: limited.then_some(limit),
     }))
@@ -191,12 +196,14 @@ fn decoded_type(t: &DataType) -> DataType {
     }
 }
 
-/// A decoder of `schema`'s `projection` with the part's dialect and null values.
+/// A decoder of `schema`'s `projection` with the part's dialect and null values (`strings`:
+/// for string columns whose empty fields stay empty strings).
 fn decoder(
     p: &ReadCsvPart,
     schema: &SchemaRef,
     projection: Vec<usize>,
     rows: usize,
+    strings: bool,
 ) -> Result<Decoder> {
     let mut b = ReaderBuilder::new(schema.clone())
         .with_header(false)
@@ -207,10 +214,109 @@ fn decoder(
     if let Some(e) = p.dialect.escape {
         b = b.with_escape(e);
     }
-    if let Some(r) = super::null_regex(&p.na_values)? {
+    let nulls = if strings {
+        Some(super::string_null_regex(&p.na_values)?)
+    } else {
+        super::null_regex(&p.na_values)?
+    };
+    if let Some(r) = nulls {
         b = b.with_null_regex(r);
     }
     Ok(b.build_decoder())
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Dictionary(..)
+    )
+}
+
+/// How a part's columns are decoded: one decoder for all, or, when empty fields of string
+/// columns stay empty strings, one for the string columns (their own null values) and one
+/// for the others, over the same records, their columns put back in order.
+struct Columns<'a> {
+    p: &'a ReadCsvPart,
+    schema: SchemaRef,
+    projection: Vec<usize>,
+    /// Positions in `projection` of each decoder's columns, and whether they are strings
+    /// read with `ReadCsvPart::empty_strings`.
+    groups: Vec<(Vec<usize>, bool)>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(p: &'a ReadCsvPart, schema: SchemaRef, projection: Vec<usize>) -> Self {
+        let text = |k: &usize| p.empty_strings && is_text(schema.field(projection[*k]).data_type());
+        let (strings, others): (Vec<usize>, Vec<usize>) = (0..projection.len()).partition(text);
+        let groups = match (strings.is_empty(), others.is_empty()) {
+            (true, _) => vec![(others, false)],
+            (false, true) => vec![(strings, true)],
+            (false, false) => vec![(others, false), (strings, true)],
+        };
+        Columns {
+            p,
+            schema,
+            projection,
+            groups,
+        }
+    }
+
+    /// Whether column `j` of the schema is decoded as a string keeping empty fields.
+    fn keeps_empty(&self, j: usize) -> bool {
+        self.p.empty_strings && is_text(self.schema.field(j).data_type())
+    }
+
+    fn projected(&self) -> Result<SchemaRef> {
+        Ok(Arc::new(
+            self.schema
+                .project(&self.projection)
+                .map_err(|e| Error::invalid(e.to_string()))?,
+        ))
+    }
+
+    /// Decodes `bytes` (whole records): batches of `rows` rows, after `limit` rows none.
+    fn decode(&self, bytes: &[u8], rows: usize, limit: Option<u64>) -> Result<Vec<RecordBatch>> {
+        let arrow = |e: ArrowError| Error::invalid(e.to_string());
+        if let [(_, strings)] = &self.groups[..] {
+            let d = decoder(
+                self.p,
+                &self.schema,
+                self.projection.clone(),
+                rows,
+                *strings,
+            )?;
+            return decode_all(d, bytes, limit).map_err(arrow);
+        }
+        let mut decoded = Vec::with_capacity(self.groups.len());
+        for (positions, strings) in &self.groups {
+            let cols = positions.iter().map(|&k| self.projection[k]).collect();
+            let d = decoder(self.p, &self.schema, cols, rows, *strings)?;
+            decoded.push(decode_all(d, bytes, limit).map_err(arrow)?);
+        }
+        let projected = self.projected()?;
+        let n = decoded[0].len();
+        if decoded.iter().any(|d| d.len() != n) {
+            return Err(Error::invalid("the column groups decoded differently"));
+        }
+        (0..n)
+            .map(|b| {
+                let mut columns: Vec<Option<ArrayRef>> = vec![None; self.projection.len()];
+                for ((positions, _), batches) in self.groups.iter().zip(&decoded) {
+                    for (&k, c) in positions.iter().zip(batches[b].columns()) {
+                        columns[k] = Some(c.clone());
+                    }
+                }
+                RecordBatch::try_new(
+                    projected.clone(),
+                    columns
+                        .into_iter()
+                        .map(|c| c.expect("every column decoded"))
+                        .collect(),
+                )
+                .map_err(arrow)
+            })
+            .collect()
+    }
 }
 
 /// Decodes `bytes` (whole records) into batches; stops after `limit` rows.
@@ -276,19 +382,12 @@ pub(crate) fn read_part(p: &ReadCsvPart) -> Result<RecordBatch> {
     ));
     let limit = if p.filter.is_some() { None } else { p.limit };
     let rows = limit.map_or(BATCH_ROWS, |l| (l as usize).clamp(1, BATCH_ROWS));
-    let batches = match decode_all(
-        decoder(p, &schema, projection.clone(), rows)?,
-        &bytes,
-        limit,
-    ) {
+    let columns = Columns::new(p, schema, projection.clone());
+    let batches = match columns.decode(&bytes, rows, limit) {
         Ok(b) => b,
-        Err(first) => careful(p, &schema, &projection, &bytes, &mut file, first)?,
+        Err(first) => careful(&columns, &bytes, &mut file, first)?,
     };
-    let projected = Arc::new(
-        schema
-            .project(&projection)
-            .map_err(|e| Error::invalid(e.to_string()))?,
-    );
+    let projected = columns.projected()?;
     let batch = match batches.len() {
         0 => RecordBatch::new_empty(projected),
         1 => batches.into_iter().next().expect("one"),
@@ -339,23 +438,18 @@ pub(crate) fn read_part(p: &ReadCsvPart) -> Result<RecordBatch> {
 /// is the error (with its line and column), or every bad one is left out when the part
 /// skips them.
 fn careful(
-    p: &ReadCsvPart,
-    schema: &SchemaRef,
-    projection: &[usize],
+    columns: &Columns,
     bytes: &[u8],
     file: &mut std::fs::File,
-    first: ArrowError,
+    first: Error,
 ) -> Result<Vec<RecordBatch>> {
+    let p = columns.p;
     let ends = split::record_ends(bytes, p.dialect);
     let mut batches: Vec<RecordBatch> = Vec::new();
     let mut begin = 0usize;
     for run in ends.chunks(RUN) {
         let run_end = *run.last().expect("a run is not empty");
-        let decode = |from: usize, to: usize| {
-            decoder(p, schema, projection.to_vec(), RUN).and_then(|d| {
-                decode_all(d, &bytes[from..to], None).map_err(|e| Error::invalid(e.to_string()))
-            })
-        };
+        let decode = |from: usize, to: usize| columns.decode(&bytes[from..to], RUN, None);
         match decode(begin, run_end) {
             Ok(b) => batches.extend(b),
             Err(_) => {
@@ -364,9 +458,7 @@ fn careful(
                     match decode(from, end) {
                         Ok(b) => batches.extend(b),
                         Err(_) if p.skip_bad_rows => {}
-                        Err(_) => {
-                            return Err(bad_record(p, schema, projection, bytes, from, end, file))
-                        }
+                        Err(_) => return Err(bad_record(columns, bytes, from, end, file)),
                     }
                     from = end;
                 }
@@ -382,7 +474,7 @@ fn careful(
     }
     if !p.skip_bad_rows && batches.is_empty() && !bytes.is_empty() {
         // Each run decoded alone, yet the whole did not.
-        return Err(Error::invalid(format!("{}: {first}", p.path)));
+        return Err(prefix_error(first, &p.path));
     }
     Ok(batches)
 }
@@ -390,32 +482,31 @@ fn careful(
 /// The error for the record at `bytes[from..to]`: its line in the file and the column at
 /// fault (the first that does not decode alone), or its number of fields.
 fn bad_record(
-    p: &ReadCsvPart,
-    schema: &SchemaRef,
-    projection: &[usize],
+    columns: &Columns,
     bytes: &[u8],
     from: usize,
     to: usize,
     file: &mut std::fs::File,
 ) -> Error {
+    let (p, schema) = (columns.p, &columns.schema);
     let record = &bytes[from..to];
     let line = lines_before(file, p.start).unwrap_or(0)
         + bytes[..from].iter().filter(|&&b| b == b'\n').count() as u64
         + 1;
     let at = format!("{}, line {line}", p.path);
-    let one = |projection: Vec<usize>, schema: &SchemaRef| {
-        decoder(p, schema, projection, 1)
+    let one = |j: usize, schema: &SchemaRef| {
+        decoder(p, schema, vec![j], 1, columns.keeps_empty(j))
             .and_then(|d| decode_all(d, record, None).map_err(|e| Error::invalid(e.to_string())))
     };
-    for &j in projection {
-        if one(vec![j], schema).is_ok() {
+    for &j in &columns.projection {
+        if one(j, schema).is_ok() {
             continue;
         }
         // The column as text: its value, for the message.
         let mut as_text: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
         as_text[j] = Field::new(schema.field(j).name(), DataType::Utf8, true);
         let as_text = Arc::new(Schema::new(as_text));
-        let Ok(text) = one(vec![j], &as_text) else {
+        let Ok(text) = one(j, &as_text) else {
             break;
         };
         let value = text

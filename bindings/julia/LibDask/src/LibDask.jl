@@ -16,7 +16,7 @@ export Client, DaskError, Future, DaskArray, default_client, submit, scatter, ca
        LocalCluster, publish_dataset, get_dataset, list_datasets, unpublish_dataset,
        LogisticRegression, LinearRegression, PoissonRegression, fit, coef, intercept, classes,
        predict, predict_proba, decision_function, score, fitinfo,
-       DaskTable, DaskExpr, read_parquet, write_parquet, col, between, select, groupby, combine
+       DaskTable, DaskExpr, read_parquet, write_parquet, read_csv, write_csv, col, between, select, groupby, combine
 
 include("library.jl")
 

@@ -222,6 +222,7 @@ struct dask_csv_options
     columns::Ptr{Ptr{UInt8}}
     ncolumns::Csize_t
     filter::Ptr{dask_expr}
+    empty_strings::UInt32
 end
 const dask_cmp_op = UInt32
 const dask_future_state = UInt32

@@ -52,6 +52,77 @@ function read_parquet(paths::AbstractString...; columns = nothing, filter = noth
     end
 end
 
+# Julia types a CSV column may be read as, and their Arrow format strings.
+const CSV_TYPES = Dict{Type,String}(
+    Bool => "b", Int8 => "c", Int16 => "s", Int32 => "i", Int64 => "l", UInt8 => "C",
+    UInt16 => "S", UInt32 => "I", UInt64 => "L", Float32 => "f", Float64 => "g",
+    String => "u", Date => "tdD", DateTime => "tsm:")
+
+csv_format(name, T::Type) = get(CSV_TYPES, nonmissingtype(T)) do
+    throw(ArgumentError("types: column $name cannot be read as $T (one of " *
+                        join(sort!(string.(collect(keys(CSV_TYPES)))), ", ") * ")"))
+end
+
+csv_byte(c, what) = c isa Char && isascii(c) ? UInt32(c) :
+    throw(ArgumentError("$what must be an ASCII Char, not $(repr(c))"))
+
+"""
+    read_csv(paths...; header = true, delim = ',', quotechar = '"', escapechar = nothing,
+             missingstring = String[], types = Dict(), select = nothing, filter = nothing,
+             blocksize = 64 * 2^20, skipbadrows = false)
+
+A lazy table over CSV files, directories or glob patterns (CSV.jl's keyword names). Each
+file is scanned once now for its record ends (a quoted field holding newlines is never
+split across partitions); types come from `types` (`Dict(:x => Float64, "day" => Date)`)
+or are inferred from the start of the first file. `header`: `true` (the first line names
+the columns), `false` (`Column1`-style names from the library: `column_1`, …), or a vector of
+names for files without a header line. `missingstring`: values read as `missing` besides the
+empty field. A value that does not parse is an error naming the file, line and column, or
+its row is left out with `skipbadrows = true`.
+"""
+function read_csv(paths::AbstractString...; header = true, delim::Char = ',',
+                  quotechar::Char = '"', escapechar = nothing, missingstring = String[],
+                  types = Dict(), select = nothing, filter = nothing,
+                  blocksize::Integer = 64 * 2^20, skipbadrows::Bool = false)
+    o = Ref{CAPI.dask_csv_options}()
+    check(CAPI.dask_csv_options_init(o, sizeof(CAPI.dask_csv_options)))
+    ps = String[p for p in paths]
+    names = header isa AbstractVector ? names_arg(header) : nothing
+    header isa Union{Bool,AbstractVector} ||
+        throw(ArgumentError("header must be a Bool or a vector of names"))
+    nas = missingstring isa AbstractString ? [String(missingstring)] : String[string(v) for v in missingstring]
+    cols = select === nothing ? nothing : names_arg(select)
+    tcols = String[string(k) for k in keys(types)]
+    tfmts = String[csv_format(k, v) for (k, v) in types]
+    esc = escapechar === nothing ? UInt32(0) : csv_byte(escapechar, "escapechar")
+    ptrs(v) = v === nothing ? Ptr{UInt8}[] : [pointer(x) for x in v]
+    pathptrs, nameptrs, naptrs, colptrs = ptrs(ps), ptrs(names), ptrs(nas), ptrs(cols)
+    tcolptrs, tfmtptrs = ptrs(tcols), ptrs(tfmts)
+    arg(v, p) = v === nothing || isempty(v) ? Ptr{Ptr{UInt8}}(C_NULL) : pointer(p)
+    GC.@preserve ps names nas cols tcols tfmts pathptrs nameptrs naptrs colptrs tcolptrs tfmtptrs filter begin
+        o[] = CAPI.dask_csv_options(o[].struct_size, header isa AbstractVector ? 0 : header,
+            csv_byte(delim, "delim"), csv_byte(quotechar, "quotechar"), esc, skipbadrows,
+            UInt64(blocksize), arg(names, nameptrs), names === nothing ? 0 : length(names),
+            arg(tcols, tcolptrs), arg(tfmts, tfmtptrs), length(tcols),
+            arg(nas, naptrs), length(nas), arg(cols, colptrs), cols === nothing ? 0 : length(cols),
+            filter === nothing ? Ptr{CAPI.dask_expr}(C_NULL) : live(filter.h), 0)
+        new_table(out -> CAPI.dask_read_csv(pathptrs, length(ps), o, out))
+    end
+end
+
+"""
+    write_csv(t, dir; header = true, delim = ',', client = default_client())
+
+Computes `t` into the directory `dir`, a CSV file per partition (`part.00000.csv`, …);
+returns the rows written. `missing` is written as an empty field.
+"""
+function write_csv(t::DaskTable, dir::AbstractString; header::Bool = true, delim::Char = ',',
+                   client::Client = default_client())
+    rows = Ref{UInt64}(0)
+    check(CAPI.dask_table_write_csv(client, t, String(dir), header, csv_byte(delim, "delim"), rows))
+    Int(rows[])
+end
+
 """The column names, in order."""
 function Base.names(t::DaskTable)
     n = Ref{Csize_t}(0)

@@ -121,3 +121,59 @@ rows_where(nt, keep) = map(v -> v[keep], nt)
         @test_throws DaskError collect(closed)
     end
 end
+
+# CSV: a file written here with Julia's own printing (quoted newlines and quotes, NA for
+# missing, dates), read back and compared with the vectors it was printed from.
+@testset "read_csv and write_csv" begin
+    dir = mktempdir()
+    path = joinpath(dir, "notes.csv")
+    ids = collect(1:500)
+    xs = Union{Missing,Float64}[i % 9 == 0 ? missing : i / 4 for i in ids]
+    notes = [i % 5 == 0 ? "two\nlines, \"quoted\" $i" : "plain $i" for i in ids]
+    days = [Date(2024, 1, 1) + Day(i) for i in ids]
+    open(path, "w") do io
+        println(io, "id,x,note,day")
+        for i in ids
+            quoted = "\"" * replace(notes[i], "\"" => "\"\"") * "\""
+            println(io, i, ",", xs[i] === missing ? "NA" : xs[i], ",", quoted, ",", days[i])
+        end
+    end
+    t = read_csv(path; missingstring = "NA", blocksize = 1000)
+    @test names(t) == ["id", "x", "note", "day"]
+    @test occursin("partitions", sprint(show, t))
+    got = collect(t)
+    @test got.id == ids && eltype(got.id) == Int64
+    @test isequal(got.x, xs) && eltype(got.x) == Union{Missing,Float64}
+    @test got.note == notes
+    @test got.day == days && eltype(got.day) == Date
+
+    some = collect(read_csv(path; missingstring = ["NA"], types = Dict(:id => Int32),
+                            select = [:note, :id], filter = col(:id) <= 10))
+    @test keys(some) == (:note, :id)
+    @test eltype(some.id) == Int32 && some.id == Int32.(1:10)
+    @test some.note == notes[1:10]
+
+    plain = joinpath(dir, "plain.txt")
+    write(plain, "1;a\n2;b\n")
+    named = collect(read_csv(plain; header = ["k", "s"], delim = ';'))
+    @test named.k == [1, 2] && named.s == ["a", "b"]
+
+    out = joinpath(dir, "out")
+    @test write_csv(t, out) == length(ids)
+    back = collect(read_csv(out))  # missing was written as an empty field
+    @test back.id == ids && isequal(back.x, xs) && back.note == notes && back.day == days
+
+    bad = joinpath(dir, "bad.csv")
+    write(bad, "k,v\n1,2\n3,zz\n")
+    err = try
+        collect(read_csv(bad; types = Dict(:v => Int64)))
+        nothing
+    catch e
+        e
+    end
+    @test err isa DaskError && occursin("bad.csv, line 3, column 'v'", sprint(showerror, err))
+    @test collect(read_csv(bad; types = Dict(:v => Int64), skipbadrows = true)).k == [1]
+    @test_throws ArgumentError read_csv(bad; types = Dict(:v => ComplexF64))
+    @test_throws ArgumentError read_csv(bad; delim = 'é')
+    @test_throws DaskError read_csv(joinpath(dir, "none*.csv"))
+end

@@ -15,6 +15,51 @@ dask_read_parquet <- function(path, columns = NULL, filter = NULL, split_row_gro
   .Call(C_dk_read_parquet, path, .names_arg(columns), e, split_row_groups)
 }
 
+# Arrow format strings of the colClasses read.csv knows (factor: read as character, then
+# factor()).
+.csv_formats <- c(integer = "i", numeric = "g", double = "g", character = "u",
+                  logical = "b", Date = "tdD", POSIXct = "tsu:UTC")
+
+dask_read_csv <- function(file, header = TRUE, sep = ",", quote = "\"", na.strings = "NA",
+                          colClasses = NULL, col.names = NULL, columns = NULL, filter = NULL,
+                          blocksize = 64 * 2^20, skip_bad_rows = FALSE) {
+  file <- path.expand(as.character(file))
+  if (identical(quote, "")) .dask_stop("quote = \"\" (no quoting) is not supported: CSV fields may be quoted")
+  read <- function(cols, fmts, columns, e)
+    .Call(C_dk_read_csv, file, header, sep, quote, as.character(na.strings), .names_arg(col.names),
+          cols, fmts, .names_arg(columns), e, blocksize, skip_bad_rows)
+  cond <- substitute(filter)
+  cols <- NULL
+  fmts <- NULL
+  if (!is.null(colClasses) || !is.null(cond)) {
+    # The column names: for unnamed colClasses and the filter's columns.
+    all_names <- .dk_info(read(NULL, NULL, NULL, NULL))$names
+    if (!is.null(colClasses)) {
+      classes <- as.character(colClasses)
+      cols <- names(colClasses)
+      if (is.null(cols)) {
+        if (length(classes) != length(all_names))
+          .dask_stop(sprintf("colClasses: %d classes for %d columns", length(classes), length(all_names)))
+        cols <- all_names
+      }
+      keep <- !is.na(classes)
+      cols <- cols[keep]
+      classes <- classes[keep]
+      bad <- !(classes %in% names(.csv_formats))
+      if (any(bad))
+        .dask_stop(sprintf("colClasses: '%s' is not one of %s (read factors as character, then factor())",
+                           classes[bad][1L], paste(names(.csv_formats), collapse = ", ")))
+      fmts <- unname(.csv_formats[classes])
+    }
+  }
+  e <- if (is.null(cond)) NULL else .dask_expr(cond, parent.frame(), all_names)
+  read(cols, fmts, columns, e)
+}
+
+dask_write_csv <- function(x, dir, header = TRUE, sep = ",", client = NULL) {
+  .Call(C_dk_table_write_csv, .client(client), x, path.expand(dir), header, sep)
+}
+
 .names_arg <- function(x) if (is.null(x)) NULL else as.character(x)
 .dk_info <- function(x) {
   info <- .Call(C_dk_table_info, x)

@@ -53,6 +53,8 @@ SEXP dk_glm_info(SEXP);
 SEXP dk_glm_predict(SEXP, SEXP, SEXP);
 SEXP dk_glm_score(SEXP, SEXP, SEXP, SEXP);
 SEXP dk_read_parquet(SEXP, SEXP, SEXP, SEXP);
+SEXP dk_read_csv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_table_write_csv(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_table_info(SEXP);
 SEXP dk_table_select(SEXP, SEXP);
 SEXP dk_table_filter(SEXP, SEXP);
@@ -127,6 +129,8 @@ static const R_CallMethodDef calls[] = {
     {"dk_glm_predict", (DL_FUNC)&dk_glm_predict, 3},
     {"dk_glm_score", (DL_FUNC)&dk_glm_score, 4},
     {"dk_read_parquet", (DL_FUNC)&dk_read_parquet, 4},
+    {"dk_read_csv", (DL_FUNC)&dk_read_csv, 12},
+    {"dk_table_write_csv", (DL_FUNC)&dk_table_write_csv, 5},
     {"dk_table_info", (DL_FUNC)&dk_table_info, 1},
     {"dk_table_select", (DL_FUNC)&dk_table_select, 2},
     {"dk_table_filter", (DL_FUNC)&dk_table_filter, 2},

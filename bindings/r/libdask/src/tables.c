@@ -152,6 +152,61 @@ SEXP dk_table_write_parquet(SEXP client, SEXP x, SEXP dir, SEXP partition_on, SE
     return Rf_ScalarReal((double)rows);
 }
 
+/* One ASCII character of a one-character string argument. */
+static uint32_t one_char(SEXP x, const char *what) {
+    size_t n = 0;
+    const char **s = strings(x, &n, what);
+    if (n != 1 || strlen(s[0]) != 1 || (unsigned char)s[0][0] > 127) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s must be one ASCII character", what);
+        dk_fail(DASK_ERR_INVALID_ARGUMENT, msg);
+    }
+    return (uint32_t)(unsigned char)s[0][0];
+}
+
+SEXP dk_read_csv(SEXP paths, SEXP header, SEXP sep, SEXP quote, SEXP na, SEXP names, SEXP dtype_cols,
+                 SEXP dtype_formats, SEXP columns, SEXP filter, SEXP blocksize, SEXP skip) {
+    dk_drain();
+    size_t np = 0, nn = 0, nna = 0, nd = 0, nf = 0, nc = 0;
+    const char **p = strings(paths, &np, "file");
+    dask_csv_options o;
+    dk_check(dask_csv_options_init(&o, sizeof o));
+    o.header = Rf_asLogical(header) == TRUE;
+    o.delimiter = one_char(sep, "sep");
+    o.quote = one_char(quote, "quote");
+    o.na_values = strings(na, &nna, "na.strings");
+    o.nna_values = nna;
+    o.names = strings(names, &nn, "col.names");
+    o.nnames = nn;
+    o.dtype_columns = strings(dtype_cols, &nd, "colClasses");
+    o.dtype_formats = strings(dtype_formats, &nf, "colClasses");
+    if (nd != nf) dk_fail(DASK_ERR_INVALID_ARGUMENT, "colClasses: a type per column");
+    o.ndtypes = nd;
+    o.columns = strings(columns, &nc, "columns");
+    o.ncolumns = nc;
+    o.filter = Rf_isNull(filter) ? NULL : dk_expr(filter);
+    double bs = Rf_asReal(blocksize);
+    if (!(bs >= 1)) dk_fail(DASK_ERR_INVALID_ARGUMENT, "blocksize must be a positive number of bytes");
+    o.blocksize = (uint64_t)bs;
+    o.skip_bad_rows = Rf_asLogical(skip) == TRUE;
+    /* R's read.csv: an empty field of a character column is "", not NA */
+    o.empty_strings = 1;
+    dask_table *t = NULL;
+    dk_check(dask_read_csv(p, np, &o, &t));
+    return dk_wrap(DK_TABLE, t, R_NilValue);
+}
+
+SEXP dk_table_write_csv(SEXP client, SEXP x, SEXP dir, SEXP header, SEXP sep) {
+    dk_drain();
+    size_t nd = 0;
+    const char **d = strings(dir, &nd, "dir");
+    if (nd != 1) dk_fail(DASK_ERR_INVALID_ARGUMENT, "dir must be one path");
+    uint64_t rows = 0;
+    dk_check(dask_table_write_csv(dk_client(client), dk_table(x), d[0], Rf_asLogical(header) == TRUE,
+                                  one_char(sep, "sep"), &rows));
+    return Rf_ScalarReal((double)rows);
+}
+
 /* ---- expressions ---------------------------------------------------------------------- */
 
 /* `e` is read after the call made its status (C does not order the evaluation of

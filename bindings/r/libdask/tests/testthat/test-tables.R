@@ -108,3 +108,54 @@ test_that("dask_write_parquet writes what reads back", {
   close(t)
   expect_error(as.data.frame(t), class = "dask_error")
 })
+
+test_that("dask_read_csv matches read.csv: values, classes, NA, empty strings, quoting", {
+  dir <- tempfile("csv")
+  dir.create(dir)
+  path <- file.path(dir, "notes.csv")
+  n <- 600
+  df <- data.frame(
+    id = seq_len(n),
+    x = ifelse(seq_len(n) %% 9 == 0, NA, seq_len(n) / 4),
+    note = ifelse(seq_len(n) %% 5 == 0, paste0("two\nlines, \"quoted\" ", seq_len(n)),
+                  ifelse(seq_len(n) %% 7 == 0, "", paste("plain", seq_len(n)))),
+    day = as.Date("2024-01-01") + seq_len(n),
+    ok = seq_len(n) %% 2 == 0,
+    stringsAsFactors = FALSE)
+  df$note[3] <- NA
+  write.csv(df, path, row.names = FALSE)
+  classes <- c(id = "integer", x = "numeric", note = "character", day = "Date", ok = "logical")
+  want <- read.csv(path, colClasses = classes)
+  t <- dask_read_csv(path, colClasses = classes, blocksize = 2000)
+  expect_s3_class(t, "dask_table")
+  expect_true(any(grepl("partitions", capture.output(print(t)))))
+  expect_true(is.na(dim(t)[1]))  # rows of a CSV are unknown until read
+  got <- as.data.frame(t)
+  expect_identical(got, want)
+  # Types inferred: the same values (64-bit integers as doubles).
+  inferred <- as.data.frame(dask_read_csv(path))
+  expect_equal(inferred$id, as.numeric(want$id))
+  expect_identical(inferred[c("x", "note", "day", "ok")], want[c("x", "note", "day", "ok")])
+  # Unnamed colClasses, columns, a filter, another separator.
+  semi <- file.path(dir, "semi.txt")
+  write.table(df[1:20, c("id", "x")], semi, sep = ";", row.names = FALSE, na = "NA")
+  small <- as.data.frame(dask_read_csv(semi, sep = ";", colClasses = c("integer", "numeric"),
+                                       filter = id > 15, columns = "x"))
+  expect_identical(small, data.frame(x = df$x[16:20]))
+  # A round trip through dask_write_csv.
+  out <- file.path(dir, "out")
+  expect_equal(dask_write_csv(t, out), n)
+  back <- as.data.frame(dask_read_csv(out, colClasses = classes))
+  expect_identical(back$id, want$id)
+  expect_identical(back$x, want$x)
+  expect_identical(back$day, want$day)
+  # Bad rows: named, or skipped.
+  bad <- file.path(dir, "bad.csv")
+  writeLines(c("k,v", "1,2", "3,zz"), bad)
+  expect_error(as.data.frame(dask_read_csv(bad, colClasses = c(v = "integer"))),
+               "bad.csv, line 3, column 'v'")
+  expect_identical(as.data.frame(dask_read_csv(bad, colClasses = c(v = "integer"),
+                                               skip_bad_rows = TRUE))$k, 1)
+  expect_error(dask_read_csv(bad, colClasses = c(v = "factor")), "factor")
+  expect_error(dask_read_csv(bad, sep = ";;"), "one ASCII character")
+})
