@@ -1659,6 +1659,22 @@ dask_status dask_expr_compare(const struct dask_expr *a,
                               const struct dask_expr *b,
                               struct dask_expr **out_expr);
 
+// The ufunc `name` (as in `dask_ufunc_get`: "exp", "log", "sqrt", "add", "multiply",
+// "power", …) applied to the `nargs` expressions `args`, elementwise over the rows: a
+// computed value for `dask_table_with_column`, or an operand of a comparison in a filter.
+// NumPy's types: an integer or float literal takes its column's type where it fits (NEP 50);
+// null where any column read is null. An unknown ufunc or a wrong operand type is an error
+// when the expression is used. The operands are borrowed for the call; `*out_expr` is
+// owned by the caller. Any thread.
+//
+// # Safety
+// `name` a NUL-terminated string; `args` holds `nargs` live expression handles;
+// `out_expr` valid for writes.
+dask_status dask_expr_call(const char *name,
+                           const struct dask_expr *const *args,
+                           size_t nargs,
+                           struct dask_expr **out_expr);
+
 // `a and b`, three-valued (`false and null` is false, `true and null` null). The operands
 // are borrowed for the call; `*out_expr` is owned by the caller. Any thread.
 //
@@ -2373,6 +2389,20 @@ dask_status dask_table_select(const struct dask_table *table,
 dask_status dask_table_filter(const struct dask_table *table,
                               const struct dask_expr *filter,
                               struct dask_table **out_table);
+
+// The table with column `name` computed by `expr` (`dask_expr_call` on columns and
+// literals: `exp(x) * 2 + y`), replacing the column of that name or added after the
+// others (lazy: the whole expression one fused ufunc program per partition). Unknown
+// columns or ufuncs and non-numeric operands are errors now. `name` and `expr` are copied;
+// `*out_table` is owned by the caller. Any thread.
+//
+// # Safety
+// `table` a live table handle; `name` a NUL-terminated string; `expr` a live expression
+// handle; `out_table` valid for writes.
+dask_status dask_table_with_column(const struct dask_table *table,
+                                   const char *name,
+                                   const struct dask_expr *expr,
+                                   struct dask_table **out_table);
 
 // Reductions of whole columns: a one-row table of the `n` aggregations (lazy; checked
 // now: unknown columns, a function the column's type lacks, clashing names). Nulls are

@@ -153,6 +153,40 @@ pub unsafe extern "C" fn dask_expr_compare(
     })
 }
 
+/// The ufunc `name` (as in `dask_ufunc_get`: "exp", "log", "sqrt", "add", "multiply",
+/// "power", …) applied to the `nargs` expressions `args`, elementwise over the rows: a
+/// computed value for `dask_table_with_column`, or an operand of a comparison in a filter.
+/// NumPy's types: an integer or float literal takes its column's type where it fits (NEP 50);
+/// null where any column read is null. An unknown ufunc or a wrong operand type is an error
+/// when the expression is used. The operands are borrowed for the call; `*out_expr` is
+/// owned by the caller. Any thread.
+///
+/// # Safety
+/// `name` a NUL-terminated string; `args` holds `nargs` live expression handles;
+/// `out_expr` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_expr_call(
+    name: *const c_char,
+    args: *const *const dask_expr,
+    nargs: usize,
+    out_expr: *mut *mut dask_expr,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let name = unsafe { c_str(name, "name") }?;
+        // SAFETY: per the contract.
+        let args = unsafe { slice(args, nargs, "args") }?
+            .iter()
+            // SAFETY: per the contract, each a live expression handle.
+            .map(|&a| unsafe { expr_arg(a) }.cloned())
+            .collect::<Result<Vec<Expr>>>()?;
+        if args.is_empty() {
+            return Err(Error::invalid(format!("{name}: no operands")));
+        }
+        put(out_expr, Expr::call(name, args))
+    })
+}
+
 /// `a and b`, three-valued (`false and null` is false, `true and null` null). The operands
 /// are borrowed for the call; `*out_expr` is owned by the caller. Any thread.
 ///

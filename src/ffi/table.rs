@@ -334,6 +334,31 @@ pub unsafe extern "C" fn dask_table_filter(
     })
 }
 
+/// The table with column `name` computed by `expr` (`dask_expr_call` on columns and
+/// literals: `exp(x) * 2 + y`), replacing the column of that name or added after the
+/// others (lazy: the whole expression one fused ufunc program per partition). Unknown
+/// columns or ufuncs and non-numeric operands are errors now. `name` and `expr` are copied;
+/// `*out_table` is owned by the caller. Any thread.
+///
+/// # Safety
+/// `table` a live table handle; `name` a NUL-terminated string; `expr` a live expression
+/// handle; `out_table` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_table_with_column(
+    table: *const dask_table,
+    name: *const c_char,
+    expr: *const dask_expr,
+    out_table: *mut *mut dask_table,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let t = unsafe { table_arg(table) }?;
+        let name = unsafe { c_str(name, "name") }?;
+        let e = unsafe { expr_arg(expr) }?;
+        put_table(out_table, t.with_column(name, e)?)
+    })
+}
+
 /// One aggregation (an element struct passed in arrays; its layout never changes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

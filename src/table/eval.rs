@@ -31,8 +31,19 @@ enum Operand {
 pub fn evaluate_filter(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray> {
     let rows = batch.num_rows();
     let mut values: Vec<Operand> = Vec::with_capacity(expr.nodes().len());
-    for node in expr.nodes() {
+    let inner = if expr.nodes().iter().any(|n| matches!(n, Node::Call(..))) {
+        super::compute::inner_calls(expr)
+    } else {
+        vec![]
+    };
+    for (i, node) in expr.nodes().iter().enumerate() {
         let v = match node {
+            // Built into the call that uses it.
+            Node::Call(..) if inner[i] => Operand::Scalar(Scalar::Null),
+            Node::Call(name, _) => Operand::Array(
+                super::compute::evaluate_call(expr, i, batch)?,
+                format!("{name}()"),
+            ),
             Node::Column(c) => {
                 let a = batch.column_by_name(c).ok_or_else(|| {
                     Error::NotFound(format!(

@@ -1,5 +1,6 @@
 //! Row expressions: column references, literals, comparisons, and/or/not, `is_null`,
-//! `isin`, `between` — what a filter is made of.
+//! `isin`, `between` — what a filter is made of — and ufunc calls (`exp(x) * 2`), what a
+//! computed column is made of (evaluated by `compute` as one fused ufunc program).
 //!
 //! An expression is a flat list of nodes in which every node refers only to earlier ones
 //! and the last is the root. A chain of a million `and`s is then a vector, not a tree of
@@ -134,6 +135,8 @@ pub(crate) enum Node {
     Not(usize),
     IsNull(usize),
     IsIn(usize, Vec<Scalar>),
+    /// A ufunc (by its name in the ufunc tables) applied to operands.
+    Call(String, Vec<usize>),
 }
 
 /// A row expression (see the module notes). Rows where a filter's expression is null
@@ -244,6 +247,31 @@ impl Expr {
         e.push(Node::And(ge, le))
     }
 
+    /// The ufunc `name` (any in the ufunc tables: `exp`, `log`, `sqrt`, `add`, `power`, …)
+    /// applied to `args`, elementwise over the rows; NumPy's types (a number literal takes
+    /// its column's type where it fits, NEP 50), null where any column read is null.
+    pub fn call(name: &str, args: impl IntoIterator<Item = Expr>) -> Expr {
+        let mut args = args.into_iter();
+        let Some(first) = args.next() else {
+            return Expr {
+                nodes: vec![Node::Call(name.to_string(), vec![])],
+            };
+        };
+        let mut roots = vec![first.root()];
+        let mut e = first;
+        for a in args {
+            let (joined, _, b) = e.join(a);
+            e = joined;
+            roots.push(b);
+        }
+        e.push(Node::Call(name.to_string(), roots))
+    }
+
+    /// The one-operand ufunc `name` applied to this expression (`col("x").apply("exp")`).
+    pub fn apply(self, name: &str) -> Expr {
+        Expr::call(name, [self])
+    }
+
     /// The literal this expression is, if it is only that.
     pub fn as_literal(&self) -> Option<&Scalar> {
         match self.nodes.as_slice() {
@@ -306,6 +334,26 @@ impl Expr {
     }
 }
 
+macro_rules! arithmetic {
+    ($($trait:ident, $method:ident, $ufunc:literal);*) => {$(
+        /// NumPy's operator, as its ufunc.
+        impl std::ops::$trait for Expr {
+            type Output = Expr;
+            fn $method(self, other: Expr) -> Expr {
+                Expr::call($ufunc, [self, other])
+            }
+        }
+    )*};
+}
+arithmetic!(Add, add, "add"; Sub, sub, "subtract"; Mul, mul, "multiply"; Div, div, "divide");
+
+impl std::ops::Neg for Expr {
+    type Output = Expr;
+    fn neg(self) -> Expr {
+        self.apply("negative")
+    }
+}
+
 fn shift(n: Node, by: usize) -> Node {
     match n {
         Node::Cmp(op, a, b) => Node::Cmp(op, a + by, b + by),
@@ -314,6 +362,7 @@ fn shift(n: Node, by: usize) -> Node {
         Node::Not(a) => Node::Not(a + by),
         Node::IsNull(a) => Node::IsNull(a + by),
         Node::IsIn(a, v) => Node::IsIn(a + by, v),
+        Node::Call(f, args) => Node::Call(f, args.into_iter().map(|a| a + by).collect()),
         leaf => leaf,
     }
 }
@@ -364,6 +413,17 @@ impl fmt::Display for Expr {
                         Step::Owned(format!(" in [{}]", list.join(", "))),
                         Step::Node(*a),
                     ]);
+                    continue;
+                }
+                Node::Call(name, args) => {
+                    stack.push(Step::Text(")"));
+                    for (k, a) in args.iter().enumerate().rev() {
+                        stack.push(Step::Node(*a));
+                        if k > 0 {
+                            stack.push(Step::Text(", "));
+                        }
+                    }
+                    stack.push(Step::Owned(format!("{name}(")));
                     continue;
                 }
                 Node::Cmp(op, a, b) => (a, b, op.symbol()),
@@ -462,6 +522,11 @@ impl Expr {
                     w.usize(v.len());
                     v.iter().for_each(|s| write_scalar(w, s))
                 }
+                Node::Call(name, args) => {
+                    w.u8(8);
+                    w.str(name);
+                    w.usizes(args)
+                }
             }
         }
     }
@@ -500,6 +565,14 @@ impl Expr {
                     let k = r.count()?;
                     let v = (0..k).map(|_| read_scalar(r)).collect::<Result<Vec<_>>>()?;
                     Node::IsIn(a, v)
+                }
+                8 => {
+                    let name = r.str()?.to_string();
+                    let args = r.usizes()?;
+                    if let Some(a) = args.iter().find(|&&a| a >= i) {
+                        return Err(r.corrupt(format!("node {i} refers to node {a}")));
+                    }
+                    Node::Call(name, args)
                 }
                 k => return Err(r.corrupt(format!("unknown expression node {k}"))),
             };
@@ -550,6 +623,13 @@ mod tests {
             .or(lit(Scalar::Null).eq(lit(true)));
         let back = round_trip(&e).unwrap();
         assert_eq!(back.to_string(), e.to_string());
+        let computed = Expr::call("arctan2", [col("y"), -col("x") * lit(2)]).gt(lit(0.5));
+        let again = round_trip(&computed).unwrap();
+        assert_eq!(again, computed);
+        assert_eq!(
+            again.to_string(),
+            "(arctan2(y, multiply(negative(x), 2)) > 0.5)"
+        );
         assert_eq!(back.columns(), ["a", "b", "c", "d"]);
         // Every truncation is an error, never a panic.
         let mut w = ParamsWriter::default();

@@ -272,6 +272,37 @@ impl Table {
         Ok(Table::new(self.schema.clone(), parts))
     }
 
+    /// The table with column `name` computed by `expr` (`Expr::call`, arithmetic on
+    /// columns: `col("x").apply("exp") * lit(2.0)`), replacing a column of that name or
+    /// added after the others (lazy: a step added to every partition, the whole expression
+    /// one fused ufunc program). Unknown columns, ufuncs and types are refused now.
+    pub fn with_column(&self, name: &str, expr: &Expr) -> Result<Table> {
+        let what = format!("column '{name}' = {expr}");
+        let empty = RecordBatch::new_empty(self.schema.clone());
+        let values = super::compute::evaluate(expr, &empty).map_err(|e| prefix_error(e, &what))?;
+        super::check_type(values.data_type())
+            .map_err(|e| Error::invalid(format!("{what}: {e}")))?;
+        let schema = super::ops::with_column(&empty, name, values)
+            .map_err(|e| Error::invalid(format!("{what}: {e}")))?
+            .schema();
+        let params = Arc::new(Value::Params(Arc::new(super::ops::WithColumnParams(
+            name.to_string(),
+            expr.clone(),
+        ))));
+        let parts = self
+            .parts
+            .iter()
+            .map(|p| {
+                let args = vec![
+                    NodeArg::Value(params.clone()),
+                    NodeArg::Node(p.node.clone()),
+                ];
+                TablePart::from_node(Node::new(super::ops::with_column_op(), args), p.rows)
+            })
+            .collect();
+        Ok(Table::new(schema, parts))
+    }
+
     /// Columns `columns`, in that order (lazy: a step added to every partition). Unknown
     /// names are refused now.
     pub fn select(&self, columns: &[&str]) -> Result<Table> {

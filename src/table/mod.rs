@@ -10,6 +10,7 @@
 
 mod accumulate;
 pub mod agg;
+mod compute;
 pub(crate) mod eval;
 pub mod expr;
 mod group;
@@ -20,6 +21,7 @@ mod stream;
 mod to_array;
 
 pub use agg::{Agg, AggFn};
+pub use compute::evaluate;
 pub use eval::evaluate_filter;
 pub use expr::{col, lit, CmpOp, Expr, Scalar};
 pub(crate) use group::{group_rows, take_rows};

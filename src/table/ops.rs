@@ -3,7 +3,7 @@
 
 use super::agg::{decode_agg, decode_distinct, AggSpec, DistinctSpec, AGG_TAG, DISTINCT_TAG};
 use super::eval::evaluate_filter;
-use super::expr::{decode_filter, FilterParams};
+use super::expr::{decode_filter, Expr, FilterParams};
 use super::reduce;
 use crate::runtime::{register_builtin, OpDef};
 use crate::value::{register_params, Params, ParamsWriter, Value};
@@ -28,6 +28,74 @@ static FILTER: LazyLock<&'static OpDef> = LazyLock::new(|| {
 
 pub(crate) fn filter_op() -> &'static OpDef {
     *FILTER
+}
+
+/// A computed column (`Table::with_column`): its name and expression.
+#[derive(Debug)]
+pub(crate) struct WithColumnParams(pub String, pub Expr);
+
+impl Params for WithColumnParams {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn tag(&self) -> &'static str {
+        "table.with_column"
+    }
+    fn encode(&self, w: &mut ParamsWriter) {
+        w.str(&self.0);
+        self.1.encode(w)
+    }
+}
+
+/// `batch` with `name` set to `values`: replaced where it is a column, else appended.
+pub(crate) fn with_column(
+    batch: &RecordBatch,
+    name: &str,
+    values: arrow_array::ArrayRef,
+) -> std::result::Result<RecordBatch, String> {
+    let schema = batch.schema();
+    let field = arrow_schema::Field::new(name, values.data_type().clone(), true);
+    let mut fields: Vec<arrow_schema::Field> =
+        schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut columns = batch.columns().to_vec();
+    match schema.index_of(name) {
+        Ok(i) => {
+            fields[i] = field;
+            columns[i] = values;
+        }
+        Err(_) => {
+            fields.push(field);
+            columns.push(values);
+        }
+    }
+    RecordBatch::try_new_with_options(
+        Arc::new(arrow_schema::Schema::new(fields)),
+        columns,
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(|e| e.to_string())
+}
+
+static WITH_COLUMN: LazyLock<&'static OpDef> = LazyLock::new(|| {
+    register_params("table.with_column", |r| {
+        let name = r.str()?.to_string();
+        Ok(Arc::new(WithColumnParams(name, Expr::decode(r)?)))
+    });
+    register_builtin("table.with_column", |inputs| {
+        let (Some(WithColumnParams(name, expr)), Some(Value::Table(batch))) = (
+            inputs.first().and_then(|v| v.params::<WithColumnParams>()),
+            inputs.get(1).map(|v| &**v),
+        ) else {
+            return Err("table.with_column: takes a column and a table partition".into());
+        };
+        let values = super::compute::evaluate(expr, batch)
+            .map_err(|e| format!("column '{name}' = {expr}: {e}"))?;
+        with_column(batch, name, values).map(|b| Arc::new(Value::Table(b)))
+    })
+});
+
+pub(crate) fn with_column_op() -> &'static OpDef {
+    *WITH_COLUMN
 }
 
 /// A partition given as a value (`Table::from_batches`): the task hands it on.
@@ -225,6 +293,7 @@ pub(crate) fn agg_ops() -> &'static AggOps {
 
 pub(crate) fn register_ops() {
     let _ = filter_op();
+    let _ = with_column_op();
     let _ = value_op();
     let _ = concat_op();
     let _ = head_op();

@@ -498,6 +498,60 @@ static void test_errors(dask_client *c, const char *dir) {
     CHECK_ERR(dask_table_num_columns(NULL, &n), DASK_ERR_NULL_ARGUMENT);
 }
 
+/* ---- computed columns: a fused ufunc expression against C's own arithmetic ---- */
+
+static void check_computed_row(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, void *ctx) {
+    int *ok = (int *)ctx;
+    const struct ArrowArray *id = a->children[arrow_child(s, "id")];
+    const struct ArrowArray *y = a->children[arrow_child(s, "y")];
+    int64_t k = arrow_i64(id, i);
+    if (!x_valid[k]) {
+        *ok &= !arrow_valid(y, i);
+        return;
+    }
+    double want = exp(xs[k]) * 2.0 + (double)k;
+    double got = arrow_f64(y, i);
+    *ok &= arrow_valid(y, i) && fabs(got - want) <= 1e-14 * fabs(want);
+}
+
+static void test_computed(dask_client *c) {
+    dask_table *t = imported();
+    dask_expr *x, *two, *id, *ex, *scaled, *y;
+    CHECK_OK(dask_expr_column("x", &x));
+    CHECK_OK(dask_expr_float(2.0, &two));
+    CHECK_OK(dask_expr_column("id", &id));
+    CHECK_OK(dask_expr_call("exp", (const dask_expr *[]){x}, 1, &ex));
+    CHECK_OK(dask_expr_call("multiply", (const dask_expr *[]){ex, two}, 2, &scaled));
+    CHECK_OK(dask_expr_call("add", (const dask_expr *[]){scaled, id}, 2, &y));
+    char *text = NULL;
+    CHECK_OK(dask_expr_to_string(y, &text));
+    CHECK(strcmp(text, "add(multiply(exp(x), 2.0), id)") == 0, "printed: %s", text);
+    dask_string_free(text);
+    dask_table *with = NULL;
+    CHECK_OK(dask_table_with_column(t, "y", y, &with));
+    const char *type = NULL;
+    CHECK_OK(dask_table_column_type(with, 3, &type));
+    CHECK(strcmp(type, "g") == 0, "y is float64 (%s)", type);
+    int ok = 1;
+    CHECK(each_row(c, with, check_computed_row, &ok) == N && ok, "exp(x) * 2 + id row by row");
+    /* errors: an unknown ufunc, a string column, no operands */
+    dask_expr *bad = NULL, *name = NULL;
+    CHECK_OK(dask_expr_call("no_such_ufunc", (const dask_expr *[]){x}, 1, &bad));
+    dask_table *none = NULL;
+    CHECK_ERR(dask_table_with_column(t, "z", bad, &none), DASK_ERR_NOT_FOUND);
+    dask_expr_free(bad);
+    CHECK_OK(dask_expr_column("name", &name));
+    CHECK_OK(dask_expr_call("exp", (const dask_expr *[]){name}, 1, &bad));
+    CHECK_ERR(dask_table_with_column(t, "z", bad, &none), DASK_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(dask_expr_call("exp", NULL, 0, &bad), DASK_ERR_INVALID_ARGUMENT);
+    dask_expr_free(bad);
+    dask_expr_free(name);
+    dask_expr *all[] = {x, two, id, ex, scaled, y};
+    for (size_t i = 0; i < sizeof all / sizeof *all; ++i) dask_expr_free(all[i]);
+    dask_table_free(with);
+    dask_table_free(t);
+}
+
 /* ---- CSV: a round trip through files, quoting, null values, bad rows ---- */
 
 static void write_text(const char *path, const char *text) {
@@ -627,6 +681,7 @@ int main(void) {
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(damaged, sizeof damaged, "%s/damaged", dir);
     test_import_export(c);
+    test_computed(c);
     test_parquet(c, data);
     test_errors(c, damaged);
     snprintf(data, sizeof data, "%s/hive", dir);

@@ -123,6 +123,8 @@ fn evaluate(
         let k = match node {
             Node::Column(c) => column(c)?,
             Node::Literal(s) => Known::Literal(s.clone()),
+            // A computed value: nothing known from the statistics.
+            Node::Call(..) => Known::Unknown,
             Node::Cmp(op, a, b) => match (&known[*a], &known[*b]) {
                 (col @ Known::Column { .. }, Known::Literal(s)) => compare(col, s, *op, &rows)?,
                 (Known::Literal(s), col @ Known::Column { .. }) => {

@@ -470,6 +470,8 @@ dask_expr_null(out_expr) =
     ccall((:dask_expr_null, libdask), dask_status, (Ptr{Ptr{dask_expr}},), out_expr)
 dask_expr_compare(a, op, b, out_expr) =
     ccall((:dask_expr_compare, libdask), dask_status, (Ptr{dask_expr}, dask_cmp_op, Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, op, b, out_expr)
+dask_expr_call(name, args, nargs, out_expr) =
+    ccall((:dask_expr_call, libdask), dask_status, (Cstring, Ptr{Ptr{dask_expr}}, Csize_t, Ptr{Ptr{dask_expr}}), name, args, nargs, out_expr)
 dask_expr_and(a, b, out_expr) =
     ccall((:dask_expr_and, libdask), dask_status, (Ptr{dask_expr}, Ptr{dask_expr}, Ptr{Ptr{dask_expr}}), a, b, out_expr)
 dask_expr_or(a, b, out_expr) =
@@ -618,6 +620,8 @@ dask_table_select(table, columns, n, out_table) =
     ccall((:dask_table_select, libdask), dask_status, (Ptr{dask_table}, Ptr{Ptr{UInt8}}, Csize_t, Ptr{Ptr{dask_table}}), table, columns, n, out_table)
 dask_table_filter(table, filter, out_table) =
     ccall((:dask_table_filter, libdask), dask_status, (Ptr{dask_table}, Ptr{dask_expr}, Ptr{Ptr{dask_table}}), table, filter, out_table)
+dask_table_with_column(table, name, expr, out_table) =
+    ccall((:dask_table_with_column, libdask), dask_status, (Ptr{dask_table}, Cstring, Ptr{dask_expr}, Ptr{Ptr{dask_table}}), table, name, expr, out_table)
 dask_table_agg(table, aggs, n, out_table) =
     ccall((:dask_table_agg, libdask), dask_status, (Ptr{dask_table}, Ptr{dask_agg}, Csize_t, Ptr{Ptr{dask_table}}), table, aggs, n, out_table)
 dask_table_group_by(table, keys, nkeys, dropna, aggs, naggs, out_table) =
