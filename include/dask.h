@@ -2404,6 +2404,21 @@ dask_status dask_table_with_column(const struct dask_table *table,
                                    const struct dask_expr *expr,
                                    struct dask_table **out_table);
 
+// The table sorted by `column` (ascending unless `descending`; nulls last either way), as
+// many partitions as it has: the partitions' boundaries come from a sample of every
+// partition's keys, computed now on `client` (this blocks); sorting the rows is lazy.
+// Concatenated in order, the partitions are the table sorted. `*out_table` is owned by the
+// caller. Any thread.
+//
+// # Safety
+// `client`, `table` live handles; `column` a NUL-terminated string; `out_table` valid for
+// writes.
+dask_status dask_table_sort(const struct dask_client *client,
+                            const struct dask_table *table,
+                            const char *column,
+                            bool descending,
+                            struct dask_table **out_table);
+
 // Reductions of whole columns: a one-row table of the `n` aggregations (lazy; checked
 // now: unknown columns, a function the column's type lacks, clashing names). Nulls are
 // skipped; integer sums are exact (an overflow is an error). `*out_table` is owned by the caller.

@@ -359,6 +359,32 @@ pub unsafe extern "C" fn dask_table_with_column(
     })
 }
 
+/// The table sorted by `column` (ascending unless `descending`; nulls last either way), as
+/// many partitions as it has: the partitions' boundaries come from a sample of every
+/// partition's keys, computed now on `client` (this blocks); sorting the rows is lazy.
+/// Concatenated in order, the partitions are the table sorted. `*out_table` is owned by the
+/// caller. Any thread.
+///
+/// # Safety
+/// `client`, `table` live handles; `column` a NUL-terminated string; `out_table` valid for
+/// writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_table_sort(
+    client: *const dask_client,
+    table: *const dask_table,
+    column: *const c_char,
+    descending: bool,
+    out_table: *mut *mut dask_table,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let t = unsafe { table_arg(table) }?;
+        let column = unsafe { c_str(column, "column") }?;
+        put_table(out_table, t.sort(column, descending, c)?)
+    })
+}
+
 /// One aggregation (an element struct passed in arrays; its layout never changes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

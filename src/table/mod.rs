@@ -17,6 +17,7 @@ mod group;
 mod lazy;
 mod ops;
 mod reduce;
+mod sort;
 mod stream;
 mod to_array;
 

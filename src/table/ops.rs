@@ -300,4 +300,5 @@ pub(crate) fn register_ops() {
     let _ = select_op();
     let _ = agg_ops();
     let _ = super::to_array::array_ops();
+    super::sort::register_ops();
 }

@@ -552,6 +552,43 @@ static void test_computed(dask_client *c) {
     dask_table_free(t);
 }
 
+/* ---- sort: the partitions in order are the rows sorted ---- */
+
+static void check_sorted_row(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, void *ctx) {
+    double *last = (double *)ctx; /* last[0]: previous x (descending), last[1]: nulls seen, last[2]: rows */
+    const struct ArrowArray *x = a->children[arrow_child(s, "x")];
+    const struct ArrowArray *id = a->children[arrow_child(s, "id")];
+    int64_t k = arrow_i64(id, i);
+    last[2] += 1;
+    if (!arrow_valid(x, i)) {
+        if (x_valid[k]) CHECK(false, "row %lld: a null where x is %g", (long long)k, xs[k]);
+        last[1] += 1;
+        return;
+    }
+    if (last[1] > 0) CHECK(false, "a value after the nulls (row %lld)", (long long)k);
+    if (!(arrow_f64(x, i) <= last[0]) || arrow_f64(x, i) != xs[k])
+        CHECK(false, "row %lld out of order or moved without its x", (long long)k);
+    last[0] = arrow_f64(x, i);
+}
+
+static void test_sort(dask_client *c) {
+    dask_table *t = imported(), *sorted = NULL;
+    CHECK_OK(dask_table_sort(c, t, "x", true, &sorted));
+    size_t parts = 0;
+    CHECK_OK(dask_table_num_partitions(sorted, &parts));
+    CHECK(parts == N / BATCH, "as many partitions (%zu)", parts);
+    double state[3] = {INFINITY, 0, 0};
+    each_row(c, sorted, check_sorted_row, state);
+    int64_t nulls = 0;
+    for (int i = 0; i < N; ++i) nulls += !x_valid[i];
+    CHECK(state[2] == N && state[1] == (double)nulls, "every row, nulls last (%g, %g)", state[2], state[1]);
+    dask_table *none = NULL;
+    CHECK_ERR(dask_table_sort(c, t, "nope", false, &none), DASK_ERR_NOT_FOUND);
+    CHECK_ERR(dask_table_sort(NULL, t, "x", false, &none), DASK_ERR_NULL_ARGUMENT);
+    dask_table_free(sorted);
+    dask_table_free(t);
+}
+
 /* ---- CSV: a round trip through files, quoting, null values, bad rows ---- */
 
 static void write_text(const char *path, const char *text) {
@@ -682,6 +719,7 @@ int main(void) {
     snprintf(damaged, sizeof damaged, "%s/damaged", dir);
     test_import_export(c);
     test_computed(c);
+    test_sort(c);
     test_parquet(c, data);
     test_errors(c, damaged);
     snprintf(data, sizeof data, "%s/hive", dir);

@@ -622,6 +622,8 @@ dask_table_filter(table, filter, out_table) =
     ccall((:dask_table_filter, libdask), dask_status, (Ptr{dask_table}, Ptr{dask_expr}, Ptr{Ptr{dask_table}}), table, filter, out_table)
 dask_table_with_column(table, name, expr, out_table) =
     ccall((:dask_table_with_column, libdask), dask_status, (Ptr{dask_table}, Cstring, Ptr{dask_expr}, Ptr{Ptr{dask_table}}), table, name, expr, out_table)
+dask_table_sort(client, table, column, descending, out_table) =
+    ccall((:dask_table_sort, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Cstring, Bool, Ptr{Ptr{dask_table}}), client, table, column, descending, out_table)
 dask_table_agg(table, aggs, n, out_table) =
     ccall((:dask_table_agg, libdask), dask_status, (Ptr{dask_table}, Ptr{dask_agg}, Csize_t, Ptr{Ptr{dask_table}}), table, aggs, n, out_table)
 dask_table_group_by(table, keys, nkeys, dropna, aggs, naggs, out_table) =
