@@ -2405,7 +2405,7 @@ dask_status dask_table_with_column(const struct dask_table *table,
                                    struct dask_table **out_table);
 
 // The table sorted by `column` (ascending unless `descending`; nulls last either way), as
-// many partitions as it has: the partitions' boundaries come from a sample of every
+// many partitions as it has (one when every key is null): the partitions' boundaries come from a sample of every
 // partition's keys, computed now on `client` (this blocks); sorting the rows is lazy.
 // Concatenated in order, the partitions are the table sorted. `*out_table` is owned by the
 // caller. Any thread.

@@ -198,9 +198,9 @@ fn with_params(op: &'static OpDef, p: SortParams, inputs: Vec<NodeArg>) -> Arc<N
 }
 
 impl Table {
-    /// The table sorted by `column` (see the module notes): as many partitions as it has,
-    /// their boundaries from a sample of every partition's keys computed now on `client`;
-    /// nulls last. Rows with equal keys keep no particular order across partitions.
+    /// The table sorted by `column` (see the module notes): as many partitions as it has
+    /// (one when no key is non-null), their boundaries from a sample of every partition's
+    /// keys computed now on `client`; nulls last. Rows with equal keys keep no particular order across partitions.
     pub fn sort(&self, column: &str, descending: bool, client: &Client) -> Result<Table> {
         let field = self.schema().field_with_name(column).map_err(|_| {
             Error::NotFound(format!(
