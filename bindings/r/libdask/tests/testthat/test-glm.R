@@ -142,7 +142,10 @@ test_that("na.action: na.omit drops the rows glm() drops, na.exclude pads, na.fa
 test_that("L1 with proximal_grad gives exact zeros and meets the KKT conditions", {
   z <- cbind(1, x)
   lambda <- 120
-  f <- dask_glm(x, y_bin, penalty = "l1", lambda = lambda, tol = 1e-9, maxit = 1000)
+  # tol 1e-8: on a cluster the sums' order differs and the KKT residual bottoms out near
+  # 1.3e-9, so 1e-9 could not be met there (a non-convergence warning); the KKT checks
+  # below are what this test asserts.
+  f <- dask_glm(x, y_bin, penalty = "l1", lambda = lambda, tol = 1e-8, maxit = 1000)
   expect_identical(f$solver, "proximal_grad") # the default for an L1 penalty
   b <- unname(coef(f))
   expect_true(any(b[-1] == 0))
