@@ -87,23 +87,10 @@ fn block(a: &ArrayRef, name: &str) -> Result<Buffer> {
 }
 
 fn dtype_of(t: &DataType, name: &str) -> Result<DType> {
-    Ok(match t {
-        DataType::Boolean => DType::Bool,
-        DataType::Int8 => DType::Int8,
-        DataType::Int16 => DType::Int16,
-        DataType::Int32 => DType::Int32,
-        DataType::Int64 => DType::Int64,
-        DataType::UInt8 => DType::UInt8,
-        DataType::UInt16 => DType::UInt16,
-        DataType::UInt32 => DType::UInt32,
-        DataType::UInt64 => DType::UInt64,
-        DataType::Float32 => DType::Float32,
-        DataType::Float64 => DType::Float64,
-        t => {
-            return Err(Error::invalid(format!(
-                "column '{name}' is {t}: ufuncs compute on numbers and booleans"
-            )))
-        }
+    super::to_array::dtype_of(t).ok_or_else(|| {
+        Error::invalid(format!(
+            "column '{name}' is {t}: ufuncs compute on numbers and booleans"
+        ))
     })
 }
 

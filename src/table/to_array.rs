@@ -23,7 +23,7 @@ use arrow_schema::DataType;
 use std::sync::{Arc, LazyLock};
 
 /// The dtype an array holds a column of type `t` in (`None`: not a number).
-fn dtype_of(t: &DataType) -> Option<DType> {
+pub(crate) fn dtype_of(t: &DataType) -> Option<DType> {
     Some(match t {
         DataType::Boolean => DType::Bool,
         DataType::Int8 => DType::Int8,
