@@ -106,3 +106,32 @@ fn a_cancelled_graph_output_starts_none_of_what_only_it_needed() {
     let f = client.compute(g, &[top]).unwrap().remove(0);
     cancel_midway(&client, f, 2000);
 }
+
+/// A task cut short by the cancel (its body sees the flag and gives up with an error of its
+/// own, as a gather of blocks does) reports the cancel, not its own error: the caller asked
+/// for the cancel, and the error is only its echo.
+#[test]
+fn a_task_that_fails_because_it_was_cancelled_reports_the_cancel() {
+    static ENTERED: AtomicUsize = AtomicUsize::new(0);
+    static RELEASE: AtomicUsize = AtomicUsize::new(0);
+    let client = Client::new(Config::with_threads(2)).unwrap();
+    let gives_up = register_op("test.cancel.gives_up", false, |_| {
+        ENTERED.store(1, Ordering::SeqCst);
+        while RELEASE.load(Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        Err("the work was cut short".to_string())
+    })
+    .unwrap();
+    let op = Operation::Registered(dask::runtime::op_by_id(gives_up).unwrap());
+    let f = client.submit(Task::new(op, vec![])).unwrap();
+    while ENTERED.load(Ordering::SeqCst) == 0 {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    f.cancel();
+    RELEASE.store(1, Ordering::SeqCst);
+    f.wait();
+    let e = f.error().expect("the task did not succeed");
+    assert!(e.is_cancelled(), "reported {e} instead of the cancel");
+    assert!(f.result().is_err());
+}

@@ -421,7 +421,9 @@ impl Run {
             return;
         }
         let outcome = match outcome {
-            Ok(_) if node.cancel_requested.load(SeqCst) => Err(TaskError::cancelled(
+            // Cancelled by the user while running: whatever the body ended with (a value, or
+            // the error of work cut short by the cancel flag), the outcome is the cancel.
+            _ if node.cancel_requested.load(SeqCst) => Err(TaskError::cancelled(
                 self.key(idx),
                 "cancelled while running",
             )),
@@ -647,7 +649,9 @@ impl Run {
     ) -> Option<u32> {
         let node = &self.nodes[idx as usize];
         let result = match result {
-            Ok(_) if node.cancel_requested.load(SeqCst) => Err(TaskError::cancelled(
+            // Cancelled by the user while running: whatever the body ended with (a value, or
+            // the error of work cut short by the cancel flag), the outcome is the cancel.
+            _ if node.cancel_requested.load(SeqCst) => Err(TaskError::cancelled(
                 self.key(idx),
                 "cancelled while running",
             )),
