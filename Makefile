@@ -123,7 +123,7 @@ c-test: build $(C_TESTS)
 CLUSTER_SUITES := $(BUILD)/c/test_conformance $(BUILD)/c/test_conformance_arrays $(BUILD)/c/test_conformance_sparse $(BUILD)/c/test_table
 RUST_CLUSTER_SUITES := --test array_ops --test array_linalg --test array_nanreduce \
   --test array_numpy_edges --test array_props --test array_reductions --test array_structure \
-  --test sparse_ops --test conformance --test conformance_arrays --test deep_graphs --test glm --test glm_sklearn --test table_parquet --test table_filter --test table_hive --test table_agg --test table_write --test table_csv --test table_compute --test table_sort
+  --test sparse_ops --test conformance --test conformance_arrays --test deep_graphs --test glm --test glm_sklearn --test table_parquet --test table_filter --test table_hive --test table_agg --test table_write --test table_csv --test table_compute --test table_sort --test table_engine
 cluster-test: build $(CLUSTER_SUITES)
 	@set -e; for t in $(CLUSTER_SUITES); do echo "== $$t on a local cluster"; \
 	  $(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $$t | tail -n 2; done

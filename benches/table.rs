@@ -14,7 +14,7 @@
 
 use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use dask::io::parquet::{read_parquet, ReadOptions};
+use dask::io::parquet::{read_parquet, Engine, ReadOptions};
 use dask::{Client, Config};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -519,12 +519,15 @@ fn main() {
     };
     let size = std::fs::metadata(&path).unwrap().len() as f64 / (1 << 20) as f64;
     let client = Client::new(Config::with_threads(2)).unwrap();
-    let read = |columns: Option<Vec<String>>| {
+    // `SPLIT=0`: a partition per file (the default of `read_parquet`), not per row group.
+    let split = std::env::var("SPLIT").map_or(true, |v| v != "0");
+    let read = |columns: Option<Vec<String>>, engine: Engine| {
         let t = read_parquet(
             &[&path],
             &ReadOptions {
                 columns,
-                split_row_groups: true,
+                split_row_groups: split,
+                engine,
                 ..Default::default()
             },
         )
@@ -536,17 +539,42 @@ fn main() {
             .sum::<usize>()
     };
     println!(
-        "read_parquet {} ({size:.0} MiB), 2 threads, a partition per row group:",
-        path.display()
+        "read_parquet {} ({size:.0} MiB), 2 threads, a partition per {}:",
+        path.display(),
+        if split { "row group" } else { "file" }
     );
-    let t = best_of(5, || read(None));
-    println!(
-        "  all 4 columns  {:>7.1} ms = {:.1} Mrows/s",
-        t * 1e3,
-        ROWS as f64 / t / 1e6
-    );
-    let t = best_of(5, || read(Some(vec!["a".into()])));
-    println!("  column a       {:>7.1} ms", t * 1e3);
+    for engine in [Engine::Arrow, Engine::Column, Engine::Auto] {
+        let t = best_of(10, || read(None, engine));
+        println!(
+            "  engine {:<7} all 4 columns {:>7.1} ms = {:.1} Mrows/s",
+            engine.name(),
+            t * 1e3,
+            ROWS as f64 / t / 1e6
+        );
+        let t = best_of(10, || read(Some(vec!["a".into()]), engine));
+        println!(
+            "  engine {:<7} column a      {:>7.1} ms",
+            engine.name(),
+            t * 1e3
+        );
+    }
+    if let Ok(py) = std::env::var("BENCH_PYTHON") {
+        let script = format!(
+            r#"
+import time, pyarrow.parquet as pq
+p = "{path}"
+def best(f):
+    b = 1e9
+    for _ in range(10):
+        t0 = time.perf_counter(); f(); b = min(b, time.perf_counter() - t0)
+    return b
+print(f"  pyarrow        all 4 columns {{best(lambda: pq.read_table(p))*1e3:7.1f}} ms")
+print(f"  pyarrow        column a      {{best(lambda: pq.read_table(p, columns=['a']))*1e3:7.1f}} ms")
+"#,
+            path = path.display()
+        );
+        run_python(&py, &script);
+    }
     println!(
         "reproduce: cargo bench --features blas --bench table -- --data {}",
         path.display()

@@ -434,6 +434,11 @@ typedef struct dask_parquet_options {
   // Only the rows where this expression is true; row groups (and files, by their hive
   // keys) whose statistics rule a match out are not read. NULL (the default): all rows.
   const struct dask_expr *filter;
+  // Which reader decodes the columns: "auto" (the default, also for NULL), "arrow" (the
+  // parquet crate's Arrow reader for every column) or "column" (its typed column readers
+  // for the flat numeric columns, straight into the table's buffers). The same table
+  // either way. Callers compiled before this field existed get "auto".
+  const char *engine;
 } dask_parquet_options;
 
 // One aggregation (an element struct passed in arrays; its layout never changes).

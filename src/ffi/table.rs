@@ -9,7 +9,7 @@ use super::handle::{self, handle_type, Shell};
 use super::{c_str, dask_status, guard, guard_void, out, owned_c_string, slice};
 use crate::array::Operand;
 use crate::error::{Error, Result};
-use crate::io::parquet::{read_parquet, write_parquet, ReadOptions, WriteOptions};
+use crate::io::parquet::{read_parquet, write_parquet, Engine, ReadOptions, WriteOptions};
 use crate::table::{Agg, AggFn, Table};
 use crate::value::DType;
 use std::ffi::{c_char, CString};
@@ -95,6 +95,11 @@ pub struct dask_parquet_options {
     /// Only the rows where this expression is true; row groups (and files, by their hive
     /// keys) whose statistics rule a match out are not read. NULL (the default): all rows.
     pub filter: *const dask_expr,
+    /// Which reader decodes the columns: "auto" (the default, also for NULL), "arrow" (the
+    /// parquet crate's Arrow reader for every column) or "column" (its typed column readers
+    /// for the flat numeric columns, straight into the table's buffers). The same table
+    /// either way. Callers compiled before this field existed get "auto".
+    pub engine: *const c_char,
 }
 
 fn read_defaults(struct_size: u32) -> dask_parquet_options {
@@ -104,6 +109,7 @@ fn read_defaults(struct_size: u32) -> dask_parquet_options {
         columns: std::ptr::null(),
         ncolumns: 0,
         filter: std::ptr::null(),
+        engine: std::ptr::null(),
     }
 }
 
@@ -112,7 +118,7 @@ super::versioned::input_struct!(
     read_defaults,
     init_read_options,
     read_options,
-    [split_row_groups, columns, ncolumns, filter]
+    [split_row_groups, columns, ncolumns, filter, engine]
 );
 
 /// Fills `*options` (whose `struct_size` bytes are the caller's `sizeof`) with the defaults
@@ -163,11 +169,18 @@ pub unsafe extern "C" fn dask_read_parquet(
             // SAFETY: per the contract.
             Some(unsafe { expr_arg(o.filter) }?.clone())
         };
+        let engine = if o.engine.is_null() {
+            Engine::Auto
+        } else {
+            // SAFETY: per the contract.
+            Engine::from_name(unsafe { c_str(o.engine, "options.engine") }?)?
+        };
         let read = ReadOptions {
             columns,
             split_row_groups: o.split_row_groups != 0,
             filters,
             partition_types: vec![],
+            engine,
         };
         put_table(out_table, read_parquet(&paths, &read)?)
     })

@@ -3,6 +3,7 @@
 //! tasks paused when memory is high). Spill files use the protocol's frames.
 
 mod config;
+pub(crate) mod huge_pages;
 pub mod process;
 mod spill_dir;
 mod store;

@@ -300,6 +300,24 @@ static void test_parquet(dask_client *c, const char *dir) {
     CHECK(rows == N, "rows from the footers (%lld)", (long long)rows);
     int64_t seen = 0;
     CHECK(each_row(c, back, check_source_row, &seen) == N, "every row read back");
+    /* every engine reads the same rows; an unknown one is refused */
+    const char *engines[] = {"arrow", "column", "auto"};
+    for (int e = 0; e < 3; e++) {
+        dask_parquet_options eo;
+        CHECK_OK(dask_parquet_options_init(&eo, sizeof eo));
+        eo.engine = engines[e];
+        dask_table *by = NULL;
+        CHECK_OK(dask_read_parquet(paths, 1, &eo, &by));
+        int64_t rows_by = 0;
+        CHECK(each_row(c, by, check_source_row, &rows_by) == N, "engine %s: every row read back", engines[e]);
+        dask_table_free(by);
+    }
+    dask_parquet_options unknown;
+    CHECK_OK(dask_parquet_options_init(&unknown, sizeof unknown));
+    unknown.engine = "fastparquet";
+    dask_table *none = NULL;
+    CHECK_ERR(dask_read_parquet(paths, 1, &unknown, &none), DASK_ERR_INVALID_ARGUMENT);
+    CHECK(none == NULL && last_error_has("fastparquet"), "an unknown engine: %s", dask_last_error_message());
 
     /* the filter two ways: applied to the table, and pushed into the read */
     dask_expr *f = the_filter();

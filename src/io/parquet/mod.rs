@@ -2,13 +2,16 @@
 //! read when the table is made (schema, row groups, row counts), the data when it is
 //! computed, one task per partition.
 
+mod engine;
 mod footer_cache;
 mod hive;
 mod prune;
 mod read;
+mod typed;
 mod unify;
 mod write;
 
+pub use engine::Engine;
 use read::{PartitionValue, ReadPart};
 pub use write::{write_parquet, WriteOptions};
 
@@ -40,6 +43,9 @@ pub struct ReadOptions {
     /// Types for hive partition columns (int64, int32, date32, utf8 or dictionary<int32,
     /// utf8>) instead of the inferred ones, by column name.
     pub partition_types: Vec<(String, arrow_schema::DataType)>,
+    /// Which of the `parquet` crate's readers decodes each column (see [`Engine`]); every
+    /// engine gives the same table.
+    pub engine: Engine,
 }
 
 /// One file's footer: what the table needs before reading any data.
@@ -211,6 +217,7 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
                     partition: partition.clone(),
                     adapt: adapt.clone(),
                     limit: None,
+                    engine: options.engine,
                 },
                 rows(&gs),
             )
@@ -322,7 +329,19 @@ pub fn read_parquet_file(
         partition: vec![],
         adapt: vec![],
         limit: None,
+        engine: Engine::Auto,
     })
+}
+
+/// The columns of the Parquet file at `path` that `engine` decodes with the `parquet`
+/// crate's typed column readers (the others go through its Arrow reader), in file order.
+pub fn typed_columns(path: impl AsRef<Path>, engine: Engine) -> Result<Vec<String>> {
+    let f = footer(path.as_ref())?;
+    let roots: Vec<usize> = (0..f.schema.fields().len()).collect();
+    Ok(read::typed_roots(&f.meta, &roots, engine)
+        .into_iter()
+        .map(|(root, _)| f.schema.field(root).name().clone())
+        .collect())
 }
 
 /// The row groups `table`'s partitions read from their files (after pruning), in all.

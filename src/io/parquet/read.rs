@@ -1,7 +1,8 @@
 //! The `table.read_parquet` task: some row groups and columns of one file, read with the
 //! `parquet` crate's Arrow record-batch reader into one partition.
 
-use super::{hive, unify};
+use super::engine::Engine;
+use super::{hive, typed, unify};
 use crate::error::{Error, Result};
 use crate::runtime::{register_builtin, OpDef};
 use crate::table::eval::evaluate_filter;
@@ -11,7 +12,7 @@ use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
 use arrow_array::RecordBatchOptions;
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
@@ -31,6 +32,8 @@ pub(crate) struct ReadPart {
     pub partition: Vec<PartitionValue>,
     pub adapt: Vec<Field>,
     pub limit: Option<u64>,
+    /// Which reader decodes each column.
+    pub engine: Engine,
 }
 
 /// One hive key of a file: its column's name and type, and its value (`None`: null).
@@ -73,6 +76,7 @@ impl Params for ReadPart {
         }
         w.bool(self.limit.is_some());
         w.u64(self.limit.unwrap_or(0));
+        w.u8(self.engine.code());
     }
 
     /// Without a filter, the rows wanted are the file's first ones: only the row groups
@@ -125,6 +129,8 @@ fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
     }
     let limited = r.bool()?;
     let limit = r.u64()?;
+    let code = r.u8()?;
+    let engine = Engine::from_code(code).ok_or_else(|| r.corrupt(format!("engine {code}")))?;
     Ok(Arc::new(ReadPart {
         path,
         row_groups,
@@ -133,6 +139,7 @@ fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
         partition,
         adapt,
         limit: limited.then_some(limit),
+        engine,
     }))
 }
 
@@ -226,22 +233,16 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
         }
         idx.push(i);
     }
-    let mask = ProjectionMask::roots(meta.parquet_schema(), idx);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta)
-        .with_row_groups(row_groups)
-        .with_projection(mask)
-        .with_batch_size((rows.max(1) as usize).min(1 << 24))
-        .build()
-        .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?;
-    let read = match batches.len() {
-        1 => batches.into_iter().next().expect("one"),
-        _ => arrow_select::concat::concat_batches(&schema, &batches)
-            .map_err(|e| Error::Corrupt(format!("{}: {e}", at())))?,
-    };
+    let read = read_columns(
+        &file,
+        meta,
+        &row_groups,
+        &idx,
+        rows.max(0) as usize,
+        p.engine,
+        &at().to_string(),
+    )?;
+    let schema = read.schema();
     // The columns in the order wanted, the partition's as constants.
     let n = if read.num_columns() > 0 {
         read.num_rows()
@@ -295,4 +296,212 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     batch
         .project(&(0..out.len()).collect::<Vec<_>>())
         .map_err(|e| Error::invalid(format!("{}: {e}", at())))
+}
+
+/// The file's root columns `roots` (indices into its schema) over `row_groups`, in `roots`'
+/// order, as one batch of `rows` rows: the columns `engine` gives the typed readers decoded
+/// a row group at a time, each a job of its own, the others by one Arrow reader as one more
+/// job, the jobs side by side on the client's pool. Errors say where, after `at` (the file).
+fn read_columns(
+    file: &std::fs::File,
+    meta: ArrowReaderMetadata,
+    row_groups: &[usize],
+    roots: &[usize],
+    rows: usize,
+    engine: Engine,
+    at: &str,
+) -> Result<RecordBatch> {
+    let file_schema = meta.schema().clone();
+    let typed = typed_roots(&meta, roots, engine);
+    let mut by_arrow: Vec<usize> = roots
+        .iter()
+        .copied()
+        .filter(|r| !typed.iter().any(|(t, _)| t == r))
+        .collect();
+    by_arrow.sort_unstable();
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::Io(format!("{at}: {e}")))?
+        .len();
+    // A job per typed column and row group (a partition of one large file still keeps
+    // every thread busy), each writing its rows of the column's one buffer, and one job for
+    // the Arrow reader's columns.
+    let group_rows: Vec<usize> = row_groups
+        .iter()
+        .map(|&g| meta.metadata().row_group(g).num_rows().max(0) as usize)
+        .collect();
+    let group_at: Vec<usize> = group_rows
+        .iter()
+        .scan(0, |at, &n| {
+            *at += n;
+            Some(*at - n)
+        })
+        .collect();
+    let outputs = typed
+        .iter()
+        .map(|&(root, _)| {
+            typed::TypedColumn::new(file_schema.field(root).data_type(), rows, row_groups.len())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let groups = row_groups.len();
+    let typed_jobs = typed.len() * groups;
+    let jobs = typed_jobs + usize::from(!by_arrow.is_empty());
+    let results: Vec<parking_lot::Mutex<Option<Result<ReadJob>>>> =
+        (0..jobs).map(|_| parking_lot::Mutex::new(None)).collect();
+    let finished = crate::parallel::for_each(jobs, |j| {
+        let out = if j < typed_jobs {
+            let (k, i) = (j / groups, j % groups);
+            let (root, leaf) = typed[k];
+            // SAFETY: job (k, i) alone writes column k's rows of group i.
+            unsafe {
+                outputs[k].decode_group(
+                    file,
+                    file_len,
+                    meta.metadata(),
+                    leaf,
+                    row_groups[i],
+                    group_at[i],
+                )
+            }
+            .map(ReadJob::Typed)
+            .map_err(|e| {
+                let name = file_schema.field(root).name();
+                in_file(e, &format!("{at}: column '{name}'"))
+            })
+        } else {
+            read_with_arrow(file, &meta, row_groups, &by_arrow, rows, at).map(ReadJob::Arrow)
+        };
+        *results[j].lock() = Some(out);
+    });
+    if !finished {
+        return Err(Error::invalid(format!("{at}: the read was cancelled")));
+    }
+    let mut validity = Vec::with_capacity(typed_jobs);
+    let mut arrow_batch = None;
+    for slot in results {
+        match slot.into_inner().expect("every job ran")? {
+            ReadJob::Typed(valid) => validity.push(valid),
+            ReadJob::Arrow(batch) => arrow_batch = Some(batch),
+        }
+    }
+    let mut validity = validity.into_iter();
+    let mut typed_columns = Vec::with_capacity(typed.len());
+    for (output, &(root, _)) in outputs.into_iter().zip(&typed) {
+        let of_groups = group_rows
+            .iter()
+            .map(|&n| (n, validity.next().expect("a job per group")))
+            .collect();
+        let column = output.finish(of_groups).map_err(|e| {
+            in_file(
+                e,
+                &format!("{at}: column '{}'", file_schema.field(root).name()),
+            )
+        })?;
+        typed_columns.push((file_schema.field(root).clone(), column));
+    }
+    let mut fields = Vec::with_capacity(roots.len());
+    let mut columns = Vec::with_capacity(roots.len());
+    for root in roots {
+        if let Some(k) = typed.iter().position(|(r, _)| r == root) {
+            let (field, array) = &typed_columns[k];
+            fields.push(field.clone());
+            columns.push(array.clone());
+        } else {
+            let batch = arrow_batch.as_ref().expect("the Arrow reader ran");
+            let k = by_arrow
+                .binary_search(root)
+                .expect("read by the Arrow reader");
+            fields.push(batch.schema().field(k).clone());
+            columns.push(batch.column(k).clone());
+        }
+    }
+    RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+    .map_err(|e| Error::Corrupt(format!("{at}: {e}")))
+}
+
+/// What one job of [`read_columns`] made: a typed column's row group (written into the
+/// column's buffer), or the Arrow reader's columns.
+enum ReadJob {
+    /// The group's validity when some rows are null.
+    Typed(Option<arrow_buffer::BooleanBuffer>),
+    Arrow(RecordBatch),
+}
+
+/// The root columns `roots` (ascending) of `row_groups` through the crate's Arrow reader.
+fn read_with_arrow(
+    file: &std::fs::File,
+    meta: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    roots: &[usize],
+    rows: usize,
+    at: &str,
+) -> Result<RecordBatch> {
+    let file = file
+        .try_clone()
+        .map_err(|e| Error::Io(format!("{at}: {e}")))?;
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots.iter().copied());
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+        .with_row_groups(row_groups.to_vec())
+        .with_projection(mask)
+        .with_batch_size(rows.clamp(1, 1 << 24))
+        .build()
+        .map_err(|e| Error::Corrupt(format!("{at}: {e}")))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Corrupt(format!("{at}: {e}")))?;
+    let batch = match batches.len() {
+        1 => batches.into_iter().next().expect("one"),
+        _ => arrow_select::concat::concat_batches(&schema, &batches)
+            .map_err(|e| Error::Corrupt(format!("{at}: {e}")))?,
+    };
+    if batch.num_rows() != rows {
+        return Err(Error::Corrupt(format!(
+            "{at}: {} rows read where the footer promises {rows}",
+            batch.num_rows()
+        )));
+    }
+    Ok(batch)
+}
+
+/// `e` with `what` (the file, the column) in front, of the same kind.
+fn in_file(e: Error, what: &str) -> Error {
+    match e {
+        Error::Corrupt(m) => Error::Corrupt(format!("{what}: {m}")),
+        Error::Io(m) => Error::Io(format!("{what}: {m}")),
+        e => prefix_error(e, what),
+    }
+}
+
+/// The roots of `roots` that `engine` decodes with the typed readers, each with its leaf
+/// column: flat columns of a type [`Engine::typed_for`] takes.
+pub(crate) fn typed_roots(
+    meta: &ArrowReaderMetadata,
+    roots: &[usize],
+    engine: Engine,
+) -> Vec<(usize, usize)> {
+    let leaves = meta.parquet_schema();
+    // A root's leaf column, when it has exactly one (a flat column).
+    let leaf_of = |root: usize| {
+        let mut of_root =
+            (0..leaves.num_columns()).filter(|&l| leaves.get_column_root_idx(l) == root);
+        match (of_root.next(), of_root.next()) {
+            (Some(leaf), None) => Some(leaf),
+            _ => None,
+        }
+    };
+    roots
+        .iter()
+        .filter_map(|&root| {
+            let leaf = leaf_of(root)?;
+            let arrow_type = meta.schema().field(root).data_type();
+            engine
+                .typed_for(&leaves.column(leaf), arrow_type)
+                .then_some((root, leaf))
+        })
+        .collect()
 }

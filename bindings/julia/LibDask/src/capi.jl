@@ -264,6 +264,7 @@ struct dask_parquet_options
     columns::Ptr{Ptr{UInt8}}
     ncolumns::Csize_t
     filter::Ptr{dask_expr}
+    engine::Ptr{UInt8}
 end
 struct dask_agg
     func::Ptr{UInt8}

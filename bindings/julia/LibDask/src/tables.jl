@@ -26,28 +26,33 @@ new_table(f) = DaskTable(out_ptr(f, CAPI.dask_table))
 names_arg(cols) = String[string(c) for c in cols]
 
 """
-    read_parquet(paths...; columns = nothing, filter = nothing, split_row_groups = false)
+    read_parquet(paths...; columns = nothing, filter = nothing, split_row_groups = false,
+                 engine = "auto")
 
 A lazy table over Parquet files or directories (hive `key=value` directories become
 columns). Reads the footers now and no data. `columns`: names to keep, in that order;
 `filter`: an expression of `col`s (`col(:x) > 1 & col(:name) in ["a", "b"]`) pushed into
 the read — row groups whose statistics rule it out are not read; `split_row_groups`: a
-partition per row group instead of per file.
+partition per row group instead of per file; `engine`: `"auto"`, `"arrow"` (the parquet
+crate's Arrow reader for every column) or `"column"` (its typed readers for the numeric
+columns, straight into the table's buffers) — the same table either way.
 """
 function read_parquet(paths::AbstractString...; columns = nothing, filter = nothing,
-                      split_row_groups::Bool = false)
+                      split_row_groups::Bool = false, engine::AbstractString = "auto")
     o = Ref{CAPI.dask_parquet_options}()
     check(CAPI.dask_parquet_options_init(o, sizeof(CAPI.dask_parquet_options)))
     ps = String[p for p in paths]
     cols = columns === nothing ? nothing : names_arg(columns)
     colptrs = cols === nothing ? Ptr{UInt8}[] : [pointer(c) for c in cols]
     pathptrs = [pointer(p) for p in ps]
-    GC.@preserve ps cols colptrs pathptrs filter begin
+    eng = String(engine)
+    GC.@preserve ps cols colptrs pathptrs filter eng begin
         opts = o[]
         o[] = CAPI.dask_parquet_options(opts.struct_size, split_row_groups,
             cols === nothing ? Ptr{Ptr{UInt8}}(C_NULL) : pointer(colptrs),
             cols === nothing ? 0 : length(cols),
-            filter === nothing ? Ptr{CAPI.dask_expr}(C_NULL) : live(filter.h))
+            filter === nothing ? Ptr{CAPI.dask_expr}(C_NULL) : live(filter.h),
+            pointer(eng))
         new_table(out -> CAPI.dask_read_parquet(pathptrs, length(ps), o, out))
     end
 end

@@ -43,6 +43,17 @@ rows_where(nt, keep) = map(v -> v[keep], nt)
         @test length(first(t, 2000).id) == 1000
     end
 
+    @testset "every engine reads the same vectors" begin
+        for engine in ("arrow", "column", "auto")
+            got = collect(read_parquet(PEOPLE; engine = engine, split_row_groups = true))
+            for k in keys(want)
+                @test eltype(got[k]) == eltype(want[k])
+                @test isequal(got[k], want[k])
+            end
+        end
+        @test_throws DaskError read_parquet(PEOPLE; engine = "fastparquet")
+    end
+
     @testset "filter with expressions, pushed into the read or applied after" begin
         e = (col(:x) > 100) & (col(:name) in ["ann", "cy"])
         @test occursin("ann", sprint(show, e))

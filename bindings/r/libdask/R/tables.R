@@ -4,15 +4,18 @@
 # aggregate() with R's NA rule (a group holding NA gives NA unless na.rm = TRUE), and
 # as.data.frame() with factors for dictionary columns, NA for nulls, Date and POSIXct.
 
-dask_read_parquet <- function(path, columns = NULL, filter = NULL, split_row_groups = FALSE) {
+dask_read_parquet <- function(path, columns = NULL, filter = NULL, split_row_groups = FALSE,
+                              engine = c("auto", "arrow", "column")) {
   path <- path.expand(as.character(path))
+  engine <- match.arg(engine)
   cond <- substitute(filter)
-  if (is.null(cond)) return(.Call(C_dk_read_parquet, path, .names_arg(columns), NULL, split_row_groups))
+  if (is.null(cond))
+    return(.Call(C_dk_read_parquet, path, .names_arg(columns), NULL, split_row_groups, engine))
   # The footers give the column names the expression may use (they are cached: the read
   # with the filter does not parse them again).
-  all <- .Call(C_dk_read_parquet, path, NULL, NULL, FALSE)
+  all <- .Call(C_dk_read_parquet, path, NULL, NULL, FALSE, engine)
   e <- .dask_expr(cond, parent.frame(), .dk_info(all)$names)
-  .Call(C_dk_read_parquet, path, .names_arg(columns), e, split_row_groups)
+  .Call(C_dk_read_parquet, path, .names_arg(columns), e, split_row_groups, engine)
 }
 
 # Arrow format strings of the colClasses read.csv knows (factor: read as character, then

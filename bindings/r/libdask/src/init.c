@@ -52,7 +52,7 @@ SEXP dk_glm_fit(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_glm_info(SEXP);
 SEXP dk_glm_predict(SEXP, SEXP, SEXP);
 SEXP dk_glm_score(SEXP, SEXP, SEXP, SEXP);
-SEXP dk_read_parquet(SEXP, SEXP, SEXP, SEXP);
+SEXP dk_read_parquet(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_read_csv(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_table_write_csv(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_table_info(SEXP);
@@ -128,7 +128,7 @@ static const R_CallMethodDef calls[] = {
     {"dk_glm_info", (DL_FUNC)&dk_glm_info, 1},
     {"dk_glm_predict", (DL_FUNC)&dk_glm_predict, 3},
     {"dk_glm_score", (DL_FUNC)&dk_glm_score, 4},
-    {"dk_read_parquet", (DL_FUNC)&dk_read_parquet, 4},
+    {"dk_read_parquet", (DL_FUNC)&dk_read_parquet, 5},
     {"dk_read_csv", (DL_FUNC)&dk_read_csv, 12},
     {"dk_table_write_csv", (DL_FUNC)&dk_table_write_csv, 5},
     {"dk_table_info", (DL_FUNC)&dk_table_info, 1},

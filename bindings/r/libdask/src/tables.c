@@ -34,7 +34,7 @@ static const char **strings(SEXP x, size_t *n, const char *what) {
     return out;
 }
 
-SEXP dk_read_parquet(SEXP paths, SEXP columns, SEXP filter, SEXP split) {
+SEXP dk_read_parquet(SEXP paths, SEXP columns, SEXP filter, SEXP split, SEXP engine) {
     dk_drain();
     size_t np = 0, nc = 0;
     const char **p = strings(paths, &np, "path");
@@ -44,6 +44,7 @@ SEXP dk_read_parquet(SEXP paths, SEXP columns, SEXP filter, SEXP split) {
     o.ncolumns = nc;
     o.filter = Rf_isNull(filter) ? NULL : dk_expr(filter);
     o.split_row_groups = Rf_asLogical(split) == TRUE;
+    o.engine = CHAR(STRING_ELT(engine, 0));
     dask_table *t = NULL;
     dk_check(dask_read_parquet(p, np, &o, &t));
     return dk_wrap(DK_TABLE, t, R_NilValue);

@@ -42,6 +42,19 @@ test_that("as.data.frame and head match base R's data.frame, NA, factor, Date, P
   expect_equal(head(dask_read_parquet(people), 3), droplevels(head(want, 3)))
 })
 
+test_that("every engine reads the same data.frame; engine = is matched as R matches", {
+  skip_if_not(dir.exists(people))
+  want <- expected_people()
+  for (e in c("arrow", "column", "auto")) {
+    got <- as.data.frame(dask_read_parquet(people, engine = e, split_row_groups = TRUE))
+    expect_identical(lapply(got, class), lapply(want, class))
+    expect_equal(got, want)
+  }
+  # match.arg: a unique prefix names the engine, anything else is R's own error
+  expect_equal(as.data.frame(dask_read_parquet(people, engine = "col")), want)
+  expect_error(dask_read_parquet(people, engine = "fastparquet"), "should be one of")
+})
+
 test_that("subset and read filters follow base R's subset (NA conditions drop the row)", {
   skip_if_not(dir.exists(people))
   want <- expected_people()
