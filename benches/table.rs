@@ -7,6 +7,8 @@
 //! Reproduce: `cargo bench --features blas --bench table [-- --data ../shared/bench/t.parquet]`,
 //! then `python ../shared/bench/anchors.py parquet` in a venv with pyarrow and dask.
 //!
+//! `-- footers`: planning a read of 400 small files (their footers, none cached).
+//!
 //! `-- filtered`: the issue's table (10M rows: id int64, x float64, name dictionary
 //! string, ts timestamp; ts and id ascending; snappy, 1M-row groups) read whole and with
 //! `ts >= <the 8,000,000th row's time>` (2 of 10 row groups can match). With
@@ -185,7 +187,11 @@ fn filtered(client: &Client) {
     let filter = col("ts").ge(lit(cut));
     for engine in [Engine::Arrow, Engine::Auto] {
         let whole = time(&|| read(None, engine), ROWS);
-        println!("  {:<6} whole            {:>7.1} ms", engine.name(), whole * 1e3);
+        println!(
+            "  {:<6} whole            {:>7.1} ms",
+            engine.name(),
+            whole * 1e3
+        );
         let (groups, _) = read(Some(filter.clone()), engine);
         let t = time(&|| read(Some(filter.clone()), engine), expected);
         println!(
@@ -489,8 +495,90 @@ print(f"  pyarrow.csv.read_csv (threads) {{b*1e3:7.1f}} ms")
     println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- csv");
 }
 
+/// Planning a read of many files: 400 small files (1,000 rows of the anchor's four
+/// columns each), their footers read and parsed when the table is made (none from the
+/// cache). pyarrow's `dataset` (which
+/// reads the footers when it makes fragments' row counts known) in the same run.
+fn footers(client: &Client) {
+    let dir = std::env::temp_dir().join("libdask-bench-footers");
+    const FILES: usize = 400;
+    if !dir.join(format!("part-{:03}.parquet", FILES - 1)).exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Float64, false),
+            Field::new("b", DataType::Int64, false),
+            Field::new("c", DataType::Float64, false),
+            Field::new("d", DataType::Int32, false),
+        ]));
+        for f in 0..FILES {
+            let rows = f * 1000..(f + 1) * 1000;
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(rows.clone().map(|i| unit(i, 0)).collect::<Float64Array>()),
+                Arc::new(rows.clone().map(|i| i as i64).collect::<Int64Array>()),
+                Arc::new(rows.clone().map(|i| unit(i, 1)).collect::<Float64Array>()),
+                Arc::new(rows.map(|i| (i % 10) as i32).collect::<Int32Array>()),
+            ];
+            let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+            let file = std::fs::File::create(dir.join(format!("part-{f:03}.parquet"))).unwrap();
+            let mut w = ArrowWriter::try_new(file, schema.clone(), None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+        }
+    }
+    // The footers are read on this client's pool (the newest client's, for a thread of
+    // its own such as this one).
+    let _ = client;
+    // Parsed footers are cached by path: each run reads the files under new names (hard
+    // links in a directory of its own), so every footer is read and parsed.
+    let best = (0..10)
+        .map(|run| {
+            let names = dir.join(format!("run-{run}-{}", std::process::id()));
+            std::fs::create_dir_all(&names).unwrap();
+            for f in 0..FILES {
+                let name = format!("part-{f:03}.parquet");
+                std::fs::hard_link(dir.join(&name), names.join(&name)).unwrap();
+            }
+            let t0 = Instant::now();
+            let t = read_parquet(&[&names], &ReadOptions::default()).unwrap();
+            let took = t0.elapsed().as_secs_f64();
+            assert_eq!(t.num_rows(), Some((FILES * 1000) as u64));
+            std::fs::remove_dir_all(&names).unwrap();
+            took
+        })
+        .fold(f64::MAX, f64::min);
+    println!(
+        "read_parquet of {FILES} files (footers read, none cached), 2 threads: {:.1} ms",
+        best * 1e3
+    );
+    if let Ok(py) = std::env::var("BENCH_PYTHON") {
+        let script = format!(
+            r#"
+import time, pyarrow.dataset as ds
+def best(f):
+    b = 1e9
+    for _ in range(10):
+        t0 = time.perf_counter(); f(); b = min(b, time.perf_counter() - t0)
+    return b
+def plan():
+    d = ds.dataset("{dir}", format="parquet")
+    assert sum(fr.count_rows() for fr in d.get_fragments()) == {rows}
+print(f"  pyarrow dataset + row counts: {{best(plan)*1e3:.1f}} ms")
+"#,
+            dir = dir.display(),
+            rows = FILES * 1000
+        );
+        run_python(&py, &script);
+    }
+    println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- footers");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "footers") {
+        let client = Client::new(Config::with_threads(2)).unwrap();
+        footers(&client);
+        return;
+    }
     if args.iter().any(|a| a == "csv") {
         let client = Client::new(Config::with_threads(2)).unwrap();
         csv(&client);

@@ -97,6 +97,29 @@ fn read_footer(path: &Path) -> Result<Footer> {
     })
 }
 
+/// The footers of `files`, read side by side on the client's pool (a dataset of many files
+/// on a network filesystem waits on each footer's reads); the first error in file order.
+fn footers_of(files: &[&Path]) -> Result<Vec<Footer>> {
+    let slots: Vec<parking_lot::Mutex<Option<Result<Footer>>>> = files
+        .iter()
+        .map(|_| parking_lot::Mutex::new(None))
+        .collect();
+    crate::parallel::for_each(files.len(), |i| *slots[i].lock() = Some(footer(files[i])));
+    slots
+        .into_iter()
+        .zip(files)
+        .map(|(slot, f)| {
+            slot.into_inner().unwrap_or_else(|| {
+                // Not handed out: the read was cancelled (only inside a task).
+                Err(Error::invalid(format!(
+                    "{}: not read (cancelled)",
+                    f.display()
+                )))
+            })
+        })
+        .collect()
+}
+
 /// A lazy table over Parquet files, directories or glob patterns (see [`ReadOptions`]). Reads every footer
 /// now; nothing else until the table is computed.
 pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result<Table> {
@@ -128,10 +151,7 @@ pub fn read_parquet(paths: &[impl AsRef<Path>], options: &ReadOptions) -> Result
     let footers = if files.is_empty() {
         vec![footer(&listed[0].0)?]
     } else {
-        files
-            .iter()
-            .map(|(f, _)| footer(f))
-            .collect::<Result<Vec<_>>>()?
+        footers_of(&files.iter().map(|(f, _)| f.as_path()).collect::<Vec<_>>())?
     };
     let first = &footers[0];
     for f in &footers {

@@ -6,9 +6,7 @@
 
 use crate::error::{Error, Result};
 use arrow_array::{make_array, ArrayRef};
-use arrow_buffer::{
-    ArrowNativeType, BooleanBuffer, BooleanBufferBuilder, Buffer, MutableBuffer, NullBuffer,
-};
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer};
 use arrow_data::ArrayData;
 use arrow_schema::DataType;
 use bytes::Bytes;
@@ -30,7 +28,7 @@ pub(crate) struct TypedColumn {
     rows: usize,
     /// Several row groups: the buffer their jobs write, and its start for their disjoint
     /// writes. None for one row group, whose job hands over its values instead.
-    shared: Option<(MutableBuffer, usize)>,
+    shared: Option<(Vec<u64>, usize)>,
     handed: parking_lot::Mutex<Option<Buffer>>,
 }
 
@@ -45,14 +43,23 @@ impl TypedColumn {
         let bytes = rows
             .checked_mul(width)
             .ok_or_else(|| Error::Memory(format!("{rows} rows of {arrow_type}")))?;
-        let shared = (groups > 1).then(|| {
+        let shared = if groups > 1 {
             // Not zeroed (that would be a serial pass over memory the jobs write anyway):
-            // every byte is written by `decode_group` before `finish` makes it the column.
-            let mut buffer = MutableBuffer::with_capacity(bytes);
+            // every byte is written by `decode_group` before `finish` makes it the column —
+            // but the last word's bytes past the rows, zeroed here. Words of 8 bytes keep
+            // any value type aligned.
+            let words = bytes.div_ceil(8);
+            let mut buffer = try_vec::<u64>(words, &format_args!("{rows} rows of {arrow_type}"))?;
+            if words > 0 {
+                // SAFETY: within the capacity just reserved.
+                unsafe { buffer.as_mut_ptr().add(words - 1).write(0) };
+            }
             let base = buffer.as_mut_ptr() as usize;
             crate::memory::huge_pages::advise(base, bytes);
-            (buffer, base)
-        });
+            Some((buffer, base))
+        } else {
+            None
+        };
         Ok(TypedColumn {
             arrow_type: arrow_type.clone(),
             width,
@@ -115,9 +122,10 @@ impl TypedColumn {
         let buffer = match (self.shared, self.handed.into_inner()) {
             (Some((mut buffer, _)), None) if written == self.rows => {
                 // SAFETY: every row was written by `decode_group` (the groups' rows add up to
-                // the column's, each group written once), within the capacity of `new`.
-                unsafe { buffer.set_len(self.rows * self.width) };
-                buffer.into()
+                // the column's, each group written once), the last word's other bytes by
+                // `new`, all within the capacity reserved there.
+                unsafe { buffer.set_len((self.rows * self.width).div_ceil(8)) };
+                Buffer::from_vec(buffer)
             }
             (None, Some(buffer)) if written == self.rows => buffer,
             _ => {
@@ -268,7 +276,7 @@ impl Source<'_> {
     where
         T::T: ArrowNativeType,
     {
-        let mut values: Vec<T::T> = Vec::with_capacity(n);
+        let mut values: Vec<T::T> = try_vec(n, &format_args!("row group {}", self.group))?;
         let bytes = n * std::mem::size_of::<T::T>();
         crate::memory::huge_pages::advise(values.as_mut_ptr() as usize, bytes);
         self.read::<T>(n, &mut values, levels)?;
@@ -312,6 +320,15 @@ impl Source<'_> {
             .map_err(|e| Error::Io(format!("reading {len} bytes at {start}: {e}")))?;
         Ok(Bytes::from_owner(Fetched { buf, len }))
     }
+}
+
+/// An empty vector with room for `n` values, or an error where the system cannot give that
+/// much — never the allocator's abort: a damaged footer may claim any row count.
+fn try_vec<T>(n: usize, what: &dyn std::fmt::Display) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::Memory(format!("cannot allocate the buffer for {what}")))?;
+    Ok(v)
 }
 
 /// Where a job writes: `n` rows of a column's buffer from `start`, which only this job
@@ -422,5 +439,21 @@ impl AsRef<[u8]> for Fetched {
 impl Drop for Fetched {
     fn drop(&mut self) {
         keep(&FETCHED, std::mem::take(&mut self.buf));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_count_no_memory_can_hold_is_an_error_not_an_abort() {
+        let huge = usize::MAX / 16;
+        let e = TypedColumn::new(&DataType::Float64, huge, 3)
+            .err()
+            .expect("refused");
+        assert!(matches!(e, Error::Memory(_)), "{e}");
+        let e = try_vec::<f64>(huge, &"a test").unwrap_err();
+        assert!(e.to_string().contains("a test"), "{e}");
     }
 }
