@@ -364,6 +364,12 @@ pub fn typed_columns(path: impl AsRef<Path>, engine: Engine) -> Result<Vec<Strin
         .collect())
 }
 
+/// Rows that reads in this process skipped by their files' page indexes (pages whose
+/// statistics rule a filter out, inside row groups that were read), in all.
+pub fn rows_skipped_by_page_index() -> u64 {
+    read::page_rows_skipped()
+}
+
 /// The row groups `table`'s partitions read from their files (after pruning), in all.
 /// Zero for a table not read from Parquet.
 pub fn row_groups_read(table: &Table) -> usize {

@@ -14,6 +14,7 @@ use crate::table::expr::{CmpOp, Expr, Node, Scalar};
 use arrow_array::{Array, ArrayRef, BooleanArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use parquet::file::metadata::page_index::PageIndex;
 use parquet::file::metadata::ParquetMetaData;
 use std::path::Path;
 
@@ -71,6 +72,147 @@ pub(crate) fn row_groups_to_read(
         },
     })?;
     Ok((0..rows.len()).filter(|&g| can_true[g]).collect())
+}
+
+/// Within row group `group`, the runs of rows the page index (`pages`) allows a match in:
+/// `(rows, keep)` in order, adjacent runs alike merged; `None` when every row may match
+/// (nothing to skip). The group's rows are cut at every page start of the filter's columns;
+/// each piece is judged by the statistics of the pages that hold it, as a row group is by
+/// its own (`exact` is not claimed for pages: a page's min and max may be truncated).
+pub(crate) fn page_runs(
+    filter: &Expr,
+    schema: &Schema,
+    meta: &ParquetMetaData,
+    pages: &PageIndex,
+    group: usize,
+    partition: &[PartitionValue],
+    adapt: &[Field],
+) -> Result<Option<Vec<(u64, bool)>>> {
+    let group_rows = meta.row_group(group).num_rows().max(0) as u64;
+    // Each filter column's pages in this group: their first rows and statistics.
+    struct Pages {
+        starts: Vec<u64>,
+        min: ArrayRef,
+        max: ArrayRef,
+        nulls: Vec<Option<u64>>,
+        rows: Vec<u64>,
+        float: bool,
+    }
+    let mut of_column: Vec<(String, Pages)> = Vec::new();
+    for c in filter.columns() {
+        if key(partition, &c).is_some() || adapt.iter().any(|f| f.name() == &c) {
+            continue;
+        }
+        let Ok(field) = schema.field_with_name(&c) else {
+            continue;
+        };
+        let Ok(converter) =
+            StatisticsConverter::try_new(&c, schema, meta.file_metadata().schema_descr())
+        else {
+            continue;
+        };
+        let groups = [group];
+        let (Ok(Some(rows)), Ok(min), Ok(max), Ok(nulls)) = (
+            converter.data_page_row_counts(pages, meta.row_groups(), &groups),
+            converter.data_page_mins(pages, &groups),
+            converter.data_page_maxes(pages, &groups),
+            converter.data_page_null_counts(pages, &groups),
+        ) else {
+            continue;
+        };
+        if rows.null_count() > 0 || rows.is_empty() || min.len() != rows.len() {
+            continue;
+        }
+        let rows: Vec<u64> = rows.values().to_vec();
+        if rows.iter().sum::<u64>() != group_rows {
+            continue;
+        }
+        let starts = rows
+            .iter()
+            .scan(0, |at, &n| {
+                *at += n;
+                Some(*at - n)
+            })
+            .collect();
+        of_column.push((
+            c.clone(),
+            Pages {
+                starts,
+                min,
+                max,
+                nulls: (0..nulls.len())
+                    .map(|p| nulls.is_valid(p).then(|| nulls.value(p)))
+                    .collect(),
+                rows,
+                float: matches!(
+                    field.data_type(),
+                    DataType::Float16 | DataType::Float32 | DataType::Float64
+                ),
+            },
+        ));
+    }
+    if of_column.is_empty() {
+        return Ok(None);
+    }
+    // The pieces: cut at every page start of every column.
+    let mut cuts: Vec<u64> = of_column
+        .iter()
+        .flat_map(|(_, p)| p.starts.iter().copied())
+        .chain([group_rows])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let pieces: Vec<(u64, u64)> = cuts.windows(2).map(|w| (w[0], w[1] - w[0])).collect();
+    let rows: Vec<u64> = pieces.iter().map(|&(_, n)| n).collect();
+    let can_true = evaluate(filter, &rows, |c| {
+        if let Some(k) = key(partition, c) {
+            return constant(k, &rows);
+        }
+        let Some((_, p)) = of_column.iter().find(|(name, _)| name == c) else {
+            return Ok(Known::Unknown);
+        };
+        // The page holding each piece (pieces never straddle a page start).
+        let page: Vec<u32> = pieces
+            .iter()
+            .map(|&(at, _)| (p.starts.partition_point(|&s| s <= at) - 1) as u32)
+            .collect();
+        let take = |a: &ArrayRef| {
+            arrow_select::take::take(
+                a.as_ref(),
+                &arrow_array::UInt32Array::from(page.clone()),
+                None,
+            )
+            .map_err(|e| Error::invalid(format!("page statistics of '{c}': {e}")))
+        };
+        Ok(Known::Column {
+            name: c.to_string(),
+            min: take(&p.min)?,
+            max: take(&p.max)?,
+            // A piece is all null when its page is; free of nulls when its page is.
+            nulls: pieces
+                .iter()
+                .zip(&page)
+                .map(|(&(_, n), &pg)| match p.nulls[pg as usize] {
+                    Some(0) => Some(0),
+                    Some(k) if k == p.rows[pg as usize] => Some(n),
+                    _ => None,
+                })
+                .collect(),
+            exact: vec![false; pieces.len()],
+            float: p.float,
+        })
+    })?;
+    if can_true.iter().all(|&t| t) {
+        return Ok(None);
+    }
+    let mut runs: Vec<(u64, bool)> = Vec::new();
+    for (&(_, n), keep) in pieces.iter().zip(can_true) {
+        match runs.last_mut() {
+            Some((m, k)) if *k == keep => *m += n,
+            _ => runs.push((n, keep)),
+        }
+    }
+    Ok(Some(runs))
 }
 
 /// Whether a file with hive keys `partition` may hold a row matching `filter`, decided

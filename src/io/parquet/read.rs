@@ -12,8 +12,11 @@ use crate::value::{register_params, Params, ParamsReader, ParamsWriter, Value};
 use arrow_array::RecordBatchOptions;
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
@@ -196,9 +199,16 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
             .count();
         row_groups.truncate(keep);
     }
+    // With a filter, the runs of rows the page index rules out in each group are skipped.
+    let runs = match &p.filter {
+        Some(filter) => page_runs(&file, &meta, &row_groups, filter, p)
+            .map_err(|e| in_file(e, &at().to_string()))?,
+        None => vec![None; row_groups.len()],
+    };
     let rows: i64 = row_groups
         .iter()
-        .map(|&g| meta.metadata().row_group(g).num_rows())
+        .zip(&runs)
+        .map(|(&g, r)| selected(meta.metadata().row_group(g).num_rows(), r.as_deref()))
         .sum();
     let file_schema = meta.schema().clone();
     let partition = |name: &str| p.partition.iter().find(|k| k.name == name);
@@ -236,7 +246,7 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
     let read = read_columns(
         &file,
         meta,
-        &row_groups,
+        (&row_groups, &runs),
         &idx,
         rows.max(0) as usize,
         p.engine,
@@ -298,14 +308,15 @@ fn read_part_here(p: &ReadPart) -> Result<RecordBatch> {
         .map_err(|e| Error::invalid(format!("{}: {e}", at())))
 }
 
-/// The file's root columns `roots` (indices into its schema) over `row_groups`, in `roots`'
-/// order, as one batch of `rows` rows: the columns `engine` gives the typed readers decoded
-/// a row group at a time, each a job of its own, the others by one Arrow reader as one more
-/// job, the jobs side by side on the client's pool. Errors say where, after `at` (the file).
+/// The file's root columns `roots` (indices into its schema) over `row_groups` (the rows
+/// of each that its `runs` keep), in `roots`' order, as one batch of `rows` rows: the
+/// columns `engine` gives the typed readers decoded a row group at a time, each a job of
+/// its own, the others by one Arrow reader as one more job, the jobs side by side on the
+/// client's pool. Errors say where, after `at` (the file).
 fn read_columns(
     file: &std::fs::File,
     meta: ArrowReaderMetadata,
-    row_groups: &[usize],
+    (row_groups, runs): (&[usize], &[Option<Runs>]),
     roots: &[usize],
     rows: usize,
     engine: Engine,
@@ -328,7 +339,8 @@ fn read_columns(
     // the Arrow reader's columns.
     let group_rows: Vec<usize> = row_groups
         .iter()
-        .map(|&g| meta.metadata().row_group(g).num_rows().max(0) as usize)
+        .zip(runs)
+        .map(|(&g, r)| selected(meta.metadata().row_group(g).num_rows(), r.as_deref()) as usize)
         .collect();
     let group_at: Vec<usize> = group_rows
         .iter()
@@ -355,11 +367,14 @@ fn read_columns(
             // SAFETY: job (k, i) alone writes column k's rows of group i.
             unsafe {
                 outputs[k].decode_group(
-                    file,
-                    file_len,
-                    meta.metadata(),
-                    leaf,
-                    row_groups[i],
+                    typed::Source {
+                        file,
+                        file_len,
+                        meta: meta.metadata(),
+                        leaf,
+                        group: row_groups[i],
+                        runs: runs[i].as_deref(),
+                    },
                     group_at[i],
                 )
             }
@@ -369,7 +384,7 @@ fn read_columns(
                 in_file(e, &format!("{at}: column '{name}'"))
             })
         } else {
-            read_with_arrow(file, &meta, row_groups, &by_arrow, rows, at).map(ReadJob::Arrow)
+            read_with_arrow(file, &meta, row_groups, runs, &by_arrow, rows, at).map(ReadJob::Arrow)
         };
         *results[j].lock() = Some(out);
     });
@@ -436,6 +451,7 @@ fn read_with_arrow(
     file: &std::fs::File,
     meta: &ArrowReaderMetadata,
     row_groups: &[usize],
+    runs: &[Option<Runs>],
     roots: &[usize],
     rows: usize,
     at: &str,
@@ -444,10 +460,24 @@ fn read_with_arrow(
         .try_clone()
         .map_err(|e| Error::Io(format!("{at}: {e}")))?;
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots.iter().copied());
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+    let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
         .with_row_groups(row_groups.to_vec())
         .with_projection(mask)
-        .with_batch_size(rows.clamp(1, 1 << 24))
+        .with_batch_size(rows.clamp(1, 1 << 24));
+    if runs.iter().any(Option::is_some) {
+        let mut selectors = Vec::new();
+        for (&g, r) in row_groups.iter().zip(runs) {
+            let all = meta.metadata().row_group(g).num_rows().max(0) as u64;
+            for &(n, keep) in r.as_deref().unwrap_or(&[(all, true)]) {
+                selectors.push(match keep {
+                    true => RowSelector::select(n as usize),
+                    false => RowSelector::skip(n as usize),
+                });
+            }
+        }
+        builder = builder.with_row_selection(RowSelection::from(selectors));
+    }
+    let reader = builder
         .build()
         .map_err(|e| Error::Corrupt(format!("{at}: {e}")))?;
     let schema = reader.schema();
@@ -461,7 +491,7 @@ fn read_with_arrow(
     };
     if batch.num_rows() != rows {
         return Err(Error::Corrupt(format!(
-            "{at}: {} rows read where the footer promises {rows}",
+            "{at}: {} rows read where the footer (and page index) promise {rows}",
             batch.num_rows()
         )));
     }
@@ -504,4 +534,68 @@ pub(crate) fn typed_roots(
                 .then_some((root, leaf))
         })
         .collect()
+}
+
+/// Runs of a row group's rows, `(rows, keep)` in order: what the page index leaves to read.
+pub(crate) type Runs = Vec<(u64, bool)>;
+
+/// Rows the page index let the reads skip, in all (for the tests and benchmarks).
+static PAGE_ROWS_SKIPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn page_rows_skipped() -> u64 {
+    PAGE_ROWS_SKIPPED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A row group's rows (`all`) that `runs` keeps.
+fn selected(all: i64, runs: Option<&[(u64, bool)]>) -> i64 {
+    match runs {
+        None => all.max(0),
+        Some(r) => r
+            .iter()
+            .filter(|(_, keep)| *keep)
+            .map(|(n, _)| *n as i64)
+            .sum(),
+    }
+}
+
+/// For each of `row_groups`, the runs of rows `filter` may match according to the file's
+/// page index (`None`: read it all) — when the file has one: its column indexes are read
+/// now, a few KiB per column chunk.
+fn page_runs(
+    file: &std::fs::File,
+    meta: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    filter: &Expr,
+    p: &ReadPart,
+) -> Result<Vec<Option<Runs>>> {
+    let md = meta.metadata();
+    let indexed = row_groups.iter().any(|&g| {
+        md.row_group(g)
+            .columns()
+            .iter()
+            .any(|c| c.column_index_offset().is_some() && c.offset_index_offset().is_some())
+    });
+    if !indexed {
+        return Ok(vec![None; row_groups.len()]);
+    }
+    let (_, pages) = ParquetMetaDataReader::new_with_metadata(md.as_ref().clone())
+        .with_page_index_policy(PageIndexPolicy::Optional)
+        .read_page_index_and_finish(file)
+        .map_err(|e| Error::Corrupt(format!("its page index: {e}")))?;
+    let Some(pages) = pages else {
+        return Ok(vec![None; row_groups.len()]);
+    };
+    let runs = row_groups
+        .iter()
+        .map(|&g| {
+            super::prune::page_runs(filter, meta.schema(), md, &pages, g, &p.partition, &p.adapt)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let skipped: u64 = runs
+        .iter()
+        .flatten()
+        .flat_map(|r| r.iter().filter(|(_, keep)| !keep).map(|(n, _)| n))
+        .sum();
+    PAGE_ROWS_SKIPPED.fetch_add(skipped, std::sync::atomic::Ordering::Relaxed);
+    Ok(runs)
 }

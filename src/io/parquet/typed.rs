@@ -69,27 +69,18 @@ impl TypedColumn {
         })
     }
 
-    /// Decodes leaf column `leaf` of row group `group` of `file` into rows `at..at + n` of
-    /// this column (`n`: the group's rows). Returns the rows' validity when some are null.
+    /// Decodes `source` (a column chunk) into rows `at..at + n` of this column (`n`: the
+    /// group's rows, or those its runs keep — the others are skipped, whole pages without
+    /// decompressing them). Returns the rows' validity when some are null.
     ///
     /// # Safety
     /// Calls that run at the same time cover disjoint rows.
     pub(crate) unsafe fn decode_group(
         &self,
-        file: &File,
-        file_len: u64,
-        meta: &ParquetMetaData,
-        leaf: usize,
-        group: usize,
+        source: Source<'_>,
         at: usize,
     ) -> Result<Option<BooleanBuffer>> {
-        let source = Source {
-            file,
-            file_len,
-            meta,
-            leaf,
-            group,
-        };
+        let group = source.group;
         let n = source.rows()?;
         if at.checked_add(n).is_none_or(|end| end > self.rows) {
             return Err(Error::Corrupt(format!(
@@ -155,19 +146,35 @@ impl TypedColumn {
     }
 }
 
-/// Where one job's values come from: a column chunk of a file.
-struct Source<'a> {
-    file: &'a File,
-    file_len: u64,
-    meta: &'a ParquetMetaData,
-    leaf: usize,
-    group: usize,
+/// Where one job's values come from: leaf column `leaf` of row group `group` of `file`
+/// (`file_len` bytes long, `meta` its footer).
+pub(crate) struct Source<'a> {
+    pub file: &'a File,
+    pub file_len: u64,
+    pub meta: &'a ParquetMetaData,
+    pub leaf: usize,
+    pub group: usize,
+    /// The runs of rows to read and to skip; `None`: read them all.
+    pub runs: Option<&'a [(u64, bool)]>,
 }
 
 impl Source<'_> {
-    fn rows(&self) -> Result<usize> {
+    /// The group's rows in the file.
+    fn file_rows(&self) -> Result<usize> {
         usize::try_from(self.meta.row_group(self.group).num_rows())
             .map_err(|_| Error::Corrupt(format!("row group {}: negative row count", self.group)))
+    }
+
+    /// The rows read (those the runs keep).
+    fn rows(&self) -> Result<usize> {
+        match self.runs {
+            None => self.file_rows(),
+            Some(r) => Ok(r
+                .iter()
+                .filter(|(_, keep)| *keep)
+                .map(|&(n, _)| n as usize)
+                .sum()),
+        }
     }
 
     /// Decodes the chunk's `n` rows: a slot per row, a null's slot zero, into `out` when
@@ -209,14 +216,33 @@ impl Source<'_> {
         let chunk = self.meta.row_group(g).column(self.leaf);
         let (start, len) = chunk.byte_range();
         let bytes = self.fetch(start, len)?;
-        let pages = SerializedPageReader::new(Arc::new(ChunkAt { start, bytes }), chunk, n, None)
+        let all = self.file_rows()?;
+        let pages = SerializedPageReader::new(Arc::new(ChunkAt { start, bytes }), chunk, all, None)
             .map_err(|e| Error::Corrupt(format!("row group {g}: {e}")))?;
         let mut reader = ColumnReaderImpl::<T>::new(descr.clone(), Box::new(pages));
         values.clear();
         levels.clear();
-        let (records, _, _) = reader
-            .read_records(n, nullable.then_some(&mut *levels), None, values)
+        let whole = [(all as u64, true)];
+        let mut records = 0;
+        for &(count, keep) in self.runs.unwrap_or(&whole) {
+            let count = count as usize;
+            let done = if keep {
+                reader
+                    .read_records(count, nullable.then_some(&mut *levels), None, values)
+                    .map(|(r, _, _)| r)
+            } else {
+                reader.skip_records(count)
+            }
             .map_err(|e| Error::Corrupt(format!("row group {g}: {e}")))?;
+            if done != count {
+                return Err(Error::Corrupt(format!(
+                    "row group {g}: column '{}' ends {} rows early",
+                    descr.name(),
+                    count - done
+                )));
+            }
+            records += if keep { done } else { 0 };
+        }
         let short = |what: &str, got: usize| {
             Error::Corrupt(format!(
                 "row group {g}: column '{}' holds {got} {what} for its {n} rows",
