@@ -7,8 +7,7 @@
 //! chunk fetched with one read, the columns of a partition decoded side by side on the
 //! client's pool — and leaves the others (strings, dictionaries, booleans, decimals, nested,
 //! anything needing a conversion) to the Arrow reader. `"auto"` (the default) does what
-//! measured fastest for each column: see [`Engine::typed_for`]. Every engine gives the same
-//! table.
+//! measured fastest: see [`Engine::typed_for`]. Every engine gives the same table.
 
 use crate::error::{Error, Result};
 use arrow_schema::{DataType, TimeUnit};
@@ -61,7 +60,8 @@ impl Engine {
     /// Whether this engine decodes the column described by `leaf` (read as `arrow_type`)
     /// with the typed readers. Auto takes them for the columns they decode at all: on the
     /// benchmark's files they were as fast or faster for each such column, required or
-    /// optional (benches/README.md, "the column engine").
+    /// optional (benches/README.md, "the column engine") — except in reads the page index
+    /// narrows, which auto leaves to the Arrow reader (see `read::engine_for`).
     pub(crate) fn typed_for(self, leaf: &ColumnDescriptor, arrow_type: &DataType) -> bool {
         match self {
             Engine::Arrow => false,
