@@ -84,10 +84,21 @@ fn write_groups(
 }
 
 /// Runs `script` with the peers' Python (BENCH_PYTHON), its output shown with ours.
+/// What every peer script starts with: `best(f, n)`, the fastest of `n` runs of `f` and
+/// its last result.
+const PY_BEST: &str = r#"
+import time
+def best(f, n=10):
+    b, r = 1e9, None
+    for _ in range(n):
+        t0 = time.perf_counter(); r = f(); b = min(b, time.perf_counter() - t0)
+    return b, r
+"#;
+
 fn run_python(py: &str, script: &str) {
     let out = std::process::Command::new(py)
         .arg("-c")
-        .arg(script)
+        .arg(format!("{PY_BEST}{script}"))
         .output()
         .expect("BENCH_PYTHON runs");
     print!("{}", String::from_utf8_lossy(&out.stdout));
@@ -221,11 +232,6 @@ fn filtered(client: &Client) {
             r#"
 import time, pyarrow as pa, pyarrow.parquet as pq
 p = "{path}"
-def best(f):
-    b = 1e9
-    for _ in range(10):
-        t0 = time.perf_counter(); r = f(); b = min(b, time.perf_counter() - t0)
-    return b, r
 t, r = best(lambda: pq.read_table(p))
 print(f"  pyarrow whole           {{t*1e3:7.1f}} ms")
 cut = pa.scalar({cut}, type=pa.timestamp("us"))
@@ -296,23 +302,18 @@ fn groupby(client: &Client) {
             r#"
 import time, pyarrow.parquet as pq, pyarrow.compute as pc
 p = "{path}"
-def best(f, n=5):
-    b = 1e9
-    for _ in range(n):
-        t0 = time.perf_counter(); r = f(); b = min(b, time.perf_counter() - t0)
-    return b, r
 # Each row group's dictionary differs: pyarrow's group_by needs them unified first.
-t, r = best(lambda: pq.read_table(p, columns=["name", "x"]).unify_dictionaries().group_by("name").aggregate([("x", "sum"), ("x", "mean")]))
+t, r = best(lambda: pq.read_table(p, columns=["name", "x"]).unify_dictionaries().group_by("name").aggregate([("x", "sum"), ("x", "mean")]), 5)
 assert r.num_rows == 50
 print(f"  pyarrow group_by                {{t*1e3:7.1f}} ms")
 def whole():
     t = pq.read_table(p, columns=["name", "x"]).unify_dictionaries()
     return pc.sum(t["x"]), pc.min_max(t["x"]), len(t["name"].unique())
-t, r = best(whole)
+t, r = best(whole, 5)
 print(f"  pyarrow sum, min_max, n_unique  {{t*1e3:7.1f}} ms")
 try:
     import polars as pl
-    t, r = best(lambda: pl.read_parquet(p, columns=["name", "x"]).group_by("name").agg(pl.col("x").sum().alias("x_sum"), pl.col("x").mean().alias("x_mean")))
+    t, r = best(lambda: pl.read_parquet(p, columns=["name", "x"]).group_by("name").agg(pl.col("x").sum().alias("x_sum"), pl.col("x").mean().alias("x_mean")), 5)
     assert r.height == 50
     print(f"  polars group_by                 {{t*1e3:7.1f}} ms  (polars {{pl.__version__}})")
 except ImportError:
@@ -573,15 +574,10 @@ fn footers(client: &Client) {
         let script = format!(
             r#"
 import time, pyarrow.dataset as ds
-def best(f):
-    b = 1e9
-    for _ in range(10):
-        t0 = time.perf_counter(); f(); b = min(b, time.perf_counter() - t0)
-    return b
 def plan():
     d = ds.dataset("{dir}", format="parquet")
     assert sum(fr.count_rows() for fr in d.get_fragments()) == {rows}
-print(f"  pyarrow dataset + row counts: {{best(plan)*1e3:.1f}} ms")
+print(f"  pyarrow dataset + row counts: {{best(plan)[0]*1e3:.1f}} ms")
 "#,
             dir = dir.display(),
             rows = FILES * 1000
@@ -674,13 +670,8 @@ fn main() {
             r#"
 import time, pyarrow.parquet as pq
 p = "{path}"
-def best(f):
-    b = 1e9
-    for _ in range(10):
-        t0 = time.perf_counter(); f(); b = min(b, time.perf_counter() - t0)
-    return b
-print(f"  pyarrow        all 4 columns {{best(lambda: pq.read_table(p))*1e3:7.1f}} ms")
-print(f"  pyarrow        column a      {{best(lambda: pq.read_table(p, columns=['a']))*1e3:7.1f}} ms")
+print(f"  pyarrow        all 4 columns {{best(lambda: pq.read_table(p))[0]*1e3:7.1f}} ms")
+print(f"  pyarrow        column a      {{best(lambda: pq.read_table(p, columns=['a']))[0]*1e3:7.1f}} ms")
 "#,
             path = path.display()
         );

@@ -16,7 +16,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 use parquet::arrow::ProjectionMask;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+use parquet::file::metadata::{ColumnChunkMask, PageIndexPolicy, ParquetMetaDataReader};
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
@@ -559,8 +559,8 @@ fn selected(all: i64, runs: Option<&[(u64, bool)]>) -> i64 {
 }
 
 /// For each of `row_groups`, the runs of rows `filter` may match according to the file's
-/// page index (`None`: read it all) — when the file has one: its column indexes are read
-/// now, a few KiB per column chunk.
+/// page index (`None`: read it all) — when the file has one: the indexes of the filter's
+/// column chunks in these groups are read now, a few KiB each.
 fn page_runs(
     file: &std::fs::File,
     meta: &ArrowReaderMetadata,
@@ -569,17 +569,30 @@ fn page_runs(
     p: &ReadPart,
 ) -> Result<Vec<Option<Runs>>> {
     let md = meta.metadata();
+    // Only the filter's columns in this partition's row groups: a file split into a
+    // partition per row group must not have every partition read every group's index.
+    let leaves = md.file_metadata().schema_descr();
+    let names = filter.columns();
+    let wanted: Vec<usize> = (0..leaves.num_columns())
+        .filter(|&l| {
+            names
+                .iter()
+                .any(|n| leaves.column(l).path().parts()[0] == *n)
+        })
+        .collect();
     let indexed = row_groups.iter().any(|&g| {
-        md.row_group(g)
-            .columns()
-            .iter()
-            .any(|c| c.column_index_offset().is_some() && c.offset_index_offset().is_some())
+        wanted.iter().any(|&l| {
+            let c = md.row_group(g).column(l);
+            c.column_index_offset().is_some() && c.offset_index_offset().is_some()
+        })
     });
     if !indexed {
         return Ok(vec![None; row_groups.len()]);
     }
+    let mask = ColumnChunkMask::row_groups_and_columns(row_groups.iter().copied(), wanted);
     let (_, pages) = ParquetMetaDataReader::new_with_metadata(md.as_ref().clone())
         .with_page_index_policy(PageIndexPolicy::Optional)
+        .with_page_index_mask(mask)
         .read_page_index_and_finish(file)
         .map_err(|e| Error::Corrupt(format!("its page index: {e}")))?;
     let Some(pages) = pages else {
