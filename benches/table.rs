@@ -24,16 +24,12 @@ use parquet::file::properties::WriterProperties;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use support::{run_python, splitmix};
+
+mod support;
 
 const ROWS: usize = 10_000_000;
 const GROUP: usize = 1_000_000;
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 fn unit(i: usize, k: u64) -> f64 {
     (splitmix((i as u64) << 2 | k) >> 11) as f64 / (1u64 << 53) as f64
@@ -81,28 +77,6 @@ fn write_groups(
         w.write(&batch).unwrap();
     }
     w.close().unwrap();
-}
-
-/// Runs `script` with the peers' Python (BENCH_PYTHON), its output shown with ours.
-/// What every peer script starts with: `best(f, n)`, the fastest of `n` runs of `f` and
-/// its last result.
-const PY_BEST: &str = r#"
-import time
-def best(f, n=10):
-    b, r = 1e9, None
-    for _ in range(n):
-        t0 = time.perf_counter(); r = f(); b = min(b, time.perf_counter() - t0)
-    return b, r
-"#;
-
-fn run_python(py: &str, script: &str) {
-    let out = std::process::Command::new(py)
-        .arg("-c")
-        .arg(format!("{PY_BEST}{script}"))
-        .output()
-        .expect("BENCH_PYTHON runs");
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn best_of(n: usize, mut f: impl FnMut() -> usize) -> f64 {

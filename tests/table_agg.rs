@@ -12,6 +12,7 @@ use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Schema};
 use common::client;
 use common::table::{cell, partitions, scratch_dir, write_parquet, V};
+use dask::io::columns_read;
 use dask::io::parquet::{read_parquet, ReadOptions};
 use dask::table::{agg, Agg, AggFn, Table};
 use std::cmp::Ordering;
@@ -435,6 +436,58 @@ fn tables_read_from_parquet_aggregate_like_the_batches_they_hold() {
 }
 
 #[test]
+fn aggregations_of_a_file_read_decode_only_the_columns_they_use() {
+    let (schema, batches) = partitions(&SIZES, 700);
+    let dir = scratch_dir("table_agg", "projected");
+    for (i, b) in batches.iter().enumerate() {
+        write_parquet(&dir.join(format!("part-{i}.parquet")), b, None);
+    }
+    let t = read_parquet(&[&dir], &ReadOptions::default()).unwrap();
+    assert!(columns_read(&t).iter().all(Option::is_none));
+    let aggs = [agg::sum("f64"), agg::max("i32"), agg::n_unique("utf8")];
+    let out = run(&t, &["dict"], true, &aggs);
+    check(&out, &batches, &["dict"], true, &aggs);
+    let by_dict = t.group_by(&["dict"]).agg(&aggs).unwrap();
+    // The columns in the file's order: the partitions read those and no others.
+    let used: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| ["dict", "f64", "i32", "utf8"].contains(&n.as_str()))
+        .collect();
+    assert_eq!(used.len(), 4);
+    assert_eq!(columns_read(&by_dict), vec![Some(used); t.num_partitions()]);
+    // Whole-table reductions too; and a selection reads only what it selects.
+    let whole = t.agg(&[agg::mean("f32")]).unwrap();
+    assert_eq!(
+        columns_read(&whole),
+        vec![Some(vec!["f32".to_string()]); t.num_partitions()]
+    );
+    check(
+        &run(&t, &[], true, &[agg::mean("f32")]),
+        &batches,
+        &[],
+        true,
+        &[agg::mean("f32")],
+    );
+    let picked = t.select(&["u8", "bool"]).unwrap();
+    assert_eq!(
+        columns_read(&picked),
+        vec![Some(vec!["u8".to_string(), "bool".to_string()]); t.num_partitions()]
+    );
+    let got = picked.collect(client()).unwrap();
+    let want = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+    assert_eq!(
+        got.column(0).as_ref(),
+        want.column_by_name("u8").unwrap().as_ref()
+    );
+    assert_eq!(
+        got.column(1).as_ref(),
+        want.column_by_name("bool").unwrap().as_ref()
+    );
+}
+
+#[test]
 fn a_table_without_partitions_reduces_to_one_row_and_groups_to_none() {
     let (schema, _) = partitions(&[1], 500);
     let aggs = every_aggregation(&schema);
@@ -604,8 +657,9 @@ fn a_chain_of_two_hundred_thousand_steps_lowers_prints_and_drops_without_recursi
     let reduced = t.agg(&[agg::count("u8")]).unwrap();
     let (g, outs) = reduced.graph();
     assert_eq!(outs.len(), 1);
-    // The source, the steps, the partial state and the final task.
-    assert_eq!(g.len(), 200_003);
+    // The source, the steps, the selection of the one column the reduction reads, the
+    // partial state and the final task.
+    assert_eq!(g.len(), 200_004);
     let shown = format!("{reduced:?}");
     assert!(
         shown.len() < 10_000 && shown.contains("table.agg_final"),

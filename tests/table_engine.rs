@@ -319,3 +319,26 @@ fn a_large_partition_of_many_row_groups_decodes_side_by_side_into_one_buffer() {
         assert_eq!(t.collect(client()).unwrap(), batch, "{}", engine.name());
     }
 }
+
+#[test]
+fn pages_found_by_the_fuzzer_are_errors_not_panics_or_huge_allocations() {
+    // Files from fuzz/fuzz_targets/parquet.rs: a dictionary-encoded data page with no
+    // dictionary page (the crate's column reader asserts), and a dictionary page claiming
+    // far more values than its bytes hold (the crate would allocate and zero them all).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tables/fuzzed");
+    // (Each file has other damage too; which error is reported first depends on which job
+    // meets its damage first. The checks' exact messages are tested in io::parquet::pages.)
+    for file in ["dictionary-missing.parquet", "dictionary-oversized.parquet"] {
+        let path = dir.join(file);
+        for engine in ENGINES {
+            let e = dask::io::parquet::read_parquet_file_with(&path, None, engine).unwrap_err();
+            let e = e.to_string();
+            assert!(e.contains(file), "{engine:?}: {e}");
+            // Stopped by a check of ours or the crate's errors, not by catching its panic.
+            assert!(!e.contains("the Parquet reader failed"), "{engine:?}: {e}");
+        }
+        let t = read_parquet(&[&path], &ReadOptions::default()).unwrap();
+        let e = t.collect(client()).unwrap_err().to_string();
+        assert!(e.contains(file), "{e}");
+    }
+}

@@ -124,6 +124,29 @@ fn hive_keys_become_typed_columns_with_nulls_and_escapes_decoded() {
         files.iter().map(|f| f.1.num_rows()).sum::<usize>()
     );
 
+    // Rows per year from the keys alone: the files are read for no column of theirs, only
+    // their row counts (the aggregation reads only the columns it uses).
+    let per_year = t
+        .group_by(&["year"])
+        .agg(&[dask::table::agg::count("year")])
+        .unwrap();
+    assert_eq!(
+        dask::io::columns_read(&per_year),
+        vec![Some(vec!["year".to_string()]); 5]
+    );
+    let got = per_year.collect(client()).unwrap();
+    let years = got.column(0).as_primitive::<Int64Type>();
+    let counts = got.column(1).as_primitive::<Int64Type>();
+    for (y, year) in [(0, 2023i64), (1, 2024)] {
+        let want: usize = LAYOUT
+            .iter()
+            .zip(&files)
+            .filter(|((dir, _, _), _)| dir.parse::<i64>().unwrap() == year)
+            .map(|(_, f)| f.1.num_rows())
+            .sum();
+        assert_eq!((years.value(y), counts.value(y)), (year, want as i64));
+    }
+
     // Given types win over inference: the year as int32, and as strings.
     let opts = ReadOptions {
         partition_types: vec![("year".into(), DataType::Int32)],

@@ -295,6 +295,9 @@ fn min_max_primitive<T: ArrowPrimitiveType>(
     max: bool,
 ) -> PrimitiveArray<T> {
     let v = a.values();
+    if a.null_count() == 0 {
+        return min_max_dense(v, ids, n, max).with_data_type(a.data_type().clone());
+    }
     let mut best: Vec<Option<T::Native>> = vec![None; n];
     for i in valid_rows(a) {
         let b = &mut best[ids.of(i)];
@@ -305,6 +308,52 @@ fn min_max_primitive<T: ArrowPrimitiveType>(
         }
     }
     PrimitiveArray::<T>::from_iter(best).with_data_type(a.data_type().clone())
+}
+
+/// [`min_max_primitive`] of a column without nulls: loops the compiler can vectorise (eight
+/// independent lanes for a whole column; one pass over the group ids otherwise), the same
+/// `better` rule (a NaN only where a group holds nothing else).
+fn min_max_dense<T: ArrowPrimitiveType>(
+    v: &[T::Native],
+    ids: Ids,
+    n: usize,
+    max: bool,
+) -> PrimitiveArray<T> {
+    let pick = |best: T::Native, x: T::Native| if better(x, best, max) { x } else { best };
+    match ids.0 {
+        _ if v.is_empty() => PrimitiveArray::<T>::from_iter(vec![None; n]),
+        None => {
+            const LANES: usize = 8;
+            let mut lanes = [v[0]; LANES];
+            let mut chunks = v.chunks_exact(LANES);
+            for c in &mut chunks {
+                for l in 0..LANES {
+                    lanes[l] = pick(lanes[l], c[l]);
+                }
+            }
+            let best = chunks
+                .remainder()
+                .iter()
+                .fold(lanes.iter().fold(v[0], |b, &x| pick(b, x)), |b, &x| {
+                    pick(b, x)
+                });
+            let mut out = vec![None; n];
+            if let Some(first) = out.first_mut() {
+                *first = Some(best);
+            }
+            PrimitiveArray::<T>::from_iter(out)
+        }
+        Some(ids) => {
+            let mut best = vec![T::Native::default(); n];
+            let mut seen = vec![false; n];
+            for (&g, &x) in ids.iter().zip(v) {
+                let g = g as usize;
+                best[g] = if seen[g] { pick(best[g], x) } else { x };
+                seen[g] = true;
+            }
+            PrimitiveArray::<T>::from_iter(best.into_iter().zip(seen).map(|(b, s)| s.then_some(b)))
+        }
+    }
 }
 
 /// Least or greatest value per group, of `values`' type (a dictionary's value type).

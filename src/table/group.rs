@@ -94,11 +94,21 @@ pub(crate) fn group_rows(keys: &[ArrayRef]) -> Result<Groups> {
     Ok(group_key_rows(&rows))
 }
 
-/// Groups of an integer column: its values hashed directly; nulls one group.
+/// Key ranges up to this many values are grouped through a table indexed by the value.
+const DIRECT_RANGE: u64 = 1 << 16;
+
+/// Groups of an integer column: through a table indexed by the value when the values span
+/// a small range (no hashing: the common case of codes, years, small ids), else its values
+/// hashed directly; nulls one group. Either way groups are numbered in order of first row.
 fn group_integers<T: ArrowPrimitiveType>(a: &PrimitiveArray<T>) -> Groups
 where
     T::Native: std::hash::Hash + Eq,
 {
+    if a.null_count() == 0 && !a.is_empty() {
+        if let Some(g) = group_small_range(a.values()) {
+            return g;
+        }
+    }
     let mut index: HashMap<T::Native, u32, ahash::RandomState> =
         HashMap::with_hasher(ahash::RandomState::new());
     let mut null_group: Option<u32> = None;
@@ -117,6 +127,35 @@ where
         ids.push(id);
     }
     Groups { ids, first }
+}
+
+/// [`group_integers`] of values without nulls spanning at most [`DIRECT_RANGE`] values;
+/// `None` when they span more.
+fn group_small_range<V: arrow_buffer::ArrowNativeType>(values: &[V]) -> Option<Groups> {
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    for v in values {
+        // u64 values past i64::MAX: hashed instead.
+        let v = v.to_i64()?;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if hi as i128 - lo as i128 >= DIRECT_RANGE as i128 {
+        return None;
+    }
+    let mut slot = vec![u32::MAX; (hi as i128 - lo as i128 + 1) as usize];
+    let mut ids = Vec::with_capacity(values.len());
+    let mut first = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        let at = (v.to_i64().expect("checked above") as i128 - lo as i128) as usize;
+        let s = &mut slot[at];
+        if *s == u32::MAX {
+            *s = first.len() as u32;
+            first.push(i as u32);
+        }
+        ids.push(*s);
+    }
+    Some(Groups { ids, first })
 }
 
 /// Groups of a dictionary-encoded string column: each dictionary entry's group is found once

@@ -69,6 +69,19 @@ impl Node {
         Some(limited)
     }
 
+    /// This node making only `columns`, in that order, when it is a source that can leave
+    /// the others unread (see `Params::projected`).
+    fn projected(self: &Arc<Node>, columns: &[String]) -> Option<Arc<Node>> {
+        let [NodeArg::Value(v)] = &self.args[..] else {
+            return None;
+        };
+        let Value::Params(p) = &**v else {
+            return None;
+        };
+        let source = NodeArg::Value(Arc::new(Value::Params(p.projected(columns)?)));
+        Some(Node::new(self.op, vec![source]))
+    }
+
     fn inputs(&self) -> impl Iterator<Item = &Arc<Node>> {
         self.args.iter().filter_map(|a| match a {
             NodeArg::Node(n) => Some(n),
@@ -303,8 +316,9 @@ impl Table {
         Ok(Table::new(schema, parts))
     }
 
-    /// Columns `columns`, in that order (lazy: a step added to every partition). Unknown
-    /// names are refused now.
+    /// Columns `columns`, in that order (lazy: a step added to every partition, or, on a
+    /// partition read from a file, a read of only those columns). Unknown names are
+    /// refused now.
     pub fn select(&self, columns: &[&str]) -> Result<Table> {
         let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
         let idx = super::ops::column_indices(&self.schema, &columns)
@@ -314,11 +328,16 @@ impl Table {
                 .project(&idx)
                 .map_err(|e| Error::invalid(format!("select: {e}")))?,
         );
-        let params = Arc::new(Value::Params(Arc::new(super::ops::SelectParams(columns))));
+        let params = Arc::new(Value::Params(Arc::new(super::ops::SelectParams(
+            columns.clone(),
+        ))));
         let parts = self
             .parts
             .iter()
             .map(|p| {
+                if let Some(read) = p.node.projected(&columns) {
+                    return TablePart::from_node(read, p.rows);
+                }
                 let args = vec![
                     NodeArg::Value(params.clone()),
                     NodeArg::Node(p.node.clone()),

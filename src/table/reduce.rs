@@ -350,6 +350,7 @@ fn aggregate(table: &Table, spec: AggSpec) -> Result<Table> {
     let spec = with_null_counts(spec).map_err(fail)?;
     let empty = RecordBatch::new_empty(table.schema().clone());
     let schema = dry_run(&spec, &empty).map_err(fail)?;
+    let table = &read_only_used(table, &spec)?;
 
     let spec_value = NodeArg::Value(Arc::new(Value::Params(Arc::new(spec.clone()))));
     let inputs: Vec<NodeArg> = if table.num_partitions() == 0 {
@@ -385,6 +386,25 @@ fn aggregate(table: &Table, spec: AggSpec) -> Result<Table> {
     let rows = spec.keys.is_empty().then_some(1);
     let part = TablePart::from_node(Node::new(ops.finish, final_args), rows);
     Ok(Table::new(schema, vec![part]))
+}
+
+/// `table` narrowed to the columns `spec` reads (its keys and the aggregations' columns),
+/// so that a partition read from a file decodes only those (`Table::select`).
+fn read_only_used(table: &Table, spec: &AggSpec) -> Result<Table> {
+    let used = |name: &str| {
+        spec.keys.iter().any(|k| k == name) || spec.aggs.iter().any(|a| a.column == name)
+    };
+    let columns: Vec<&str> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .filter(|n| used(n))
+        .collect();
+    if columns.len() == table.schema().fields().len() {
+        return Ok(table.clone());
+    }
+    table.select(&columns)
 }
 
 /// Names of the hidden null counts that `keep_nulls` aggregations read (a NUL byte: no

@@ -240,11 +240,20 @@ impl Table {
             dtype,
         };
         let params = NodeArg::Value(Arc::new(Value::Params(Arc::new(params))));
+        // Only those columns: a partition read from a file reads no others.
+        let mut used: Vec<&str> = Vec::with_capacity(columns.len());
+        for c in columns {
+            if !used.contains(c) {
+                used.push(c);
+            }
+        }
+        let narrowed = self.select(&used)?;
         let inputs: Vec<NodeArg> = if self.num_partitions() == 0 {
             let empty = RecordBatch::new_empty(self.schema().clone());
             vec![NodeArg::Value(Arc::new(Value::Table(empty)))]
         } else {
-            self.parts()
+            narrowed
+                .parts()
                 .iter()
                 .map(|p| NodeArg::Node(p.node().clone()))
                 .collect()

@@ -31,6 +31,14 @@ pub trait Params: std::fmt::Debug + Send + Sync + 'static {
     fn limited(&self, _rows: u64) -> Option<Arc<dyn Params>> {
         None
     }
+
+    /// For the parameters of a source task: parameters that make only `columns` of its
+    /// partition, in that order, when the source can leave the others unread (a Parquet or
+    /// CSV read: column projection, so that `read_parquet(p).group_by(k).agg(sum(x))`
+    /// decodes only `k` and `x`). `None`: it cannot; the columns are selected after it.
+    fn projected(&self, _columns: &[String]) -> Option<Arc<dyn Params>> {
+        None
+    }
 }
 
 /// Builds the byte stream and the buffer list of encoded parameters.

@@ -23,7 +23,7 @@ use crate::table::eval::evaluate_filter;
 use crate::table::expr::Expr;
 use crate::table::{check_type, prefix_error, Table, TablePart};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use read::ReadCsvPart;
+pub(crate) use read::ReadCsvPart;
 use split::{Dialect, Splitter};
 use std::io::Read;
 use std::path::{Path, PathBuf};

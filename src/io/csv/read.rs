@@ -85,6 +85,14 @@ impl Params for ReadCsvPart {
             ..self.clone()
         }))
     }
+
+    /// Only those columns are decoded (and those the filter reads, dropped after it).
+    fn projected(&self, columns: &[String]) -> Option<Arc<dyn Params>> {
+        Some(Arc::new(ReadCsvPart {
+            columns: Some(columns.to_vec()),
+            ..self.clone()
+        }))
+    }
 }
 
 fn decode_params(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {

@@ -5,6 +5,7 @@
 mod engine;
 mod footer_cache;
 mod hive;
+mod pages;
 mod prune;
 mod read;
 mod typed;
@@ -12,7 +13,8 @@ mod unify;
 mod write;
 
 pub use engine::Engine;
-use read::{PartitionValue, ReadPart};
+use read::PartitionValue;
+pub(crate) use read::ReadPart;
 pub use write::{write_parquet, WriteOptions};
 
 pub(crate) fn register_ops() {
@@ -340,6 +342,15 @@ pub fn read_parquet_file(
     path: impl AsRef<Path>,
     columns: Option<Vec<String>>,
 ) -> Result<arrow_array::RecordBatch> {
+    read_parquet_file_with(path, columns, Engine::Auto)
+}
+
+/// [`read_parquet_file`] with the decoding `engine` of [`ReadOptions::engine`].
+pub fn read_parquet_file_with(
+    path: impl AsRef<Path>,
+    columns: Option<Vec<String>>,
+    engine: Engine,
+) -> Result<arrow_array::RecordBatch> {
     let f = footer(path.as_ref())?;
     read::read_part(&ReadPart {
         path: path.as_ref().to_string_lossy().into_owned(),
@@ -349,7 +360,7 @@ pub fn read_parquet_file(
         partition: vec![],
         adapt: vec![],
         limit: None,
-        engine: Engine::Auto,
+        engine,
     })
 }
 

@@ -91,6 +91,14 @@ impl Params for ReadPart {
             ..self.clone()
         }))
     }
+
+    /// Only those columns are decoded (and those the filter reads, dropped after it).
+    fn projected(&self, columns: &[String]) -> Option<Arc<dyn Params>> {
+        Some(Arc::new(ReadPart {
+            columns: Some(columns.to_vec()),
+            ..self.clone()
+        }))
+    }
 }
 
 fn decode(r: &mut ParamsReader) -> Result<Arc<dyn Params>> {
@@ -459,6 +467,8 @@ fn read_with_arrow(
     let file = file
         .try_clone()
         .map_err(|e| Error::Io(format!("{at}: {e}")))?;
+    check_dictionaries(&file, meta, row_groups, roots)
+        .map_err(|e| Error::Corrupt(format!("{at}: {e}")))?;
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots.iter().copied());
     let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
         .with_row_groups(row_groups.to_vec())
@@ -496,6 +506,36 @@ fn read_with_arrow(
         )));
     }
     Ok(batch)
+}
+
+/// The dictionary pages the Arrow reader will decode for `roots` of `row_groups`, checked
+/// first (`pages::check_chunk_dictionary`: it would trust their headers).
+fn check_dictionaries(
+    file: &std::fs::File,
+    meta: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    roots: &[usize],
+) -> parquet::errors::Result<()> {
+    let schema = meta.parquet_schema();
+    let leaves: Vec<usize> = (0..schema.num_columns())
+        .filter(|&l| roots.contains(&schema.get_column_root_idx(l)))
+        .collect();
+    let file = Arc::new(file.try_clone()?);
+    for &g in row_groups {
+        let group = meta.metadata().row_group(g);
+        for &l in &leaves {
+            let rows = group.num_rows().max(0) as usize;
+            super::pages::check_chunk_dictionary(file.clone(), group.column(l), rows).map_err(
+                |e| {
+                    parquet::errors::ParquetError::General(format!(
+                        "row group {g}, column '{}': {e}",
+                        group.column(l).column_path().string()
+                    ))
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// `e` with `what` (the file, the column) in front, of the same kind.

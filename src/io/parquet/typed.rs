@@ -4,6 +4,7 @@
 //! Each column chunk is fetched with one positioned read (its pages are then slices of that
 //! buffer, not separate reads and copies).
 
+use super::pages::{min_value_bytes, CheckedPages};
 use crate::error::{Error, Result};
 use arrow_array::{make_array, ArrayRef};
 use arrow_buffer::{ArrowNativeType, BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer};
@@ -219,6 +220,8 @@ impl Source<'_> {
         let all = self.file_rows()?;
         let pages = SerializedPageReader::new(Arc::new(ChunkAt { start, bytes }), chunk, all, None)
             .map_err(|e| Error::Corrupt(format!("row group {g}: {e}")))?;
+        let value_bytes = min_value_bytes(descr.physical_type(), descr.type_length());
+        let pages = CheckedPages::new(pages, value_bytes);
         let mut reader = ColumnReaderImpl::<T>::new(descr.clone(), Box::new(pages));
         values.clear();
         levels.clear();
