@@ -469,6 +469,14 @@ fn assert_corrupt(r: dask::error::Result<Value>, ctx: &str) {
 
 #[test]
 fn every_flipped_byte_and_every_truncation_is_a_clear_error() {
+    // These messages are also the `decode` fuzz target's seeds:
+    // `DASK_FUZZ_SEEDS=fuzz/seeds/decode cargo test --release --test protocol every_flipped`.
+    if let Some(dir) = std::env::var_os("DASK_FUZZ_SEEDS") {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (m, msg) in messages().iter().enumerate() {
+            std::fs::write(std::path::Path::new(&dir).join(format!("message-{m}")), msg).unwrap();
+        }
+    }
     for (m, msg) in messages().iter().enumerate() {
         // Padding bytes carry no information; every other byte is covered by a checksum.
         let step = (msg.len() / 3000).max(1);

@@ -357,7 +357,7 @@ fn prefix_fields(prefix: &[u8], what: &str) -> Result<(usize, u64, bool)> {
 /// The parsed header (`hbytes`, whose checksum the prefix gave as `sum`): the value to
 /// fill, its frames' descriptors, and where the header ends.
 fn parse_header(hbytes: &[u8], sum: u64, what: &str) -> Result<(Pending, Vec<FrameMeta>, usize)> {
-    if super::frame::checksum(hbytes) != sum {
+    if !super::frame::sum_matches(hbytes, sum) {
         return Err(Error::Corrupt(format!(
             "{what}: the header's checksum does not match (the data was damaged)"
         )));
@@ -560,7 +560,7 @@ pub async fn read_value_async<R: AsyncRead + Unpin>(
             }
             if trailing {
                 computed.push(sum.finish());
-            } else if sum.finish() != m.checksum {
+            } else if super::frame::sums_differ(sum.finish(), m.checksum) {
                 return Err(damaged());
             }
         } else {
@@ -577,7 +577,7 @@ pub async fn read_value_async<R: AsyncRead + Unpin>(
     for c in computed {
         let mut sent = [0u8; 8];
         read_exact(r, &mut sent, what).await?;
-        if u64::from_le_bytes(sent) != c {
+        if super::frame::sums_differ(c, u64::from_le_bytes(sent)) {
             return Err(damaged());
         }
     }

@@ -132,7 +132,7 @@ pub fn decode_task(bytes: &[u8], what: &str) -> Result<(WireTask, usize)> {
         return Err(c.corrupt(format!("a header of {hlen} bytes")));
     }
     let header = c.take(hlen)?;
-    if super::frame::checksum(header) != sum {
+    if !super::frame::sum_matches(header, sum) {
         return Err(c.corrupt("the header's checksum does not match (damaged)"));
     }
     let body_start = c.at;
