@@ -239,7 +239,9 @@ pub(super) fn parse(r: &mut Reader) -> Result<(Pending, Vec<usize>)> {
             let ncoords = nnz
                 .checked_mul(shape.len())
                 .ok_or_else(|| r.corrupt("coordinate count overflows"))?;
-            let coords_len = ncoords * width as usize;
+            let coords_len = ncoords
+                .checked_mul(width as usize)
+                .ok_or_else(|| r.corrupt("coordinate bytes overflow"))?;
             let data_len = nnz
                 .checked_mul(dtype.itemsize())
                 .ok_or_else(|| r.corrupt("data length overflows"))?;
@@ -427,5 +429,27 @@ impl Pending {
                     .map_err(|e| Error::Corrupt(format!("{what}: sparse block: {e}")))?,
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzz/fuzz_targets/decode.rs: a sparse header whose coordinate count fits
+    /// but whose coordinate bytes do not overflowed (a panic where overflow is checked, a
+    /// wrong frame length where it wraps).
+    #[test]
+    fn a_sparse_header_whose_coordinate_bytes_overflow_is_an_error() {
+        let mut w = Writer { bytes: Vec::new() };
+        w.u8(KIND_SPARSE);
+        write_shape(&mut w, DType::Float64, &[1, 1]);
+        w.u8(8);
+        w.u64((usize::MAX / 2) as u64);
+        w.raw(&[0; 8]);
+        let e = parse(&mut Reader::new(&w.bytes, "key-3"))
+            .err()
+            .expect("an error");
+        assert!(e.to_string().contains("coordinate bytes overflow"), "{e}");
     }
 }
