@@ -7,6 +7,7 @@
 //! the data that does not parse as its column's type is an error naming the file, line and
 //! column (or the row is skipped, when asked).
 
+mod direct;
 mod read;
 mod split;
 mod write;
@@ -182,6 +183,31 @@ fn plan_file(path: &Path, options: &CsvOptions) -> Result<FilePlan> {
     Ok(FilePlan { header, ranges })
 }
 
+/// Each file's plan, the files scanned side by side on the client's pool; the first error
+/// in file order.
+fn plan_files(files: &[crate::io::files::Listed], options: &CsvOptions) -> Result<Vec<FilePlan>> {
+    let slots: Vec<parking_lot::Mutex<Option<Result<FilePlan>>>> = files
+        .iter()
+        .map(|_| parking_lot::Mutex::new(None))
+        .collect();
+    crate::parallel::for_each(files.len(), |i| {
+        *slots[i].lock() = Some(plan_file(&files[i].0, options))
+    });
+    slots
+        .into_iter()
+        .zip(files)
+        .map(|(slot, (f, _))| {
+            slot.into_inner().unwrap_or_else(|| {
+                // Not handed out: the read was cancelled (only inside a task).
+                Err(Error::invalid(format!(
+                    "{}: not scanned (cancelled)",
+                    f.display()
+                )))
+            })
+        })
+        .collect()
+}
+
 /// The arrow-csv format of `options`, for inference and the header.
 pub(crate) fn format(options: &CsvOptions, header: bool) -> Result<arrow_csv::reader::Format> {
     let mut f = arrow_csv::reader::Format::default()
@@ -327,10 +353,7 @@ pub fn read_csv(paths: &[impl AsRef<Path>], options: &CsvOptions) -> Result<Tabl
             options.delimiter as char
         )));
     }
-    let plans = files
-        .iter()
-        .map(|(f, _)| plan_file(f, options))
-        .collect::<Result<Vec<_>>>()?;
+    let plans = plan_files(&files, options)?;
     let first = &files[0].0;
     let schema = infer_schema(first, &plans[0], options)?;
     if options.header && options.names.is_none() {
