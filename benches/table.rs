@@ -561,8 +561,79 @@ print(f"  pyarrow dataset + row counts: {{best(plan)[0]*1e3:.1f}} ms")
     println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- footers");
 }
 
+/// Snappy decompression alone, ours (the `snap` crate, which the parquet crate's page
+/// reader calls) against pyarrow's codec on the same bytes: the issue's table's columns,
+/// 1M values each (a row group's), as the page reader sees them. Reads of Snappy files are
+/// bound by this step on both sides.
+fn snappy() {
+    let n = 1_000_000i64;
+    let le = |v: Vec<i64>| -> Vec<u8> { v.into_iter().flat_map(i64::to_le_bytes).collect() };
+    let columns = [
+        ("id (int64, ascending)", le((0..n).collect())),
+        (
+            "ts (timestamp[us], 1 s apart)",
+            le((0..n)
+                .map(|i| 1_704_067_200_000_000 + i * 1_000_000)
+                .collect()),
+        ),
+        (
+            "x (float64, uniform)",
+            (0..n as u64)
+                .flat_map(|i| ((splitmix(i) >> 11) as f64 / (1u64 << 53) as f64).to_le_bytes())
+                .collect(),
+        ),
+    ];
+    let dir = std::env::temp_dir().join("libdask-bench-snappy");
+    std::fs::create_dir_all(&dir).unwrap();
+    println!("snappy decompression of 1M values (8 MB), one thread, best of 20:");
+    let mut files = Vec::new();
+    for (k, (name, raw)) in columns.iter().enumerate() {
+        let packed = snap::raw::Encoder::new().compress_vec(raw).unwrap();
+        let mut out = vec![0u8; raw.len()];
+        let mut d = snap::raw::Decoder::new();
+        let best = (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                d.decompress(&packed, &mut out).unwrap();
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min);
+        assert!(out == *raw);
+        println!(
+            "  snap     {name:32} {:>6.2} ms = {:.2} GB/s ({} bytes packed)",
+            best * 1e3,
+            raw.len() as f64 / best / 1e9,
+            packed.len()
+        );
+        let f = dir.join(format!("{k}.snappy"));
+        std::fs::write(&f, &packed).unwrap();
+        files.push((name, f, raw.len()));
+    }
+    if let Ok(py) = std::env::var("BENCH_PYTHON") {
+        let calls: String = files
+            .iter()
+            .map(|(name, f, size)| {
+                format!(
+                    "c = open({f:?}, 'rb').read()\n\
+                     b = best(lambda: codec.decompress(c, decompressed_size={size}), 20)[0]\n\
+                     print(f'  pyarrow  {name:32} {{b*1e3:6.2f}} ms = {{{size}/b/1e9:.2f}} GB/s')\n"
+                )
+            })
+            .collect();
+        run_python(
+            &py,
+            &format!("import pyarrow as pa\ncodec = pa.Codec('snappy')\n{calls}"),
+        );
+    }
+    println!("reproduce: BENCH_PYTHON=<python with pyarrow> cargo bench --features blas --bench table -- snappy");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "snappy") {
+        snappy();
+        return;
+    }
     if args.iter().any(|a| a == "footers") {
         let client = Client::new(Config::with_threads(2)).unwrap();
         footers(&client);
