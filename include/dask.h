@@ -441,6 +441,9 @@ typedef struct dask_parquet_options {
   const char *engine;
 } dask_parquet_options;
 
+// Where `dask_table_sort_by` puts NaN keys of a float column.
+typedef uint32_t dask_nan_order;
+
 // One aggregation (an element struct passed in arrays; its layout never changes).
 typedef struct dask_agg {
   // "sum", "mean", "min", "max", "count" (non-null values), "null_count", "n_unique",
@@ -741,6 +744,14 @@ typedef int32_t (*dask_plugin_init_fn)(void);
 // Memory ran out and spilling could not free it (disk full, disk limit reached, values
 // that cannot be serialized).
 #define DASK_ERR_MEMORY 17
+
+// With the nulls (pandas, Dask, R: NaN is a missing value; -0.0 and 0.0 equal keys); the
+// default of `dask_table_sort`.
+#define DASK_NAN_WITH_NULLS 0
+
+// Above every number, whatever the NaN's sign bit; nulls above them; -0.0 before 0.0
+// (Julia's `isless`).
+#define DASK_NAN_LARGEST 1
 
 #define DASK_BOOL 1
 
@@ -2409,10 +2420,12 @@ dask_status dask_table_with_column(const struct dask_table *table,
                                    const struct dask_expr *expr,
                                    struct dask_table **out_table);
 
-// The table sorted by `column` (ascending unless `descending`; nulls last either way), as
+// The table sorted by `column` (ascending unless `descending`; nulls and NaN last either
+// way, as pandas' `na_position="last"`; `dask_table_sort_by` chooses otherwise), as
 // many partitions as it has (one when every key is null): the partitions' boundaries come from a sample of every
 // partition's keys, computed now on `client` (this blocks); sorting the rows is lazy.
-// Concatenated in order, the partitions are the table sorted. `*out_table` is owned by the
+// Concatenated in order, the partitions are the table sorted, stably (rows with equal keys
+// keep their order). `*out_table` is owned by the
 // caller. Any thread.
 //
 // # Safety
@@ -2423,6 +2436,23 @@ dask_status dask_table_sort(const struct dask_client *client,
                             const char *column,
                             bool descending,
                             struct dask_table **out_table);
+
+// `dask_table_sort` with the place of nulls and NaN keys chosen: nulls before every other
+// key when `nulls_first` (after them otherwise), in either direction; NaN as `nan` says.
+// Julia's `sort(rev = r)` is `descending = r, nulls_first = r, DASK_NAN_LARGEST`; R's
+// `order(decreasing = d)` is `descending = d, nulls_first = false, DASK_NAN_WITH_NULLS`.
+// `*out_table` is owned by the caller. Any thread.
+//
+// # Safety
+// `client`, `table` live handles; `column` a NUL-terminated string; `out_table` valid for
+// writes.
+dask_status dask_table_sort_by(const struct dask_client *client,
+                               const struct dask_table *table,
+                               const char *column,
+                               bool descending,
+                               bool nulls_first,
+                               dask_nan_order nan,
+                               struct dask_table **out_table);
 
 // Reductions of whole columns: a one-row table of the `n` aggregations (lazy; checked
 // now: unknown columns, a function the column's type lacks, clashing names). Nulls are

@@ -1,6 +1,8 @@
 //! `Table::sort`: partitions cut at sampled boundaries, each sorted; concatenated in order
 //! they equal the whole table sorted row by row in Rust (nulls last, both directions), for
-//! integers, floats, strings and dictionary keys, with skewed and duplicate-heavy keys.
+//! integers, floats, strings and dictionary keys, with skewed and duplicate-heavy keys; and
+//! float keys with NaN of either sign bit, infinities and nulls in every `SortOrder`; every
+//! sort stable (equal keys keep their rows' order).
 
 mod common;
 
@@ -11,7 +13,7 @@ use arrow_array::{
 };
 use common::client;
 use common::table::splitmix64;
-use dask::table::Table;
+use dask::table::{NanOrder, SortOrder, Table};
 use std::sync::Arc;
 
 /// 6 partitions of different sizes: id (unique), k (skewed int64 with nulls and many
@@ -94,6 +96,14 @@ fn sorted_partitions_in_order_are_the_table_sorted() {
             .map(|i| gk.is_valid(i).then(|| gk.value(i)))
             .collect();
         assert_eq!(got_k, want, "descending {descending}");
+        // Stable: rows with equal keys (nulls included) keep their order (ids ascending).
+        for r in 1..n {
+            if gk.is_valid(r) == gk.is_valid(r - 1)
+                && (!gk.is_valid(r) || gk.value(r) == gk.value(r - 1))
+            {
+                assert!(gid.value(r - 1) < gid.value(r), "unstable at row {r}");
+            }
+        }
         // Each row moved whole: id i still has its own key.
         for r in 0..n {
             let i = gid.value(r) as usize;
@@ -165,4 +175,134 @@ fn floats_strings_and_dictionaries_sort_like_rust() {
         .unwrap_err()
         .to_string()
         .contains("nope"));
+}
+
+/// Float keys with nulls, NaN of both signs (one made by `0/0` at run time), infinities and
+/// zeros of both signs, over 5 partitions.
+fn nan_table() -> Table {
+    let zero = std::hint::black_box(0.0f64);
+    let specials = [
+        None,
+        Some(f64::NAN),
+        Some(-f64::NAN),
+        Some(zero / std::hint::black_box(0.0)),
+        Some(f64::INFINITY),
+        Some(f64::NEG_INFINITY),
+        Some(-0.0),
+        Some(0.0),
+    ];
+    let mut id = 0i64;
+    let batches: Vec<RecordBatch> = [300usize, 5, 0, 800, 120]
+        .iter()
+        .map(|&n| {
+            let mut ids = Vec::new();
+            let mut keys = Vec::new();
+            for _ in 0..n {
+                let r = splitmix64(id as u64 ^ 0xfeed);
+                keys.push(match r % 4 {
+                    0 => specials[(r >> 8) as usize % specials.len()],
+                    _ => Some((r >> 16) as f64 % 97.0 - 40.0),
+                });
+                ids.push(id);
+                id += 1;
+            }
+            RecordBatch::try_from_iter([
+                ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+                ("x", Arc::new(Float64Array::from(keys)) as ArrayRef),
+            ])
+            .unwrap()
+        })
+        .collect();
+    Table::from_batches(batches[0].schema(), batches).unwrap()
+}
+
+/// A key as the order sees it: equal tokens are ties, whose order is not specified.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Missing,
+    Nan,
+    Number(f64),
+}
+
+fn token(v: Option<f64>, nan: NanOrder) -> Token {
+    match v {
+        None => Token::Missing,
+        Some(x) if x.is_nan() && nan == NanOrder::WithNulls => Token::Missing,
+        Some(x) if x.is_nan() => Token::Nan,
+        // With the nulls, -0.0 and 0.0 tie (IEEE equality); largest, -0.0 comes first.
+        Some(x) if x == 0.0 && nan == NanOrder::WithNulls => Token::Number(0.0),
+        Some(x) => Token::Number(x),
+    }
+}
+
+#[test]
+fn nulls_and_nan_go_where_the_sort_order_says() {
+    let t = nan_table();
+    let all = rows(&t);
+    let xs = all.column(1).as_primitive::<Float64Type>();
+    let original: Vec<Option<f64>> = (0..all.num_rows())
+        .map(|i| xs.is_valid(i).then(|| xs.value(i)))
+        .collect();
+    for descending in [false, true] {
+        for nulls_first in [false, true] {
+            for nan in [NanOrder::WithNulls, NanOrder::Largest] {
+                let order = SortOrder {
+                    descending,
+                    nulls_first,
+                    nan,
+                };
+                // The naive order: missing keys at one end, then NaN above every number.
+                let rank = |t: &Token| -> (u8, f64) {
+                    match t {
+                        Token::Missing if nulls_first => (0, 0.0),
+                        Token::Missing => (3, 0.0),
+                        Token::Nan if descending => (1, 0.0),
+                        Token::Nan => (2, 0.0),
+                        Token::Number(x) => (if descending { 2 } else { 1 }, *x),
+                    }
+                };
+                let mut want: Vec<Token> = original.iter().map(|&v| token(v, nan)).collect();
+                want.sort_by(|a, b| {
+                    let (ra, xa) = rank(a);
+                    let (rb, xb) = rank(b);
+                    let by_value = if descending {
+                        xb.total_cmp(&xa)
+                    } else {
+                        xa.total_cmp(&xb)
+                    };
+                    ra.cmp(&rb).then(by_value)
+                });
+                let sorted = t.sort_by("x", order, client()).unwrap();
+                let got = rows(&sorted);
+                let gx = got.column(1).as_primitive::<Float64Type>();
+                let gid = got.column(0).as_primitive::<Int64Type>();
+                let got_tokens: Vec<Token> = (0..got.num_rows())
+                    .map(|i| token(gx.is_valid(i).then(|| gx.value(i)), nan))
+                    .collect();
+                assert_eq!(got_tokens, want, "{order:?}");
+                // Stable: rows with equal keys in row order.
+                let same = |a: Option<f64>, b: Option<f64>| match (token(a, nan), token(b, nan)) {
+                    (Token::Number(x), Token::Number(y)) => x.to_bits() == y.to_bits(),
+                    (ta, tb) => ta == tb,
+                };
+                for r in 1..got.num_rows() {
+                    let (a, b) = (gid.value(r - 1), gid.value(r));
+                    if same(original[a as usize], original[b as usize]) {
+                        assert!(a < b, "{order:?}: unstable at row {r}");
+                    }
+                }
+                // Rows moved whole, and each value kept its bits (NaN sign included).
+                for r in 0..got.num_rows() {
+                    let v = original[gid.value(r) as usize];
+                    assert_eq!(gx.is_valid(r), v.is_some());
+                    if let Some(v) = v {
+                        assert_eq!(gx.value(r).to_bits(), v.to_bits(), "{order:?}");
+                    }
+                }
+            }
+        }
+    }
+    // The default: nulls and NaN last, either direction (pandas' na_position="last").
+    assert_eq!(SortOrder::default().nan, NanOrder::WithNulls);
+    assert!(!SortOrder::default().nulls_first);
 }

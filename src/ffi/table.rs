@@ -10,7 +10,7 @@ use super::{c_str, dask_status, guard, guard_void, out, owned_c_string, slice};
 use crate::array::Operand;
 use crate::error::{Error, Result};
 use crate::io::parquet::{read_parquet, write_parquet, Engine, ReadOptions, WriteOptions};
-use crate::table::{Agg, AggFn, Table};
+use crate::table::{Agg, AggFn, NanOrder, SortOrder, Table};
 use crate::value::DType;
 use std::ffi::{c_char, CString};
 
@@ -372,10 +372,12 @@ pub unsafe extern "C" fn dask_table_with_column(
     })
 }
 
-/// The table sorted by `column` (ascending unless `descending`; nulls last either way), as
+/// The table sorted by `column` (ascending unless `descending`; nulls and NaN last either
+/// way, as pandas' `na_position="last"`; `dask_table_sort_by` chooses otherwise), as
 /// many partitions as it has (one when every key is null): the partitions' boundaries come from a sample of every
 /// partition's keys, computed now on `client` (this blocks); sorting the rows is lazy.
-/// Concatenated in order, the partitions are the table sorted. `*out_table` is owned by the
+/// Concatenated in order, the partitions are the table sorted, stably (rows with equal keys
+/// keep their order). `*out_table` is owned by the
 /// caller. Any thread.
 ///
 /// # Safety
@@ -395,6 +397,57 @@ pub unsafe extern "C" fn dask_table_sort(
         let t = unsafe { table_arg(table) }?;
         let column = unsafe { c_str(column, "column") }?;
         put_table(out_table, t.sort(column, descending, c)?)
+    })
+}
+
+/// Where `dask_table_sort_by` puts NaN keys of a float column.
+pub type dask_nan_order = u32;
+/// With the nulls (pandas, Dask, R: NaN is a missing value; -0.0 and 0.0 equal keys); the
+/// default of `dask_table_sort`.
+pub const DASK_NAN_WITH_NULLS: dask_nan_order = 0;
+/// Above every number, whatever the NaN's sign bit; nulls above them; -0.0 before 0.0
+/// (Julia's `isless`).
+pub const DASK_NAN_LARGEST: dask_nan_order = 1;
+
+/// `dask_table_sort` with the place of nulls and NaN keys chosen: nulls before every other
+/// key when `nulls_first` (after them otherwise), in either direction; NaN as `nan` says.
+/// Julia's `sort(rev = r)` is `descending = r, nulls_first = r, DASK_NAN_LARGEST`; R's
+/// `order(decreasing = d)` is `descending = d, nulls_first = false, DASK_NAN_WITH_NULLS`.
+/// `*out_table` is owned by the caller. Any thread.
+///
+/// # Safety
+/// `client`, `table` live handles; `column` a NUL-terminated string; `out_table` valid for
+/// writes.
+#[no_mangle]
+pub unsafe extern "C" fn dask_table_sort_by(
+    client: *const dask_client,
+    table: *const dask_table,
+    column: *const c_char,
+    descending: bool,
+    nulls_first: bool,
+    nan: dask_nan_order,
+    out_table: *mut *mut dask_table,
+) -> dask_status {
+    guard(|| {
+        // SAFETY: per the contract.
+        let c = unsafe { handle::get(client) }?;
+        let t = unsafe { table_arg(table) }?;
+        let column = unsafe { c_str(column, "column") }?;
+        let nan = match nan {
+            DASK_NAN_WITH_NULLS => NanOrder::WithNulls,
+            DASK_NAN_LARGEST => NanOrder::Largest,
+            other => {
+                return Err(Error::invalid(format!(
+                    "nan order {other} (DASK_NAN_WITH_NULLS is 0, DASK_NAN_LARGEST 1)"
+                )))
+            }
+        };
+        let order = SortOrder {
+            descending,
+            nulls_first,
+            nan,
+        };
+        put_table(out_table, t.sort_by(column, order, c)?)
     })
 }
 

@@ -30,6 +30,7 @@ pub(crate) use lazy::prefix_error;
 pub use lazy::{Table, TablePart};
 pub(crate) use ops::register_ops;
 pub use reduce::GroupBy;
+pub use sort::{NanOrder, SortOrder};
 pub use stream::PartitionStream;
 
 use arrow_schema::DataType;

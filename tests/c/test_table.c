@@ -589,6 +589,22 @@ static void check_sorted_row(const struct ArrowSchema *s, const struct ArrowArra
     last[0] = arrow_f64(x, i);
 }
 
+/* The same, nulls first: a null after a value is out of order. */
+static void check_nulls_first_row(const struct ArrowSchema *s, const struct ArrowArray *a, int64_t i, void *ctx) {
+    double *last = (double *)ctx; /* last[0]: previous x, last[1]: values seen, last[2]: rows */
+    const struct ArrowArray *x = a->children[arrow_child(s, "x")];
+    int64_t k = arrow_i64(a->children[arrow_child(s, "id")], i);
+    last[2] += 1;
+    if (!arrow_valid(x, i)) {
+        if (last[1] > 0 || x_valid[k]) CHECK(false, "row %lld: a null after a value, or not null", (long long)k);
+        return;
+    }
+    if (!(arrow_f64(x, i) <= last[0]) || arrow_f64(x, i) != xs[k])
+        CHECK(false, "row %lld out of order or moved without its x", (long long)k);
+    last[0] = arrow_f64(x, i);
+    last[1] += 1;
+}
+
 static void test_sort(dask_client *c) {
     dask_table *t = imported(), *sorted = NULL;
     CHECK_OK(dask_table_sort(c, t, "x", true, &sorted));
@@ -600,7 +616,14 @@ static void test_sort(dask_client *c) {
     int64_t nulls = 0;
     for (int i = 0; i < N; ++i) nulls += !x_valid[i];
     CHECK(state[2] == N && state[1] == (double)nulls, "every row, nulls last (%g, %g)", state[2], state[1]);
+    dask_table *first = NULL;
+    CHECK_OK(dask_table_sort_by(c, t, "x", true, true, DASK_NAN_LARGEST, &first));
+    double state2[3] = {INFINITY, 0, 0};
+    each_row(c, first, check_nulls_first_row, state2);
+    CHECK(state2[2] == N && state2[1] == (double)(N - nulls), "every row, nulls first (%g)", state2[1]);
+    dask_table_free(first);
     dask_table *none = NULL;
+    CHECK_ERR(dask_table_sort_by(c, t, "x", false, false, 7, &none), DASK_ERR_INVALID_ARGUMENT);
     CHECK_ERR(dask_table_sort(c, t, "nope", false, &none), DASK_ERR_NOT_FOUND);
     CHECK_ERR(dask_table_sort(NULL, t, "x", false, &none), DASK_ERR_NULL_ARGUMENT);
     dask_table_free(sorted);

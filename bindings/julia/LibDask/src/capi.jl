@@ -79,6 +79,8 @@ const DASK_ERR_PANIC = 14
 const DASK_ERR_NOT_IMPLEMENTED = 15
 const DASK_ERR_CORRUPT = 16
 const DASK_ERR_MEMORY = 17
+const DASK_NAN_WITH_NULLS = 0
+const DASK_NAN_LARGEST = 1
 const DASK_BOOL = 1
 const DASK_INT8 = 2
 const DASK_INT16 = 3
@@ -266,6 +268,7 @@ struct dask_parquet_options
     filter::Ptr{dask_expr}
     engine::Ptr{UInt8}
 end
+const dask_nan_order = UInt32
 struct dask_agg
     func::Ptr{UInt8}
     column::Ptr{UInt8}
@@ -625,6 +628,8 @@ dask_table_with_column(table, name, expr, out_table) =
     ccall((:dask_table_with_column, libdask), dask_status, (Ptr{dask_table}, Cstring, Ptr{dask_expr}, Ptr{Ptr{dask_table}}), table, name, expr, out_table)
 dask_table_sort(client, table, column, descending, out_table) =
     ccall((:dask_table_sort, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Cstring, Bool, Ptr{Ptr{dask_table}}), client, table, column, descending, out_table)
+dask_table_sort_by(client, table, column, descending, nulls_first, nan, out_table) =
+    ccall((:dask_table_sort_by, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_table}, Cstring, Bool, Bool, dask_nan_order, Ptr{Ptr{dask_table}}), client, table, column, descending, nulls_first, nan, out_table)
 dask_table_agg(table, aggs, n, out_table) =
     ccall((:dask_table_agg, libdask), dask_status, (Ptr{dask_table}, Ptr{dask_agg}, Csize_t, Ptr{Ptr{dask_table}}), table, aggs, n, out_table)
 dask_table_group_by(table, keys, nkeys, dropna, aggs, naggs, out_table) =

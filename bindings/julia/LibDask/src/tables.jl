@@ -319,6 +319,21 @@ function Base.collect(t::DaskTable; client::Client = default_client())
     end
 end
 
+"""
+    sort(t, col; rev = false, client = default_client())
+
+The rows of `t` ordered by column `col` as Julia's `sort` orders a vector (`isless`): `NaN`
+after every number and `missing` after `NaN`, the whole order reversed by `rev = true`
+(`missing` first then). Stable, as `sort` of a DataFrame: rows with equal keys keep their
+order. The partitions' boundaries are computed now from a sample of every partition (this
+waits); the rows are sorted when the result is computed, a partition per partition of `t`.
+"""
+function Base.sort(t::DaskTable, col::Union{Symbol,AbstractString}; rev::Bool = false,
+                   client::Client = default_client())
+    new_table(out -> CAPI.dask_table_sort_by(client, t, string(col), rev, rev,
+                                             CAPI.DASK_NAN_LARGEST, out))
+end
+
 """The first `n` rows as a `NamedTuple` (computes only the partitions it needs)."""
 function Base.first(t::DaskTable, n::Integer; client::Client = default_client())
     head = new_table(out -> CAPI.dask_table_head(client, t, n, out))

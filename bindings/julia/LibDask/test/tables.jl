@@ -124,6 +124,18 @@ rows_where(nt, keep) = map(v -> v[keep], nt)
         @test_throws DaskError write_parquet(t, dir) # not empty: refused
     end
 
+    @testset "sort against Julia's sortperm (stable, missing last or first with rev)" begin
+        for key in (:x, :name, :small, :ts), rev in (false, true)
+            got = collect(sort(t, key; rev = rev))
+            p = sortperm(want[key]; rev = rev, alg = MergeSort)
+            for k in keys(want)
+                @test eltype(got[k]) == eltype(want[k])
+                @test isequal(got[k], want[k][p])
+            end
+        end
+        @test_throws DaskError sort(t, :nope)
+    end
+
     @testset "errors" begin
         @test_throws DaskError read_parquet("/no/such/dir")
         @test_throws ArgumentError col(:x) > [1, 2]
@@ -168,6 +180,29 @@ end
     write(plain, "1;a\n2;b\n")
     named = collect(read_csv(plain; header = ["k", "s"], delim = ';'))
     @test named.k == [1, 2] && named.s == ["a", "b"]
+
+    # NaN of both signs, infinities, zeros of both signs and missing, over 3 files (3
+    # partitions): sort as Julia sorts, stably.
+    floats = ["NaN", "-NaN", "inf", "-inf", "0.0", "-0.0", "", "1.5", "-2", "1.5", "7"]
+    sdir = mktempdir()
+    for f in 1:3
+        open(joinpath(sdir, "part$f.csv"), "w") do io
+            println(io, "id,v")
+            for i in 1:40
+                println(io, 100f + i, ",", floats[(7i + 3f) % length(floats) + 1])
+            end
+        end
+    end
+    st = read_csv(sdir; types = Dict(:v => Float64))
+    whole = collect(st)
+    @test eltype(whole.v) == Union{Missing,Float64} && any(isnan, skipmissing(whole.v))
+    @test any(x -> isnan(x) && signbit(x), skipmissing(whole.v))
+    for rev in (false, true)
+        got = collect(sort(st, :v; rev = rev))
+        p = sortperm(whole.v; rev = rev, alg = MergeSort)
+        @test got.id == whole.id[p]
+        @test isequal(got.v, whole.v[p]) && eltype(got.v) == eltype(whole.v)
+    end
 
     out = joinpath(dir, "out")
     @test write_csv(t, out) == length(ids)

@@ -144,6 +144,15 @@ as.data.frame.dask_table <- function(x, row.names = NULL, optional = FALSE, ...,
   .as_df(.Call(C_dk_table_collect, .client(client), x))
 }
 
+# The rows ordered by column `by` as `x[order(x[[by]], decreasing = decreasing, na.last =
+# na.last), ]` orders a data.frame: NA and NaN together at the end (the start with na.last =
+# FALSE), -0 and 0 equal, ties in their original order. The boundaries between partitions
+# are computed now (this waits); the rows are sorted when the result is computed.
+sort.dask_table <- function(x, decreasing = FALSE, by, na.last = TRUE, ..., client = NULL) {
+  if (missing(by)) .dask_stop("sort: name the column to sort by (by = \"x\")")
+  .Call(C_dk_table_sort, .client(client), x, by, decreasing, na.last)
+}
+
 head.dask_table <- function(x, n = 6L, ..., client = NULL) {
   client <- .client(client)
   h <- .Call(C_dk_table_head, client, x, n)

@@ -60,6 +60,7 @@ SEXP dk_table_select(SEXP, SEXP);
 SEXP dk_table_filter(SEXP, SEXP);
 SEXP dk_table_aggregate(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_table_head(SEXP, SEXP, SEXP);
+SEXP dk_table_sort(SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_table_write_parquet(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
 SEXP dk_table_collect(SEXP, SEXP);
 SEXP dk_expr_column(SEXP);
@@ -136,6 +137,7 @@ static const R_CallMethodDef calls[] = {
     {"dk_table_filter", (DL_FUNC)&dk_table_filter, 2},
     {"dk_table_aggregate", (DL_FUNC)&dk_table_aggregate, 7},
     {"dk_table_head", (DL_FUNC)&dk_table_head, 3},
+    {"dk_table_sort", (DL_FUNC)&dk_table_sort, 5},
     {"dk_table_write_parquet", (DL_FUNC)&dk_table_write_parquet, 6},
     {"dk_table_collect", (DL_FUNC)&dk_table_collect, 2},
     {"dk_expr_column", (DL_FUNC)&dk_expr_column, 1},

@@ -124,6 +124,22 @@ SEXP dk_table_aggregate(SEXP x, SEXP keys, SEXP dropna, SEXP funcs, SEXP columns
     return dk_wrap(DK_TABLE, t, R_NilValue);
 }
 
+/* R's order(): NA and NaN together, last unless na.last is FALSE; stable. */
+SEXP dk_table_sort(SEXP client, SEXP x, SEXP by, SEXP decreasing, SEXP na_last) {
+    dk_drain();
+    if (!Rf_isString(by) || Rf_xlength(by) != 1 || STRING_ELT(by, 0) == NA_STRING)
+        dk_fail(DASK_ERR_INVALID_ARGUMENT, "by must be one column name");
+    int dec = Rf_asLogical(decreasing), last = Rf_asLogical(na_last);
+    if (dec == NA_LOGICAL) dk_fail(DASK_ERR_INVALID_ARGUMENT, "decreasing must be TRUE or FALSE");
+    if (last == NA_LOGICAL)
+        dk_fail(DASK_ERR_INVALID_ARGUMENT,
+                "na.last must be TRUE or FALSE (NA, dropping the rows, is not supported: subset() them first)");
+    dask_table *t = NULL;
+    dk_check(dask_table_sort_by(dk_client(client), dk_table(x), Rf_translateCharUTF8(STRING_ELT(by, 0)),
+                                dec == TRUE, last == FALSE, DASK_NAN_WITH_NULLS, &t));
+    return dk_wrap(DK_TABLE, t, R_NilValue);
+}
+
 SEXP dk_table_head(SEXP client, SEXP x, SEXP n) {
     dk_drain();
     double rows = Rf_asReal(n);

@@ -172,3 +172,38 @@ test_that("dask_read_csv matches read.csv: values, classes, NA, empty strings, q
   expect_error(dask_read_csv(bad, colClasses = c(v = "factor")), "factor")
   expect_error(dask_read_csv(bad, sep = ";;"), "one ASCII character")
 })
+
+test_that("sort orders rows as order() does: NA and NaN last (or first), -0 == 0, ties stable", {
+  skip_if_not(dir.exists(people))
+  want <- expected_people()
+  t <- dask_read_parquet(people)
+  for (by in c("x", "name", "small", "ts")) for (dec in c(FALSE, TRUE)) for (nl in c(TRUE, FALSE)) {
+    got <- as.data.frame(sort(t, decreasing = dec, by = by, na.last = nl))
+    o <- want[order(want[[by]], decreasing = dec, na.last = nl), ]
+    rownames(o) <- NULL
+    expect_identical(lapply(got, class), lapply(o, class))
+    expect_equal(got, o, info = paste(by, dec, nl))
+  }
+  # NaN of both signs, infinities, zeros of both signs and NA over 3 files (3 partitions).
+  dir <- tempfile("sortcsv")
+  dir.create(dir)
+  v <- c("NaN", "-NaN", "inf", "-inf", "0.0", "-0.0", "", "1.5", "-2", "1.5", "7")
+  for (f in 1:3) {
+    i <- 1:40
+    writeLines(c("id,v", paste0(100 * f + i, ",", v[(7 * i + 3 * f) %% length(v) + 1])),
+               file.path(dir, sprintf("part%d.csv", f)))
+  }
+  s <- dask_read_csv(dir, colClasses = c(v = "numeric"))
+  whole <- as.data.frame(s)
+  expect_true(any(is.nan(whole$v)) && any(is.na(whole$v) & !is.nan(whole$v)))
+  for (dec in c(FALSE, TRUE)) for (nl in c(TRUE, FALSE)) {
+    got <- as.data.frame(sort(s, dec, "v", na.last = nl))  # positional: decreasing, by
+    o <- whole[order(whole$v, decreasing = dec, na.last = nl), ]
+    rownames(o) <- NULL
+    expect_identical(got$id, o$id, info = paste(dec, nl))
+    expect_identical(got$v, o$v)
+  }
+  expect_error(sort(t, by = "nope"), "nope")
+  expect_error(sort(t, by = "x", na.last = NA), "na.last")
+  expect_error(sort(t), "name the column")
+})
