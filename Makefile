@@ -36,7 +36,7 @@ endif
 # when the library was built with it.
 STATIC_LIBS := $(if $(HAVE_BLAS),-lopenblas )-lgcc_s -lutil -lrt -lpthread -lm -ldl
 
-.PHONY: conformance all build header tools test check check-fast noblas-test abi-test travel-test cluster-test cross-language-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: conformance all build header tools test check check-fast noblas-test abi-test travel-test cluster-test slurm-test cross-language-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c bench-deep dist install install-files \
         install-debug clean
 
@@ -57,7 +57,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cluster-test travel-test cpp-test abi-test examples-test julia-test r-test cross-language-test exports-test install-test valgrind-test noblas-test
+check: build lint rust-test c-test cluster-test slurm-test travel-test cpp-test abi-test examples-test julia-test r-test cross-language-test exports-test install-test valgrind-test noblas-test
 	@echo "make test: all suites passed"
 
 # The edit-compile-test loop: the Rust suites but the 4 GiB out-of-core one, and the C
@@ -129,6 +129,12 @@ cluster-test: build $(CLUSTER_SUITES)
 	  $(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $$t | tail -n 2; done
 	@echo "== the Rust array suites on a local cluster"
 	$(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $(CARGO) test --release -q $(FEATURES) $(RUST_CLUSTER_SUITES)
+
+# Workers as Slurm batch jobs on a single-node Slurm this test starts (root; Debian's
+# slurm-wlm and munge, installed when missing); skipped, saying why, where it cannot run.
+slurm-test: build $(BUILD)/c/test_conformance
+	@echo "== Slurm: workers as batch jobs, the C conformance suite on them"
+	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance
 
 $(BUILD)/cross/datasets: tests/cross/datasets.c tests/c/harness.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)
