@@ -130,11 +130,11 @@ cluster-test: build $(CLUSTER_SUITES)
 	@echo "== the Rust array suites on a local cluster"
 	$(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $(CARGO) test --release -q $(FEATURES) $(RUST_CLUSTER_SUITES)
 
-# Workers as Slurm batch jobs on a single-node Slurm this test starts (root; Debian's
-# slurm-wlm and munge, installed when missing); skipped, saying why, where it cannot run.
-slurm-test: build $(BUILD)/c/test_conformance
-	@echo "== Slurm: workers as batch jobs, the C conformance suite on them"
-	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance
+# `libdask slurm` on a single-node Slurm this test starts (root; Debian's slurm-wlm and
+# munge, installed when missing); skipped, saying why, where it cannot run.
+slurm-test: build $(BUILD)/c/test_conformance $(BUILD)/c/test_table
+	@echo "== Slurm: libdask slurm, the C suites on workers that are batch jobs"
+	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance $(BUILD)/c/test_table
 
 $(BUILD)/cross/datasets: tests/cross/datasets.c tests/c/harness.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)

@@ -441,6 +441,144 @@ pub fn local_cluster_main(args: &[String]) -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
+/// Set by SIGINT or SIGTERM while `libdask slurm` runs: it then cancels its jobs and exits.
+static STOP_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// SIGINT and SIGTERM set [`STOP_REQUESTED`] instead of ending the process, so the jobs are
+/// cancelled before it exits.
+fn catch_stop_signals() {
+    unblock_stop_signals();
+    // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = request_stop as *const () as libc::sighandler_t;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
+    }
+}
+
+const SLURM_USAGE: &str =
+    "usage: libdask slurm --workers N [--cpus-per-worker C] [--mem-per-worker SIZE] [--time T]
+                     [--partition P] [--account A] [--tls] [--dir DIR] [-- COMMAND ARGS...]
+  Starts a scheduler on this node and N workers as Slurm batch jobs (the script they run:
+  DIR/worker.sbatch; their output: DIR/worker-<job>.log; DIR defaults to
+  ./libdask-slurm-<pid>). Each job asks for C CPUs (default 1), SIZE of memory (default
+  1GiB; the worker's memory limit too) and the time limit T (default 1:00:00). With COMMAND,
+  runs it with the scheduler's address in DASK_SCHEDULER_ADDRESS (and the client's TLS files
+  in DASK_TLS_CA, DASK_TLS_CERT, DASK_TLS_KEY) and exits with its code; without, runs until
+  SIGINT or SIGTERM. The jobs are cancelled (scancel) on the way out either way.";
+
+/// `libdask slurm ...` (see [`SLURM_USAGE`]).
+pub fn slurm_main(args: &[String]) -> ExitCode {
+    let (ours, command) = match args.iter().position(|a| a == "--") {
+        Some(i) => (&args[..i], &args[i + 1..]),
+        None => (args, &[][..]),
+    };
+    let mut opts = super::slurm::SlurmOptions::default();
+    let mut i = 0;
+    while i < ours.len() {
+        let value = ours.get(i + 1).cloned();
+        let some = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        let ok = match ours[i].as_str() {
+            "--help" => {
+                println!("{SLURM_USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            "--tls" => {
+                opts.tls = true;
+                i += 1;
+                continue;
+            }
+            "--workers" => value
+                .as_deref()
+                .and_then(|v| v.parse().ok())
+                .map(|n| opts.workers = n),
+            "--cpus-per-worker" => value
+                .as_deref()
+                .and_then(|v| v.parse().ok())
+                .map(|n| opts.cpus_per_worker = n),
+            "--mem-per-worker" => value
+                .as_deref()
+                .and_then(|v| parse_size(v).ok())
+                .map(|n| opts.mem_per_worker = n),
+            "--time" => some(&value).map(|v| opts.time = v),
+            "--partition" => some(&value).map(|v| opts.partition = Some(v)),
+            "--account" => some(&value).map(|v| opts.account = Some(v)),
+            "--dir" => some(&value).map(|v| opts.dir = PathBuf::from(v)),
+            _ => None,
+        };
+        if ok.is_none() {
+            eprintln!("libdask slurm: bad option '{}'\n{SLURM_USAGE}", ours[i]);
+            return ExitCode::from(2);
+        }
+        i += 2;
+    }
+    catch_stop_signals();
+    let cluster = match super::slurm::SlurmCluster::start(opts.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("libdask slurm: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("libdask slurm: scheduler at {}", cluster.address());
+    eprintln!(
+        "libdask slurm: {} worker jobs submitted ({}); their script: {}",
+        cluster.jobs().len(),
+        cluster.jobs().join(" "),
+        cluster.script().display()
+    );
+    let code = if command.is_empty() {
+        while !STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("libdask slurm: stopping: cancelling the worker jobs");
+        0
+    } else {
+        let mut cmd = std::process::Command::new(&command[0]);
+        cmd.args(&command[1..])
+            .env("DASK_SCHEDULER_ADDRESS", cluster.address());
+        if let Some(dir) = cluster.scheduler().certs_dir() {
+            cmd.env("DASK_TLS_CA", dir.join("ca.pem"))
+                .env("DASK_TLS_CERT", dir.join("client.pem"))
+                .env("DASK_TLS_KEY", dir.join("client-key.pem"));
+        }
+        match cmd.spawn() {
+            Err(e) => {
+                eprintln!("libdask slurm: cannot run {}: {e}", command[0]);
+                127
+            }
+            Ok(mut child) => {
+                let mut forwarded = false;
+                loop {
+                    match child.try_wait() {
+                        Ok(Some(status)) => break status.code().unwrap_or(1),
+                        Ok(None) => {}
+                        Err(_) => break 1,
+                    }
+                    if STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) && !forwarded {
+                        // A terminal's Ctrl-C reached the command too; a SIGTERM sent to us
+                        // alone is passed on.
+                        // SAFETY: kill(2) on our own child.
+                        unsafe {
+                            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+                        }
+                        forwarded = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    };
+    drop(cluster);
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
 /// Runs `libdask <command> args...` for command in scheduler, worker, certs.
 pub fn main(command: &str, args: &[String]) -> ExitCode {
     let command: &'static str = match command {

@@ -30,6 +30,14 @@ pub struct LocalClusterOptions {
     pub plugin_dir: Option<PathBuf>,
     /// More options for every worker (`["--compression", "lz4"]`).
     pub worker_args: Vec<String>,
+    /// Where the scheduler listens: "127.0.0.1" (the default: this machine only), or
+    /// "0.0.0.0" (every interface; the address given out then names this machine by its
+    /// host name, for workers on other machines).
+    pub host: String,
+    /// The cluster's directory (logs, certificates), removed when the cluster is dropped; a
+    /// new one under the temporary directory when unset. Workers on other machines need it
+    /// on a filesystem they share for TLS.
+    pub dir: Option<PathBuf>,
 }
 
 impl Default for LocalClusterOptions {
@@ -42,6 +50,8 @@ impl Default for LocalClusterOptions {
             worker_timeout: 10.0,
             plugin_dir: None,
             worker_args: Vec::new(),
+            host: "127.0.0.1".into(),
+            dir: None,
         }
     }
 }
@@ -124,7 +134,9 @@ impl LocalCluster {
     pub fn start(opts: LocalClusterOptions) -> Result<LocalCluster> {
         let program = find_program()?;
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("libdask-cluster-{}-{n}", std::process::id()));
+        let dir = opts.dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("libdask-cluster-{}-{n}", std::process::id()))
+        });
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::Io(format!("cannot make {}: {e}", dir.display())))?;
         let certs = if opts.tls {
@@ -136,7 +148,11 @@ impl LocalCluster {
         };
         let port = free_port()?;
         let scheme = if opts.tls { "tls" } else { "tcp" };
-        let address = format!("{scheme}://127.0.0.1:{port}");
+        let advertised = match opts.host.as_str() {
+            "0.0.0.0" => host_name()?,
+            h => h.to_string(),
+        };
+        let address = format!("{scheme}://{advertised}:{port}");
         let mut cluster = LocalCluster {
             address,
             scheduler: None,
@@ -147,7 +163,7 @@ impl LocalCluster {
             opts: opts.clone(),
         };
         let mut cmd = cluster.command("scheduler", Role::Scheduler)?;
-        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        cmd.args(["--host", &opts.host, "--port", &port.to_string()])
             .args(["--worker-timeout", &opts.worker_timeout.to_string()]);
         cluster.scheduler = Some(
             cmd.spawn()
@@ -194,6 +210,27 @@ impl LocalCluster {
                 .arg(c.join(format!("{}-key.pem", role.name())));
         }
         Ok(cmd)
+    }
+
+    /// The options a worker of this cluster is started with besides its address: the TLS
+    /// files of the worker role, when TLS is on.
+    pub fn worker_tls_args(&self) -> Vec<String> {
+        match self.certs_dir() {
+            None => Vec::new(),
+            Some(c) => [
+                ("--tls-ca", c.join("ca.pem")),
+                ("--tls-cert", c.join("worker.pem")),
+                ("--tls-key", c.join("worker-key.pem")),
+            ]
+            .into_iter()
+            .flat_map(|(flag, f)| [flag.to_string(), f.display().to_string()])
+            .collect(),
+        }
+    }
+
+    /// The `libdask` program the cluster runs.
+    pub fn program(&self) -> &Path {
+        &self.program
     }
 
     /// Starts one more worker (it joins asynchronously).
@@ -334,6 +371,21 @@ impl LocalCluster {
         }
         out
     }
+}
+
+/// This machine's host name, as other machines of a cluster reach it.
+pub(crate) fn host_name() -> Result<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into the buffer.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    if r != 0 || end == 0 {
+        return Err(Error::Io(format!(
+            "this machine's host name: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&buf[..end]).into_owned())
 }
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -11,7 +11,8 @@
 //! - `client`: the client's remote backend;
 //! - `graph_parts`: a graph sent to the scheduler in parts, each taken as it arrives;
 //! - `cluster`: a scheduler and workers on this machine (`LocalCluster`);
-//! - `cli`: the `libdask scheduler | worker | certs` commands.
+//! - `slurm`: a scheduler here and workers as Slurm batch jobs (`SlurmCluster`);
+//! - `cli`: the `libdask scheduler | worker | certs | local-cluster | slurm` commands.
 
 pub mod cli;
 pub(crate) mod client;
@@ -20,6 +21,7 @@ pub mod conn;
 mod graph_parts;
 pub mod msg;
 pub mod scheduler;
+pub mod slurm;
 pub mod tls;
 pub mod worker;
 
@@ -27,5 +29,6 @@ pub(crate) use client::RemoteBackend;
 pub use cluster::{LocalCluster, LocalClusterOptions};
 pub use msg::{Role, WorkerInfo};
 pub use scheduler::server::SchedulerOptions;
+pub use slurm::{SlurmCluster, SlurmOptions};
 pub use tls::{Credentials, Security, TemporaryCerts};
 pub use worker::WorkerOptions;

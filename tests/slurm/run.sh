@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Workers started by Slurm: a single-node Slurm (scripts/slurm-node.sh: munged, slurmctld,
-# slurmd from Debian's packages) runs two `libdask worker` batch jobs against a scheduler
-# on this host, and the C conformance suite computes its graphs on them. Then the jobs are
-# cancelled and none may be left in squeue. Skipped, with the reason, where Slurm cannot run.
-#   tests/slurm/run.sh <libdask program> <client test program>
+# `libdask slurm` on a real single-node Slurm (scripts/slurm-node.sh: munged, slurmctld and
+# slurmd from Debian's packages, started here and stopped after):
+#   1. `libdask slurm --workers 2 -- <C conformance suite>`: the suite computes its graphs on
+#      two workers that are Slurm batch jobs; on exit the jobs are cancelled and squeue is
+#      empty;
+#   2. the same with --tls, the table suite as the client;
+#   3. without a command, until Ctrl-C (SIGINT), one job cancelled on the way as at the end
+#      of its time limit: that worker retires on Slurm's SIGTERM, the cluster runs on; then
+#      no job is left.
+# Skipped, with the reason, where Slurm cannot run (not root, no apt-get, daemons refuse).
+#   tests/slurm/run.sh <libdask program> <conformance suite> <table suite>
 set -euo pipefail
 libdask=$(realpath "$1")
-client=$(realpath "$2")
+conformance=$(realpath "$2")
+tables=$(realpath "$3")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(mktemp -d /tmp/libdask-slurm.XXXXXX)
 node="$dir/node"
-scheduler_pid=
-cleanup() {
-  [ -n "$scheduler_pid" ] && kill "$scheduler_pid" 2>/dev/null || true
-  bash "$root/scripts/slurm-node.sh" stop "$node" || true
-}
+cleanup() { bash "$root/scripts/slurm-node.sh" stop "$node" || true; }
 trap cleanup EXIT
 
 set +e
@@ -28,48 +31,64 @@ fi
 [ $rc -eq 0 ] || { cat "$dir/start.err" >&2; exit 1; }
 export SLURM_CONF="$node/slurm.conf"
 
-port=$(( 40000 + RANDOM % 20000 ))
-"$libdask" scheduler --host 127.0.0.1 --port "$port" 2>"$dir/scheduler.log" &
-scheduler_pid=$!
-address="tcp://127.0.0.1:$port"
+fail() { echo "slurm test: $*" >&2; squeue >&2 || true; exit 1; }
 
-cat >"$dir/worker.sh" <<JOB
-#!/bin/bash
-#SBATCH --job-name=libdask-worker
-#SBATCH --cpus-per-task=1
-#SBATCH --mem=1G
-#SBATCH --output=$dir/worker-%j.log
-exec "$libdask" worker $address --nthreads 1 --name slurm-\$SLURM_JOB_ID --death-timeout 30
-JOB
-jobs=()
-for _ in 1 2; do jobs+=("$(sbatch --parsable "$dir/worker.sh")"); done
-echo "submitted worker jobs ${jobs[*]} against $address"
+# Every worker of cluster directory $1 ($2 of them) joined and then left (cancelled by
+# scancel as the cluster closed, or told by its closing scheduler), and no job is left in
+# squeue (jobs end a moment after scancel returns).
+left() { grep -q -e "leaving" -e "the scheduler closed" "$1" 2>/dev/null; }
+check_after() {
+  local cluster=$1 want=$2 logs done log
+  for _ in $(seq 100); do
+    logs=("$cluster"/worker-*.log)
+    done=1
+    [ "$(squeue -h | wc -l)" -eq 0 ] && [ "${#logs[@]}" -eq "$want" ] || done=0
+    for log in "${logs[@]}"; do left "$log" || done=0; done
+    [ $done -eq 1 ] && break
+    sleep 0.2
+  done
+  [ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue"
+  [ "${#logs[@]}" -eq "$want" ] || fail "${#logs[@]} worker logs in $cluster, not $want"
+  for log in "${logs[@]}"; do
+    grep -q "connected to the scheduler" "$log" || { cat "$log" >&2; fail "a worker did not join"; }
+    left "$log" || { cat "$log" >&2; fail "a worker did not leave"; }
+    # slurmstepd's own line: the job was cancelled (scancel), not merely left to end.
+    grep -q "CANCELLED" "$log" || { cat "$log" >&2; fail "a job was not cancelled"; }
+  done
+}
 
-# Both jobs running (the cluster has 2 CPUs), then the suite on their workers.
-for _ in $(seq 150); do
-  running=$(squeue -h -t R -j "$(IFS=,; echo "${jobs[*]}")" | wc -l)
-  [ "$running" -eq 2 ] && break
-  sleep 0.2
-done
-[ "$running" -eq 2 ] || { squeue; echo "the worker jobs did not start" >&2; exit 1; }
-DASK_SCHEDULER_ADDRESS=$address "$client" | tail -n 2
-for j in "${jobs[@]}"; do
-  grep -q "worker slurm-$j: connected to the scheduler" "$dir/worker-$j.log" \
-    || { cat "$dir/worker-$j.log" >&2; echo "job $j's worker did not join" >&2; exit 1; }
-done
+common=(--cpus-per-worker 1 --mem-per-worker 1GiB --time 10:00)
 
-scancel "${jobs[@]}"
-for _ in $(seq 100); do
-  left=$(squeue -h | wc -l)
-  [ "$left" -eq 0 ] && break
-  sleep 0.2
-done
-[ "$left" -eq 0 ] || { squeue; echo "jobs left in squeue after scancel" >&2; exit 1; }
-# scancel sends SIGTERM: each worker retires (its results to peers) before it goes.
-for j in "${jobs[@]}"; do
-  for _ in $(seq 50); do grep -q "worker slurm-$j left.*retired" "$dir/scheduler.log" && break; sleep 0.1; done
-  grep -q "worker slurm-$j left.*retired" "$dir/scheduler.log" \
-    || { cat "$dir/scheduler.log" >&2; echo "job $j's worker did not retire cleanly" >&2; exit 1; }
-done
+echo "-- libdask slurm --workers 2 -- test_conformance"
+"$libdask" slurm --workers 2 "${common[@]}" --dir "$dir/plain" -- "$conformance" | tail -n 1
+grep -q "^#SBATCH --cpus-per-task=1$" "$dir/plain/worker.sbatch" || fail "the job script lacks its CPUs"
+grep -q "^#SBATCH --mem=1024M$" "$dir/plain/worker.sbatch" || fail "the job script lacks its memory"
+check_after "$dir/plain" 2
+
+echo "-- libdask slurm --workers 2 --tls -- test_table"
+"$libdask" slurm --workers 2 "${common[@]}" --tls --dir "$dir/tls" -- "$tables" | tail -n 1
+grep -q "tls://" "$dir/tls/worker.sbatch" && grep -q -- "--tls-cert" "$dir/tls/worker.sbatch" \
+  || fail "the TLS job script has no tls:// address or certificate"
+check_after "$dir/tls" 2
+
+echo "-- libdask slurm --workers 2 until SIGINT; one job cancelled while it runs"
+"$libdask" slurm --workers 2 "${common[@]}" --dir "$dir/interactive" 2>"$dir/interactive.err" &
+pid=$!
+joined() { [ "$(cat "$dir"/interactive/worker-*.log 2>/dev/null | grep -c "connected to the scheduler")" -eq 2 ]; }
+for _ in $(seq 150); do joined && break; sleep 0.2; done
+joined || { cat "$dir/interactive.err" >&2; fail "the workers of the interactive cluster did not join"; }
+# As at the end of a job's time limit: Slurm's SIGTERM, the worker retires (its results to
+# its peer) while the cluster runs on.
+first=$(squeue -h -o %i | sort -n | head -n 1)
+scancel "$first"
+for _ in $(seq 100); do grep -q "leaving" "$dir/interactive/worker-$first.log" && break; sleep 0.2; done
+grep -q "SIGTERM: handing data to peers" "$dir/interactive/worker-$first.log" \
+  || { cat "$dir/interactive/worker-$first.log" >&2; fail "the cancelled worker did not retire"; }
+kill -0 "$pid" || fail "libdask slurm exited when one of its jobs was cancelled"
+kill -INT "$pid"
+wait "$pid" || fail "libdask slurm exited with $? after SIGINT"
+grep -q "scheduler at tcp://$(hostname)" "$dir/interactive.err" || { cat "$dir/interactive.err" >&2; fail "no scheduler address printed"; }
+check_after "$dir/interactive" 2
+
 rm -rf "$dir"
-echo "slurm: 2 workers ran as Slurm jobs, the suite passed on them, no job left"
+echo "slurm: libdask slurm ran the suites on workers that were Slurm jobs (plain and TLS), no job left"
