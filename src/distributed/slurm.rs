@@ -205,13 +205,26 @@ impl SlurmCluster {
         self.scheduler.wait_for_workers(n, timeout)
     }
 
-    /// Cancels every job of this cluster (done on drop).
+    /// Cancels every job of this cluster and waits (up to 30 s) for them to end (done on
+    /// drop).
     pub fn cancel(&mut self) -> Result<()> {
         if self.jobs.is_empty() {
             return Ok(());
         }
         let ids: Vec<&str> = self.jobs.iter().map(String::as_str).collect();
         slurm("scancel", &ids)?;
+        // scancel only asks: wait (bounded) for the jobs to end while the scheduler still
+        // runs, so each worker retires on Slurm's SIGTERM rather than being dropped by a
+        // scheduler that closes first.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            match slurm("squeue", &["-h", "-o", "%i"]) {
+                Ok(out) if out.lines().any(|l| self.jobs.iter().any(|j| j == l.trim())) => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                _ => break,
+            }
+        }
         self.jobs.clear();
         Ok(())
     }

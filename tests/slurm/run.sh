@@ -33,9 +33,8 @@ export SLURM_CONF="$node/slurm.conf"
 
 fail() { echo "slurm test: $*" >&2; squeue >&2 || true; exit 1; }
 
-# Every worker of cluster directory $1 ($2 of them) joined and then left (cancelled by
-# scancel as the cluster closed, or told by its closing scheduler), and no job is left in
-# squeue (jobs end a moment after scancel returns).
+# Every worker of cluster directory $1 ($2 of them) joined, was cancelled (scancel, as the
+# cluster closed) and left, and no job is left in squeue.
 left() { grep -q -e "leaving" -e "the scheduler closed" "$1" 2>/dev/null; }
 check_after() {
   local cluster=$1 want=$2 logs done log
