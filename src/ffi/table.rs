@@ -391,13 +391,18 @@ pub unsafe extern "C" fn dask_table_sort(
     descending: bool,
     out_table: *mut *mut dask_table,
 ) -> dask_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let c = unsafe { handle::get(client) }?;
-        let t = unsafe { table_arg(table) }?;
-        let column = unsafe { c_str(column, "column") }?;
-        put_table(out_table, t.sort(column, descending, c)?)
-    })
+    // SAFETY: the same contract.
+    unsafe {
+        dask_table_sort_by(
+            client,
+            table,
+            column,
+            descending,
+            false,
+            DASK_NAN_WITH_NULLS,
+            out_table,
+        )
+    }
 }
 
 /// Where `dask_table_sort_by` puts NaN keys of a float column.
