@@ -132,9 +132,9 @@ cluster-test: build $(CLUSTER_SUITES)
 
 # `libdask slurm` on a single-node Slurm this test starts (root; Debian's slurm-wlm and
 # munge, installed when missing); skipped, saying why, where it cannot run.
-slurm-test: build $(BUILD)/c/test_conformance $(BUILD)/c/test_table
+slurm-test: build $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour
 	@echo "== Slurm: libdask slurm, the C suites on workers that are batch jobs"
-	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance $(BUILD)/c/test_table
+	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour
 
 $(BUILD)/cross/datasets: tests/cross/datasets.c tests/c/harness.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)

@@ -651,6 +651,74 @@ fn a_worker_stopped_with_sigterm_hands_its_data_to_peers() {
     assert!(log.contains("handed"), "{log}");
 }
 
+#[test]
+fn the_scheduler_asks_for_workers_while_tasks_wait_and_lets_idle_ones_go() {
+    use dask::distributed::AdaptRule;
+    let mut c = cluster(0, 1, false);
+    let remote = c.client().unwrap();
+    let rule = AdaptRule {
+        min: 0,
+        max: 3,
+        threads_per_worker: 1,
+        idle_grace: Duration::from_millis(300),
+    };
+    let advice = remote.adapt_advice(&rule).unwrap();
+    assert_eq!(
+        (advice.target, advice.workers.len()),
+        (0, 0),
+        "nothing to do"
+    );
+    // Eight roots wait with no worker: as many workers as allowed.
+    let (g, outs) = layered_graph(3, 8);
+    let futures = remote.compute(g, &outs).unwrap();
+    let advice = remote.adapt_advice(&rule).unwrap();
+    assert_eq!(advice.target, 3, "{advice:?}");
+    for _ in 0..advice.target {
+        c.add_worker().unwrap();
+    }
+    let got: Vec<i64> = futures.iter().map(int).collect();
+    assert_eq!(got, ints(&local(), 3, 8));
+    c.wait_for_workers(3, Duration::from_secs(20)).unwrap();
+    // Values with no lineage, spread over the three workers.
+    let scattered: Vec<dask::Future> = (0..12)
+        .map(|i| remote.scatter(Value::Int(i * 5)).unwrap())
+        .collect();
+    let holders: std::collections::HashSet<String> = remote
+        .who_has(&scattered)
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(holders.len(), 3, "spread over every worker");
+    // Idle past the grace period: two go, handing their values over; the last holder of
+    // values a client still wants stays, whatever the minimum.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut retired = Vec::new();
+    while remote.cluster_workers().unwrap().len() > 1 || retired.len() < 2 {
+        assert!(Instant::now() < deadline, "retired {retired:?}");
+        let advice = remote.adapt_advice(&rule).unwrap();
+        assert!(advice.target >= 1, "{advice:?}");
+        retired.extend(advice.retiring);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(retired.len(), 2, "{retired:?}");
+    for (i, f) in scattered.iter().enumerate() {
+        assert_eq!(int(f), i as i64 * 5, "scattered value {i}");
+    }
+    // Released, nothing holds the last one.
+    drop(scattered);
+    drop(futures);
+    while !remote.cluster_workers().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the last worker did not go");
+        let advice = remote.adapt_advice(&rule).unwrap();
+        retired.extend(advice.retiring);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(retired.len(), 3, "{retired:?}");
+    let log = c.log("worker");
+    assert_eq!(log.matches("lets this idle worker go").count(), 3, "{log}");
+}
+
 /// A port nobody listens on (bound, then released).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

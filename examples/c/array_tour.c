@@ -9,6 +9,9 @@
  * Every result is checked against a plain C loop over the computed data (copied out once
  * with dask_array_compute_into); the program exits with status 1 on any mismatch.
  * Needs only libdask (no libm: the reference exp is computed here).
+ *
+ * Runs on the embedded thread pool, or on the cluster at DASK_SCHEDULER_ADDRESS when that is
+ * set, as `libdask local-cluster -- array_tour` and `libdask slurm ... -- array_tour` do.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "dask.h"
@@ -118,9 +121,7 @@ static dask_operand num(double f) {
 }
 
 int main(void) {
-    dask_config cfg;
-    dask_config_init(&cfg, sizeof cfg);
-    TRY(dask_client_new(&cfg, &client));
+    TRY(dask_client_new_default(&client));
     size_t threads = 0;
     TRY(dask_client_threads(client, &threads));
     printf("libdask %s array tour (%zu worker threads)\n\n", dask_version(), threads);

@@ -463,7 +463,8 @@ fn catch_stop_signals() {
 }
 
 const SLURM_USAGE: &str =
-    "usage: libdask slurm --workers N [--cpus-per-worker C] [--mem-per-worker SIZE] [--time T]
+    "usage: libdask slurm (--workers N | --adapt MIN:MAX [--idle-grace SECONDS] [--max-pending J])
+                     [--cpus-per-worker C] [--mem-per-worker SIZE] [--time T]
                      [--partition P] [--account A] [--tls] [--dir DIR] [-- COMMAND ARGS...]
   Starts a scheduler on this node and N workers as Slurm batch jobs (the script they run:
   DIR/worker.sbatch; their output: DIR/worker-<job>.log; DIR defaults to
@@ -471,7 +472,10 @@ const SLURM_USAGE: &str =
   1GiB; the worker's memory limit too) and the time limit T (default 1:00:00). With COMMAND,
   runs it with the scheduler's address in DASK_SCHEDULER_ADDRESS (and the client's TLS files
   in DASK_TLS_CA, DASK_TLS_CERT, DASK_TLS_KEY) and exits with its code; without, runs until
-  SIGINT or SIGTERM. The jobs are cancelled (scancel) on the way out either way.";
+  SIGINT or SIGTERM. The jobs are cancelled (scancel) on the way out either way.
+  With --adapt, the scheduler decides every second from its queue: one more job per C tasks
+  waiting while no worker has a free thread (up to MAX, at most J jobs waiting to start,
+  default 4), and workers idle for SECONDS (default 10) retire, down to MIN.";
 
 /// `libdask slurm ...` (see [`SLURM_USAGE`]).
 pub fn slurm_main(args: &[String]) -> ExitCode {
@@ -480,6 +484,7 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
         None => (args, &[][..]),
     };
     let mut opts = super::slurm::SlurmOptions::default();
+    let (mut idle_grace, mut max_pending) = (None, None);
     let mut i = 0;
     while i < ours.len() {
         let value = ours.get(i + 1).cloned();
@@ -510,6 +515,20 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
             "--partition" => some(&value).map(|v| opts.partition = Some(v)),
             "--account" => some(&value).map(|v| opts.account = Some(v)),
             "--dir" => some(&value).map(|v| opts.dir = PathBuf::from(v)),
+            "--adapt" => value
+                .as_deref()
+                .and_then(|v| super::Adaptive::parse(v).ok())
+                .map(|a| opts.adapt = Some(a)),
+            "--idle-grace" => value
+                .as_deref()
+                .and_then(|v| v.parse::<f64>().ok())
+                .and_then(|v| Duration::try_from_secs_f64(v).ok())
+                .map(|d| idle_grace = Some(d)),
+            "--max-pending" => value
+                .as_deref()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .map(|n| max_pending = Some(n)),
             _ => None,
         };
         if ok.is_none() {
@@ -518,8 +537,21 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
         }
         i += 2;
     }
+    match opts.adapt.as_mut() {
+        Some(a) => {
+            a.idle_grace = idle_grace.unwrap_or(a.idle_grace);
+            a.max_pending = max_pending.unwrap_or(a.max_pending);
+        }
+        None if idle_grace.is_some() || max_pending.is_some() => {
+            eprintln!(
+                "libdask slurm: --idle-grace and --max-pending go with --adapt\n{SLURM_USAGE}"
+            );
+            return ExitCode::from(2);
+        }
+        None => {}
+    }
     catch_stop_signals();
-    let cluster = match super::slurm::SlurmCluster::start(opts.clone()) {
+    let mut cluster = match super::slurm::SlurmCluster::start(opts.clone()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("libdask slurm: {e}");
@@ -533,8 +565,28 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
         cluster.jobs().join(" "),
         cluster.script().display()
     );
+    if let Some(a) = &opts.adapt {
+        eprintln!(
+            "libdask slurm: adaptive, {} to {} workers (idle ones retire after {:?})",
+            a.min, a.max, a.idle_grace
+        );
+    }
+    let mut adapted = std::time::Instant::now();
+    let mut adapt = |cluster: &mut super::slurm::SlurmCluster| {
+        let every = opts.adapt.map_or(Duration::MAX, |a| a.interval);
+        if adapted.elapsed() < every {
+            return;
+        }
+        adapted = std::time::Instant::now();
+        match cluster.adapt_step() {
+            Ok(Some(did)) => eprintln!("libdask slurm: adapt: {did}"),
+            Ok(None) => {}
+            Err(e) => eprintln!("libdask slurm: adapt: {e}"),
+        }
+    };
     let code = if command.is_empty() {
         while !STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) {
+            adapt(&mut cluster);
             std::thread::sleep(Duration::from_millis(100));
         }
         eprintln!("libdask slurm: stopping: cancelling the worker jobs");
@@ -570,6 +622,7 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
                         }
                         forwarded = true;
                     }
+                    adapt(&mut cluster);
                     std::thread::sleep(Duration::from_millis(50));
                 }
             }

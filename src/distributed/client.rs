@@ -28,7 +28,10 @@ use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a value waits for the cluster's first worker before failing.
+const WAIT_FOR_A_WORKER: Duration = Duration::from_secs(60);
 use tokio::sync::{mpsc, oneshot};
 
 thread_local! {
@@ -137,11 +140,19 @@ impl Inner {
     /// `key` and returns the worker's id; the caller tells the scheduler.
     async fn put_on_a_worker(&self, key: &str, value: Arc<Value>, n: u64) -> Result<u64> {
         let mut workers = self.workers.lock().clone();
-        if workers.is_empty() {
+        // No worker yet (an adaptive cluster starts them as the scheduler asks; a value a
+        // client computes counts as work waiting): wait for one, as Dask's scatter does.
+        let deadline = tokio::time::Instant::now() + WAIT_FOR_A_WORKER;
+        while workers.is_empty() {
             workers = self.refresh_workers().await?;
-        }
-        if workers.is_empty() {
-            return Err(Error::invalid("the cluster has no workers to put data on"));
+            if workers.is_empty() {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(Error::invalid(format!(
+                        "the cluster has no workers to put data on (waited {WAIT_FOR_A_WORKER:?})"
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
         let w = workers[(n as usize) % workers.len()].clone();
         let answer = self
@@ -436,6 +447,7 @@ impl RemoteBackend {
                     }
                     Msg::WhoHasReply { .. }
                     | Msg::WorkersReply { .. }
+                    | Msg::AdaptReply { .. }
                     | Msg::DatasetReply { .. } => {
                         let slot = inner.replies.lock().pop_front();
                         if let Some(s) = slot {
@@ -988,6 +1000,32 @@ impl Backend for RemoteBackend {
             name: name.to_string(),
         })
         .map(drop)
+    }
+
+    fn adapt_advice(&self, rule: &super::AdaptRule) -> Result<super::ClusterAdvice> {
+        self.inner.check()?;
+        let inner = self.inner.clone();
+        let ask = Msg::Adapt {
+            min: rule.min.min(u32::MAX as usize) as u32,
+            max: rule.max.min(u32::MAX as usize) as u32,
+            threads_per_worker: rule.threads_per_worker.min(u32::MAX as usize) as u32,
+            idle_grace_ms: rule.idle_grace.as_millis().min(u64::MAX as u128) as u64,
+        };
+        match inner
+            .block_on(async { inner.ask_scheduler(ask).await })?
+            .msg
+        {
+            Msg::AdaptReply {
+                target,
+                workers,
+                retiring,
+            } => Ok(super::ClusterAdvice {
+                target: target as usize,
+                workers,
+                retiring,
+            }),
+            other => Err(Error::Io(format!("unexpected answer {other:?}"))),
+        }
     }
 
     fn cluster_workers(&self) -> Result<Vec<WorkerInfo>> {

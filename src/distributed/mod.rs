@@ -11,9 +11,11 @@
 //! - `client`: the client's remote backend;
 //! - `graph_parts`: a graph sent to the scheduler in parts, each taken as it arrives;
 //! - `cluster`: a scheduler and workers on this machine (`LocalCluster`);
+//! - `adaptive`: an adaptive cluster's plan, from the scheduler's advice;
 //! - `slurm`: a scheduler here and workers as Slurm batch jobs (`SlurmCluster`);
 //! - `cli`: the `libdask scheduler | worker | certs | local-cluster | slurm` commands.
 
+pub mod adaptive;
 pub mod cli;
 pub(crate) mod client;
 pub mod cluster;
@@ -25,10 +27,12 @@ pub mod slurm;
 pub mod tls;
 pub mod worker;
 
+pub use adaptive::{Adaptive, ClusterAdvice, Scale};
 pub(crate) use client::RemoteBackend;
 pub use cluster::{LocalCluster, LocalClusterOptions};
 pub use msg::{Role, WorkerInfo};
 pub use scheduler::server::SchedulerOptions;
+pub use scheduler::state::AdaptRule;
 pub use slurm::{SlurmCluster, SlurmOptions};
 pub use tls::{Credentials, Security, TemporaryCerts};
 pub use worker::WorkerOptions;

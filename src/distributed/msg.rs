@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The version of these messages; peers of another version are refused at the handshake.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 const MAGIC: &[u8; 4] = b"DSKm";
 /// Largest header accepted (keys and names, never data).
 pub const MAX_HEADER: usize = 16 << 20;
@@ -134,6 +134,17 @@ pub enum Msg {
     },
     /// Which workers are there?
     Workers,
+    /// How many workers should an adaptive cluster have now (Dask's `adaptive_target` and
+    /// `workers_to_close`)? The scheduler answers from its own queue with `AdaptReply`, and
+    /// tells the idle workers it gives up to retire.
+    Adapt {
+        min: u32,
+        max: u32,
+        /// Threads of each worker the cluster would start.
+        threads_per_worker: u32,
+        /// A worker idle this long may be let go.
+        idle_grace_ms: u64,
+    },
     /// Keep `keys` under `name` (with the client's description of them, `meta`) until
     /// unpublished.
     Publish {
@@ -169,6 +180,13 @@ pub enum Msg {
     WorkersReply {
         workers: Vec<WorkerInfo>,
     },
+    /// The answer to `Adapt`: the number of workers wanted, the names of the workers that
+    /// stay, and of those told to retire now.
+    AdaptReply {
+        target: u32,
+        workers: Vec<String>,
+        retiring: Vec<String>,
+    },
     /// The answer to the dataset requests: an error, or the keys and description of one
     /// dataset, or the names of all.
     DatasetReply {
@@ -188,6 +206,9 @@ pub enum Msg {
     Free {
         keys: Vec<String>,
     },
+    /// Leave as on SIGTERM (an adaptive cluster lets this idle worker go): `Retiring`,
+    /// the moves, goodbye.
+    Retire,
 
     // work stealing
     /// scheduler -> worker: give `key` up if it has not started.

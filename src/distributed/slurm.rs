@@ -6,13 +6,20 @@
 //! cancels its jobs (`scancel`: Slurm sends them SIGTERM, on which a worker hands its results
 //! to its peers and leaves) and stops the scheduler.
 //!
+//! Adaptive (`SlurmOptions::adapt`), [`SlurmCluster::adapt_step`] turns the scheduler's
+//! advice into jobs: more while tasks wait, pending ones cancelled when no longer wanted,
+//! and the jobs of the idle workers the scheduler retired cancelled.
+//!
 //! With TLS the certificates are made in the cluster's directory, which workers on other
 //! nodes must see: keep it on a filesystem the nodes share (the default is under the
 //! current directory, as Slurm users' job directories usually are).
 
+use super::adaptive::{Adaptive, Scale};
 use super::cluster::{LocalCluster, LocalClusterOptions};
+use super::scheduler::state::AdaptRule;
 use crate::error::{Error, Result};
 use crate::runtime::Client;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -33,6 +40,9 @@ pub struct SlurmOptions {
     pub tls: bool,
     /// The cluster's directory: job script, job logs, the scheduler's files.
     pub dir: PathBuf,
+    /// Scale between bounds as the scheduler asks (`workers` is then ignored: `min` jobs
+    /// are submitted at the start); see [`SlurmCluster::adapt_step`].
+    pub adapt: Option<Adaptive>,
 }
 
 impl Default for SlurmOptions {
@@ -46,13 +56,27 @@ impl Default for SlurmOptions {
             account: None,
             tls: false,
             dir: PathBuf::from(format!("libdask-slurm-{}", std::process::id())),
+            adapt: None,
         }
     }
 }
 
 /// A running scheduler and the Slurm jobs of its workers.
 pub struct SlurmCluster {
+    /// Every job submitted (each still in squeue is cancelled at the end).
     jobs: Vec<String>,
+    /// Jobs submitted whose worker has not joined yet.
+    pending: Vec<String>,
+    /// Jobs whose worker has joined.
+    joined: HashSet<String>,
+    adapt: Option<Adaptive>,
+    cpus_per_worker: usize,
+    /// The adaptive loop's own connection to the scheduler.
+    adapt_client: Option<Client>,
+    /// Since when fewer workers than those joined and pending have been wanted (pending
+    /// jobs are cancelled only once that has lasted the idle grace period: a queue that
+    /// empties between two graphs does not cancel the jobs the next one needs).
+    fewer_wanted_since: Option<std::time::Instant>,
     scheduler: LocalCluster,
     script: PathBuf,
     dir: PathBuf,
@@ -74,6 +98,20 @@ fn slurm(program: &str, args: &[&str]) -> Result<String> {
         )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The ids of the jobs in Slurm's queue (pending or running).
+fn squeue_ids() -> Result<HashSet<String>> {
+    Ok(slurm("squeue", &["-h", "-o", "%i"])?
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// The job of a worker named by its job script (`slurm-<job id>`).
+fn job_of(worker: &str) -> Option<&str> {
+    worker.strip_prefix("slurm-")
 }
 
 /// A shell word: `s` in single quotes, its own single quotes closed and escaped.
@@ -125,7 +163,10 @@ impl SlurmCluster {
     /// Starts the scheduler, writes the job script and submits `opts.workers` jobs (they
     /// join when Slurm starts them: see [`SlurmCluster::wait_for_workers`]).
     pub fn start(opts: SlurmOptions) -> Result<SlurmCluster> {
-        if opts.workers == 0 || opts.cpus_per_worker == 0 {
+        if let Some(a) = &opts.adapt {
+            a.check()?;
+        }
+        if (opts.workers == 0 && opts.adapt.is_none()) || opts.cpus_per_worker == 0 {
             return Err(Error::invalid(
                 "a Slurm cluster needs at least one worker of at least one CPU",
             ));
@@ -147,11 +188,18 @@ impl SlurmCluster {
             .map_err(|e| Error::Io(format!("cannot write {}: {e}", script.display())))?;
         let mut cluster = SlurmCluster {
             jobs: Vec::new(),
+            pending: Vec::new(),
+            joined: HashSet::new(),
+            adapt: opts.adapt,
+            cpus_per_worker: opts.cpus_per_worker,
+            adapt_client: None,
+            fewer_wanted_since: None,
             scheduler,
             script,
             dir,
         };
-        for _ in 0..opts.workers {
+        let first = opts.adapt.map_or(opts.workers, |a| a.min);
+        for _ in 0..first {
             cluster.submit()?;
         }
         Ok(cluster)
@@ -167,7 +215,95 @@ impl SlurmCluster {
             return Err(Error::Io(format!("sbatch printed {out:?}, not a job id")));
         }
         self.jobs.push(id.clone());
+        self.pending.push(id.clone());
         Ok(id)
+    }
+
+    /// One step of adaptive scaling (call it every `interval`; `libdask slurm --adapt`
+    /// does): asks the scheduler how many workers it wants, submits jobs (at most
+    /// `max_pending` waiting to start) or cancels pending ones, and cancels the jobs of the
+    /// idle workers the scheduler has told to retire. Returns what it did, if anything.
+    pub fn adapt_step(&mut self) -> Result<Option<String>> {
+        let Some(a) = self.adapt else {
+            return Ok(None);
+        };
+        if self.adapt_client.is_none() {
+            self.adapt_client = Some(self.scheduler.client()?);
+        }
+        let client = self.adapt_client.as_ref().expect("made above");
+        let advice = client.adapt_advice(&AdaptRule {
+            min: a.min,
+            max: a.max,
+            threads_per_worker: self.cpus_per_worker,
+            idle_grace: a.idle_grace,
+        })?;
+        let mut did = Vec::new();
+        for name in &advice.workers {
+            if let Some(job) = job_of(name) {
+                self.joined.insert(job.to_string());
+            }
+        }
+        let joined = &self.joined;
+        self.pending.retain(|j| !joined.contains(j));
+        // A retiring worker's job ends when the worker leaves; cancelling it makes sure.
+        let retired: Vec<&str> = advice.retiring.iter().filter_map(|n| job_of(n)).collect();
+        if !retired.is_empty() {
+            self.cancel_jobs(&retired)?;
+            did.push(format!(
+                "idle workers let go: {}",
+                advice.retiring.join(" ")
+            ));
+        }
+        if !self.pending.is_empty() {
+            // Jobs that ended before their worker joined (see their logs) wait no more.
+            let queued = squeue_ids()?;
+            self.pending.retain(|j| queued.contains(j));
+        }
+        let before = format!(
+            "target {} workers ({} connected, {} pending)",
+            advice.target,
+            advice.workers.len(),
+            self.pending.len()
+        );
+        let scale = a.plan(advice.target, advice.workers.len(), self.pending.len());
+        if !matches!(scale, Scale::CancelPending(_)) {
+            self.fewer_wanted_since = None;
+        }
+        match scale {
+            Scale::Stay => {}
+            Scale::CancelPending(_)
+                if self
+                    .fewer_wanted_since
+                    .get_or_insert_with(std::time::Instant::now)
+                    .elapsed()
+                    < a.idle_grace => {}
+            Scale::Start(n) => {
+                let ids = (0..n).map(|_| self.submit()).collect::<Result<Vec<_>>>()?;
+                did.push(format!("submitted {}", ids.join(" ")));
+            }
+            Scale::CancelPending(n) => {
+                let gone = self.pending.split_off(self.pending.len() - n);
+                let ids: Vec<&str> = gone.iter().map(String::as_str).collect();
+                self.cancel_jobs(&ids)?;
+                self.fewer_wanted_since = None;
+                did.push(format!("cancelled pending {}", gone.join(" ")));
+            }
+        }
+        Ok((!did.is_empty()).then(|| format!("{before}: {}", did.join("; "))))
+    }
+
+    /// `scancel`s these jobs (those already ended are skipped).
+    fn cancel_jobs(&self, ids: &[&str]) -> Result<()> {
+        let queued = squeue_ids()?;
+        let live: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|j| queued.contains(*j))
+            .collect();
+        if !live.is_empty() {
+            slurm("scancel", &live)?;
+        }
+        Ok(())
     }
 
     /// The scheduler's address.
@@ -211,21 +347,24 @@ impl SlurmCluster {
         if self.jobs.is_empty() {
             return Ok(());
         }
+        // The adaptive loop's connection goes first: the scheduler outlives it.
+        self.adapt_client = None;
         let ids: Vec<&str> = self.jobs.iter().map(String::as_str).collect();
-        slurm("scancel", &ids)?;
+        self.cancel_jobs(&ids)?;
         // scancel only asks: wait (bounded) for the jobs to end while the scheduler still
         // runs, so each worker retires on Slurm's SIGTERM rather than being dropped by a
         // scheduler that closes first.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while std::time::Instant::now() < deadline {
-            match slurm("squeue", &["-h", "-o", "%i"]) {
-                Ok(out) if out.lines().any(|l| self.jobs.iter().any(|j| j == l.trim())) => {
+            match squeue_ids() {
+                Ok(q) if self.jobs.iter().any(|j| q.contains(j)) => {
                     std::thread::sleep(Duration::from_millis(100))
                 }
                 _ => break,
             }
         }
         self.jobs.clear();
+        self.pending.clear();
         Ok(())
     }
 }

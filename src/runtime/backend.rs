@@ -41,6 +41,16 @@ pub(crate) trait Backend: Send + Sync {
             "this client runs on its own thread pool, not on a cluster",
         ))
     }
+    /// The scheduler's advice to an adaptive cluster (it tells the idle workers it lets go
+    /// to retire).
+    fn adapt_advice(
+        &self,
+        _rule: &crate::distributed::AdaptRule,
+    ) -> Result<crate::distributed::ClusterAdvice> {
+        Err(Error::invalid(
+            "this client runs on its own thread pool, not on a cluster",
+        ))
+    }
     /// For each future, the data addresses of the workers holding its value (waiting for it
     /// first).
     fn who_has(&self, _futures: &[Future]) -> Result<Vec<Vec<String>>> {

@@ -82,6 +82,16 @@ impl Client {
         self.backend.cluster_workers()
     }
 
+    /// What the cluster's scheduler wants of an adaptive cluster now, from its own queue:
+    /// how many workers, and which idle ones it has just told to retire (an error for a
+    /// client on its own thread pool).
+    pub fn adapt_advice(
+        &self,
+        rule: &crate::distributed::AdaptRule,
+    ) -> Result<crate::distributed::ClusterAdvice> {
+        self.backend.adapt_advice(rule)
+    }
+
     /// For each future, the data addresses of the cluster workers holding its value (Dask's
     /// `Client.who_has`), after waiting for it; an empty list for a value that lives only in
     /// this process. An error for a client on its own thread pool.

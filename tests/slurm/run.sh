@@ -7,17 +7,24 @@
 #   2. the same with --tls, the table suite as the client;
 #   3. without a command, until Ctrl-C (SIGINT), one job cancelled on the way as at the end
 #      of its time limit: that worker retires on Slurm's SIGTERM, the cluster runs on; then
-#      no job is left.
+#      no job is left;
+#   4. adaptive (--adapt 0:2): no job until the suite's graphs wait, two then, and both let
+#      go by the scheduler once idle, while the cluster runs on.
 # Skipped, with the reason, where Slurm cannot run (not root, no apt-get, daemons refuse).
-#   tests/slurm/run.sh <libdask program> <conformance suite> <table suite>
+#   tests/slurm/run.sh <libdask program> <conformance suite> <table suite> <array tour>
 set -euo pipefail
 libdask=$(realpath "$1")
 conformance=$(realpath "$2")
 tables=$(realpath "$3")
+tour=$(realpath "$4")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(mktemp -d /tmp/libdask-slurm.XXXXXX)
 node="$dir/node"
-cleanup() { bash "$root/scripts/slurm-node.sh" stop "$node" || true; }
+cleanup() {
+  # A cluster still running (a failed check) goes first.
+  if [ -n "${pid:-}" ]; then kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; fi
+  bash "$root/scripts/slurm-node.sh" stop "$node" || true
+}
 trap cleanup EXIT
 
 set +e
@@ -89,5 +96,35 @@ wait "$pid" || fail "libdask slurm exited with $? after SIGINT"
 grep -q "scheduler at tcp://$(hostname)" "$dir/interactive.err" || { cat "$dir/interactive.err" >&2; fail "no scheduler address printed"; }
 check_after "$dir/interactive" 2
 
+# Adaptive: the array tour's first graph has 8 blocks to make at once; the scheduler wants
+# 2 workers (its maximum) then, and none once they have been idle for 2 s.
+echo "-- libdask slurm --adapt 0:2 (array_tour): no job until work waits, 2 while it runs, 0 when idle"
+"$libdask" slurm --adapt 0:2 --idle-grace 2 "${common[@]}" --dir "$dir/adapt" 2>"$dir/adapt.err" &
+pid=$!
+for _ in $(seq 100); do grep -q "scheduler at" "$dir/adapt.err" && break; sleep 0.1; done
+address=$(sed -n 's/^libdask slurm: scheduler at //p' "$dir/adapt.err")
+[ -n "$address" ] || { cat "$dir/adapt.err" >&2; fail "the adaptive cluster printed no address"; }
+sleep 2
+[ "$(squeue -h | wc -l)" -eq 0 ] || fail "an adaptive cluster of minimum 0 submitted jobs with no work"
+DASK_SCHEDULER_ADDRESS="$address" "$tour" | tail -n 1
+grep -q "target 2 workers (0 connected, 0 pending): submitted" "$dir/adapt.err" \
+  || { cat "$dir/adapt.err" >&2; fail "the scheduler did not ask for 2 workers"; }
+released() {
+  local logs=("$dir"/adapt/worker-*.log) log
+  [ "${#logs[@]}" -eq 2 ] && [ "$(squeue -h | wc -l)" -eq 0 ] || return 1
+  for log in "${logs[@]}"; do grep -q "leaving" "$log" || return 1; done
+}
+for _ in $(seq 150); do released && break; sleep 0.2; done
+released || { cat "$dir/adapt.err" "$dir"/adapt/worker-*.log >&2; fail "the idle workers were not released"; }
+for log in "$dir"/adapt/worker-*.log; do
+  grep -q "connected to the scheduler" "$log" || { cat "$log" >&2; fail "an adaptive worker did not join"; }
+  grep -q "lets this idle worker go" "$log" || { cat "$log" >&2; fail "an idle worker was not let go by the scheduler"; }
+done
+kill -0 "$pid" || fail "libdask slurm --adapt exited with its workers"
+kill -INT "$pid"
+wait "$pid" || fail "libdask slurm --adapt exited with $? after SIGINT"
+[ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue"
+grep "adapt:" "$dir/adapt.err"
+
 rm -rf "$dir"
-echo "slurm: libdask slurm ran the suites on workers that were Slurm jobs (plain and TLS), no job left"
+echo "slurm: libdask slurm ran the suites on workers that were Slurm jobs (plain, TLS, adaptive 0-2-0), no job left"

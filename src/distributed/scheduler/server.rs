@@ -2,7 +2,7 @@
 //! machine (one task owns it: no locks), and sends what it decides. A worker that closes its
 //! connection or misses heartbeats is removed (its work is redone elsewhere).
 
-use super::state::{Dest, State};
+use super::state::{AdaptRule, Dest, State};
 use crate::distributed::conn::{accept, Addr, Conn};
 use crate::distributed::msg::{Limits, Message, Msg, Role, TaskHead, WorkerInfo, PROTOCOL_VERSION};
 use crate::distributed::tls::Security;
@@ -371,6 +371,43 @@ fn handle(
                 (Role::Client, Msg::Unpublish { name }) => {
                     let error = datasets.unpublish(state, &name);
                     let _ = p.tx.send(dataset_reply(error, vec![], vec![], vec![]));
+                }
+                (
+                    Role::Client,
+                    Msg::Adapt {
+                        min,
+                        max,
+                        threads_per_worker,
+                        idle_grace_ms,
+                    },
+                ) => {
+                    let rule = AdaptRule {
+                        min: min as usize,
+                        max: max as usize,
+                        threads_per_worker: threads_per_worker as usize,
+                        idle_grace: Duration::from_millis(idle_grace_ms),
+                    };
+                    let advice = state.adapt(&rule, Instant::now());
+                    let name = |w: &u64| peers.get(w).map_or_else(String::new, |p| p.name.clone());
+                    let retiring: Vec<String> = advice.retiring.iter().map(name).collect();
+                    for n in &retiring {
+                        eprintln!("libdask scheduler: worker {n} is idle: asking it to retire");
+                    }
+                    let workers = state
+                        .workers()
+                        .iter()
+                        .map(|w| w.id)
+                        .filter(|w| !state.is_retiring(*w))
+                        .map(|w| name(&w))
+                        .collect();
+                    let reply = Msg::AdaptReply {
+                        target: advice.target as u32,
+                        workers,
+                        retiring,
+                    };
+                    if let Some(p) = peers.get(&id) {
+                        let _ = p.tx.send(Message::new(reply));
+                    }
                 }
                 (_, Msg::Workers) => {
                     let workers = state.workers();

@@ -17,6 +17,10 @@ use super::super::msg::{DepSource, Message, Msg, WorkerInfo};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
+
+mod adapt;
+pub use adapt::{AdaptRule, Advice};
 
 pub type WorkerId = u64;
 pub type ClientId = u64;
@@ -101,6 +105,8 @@ struct WorkerRec {
     avg_bytes: f64,
     /// Its entry in `State::open`, if it is there.
     open_key: Option<(u64, WorkerId)>,
+    /// Since when it has had nothing to run (adaptive clusters let idle workers go).
+    idle_since: Option<Instant>,
 }
 
 impl WorkerRec {
@@ -189,6 +195,11 @@ impl State {
         self.workers.values().map(|w| w.info.clone()).collect()
     }
 
+    /// Whether worker `w` is leaving (SIGTERM, or let go by an adaptive cluster).
+    pub fn is_retiring(&self, w: WorkerId) -> bool {
+        self.workers.get(&w).is_some_and(|r| r.retiring)
+    }
+
     pub fn n_tasks(&self) -> usize {
         self.index.len()
     }
@@ -223,6 +234,7 @@ impl State {
                 avg_us: 1e6,
                 avg_bytes: 0.0,
                 open_key: None,
+                idle_since: Some(Instant::now()),
             },
         );
         self.refresh(id);
@@ -236,6 +248,11 @@ impl State {
         };
         if let Some(k) = rec.open_key.take() {
             self.open.remove(&k);
+        }
+        match (rec.processing.is_empty(), rec.idle_since.is_some()) {
+            (true, false) => rec.idle_since = Some(Instant::now()),
+            (false, true) => rec.idle_since = None,
+            _ => {}
         }
         if !rec.paused && !rec.retiring && rec.processing.len() < rec.slots() {
             let k = rec.load_key();
@@ -1236,7 +1253,7 @@ impl State {
 mod tests {
     use super::*;
 
-    fn worker(id: u64, threads: u32) -> WorkerInfo {
+    pub(super) fn worker(id: u64, threads: u32) -> WorkerInfo {
         WorkerInfo {
             id,
             data_addr: format!("tcp://w{id}"),
@@ -1245,7 +1262,7 @@ mod tests {
     }
 
     /// Pulls the Compute messages out, per worker.
-    fn computes(s: &mut State) -> Vec<(WorkerId, String)> {
+    pub(super) fn computes(s: &mut State) -> Vec<(WorkerId, String)> {
         let mut v = Vec::new();
         for (d, m) in s.out.drain(..) {
             if let (Dest::Worker(w), Msg::Compute { key, .. }) = (d, m.msg) {

@@ -456,6 +456,12 @@ async fn serve_scheduler(
                         data.remove(&k);
                     }
                 }
+                Msg::Retire if retiring.is_none() => {
+                    eprintln!("libdask worker {name}: the scheduler lets this idle worker go: handing data to peers, then leaving");
+                    let _ = tx.send(Message::new(Msg::Retiring));
+                    retiring = Some(tokio::time::Instant::now() + RETIRE_TIMEOUT);
+                }
+                Msg::Retire => {} // leaving already
                 Msg::RetireMoves { moves } => {
                     let n = moves.len();
                     let moved = tokio::time::timeout(RETIRE_TIMEOUT, hand_over(shared, moves, &tx))
