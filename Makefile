@@ -57,7 +57,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cluster-test slurm-test travel-test cpp-test abi-test examples-test julia-test r-test cross-language-test exports-test install-test valgrind-test noblas-test
+check: build lint rust-test c-test cluster-test travel-test cpp-test abi-test examples-test julia-test r-test slurm-test cross-language-test exports-test install-test valgrind-test noblas-test
 	@echo "make test: all suites passed"
 
 # The edit-compile-test loop: the Rust suites but the 4 GiB out-of-core one, and the C
@@ -132,9 +132,13 @@ cluster-test: build $(CLUSTER_SUITES)
 
 # `libdask slurm` on a single-node Slurm this test starts (root; Debian's slurm-wlm and
 # munge, installed when missing); skipped, saying why, where it cannot run.
-slurm-test: build $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour
+slurm-test: build $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour $(BUILD)/slurm/test_slurm_api
 	@echo "== Slurm: libdask slurm, the C suites on workers that are batch jobs"
-	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour
+	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour $(BUILD)/slurm/test_slurm_api
+
+$(BUILD)/slurm/test_slurm_api: tests/slurm/test_slurm_api.c include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lpthread -lm
 
 $(BUILD)/cross/datasets: tests/cross/datasets.c tests/c/harness.h include/dask.h $(LIB)
 	@mkdir -p $(dir $@)

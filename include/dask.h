@@ -123,8 +123,8 @@ typedef struct dask_as_completed dask_as_completed;
 // client are thread-safe.
 typedef struct dask_client dask_client;
 
-// A scheduler and worker processes started on this machine (`dask_cluster_local`). Opaque.
-// Freeing it stops the processes.
+// A scheduler and its workers: processes on this machine (`dask_cluster_local`) or Slurm
+// jobs (`dask_cluster_slurm`). Opaque. Freeing it stops the processes (cancels the jobs).
 typedef struct dask_cluster dask_cluster;
 
 // A row expression. Opaque; immutable, so it may be shared between threads.
@@ -416,6 +416,39 @@ typedef int32_t (*dask_task_fn)(void *ctx,
                                 const struct dask_value *const *inputs,
                                 size_t n_inputs,
                                 struct dask_value **output);
+
+// How `dask_cluster_slurm` asks Slurm for workers (a versioned input struct:
+// `dask_slurm_options_init(&o, sizeof o)` first, then set fields). The strings are copied
+// during the call.
+typedef struct dask_slurm_options {
+  // `sizeof(dask_slurm_options)` as the caller was compiled; set by the init function.
+  uint32_t struct_size;
+  // Nonzero: mutual TLS with a fresh CA, its files in `dir` (see `dask_cluster_tls_dir`).
+  uint32_t tls;
+  // Worker jobs submitted at the start (default 1; ignored when adaptive).
+  size_t workers;
+  // CPUs per job (`--cpus-per-task`), the worker's threads too; default 1.
+  size_t cpus_per_worker;
+  // Memory per job in bytes (`--mem`), the worker's memory limit too; default 1 GiB.
+  uint64_t mem_per_worker;
+  // The jobs' time limit in Slurm's format ("1:00:00", the default); NULL: the default.
+  const char *time;
+  // `--partition` and `--account`; NULL (the default): Slurm's defaults.
+  const char *partition;
+  const char *account;
+  // The cluster's directory (job script `worker.sbatch`, job logs, TLS files): on a
+  // filesystem the nodes share; NULL (the default): `./libdask-slurm-<pid>`.
+  const char *dir;
+  // Nonzero `adapt_max`: adaptive between `adapt_min` and `adapt_max` workers (default 0:
+  // a fixed `workers`). The cluster then adapts on its own, every second, on a one-thread
+  // pool of its own; `dask_cluster_adapt` takes a step at once and reports.
+  size_t adapt_min;
+  size_t adapt_max;
+  // Seconds a worker stays idle before the scheduler lets it go (default 10).
+  double idle_grace;
+  // Jobs waiting to start, at most (default 4).
+  size_t max_pending;
+} dask_slurm_options;
 
 // `return_type` of sparse products.
 typedef uint32_t dask_return_type;
@@ -1532,7 +1565,8 @@ dask_status dask_cluster_client(const struct dask_cluster *cluster,
                                 struct dask_client **out_client);
 
 // Kills worker `index` (0-based, in start order) at once, as a crash would: for tests of
-// worker loss. `DASK_ERR_INVALID_ARGUMENT` when there is no such running worker. The
+// worker loss (a local cluster's; a Slurm cluster's workers are jobs: `scancel` them).
+// `DASK_ERR_INVALID_ARGUMENT` when there is no such running worker. The
 // cluster is borrowed for the call; call it from one thread at a time per cluster.
 //
 // # Safety
@@ -2122,6 +2156,52 @@ dask_status dask_op_lookup(const char *name, dask_op_id *out_id);
 // # Safety
 // `path` is a NUL-terminated string; the file is trusted code (it runs in this process).
 dask_status dask_plugin_load(const char *path);
+
+// Fills `*options` (whose `struct_size` bytes are the caller's `sizeof`) with the defaults
+// and sets its `struct_size`. Any thread; nothing to free.
+//
+// # Safety
+// `options` is valid for writes of `struct_size` bytes.
+dask_status dask_slurm_options_init(struct dask_slurm_options *options, size_t struct_size);
+
+// Starts a scheduler on this node (every interface, reached by this node's host name) and
+// submits the workers as Slurm batch jobs (`sbatch`; the script is written to
+// `<dir>/worker.sbatch`, each job's output to `<dir>/worker-<job>.log`), as dask-jobqueue's
+// `SLURMCluster`. Returns once the jobs are submitted: `dask_cluster_wait_for_workers`
+// waits for them to join. `options` may be NULL (the defaults: one worker of 1 CPU and
+// 1 GiB for an hour). `*out_cluster` is owned by the caller: `dask_cluster_free` cancels
+// the jobs (each worker retires on Slurm's SIGTERM) and stops the scheduler. Needs Slurm's
+// commands on the PATH. Any thread.
+//
+// # Safety
+// `options` is NULL or set up by `dask_slurm_options_init`; `out_cluster` is valid for
+// writes.
+dask_status dask_cluster_slurm(const struct dask_slurm_options *options,
+                               struct dask_cluster **out_cluster);
+
+// Waits until `n` workers have joined the cluster's scheduler (Slurm jobs may wait in the
+// queue first), at most `timeout_seconds`: `DASK_ERR_IO` naming how many joined when the
+// time runs out. The cluster is borrowed for the call; one thread at a time per cluster.
+//
+// # Safety
+// `cluster` is a live cluster, not used concurrently by another thread.
+dask_status dask_cluster_wait_for_workers(struct dask_cluster *cluster,
+                                          size_t n,
+                                          double timeout_seconds);
+
+// One step of an adaptive Slurm cluster now (it also takes one every second on its own):
+// the scheduler says from its queue how many workers it wants and retires idle ones; jobs
+// are submitted or cancelled to match. Writes the workers connected and the jobs waiting
+// to start (either pointer may be NULL).
+// `DASK_ERR_INVALID_ARGUMENT` for a cluster that is not adaptive. The cluster is borrowed
+// for the call; one thread at a time per cluster.
+//
+// # Safety
+// `cluster` is a live cluster, not used concurrently by another thread; `out_workers` and
+// `out_pending` are NULL or valid for writes.
+dask_status dask_cluster_adapt(struct dask_cluster *cluster,
+                               size_t *out_workers,
+                               size_t *out_pending);
 
 // Makes a sparse array from triplets: `coords` holds `ndim x nnz` coordinates (axis-major:
 // all coordinates of axis 0, then axis 1, …), `data` is a 1-d buffer value of `nnz` values

@@ -6,20 +6,51 @@ use super::client::{config_of, dask_client, dask_config, read_config};
 use super::handle::{self, handle_type, Shell};
 use super::{c_str, guard, guard_void, out};
 use crate::array::Array;
-use crate::distributed::{LocalCluster, LocalClusterOptions};
+use crate::distributed::{LocalCluster, LocalClusterOptions, SlurmCluster};
 use crate::error::{Error, Result};
 use crate::runtime::{Client, Config};
 use std::ffi::{c_char, CString};
 
-/// A cluster on this machine: a scheduler and worker processes of the `libdask` program.
+/// A cluster: a scheduler and worker processes of the `libdask` program on this machine, or a
+/// scheduler here and workers as Slurm jobs.
 pub struct ClusterHandle {
-    cluster: LocalCluster,
+    pub(super) cluster: Kind,
     address: CString,
     tls_dir: Option<CString>,
 }
 
-/// A scheduler and worker processes started on this machine (`dask_cluster_local`). Opaque.
-/// Freeing it stops the processes.
+pub(super) enum Kind {
+    Local(Box<LocalCluster>),
+    Slurm(Box<SlurmCluster>),
+}
+
+impl Kind {
+    /// The scheduler's side (address, TLS files).
+    fn scheduler(&self) -> &LocalCluster {
+        match self {
+            Kind::Local(c) => c,
+            Kind::Slurm(c) => c.scheduler(),
+        }
+    }
+}
+
+impl ClusterHandle {
+    pub(super) fn new(cluster: Kind) -> ClusterHandle {
+        let s = cluster.scheduler();
+        let address = CString::new(s.address()).expect("addresses have no NUL");
+        let tls_dir = s
+            .certs_dir()
+            .map(|d| CString::new(d.to_string_lossy().into_owned()).unwrap_or_default());
+        ClusterHandle {
+            cluster,
+            address,
+            tls_dir,
+        }
+    }
+}
+
+/// A scheduler and its workers: processes on this machine (`dask_cluster_local`) or Slurm
+/// jobs (`dask_cluster_slurm`). Opaque. Freeing it stops the processes (cancels the jobs).
 pub struct dask_cluster(Shell<ClusterHandle>);
 handle_type!(
     dask_cluster,
@@ -69,15 +100,7 @@ pub unsafe extern "C" fn dask_cluster_local(
             tls: config.security.require_encryption,
             ..LocalClusterOptions::default()
         })?;
-        let address = CString::new(cluster.address()).expect("addresses have no NUL");
-        let tls_dir = cluster
-            .certs_dir()
-            .map(|d| CString::new(d.to_string_lossy().into_owned()).unwrap_or_default());
-        *slot = handle::new_handle(ClusterHandle {
-            cluster,
-            address,
-            tls_dir,
-        });
+        *slot = handle::new_handle(ClusterHandle::new(Kind::Local(Box::new(cluster))));
         Ok(())
     })
 }
@@ -135,8 +158,8 @@ pub unsafe extern "C" fn dask_cluster_client(
         let c = unsafe { handle::get(cluster) }?;
         let config = config_or_default(cfg)?;
         let client = Client::new(Config {
-            address: Some(c.cluster.address().to_string()),
-            security: c.cluster.security(),
+            address: Some(c.cluster.scheduler().address().to_string()),
+            security: c.cluster.scheduler().security(),
             ..config
         })?;
         *slot = handle::new_handle(client);
@@ -145,7 +168,8 @@ pub unsafe extern "C" fn dask_cluster_client(
 }
 
 /// Kills worker `index` (0-based, in start order) at once, as a crash would: for tests of
-/// worker loss. `DASK_ERR_INVALID_ARGUMENT` when there is no such running worker. The
+/// worker loss (a local cluster's; a Slurm cluster's workers are jobs: `scancel` them).
+/// `DASK_ERR_INVALID_ARGUMENT` when there is no such running worker. The
 /// cluster is borrowed for the call; call it from one thread at a time per cluster.
 ///
 /// # Safety
@@ -158,7 +182,12 @@ pub unsafe extern "C" fn dask_cluster_kill_worker(
     guard(|| {
         // SAFETY: per the contract.
         let c = unsafe { handle::get_mut(cluster) }?;
-        c.cluster.kill_worker(index)
+        match &mut c.cluster {
+            Kind::Local(l) => l.kill_worker(index),
+            Kind::Slurm(_) => Err(Error::invalid(
+                "the workers of a Slurm cluster are jobs: scancel one to stop it",
+            )),
+        }
     })
 }
 

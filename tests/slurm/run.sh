@@ -11,12 +11,17 @@
 #   4. adaptive (--adapt 0:2): no job until the suite's graphs wait, two then, and both let
 #      go by the scheduler once idle, while the cluster runs on.
 # Skipped, with the reason, where Slurm cannot run (not root, no apt-get, daemons refuse).
-#   tests/slurm/run.sh <libdask program> <conformance suite> <table suite> <array tour>
+#   5. the C ABI (tests/slurm/test_slurm_api.c): dask_cluster_slurm fixed and adaptive;
+#   6. Julia's SlurmCluster and R's dask_slurm_cluster, fixed and adaptive (tests/slurm/
+#      slurm.jl, slurm.R), when their toolchains and the R package are there (make test
+#      runs this after julia-test and r-test); skipped with the reason otherwise.
+#   tests/slurm/run.sh <libdask program> <conformance suite> <table suite> <array tour> <C API test>
 set -euo pipefail
 libdask=$(realpath "$1")
 conformance=$(realpath "$2")
 tables=$(realpath "$3")
 tour=$(realpath "$4")
+capi=$(realpath "$5")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(mktemp -d /tmp/libdask-slurm.XXXXXX)
 node="$dir/node"
@@ -126,5 +131,41 @@ wait "$pid" || fail "libdask slurm --adapt exited with $? after SIGINT"
 [ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue"
 grep "adapt:" "$dir/adapt.err"
 
+echo "-- the C ABI: dask_cluster_slurm, fixed and adaptive"
+DASK_BIN="$libdask" "$capi" "$dir/capi"
+[ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue after dask_cluster_free"
+for log in "$dir"/capi/*/worker-*.log; do
+  left "$log" || { cat "$log" >&2; fail "a worker of the C API's clusters did not leave"; }
+done
+
+echo "-- Julia: SlurmCluster"
+if bash "$root/scripts/julia" --version >/dev/null 2>&1; then
+  if ! DASK_BIN="$libdask" LIBDASK_HOME="$root" bash "$root/scripts/julia" "$root/tests/slurm/slurm.jl" \
+       "$dir/julia" >"$dir/julia.log" 2>&1; then
+    tail -n 40 "$dir/julia.log" >&2
+    fail "the Julia Slurm test failed"
+  fi
+  tail -n 2 "$dir/julia.log"
+  [ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue after Julia's clusters closed"
+else
+  echo "SKIPPED (Julia): no Julia here (scripts/julia could not find or install one)"
+fi
+
+echo "-- R: dask_slurm_cluster"
+rlib=""
+for d in "$root/build/r/libdask.Rcheck" "$root/build/r/lib"; do
+  [ -f "$d/libdask/DESCRIPTION" ] && { rlib=$d; break; }
+done
+if [ -n "$rlib" ] && command -v Rscript >/dev/null; then
+  if ! DASK_BIN="$libdask" R_LIBS="$rlib" Rscript "$root/tests/slurm/slurm.R" "$dir/r" >"$dir/r.log" 2>&1; then
+    tail -n 40 "$dir/r.log" >&2
+    fail "the R Slurm test failed"
+  fi
+  tail -n 1 "$dir/r.log"
+  [ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue after R's clusters closed"
+else
+  echo "SKIPPED (R): the R package is not built (make r-test builds it into build/r)"
+fi
+
 rm -rf "$dir"
-echo "slurm: libdask slurm ran the suites on workers that were Slurm jobs (plain, TLS, adaptive 0-2-0), no job left"
+echo "slurm: libdask slurm ran the suites on workers that were Slurm jobs (plain, TLS, adaptive 0-2-0; from C, Julia and R), no job left"

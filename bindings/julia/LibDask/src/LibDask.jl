@@ -13,7 +13,7 @@ using Dates, Libdl, LinearAlgebra, SparseArrays, Statistics
 
 export Client, DaskError, Future, DaskArray, default_client, submit, scatter, cancel,
        persist, chunks, memory_stats, register_op, Op, sparse_coo, coo, nbytes, tensordot,
-       LocalCluster, publish_dataset, get_dataset, list_datasets, unpublish_dataset,
+       LocalCluster, SlurmCluster, wait_for_workers, adapt_step!, publish_dataset, get_dataset, list_datasets, unpublish_dataset,
        LogisticRegression, LinearRegression, PoissonRegression, fit, coef, intercept, classes,
        predict, predict_proba, decision_function, score, fitinfo,
        DaskTable, DaskExpr, read_parquet, write_parquet, read_csv, write_csv, col, between, select, groupby, combine

@@ -259,6 +259,21 @@ struct dask_arg
 end
 const dask_progress_fn = Ptr{Cvoid}
 const dask_task_fn = Ptr{Cvoid}
+struct dask_slurm_options
+    struct_size::UInt32
+    tls::UInt32
+    workers::Csize_t
+    cpus_per_worker::Csize_t
+    mem_per_worker::UInt64
+    time::Ptr{UInt8}
+    partition::Ptr{UInt8}
+    account::Ptr{UInt8}
+    dir::Ptr{UInt8}
+    adapt_min::Csize_t
+    adapt_max::Csize_t
+    idle_grace::Cdouble
+    max_pending::Csize_t
+end
 const dask_return_type = UInt32
 struct dask_parquet_options
     struct_size::UInt32
@@ -566,6 +581,14 @@ dask_op_lookup(name, out_id) =
     ccall((:dask_op_lookup, libdask), dask_status, (Cstring, Ptr{dask_op_id}), name, out_id)
 dask_plugin_load(path) =
     ccall((:dask_plugin_load, libdask), dask_status, (Cstring,), path)
+dask_slurm_options_init(options, struct_size) =
+    ccall((:dask_slurm_options_init, libdask), dask_status, (Ptr{dask_slurm_options}, Csize_t), options, struct_size)
+dask_cluster_slurm(options, out_cluster) =
+    ccall((:dask_cluster_slurm, libdask), dask_status, (Ptr{dask_slurm_options}, Ptr{Ptr{dask_cluster}}), options, out_cluster)
+dask_cluster_wait_for_workers(cluster, n, timeout_seconds) =
+    ccall((:dask_cluster_wait_for_workers, libdask), dask_status, (Ptr{dask_cluster}, Csize_t, Cdouble), cluster, n, timeout_seconds)
+dask_cluster_adapt(cluster, out_workers, out_pending) =
+    ccall((:dask_cluster_adapt, libdask), dask_status, (Ptr{dask_cluster}, Ptr{Csize_t}, Ptr{Csize_t}), cluster, out_workers, out_pending)
 dask_sparse_from_triplets(ndim, shape, coords, data, fill, out_array) =
     ccall((:dask_sparse_from_triplets, libdask), dask_status, (Csize_t, Ptr{Csize_t}, Ptr{UInt64}, Ptr{dask_value}, Cdouble, Ptr{Ptr{dask_array}}), ndim, shape, coords, data, fill, out_array)
 dask_sparse_from_dense(value, fill, out_array) =

@@ -12,6 +12,53 @@ SEXP dk_cluster_local(SEXP n_workers, SEXP threads, SEXP memory_limit, SEXP tls)
     return dk_wrap(DK_CLUSTER, c, R_NilValue);
 }
 
+/* A scheduler here, workers as Slurm jobs; strings: time, partition, account, dir (NA: default);
+ * adapt: integer(2) min, max or NULL. Checked in R first. */
+SEXP dk_cluster_slurm(SEXP workers, SEXP cpus, SEXP mem, SEXP strings, SEXP tls, SEXP adapt, SEXP idle_grace,
+                      SEXP max_pending) {
+    dk_drain();
+    dask_slurm_options o;
+    dk_check(dask_slurm_options_init(&o, sizeof o));
+    o.workers = (size_t)Rf_asInteger(workers);
+    o.cpus_per_worker = (size_t)Rf_asInteger(cpus);
+    o.mem_per_worker = (uint64_t)Rf_asReal(mem);
+    o.tls = Rf_asLogical(tls) == 1;
+    const char **fields[4] = {&o.time, &o.partition, &o.account, &o.dir};
+    for (int i = 0; i < 4; i++) {
+        SEXP s = STRING_ELT(strings, i);
+        if (s != NA_STRING) *fields[i] = Rf_translateCharUTF8(s);
+    }
+    if (!Rf_isNull(adapt)) {
+        o.adapt_min = (size_t)INTEGER(adapt)[0];
+        o.adapt_max = (size_t)INTEGER(adapt)[1];
+    }
+    o.idle_grace = Rf_asReal(idle_grace);
+    o.max_pending = (size_t)Rf_asInteger(max_pending);
+    dask_cluster *c = NULL;
+    dk_check(dask_cluster_slurm(&o, &c));
+    return dk_wrap(DK_CLUSTER, c, R_NilValue);
+}
+
+SEXP dk_cluster_wait(SEXP cluster, SEXP n, SEXP timeout) {
+    dk_check(dask_cluster_wait_for_workers(dk_cluster(cluster), (size_t)Rf_asInteger(n), Rf_asReal(timeout)));
+    return R_NilValue;
+}
+
+/* c(workers = connected, pending = jobs waiting to start) after one adaptive step. */
+SEXP dk_cluster_adapt(SEXP cluster) {
+    size_t workers = 0, pending = 0;
+    dk_check(dask_cluster_adapt(dk_cluster(cluster), &workers, &pending));
+    SEXP out = PROTECT(Rf_allocVector(INTSXP, 2));
+    INTEGER(out)[0] = (int)workers;
+    INTEGER(out)[1] = (int)pending;
+    SEXP names = PROTECT(Rf_allocVector(STRSXP, 2));
+    SET_STRING_ELT(names, 0, Rf_mkChar("workers"));
+    SET_STRING_ELT(names, 1, Rf_mkChar("pending"));
+    Rf_setAttrib(out, R_NamesSymbol, names);
+    UNPROTECT(2);
+    return out;
+}
+
 /* list(address, tls_dir or NULL) */
 SEXP dk_cluster_info(SEXP cluster) {
     dask_cluster *c = dk_cluster(cluster);

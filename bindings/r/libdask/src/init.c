@@ -34,6 +34,9 @@ SEXP dk_client_default(void);
 SEXP dk_cluster_local(SEXP, SEXP, SEXP, SEXP);
 SEXP dk_cluster_info(SEXP);
 SEXP dk_cluster_kill(SEXP, SEXP);
+SEXP dk_cluster_slurm(SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP, SEXP);
+SEXP dk_cluster_wait(SEXP, SEXP, SEXP);
+SEXP dk_cluster_adapt(SEXP);
 SEXP dk_publish(SEXP, SEXP, SEXP);
 SEXP dk_get_dataset(SEXP, SEXP);
 SEXP dk_list_datasets(SEXP);
@@ -111,6 +114,9 @@ static const R_CallMethodDef calls[] = {
     {"dk_cluster_local", (DL_FUNC)&dk_cluster_local, 4},
     {"dk_cluster_info", (DL_FUNC)&dk_cluster_info, 1},
     {"dk_cluster_kill", (DL_FUNC)&dk_cluster_kill, 2},
+    {"dk_cluster_slurm", (DL_FUNC)&dk_cluster_slurm, 8},
+    {"dk_cluster_wait", (DL_FUNC)&dk_cluster_wait, 3},
+    {"dk_cluster_adapt", (DL_FUNC)&dk_cluster_adapt, 1},
     {"dk_publish", (DL_FUNC)&dk_publish, 3},
     {"dk_get_dataset", (DL_FUNC)&dk_get_dataset, 2},
     {"dk_list_datasets", (DL_FUNC)&dk_list_datasets, 1},
