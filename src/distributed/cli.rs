@@ -465,7 +465,8 @@ fn catch_stop_signals() {
 const SLURM_USAGE: &str =
     "usage: libdask slurm (--workers N | --adapt MIN:MAX [--idle-grace SECONDS] [--max-pending J])
                      [--cpus-per-worker C] [--mem-per-worker SIZE] [--time T]
-                     [--partition P] [--account A] [--tls] [--dir DIR] [-- COMMAND ARGS...]
+                     [--partition P] [--account A] [--srun] [--tls] [--dir DIR]
+                     [-- COMMAND ARGS...]
   Starts a scheduler on this node and N workers as Slurm batch jobs (the script they run:
   DIR/worker.sbatch; their output: DIR/worker-<job>.log; DIR defaults to
   ./libdask-slurm-<pid>). Each job asks for C CPUs (default 1), SIZE of memory (default
@@ -475,7 +476,9 @@ const SLURM_USAGE: &str =
   SIGINT or SIGTERM. The jobs are cancelled (scancel) on the way out either way.
   With --adapt, the scheduler decides every second from its queue: one more job per C tasks
   waiting while no worker has a free thread (up to MAX, at most J jobs waiting to start,
-  default 4), and workers idle for SECONDS (default 10) retire, down to MIN.";
+  default 4), and workers idle for SECONDS (default 10) retire, down to MIN.
+  With --srun (under salloc or in a batch job), the workers are srun steps of the
+  allocation instead (its CPUs, memory and time; their output: DIR/worker-<job>.<step>.log).";
 
 /// `libdask slurm ...` (see [`SLURM_USAGE`]).
 pub fn slurm_main(args: &[String]) -> ExitCode {
@@ -496,6 +499,11 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
             }
             "--tls" => {
                 opts.tls = true;
+                i += 1;
+                continue;
+            }
+            "--srun" => {
+                opts.srun = true;
                 i += 1;
                 continue;
             }
@@ -559,12 +567,20 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
         }
     };
     eprintln!("libdask slurm: scheduler at {}", cluster.address());
-    eprintln!(
-        "libdask slurm: {} worker jobs submitted ({}); their script: {}",
-        cluster.jobs().len(),
-        cluster.jobs().join(" "),
-        cluster.script().display()
-    );
+    if opts.srun {
+        eprintln!(
+            "libdask slurm: {} workers started as srun steps of job {}",
+            opts.workers,
+            std::env::var("SLURM_JOB_ID").unwrap_or_default()
+        );
+    } else {
+        eprintln!(
+            "libdask slurm: {} worker jobs submitted ({}); their script: {}",
+            cluster.jobs().len(),
+            cluster.jobs().join(" "),
+            cluster.script().display()
+        );
+    }
     if let Some(a) = &opts.adapt {
         eprintln!(
             "libdask slurm: adaptive, {} to {} workers (idle ones retire after {:?})",

@@ -11,6 +11,8 @@
 #   4. adaptive (--adapt 0:2): no job until the suite's graphs wait, two then, and both let
 #      go by the scheduler once idle, while the cluster runs on.
 # Skipped, with the reason, where Slurm cannot run (not root, no apt-get, daemons refuse).
+#   4b. inside an allocation (salloc): the workers as srun steps (--srun), the table suite
+#      as the client; each step's worker retires on the SIGTERM Slurm sends it at the end;
 #   5. the C ABI (tests/slurm/test_slurm_api.c): dask_cluster_slurm fixed and adaptive;
 #   6. Julia's SlurmCluster and R's dask_slurm_cluster, fixed and adaptive (tests/slurm/
 #      slurm.jl, slurm.R), when their toolchains and the R package are there (make test
@@ -130,6 +132,23 @@ kill -INT "$pid"
 wait "$pid" || fail "libdask slurm --adapt exited with $? after SIGINT"
 [ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue"
 grep "adapt:" "$dir/adapt.err"
+
+echo "-- salloc -n 2 libdask slurm --srun --workers 2 -- test_table"
+salloc -n 2 -c 1 --mem=1G "$libdask" slurm --srun --workers 2 --cpus-per-worker 1 \
+  --mem-per-worker 256MiB --dir "$dir/srun" -- "$tables" 2>"$dir/srun.err" | tail -n 1 \
+  || { cat "$dir/srun.err" >&2; fail "libdask slurm --srun failed"; }
+steps=("$dir"/srun/worker-*.*.log)
+[ "${#steps[@]}" -eq 2 ] || { cat "$dir/srun.err" >&2; fail "${#steps[@]} step logs, not 2"; }
+for log in "${steps[@]}"; do
+  grep -q "connected to the scheduler" "$log" || { cat "$log" >&2; fail "a worker step did not join"; }
+  grep -q "SIGTERM: handing data to peers" "$log" && grep -q "leaving" "$log" \
+    || { cat "$log" "$dir/srun.err" >&2; fail "a worker step did not retire on SIGTERM"; }
+done
+[ "$(squeue -h | wc -l)" -eq 0 ] || fail "jobs left in squeue after the allocation"
+if env -u SLURM_JOB_ID "$libdask" slurm --srun --workers 1 --dir "$dir/noalloc" 2>"$dir/noalloc.err"; then
+  fail "--srun outside an allocation was accepted"
+fi
+grep -q "srun steps need an allocation" "$dir/noalloc.err" || { cat "$dir/noalloc.err" >&2; fail "no clear error for --srun outside an allocation"; }
 
 echo "-- the C ABI: dask_cluster_slurm, fixed and adaptive"
 DASK_BIN="$libdask" "$capi" "$dir/capi"

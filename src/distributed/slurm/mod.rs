@@ -31,6 +31,7 @@ use crate::value::Value;
 use jobs::Jobs;
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,6 +55,10 @@ pub struct SlurmOptions {
     /// Scale between bounds as the scheduler asks (`workers` is then ignored: `min` jobs
     /// are submitted at the start); see [`SlurmCluster::adapt_step`].
     pub adapt: Option<Adaptive>,
+    /// Start the workers as `srun` steps of the allocation this process runs in (under
+    /// `salloc` or in a batch script) instead of as jobs of their own: they use its CPUs
+    /// and memory, and live as long as it does (its time limit, partition and account).
+    pub srun: bool,
 }
 
 impl Default for SlurmOptions {
@@ -68,6 +73,7 @@ impl Default for SlurmOptions {
             tls: false,
             dir: PathBuf::from(format!("libdask-slurm-{}", std::process::id())),
             adapt: None,
+            srun: false,
         }
     }
 }
@@ -81,6 +87,8 @@ pub struct SlurmCluster {
     adapt_client: Option<Client>,
     /// The adaptive loop, when the cluster adapts on its own.
     auto: Option<AutoAdapt>,
+    /// The `srun` processes of workers started as steps of this allocation.
+    steps: Vec<Child>,
     scheduler: LocalCluster,
     dir: PathBuf,
 }
@@ -99,6 +107,18 @@ impl SlurmCluster {
     pub fn start(opts: SlurmOptions) -> Result<SlurmCluster> {
         if let Some(a) = &opts.adapt {
             a.check()?;
+        }
+        if opts.srun {
+            if opts.adapt.is_some() {
+                return Err(Error::invalid(
+                    "adaptive clusters submit jobs: inside an allocation (srun steps) the workers are fixed",
+                ));
+            }
+            if std::env::var_os("SLURM_JOB_ID").is_none() {
+                return Err(Error::invalid(
+                    "srun steps need an allocation: run this under salloc or in a batch job (SLURM_JOB_ID is not set)",
+                ));
+            }
         }
         if (opts.workers == 0 && opts.adapt.is_none()) || opts.cpus_per_worker == 0 {
             return Err(Error::invalid(
@@ -120,20 +140,48 @@ impl SlurmCluster {
         let script = dir.join("worker.sbatch");
         std::fs::write(&script, script::job_script(&opts, &scheduler, &dir))
             .map_err(|e| Error::Io(format!("cannot write {}: {e}", script.display())))?;
-        let cluster = SlurmCluster {
+        let mut cluster = SlurmCluster {
             jobs: Arc::new(Mutex::new(Jobs::new(script))),
             adapt: opts.adapt,
             cpus_per_worker: opts.cpus_per_worker,
             adapt_client: None,
             auto: None,
+            steps: Vec::new(),
             scheduler,
             dir,
         };
+        if opts.srun {
+            for i in 0..opts.workers {
+                cluster.start_step(&opts, i)?;
+            }
+            return Ok(cluster);
+        }
         let first = opts.adapt.map_or(opts.workers, |a| a.min);
         for _ in 0..first {
             cluster.submit()?;
         }
         Ok(cluster)
+    }
+
+    /// Starts worker `i` as an `srun` step (srun's own messages to `dir/srun-<i>.log`).
+    fn start_step(&mut self, opts: &SlurmOptions, i: usize) -> Result<()> {
+        let command = script::step_command(opts, &self.scheduler, &self.dir, i);
+        let log_path = self.dir.join(format!("srun-{i}.log"));
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| Error::Io(format!("cannot make {}: {e}", log_path.display())))?;
+        let child = Command::new(&command[0])
+            .args(&command[1..])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| Error::Io(e.to_string()))?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| {
+                Error::Io(format!(
+                    "cannot run srun ({e}): is Slurm installed and on the PATH?"
+                ))
+            })?;
+        self.steps.push(child);
+        Ok(())
     }
 
     /// Submits one more worker job.
@@ -253,7 +301,50 @@ impl SlurmCluster {
         }
         // The adaptive steps' connection goes first: the scheduler outlives it.
         self.adapt_client = None;
+        self.stop_steps();
         self.jobs.lock().cancel_all()
+    }
+
+    /// Ends the `srun` steps: Slurm sends each step's worker SIGTERM (`scancel --signal`;
+    /// a SIGTERM to srun itself would cancel the step, killing the worker), the worker
+    /// retires and its step ends; what is left after 30 s is killed.
+    fn stop_steps(&mut self) {
+        if self.steps.is_empty() {
+            return;
+        }
+        let job = std::env::var("SLURM_JOB_ID").unwrap_or_default();
+        let listed = jobs::slurm("squeue", &["-s", "-h", "-j", &job, "-o", "%i %j"]);
+        let ours: Vec<String> = listed
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter(|(_, name)| name.trim() == script::step_name())
+            .map(|(id, _)| id.trim().to_string())
+            .collect();
+        if !ours.is_empty() {
+            let ids: Vec<&str> = ours.iter().map(String::as_str).collect();
+            let mut args = vec!["--signal=TERM"];
+            args.extend(ids);
+            if let Err(e) = jobs::slurm("scancel", &args) {
+                eprintln!("libdask slurm: could not signal the worker steps: {e}");
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline
+            && self
+                .steps
+                .iter_mut()
+                .any(|c| matches!(c.try_wait(), Ok(None)))
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for mut c in self.steps.drain(..) {
+            if matches!(c.try_wait(), Ok(None)) {
+                eprintln!("libdask slurm: a worker step did not end in 30 s: killing it");
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
