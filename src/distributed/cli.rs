@@ -31,20 +31,23 @@ fn usage(command: &str) -> &'static str {
         "scheduler" => {
             "usage: libdask scheduler [--host HOST] [--port PORT] [--tls-ca FILE --tls-cert FILE --tls-key FILE]
                          [--require-encryption] [--allowed-failures N] [--worker-timeout SECONDS]
-                         [--config FILE]
+                         [--health-port PORT] [--config FILE]
   Runs a scheduler. Defaults: host 0.0.0.0 (every interface), port 8786, plain TCP unless the
-  TLS files are given. Stop it with SIGTERM or SIGINT."
+  TLS files are given. With --health-port, answers GET /health and /ready over plain HTTP on
+  that port (Kubernetes probes). Stop it with SIGTERM or SIGINT."
         }
         "worker" => {
             "usage: libdask worker ADDRESS [--nthreads N] [--memory-limit SIZE] [--spill-dir DIR]
                       [--name NAME] [--listen-host HOST] [--death-timeout SECONDS] [--plugin-dir DIR]
-                      [--compression auto|lz4|none]
+                      [--compression auto|lz4|none] [--health-port PORT]
                       [--tls-ca FILE --tls-cert FILE --tls-key FILE] [--require-encryption] [--config FILE]
   Runs a worker of the scheduler at ADDRESS (tcp://host:port or tls://host:port). SIZE is
   bytes or a number with KiB, MiB, GiB, TiB (or kB, MB, GB, TB). DIR holds plugins (*.so
   files exporting dask_plugin_init), the only C operations the worker runs. Data sent to
   peers and clients is compressed per --compression (auto: none when the scheduler is on
-  loopback, lz4 where it pays otherwise). Stop it with SIGTERM."
+  loopback, lz4 where it pays otherwise). With --health-port, answers GET /health (alive)
+  and /ready (connected to its scheduler; 503 otherwise) over plain HTTP on that port.
+  Stop it with SIGTERM."
         }
         _ => {
             "usage: libdask certs --out DIR
@@ -276,6 +279,7 @@ fn scheduler(s: &Settings) -> Result<()> {
         "require-encryption",
         "allowed-failures",
         "worker-timeout",
+        "health-port",
     ])?;
     let security = s.security()?;
     let scheme = if security.credentials.is_some() {
@@ -292,9 +296,19 @@ fn scheduler(s: &Settings) -> Result<()> {
         worker_timeout: s.seconds("worker-timeout", 10.0)?,
         ..SchedulerOptions::default()
     };
+    let health_port: Option<u16> = s
+        .get("health-port")
+        .map(|_| s.number("health-port", 0))
+        .transpose()?;
     let rt = scheduler_runtime()?;
     rt.block_on(async {
         let (listener, addr) = bind(&opts).await?;
+        if let Some(port) = health_port {
+            let (l, port) = super::health::bind(&host, port).await?;
+            eprintln!("libdask scheduler: health checks on http://{host}:{port}/health and /ready");
+            let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+            tokio::spawn(super::health::serve(l, "scheduler", ready));
+        }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             let sig = terminated().await;
@@ -319,6 +333,7 @@ fn worker(s: &Settings) -> Result<()> {
         "tls-cert",
         "tls-key",
         "require-encryption",
+        "health-port",
     ])?;
     let scheduler = s
         .positional
@@ -359,9 +374,30 @@ fn worker(s: &Settings) -> Result<()> {
     if let Some(d) = s.get("spill-dir") {
         opts.memory.spill_dir = Some(PathBuf::from(d));
     }
+    let health_port: Option<u16> = s
+        .get("health-port")
+        .map(|_| s.number("health-port", 0))
+        .transpose()?;
     let rt = runtime()?;
-    // SIGTERM or SIGINT: a graceful exit (its data handed to peers first).
-    rt.block_on(run_worker_until(opts, terminated()))
+    rt.block_on(async {
+        if let Some(port) = health_port {
+            let host = if opts.listen_host.is_empty() {
+                "0.0.0.0".to_string()
+            } else {
+                opts.listen_host.clone()
+            };
+            let (l, port) = super::health::bind(&host, port).await?;
+            eprintln!(
+                "libdask worker {}: health checks on http://{host}:{port}/health and /ready",
+                opts.name
+            );
+            let ready = super::health::Readiness::default();
+            opts.ready = Some(ready.clone());
+            tokio::spawn(super::health::serve(l, "worker", ready));
+        }
+        // SIGTERM or SIGINT: a graceful exit (its data handed to peers first).
+        run_worker_until(opts, terminated()).await
+    })
 }
 
 fn certs(s: &Settings) -> Result<()> {

@@ -12,6 +12,7 @@
 //! - `graph_parts`: a graph sent to the scheduler in parts, each taken as it arrives;
 //! - `cluster`: a scheduler and workers on this machine (`LocalCluster`);
 //! - `adaptive`: an adaptive cluster's plan, from the scheduler's advice;
+//! - `health`: `/health` and `/ready` over HTTP for orchestrators' probes;
 //! - `slurm`: a scheduler here and workers as Slurm batch jobs (`SlurmCluster`);
 //! - `cli`: the `libdask scheduler | worker | certs | local-cluster | slurm` commands.
 
@@ -21,6 +22,7 @@ pub(crate) mod client;
 pub mod cluster;
 pub mod conn;
 mod graph_parts;
+pub mod health;
 pub mod msg;
 pub mod scheduler;
 pub mod slurm;

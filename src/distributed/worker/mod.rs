@@ -51,6 +51,8 @@ pub struct WorkerOptions {
     /// The allow-listed directory of plugins (shared libraries of C operations) loaded at
     /// start: the only C operations this worker runs.
     pub plugin_dir: Option<std::path::PathBuf>,
+    /// Set while connected to the scheduler (the health endpoint's `/ready`).
+    pub ready: Option<crate::distributed::health::Readiness>,
 }
 
 impl Default for WorkerOptions {
@@ -67,6 +69,7 @@ impl Default for WorkerOptions {
             limits: Limits::default(),
             compression: Compression::Auto,
             plugin_dir: None,
+            ready: None,
         }
     }
 }
@@ -328,7 +331,15 @@ pub async fn run_worker_until(
             if connected_before { "reconnected to" } else { "connected to" }
         );
         connected_before = true;
-        match serve_scheduler(conn, &shared, &opts, &mut stop).await {
+        let set_ready = |on: bool| {
+            if let Some(r) = &opts.ready {
+                r.store(on, std::sync::atomic::Ordering::SeqCst);
+            }
+        };
+        set_ready(true);
+        let ended = serve_scheduler(conn, &shared, &opts, &mut stop).await;
+        set_ready(false);
+        match ended {
             Ended::Closed => return Ok(()),
             Ended::Retired => return Ok(()),
             Ended::Lost(why) => {
