@@ -44,17 +44,18 @@ impl State {
             .map(|r| r.info.id)
             .collect();
         let n = live.len();
-        // Runnable tasks no thread runs: queued in the scheduler (no worker had a slot),
-        // queued on a worker behind its busy threads, or values a client computes itself
-        // and must put on a worker.
+        // Runnable tasks no thread runs: queued in the scheduler (no worker had a slot) or
+        // on a worker behind its busy threads.
         let mut waiting = 0usize;
+        let mut external = 0usize;
         // Per worker: the bytes it holds, and whether it is the only holder of a result
         // still needed.
         let mut held: HashMap<WorkerId, (u64, bool)> = HashMap::new();
         for (i, t) in self.tasks.iter().enumerate() {
             let Some(t) = t else { continue };
             match t.state {
-                St::Queued | St::External => waiting += 1,
+                St::Queued => waiting += 1,
+                St::External => external += 1,
                 St::Memory => {
                     let only = t.who_has.len() == 1 && self.needed(i as u32);
                     for w in &t.who_has {
@@ -65,6 +66,11 @@ impl State {
                 }
                 _ => {}
             }
+        }
+        // A value a client computes needs a worker to hold it, not a thread: work to scale
+        // for only while there is no worker at all.
+        if n == 0 {
+            waiting += external;
         }
         let mut free_thread = false;
         for w in &live {
@@ -171,6 +177,18 @@ mod tests {
         let advice = s.adapt(&rule(0, 4), Instant::now());
         assert!(advice.target > 1 && advice.target <= 4, "{advice:?}");
         assert!(advice.retiring.is_empty());
+    }
+
+    #[test]
+    fn values_a_client_computes_ask_for_a_worker_only_while_there_is_none() {
+        let mut s = State::new(3);
+        s.expect_from_client(7, vec!["h0".into(), "h1".into(), "h2".into()]);
+        assert_eq!(s.adapt(&rule(0, 4), Instant::now()).target, 2);
+        s.add_worker(worker(1, 1));
+        s.update_graph(7, roots(1), vec!["r0".into()]);
+        assert_eq!(computes(&mut s).len(), 1, "its one thread is busy");
+        // The values need a worker to hold them, which there is: no more workers.
+        assert_eq!(s.adapt(&rule(0, 4), Instant::now()).target, 1);
     }
 
     #[test]
