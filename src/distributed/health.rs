@@ -35,6 +35,8 @@ pub async fn bind(host: &str, port: u16) -> Result<(TcpListener, u16)> {
 pub async fn serve(listener: TcpListener, role: &'static str, ready: Readiness) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
+            // Out of file descriptors, say: try again shortly rather than spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let ready = ready.clone();
