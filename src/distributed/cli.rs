@@ -139,11 +139,17 @@ impl Settings {
     }
 
     fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T> {
+        Ok(self.optional_number(name)?.unwrap_or(default))
+    }
+
+    /// A number that may be left unset.
+    fn optional_number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>> {
         match self.get(name) {
-            None => Ok(default),
+            None => Ok(None),
             Some(v) => v
                 .trim()
                 .parse()
+                .map(Some)
                 .map_err(|_| Error::invalid(format!("--{name}: '{v}' is not a number"))),
         }
     }
@@ -296,18 +302,14 @@ fn scheduler(s: &Settings) -> Result<()> {
         worker_timeout: s.seconds("worker-timeout", 10.0)?,
         ..SchedulerOptions::default()
     };
-    let health_port: Option<u16> = s
-        .get("health-port")
-        .map(|_| s.number("health-port", 0))
-        .transpose()?;
+    let health_port: Option<u16> = s.optional_number("health-port")?;
     let rt = scheduler_runtime()?;
     rt.block_on(async {
         let (listener, addr) = bind(&opts).await?;
         if let Some(port) = health_port {
-            let (l, port) = super::health::bind(&host, port).await?;
-            eprintln!("libdask scheduler: health checks on http://{host}:{port}/health and /ready");
+            // Ready as soon as it listens.
             let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-            tokio::spawn(super::health::serve(l, "scheduler", ready));
+            super::health::start(&host, port, "scheduler", "scheduler", ready).await?;
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
@@ -374,26 +376,20 @@ fn worker(s: &Settings) -> Result<()> {
     if let Some(d) = s.get("spill-dir") {
         opts.memory.spill_dir = Some(PathBuf::from(d));
     }
-    let health_port: Option<u16> = s
-        .get("health-port")
-        .map(|_| s.number("health-port", 0))
-        .transpose()?;
+    let health_port: Option<u16> = s.optional_number("health-port")?;
     let rt = runtime()?;
     rt.block_on(async {
         if let Some(port) = health_port {
             let host = if opts.listen_host.is_empty() {
-                "0.0.0.0".to_string()
+                "0.0.0.0"
             } else {
-                opts.listen_host.clone()
+                &opts.listen_host
             };
-            let (l, port) = super::health::bind(&host, port).await?;
-            eprintln!(
-                "libdask worker {}: health checks on http://{host}:{port}/health and /ready",
-                opts.name
-            );
+            // Ready while connected to the scheduler (the worker sets it).
             let ready = super::health::Readiness::default();
-            opts.ready = Some(ready.clone());
-            tokio::spawn(super::health::serve(l, "worker", ready));
+            let who = format!("worker {}", opts.name);
+            super::health::start(host, port, "worker", &who, ready.clone()).await?;
+            opts.ready = Some(ready);
         }
         // SIGTERM or SIGINT: a graceful exit (its data handed to peers first).
         run_worker_until(opts, terminated()).await
@@ -410,6 +406,21 @@ fn certs(s: &Settings) -> Result<()> {
         println!("{}", f.display());
     }
     Ok(())
+}
+
+/// `command` (program and arguments) set up as a client of `cluster`: its address in
+/// `DASK_SCHEDULER_ADDRESS` and, with TLS, the client's files in `DASK_TLS_CA`,
+/// `DASK_TLS_CERT`, `DASK_TLS_KEY` (what the default client of every language reads).
+fn command_of_cluster(command: &[String], cluster: &super::LocalCluster) -> std::process::Command {
+    let mut cmd = std::process::Command::new(&command[0]);
+    cmd.args(&command[1..])
+        .env("DASK_SCHEDULER_ADDRESS", cluster.address());
+    if let Some(dir) = cluster.certs_dir() {
+        cmd.env("DASK_TLS_CA", dir.join("ca.pem"))
+            .env("DASK_TLS_CERT", dir.join("client.pem"))
+            .env("DASK_TLS_KEY", dir.join("client-key.pem"));
+    }
+    cmd
 }
 
 /// `libdask local-cluster [--workers N] [--threads N] [--tls] -- COMMAND ARGS...`: runs
@@ -458,15 +469,7 @@ pub fn local_cluster_main(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut cmd = std::process::Command::new(&command[0]);
-    cmd.args(&command[1..])
-        .env("DASK_SCHEDULER_ADDRESS", cluster.address());
-    if let Some(dir) = cluster.certs_dir() {
-        cmd.env("DASK_TLS_CA", dir.join("ca.pem"))
-            .env("DASK_TLS_CERT", dir.join("client.pem"))
-            .env("DASK_TLS_KEY", dir.join("client-key.pem"));
-    }
-    let code = match cmd.status() {
+    let code = match command_of_cluster(command, &cluster).status() {
         Ok(s) => s.code().unwrap_or(1),
         Err(e) => {
             eprintln!("libdask local-cluster: cannot run {}: {e}", command[0]);
@@ -644,15 +647,7 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
         eprintln!("libdask slurm: stopping: cancelling the worker jobs");
         0
     } else {
-        let mut cmd = std::process::Command::new(&command[0]);
-        cmd.args(&command[1..])
-            .env("DASK_SCHEDULER_ADDRESS", cluster.address());
-        if let Some(dir) = cluster.scheduler().certs_dir() {
-            cmd.env("DASK_TLS_CA", dir.join("ca.pem"))
-                .env("DASK_TLS_CERT", dir.join("client.pem"))
-                .env("DASK_TLS_KEY", dir.join("client-key.pem"));
-        }
-        match cmd.spawn() {
+        match command_of_cluster(command, cluster.scheduler()).spawn() {
             Err(e) => {
                 eprintln!("libdask slurm: cannot run {}: {e}", command[0]);
                 127

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 pub type Readiness = Arc<AtomicBool>;
 
 /// Binds `host:port` (port 0: any free port) for [`serve`]; the port bound is returned.
-pub async fn bind(host: &str, port: u16) -> Result<(TcpListener, u16)> {
+async fn bind(host: &str, port: u16) -> Result<(TcpListener, u16)> {
     let listener = TcpListener::bind((host, port)).await.map_err(|e| {
         Error::Io(format!(
             "cannot listen for health checks on {host}:{port}: {e}"
@@ -28,6 +28,21 @@ pub async fn bind(host: &str, port: u16) -> Result<(TcpListener, u16)> {
         .map_err(|e| Error::Io(e.to_string()))?
         .port();
     Ok((listener, port))
+}
+
+/// Binds `host:port` and answers health checks there from now on (on the current tokio
+/// runtime), saying where on standard error; `who` names the process in that line.
+pub async fn start(
+    host: &str,
+    port: u16,
+    role: &'static str,
+    who: &str,
+    ready: Readiness,
+) -> Result<()> {
+    let (listener, port) = bind(host, port).await?;
+    eprintln!("libdask {who}: health checks on http://{host}:{port}/health and /ready");
+    tokio::spawn(serve(listener, role, ready));
+    Ok(())
 }
 
 /// Answers health checks on `listener` until the runtime stops: `/health` 200 always,
