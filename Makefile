@@ -23,7 +23,13 @@ C_TESTS := $(patsubst tests/c/%.c,$(BUILD)/c/%,$(wildcard tests/c/test_*.c))
 # Block matrix products use the system OpenBLAS when it is installed (Debian's
 # libopenblas-dev); otherwise ndarray's pure-Rust kernels. `make test` tests both paths.
 HAVE_BLAS := $(shell [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] || [ -e /usr/lib/libopenblas.so ] || ldconfig -p 2>/dev/null | grep -q 'libopenblas.so ' && echo yes)
-FEATURES  := $(if $(HAVE_BLAS),--features blas,)
+# Clusters inside MPI jobs (`libdask mpi`, dask_mpi_init: the `mpi` feature) when Open MPI's
+# and libclang's development files are installed (Debian's libopenmpi-dev and libclang-dev;
+# `make test` installs them); `make MPI=no` builds without.
+MPI       ?= auto
+HAVE_MPI  := $(if $(filter no,$(MPI)),,$(shell command -v mpicc >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 && echo yes))
+FEATURE_LIST := $(strip $(if $(HAVE_BLAS),blas) $(if $(HAVE_MPI),mpi))
+FEATURES  := $(if $(FEATURE_LIST),--features "$(FEATURE_LIST)",)
 # OpenBLAS's kernels for this CPU's instruction sets, where its own detection would fall back
 # to its slowest ones (scripts/openblas-coretype says when and why). A value set by the caller
 # wins.
@@ -32,11 +38,11 @@ ifneq ($(OPENBLAS_CORETYPE),)
 export OPENBLAS_CORETYPE
 endif
 # What a program linking libdask.a statically needs besides it (pkg-config's Libs.private,
-# CMake's Dask::dask_static): the Rust standard library's system libraries, and OpenBLAS
-# when the library was built with it.
-STATIC_LIBS := $(if $(HAVE_BLAS),-lopenblas )-lgcc_s -lutil -lrt -lpthread -lm -ldl
+# CMake's Dask::dask_static): the Rust standard library's system libraries, and OpenBLAS and
+# Open MPI when the library was built with them.
+STATIC_LIBS := $(if $(HAVE_BLAS),-lopenblas )$(if $(HAVE_MPI),-lmpi )-lgcc_s -lutil -lrt -lpthread -lm -ldl
 
-.PHONY: conformance all build header tools test check check-fast noblas-test abi-test travel-test cluster-test slurm-test deploy-test cross-language-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
+.PHONY: conformance all build header tools test check check-fast noblas-test abi-test travel-test cluster-test slurm-test mpi-test deploy-test cross-language-test examples-test rust-test lint c-test valgrind-test cpp-test exports-test \
         install-test julia-test bench-julia r-test bench-r demo bench bench-c bench-deep dist install install-files \
         install-debug clean
 
@@ -57,7 +63,7 @@ tools:
 test: tools
 	@$(MAKE) --no-print-directory check
 
-check: build lint rust-test c-test cluster-test travel-test cpp-test abi-test examples-test julia-test r-test slurm-test deploy-test cross-language-test exports-test install-test valgrind-test noblas-test
+check: build lint rust-test c-test cluster-test mpi-test travel-test cpp-test abi-test examples-test julia-test r-test slurm-test deploy-test cross-language-test exports-test install-test valgrind-test noblas-test
 	@echo "make test: all suites passed"
 
 # The edit-compile-test loop: the Rust suites but the 4 GiB out-of-core one, and the C
@@ -141,6 +147,16 @@ cluster-test: build $(CLUSTER_SUITES) $(BUILD)/array_tour
 slurm-test: build $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour $(BUILD)/slurm/test_slurm_api
 	@echo "== Slurm: libdask slurm, the C suites on workers that are batch jobs"
 	@bash tests/slurm/run.sh $(LIBDIR)/libdask $(BUILD)/c/test_conformance $(BUILD)/c/test_table $(BUILD)/array_tour $(BUILD)/slurm/test_slurm_api
+
+# Clusters inside MPI jobs: `libdask mpi` and dask_mpi_init under Open MPI's mpirun (4
+# ranks on this machine); skipped, saying why, where the build has no MPI.
+mpi-test: build $(BUILD)/array_tour $(BUILD)/c/test_conformance $(BUILD)/mpi/test_mpi_init
+	@echo "== MPI: libdask mpi and dask_mpi_init under mpirun"
+	@bash tests/mpi/run.sh $(LIBDIR)/libdask $(BUILD)/array_tour $(BUILD)/c/test_conformance $(BUILD)/mpi/test_mpi_init
+
+$(BUILD)/mpi/test_mpi_init: tests/mpi/test_mpi_init.c include/dask.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_STRICT) -Iinclude $< -o $@ $(LINK) -lm
 
 # deploy/: the Kubernetes manifests against the official schema (kubernetes-validate) and
 # run here with their health endpoints, the Containerfile linted (hadolint); both tools from

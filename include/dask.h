@@ -2126,6 +2126,45 @@ dask_status dask_client_map(const struct dask_client *client,
                             void *progress_ctx,
                             struct dask_future **out_futures);
 
+// Makes the MPI job this program runs in a cluster, and rank 0 its client (the dask-mpi
+// pattern): rank 1 runs the scheduler, ranks 2 and on are workers, so the job needs at
+// least 3 ranks (`mpirun -np 4 ./program` gives two workers).
+//
+// - On rank 0 the call returns `DASK_OK` once every worker has joined, with `*out_client` a
+//   new client of the job's scheduler (the caller owns it: `dask_client_free`); the program
+//   goes on, and ends the cluster with `dask_mpi_finalize()` (called at exit otherwise).
+// - On every other rank the call does not return: the rank serves until rank 0 finishes,
+//   finalises MPI and ends the process with status 0 (as dask-mpi's `initialize`). The
+//   program's code after the call runs on rank 0 only.
+//
+// MPI is initialised here (`MPI_Init_thread` with `argc`/`argv`, `MPI_THREAD_FUNNELED`)
+// unless the program already did; `argc` and `argv` may be NULL. MPI carries only the
+// scheduler's address, certificates and the word to stop: data moves over the cluster's
+// own connections. Settings come from the environment, as `libdask mpi`'s (`DASK_MPI_TLS=1`
+// for mutual TLS with a CA made for the job, `DASK_MPI_NTHREADS` threads per worker
+// (default 1), `DASK_MPI_MEMORY_LIMIT`, `DASK_MPI_SPILL_DIR`, `DASK_MPI_HOST`,
+// `DASK_MPI_PORT`, `DASK_MPI_SCHEDULER_FILE`) or `mpi.<option>` lines of `DASK_CONFIG`'s
+// file.
+//
+// Errors, returned on every rank alike (and MPI finalised again if this call initialised
+// it): `DASK_ERR_INVALID_ARGUMENT` for fewer than 3 ranks or a bad setting,
+// `DASK_ERR_ALREADY_EXISTS` when called twice, `DASK_ERR_IO` when the scheduler cannot
+// start or a worker did not join in 60 s, `DASK_ERR_NOT_IMPLEMENTED` from a libdask built
+// without MPI (`--features mpi`).
+//
+// # Safety
+// `argc` and `argv` are NULL or `main`'s; `out_client` is valid for writes. Call it from
+// the thread that will make every later MPI call of the program (usually `main`'s).
+dask_status dask_mpi_init(int *argc, char ***argv, struct dask_client **out_client);
+
+// On rank 0 after `dask_mpi_init`: tells the other ranks to stop (they exit) and finalises
+// MPI if `dask_mpi_init` initialised it (a program that called `MPI_Init` itself calls
+// `MPI_Finalize` itself, after this). Clients of the cluster fail from then on: free them
+// first. Called at exit when the program does not, so the other ranks never wait forever.
+// `DASK_ERR_CLOSED` when `dask_mpi_init` has not succeeded here or the cluster already
+// ended; `DASK_ERR_NOT_IMPLEMENTED` from a build without MPI.
+dask_status dask_mpi_finalize(void);
+
 // Registers a C function as an operation named `name` (unique in the process) and writes its
 // id. `flags` is 0 or `DASK_OP_HOST`. Operations live for the rest of the process, so `ctx`
 // must stay valid that long. Thread-safe. `name` is copied; `fn` and `ctx` are kept for the rest

@@ -218,6 +218,7 @@ fn main() -> ExitCode {
         Some(c @ ("scheduler" | "worker" | "certs")) => dask::distributed::cli::main(c, &args[1..]),
         Some("local-cluster") => dask::distributed::cli::local_cluster_main(&args[1..]),
         Some("slurm") => dask::distributed::cli::slurm_main(&args[1..]),
+        Some("mpi") => dask::distributed::cli::mpi_main(&args[1..]),
         Some("replay-tasks") => {
             let require_all = args.iter().any(|a| a == "--require-all");
             let paths: Vec<String> = args[1..]
@@ -239,6 +240,7 @@ fn main() -> ExitCode {
                 "usage: libdask version | libdask scheduler [options] | libdask worker ADDRESS [options]\n       \
                  | libdask certs --out DIR | libdask local-cluster [options] -- COMMAND ARGS...\n       \
                  | libdask slurm --workers N [options] [-- COMMAND ARGS...]\n       \
+                 | mpirun -np N libdask mpi [options] [-- COMMAND ARGS...]\n       \
                  | libdask replay-tasks [--require-all] <dir or file>...\n\
                  (`libdask <command> --help` for the options)"
             );

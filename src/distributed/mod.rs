@@ -14,7 +14,8 @@
 //! - `adaptive`: an adaptive cluster's plan, from the scheduler's advice;
 //! - `health`: `/health` and `/ready` over HTTP for orchestrators' probes;
 //! - `slurm`: a scheduler here and workers as Slurm batch jobs (`SlurmCluster`);
-//! - `cli`: the `libdask scheduler | worker | certs | local-cluster | slurm` commands.
+//! - `mpi`: a cluster made of an MPI job's ranks (`libdask mpi`, `dask_mpi_init`);
+//! - `cli`: the `libdask scheduler | worker | certs | local-cluster | slurm | mpi` commands.
 
 pub mod adaptive;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod cluster;
 pub mod conn;
 mod graph_parts;
 pub mod health;
+pub mod mpi;
 pub mod msg;
 pub mod scheduler;
 pub mod slurm;
