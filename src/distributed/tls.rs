@@ -223,14 +223,6 @@ impl TemporaryCerts {
     /// Writes `ca.pem` and `<role>.pem` / `<role>-key.pem` for each role into `dir` (made
     /// 0700; the files 0600): what `libdask certs --out DIR` does.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-        let io = |e: std::io::Error| Error::Io(format!("{}: {e}", dir.display()));
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
         let mut files = vec![("ca.pem".to_string(), self.ca_pem.clone())];
         for (role, c) in [
             (Role::Client, &self.client),
@@ -240,21 +232,50 @@ impl TemporaryCerts {
             files.push((format!("{}.pem", role.name()), c.cert_pem.clone()));
             files.push((format!("{}-key.pem", role.name()), c.key_pem.clone()));
         }
-        let mut written = Vec::new();
-        for (name, text) in files {
-            let path = dir.join(name);
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(io)?;
-            std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)?;
-            written.push(path);
-        }
-        Ok(written)
+        write_private(dir, &files)
     }
+}
+
+impl Credentials {
+    /// Writes `ca.pem`, `<role>.pem` and `<role>-key.pem` into `dir` (made 0700; the files
+    /// 0600), as `libdask certs` names them; their paths, in that order.
+    pub fn write(&self, dir: &Path, role: Role) -> Result<[PathBuf; 3]> {
+        let files = [
+            ("ca.pem".to_string(), self.ca_pem.clone()),
+            (format!("{}.pem", role.name()), self.cert_pem.clone()),
+            (format!("{}-key.pem", role.name()), self.key_pem.clone()),
+        ];
+        let [ca, cert, key]: [PathBuf; 3] = write_private(dir, &files)?
+            .try_into()
+            .map_err(|_| Error::Io("three files written, not three paths".into()))?;
+        Ok([ca, cert, key])
+    }
+}
+
+/// Writes `(name, text)` files readable by this user only into `dir`, made 0700.
+fn write_private(dir: &Path, files: &[(String, String)]) -> Result<Vec<PathBuf>> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| Error::Io(format!("{}: {e}", dir.display()));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io)?;
+        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Explains a TLS failure in one line.

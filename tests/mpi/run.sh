@@ -76,6 +76,24 @@ set -e
 [ "$(grep -c "needs at least" "$dir/few.log")" -eq 1 ] || fail "the error is said more than once"
 [ $rc_alone -ne 0 ] && grep -q "needs at least 2 ranks" "$dir/alone.log" || { cat "$dir/alone.log"; fail "a lone rank accepted"; }
 grep -h "needs at least" "$dir/few.log" "$dir/alone.log"
+# A scheduler that cannot listen (its port taken): every rank ends at once, the reason said.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(120)' > "$dir/port" &
+holder=$!
+for _ in $(seq 50); do [ -s "$dir/port" ] && break; sleep 0.1; done
+set +e
+mpirun_ -np 4 "$libdask" mpi --port "$(cat "$dir/port")" -- true > "$dir/taken.log" 2>&1
+rc=$?
+mpirun_ -np 4 -x DASK_MPI_PORT="$(cat "$dir/port")" "$init_test" 2 1 > "$dir/init-taken.log" 2>&1
+rc_init=$?
+set -e
+kill $holder 2>/dev/null || true
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "the scheduler cannot start: .*cannot listen" "$dir/taken.log" \
+  || { cat "$dir/taken.log"; fail "a scheduler that cannot listen (exit $rc)"; }
+[ $rc_init -ne 0 ] && [ $rc_init -ne 124 ] && grep -q "dask_mpi_init failed: DASK_ERR_IO: .*cannot listen" "$dir/init-taken.log" \
+  || { cat "$dir/init-taken.log"; fail "dask_mpi_init with a scheduler that cannot listen (exit $rc_init)"; }
+grep -h "cannot start" "$dir/taken.log" | head -n 1
 
 echo "-- 5. a scheduler file, a client from outside the job, SIGTERM to mpirun"
 file="$dir/scheduler.env"

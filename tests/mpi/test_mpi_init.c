@@ -74,7 +74,10 @@ int main(int argc, char **argv) {
         printf("%s\n", failures ? "FAILED" : "dask_mpi_init: refused with too few ranks");
         return failures ? 1 : 0;
     }
-    TRY(st);
+    if (st != DASK_OK) {
+        fprintf(stderr, "dask_mpi_init failed: %s: %s\n", dask_status_name(st), dask_last_error_message());
+        return 1;
+    }
     size_t workers = strtoul(argv[1], NULL, 10), threads_each = strtoul(argv[2], NULL, 10);
     int finalize = argc == 3;
 

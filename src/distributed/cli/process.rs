@@ -90,3 +90,28 @@ pub(crate) fn command_of_cluster(
     }
     cmd
 }
+
+/// Waits for `child` (a command run inside a cluster), calling `tick` every 50 ms, and
+/// passes a SIGINT or SIGTERM that reached us ([`STOP_REQUESTED`], with
+/// [`catch_stop_signals`]) on to it as one SIGTERM: a terminal's Ctrl-C reached the command
+/// too, but a SIGTERM sent to us alone (by mpirun or Slurm) did not. Its exit code (1 when
+/// a signal ended it).
+pub(crate) fn wait_passing_stop_on(child: &mut std::process::Child, mut tick: impl FnMut()) -> i32 {
+    let mut forwarded = false;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.code().unwrap_or(1),
+            Ok(None) => {}
+            Err(_) => return 1,
+        }
+        if STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) && !forwarded {
+            // SAFETY: kill(2) on our own child.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            forwarded = true;
+        }
+        tick();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -1,6 +1,8 @@
 //! `libdask slurm`: a scheduler here, workers as Slurm jobs or steps.
 
-use super::process::{catch_stop_signals, command_of_cluster, STOP_REQUESTED};
+use super::process::{
+    catch_stop_signals, command_of_cluster, wait_passing_stop_on, STOP_REQUESTED,
+};
 use super::settings::parse_size;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -157,27 +159,7 @@ pub fn slurm_main(args: &[String]) -> ExitCode {
                 eprintln!("libdask slurm: cannot run {}: {e}", command[0]);
                 127
             }
-            Ok(mut child) => {
-                let mut forwarded = false;
-                loop {
-                    match child.try_wait() {
-                        Ok(Some(status)) => break status.code().unwrap_or(1),
-                        Ok(None) => {}
-                        Err(_) => break 1,
-                    }
-                    if STOP_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) && !forwarded {
-                        // A terminal's Ctrl-C reached the command too; a SIGTERM sent to us
-                        // alone is passed on.
-                        // SAFETY: kill(2) on our own child.
-                        unsafe {
-                            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-                        }
-                        forwarded = true;
-                    }
-                    adapt(&mut cluster);
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
+            Ok(mut child) => wait_passing_stop_on(&mut child, || adapt(&mut cluster)),
         }
     };
     drop(cluster);

@@ -4,7 +4,7 @@
 
 use super::{Invitation, Layout, MpiOptions, RankRole, World};
 use crate::distributed::cli::process::{
-    catch_stop_signals, runtime, scheduler_runtime, terminated, STOP_REQUESTED,
+    catch_stop_signals, runtime, scheduler_runtime, terminated, wait_passing_stop_on,
 };
 use crate::distributed::cluster::host_name;
 use crate::distributed::scheduler::server::{bind, serve, SchedulerOptions};
@@ -13,7 +13,6 @@ use crate::distributed::worker::{run_worker_until, WorkerOptions};
 use crate::error::{Error, Result};
 use crate::runtime::Client;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How long the client's side waits for every worker rank to join before it starts.
@@ -22,8 +21,11 @@ const WORKERS_JOIN_WITHIN: Duration = Duration::from_secs(60);
 /// How often a serving rank looks for the deciding rank's "stop".
 const PROBE_EVERY: Duration = Duration::from_millis(50);
 
+/// One line on stderr, in one write: mpirun merges the ranks' streams, and a line written in
+/// pieces interleaves with other ranks' lines.
 fn say(world: &World, what: impl std::fmt::Display) {
-    eprintln!("libdask mpi: rank {}: {what}", world.rank());
+    let line = format!("libdask mpi: rank {}: {what}\n", world.rank());
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 /// `mpirun libdask mpi [-- COMMAND ARGS...]`: this rank's part; the job's exit code.
@@ -105,7 +107,7 @@ fn run_scheduler(world: &World, layout: Layout, opts: &MpiOptions) -> i32 {
     let others: Vec<i32> = (0..world.size()).filter(|&r| r != world.rank()).collect();
     let rt = match scheduler_runtime() {
         Ok(rt) => rt,
-        Err(e) => return refuse_all(world, &others, e),
+        Err(e) => return refuse_all(world, layout, &others, e),
     };
     let started = rt.block_on(async {
         let certs = if opts.tls {
@@ -134,7 +136,7 @@ fn run_scheduler(world: &World, layout: Layout, opts: &MpiOptions) -> i32 {
     });
     let (listener, addr, sopts, address, certs) = match started {
         Ok(s) => s,
-        Err(e) => return refuse_all(world, &others, e),
+        Err(e) => return refuse_all(world, layout, &others, e),
     };
     for &r in &others {
         let credentials = certs.as_ref().map(|c| match layout.role(r) {
@@ -158,11 +160,11 @@ fn run_scheduler(world: &World, layout: Layout, opts: &MpiOptions) -> i32 {
     if let Some(file) = &opts.scheduler_file {
         let client = certs.as_ref().map(|c| &c.client);
         if let Err(e) = write_scheduler_file(file, &address, client) {
-            say(world, &e);
+            // Without the file no client can find the cluster; with COMMAND, it still can.
             if world.rank() == layout.decider() {
-                world.tell_stop(1);
-                return 1;
+                return failed_to_start(world, layout, e);
             }
+            say(world, &e);
         } else {
             say(world, format!("address written to {}", file.display()));
         }
@@ -185,21 +187,34 @@ fn tls_dir_of(file: &Path) -> PathBuf {
 
 /// The scheduler could not start: every rank hears why (and ends with an error) instead of
 /// waiting for an invitation.
-fn refuse_all(world: &World, others: &[i32], e: Error) -> i32 {
-    say(world, format!("the scheduler cannot start: {e}"));
+fn refuse_all(world: &World, layout: Layout, others: &[i32], e: Error) -> i32 {
     for &r in others {
         world.invite(r, &Err(e.to_string()));
     }
-    1
+    failed_to_start(world, layout, format!("the scheduler cannot start: {e}"))
+}
+
+/// This rank could not take its part: said here; then the job ends as usual — the deciding
+/// rank tells the others (exit code 1), any other waits to be told, so that no rank is
+/// left sending to one that has gone.
+fn failed_to_start(world: &World, layout: Layout, why: impl std::fmt::Display) -> i32 {
+    say(world, why);
+    if world.rank() == layout.decider() {
+        world.tell_stop(1);
+        return 1;
+    }
+    loop {
+        if let Some(code) = world.heard_stop(layout.decider()) {
+            return code;
+        }
+        std::thread::sleep(PROBE_EVERY);
+    }
 }
 
 fn run_worker(world: &World, layout: Layout, opts: &MpiOptions) -> i32 {
     let invitation = match world.invitation(layout.scheduler) {
         Ok(i) => i,
-        Err(e) => {
-            say(world, &e);
-            return 1;
-        }
+        Err(e) => return failed_to_start(world, layout, e),
     };
     let mut wopts = WorkerOptions {
         scheduler: invitation.address.clone(),
@@ -217,10 +232,7 @@ fn run_worker(world: &World, layout: Layout, opts: &MpiOptions) -> i32 {
     }
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            say(world, &e);
-            return 1;
-        }
+        Err(e) => return failed_to_start(world, layout, e),
     };
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let role = run_worker_until(wopts, async move {
@@ -338,57 +350,20 @@ fn command_code(world: &World, layout: Layout, command: &[String]) -> i32 {
             say(world, format!("cannot run {}: {e}", command[0]));
             127
         }
-        Ok(mut child) => {
-            let mut forwarded = false;
-            loop {
-                match child.try_wait() {
-                    Ok(Some(status)) => break status.code().unwrap_or(1),
-                    Ok(None) => {}
-                    Err(_) => break 1,
-                }
-                if STOP_REQUESTED.load(Ordering::SeqCst) && !forwarded {
-                    // mpirun passes Ctrl-C on to its ranks as SIGTERM; COMMAND is ours.
-                    // SAFETY: kill(2) on our own child.
-                    unsafe {
-                        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-                    }
-                    forwarded = true;
-                }
-                std::thread::sleep(PROBE_EVERY);
-            }
-        }
+        Ok(mut child) => wait_passing_stop_on(&mut child, || {}),
     };
     let _ = std::fs::remove_dir_all(&tls_dir);
     code
 }
 
-/// Writes `ca.pem`, `client.pem`, `client-key.pem` into `dir` (made 0700; files 0600).
+/// The client's `ca.pem`, `client.pem`, `client-key.pem` in `dir` (0700; files 0600), by
+/// absolute paths (a command may change directory).
 fn write_credentials(dir: &Path, c: &Credentials) -> Result<[PathBuf; 3]> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let io = |e: std::io::Error| Error::Io(format!("{}: {e}", dir.display()));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io)?;
-    let mut paths = Vec::new();
-    for (name, text) in [
-        ("ca.pem", &c.ca_pem),
-        ("client.pem", &c.cert_pem),
-        ("client-key.pem", &c.key_pem),
-    ] {
-        let path = dir.join(name);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io)?;
-        std::io::Write::write_all(&mut f, text.as_bytes()).map_err(io)?;
-        paths.push(std::path::absolute(&path).map_err(io)?);
-    }
-    Ok([paths[0].clone(), paths[1].clone(), paths[2].clone()])
+    let absolute = |p: PathBuf| {
+        std::path::absolute(&p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))
+    };
+    let [ca, cert, key] = c.write(dir, crate::distributed::Role::Client)?;
+    Ok([absolute(ca)?, absolute(cert)?, absolute(key)?])
 }
 
 /// The scheduler file: the environment a client outside the job needs, one `NAME=value` per

@@ -16,7 +16,7 @@ const SCALARS = Dict(
     "void" => "Cvoid", "bool" => "Bool", "char" => "UInt8",
     "int8_t" => "Int8", "int16_t" => "Int16", "int32_t" => "Int32", "int64_t" => "Int64",
     "uint8_t" => "UInt8", "uint16_t" => "UInt16", "uint32_t" => "UInt32", "uint64_t" => "UInt64",
-    "size_t" => "Csize_t", "ptrdiff_t" => "Cptrdiff_t", "double" => "Cdouble", "float" => "Cfloat",
+    "int" => "Cint", "size_t" => "Csize_t", "ptrdiff_t" => "Cptrdiff_t", "double" => "Cdouble", "float" => "Cfloat",
 )
 
 const RESERVED = Set(["end", "function", "type", "module", "begin", "global", "local", "let",

@@ -575,6 +575,10 @@ dask_client_scatter(client, value, out_future) =
     ccall((:dask_client_scatter, libdask), dask_status, (Ptr{dask_client}, Ptr{dask_value}, Ptr{Ptr{dask_future}}), client, value, out_future)
 dask_client_map(client, op, items, n_items, shared, n_shared, progress, progress_ctx, out_futures) =
     ccall((:dask_client_map, libdask), dask_status, (Ptr{dask_client}, dask_op_id, Ptr{Ptr{dask_value}}, Csize_t, Ptr{Ptr{dask_future}}, Csize_t, dask_progress_fn, Ptr{Cvoid}, Ptr{Ptr{dask_future}}), client, op, items, n_items, shared, n_shared, progress, progress_ctx, out_futures)
+dask_mpi_init(argc, argv, out_client) =
+    ccall((:dask_mpi_init, libdask), dask_status, (Ptr{Cint}, Ptr{Ptr{Ptr{UInt8}}}, Ptr{Ptr{dask_client}}), argc, argv, out_client)
+dask_mpi_finalize() =
+    ccall((:dask_mpi_finalize, libdask), dask_status, ())
 dask_op_register(name, func, ctx, flags, out_id) =
     ccall((:dask_op_register, libdask), dask_status, (Cstring, dask_task_fn, Ptr{Cvoid}, UInt32, Ptr{dask_op_id}), name, func, ctx, flags, out_id)
 dask_op_lookup(name, out_id) =
