@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # How long an MPI job takes to become a cluster, run a program against it and end: the
-# whole `mpirun` wall time, 4 ranks (scheduler, program, 2 workers), best and median of N.
+# whole `mpirun` wall time, 4 ranks (scheduler, program, 2 workers), best and median of N;
+# a program that only calls MPI_Init and MPI_Finalize for what MPI's own start takes.
 #   libdask: mpirun -np 4 libdask mpi -- PROGRAM (PROGRAM starts once both workers joined)
 #   dask-mpi, the peer, in the same run: mpirun -np 4 python -c "initialize(); Client();
 #            wait_for_workers(2)" with the same program work (a sum of 1e6 random numbers in
-#            10 chunks), from a venv this script makes under build/ (dask[distributed],
+#            10 chunks), from a venv this script makes under build/ (dask[array,distributed],
 #            dask-mpi, mpi4py from PyPI; mpi4py builds against Open MPI's mpicc).
 #   bash benches/mpi.sh [N]   (after `make build`; N defaults to 10)
 set -euo pipefail
@@ -37,10 +38,14 @@ int main(void) {
 C
 gcc -O2 -I"$root/include" "$work/sum.c" -o "$work/sum" -L"$root/target/release" -ldask -Wl,-rpath,"$root/target/release"
 
+# MPI's own start and end: MPI_Init and MPI_Finalize on every rank, nothing else.
+printf '#include <mpi.h>\nint main(int c, char **v) { MPI_Init(&c, &v); return MPI_Finalize(); }\n' > "$work/bare.c"
+mpicc -O2 "$work/bare.c" -o "$work/bare"
+
 venv=$root/build/mpi-peer-venv
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import dask_mpi, mpi4py" 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import dask_mpi, mpi4py, numpy" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "dask[distributed]" dask-mpi mpi4py
+  "$venv/bin/pip" install -q "dask[array,distributed]" dask-mpi mpi4py
 fi
 cat > "$work/peer.py" <<'PY'
 from dask_mpi import initialize
@@ -64,11 +69,14 @@ stats() { sort -n | awk '{a[NR]=$1} END {printf "best %.3f s, median %.3f s", a[
 
 : > "$work/ours"
 : > "$work/peer"
-for _ in $(seq "$n"); do # interleaved, so drift hits both alike
+: > "$work/bare.t"
+for _ in $(seq "$n"); do # interleaved, so drift hits all alike
+  timed mpirun --oversubscribe -np 4 "$work/bare" >> "$work/bare.t"
   timed mpirun --oversubscribe -np 4 "$libdask" mpi -- "$work/sum" >> "$work/ours"
   timed mpirun --oversubscribe -np 4 "$venv/bin/python" "$work/peer.py" >> "$work/peer"
 done
 echo "MPI job of 4 ranks: start, a sum of 1e6 in 10 chunks on 2 workers, end ($n runs each)"
+echo "  MPI alone:    $(stats < "$work/bare.t")  (MPI_Init + MPI_Finalize, no cluster)"
 echo "  libdask mpi:  $(stats < "$work/ours")"
 echo "  dask-mpi:     $(stats < "$work/peer")  ($("$venv/bin/python" -c 'import dask, dask_mpi, mpi4py; print("dask", dask.__version__, "dask-mpi", dask_mpi.__version__, "mpi4py", mpi4py.__version__)'))"
 echo "  command: bash benches/mpi.sh $n"

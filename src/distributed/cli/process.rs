@@ -91,7 +91,7 @@ pub(crate) fn command_of_cluster(
     cmd
 }
 
-/// Waits for `child` (a command run inside a cluster), calling `tick` every 50 ms, and
+/// Waits for `child` (a command run inside a cluster), calling `tick` every 10 ms, and
 /// passes a SIGINT or SIGTERM that reached us ([`STOP_REQUESTED`], with
 /// [`catch_stop_signals`]) on to it as one SIGTERM: a terminal's Ctrl-C reached the command
 /// too, but a SIGTERM sent to us alone (by mpirun or Slurm) did not. Its exit code (1 when
@@ -112,6 +112,6 @@ pub(crate) fn wait_passing_stop_on(child: &mut std::process::Child, mut tick: im
             forwarded = true;
         }
         tick();
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const WORKERS_JOIN_WITHIN: Duration = Duration::from_secs(60);
 
 /// How often a serving rank looks for the deciding rank's "stop".
-const PROBE_EVERY: Duration = Duration::from_millis(50);
+const PROBE_EVERY: Duration = Duration::from_millis(10);
 
 /// One line on stderr, in one write: mpirun merges the ranks' streams, and a line written in
 /// pieces interleaves with other ranks' lines.
@@ -97,7 +97,7 @@ fn wait_for_workers(client: &Client, n: usize) -> Result<()> {
                  (their messages above say why)"
             )));
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

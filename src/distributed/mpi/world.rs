@@ -2,7 +2,7 @@
 //! hand out invitations, tell and hear "stop", finalise. Every call is made from the thread
 //! that initialised MPI (`MPI_THREAD_FUNNELED`): the cluster's own threads never touch MPI.
 //!
-//! Waiting for "stop" is a probe every few tens of milliseconds rather than a blocking
+//! Waiting for "stop" is a probe every 10 ms rather than a blocking
 //! receive: Open MPI's blocking calls spin a core, which a worker rank's tasks need.
 
 use super::Invitation;
