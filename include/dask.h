@@ -2131,7 +2131,7 @@ dask_status dask_client_map(const struct dask_client *client,
 // least 3 ranks (`mpirun -np 4 ./program` gives two workers).
 //
 // - On rank 0 the call returns `DASK_OK` once every worker has joined, with `*out_client` a
-//   new client of the job's scheduler (the caller owns it: `dask_client_free`); the program
+//   new client of the job's scheduler, owned by the caller (`dask_client_free`); the program
 //   goes on, and ends the cluster with `dask_mpi_finalize()` (called at exit otherwise).
 // - On every other rank the call does not return: the rank serves until rank 0 finishes,
 //   finalises MPI and ends the process with status 0 (as dask-mpi's `initialize`). The
@@ -2152,9 +2152,11 @@ dask_status dask_client_map(const struct dask_client *client,
 // start or a worker did not join in 60 s, `DASK_ERR_NOT_IMPLEMENTED` from a libdask built
 // without MPI (`--features mpi`).
 //
+// `argc` and `argv` are only borrowed for the call. Call it once per process, from the
+// calling thread that will make every later MPI call of the program (usually `main`'s).
+//
 // # Safety
-// `argc` and `argv` are NULL or `main`'s; `out_client` is valid for writes. Call it from
-// the thread that will make every later MPI call of the program (usually `main`'s).
+// `argc` and `argv` are NULL or `main`'s; `out_client` is valid for writes.
 dask_status dask_mpi_init(int *argc, char ***argv, struct dask_client **out_client);
 
 // On rank 0 after `dask_mpi_init`: tells the other ranks to stop (they exit) and finalises
@@ -2162,7 +2164,8 @@ dask_status dask_mpi_init(int *argc, char ***argv, struct dask_client **out_clie
 // `MPI_Finalize` itself, after this). Clients of the cluster fail from then on: free them
 // first. Called at exit when the program does not, so the other ranks never wait forever.
 // `DASK_ERR_CLOSED` when `dask_mpi_init` has not succeeded here or the cluster already
-// ended; `DASK_ERR_NOT_IMPLEMENTED` from a build without MPI.
+// ended; `DASK_ERR_NOT_IMPLEMENTED` from a build without MPI. Call it on the calling thread
+// of `dask_mpi_init` (MPI's calls stay on that thread).
 dask_status dask_mpi_finalize(void);
 
 // Registers a C function as an operation named `name` (unique in the process) and writes its
@@ -2195,6 +2198,53 @@ dask_status dask_op_lookup(const char *name, dask_op_id *out_id);
 // # Safety
 // `path` is a NUL-terminated string; the file is trusted code (it runs in this process).
 dask_status dask_plugin_load(const char *path);
+
+// Writes the progress of the computation `future` belongs to: its tasks concluded (done,
+// failed or cancelled) to `*out_done` and its tasks in all to `*out_total` (on a cluster,
+// the computation's outputs, which the cluster reports). Never blocks; costs a scan of the
+// computation's task states, so a few calls a second are cheap. `future` is only borrowed;
+// nothing to free. Any thread.
+//
+// # Safety
+// `future` is live; `out_done` and `out_total` valid for writes.
+dask_status dask_future_progress(const struct dask_future *future,
+                                 size_t *out_done,
+                                 size_t *out_total);
+
+// Waits like `dask_future_wait` while drawing the computation's progress bar on file
+// descriptor `fd` (2: stderr): tasks done of all, rate and time left, redrawn in place ten
+// times a second when `fd` is a terminal (its width from `COLUMNS`, else 80), a plain line
+// every 5 s and one at the end otherwise (log files and CI stay readable). Nothing is drawn
+// for waits shorter than `delay_seconds` (0: draw at once). `DASK_OK` when the future is
+// done, `DASK_ERR_TIMEOUT` after `timeout_seconds` (negative: no limit; the bar's line is
+// ended). Write errors on `fd` are ignored: a closed stream never fails the computation.
+// `future` is only borrowed for the call and `fd` is not closed; nothing to free.
+// Thread-safe.
+//
+// # Safety
+// `future` is live.
+dask_status dask_future_wait_progress(const struct dask_future *future,
+                                      int32_t fd,
+                                      double delay_seconds,
+                                      double timeout_seconds);
+
+// Writes the text of a progress bar at `done` of `total` tasks after `elapsed_seconds` into
+// `buf` (`buf_len` bytes with the NUL; truncated to fit, at a character boundary) and its
+// full length in bytes to `*out_len` (NULL: not wanted): the bar `[####----]  41% 412/1000
+// tasks | 1.2k tasks/s | 5s left` fitted to `width` columns when `terminal`, otherwise the
+// sentence `412/1000 tasks (41%), 1.2k tasks/s, 5s left`; no line ending. For bindings that
+// draw on their own console; the text is copied into the caller's `buf`. Pure; any thread.
+//
+// # Safety
+// `buf` is valid for writes of `buf_len` bytes (NULL when `buf_len` is 0).
+dask_status dask_progress_format(size_t done,
+                                 size_t total,
+                                 double elapsed_seconds,
+                                 bool terminal,
+                                 size_t width,
+                                 char *buf,
+                                 size_t buf_len,
+                                 size_t *out_len);
 
 // Fills `*options` (whose `struct_size` bytes are the caller's `sizeof`) with the defaults
 // and sets its `struct_size`. Any thread; nothing to free.

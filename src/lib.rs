@@ -29,6 +29,9 @@ pub mod ffi;
 pub mod glm;
 pub mod io;
 pub mod memory;
+/// Progress bars (Rust API; their C functions live in `ffi`).
+/// cbindgen:ignore
+pub mod observe;
 mod parallel;
 pub mod protocol;
 pub mod runtime;

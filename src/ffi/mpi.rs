@@ -11,7 +11,7 @@ use std::ffi::{c_char, c_int};
 /// least 3 ranks (`mpirun -np 4 ./program` gives two workers).
 ///
 /// - On rank 0 the call returns `DASK_OK` once every worker has joined, with `*out_client` a
-///   new client of the job's scheduler (the caller owns it: `dask_client_free`); the program
+///   new client of the job's scheduler, owned by the caller (`dask_client_free`); the program
 ///   goes on, and ends the cluster with `dask_mpi_finalize()` (called at exit otherwise).
 /// - On every other rank the call does not return: the rank serves until rank 0 finishes,
 ///   finalises MPI and ends the process with status 0 (as dask-mpi's `initialize`). The
@@ -32,9 +32,11 @@ use std::ffi::{c_char, c_int};
 /// start or a worker did not join in 60 s, `DASK_ERR_NOT_IMPLEMENTED` from a libdask built
 /// without MPI (`--features mpi`).
 ///
+/// `argc` and `argv` are only borrowed for the call. Call it once per process, from the
+/// calling thread that will make every later MPI call of the program (usually `main`'s).
+///
 /// # Safety
-/// `argc` and `argv` are NULL or `main`'s; `out_client` is valid for writes. Call it from
-/// the thread that will make every later MPI call of the program (usually `main`'s).
+/// `argc` and `argv` are NULL or `main`'s; `out_client` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn dask_mpi_init(
     argc: *mut c_int,
@@ -57,7 +59,8 @@ pub unsafe extern "C" fn dask_mpi_init(
 /// `MPI_Finalize` itself, after this). Clients of the cluster fail from then on: free them
 /// first. Called at exit when the program does not, so the other ranks never wait forever.
 /// `DASK_ERR_CLOSED` when `dask_mpi_init` has not succeeded here or the cluster already
-/// ended; `DASK_ERR_NOT_IMPLEMENTED` from a build without MPI.
+/// ended; `DASK_ERR_NOT_IMPLEMENTED` from a build without MPI. Call it on the calling thread
+/// of `dask_mpi_init` (MPI's calls stay on that thread).
 #[no_mangle]
 pub extern "C" fn dask_mpi_finalize() -> dask_status {
     guard(with_mpi::finalize)

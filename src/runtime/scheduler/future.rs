@@ -58,6 +58,38 @@ impl Future {
         self.wait_until(None);
     }
 
+    /// The progress of the computation this future belongs to: its tasks concluded (done,
+    /// failed or cancelled) and its tasks in all. On a cluster, the computation's outputs
+    /// (the cluster reports those, not every task).
+    pub fn progress(&self) -> (usize, usize) {
+        self.cell.run.concluded()
+    }
+
+    /// Like [`wait_timeout`](Self::wait_timeout) (`None`: no limit), drawing the
+    /// computation's progress bar on `bar` meanwhile (see [`crate::observe::Bar`]).
+    pub fn wait_showing_progress(
+        &self,
+        bar: &mut crate::observe::Bar,
+        timeout: Option<Duration>,
+    ) -> bool {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            let (done, total) = self.progress();
+            bar.update(done, total);
+            let step = Instant::now() + crate::observe::Bar::REDRAW_EVERY;
+            let until = deadline.map_or(step, |d| d.min(step));
+            if self.wait_until(Some(until)) {
+                let (done, total) = self.progress();
+                bar.finish(done, total);
+                return true;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                bar.interrupt();
+                return false;
+            }
+        }
+    }
+
     /// Blocks until the task is done or `timeout` passed; true when done.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_until(Instant::now().checked_add(timeout))

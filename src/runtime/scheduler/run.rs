@@ -21,7 +21,10 @@ use crate::runtime::signal::Signal;
 use crate::value::Value;
 use parking_lot::Mutex;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU8,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -724,6 +727,18 @@ impl Run {
                 fire(w, failure.as_ref(), work);
             }
         }
+    }
+
+    /// How many of the run's nodes have concluded (done, failed or cancelled) and how many it
+    /// has: read by scanning their states, so that following a computation's progress costs
+    /// its tasks nothing (a bar reads it a few times a second).
+    pub(crate) fn concluded(&self) -> (usize, usize) {
+        let done = self
+            .nodes
+            .iter()
+            .filter(|n| is_terminal(n.state.load(Relaxed)))
+            .count();
+        (done, self.nodes.len())
     }
 
     /// Counts node `idx` as finished for progress, once.

@@ -168,8 +168,8 @@ end
 result may share memory with `x`'s source or persisted blocks, so it is copied once;
 `fetch(submit(x))` gives the library's memory itself, wrapped). A sparse array is densified
 here, explicitly; `SparseMatrixCSC(x)` keeps it sparse."""
-function Base.collect(x::DaskArray)
-    r = fetch(submit(x))
+function Base.collect(x::DaskArray; progress::Bool = SHOW_PROGRESS[])
+    r = fetch(submit(x); progress = progress)
     r isa DaskArray || return copy(r)
     wrap_buffer(out_ptr(o -> CAPI.dask_sparse_to_dense(r, o), dask_value))
 end

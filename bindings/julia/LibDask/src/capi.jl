@@ -585,6 +585,12 @@ dask_op_lookup(name, out_id) =
     ccall((:dask_op_lookup, libdask), dask_status, (Cstring, Ptr{dask_op_id}), name, out_id)
 dask_plugin_load(path) =
     ccall((:dask_plugin_load, libdask), dask_status, (Cstring,), path)
+dask_future_progress(future, out_done, out_total) =
+    ccall((:dask_future_progress, libdask), dask_status, (Ptr{dask_future}, Ptr{Csize_t}, Ptr{Csize_t}), future, out_done, out_total)
+dask_future_wait_progress(future, fd, delay_seconds, timeout_seconds) =
+    ccall((:dask_future_wait_progress, libdask), dask_status, (Ptr{dask_future}, Int32, Cdouble, Cdouble), future, fd, delay_seconds, timeout_seconds)
+dask_progress_format(done, total, elapsed_seconds, terminal, width, buf, buf_len, out_len) =
+    ccall((:dask_progress_format, libdask), dask_status, (Csize_t, Csize_t, Cdouble, Bool, Csize_t, Cstring, Csize_t, Ptr{Csize_t}), done, total, elapsed_seconds, terminal, width, buf, buf_len, out_len)
 dask_slurm_options_init(options, struct_size) =
     ccall((:dask_slurm_options_init, libdask), dask_status, (Ptr{dask_slurm_options}, Csize_t), options, struct_size)
 dask_cluster_slurm(options, out_cluster) =

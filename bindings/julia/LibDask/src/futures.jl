@@ -40,8 +40,10 @@ function key(f::Future)
     s
 end
 
-"""Suspends the calling Julia task until `f` is done; other tasks run meanwhile."""
-function wait_done(f::Future)
+"""Suspends the calling Julia task until `f` is done; other tasks run meanwhile. With
+`progress` (default `SHOW_PROGRESS[]`), a wait longer than `PROGRESS_DELAY[]` seconds draws
+the computation's progress bar on stderr."""
+function wait_done(f::Future; progress::Bool = SHOW_PROGRESS[])
     isready(f) && return nothing
     HOST_DEPTH[] > 0 && return wait_running_host_tasks(f)
     cond = Base.AsyncCondition()
@@ -51,6 +53,7 @@ function wait_done(f::Future)
         throw(DaskError(st))
     end
     interrupted = false
+    bar = progress ? start_progress(f) : nothing
     try
         wait(cond) # the callback signals exactly once, when the task is done
     catch e
@@ -59,13 +62,14 @@ function wait_done(f::Future)
         push!(ORPHANS, cond)
         rethrow()
     finally
+        bar === nothing || stop_progress(bar, !interrupted)
         interrupted || close(cond)
         drain_released()
     end
     nothing
 end
 
-Base.wait(f::Future) = wait_done(f)
+Base.wait(f::Future; progress::Bool = SHOW_PROGRESS[]) = wait_done(f; progress = progress)
 
 # A host task waiting on a future: the tasks it waits for may be host tasks queued behind it,
 # so it runs them itself, and polls (other Julia tasks run during the sleeps).
@@ -82,9 +86,10 @@ function wait_running_host_tasks(f::Future)
     nothing
 end
 
-"""The task's result as a Julia value (arrays are wrapped, not copied)."""
-function Base.fetch(f::Future)
-    wait_done(f)
+"""The task's result as a Julia value (arrays are wrapped, not copied). `progress = false`:
+no progress bar however long it waits."""
+function Base.fetch(f::Future; progress::Bool = SHOW_PROGRESS[])
+    wait_done(f; progress = progress)
     v = julia_errors(() -> out_ptr(o -> CAPI.dask_future_result(f, -1.0, o), dask_value))
     from_value(v; owned = true)
 end

@@ -220,6 +220,7 @@ include("idioms.jl")
 include("cluster.jl")
 include("glm.jl")
 include("tables.jl")
+include("progress.jl")
 
 @testset "reductions" begin
     A = rand(120, 80)
