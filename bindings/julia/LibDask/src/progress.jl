@@ -62,6 +62,7 @@ end
 drawing, to hand to `stop_progress`."""
 function start_progress(f::Future, io::IO = stderr)
     p = ProgressDrawing(f, io, time(), io isa Base.TTY, 0.0, false, ReentrantLock())
+    waiter = current_task()
     @async try
         while !p.stopped
             sleep(0.1)
@@ -70,8 +71,13 @@ function start_progress(f::Future, io::IO = stderr)
             (p.terminal || time() - p.last >= 5.0) && draw(p, false)
         end
     catch e
-        # A closed stream never fails the wait.
-        e isa Base.IOError || rethrow()
+        if e isa InterruptException
+            # Ctrl-C reached this task (it was awake): the waiter gets it, to cancel the
+            # computation as without a bar.
+            p.stopped || schedule(waiter, e; error = true)
+        elseif !(e isa Base.IOError) # a closed stream never fails the wait
+            rethrow()
+        end
     end
     p
 end
