@@ -66,10 +66,10 @@ impl Layout {
     pub fn check(&self, size: i32) -> Result<()> {
         let needed = 2 + i32::from(self.client.is_some());
         if size < needed {
-            let roles = match (self.client, self.scheduler) {
-                (Some(0), _) => "the client (rank 0), the scheduler (rank 1) and workers (2 on)",
-                (Some(_), _) => "the scheduler (rank 0), COMMAND (rank 1) and workers (2 on)",
-                (None, _) => "the scheduler (rank 0) and workers (1 on)",
+            let roles = match self.client {
+                Some(0) => "the client (rank 0), the scheduler (rank 1) and workers (2 on)",
+                Some(_) => "the scheduler (rank 0), COMMAND (rank 1) and workers (2 on)",
+                None => "the scheduler (rank 0) and workers (1 on)",
             };
             return Err(Error::invalid(format!(
                 "an MPI cluster of {size} rank{} has no worker: it needs at least {needed} ranks, \
