@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef PROGRAM_INITIALIZES_MPI
 #include <mpi.h>
 #endif
@@ -75,7 +76,11 @@ int main(int argc, char **argv) {
         return failures ? 1 : 0;
     }
     if (st != DASK_OK) {
-        fprintf(stderr, "dask_mpi_init failed: %s: %s\n", dask_status_name(st), dask_last_error_message());
+        /* One write: mpirun merges the ranks' stderr, and a line written in pieces interleaves. */
+        char line[1024];
+        int n = snprintf(line, sizeof line, "dask_mpi_init failed: %s: %s\n", dask_status_name(st),
+                         dask_last_error_message());
+        if (n > 0 && write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) < 0) return 1;
         return 1;
     }
     size_t workers = strtoul(argv[1], NULL, 10), threads_each = strtoul(argv[2], NULL, 10);

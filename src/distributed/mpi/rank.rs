@@ -53,12 +53,14 @@ pub fn run_command_line(opts: &MpiOptions, command: &[String]) -> Result<i32> {
 /// the client's rank finishes, then ends the process (as dask-mpi's `initialize` does: the
 /// program's code after the call runs on the client's rank only).
 pub fn serve_and_exit(world: World, layout: Layout, opts: &MpiOptions) -> ! {
-    let code = match layout.role(world.rank()) {
+    // The program's rank carries the job's outcome: a serving rank ending with an error
+    // code would make mpirun kill the program before it reports why.
+    let _ = match layout.role(world.rank()) {
         RankRole::Scheduler => run_scheduler(&world, layout, opts),
         _ => run_worker(&world, layout, opts),
     };
     world.finalize_before_exit();
-    std::process::exit(code)
+    std::process::exit(0)
 }
 
 /// The client's rank of a `dask_mpi_init` job, kept until the program finishes.
